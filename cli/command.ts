@@ -1,0 +1,58 @@
+/**
+ * The shape of a CLI command and the errors commands raise. `cli.ts` holds the table; each command
+ * lives in its own module under `cli/` and only parses arguments, calls the library, and prints.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/** What a command gets besides its arguments. */
+export interface CliContext {
+  /** Writes a line to stdout. */
+  out(line: string): void;
+  /** Writes a line to stderr (warnings, progress). */
+  err(line: string): void;
+}
+
+/** One entry of the command table. */
+export interface Command {
+  /** The word typed after the program name. */
+  name: string;
+  /** Other words that select the command (e.g. `-D` for `interfaces`). */
+  aliases?: string[];
+  /** One line for the command list. */
+  summary: string;
+  /** Full help text: usage line first, then options, then the Deno permissions it needs. */
+  help: string;
+  /** Runs the command; resolves to the process exit code. */
+  run(args: string[], ctx: CliContext): Promise<number>;
+}
+
+/** Wrong command-line use: exit code 2, with a hint to see `--help`. */
+export class UsageError extends Error {
+  override name = "UsageError";
+  readonly exitCode = 2;
+}
+
+/** The operation was attempted and failed (network, server, disk): exit code 1. */
+export class OperationError extends Error {
+  override name = "OperationError";
+  readonly exitCode = 1;
+}
+
+/**
+ * `node:util` parseArgs with the errors turned into {@link UsageError}s that name the command.
+ * `allowPositionals` is on; unknown options are errors.
+ */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
+  command: string,
+  args: string[],
+  options: T,
+): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"]; positionals: string[] } {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+    return { values: parsed.values, positionals: parsed.positionals };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw new UsageError(`${command}: ${msg.replace(/\. To specify a positional.*$/, "")}`);
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Reading input files in large reused chunks, with one-line errors that say what a path is not.
+ * @module
+ */
+import { InputError } from "../secflow/errors.ts";
+
+/** Chunk size for reading inputs: large enough that per-read overhead vanishes. */
+export const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Opens `path` for reading, turning the usual failures into one-line {@link InputError}s. */
+export async function openInput(path: string): Promise<Deno.FsFile> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw describeOpenError(path, e);
+  }
+  if (info.isDirectory) throw new InputError(`${path}: is a directory, not a file`);
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    throw describeOpenError(path, e);
+  }
+}
+
+function describeOpenError(path: string, e: unknown): Error {
+  if (e instanceof Deno.errors.NotFound) return new InputError(`${path}: no such file`);
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new InputError(`${path}: permission denied`);
+  }
+  if (e instanceof Deno.errors.NotCapable) return e;
+  return new InputError(`${path}: cannot open: ${(e as Error).message}`);
+}
+
+/**
+ * The file's bytes as chunks of one reused buffer: each chunk is valid until the next one is
+ * requested.
+ */
+export async function* fileChunks(path: string, chunkBytes = CHUNK_BYTES): AsyncGenerator<Uint8Array> {
+  const file = await openInput(path);
+  try {
+    const buf = new Uint8Array(chunkBytes);
+    while (true) {
+      // Fill the buffer as far as one read goes; short reads are fine.
+      const n = await file.read(buf);
+      if (n === null) return;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    file.close();
+  }
+}
+
+/** The first `n` bytes of a file (fewer when it is shorter). */
+export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
+  const file = await openInput(path);
+  try {
+    const buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = await file.read(buf.subarray(got));
+      if (r === null) break;
+      got += r;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    file.close();
+  }
+}
+
+/** Writes `text` to `path` atomically: a temporary file beside it, then a rename. */
+export async function writeTextAtomic(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The persistent name cache: a text file of `ip name` lines (SECFLOW.md section 4).
+ * @module
+ */
+import { InputError } from "../secflow/errors.ts";
+import { ipToString, parseIPv4 } from "../secflow/net.ts";
+import { writeTextAtomic } from "./files.ts";
+
+/** Reads a name cache; a missing file is an empty cache. Malformed lines are errors. */
+export async function readNameCache(path: string): Promise<Map<number, string>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return new Map();
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new InputError(`${path}: is a directory, not a name cache file`);
+    }
+    throw e;
+  }
+  return parseNameCache(text, path);
+}
+
+/** Parses `ip name` lines; blank lines and `#` comments are allowed. */
+export function parseNameCache(text: string, path = "name cache"): Map<number, string> {
+  const cache = new Map<number, string>();
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) return;
+    const [ipText, name, extra] = line.split(/\s+/);
+    const ip = parseIPv4(ipText);
+    if (ip === undefined || !name || extra !== undefined) {
+      throw new InputError(`${path}: line ${i + 1}: expected "ip name", found "${line.slice(0, 60)}"`);
+    }
+    cache.set(ip, name);
+  });
+  return cache;
+}
+
+/** The cache file's text, sorted by address so the file diffs well. */
+export function formatNameCache(cache: ReadonlyMap<number, string>): string {
+  return [...cache].sort((a, b) => a[0] - b[0]).map(([ip, name]) => `${ipToString(ip)} ${name}\n`)
+    .join("");
+}
+
+/** Merges `updates` into the cache at `path` (new names replace older ones) and writes it. */
+export async function updateNameCache(
+  path: string,
+  cache: Map<number, string>,
+  updates: ReadonlyMap<number, string>,
+): Promise<void> {
+  if (updates.size === 0) return;
+  for (const [ip, name] of updates) cache.set(ip, name);
+  await writeTextAtomic(path, formatNameCache(cache));
+}

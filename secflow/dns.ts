@@ -1,0 +1,166 @@
+/**
+ * Passive DNS harvesting (SECFLOW.md section 2, step A): names from DNS responses, read straight
+ * from packet bytes, and the "local lookups exist" signal.
+ * @module
+ */
+import { isLocalLookupAnswer } from "./net.ts";
+
+/** A harvested `(name, time, address)` for one A record. */
+export interface HarvestedName {
+  name: string;
+  /** Seconds, as the double the platform uses. */
+  time: number;
+}
+
+const MAX_POINTER_HOPS = 32;
+
+/**
+ * Collects names from DNS responses. One instance per input (or per live window).
+ *
+ * @example
+ * ```ts
+ * import { DnsHarvest } from "./dns.ts";
+ * const harvest = new DnsHarvest();
+ * harvest.namesFor(0x5db8d822); // undefined until a response names 93.184.216.34
+ * ```
+ */
+export class DnsHarvest {
+  /** Answer address → names in harvest order. */
+  readonly byAddress = new Map<number, HarvestedName[]>();
+  /** True once an A answer or a PTR question points at a private address. */
+  localLookups = false;
+  /** DNS responses read. */
+  responses = 0;
+
+  /** Names harvested for `ip`, in harvest order. */
+  namesFor(ip: number): HarvestedName[] | undefined {
+    return this.byAddress.get(ip);
+  }
+
+  /** Records one A answer. */
+  addAddress(name: string, time: number, ip: number): void {
+    const list = this.byAddress.get(ip);
+    if (list) list.push({ name, time });
+    else this.byAddress.set(ip, [{ name, time }]);
+    if (isLocalLookupAnswer(ip)) this.localLookups = true;
+  }
+
+  /**
+   * Reads a DNS message at `b[start, end)` (a UDP payload, or a TCP payload when `tcp`, which
+   * carries two-byte length prefixes) and harvests it when it is a standard-query response.
+   */
+  harvest(b: Uint8Array, start: number, end: number, time: number, tcp: boolean): void {
+    if (!tcp) {
+      this.#message(b, start, end, time);
+      return;
+    }
+    let p = start;
+    while (p + 2 <= end) {
+      const len = (b[p] << 8) | b[p + 1];
+      if (len < 12) return;
+      this.#message(b, p + 2, Math.min(end, p + 2 + len), time);
+      p += 2 + len;
+    }
+  }
+
+  #message(b: Uint8Array, m: number, end: number, time: number): void {
+    if (end - m < 12) return;
+    const flags = (b[m + 2] << 8) | b[m + 3];
+    if ((flags & 0x8000) === 0 || ((flags >> 11) & 15) !== 0) return;
+    const qd = (b[m + 4] << 8) | b[m + 5];
+    const records = ((b[m + 6] << 8) | b[m + 7]) + ((b[m + 8] << 8) | b[m + 9]) +
+      ((b[m + 10] << 8) | b[m + 11]);
+    const answers = (b[m + 6] << 8) | b[m + 7];
+    if (qd === 0) return;
+    this.responses++;
+    const q = readName(b, m, m + 12, end);
+    if (!q) return;
+    let p = q.next;
+    if (p + 4 > end) return;
+    const qtype = (b[p] << 8) | b[p + 1];
+    p += 4;
+    if (qtype !== 1 && qtype !== 12) return;
+    for (let i = 1; i < qd; i++) {
+      const next = skipName(b, p, end);
+      if (next < 0 || next + 4 > end) return;
+      p = next + 4;
+    }
+    let ptrAnswers = 0;
+    for (let i = 0; i < records; i++) {
+      const at = skipName(b, p, end);
+      if (at < 0 || at + 10 > end) break;
+      const type = (b[at] << 8) | b[at + 1];
+      const cls = (b[at + 2] << 8) | b[at + 3];
+      const rdlen = (b[at + 8] << 8) | b[at + 9];
+      const rdata = at + 10;
+      if (rdata + rdlen > end) break;
+      if (qtype === 1 && type === 1 && cls === 1 && rdlen === 4) {
+        const ip = ((b[rdata] << 24) | (b[rdata + 1] << 16) | (b[rdata + 2] << 8) | b[rdata + 3]) >>> 0;
+        this.addAddress(q.name, time, ip);
+      } else if (qtype === 12 && type === 12 && i < answers) {
+        ptrAnswers++;
+      }
+      p = rdata + rdlen;
+    }
+    if (ptrAnswers > 0 && isPrivateReverseName(q.name)) this.localLookups = true;
+  }
+}
+
+/**
+ * Reads a (possibly compressed) domain name at `p` in the message starting at `m`. Every byte
+ * other than `A-Z a-z 0-9 -` becomes `.`; labels are joined by `.`.
+ */
+export function readName(
+  b: Uint8Array,
+  m: number,
+  p: number,
+  end: number,
+): { name: string; next: number } | undefined {
+  let name = "";
+  let next = -1;
+  let hops = 0;
+  while (p < end) {
+    const len = b[p];
+    if (len === 0) {
+      return { name, next: next < 0 ? p + 1 : next };
+    }
+    if ((len & 0xc0) === 0xc0) {
+      if (p + 1 >= end || ++hops > MAX_POINTER_HOPS) return undefined;
+      if (next < 0) next = p + 2;
+      p = m + (((len & 0x3f) << 8) | b[p + 1]);
+      continue;
+    }
+    if ((len & 0xc0) !== 0 || p + 1 + len > end) return undefined;
+    if (name.length > 0) name += ".";
+    for (let i = p + 1; i <= p + len; i++) {
+      const c = b[i];
+      const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45;
+      name += ok ? String.fromCharCode(c) : ".";
+    }
+    p += 1 + len;
+  }
+  return undefined;
+}
+
+/** Position after the name at `p` (which may end in a compression pointer); -1 when cut. */
+function skipName(b: Uint8Array, p: number, end: number): number {
+  while (p < end) {
+    const len = b[p];
+    if (len === 0) return p + 1;
+    if ((len & 0xc0) === 0xc0) return p + 2 <= end ? p + 2 : -1;
+    if ((len & 0xc0) !== 0) return -1;
+    p += 1 + len;
+  }
+  return -1;
+}
+
+const REVERSE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.in-addr\.arpa$/i;
+
+/** True for a full four-octet reverse name of an address in 10/8, 172.16/12 or 192.168/16. */
+export function isPrivateReverseName(name: string): boolean {
+  const m = REVERSE.exec(name);
+  if (!m) return false;
+  const [d, c, b, a] = [m[1], m[2], m[3], m[4]].map(Number);
+  if (a > 255 || b > 255 || c > 255 || d > 255) return false;
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}

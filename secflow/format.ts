@@ -1,0 +1,51 @@
+/**
+ * Number formatting the platform's Python converter produces: floats as Python's `repr` writes
+ * them, and the "%.6f" rounding of relative times.
+ * @module
+ */
+
+/**
+ * Formats a number the way Python's `repr(float)` does: shortest round-trip digits, always with a
+ * decimal point or an exponent (`1700000003.0`, `0.0`, `1e-06`, `1.5e+16`).
+ *
+ * @example
+ * ```ts
+ * import { pyFloat } from "./format.ts";
+ * pyFloat(1700000003); // "1700000003.0"
+ * pyFloat(0.000001); // "1e-06"
+ * ```
+ */
+export function pyFloat(x: number): string {
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const sign = x < 0 ? "-" : "";
+  // toExponential() without an argument gives the shortest digits that round-trip.
+  const [mantissa, expText] = Math.abs(x).toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 16) {
+    const m = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+    const e = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : String(Math.abs(exp));
+    return `${sign}${m}e${exp < 0 ? "-" : "+"}${e}`;
+  }
+  if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+  const intPart = digits.length > exp + 1 ? digits.slice(0, exp + 1) : digits.padEnd(exp + 1, "0");
+  const fracPart = digits.length > exp + 1 ? digits.slice(exp + 1) : "0";
+  return `${sign}${intPart}.${fracPart}`;
+}
+
+/**
+ * Rounds seconds to 6 decimals as Python's `float("%.6f" % x)` does (exact ties excepted, which
+ * real timestamps do not produce).
+ */
+export function round6(x: number): number {
+  return Number(x.toFixed(6));
+}
+
+/** Seconds (as the double nearest to `sec.micros`) of an integer microsecond timestamp. */
+export function microsToSeconds(micros: number): number {
+  // Integer micros and 1e6 are exact doubles, so the division is correctly rounded: the result is
+  // the double nearest to the decimal "seconds.micros", exactly what parsing that text gives.
+  return micros / 1e6;
+}

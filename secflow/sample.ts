@@ -1,0 +1,274 @@
+/**
+ * Sessions to a Secflow sample, and the `.sf` text format both ways: the writer produces exactly
+ * what Python's `json.dumps` writes for the platform's converter; the reader validates every key,
+ * type and order and reports problems with their JSON paths.
+ * @module
+ */
+import { pyFloat, round6 } from "./format.ts";
+import { ipToString } from "./net.ts";
+import type { HarvestedName } from "./dns.ts";
+import { type NameSources, PassiveNames } from "./naming.ts";
+import type { SessionRecord } from "./session.ts";
+import { FLASH_KEYS, type Flash, type NameSource, SAMPLE_KEYS, type Sample } from "./types.ts";
+
+/** What naming and sample building need from a converted input. */
+export interface SampleInput {
+  /** Sessions in creation order. */
+  sessions: readonly SessionRecord[];
+  /** The start time (trafficDate) in seconds; undefined when nothing qualified. */
+  startTime: number | undefined;
+  /** External addresses of the kept traffic (only they receive passive names). */
+  active: ReadonlySet<number>;
+  /** Harvested A answers by address. */
+  names: ReadonlyMap<number, HarvestedName[]>;
+}
+
+/** Options of {@link buildSample}. */
+export interface BuildOptions extends NameSources {
+  /** The `fileName` written into the sample. */
+  fileName: string;
+  /** The sample hash (default: a new random UUIDv4 without dashes). */
+  hash?: string;
+}
+
+/** A built sample and what the persistent cache learns from it. */
+export interface BuiltSample {
+  /** null when there are no sessions. */
+  sample: Sample | null;
+  /** Addresses whose names in this input are all one name: write them to the cache. */
+  cacheUpdates: Map<number, string>;
+}
+
+/**
+ * Names every session and assembles the sample: flashes ordered by `relativeStart`, ties in
+ * creation order.
+ *
+ * @example
+ * ```ts
+ * import { buildSample } from "./sample.ts";
+ * const { sample } = buildSample(
+ *   { sessions: [], startTime: undefined, active: new Set(), names: new Map() },
+ *   { fileName: "x.sf" },
+ * );
+ * sample; // null
+ * ```
+ */
+export function buildSample(input: SampleInput, options: BuildOptions): BuiltSample {
+  const passive = new PassiveNames(input.names, input.active);
+  const cacheUpdates = passive.unambiguous();
+  if (input.sessions.length === 0 || input.startTime === undefined) {
+    return { sample: null, cacheUpdates };
+  }
+  const start = input.startTime;
+  const flashes: Flash[] = input.sessions.map((s) => {
+    const chosen = passive.choose(s.dstIp, s.first, options);
+    const src = ipToString(s.srcIp);
+    return {
+      src: s.icmp ? src : `${src}:${s.srcPort}`,
+      dst: s.icmp ? chosen.name : `${chosen.name}:${s.dstPort}`,
+      destinationNameSource: chosen.source,
+      srcPkts: s.srcPkts,
+      srcBytes: s.srcBytes,
+      dstPkts: s.dstPkts,
+      dstBytes: s.dstBytes,
+      relativeStart: round6(s.first - start),
+      protocolInformation: s.icmp ? "ICMP" : "",
+      duration: round6(s.last - s.first),
+    };
+  });
+  // Array.prototype.sort is stable: ties keep creation order.
+  flashes.sort((a, b) => a.relativeStart - b.relativeStart);
+  return {
+    sample: {
+      hash: options.hash ?? newSampleHash(),
+      trafficDate: pyFloat(start),
+      fileName: options.fileName,
+      flashes,
+    },
+    cacheUpdates,
+  };
+}
+
+/** A new sample hash: a random UUIDv4 without dashes. */
+export function newSampleHash(): string {
+  return crypto.randomUUID().replaceAll("-", "");
+}
+
+/**
+ * The `.sf` text of a sample, byte for byte what the platform's converter writes (Python's
+ * `json.dumps` with its default separators and ASCII escaping).
+ *
+ * @example
+ * ```ts
+ * import { formatSample } from "./sample.ts";
+ * formatSample({ hash: "0".repeat(32), trafficDate: "1.0", fileName: "a.sf", flashes: [] });
+ * // '{"hash": "000...", "trafficDate": "1.0", "fileName": "a.sf", "flashes": []}'
+ * ```
+ */
+export function formatSample(sample: Sample): string {
+  const flashes = sample.flashes.map(formatFlash).join(", ");
+  return `{"hash": ${pyString(sample.hash)}, "trafficDate": ${pyString(sample.trafficDate)}, ` +
+    `"fileName": ${pyString(sample.fileName)}, "flashes": [${flashes}]}`;
+}
+
+function formatFlash(f: Flash): string {
+  return `{"src": ${pyString(f.src)}, "dst": ${pyString(f.dst)}, ` +
+    `"destinationNameSource": ${pyString(f.destinationNameSource)}, ` +
+    `"srcPkts": ${pyNumber(f.srcPkts)}, "srcBytes": ${pyNumber(f.srcBytes)}, ` +
+    `"dstPkts": ${pyNumber(f.dstPkts)}, "dstBytes": ${pyNumber(f.dstBytes)}, ` +
+    `"relativeStart": ${pyFloat(f.relativeStart)}, ` +
+    `"protocolInformation": ${pyString(f.protocolInformation)}, "duration": ${pyFloat(f.duration)}}`;
+}
+
+/** Counts are Python ints: written without a decimal point. */
+function pyNumber(n: number): string {
+  return Number.isInteger(n) ? String(n) : pyFloat(n);
+}
+
+/** A JSON string as Python writes it with `ensure_ascii`: non-ASCII as `\uXXXX` escapes. */
+function pyString(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => {
+    if (c === "\u007f") return c;
+    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+  });
+}
+
+/** One problem found in a `.sf` file. */
+export interface SampleProblem {
+  /** JSON path of the offending value, e.g. `$.flashes[3].srcPkts`. */
+  path: string;
+  message: string;
+}
+
+const NAME_SOURCES: readonly NameSource[] = ["passive", "cache", "original", "session"];
+
+/**
+ * Validates a parsed `.sf` value against section 1: keys, their order, types and formats.
+ * Returns every problem found (empty when valid).
+ */
+export function validateSample(value: unknown): SampleProblem[] {
+  const problems: SampleProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  if (!isRecord(value)) {
+    add("$", `must be an object, found ${kind(value)}`);
+    return problems;
+  }
+  checkKeys(value, SAMPLE_KEYS, "$", add);
+  if ("hash" in value && !(typeof value.hash === "string" && /^[0-9a-f]{32}$/.test(value.hash))) {
+    add("$.hash", `must be 32 lowercase hex digits, found ${show(value.hash)}`);
+  }
+  if ("trafficDate" in value) {
+    const td = value.trafficDate;
+    if (typeof td !== "string" || !/^-?\d+(\.\d+)?(e[+-]?\d+)?$/.test(td) || !td.match(/[.e]/)) {
+      add("$.trafficDate", `must be a string holding a float such as "1700000003.0", found ${show(td)}`);
+    }
+  }
+  if ("fileName" in value && typeof value.fileName !== "string") {
+    add("$.fileName", `must be a string, found ${kind(value.fileName)}`);
+  }
+  if ("flashes" in value) {
+    if (!Array.isArray(value.flashes)) add("$.flashes", `must be an array, found ${kind(value.flashes)}`);
+    else {
+      let previous = -Infinity;
+      value.flashes.forEach((flash, i) => {
+        const at = `$.flashes[${i}]`;
+        if (!isRecord(flash)) {
+          add(at, `must be an object, found ${kind(flash)}`);
+          return;
+        }
+        checkKeys(flash, FLASH_KEYS, at, add);
+        for (const key of ["src", "dst", "protocolInformation"] as const) {
+          if (key in flash && typeof flash[key] !== "string") {
+            add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
+          }
+        }
+        if ("destinationNameSource" in flash && !NAME_SOURCES.includes(flash.destinationNameSource as NameSource)) {
+          add(`${at}.destinationNameSource`, `must be one of ${NAME_SOURCES.join(", ")}, found ${show(flash.destinationNameSource)}`);
+        }
+        for (const key of ["srcPkts", "srcBytes", "dstPkts", "dstBytes"] as const) {
+          if (key in flash && !(Number.isInteger(flash[key]) && (flash[key] as number) >= 0)) {
+            add(`${at}.${key}`, `must be a whole number >= 0, found ${show(flash[key])}`);
+          }
+        }
+        for (const key of ["relativeStart", "duration"] as const) {
+          if (key in flash && !(typeof flash[key] === "number" && (flash[key] as number) >= 0)) {
+            add(`${at}.${key}`, `must be a number >= 0, found ${show(flash[key])}`);
+          }
+        }
+        const icmp = flash.protocolInformation === "ICMP";
+        if ("protocolInformation" in flash && flash.protocolInformation !== "" && !icmp) {
+          add(`${at}.protocolInformation`, `must be "" or "ICMP", found ${show(flash.protocolInformation)}`);
+        }
+        if (typeof flash.src === "string" && !(icmp ? /^\d+\.\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+\.\d+:\d+$/).test(flash.src)) {
+          add(`${at}.src`, `must be ${icmp ? '"ip"' : '"ip:port"'}, found ${show(flash.src)}`);
+        }
+        if (typeof flash.dst === "string" && !icmp && !/^[^:\s]+:\d+$/.test(flash.dst)) {
+          add(`${at}.dst`, `must be "name:port", found ${show(flash.dst)}`);
+        }
+        if (typeof flash.relativeStart === "number") {
+          if (flash.relativeStart < previous) {
+            add(`${at}.relativeStart`, `flashes must be ordered by relativeStart (${flash.relativeStart} < ${previous})`);
+          }
+          previous = flash.relativeStart;
+        }
+      });
+    }
+  }
+  return problems;
+}
+
+/**
+ * Parses and validates `.sf` text. Throws a `SampleError` listing the problems when it is not a
+ * valid sample.
+ */
+export function parseSample(text: string, name = "sample"): Sample {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new SampleError(name, [{ path: "$", message: `not JSON: ${(e as Error).message}` }]);
+  }
+  const problems = validateSample(value);
+  if (problems.length > 0) throw new SampleError(name, problems);
+  return value as Sample;
+}
+
+/** An invalid `.sf` file; `problems` lists each one with its JSON path. */
+export class SampleError extends Error {
+  override name = "SampleError";
+  readonly exitCode = 2;
+  constructor(readonly file: string, readonly problems: SampleProblem[]) {
+    const first = problems[0];
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
+    super(`${file}: not a valid Secflow sample: ${first.path}: ${first.message}${more}`);
+  }
+}
+
+function checkKeys(
+  obj: Record<string, unknown>,
+  expected: readonly string[],
+  at: string,
+  add: (path: string, message: string) => void,
+): void {
+  const keys = Object.keys(obj);
+  for (const key of expected) if (!keys.includes(key)) add(`${at}.${key}`, "is missing");
+  for (const key of keys) if (!expected.includes(key)) add(`${at}.${key}`, "is not a known key");
+  const present = keys.filter((k) => expected.includes(k));
+  const wanted = expected.filter((k) => keys.includes(k));
+  if (present.join() !== wanted.join()) {
+    add(at, `keys must be in the order ${expected.join(", ")}; found ${keys.join(", ")}`);
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function kind(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+function show(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
