@@ -141,9 +141,9 @@ export class CaptureReader {
       this.#carryLen -= used;
       if (this.#carryLen !== 0) throw new Error("capture reader: carry not consumed");
     }
-    const consumed = this.#parseUnits(chunk, pos, chunk.length, false);
+    const next = this.#parseUnits(chunk, pos, chunk.length, false);
     if (this.#stopped) return;
-    if (consumed < chunk.length) this.#append(chunk, consumed, chunk.length - consumed);
+    if (next < chunk.length) this.#append(chunk, next, chunk.length - next);
   }
 
   /** Signals the end of the file: a partial record left over becomes a warning. */
@@ -246,42 +246,43 @@ export class CaptureReader {
         this.#pcapHeader(b, p);
         p += 24;
         this.#offset += 24;
-        if (exact) return p - start;
+        if (exact) return p;
       }
       const little = this.#little;
       const nanos = this.#nanos;
       const link = this.#linkType;
       const sink = this.#sink;
+      const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
       while (end - p >= 16) {
-        const caplen = readU32(b, p + 8, little);
+        const caplen = view.getUint32(p + 8, little);
         if (caplen > MAX_RECORD_BYTES) {
           this.#unitSize(b, p, end - p);
-          return p - start;
+          return p;
         }
         if (end - p < 16 + caplen) break;
-        const sec = readU32(b, p, little);
-        const frac = readU32(b, p + 4, little);
+        const sec = view.getUint32(p, little);
+        const frac = view.getUint32(p + 4, little);
         const micros = sec * 1e6 + (nanos ? Math.floor(frac / 1000) : frac);
-        const origLen = readU32(b, p + 12, little);
+        const origLen = view.getUint32(p + 12, little);
         this.packets++;
         sink.packet(b, p + 16, caplen, origLen, link, micros);
         p += 16 + caplen;
         this.#offset += 16 + caplen;
         if (exact) break;
       }
-      return p - start;
+      return p;
     }
     while (end - p >= 12) {
       const size = this.#unitSize(b, p, end - p);
-      if (size < 0) return p - start;
+      if (size < 0) return p;
       if (end - p < size) break;
       this.#pcapngBlock(b, p, size);
-      if (this.#stopped) return p - start;
+      if (this.#stopped) return p;
       p += size;
       this.#offset += size;
       if (exact) break;
     }
-    return p - start;
+    return p;
   }
 
   #pcapHeader(b: Uint8Array, p: number): void {

@@ -17,6 +17,7 @@ import { DnsHarvest } from "./dns.ts";
 import { microsToSeconds } from "./format.ts";
 import { isFilterLocal, isLocal, isRfc1918 } from "./net.ts";
 import type { PacketSink } from "./capture_reader.ts";
+import { PairMap } from "./_pair_map.ts";
 import type { SessionRecord } from "./session.ts";
 
 /** How TCP packets are handled in a pass. */
@@ -139,19 +140,20 @@ export class FlowEngine implements PacketSink {
     kept: 0,
   };
   readonly harvest = new DnsHarvest();
-  readonly active = new Set<number>();
+  /** External addresses of kept packets (int32 keys). */
+  #active = new PairMap();
   readonly unknownLinkTypes = new Map<number, number>();
 
   #arrival: boolean;
   #tcp: TcpMode;
   #d = new PacketDecoder();
   #table = new SessionTable();
-  /** Endpoint key → session index, shared by TCP and UDP as in the platform's string table. */
-  #byEndpoint = new Map<number, number>();
-  /** ICMP sessions by address pair (64 bits: too wide for one double key), source → dest → index. */
-  #icmp = new Map<number, Map<number, number>>();
-  /** Endpoint keys a speculative TCP lookup asked for and did not find. */
-  #tcpMissed = new Set<number>();
+  /** Endpoint (ip, port) → session index, shared by TCP and UDP as in the platform's table. */
+  #byEndpoint = new PairMap();
+  /** ICMP sessions by (source, destination) address pair. */
+  #icmp = new PairMap(1 << 8);
+  /** Endpoints a speculative TCP lookup asked for and did not find. */
+  #tcpMissed = new PairMap();
   #speculationFailed = false;
   #start = Infinity;
   #condStart = Infinity;
@@ -227,8 +229,8 @@ export class FlowEngine implements PacketSink {
     const bigEnough = d.ipCaptured > 20;
     if (!tcpOnly) {
       this.stats.kept++;
-      if (!isLocal(src)) this.active.add(src);
-      if (!isLocal(dst)) this.active.add(dst);
+      if (!isLocal(src)) this.#active.set(src | 0, 0, 1);
+      if (!isLocal(dst)) this.#active.set(dst | 0, 0, 1);
       // Step C: the start time.
       if (this.#arrival) {
         if (bigEnough && this.#start === Infinity) this.#start = t;
@@ -261,16 +263,16 @@ export class FlowEngine implements PacketSink {
     speculative: boolean,
   ): void {
     const table = this.#table;
-    const a = src * 65536 + sp;
-    const bKey = dst * 65536 + dp;
-    let i = this.#byEndpoint.get(a);
+    const endpoints = this.#byEndpoint;
+    const s32 = src | 0, d32 = dst | 0;
+    let i = endpoints.get(s32, sp);
     let fromSource = true;
-    if (i === undefined) {
-      if (speculative) this.#tcpMissed.add(a);
-      i = this.#byEndpoint.get(bKey);
+    if (i < 0) {
+      if (speculative) this.#tcpMissed.set(s32, sp, 1);
+      i = endpoints.get(d32, dp);
       fromSource = false;
-      if (i === undefined) {
-        if (speculative) this.#tcpMissed.add(bKey);
+      if (i < 0) {
+        if (speculative) this.#tcpMissed.set(d32, dp, 1);
         if (conditional) return; // both RFC 1918: never creates a session
         const sLocal = isLocal(src);
         const dLocal = isLocal(dst);
@@ -284,10 +286,12 @@ export class FlowEngine implements PacketSink {
         } else {
           sourceIsS = !(dp > sp);
         }
-        const key = sourceIsS ? a : bKey;
-        if (phase === PHASE_UDP && this.#tcpMissed.has(key)) this.#speculationFailed = true;
+        const [keyIp, keyPort] = sourceIsS ? [s32, sp] : [d32, dp];
+        if (phase === PHASE_UDP && this.#tcpMissed.get(keyIp, keyPort) >= 0) {
+          this.#speculationFailed = true;
+        }
         i = sourceIsS ? table.add(phase, src, sp, dst, dp, t) : table.add(phase, dst, dp, src, sp, t);
-        this.#byEndpoint.set(key, i);
+        endpoints.set(keyIp, keyPort, i);
         fromSource = sourceIsS;
       }
     }
@@ -320,22 +324,28 @@ export class FlowEngine implements PacketSink {
   }
 
   #icmpPacket(src: number, dst: number, t: number): void {
-    let i = this.#icmp.get(src)?.get(dst);
+    const pairs = this.#icmp;
+    let i = pairs.get(src | 0, dst | 0);
     let fromSource = true;
-    if (i === undefined) {
-      i = this.#icmp.get(dst)?.get(src);
+    if (i < 0) {
+      i = pairs.get(dst | 0, src | 0);
       fromSource = false;
     }
-    if (i === undefined) {
+    if (i < 0) {
       const sourceIsS = isLocal(src) || !isLocal(dst);
       const [s, x] = sourceIsS ? [src, dst] : [dst, src];
       i = this.#table.add(PHASE_ICMP, s, 0, x, 0, t);
-      let inner = this.#icmp.get(s);
-      if (!inner) this.#icmp.set(s, inner = new Map());
-      inner.set(x, i);
+      pairs.set(s | 0, x | 0, i);
       fromSource = sourceIsS;
     }
     this.#count(i, fromSource, 0, t, false);
+  }
+
+  /** External addresses of the kept packets so far. */
+  activeAddresses(): Set<number> {
+    const out = new Set<number>();
+    this.#active.forEach((ip) => out.add(ip >>> 0));
+    return out;
   }
 
   /** Resolves the side ledger and returns the sessions in creation order. */
@@ -374,7 +384,7 @@ export class FlowEngine implements PacketSink {
     return {
       sessions,
       startTime: start === Infinity ? undefined : microsToSeconds(start),
-      active: this.active,
+      active: this.activeAddresses(),
       harvest: this.harvest,
       stats: this.stats,
       unknownLinkTypes: this.unknownLinkTypes,

@@ -19,6 +19,12 @@ export function pyFloat(x: number): string {
   if (Number.isNaN(x)) return "NaN";
   if (!Number.isFinite(x)) return x > 0 ? "Infinity" : "-Infinity";
   if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const abs = Math.abs(x);
+  if (abs >= 1e-4 && abs < 1e16) {
+    // JavaScript and Python agree on the shortest digits; in this range both write them plainly.
+    const plain = String(x);
+    if (!plain.includes("e")) return plain.includes(".") ? plain : `${plain}.0`;
+  }
   const sign = x < 0 ? "-" : "";
   // toExponential() without an argument gives the shortest digits that round-trip.
   const [mantissa, expText] = Math.abs(x).toExponential().split("e");

@@ -53,7 +53,9 @@ export class PassiveNames {
     const out = new Map<number, string>();
     for (const [ip, list] of this.#sorted) {
       const name = list[0].name;
-      if (list.every((n) => n.name === name)) out.set(ip, name);
+      let single = true;
+      for (let i = 1; i < list.length && single; i++) single = list[i].name === name;
+      if (single) out.set(ip, name);
     }
     return out;
   }

@@ -106,7 +106,9 @@ export function newSampleHash(): string {
  * ```
  */
 export function formatSample(sample: Sample): string {
-  const flashes = sample.flashes.map(formatFlash).join(", ");
+  const parts: string[] = new Array(sample.flashes.length);
+  for (let i = 0; i < parts.length; i++) parts[i] = formatFlash(sample.flashes[i]);
+  const flashes = parts.join(", ");
   return `{"hash": ${pyString(sample.hash)}, "trafficDate": ${pyString(sample.trafficDate)}, ` +
     `"fileName": ${pyString(sample.fileName)}, "flashes": [${flashes}]}`;
 }
@@ -125,8 +127,11 @@ function pyNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : pyFloat(n);
 }
 
+const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
 /** A JSON string as Python writes it with `ensure_ascii`: non-ASCII as `\uXXXX` escapes. */
 function pyString(s: string): string {
+  if (PLAIN_ASCII.test(s)) return `"${s}"`;
   return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => {
     if (c === "\u007f") return c;
     return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
