@@ -70,8 +70,15 @@ function reportFailure(command: Command, e: unknown): number {
     : 1;
   const suffix = (e as Error)?.name === "UsageError" ? ` (see networksage ${command.name} --help)` : "";
   context.err(`networksage ${command.name}: ${firstLine(e)}${suffix}`);
-  if (Deno.env.get("NETWORKSAGE_DEBUG") && e instanceof Error && e.stack) context.err(e.stack);
+  if (debugEnabled() && e instanceof Error && e.stack) context.err(e.stack);
   return code;
+}
+
+/** NETWORKSAGE_DEBUG=1 prints stack traces; read only when env access was granted. */
+function debugEnabled(): boolean {
+  const query = { name: "env", variable: "NETWORKSAGE_DEBUG" } as const;
+  return Deno.permissions.querySync(query).state === "granted" &&
+    Boolean(Deno.env.get("NETWORKSAGE_DEBUG"));
 }
 
 function firstLine(e: unknown): string {
