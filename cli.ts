@@ -62,13 +62,19 @@ export async function main(args: string[]): Promise<number> {
 
 function reportFailure(command: Command, e: unknown): number {
   if (e instanceof Deno.errors.NotCapable || (e instanceof Error && e.name === "NotCapable")) {
-    context.err(`networksage ${command.name}: ${firstLine(e)} (see networksage ${command.name} --help for the permissions it needs)`);
+    context.err(
+      `networksage ${command.name}: ${
+        firstLine(e)
+      } (see networksage ${command.name} --help for the permissions it needs)`,
+    );
     return 2;
   }
   const code = typeof (e as { exitCode?: unknown })?.exitCode === "number"
     ? (e as { exitCode: number }).exitCode
     : 1;
-  const suffix = (e as Error)?.name === "UsageError" ? ` (see networksage ${command.name} --help)` : "";
+  const suffix = (e as Error)?.name === "UsageError"
+    ? ` (see networksage ${command.name} --help)`
+    : "";
   context.err(`networksage ${command.name}: ${firstLine(e)}${suffix}`);
   if (debugEnabled() && e instanceof Error && e.stack) context.err(e.stack);
   return code;

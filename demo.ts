@@ -23,7 +23,9 @@ if (!sample) {
   Deno.exit(0);
 }
 await writeSample(output, sample);
-console.log(`wrote ${output}: ${sample.flashes.length} Secflows, trafficDate ${sample.trafficDate}\n`);
+console.log(
+  `wrote ${output}: ${sample.flashes.length} Secflows, trafficDate ${sample.trafficDate}\n`,
+);
 const rows = sample.flashes.map((f) => [
   f.src,
   f.dst,

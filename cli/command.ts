@@ -47,7 +47,10 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   command: string,
   args: string[],
   options: T,
-): { values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"]; positionals: string[] } {
+): {
+  values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"];
+  positionals: string[];
+} {
   try {
     const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
     return { values: parsed.values, positionals: parsed.positionals };

@@ -36,7 +36,11 @@ permissions: --allow-read (INPUT, DNSLOG, cache) --allow-write (OUT, cache)`,
       quiet: { type: "boolean", short: "q" },
     });
     if (positionals.length !== 1) {
-      throw new UsageError(positionals.length === 0 ? "INPUT is missing" : `one INPUT expected, got ${positionals.length}`);
+      throw new UsageError(
+        positionals.length === 0
+          ? "INPUT is missing"
+          : `one INPUT expected, got ${positionals.length}`,
+      );
     }
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !FORMATS.includes(format)) {

@@ -4,7 +4,7 @@
  * @module
  */
 import { basename, dirname, extname, join } from "node:path";
-import { sniffCapture, describeStart } from "../secflow/capture_reader.ts";
+import { describeStart, sniffCapture } from "../secflow/capture_reader.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
 import { InputError } from "../secflow/errors.ts";
 import { formatSample } from "../secflow/sample.ts";
@@ -68,7 +68,10 @@ export async function detectFormat(path: string): Promise<InputFormat> {
  * console.log(sample?.flashes.length ?? 0);
  * ```
  */
-export async function convertFile(path: string, options: ConvertOptions = {}): Promise<ConvertResult> {
+export async function convertFile(
+  path: string,
+  options: ConvertOptions = {},
+): Promise<ConvertResult> {
   const format = options.format ?? await detectFormat(path);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
@@ -79,14 +82,18 @@ export async function convertFile(path: string, options: ConvertOptions = {}): P
   };
   if (format === "pcap" || format === "pcapng") {
     if (options.dnsLog) {
-      throw new InputError(`${options.dnsLog}: --dns goes with a Zeek conn.log, not with a ${format} capture`);
+      throw new InputError(
+        `${options.dnsLog}: --dns goes with a Zeek conn.log, not with a ${format} capture`,
+      );
     }
     const result = await convertCapture(() => fileChunks(path), path, { fileName, cache });
     if (result.format !== format) {
       throw new InputError(`${path}: not a ${format} capture (it is ${result.format})`);
     }
     result.warnings.forEach(warn);
-    if (options.dnsCache && cache) await updateNameCache(options.dnsCache, cache, result.cacheUpdates);
+    if (options.dnsCache && cache) {
+      await updateNameCache(options.dnsCache, cache, result.cacheUpdates);
+    }
     return {
       sample: result.sample,
       format,

@@ -30,7 +30,9 @@ export function parseNameCache(text: string, path = "name cache"): Map<number, s
     const [ipText, name, extra] = line.split(/\s+/);
     const ip = parseIPv4(ipText);
     if (ip === undefined || !name || extra !== undefined) {
-      throw new InputError(`${path}: line ${i + 1}: expected "ip name", found "${line.slice(0, 60)}"`);
+      throw new InputError(
+        `${path}: line ${i + 1}: expected "ip name", found "${line.slice(0, 60)}"`,
+      );
     }
     cache.set(ip, name);
   });

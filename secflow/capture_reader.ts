@@ -153,7 +153,9 @@ export class CaptureReader {
       if (this.#offset === 0 && this.#carryLen === 0) {
         throw new InputError(`${this.#name}: the file is empty, not a pcap or pcapng capture`);
       }
-      throw new InputError(`${this.#name}: too short to be a pcap or pcapng capture (${this.#carryLen} bytes)`);
+      throw new InputError(
+        `${this.#name}: too short to be a pcap or pcapng capture (${this.#carryLen} bytes)`,
+      );
     }
     if (this.format === "pcap" && !this.#headerDone) {
       throw new InputError(
@@ -220,7 +222,9 @@ export class CaptureReader {
       if (bom === PCAPNG_BYTE_ORDER) little = true;
       else if (bom === 0x4d3c2b1a) little = false;
       else {
-        this.#stop(`section header at byte offset ${this.#offset} has a bad byte-order magic; stopped there`);
+        this.#stop(
+          `section header at byte offset ${this.#offset} has a bad byte-order magic; stopped there`,
+        );
         return -1;
       }
     }

@@ -65,7 +65,9 @@ export async function analyzeCapture(source: ChunkSource, name: string): Promise
   const warnings = [...reader.warnings];
   for (const [link, count] of analysis.unknownLinkTypes) {
     const what = LINK_TYPES[link] ?? `link type ${link}`;
-    warnings.push(`${name}: skipped ${count} packets of ${what}, which the converter does not read`);
+    warnings.push(
+      `${name}: skipped ${count} packets of ${what}, which the converter does not read`,
+    );
   }
   return { analysis, format: reader.format!, records: reader.packets, reads, warnings };
 }

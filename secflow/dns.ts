@@ -95,7 +95,8 @@ export class DnsHarvest {
       const rdata = at + 10;
       if (rdata + rdlen > end) break;
       if (qtype === 1 && type === 1 && cls === 1 && rdlen === 4) {
-        const ip = ((b[rdata] << 24) | (b[rdata + 1] << 16) | (b[rdata + 2] << 8) | b[rdata + 3]) >>> 0;
+        const ip =
+          ((b[rdata] << 24) | (b[rdata + 1] << 16) | (b[rdata + 2] << 8) | b[rdata + 3]) >>> 0;
         this.addAddress(q.name, time, ip);
       } else if (qtype === 12 && type === 12 && i < answers) {
         ptrAnswers++;

@@ -245,7 +245,17 @@ export class FlowEngine implements PacketSink {
       this.#endpoints(PHASE_UDP, src, sp, dst, dp, d.payloadBytes, t, conditional, false);
     } else if (proto === 6 && hasPorts) {
       if (this.#tcp === "skip") return;
-      this.#endpoints(PHASE_TCP, src, sp, dst, dp, d.payloadBytes, t, conditional, !this.#arrival && this.#tcp === "speculate");
+      this.#endpoints(
+        PHASE_TCP,
+        src,
+        sp,
+        dst,
+        dp,
+        d.payloadBytes,
+        t,
+        conditional,
+        !this.#arrival && this.#tcp === "speculate",
+      );
     } else if (proto === 1 && !tcpOnly) {
       this.#icmpPacket(src, dst, t);
     }
@@ -290,7 +300,9 @@ export class FlowEngine implements PacketSink {
         if (phase === PHASE_UDP && this.#tcpMissed.get(keyIp, keyPort) >= 0) {
           this.#speculationFailed = true;
         }
-        i = sourceIsS ? table.add(phase, src, sp, dst, dp, t) : table.add(phase, dst, dp, src, sp, t);
+        i = sourceIsS
+          ? table.add(phase, src, sp, dst, dp, t)
+          : table.add(phase, dst, dp, src, sp, t);
         endpoints.set(keyIp, keyPort, i);
         fromSource = sourceIsS;
       }

@@ -46,6 +46,14 @@ export function pyFloat(x: number): string {
  * real timestamps do not produce).
  */
 export function round6(x: number): number {
+  const scaled = x * 1e6;
+  // Fast path: when x*1e6 is far from a rounding tie (its floating-point error is far below the
+  // margin for |scaled| < 1e12), Math.round picks the same integer n as exact rounding, and n/1e6
+  // is then the double nearest to the decimal text "%.6f" writes.
+  if (scaled >= 0 && scaled < 1e12) {
+    const frac = scaled - Math.floor(scaled);
+    if (Math.abs(frac - 0.5) > 1e-3) return Math.round(scaled) / 1e6;
+  }
   return Number(x.toFixed(6));
 }
 

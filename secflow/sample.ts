@@ -9,7 +9,7 @@ import { ipToString } from "./net.ts";
 import type { HarvestedName } from "./dns.ts";
 import { type NameSources, PassiveNames } from "./naming.ts";
 import type { SessionRecord } from "./session.ts";
-import { FLASH_KEYS, type Flash, type NameSource, SAMPLE_KEYS, type Sample } from "./types.ts";
+import { type Flash, FLASH_KEYS, type NameSource, type Sample, SAMPLE_KEYS } from "./types.ts";
 
 /** What naming and sample building need from a converted input. */
 export interface SampleInput {
@@ -119,7 +119,9 @@ function formatFlash(f: Flash): string {
     `"srcPkts": ${pyNumber(f.srcPkts)}, "srcBytes": ${pyNumber(f.srcBytes)}, ` +
     `"dstPkts": ${pyNumber(f.dstPkts)}, "dstBytes": ${pyNumber(f.dstBytes)}, ` +
     `"relativeStart": ${pyFloat(f.relativeStart)}, ` +
-    `"protocolInformation": ${pyString(f.protocolInformation)}, "duration": ${pyFloat(f.duration)}}`;
+    `"protocolInformation": ${pyString(f.protocolInformation)}, "duration": ${
+      pyFloat(f.duration)
+    }}`;
 }
 
 /** Counts are Python ints: written without a decimal point. */
@@ -165,15 +167,19 @@ export function validateSample(value: unknown): SampleProblem[] {
   if ("trafficDate" in value) {
     const td = value.trafficDate;
     if (typeof td !== "string" || !/^-?\d+(\.\d+)?(e[+-]?\d+)?$/.test(td) || !td.match(/[.e]/)) {
-      add("$.trafficDate", `must be a string holding a float such as "1700000003.0", found ${show(td)}`);
+      add(
+        "$.trafficDate",
+        `must be a string holding a float such as "1700000003.0", found ${show(td)}`,
+      );
     }
   }
   if ("fileName" in value && typeof value.fileName !== "string") {
     add("$.fileName", `must be a string, found ${kind(value.fileName)}`);
   }
   if ("flashes" in value) {
-    if (!Array.isArray(value.flashes)) add("$.flashes", `must be an array, found ${kind(value.flashes)}`);
-    else {
+    if (!Array.isArray(value.flashes)) {
+      add("$.flashes", `must be an array, found ${kind(value.flashes)}`);
+    } else {
       let previous = -Infinity;
       value.flashes.forEach((flash, i) => {
         const at = `$.flashes[${i}]`;
@@ -187,8 +193,14 @@ export function validateSample(value: unknown): SampleProblem[] {
             add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
           }
         }
-        if ("destinationNameSource" in flash && !NAME_SOURCES.includes(flash.destinationNameSource as NameSource)) {
-          add(`${at}.destinationNameSource`, `must be one of ${NAME_SOURCES.join(", ")}, found ${show(flash.destinationNameSource)}`);
+        if (
+          "destinationNameSource" in flash &&
+          !NAME_SOURCES.includes(flash.destinationNameSource as NameSource)
+        ) {
+          add(
+            `${at}.destinationNameSource`,
+            `must be one of ${NAME_SOURCES.join(", ")}, found ${show(flash.destinationNameSource)}`,
+          );
         }
         for (const key of ["srcPkts", "srcBytes", "dstPkts", "dstBytes"] as const) {
           if (key in flash && !(Number.isInteger(flash[key]) && (flash[key] as number) >= 0)) {
@@ -202,9 +214,15 @@ export function validateSample(value: unknown): SampleProblem[] {
         }
         const icmp = flash.protocolInformation === "ICMP";
         if ("protocolInformation" in flash && flash.protocolInformation !== "" && !icmp) {
-          add(`${at}.protocolInformation`, `must be "" or "ICMP", found ${show(flash.protocolInformation)}`);
+          add(
+            `${at}.protocolInformation`,
+            `must be "" or "ICMP", found ${show(flash.protocolInformation)}`,
+          );
         }
-        if (typeof flash.src === "string" && !(icmp ? /^\d+\.\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+\.\d+:\d+$/).test(flash.src)) {
+        if (
+          typeof flash.src === "string" &&
+          !(icmp ? /^\d+\.\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+\.\d+:\d+$/).test(flash.src)
+        ) {
           add(`${at}.src`, `must be ${icmp ? '"ip"' : '"ip:port"'}, found ${show(flash.src)}`);
         }
         if (typeof flash.dst === "string" && !icmp && !/^[^:\s]+:\d+$/.test(flash.dst)) {
@@ -212,7 +230,10 @@ export function validateSample(value: unknown): SampleProblem[] {
         }
         if (typeof flash.relativeStart === "number") {
           if (flash.relativeStart < previous) {
-            add(`${at}.relativeStart`, `flashes must be ordered by relativeStart (${flash.relativeStart} < ${previous})`);
+            add(
+              `${at}.relativeStart`,
+              `flashes must be ordered by relativeStart (${flash.relativeStart} < ${previous})`,
+            );
           }
           previous = flash.relativeStart;
         }

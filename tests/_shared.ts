@@ -18,7 +18,11 @@ function exists(path: string): boolean {
 /** True when the conformance suite is present; otherwise prints why dependent tests skip. */
 export const haveConformance: boolean = (() => {
   const ok = exists(`${CONFORMANCE}cases.tsv`);
-  if (!ok) console.warn(`skipping conformance tests: ${CONFORMANCE}cases.tsv not found (../shared is absent)`);
+  if (!ok) {
+    console.warn(
+      `skipping conformance tests: ${CONFORMANCE}cases.tsv not found (../shared is absent)`,
+    );
+  }
   return ok;
 })();
 

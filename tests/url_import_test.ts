@@ -4,7 +4,7 @@
  * capture with it.
  */
 import assert from "node:assert/strict";
-import { PcapWriter, frame, dnsAnswer } from "../bench/synthetic.ts";
+import { dnsAnswer, frame, PcapWriter } from "../bench/synthetic.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -32,7 +32,17 @@ Deno.test("mod.ts imported by URL from a local HTTP server converts a capture", 
     const port = server.addr.port;
     const w = new PcapWriter();
     const t = 1_700_000_000_000_000;
-    w.record(t, frame("udp", "192.168.1.1", 53, "192.168.1.20", 50000, dnsAnswer(1, "example.com", ["93.184.216.34"])));
+    w.record(
+      t,
+      frame(
+        "udp",
+        "192.168.1.1",
+        53,
+        "192.168.1.20",
+        50000,
+        dnsAnswer(1, "example.com", ["93.184.216.34"]),
+      ),
+    );
     w.record(t + 1000, frame("tcp", "192.168.1.20", 50001, "93.184.216.34", 443, 100));
     w.record(t + 2000, frame("tcp", "93.184.216.34", 443, "192.168.1.20", 50001, 1400));
     await Deno.writeFile(`${dir}/in.pcap`, w.bytes());
