@@ -7,13 +7,30 @@
 // Conversion: files in, Secflow samples out.
 export {
   convertFile,
+  convertFileTo,
   type ConvertOptions,
   type ConvertResult,
   defaultOutputPath,
   detectFormat,
   type InputFormat,
+  readSecflow,
+  validateSampleFile,
+  type ValidationReport,
   writeSample,
+  type WriteResult,
 } from "./io/convert.ts";
+// Zeek logs (conn.log + dns.log) as text, bytes, streams or chunks; paths go through convertFile.
+export {
+  analyzeZeek,
+  convertZeek,
+  type ZeekAnalysis,
+  type ZeekConversion,
+  type ZeekInput,
+  type ZeekSource,
+  type ZeekStats,
+  zeekSampleText,
+} from "./secflow/zeek.ts";
+export { sniffText, type ZeekKind, type ZeekShape } from "./secflow/zeek_parse.ts";
 export { readNameCache, parseNameCache, formatNameCache } from "./io/name_cache.ts";
 // The pure core: bytes in, samples out, no I/O.
 export type { Flash, NameSource, Sample } from "./secflow/types.ts";
@@ -44,6 +61,6 @@ export { pyFloat } from "./secflow/format.ts";
 export * from "./api/types.ts";
 export { NetworkSageError } from "./api/errors.ts";
 export * from "./api/client.ts";
-export { sniffUploadType, detectUploadType } from "./api/detect.ts";
+export { detectUploadType, sniffUploadType } from "./api/detect.ts";
 export { classifyLocally, flowIdOf, toPlatformSecflow } from "./api/classify.ts";
 export * from "./api/server.ts";

@@ -1,0 +1,538 @@
+/**
+ * The typed NetworkSage API client: one method per endpoint of `API.md`, its three helpers, and
+ * the transport (timeouts, retries with backoff and jitter, streaming uploads).
+ * @module
+ */
+import { NetworkSageError } from "./errors.ts";
+import { multipartBody, type OutgoingPart } from "./multipart.ts";
+import { detectUploadType } from "./detect.ts";
+import type {
+  Activity,
+  Metadata,
+  PlatformSecflow,
+  SampleMetadata,
+  UploadEntry,
+  UploadRequest,
+} from "./types.ts";
+
+/** Default base URL of the private API. */
+export const DEFAULT_API_URL = "https://api.seclarity.io";
+/** Default base URL of the public samples service. */
+export const DEFAULT_PUBLIC_URL = "https://ns-genericservice.app.seclarity.io";
+
+/** Options of {@link NetworkSageClient}. */
+export interface ClientOptions {
+  /** API key; default `NETWORKSAGE_API_KEY`. Sent as the `apikey` header, never shown. */
+  apiKey?: string;
+  /** Private API base URL; default `NETWORKSAGE_API_URL`, then {@link DEFAULT_API_URL}. */
+  apiUrl?: string;
+  /** Public service base URL; default `NETWORKSAGE_PUBLIC_URL`, then {@link DEFAULT_PUBLIC_URL}. */
+  publicUrl?: string;
+  /** The `fetch` to use (tests, proxies, instrumentation). */
+  fetch?: typeof fetch;
+  /** Timeout of one attempt of one request, in ms (default 30 000). */
+  timeoutMs?: number;
+  /** Timeout of one upload attempt, in ms (default 3 600 000: uploads may be large). */
+  uploadTimeoutMs?: number;
+  /** Attempts per request, retries included (default 5; 1 disables retries). */
+  maxAttempts?: number;
+  /** First retry delay in ms, doubled on each retry, with jitter (default 500). */
+  retryBaseMs?: number;
+  /** Upper bound of one retry delay, `Retry-After` included, in ms (default 60 000). */
+  retryMaxMs?: number;
+  /** Requests in flight at once in {@link NetworkSageClient.aggregated} (default 8). */
+  concurrency?: number;
+  /** Read `NETWORKSAGE_*` environment variables for what is not given (default true). */
+  useEnv?: boolean;
+}
+
+/** Options every call takes. */
+export interface CallOptions {
+  /** Aborts the call, retries and waits included. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link NetworkSageClient.aggregated}. */
+export interface AggregatedOptions extends CallOptions {
+  /** The UUID is a public one: use endpoint 5 as is. */
+  public?: boolean;
+  /** Overrides {@link ClientOptions.concurrency}. */
+  concurrency?: number;
+}
+
+/** Options of {@link NetworkSageClient.waitForProcessing}. */
+export interface WaitOptions extends CallOptions {
+  /** Time between two polls in ms (default 15 000). */
+  intervalMs?: number;
+  /** Give up after this many ms (default: never). */
+  timeoutMs?: number;
+}
+
+/** Options of {@link NetworkSageClient.findUploadUuid}. */
+export interface FindUuidOptions extends WaitOptions {
+  /** Also compute the public UUID, waiting until the sample's metadata has its hash. */
+  public?: boolean;
+}
+
+/** What {@link NetworkSageClient.findUploadUuid} found. */
+export interface FoundUpload {
+  uuid: string;
+  /** Present when asked for with `public: true`. */
+  publicUuid?: string;
+  entry: UploadEntry;
+}
+
+/** What endpoint 1 answers: a message accepting the sample (kept as the server sent it). */
+export type UploadAccepted = string | Record<string, unknown>;
+
+/**
+ * The public UUID of a sample: base64 of `<id>#hash#<hash>` from its metadata (endpoint 3).
+ *
+ * @example
+ * ```ts
+ * import { publicUuidOf } from "./client.ts";
+ * console.log(publicUuidOf({ id: "7", hash: "ab" })); // "NyNoYXNoI2Fi"
+ * ```
+ */
+export function publicUuidOf(meta: { id: string | number; hash: string }): string {
+  const bytes = new TextEncoder().encode(`${meta.id}#hash#${meta.hash}`);
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/** The UTC upload time encoded in an upload entry's `fullS3FilePath`, in ms, or null. */
+export function uploadTimeOf(entry: { fullS3FilePath?: unknown }): number | null {
+  const m = /date=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)\//.exec(
+    String(entry.fullS3FilePath ?? ""),
+  );
+  if (!m) return null;
+  const [whole, frac = ""] = m[1].split(".");
+  const t = Date.parse(whole + "Z");
+  return Number.isNaN(t) ? null : t + Number(("0." + (frac || "0")).slice(0, 5)) * 1000;
+}
+
+function envGet(name: string): string | undefined {
+  const v = Deno.env.get(name);
+  return v === "" ? undefined : v;
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(id);
+      reject(signal!.reason);
+    };
+    const id = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `Retry-After` (seconds or an HTTP date) in ms, or null. */
+function retryAfterMs(value: string | null): number | null {
+  if (!value) return null;
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Number(value) * 1000;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
+}
+
+interface RequestSpec {
+  service: "private" | "public";
+  method: "GET" | "POST" | "PUT";
+  /** Path with parameters already encoded. */
+  path: string;
+  /** A fresh body for every attempt. */
+  body?: () => Promise<{ body: BodyInit; headers: Record<string, string> }>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The NetworkSage API client.
+ *
+ * @example
+ * ```ts ignore
+ * import { NetworkSageClient } from "./client.ts";
+ * const client = new NetworkSageClient({ apiKey: "…", apiUrl: "http://127.0.0.1:8787" });
+ * const uploads = await client.listUploads();
+ * const activities = await client.aggregated(uploads[0].uuid);
+ * ```
+ */
+export class NetworkSageClient {
+  /** Private API base URL, without a trailing slash. */
+  readonly apiUrl: string;
+  /** Public service base URL, without a trailing slash. */
+  readonly publicUrl: string;
+  #apiKey: string | undefined;
+  #fetch: typeof fetch;
+  #timeoutMs: number;
+  #uploadTimeoutMs: number;
+  #maxAttempts: number;
+  #retryBaseMs: number;
+  #retryMaxMs: number;
+  #concurrency: number;
+
+  constructor(options: ClientOptions = {}) {
+    const env = options.useEnv ?? true;
+    this.#apiKey = options.apiKey ?? (env ? envGet("NETWORKSAGE_API_KEY") : undefined);
+    this.apiUrl = trimSlash(
+      options.apiUrl ?? (env ? envGet("NETWORKSAGE_API_URL") : undefined) ?? DEFAULT_API_URL,
+    );
+    this.publicUrl = trimSlash(
+      options.publicUrl ?? (env ? envGet("NETWORKSAGE_PUBLIC_URL") : undefined) ??
+        DEFAULT_PUBLIC_URL,
+    );
+    this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 3_600_000;
+    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
+    this.#retryBaseMs = options.retryBaseMs ?? 500;
+    this.#retryMaxMs = options.retryMaxMs ?? 60_000;
+    this.#concurrency = Math.max(1, options.concurrency ?? 8);
+  }
+
+  /** Whether an API key is configured (private endpoints need one). */
+  get hasApiKey(): boolean {
+    return this.#apiKey !== undefined;
+  }
+
+  /** Keeps the key out of anything shown. */
+  #redact(text: string): string {
+    const key = this.#apiKey;
+    return key && key.length > 0 ? text.split(key).join("***") : text;
+  }
+
+  async #request<T>(spec: RequestSpec): Promise<T> {
+    const base = spec.service === "private" ? this.apiUrl : this.publicUrl;
+    const endpoint = `${spec.method} ${spec.path}`;
+    const fail = (status: number, message: string, cause?: unknown) =>
+      new NetworkSageError(status, endpoint, this.#redact(message), cause ? { cause } : undefined);
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (spec.service === "private") {
+      if (this.#apiKey === undefined) {
+        throw fail(0, "no API key: set NETWORKSAGE_API_KEY or pass the apiKey option");
+      }
+      headers.apikey = this.#apiKey;
+    }
+    const timeoutMs = spec.timeoutMs ?? this.#timeoutMs;
+    for (let attempt = 1;; attempt++) {
+      if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
+      const timeout = AbortSignal.timeout(timeoutMs);
+      const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
+      let retryDelay: number | null = null;
+      let lastError: NetworkSageError;
+      try {
+        const extra = spec.body ? await spec.body() : undefined;
+        const response = await this.#fetch(base + spec.path, {
+          method: spec.method,
+          headers: { ...headers, ...extra?.headers },
+          body: extra?.body,
+          signal,
+        });
+        const text = await response.text();
+        if (response.status === 429 || response.status >= 500) {
+          retryDelay = retryAfterMs(response.headers.get("retry-after"));
+          lastError = fail(response.status, messageOf(text));
+        } else {
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            throw fail(
+              response.status,
+              response.status === 200 ? `the answer is not JSON: ${clip(text)}` : messageOf(text),
+            );
+          }
+          const isEnvelope = typeof parsed === "object" && parsed !== null && "body" in parsed;
+          if (response.status !== 200 || !isEnvelope || (parsed as { error?: unknown }).error) {
+            throw fail(
+              response.status,
+              isEnvelope ? messageOf((parsed as { body: unknown }).body) : clip(text),
+            );
+          }
+          return (parsed as { body: T }).body;
+        }
+      } catch (e) {
+        if (e instanceof NetworkSageError) throw e;
+        if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
+        const message = timeout.aborted
+          ? `no answer within ${timeoutMs} ms`
+          : `network error: ${e instanceof Error ? e.message : String(e)}`;
+        lastError = fail(0, message, e);
+      }
+      if (attempt >= this.#maxAttempts) throw lastError;
+      const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
+      const jittered = backoff / 2 + Math.random() * backoff / 2;
+      const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0));
+      try {
+        await sleep(delay, spec.signal);
+      } catch (e) {
+        throw fail(0, "aborted", e);
+      }
+    }
+  }
+
+  /**
+   * Endpoint 1: uploads a sample. The file is streamed from disk in 1 MiB chunks (re-opened for
+   * each attempt); its type is detected from its first bytes when not given.
+   */
+  async upload(request: UploadRequest, options: CallOptions = {}): Promise<UploadAccepted> {
+    const type = request.type ?? await detectUploadType(request.path);
+    const fileName = request.fileName ?? basename(request.path);
+    const parts: OutgoingPart[] = [
+      { name: "type", value: type },
+      { name: "fileName", value: fileName },
+      { name: "file", fileName, path: request.path },
+    ];
+    if (request.dnsLog !== undefined) {
+      if (type !== "zeek") {
+        throw new NetworkSageError(
+          0,
+          "POST /upload/v1.0/uploader",
+          "a DNS log goes only with type zeek",
+        );
+      }
+      parts.push({ name: "zeekDnsFile", fileName: `dns_${fileName}`, path: request.dnsLog });
+    }
+    const body = await multipartBody(parts);
+    return this.#request<UploadAccepted>({
+      service: "private",
+      method: "POST",
+      path: "/upload/v1.0/uploader",
+      timeoutMs: this.#uploadTimeoutMs,
+      signal: options.signal,
+      body: () =>
+        Promise.resolve({
+          body: body.stream(),
+          // Sent for servers and fetch implementations that use it; Deno's fetch streams chunked.
+          headers: { "content-type": body.contentType, "content-length": String(body.length) },
+        }),
+    });
+  }
+
+  /** Endpoint 2: the uploads of this key. */
+  listUploads(options: CallOptions = {}): Promise<UploadEntry[]> {
+    return this.#get("private", "/upload/v1.0/uploads/list", options);
+  }
+
+  /** Endpoint 3: a private sample's metadata (`trafficDate` is `""` until it is processed). */
+  getSample(uuid: string, options: CallOptions = {}): Promise<SampleMetadata> {
+    return this.#get("private", `/sec/v1.0/samples/${enc(uuid)}`, options);
+  }
+
+  /** Endpoint 4: the Secflows of a private sample. */
+  listSecflows(uuid: string, options: CallOptions = {}): Promise<PlatformSecflow[]> {
+    return this.#get("private", `/sec/v1.0/samples/${enc(uuid)}/list`, options);
+  }
+
+  /** Endpoint 5: the aggregated view of a public sample (public service, no key). */
+  publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
+    return this.#get("public", `/public/secflows/v1/${enc(publicUuid)}/list/aggregated`, options);
+  }
+
+  /** Endpoint 6: how many samples contain `flowId`. */
+  secflowCount(flowId: string, options: CallOptions = {}): Promise<number> {
+    return this.#get("private", `/sec/v1.0/secflows/${enc(flowId)}/count`, options);
+  }
+
+  /** Endpoint 7: Destination metadata, by `name:port`. */
+  destination(nameAndPort: string, options: CallOptions = {}): Promise<Metadata> {
+    return this.#get("private", `/sec/v1.0/destinations/${enc(nameAndPort)}`, options);
+  }
+
+  /** Endpoint 8: Behavior metadata, by flowId. */
+  behavior(flowId: string, options: CallOptions = {}): Promise<Metadata> {
+    return this.#get("private", `/sec/v1.0/behaviors/${enc(flowId)}`, options);
+  }
+
+  /** Endpoint 9: Event metadata, by eventId. */
+  event(eventId: string, options: CallOptions = {}): Promise<Metadata> {
+    return this.#get("private", `/sec/v1.0/events/${enc(eventId)}`, options);
+  }
+
+  #get<T>(service: "private" | "public", path: string, options: CallOptions): Promise<T> {
+    return this.#request<T>({ service, method: "GET", path, signal: options.signal });
+  }
+
+  /**
+   * Helper 1: the aggregated view of a sample in one shape. Public: endpoint 5 as is. Private:
+   * endpoint 4, then for each Secflow endpoints 6 (count), 7 (by `destinationData`), 8 (by
+   * `flowId`) and 9 (by `eventId`, only when present), at most `concurrency` requests at once.
+   * A lookup shared by several Secflows is asked once. Missing metadata is `{}`.
+   */
+  async aggregated(uuid: string, options: AggregatedOptions = {}): Promise<Activity[]> {
+    if (options.public) return this.publicAggregated(uuid, options);
+    const secflows = await this.listSecflows(uuid, options);
+    const limit = limiter(options.concurrency ?? this.#concurrency);
+    const memo = new Map<string, Promise<unknown>>();
+    const once = <T>(key: string, call: () => Promise<T>): Promise<T> => {
+      let p = memo.get(key) as Promise<T> | undefined;
+      if (!p) {
+        p = limit(call);
+        memo.set(key, p);
+      }
+      return p;
+    };
+    const signal = options.signal;
+    const orEmpty = (m: unknown): Metadata =>
+      typeof m === "object" && m !== null && !Array.isArray(m) ? m as Metadata : {};
+    const controller = new AbortController();
+    const inner = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal;
+    try {
+      return await Promise.all(secflows.map(async (secflow) => {
+        const [count, destination, behavior, event] = await Promise.all([
+          once(`c ${secflow.flowId}`, () => this.secflowCount(secflow.flowId, { signal: inner })),
+          once(
+            `d ${secflow.destinationData}`,
+            () => this.destination(secflow.destinationData, { signal: inner }),
+          ),
+          once(`b ${secflow.flowId}`, () => this.behavior(secflow.flowId, { signal: inner })),
+          secflow.eventId
+            ? once(`e ${secflow.eventId}`, () => this.event(secflow.eventId!, { signal: inner }))
+            : Promise.resolve({}),
+        ]);
+        return {
+          secflow,
+          destination: orEmpty(destination),
+          behavior: orEmpty(behavior),
+          event: orEmpty(event),
+          flowIdCount: Number(count),
+        };
+      }));
+    } catch (e) {
+      controller.abort();
+      throw e;
+    }
+  }
+
+  /**
+   * Helper 3: polls endpoint 3 until `trafficDate` is non-empty and returns the metadata. Fails
+   * at once when the server reports a processing error (`processingError`, as `serve` does).
+   */
+  async waitForProcessing(uuid: string, options: WaitOptions = {}): Promise<SampleMetadata> {
+    const interval = options.intervalMs ?? 15_000;
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const endpoint = `GET /sec/v1.0/samples/${enc(uuid)}`;
+    for (;;) {
+      const meta = await this.getSample(uuid, options);
+      if (typeof meta.processingError === "string" && meta.processingError !== "") {
+        throw new NetworkSageError(0, endpoint, `processing failed: ${meta.processingError}`);
+      }
+      if (meta.trafficDate !== "" && meta.trafficDate !== undefined && meta.trafficDate !== null) {
+        return meta;
+      }
+      if (meta.processed === true) return meta; // processed, but no Secflows (serve says so)
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new NetworkSageError(0, endpoint, `not processed within ${options.timeoutMs} ms`);
+      }
+      try {
+        await sleep(Math.min(interval, left), options.signal);
+      } catch (e) {
+        throw new NetworkSageError(0, endpoint, "aborted", { cause: e });
+      }
+    }
+  }
+
+  /**
+   * Helper 2: the UUID of an uploaded sample: the entry of endpoint 2 with that file name whose
+   * upload time is within 60 s of `time` (a Date, or epoch seconds; the closest one wins). With `public: true` it also waits for
+   * the metadata's hash (polling like {@link waitForProcessing}) and computes the public UUID.
+   */
+  async findUploadUuid(
+    fileName: string,
+    time: Date | number,
+    options: FindUuidOptions = {},
+  ): Promise<FoundUpload> {
+    const at = typeof time === "number" ? time * 1000 : time.getTime();
+    const entries = await this.listUploads(options);
+    let best: UploadEntry | undefined;
+    let bestGap = Infinity;
+    for (const entry of entries) {
+      if (entry.fileName !== fileName) continue;
+      const t = uploadTimeOf(entry);
+      if (t === null) continue;
+      const gap = Math.abs(t - at);
+      if (gap <= 60_000 && gap < bestGap) {
+        best = entry;
+        bestGap = gap;
+      }
+    }
+    if (!best) {
+      throw new NetworkSageError(
+        0,
+        "GET /upload/v1.0/uploads/list",
+        `no upload named '${fileName}' within 60 s of ${new Date(at).toISOString()}`,
+      );
+    }
+    if (!options.public) return { uuid: best.uuid, entry: best };
+    const interval = options.intervalMs ?? 15_000;
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    for (;;) {
+      const meta = await this.getSample(best.uuid, options);
+      if (meta.hash) return { uuid: best.uuid, publicUuid: publicUuidOf(meta), entry: best };
+      const endpoint = `GET /sec/v1.0/samples/${enc(best.uuid)}`;
+      if (typeof meta.processingError === "string" && meta.processingError !== "") {
+        throw new NetworkSageError(0, endpoint, `processing failed: ${meta.processingError}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new NetworkSageError(0, endpoint, `no hash within ${options.timeoutMs} ms`);
+      }
+      try {
+        await sleep(Math.min(interval, left), options.signal);
+      } catch (e) {
+        throw new NetworkSageError(0, endpoint, "aborted", { cause: e });
+      }
+    }
+  }
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function basename(path: string): string {
+  return path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+}
+
+function clip(text: string): string {
+  const t = text.trim();
+  return t.length > 500 ? t.slice(0, 500) + "…" : t;
+}
+
+/** The message in an error answer: the envelope's body, or the raw text. */
+function messageOf(body: unknown): string {
+  if (typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body);
+      if (parsed && typeof parsed === "object" && "body" in parsed) return messageOf(parsed.body);
+    } catch { /* raw text */ }
+    return clip(body) || "(empty answer)";
+  }
+  return clip(JSON.stringify(body) ?? String(body));
+}
+
+/** Runs at most `n` of the given calls at once. */
+function limiter(n: number): <T>(call: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async <T>(call: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await call();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
+  };
+}

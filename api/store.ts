@@ -1,0 +1,272 @@
+/**
+ * The SQLite store behind `serve` (`node:sqlite`): samples, their Secflows, and the Destination,
+ * Behavior and Event annotations. Owners are kept as SHA-256 digests of API keys, never the keys.
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import type { Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
+
+/** Kinds of annotation. */
+export type AnnotationKind = "destination" | "behavior" | "event";
+
+/** A stored sample row. */
+export interface SampleRow {
+  uuid: string;
+  owner: string;
+  fileName: string;
+  fileType: string;
+  createdMs: number;
+  /** `YYYY-MM-DDTHH:MM:SS.ffffff` UTC. */
+  createdIso: string;
+  processedMs: number | null;
+  status: "pending" | "processed" | "failed";
+  error: string | null;
+  hash: string;
+  trafficDate: string;
+  warnings: string[];
+  storedPath: string | null;
+  dnsPath: string | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS samples(
+  uuid TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  file_name TEXT NOT NULL,
+  file_type TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  created_iso TEXT NOT NULL,
+  processed_ms INTEGER,
+  status TEXT NOT NULL DEFAULT 'pending',
+  error TEXT,
+  hash TEXT NOT NULL DEFAULT '',
+  traffic_date TEXT NOT NULL DEFAULT '',
+  warnings TEXT NOT NULL DEFAULT '[]',
+  stored_path TEXT,
+  dns_path TEXT
+);
+CREATE INDEX IF NOT EXISTS samples_owner ON samples(owner, created_ms);
+CREATE TABLE IF NOT EXISTS secflows(
+  sample_uuid TEXT NOT NULL,
+  idx INTEGER NOT NULL,
+  flow_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY(sample_uuid, idx)
+);
+CREATE INDEX IF NOT EXISTS secflows_flow ON secflows(flow_id, sample_uuid);
+CREATE TABLE IF NOT EXISTS annotations(
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY(kind, name)
+);
+`;
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, "0");
+}
+
+/** `DD/MM/YYYY HH:MM:SS` (UTC), as endpoint 2 writes `dateCreated`. */
+export function platformDate(ms: number): string {
+  const d = new Date(ms);
+  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${
+    pad(d.getUTCHours())
+  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+}
+
+/** `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC). */
+export function isoMicros(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23) + "000";
+}
+
+/** SHA-256 hex of an API key: how owners are stored and compared. */
+export async function keyDigest(key: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// deno-lint-ignore no-explicit-any
+type Row = Record<string, any>;
+
+function toSample(r: Row): SampleRow {
+  return {
+    uuid: r.uuid,
+    owner: r.owner,
+    fileName: r.file_name,
+    fileType: r.file_type,
+    createdMs: Number(r.created_ms),
+    createdIso: r.created_iso,
+    processedMs: r.processed_ms === null ? null : Number(r.processed_ms),
+    status: r.status,
+    error: r.error,
+    hash: r.hash,
+    trafficDate: r.traffic_date,
+    warnings: JSON.parse(r.warnings),
+    storedPath: r.stored_path,
+    dnsPath: r.dns_path,
+  };
+}
+
+/** The database of one `serve` data directory. */
+export class Store {
+  #db: DatabaseSync;
+
+  /** Opens (creating if needed) the database file at `path`. */
+  constructor(path: string) {
+    this.#db = new DatabaseSync(path);
+    this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+    this.#db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  /** Records a fully received upload, pending conversion. */
+  addSample(s: {
+    uuid: string;
+    owner: string;
+    fileName: string;
+    fileType: string;
+    createdMs: number;
+    storedPath: string;
+    dnsPath: string | null;
+  }): void {
+    this.#db.prepare(
+      `INSERT INTO samples(uuid, owner, file_name, file_type, created_ms, created_iso, stored_path, dns_path)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      s.uuid,
+      s.owner,
+      s.fileName,
+      s.fileType,
+      s.createdMs,
+      isoMicros(s.createdMs),
+      s.storedPath,
+      s.dnsPath,
+    );
+  }
+
+  /** A sample by UUID, when `owner` uploaded it (or any owner when `owner` is null). */
+  sample(uuid: string, owner: string | null): SampleRow | undefined {
+    const r = owner === null
+      ? this.#db.prepare("SELECT * FROM samples WHERE uuid = ?").get(uuid)
+      : this.#db.prepare("SELECT * FROM samples WHERE uuid = ? AND owner = ?").get(uuid, owner);
+    return r ? toSample(r as Row) : undefined;
+  }
+
+  /** Every sample of `owner`, oldest first. */
+  samples(owner: string): SampleRow[] {
+    return this.#db.prepare("SELECT * FROM samples WHERE owner = ? ORDER BY created_ms, uuid")
+      .all(owner).map((r) => toSample(r as Row));
+  }
+
+  /** Samples still waiting for conversion (after a restart). */
+  pending(): SampleRow[] {
+    return this.#db.prepare("SELECT * FROM samples WHERE status = 'pending' ORDER BY created_ms")
+      .all().map((r) => toSample(r as Row));
+  }
+
+  /** Every stored path of originals (to find orphans). */
+  knownUuids(): Set<string> {
+    return new Set(
+      this.#db.prepare("SELECT uuid FROM samples").all().map((r) => String((r as Row).uuid)),
+    );
+  }
+
+  /** Stores the Secflows of a converted sample and marks it processed, atomically. */
+  finish(
+    uuid: string,
+    result: { hash: string; trafficDate: string; warnings: string[]; secflows: PlatformSecflow[] },
+    keptPath: boolean,
+  ): void {
+    const db = this.#db;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      db.prepare("DELETE FROM secflows WHERE sample_uuid = ?").run(uuid);
+      const insert = db.prepare(
+        "INSERT INTO secflows(sample_uuid, idx, flow_id, data) VALUES (?, ?, ?, ?)",
+      );
+      result.secflows.forEach((s, i) => insert.run(uuid, i, s.flowId, JSON.stringify(s)));
+      db.prepare(
+        `UPDATE samples SET status = 'processed', processed_ms = ?, hash = ?, traffic_date = ?,
+         warnings = ?, error = NULL ${keptPath ? "" : ", stored_path = NULL, dns_path = NULL"}
+         WHERE uuid = ?`,
+      ).run(Date.now(), result.hash, result.trafficDate, JSON.stringify(result.warnings), uuid);
+      db.exec("COMMIT");
+    } catch (e) {
+      db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** Records a conversion failure. */
+  fail(uuid: string, message: string, keptPath: boolean): void {
+    this.#db.prepare(
+      `UPDATE samples SET status = 'failed', processed_ms = ?, error = ?
+       ${keptPath ? "" : ", stored_path = NULL, dns_path = NULL"} WHERE uuid = ?`,
+    ).run(Date.now(), message, uuid);
+  }
+
+  /** The Secflows of a sample, in order. */
+  secflows(uuid: string): PlatformSecflow[] {
+    return this.#db.prepare("SELECT data FROM secflows WHERE sample_uuid = ? ORDER BY idx")
+      .all(uuid).map((r) => JSON.parse(String((r as Row).data)));
+  }
+
+  /** The number of stored samples holding `flowId`. */
+  count(flowId: string): number {
+    const r = this.#db.prepare(
+      "SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ?",
+    ).get(flowId) as Row;
+    return Number(r.n);
+  }
+
+  /** An annotation, or `{}`. */
+  annotation(kind: AnnotationKind, name: string): Metadata {
+    const r = this.#db.prepare("SELECT data FROM annotations WHERE kind = ? AND name = ?")
+      .get(kind, name) as Row | undefined;
+    return r ? JSON.parse(String(r.data)) : {};
+  }
+
+  /** Sets (replaces) an annotation. */
+  annotate(kind: AnnotationKind, name: string, data: Metadata): void {
+    this.#db.prepare(
+      "INSERT INTO annotations(kind, name, data) VALUES (?, ?, ?) " +
+        "ON CONFLICT(kind, name) DO UPDATE SET data = excluded.data",
+    ).run(kind, name, JSON.stringify(data));
+  }
+}
+
+/** Endpoint 2's entry for a sample. */
+export function uploadEntryOf(s: SampleRow): UploadEntry {
+  const entry: UploadEntry = {
+    fileName: s.fileName,
+    processed: s.status === "processed",
+    fullS3FilePath: `serve://uploads/date=${s.createdIso}/${s.uuid}/${s.fileName}`,
+    dateCreated: platformDate(s.createdMs),
+    fileType: s.fileType,
+    uuid: s.uuid,
+  };
+  if (s.processedMs !== null) entry.dateProcessed = platformDate(s.processedMs);
+  if (s.status === "failed") entry.processingError = s.error ?? "failed";
+  return entry;
+}
+
+/** Endpoint 3's metadata for a sample. */
+export function sampleMetadataOf(s: SampleRow): SampleMetadata {
+  const meta: SampleMetadata = {
+    id: s.uuid,
+    hash: s.hash,
+    fileName: s.fileName,
+    dateCreated: platformDate(s.createdMs),
+    trafficDate: s.trafficDate,
+    fileType: s.fileType,
+    processed: s.status === "processed",
+    status: s.status,
+  };
+  if (s.processedMs !== null) meta.dateProcessed = platformDate(s.processedMs);
+  if (s.status === "failed") meta.processingError = s.error ?? "failed";
+  if (s.warnings.length) meta.warnings = s.warnings;
+  return meta;
+}

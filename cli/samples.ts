@@ -1,0 +1,301 @@
+/**
+ * `samples`, `sample`, `secflows`, `aggregate`, `uuid`, `wait`: reading samples back.
+ * @module
+ */
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import {
+  API_ENV,
+  API_OPTIONS,
+  API_OPTIONS_HELP,
+  clientFrom,
+  keyValues,
+  onePositional,
+  privatePermissions,
+  secondsOption,
+  table,
+} from "./_api.ts";
+import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
+
+const PUBLIC_PERMISSIONS =
+  `with --public: --allow-env=${API_ENV} --allow-net=ns-genericservice.app.seclarity.io
+  (no key needed; with --public-url, the host:port of that URL)`;
+
+/** Lines of a Secflow table. */
+export function secflowTable(secflows: PlatformSecflow[]): string[] {
+  if (secflows.length === 0) return ["(no Secflows)"];
+  return table(
+    ["source", "destination", "named", "pkts", "bytes", "start", "duration", "category", "flowId"],
+    secflows.map((s) => [
+      s.sourceData,
+      s.destinationData,
+      s.destinationNameSource,
+      `${s.sourcePackets}/${s.destinationPackets}`,
+      `${s.sourceBytes}/${s.destinationBytes}`,
+      s.relativeStart,
+      s.duration,
+      s.flowCategory,
+      s.flowId + (s.eventId ? ` (event ${s.eventId})` : ""),
+    ]),
+  );
+}
+
+const title = (m: Record<string, unknown>) =>
+  typeof m.title === "string" ? m.title : Object.keys(m).length ? JSON.stringify(m) : "-";
+
+function activityTable(activities: Activity[]): string[] {
+  if (activities.length === 0) return ["(no activities)"];
+  return table(
+    ["source", "destination", "category", "count", "destination title", "behavior", "event"],
+    activities.map((a) => [
+      a.secflow.sourceData,
+      a.secflow.destinationData,
+      a.secflow.flowCategory,
+      a.flowIdCount,
+      title(a.destination),
+      title(a.behavior),
+      a.secflow.eventId ? title(a.event) : "-",
+    ]),
+  );
+}
+
+/** `samples`: endpoint 2. */
+export const samplesCommand: Command = {
+  name: "samples",
+  summary: "list the samples uploaded with this API key",
+  help: `usage: networksage samples [--json] [--api-url URL]
+
+Lists your uploads (endpoint 2): uuid, name, type, processed, upload date.
+
+options:
+${API_OPTIONS_HELP}
+
+example: NETWORKSAGE_API_KEY=... networksage samples
+
+${privatePermissions()}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("samples", args, API_OPTIONS);
+    if (positionals.length) {
+      throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    }
+    const client = clientFrom(values, true);
+    const body = await client.listUploads();
+    if (values.json) {
+      ctx.out(JSON.stringify(body));
+      return 0;
+    }
+    if (body.length === 0) {
+      ctx.out("(no samples)");
+      return 0;
+    }
+    const lines = table(
+      ["uuid", "fileName", "type", "processed", "dateCreated"],
+      body.map((e: UploadEntry) => [
+        e.uuid,
+        e.fileName,
+        e.fileType,
+        typeof e.processingError === "string"
+          ? `failed: ${e.processingError}`
+          : e.processed
+          ? "yes"
+          : "no",
+        e.dateCreated,
+      ]),
+    );
+    for (const line of lines) ctx.out(line);
+    return 0;
+  },
+};
+
+/** `sample UUID`: endpoint 3. */
+export const sampleCommand: Command = {
+  name: "sample",
+  summary: "show a private sample's metadata",
+  help: `usage: networksage sample UUID [--json] [--api-url URL]
+
+Shows a sample's metadata (endpoint 3); trafficDate is empty until it is processed.
+
+options:
+${API_OPTIONS_HELP}
+
+example: NETWORKSAGE_API_KEY=... networksage sample 0b6f3c1e-...
+
+${privatePermissions()}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("sample", args, API_OPTIONS);
+    const uuid = onePositional(positionals, "UUID");
+    const body = await clientFrom(values, true).getSample(uuid);
+    if (values.json) ctx.out(JSON.stringify(body));
+    else for (const line of keyValues(body)) ctx.out(line);
+    return 0;
+  },
+};
+
+const PUBLIC_OPTIONS = { ...API_OPTIONS, public: { type: "boolean" } } as const;
+
+/** `secflows UUID [--public]`: endpoint 4 (or 5 for a public sample). */
+export const secflowsCommand: Command = {
+  name: "secflows",
+  summary: "list a sample's Secflows",
+  help: `usage: networksage secflows UUID [--public] [--json] [--api-url URL] [--public-url URL]
+
+Lists the Secflows of a private sample (endpoint 4), or of a public one with --public (from
+endpoint 5; --json then prints that endpoint's body, the activities).
+
+options:
+  --public           UUID is a public sample UUID (public service, no key)
+${API_OPTIONS_HELP}
+
+examples: NETWORKSAGE_API_KEY=... networksage secflows 0b6f3c1e-...
+          networksage secflows --public MTIzI2hhc2gjYWJj...
+
+${privatePermissions()}
+${PUBLIC_PERMISSIONS}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("secflows", args, PUBLIC_OPTIONS);
+    const uuid = onePositional(positionals, "UUID");
+    const client = clientFrom(values, !values.public);
+    const body = values.public
+      ? await client.publicAggregated(uuid)
+      : await client.listSecflows(uuid);
+    if (values.json) ctx.out(JSON.stringify(body));
+    else {
+      const secflows = values.public
+        ? (body as Activity[]).map((a) => a.secflow)
+        : body as PlatformSecflow[];
+      for (const line of secflowTable(secflows)) ctx.out(line);
+    }
+    return 0;
+  },
+};
+
+/** `aggregate UUID [--public]`: helper 1. */
+export const aggregateCommand: Command = {
+  name: "aggregate",
+  summary: "a sample's Secflows with their Destination, Behavior, Event and count",
+  help: `usage: networksage aggregate UUID [--public] [--concurrency N] [--json] [--api-url URL]
+
+The aggregated view of a sample. Public (--public): endpoint 5 as is. Private: endpoint 4, then for
+each Secflow its count (6), Destination (7), Behavior (8) and Event (9, when it has an eventId),
+at most --concurrency requests at once (default 8). --json prints the activities array.
+
+options:
+  --public           UUID is a public sample UUID (public service, no key)
+  --concurrency N    requests in flight at once (default 8)
+${API_OPTIONS_HELP}
+
+examples: NETWORKSAGE_API_KEY=... networksage aggregate 0b6f3c1e-...
+          networksage aggregate --public MTIzI2hhc2gjYWJj...
+
+${privatePermissions()}
+${PUBLIC_PERMISSIONS}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("aggregate", args, {
+      ...PUBLIC_OPTIONS,
+      concurrency: { type: "string" },
+    });
+    const uuid = onePositional(positionals, "UUID");
+    let concurrency: number | undefined;
+    if (values.concurrency !== undefined) {
+      concurrency = Number(values.concurrency);
+      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+        throw new UsageError("--concurrency must be a whole number from 1 to 64");
+      }
+    }
+    const client = clientFrom(values, !values.public);
+    const body = await client.aggregated(uuid, { public: values.public, concurrency });
+    if (values.json) ctx.out(JSON.stringify(body));
+    else for (const line of activityTable(body)) ctx.out(line);
+    return 0;
+  },
+};
+
+const WAIT_OPTIONS = {
+  ...API_OPTIONS,
+  interval: { type: "string" },
+  timeout: { type: "string" },
+} as const;
+
+/** `uuid NAME --time EPOCH [--public]`: helper 2. */
+export const uuidCommand: Command = {
+  name: "uuid",
+  summary: "find the UUID of an upload by file name and time",
+  help: `usage: networksage uuid NAME --time EPOCH [--public] [--interval S] [--timeout S] [--json]
+
+Finds the upload named NAME made within 60 s of EPOCH (seconds since 1970, UTC) and prints its
+UUID. With --public, also waits until the sample has a hash and prints its public UUID.
+--json prints {"uuid": ..., "publicUuid": ...}.
+
+options:
+  --time EPOCH       when the upload was made (required)
+  --public           also print the public UUID (polls the metadata until it has a hash)
+  --interval S       seconds between polls (default 15)
+  --timeout S        give up after S seconds (default: never)
+${API_OPTIONS_HELP}
+
+example: NETWORKSAGE_API_KEY=... networksage uuid capture.pcap --time 1700000000
+
+${privatePermissions()}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("uuid", args, {
+      ...WAIT_OPTIONS,
+      time: { type: "string" },
+      public: { type: "boolean" },
+    });
+    const name = onePositional(positionals, "NAME");
+    if (values.time === undefined) throw new UsageError("--time EPOCH is required");
+    const time = Number(values.time);
+    if (!Number.isFinite(time)) {
+      throw new UsageError(`--time must be epoch seconds, not '${values.time}'`);
+    }
+    const client = clientFrom(values, true);
+    const found = await client.findUploadUuid(name, time, {
+      public: values.public,
+      intervalMs: secondsOption("interval", values.interval),
+      timeoutMs: secondsOption("timeout", values.timeout),
+    });
+    if (values.json) {
+      ctx.out(JSON.stringify({ uuid: found.uuid, publicUuid: found.publicUuid }));
+    } else {
+      ctx.out(found.uuid);
+      if (found.publicUuid) ctx.out(`public: ${found.publicUuid}`);
+    }
+    return 0;
+  },
+};
+
+/** `wait UUID`: helper 3. */
+export const waitCommand: Command = {
+  name: "wait",
+  summary: "wait until a sample is processed",
+  help: `usage: networksage wait UUID [--interval S] [--timeout S] [--json] [--api-url URL]
+
+Polls the sample's metadata (endpoint 3) until its trafficDate is set, then prints it. Exits 1 when
+the timeout passes or the server reports that processing failed. --json prints the metadata.
+
+options:
+  --interval S       seconds between polls (default 15)
+  --timeout S        give up after S seconds (default: never)
+${API_OPTIONS_HELP}
+
+example: NETWORKSAGE_API_KEY=... networksage wait 0b6f3c1e-... --interval 5 --timeout 600
+
+${privatePermissions()}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("wait", args, WAIT_OPTIONS);
+    const uuid = onePositional(positionals, "UUID");
+    const client = clientFrom(values, true);
+    const meta = await client.waitForProcessing(uuid, {
+      intervalMs: secondsOption("interval", values.interval),
+      timeoutMs: secondsOption("timeout", values.timeout),
+    });
+    if (values.json) ctx.out(JSON.stringify(meta));
+    else {
+      ctx.out(
+        `processed: ${meta.fileName} (${uuid}), trafficDate ${
+          meta.trafficDate || "(none: no Secflows)"
+        }`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,317 @@
+/**
+ * The client's transport and helpers against small HTTP servers on 127.0.0.1: retries (503, 429,
+ * network errors) with Retry-After, no retries on other 4xx, timeouts, abort, envelopes, the key
+ * never shown, and the aggregated / uuid / wait helpers.
+ */
+import assert from "node:assert/strict";
+import { NetworkSageClient, publicUuidOf, uploadTimeOf } from "../api/client.ts";
+import { NetworkSageError } from "../api/errors.ts";
+import { tempDir } from "./api_fixtures.ts";
+
+const KEY = "sk-very-secret-0123456789";
+
+type Handler = (req: Request, n: number) => Response | Promise<Response>;
+
+/** A server whose handler also gets how many requests came to that path before. */
+function server(handler: Handler) {
+  const counts = new Map<string, number>();
+  const log: string[] = [];
+  const s = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = new URL(req.url).pathname;
+    const n = counts.get(path) ?? 0;
+    counts.set(path, n + 1);
+    log.push(`${req.method} ${path}`);
+    return await handler(req, n);
+  });
+  return {
+    url: `http://127.0.0.1:${s.addr.port}`,
+    counts,
+    log,
+    async [Symbol.asyncDispose]() {
+      await s.shutdown();
+    },
+  };
+}
+
+const ok = (body: unknown, status = 200, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ error: status !== 200, body }), { status, headers });
+
+function client(url: string, extra: Record<string, unknown> = {}) {
+  return new NetworkSageClient({
+    apiKey: KEY,
+    apiUrl: url,
+    publicUrl: url,
+    useEnv: false,
+    retryBaseMs: 1,
+    retryMaxMs: 50,
+    ...extra,
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<NetworkSageError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof NetworkSageError, String(e));
+    return e;
+  }
+  throw new Error("expected a NetworkSageError");
+}
+
+Deno.test("client: retries 503, 429 and 500 (honouring Retry-After), then succeeds", async () => {
+  await using s = server((req, n) => {
+    assert.equal(req.headers.get("apikey"), KEY);
+    if (n === 0) return ok("busy", 503, { "retry-after": "0" });
+    if (n === 1) return ok("slow down", 429, { "retry-after": "0.05" });
+    if (n === 2) return new Response("<html>oops</html>", { status: 500 });
+    return ok(7);
+  });
+  const t0 = performance.now();
+  assert.equal(await client(s.url).secflowCount("f"), 7);
+  assert.ok(performance.now() - t0 >= 50, "Retry-After: 0.05 was honoured");
+  assert.equal(s.counts.get("/sec/v1.0/secflows/f/count"), 4);
+});
+
+Deno.test("client: gives up after maxAttempts with the last status and message", async () => {
+  await using s = server(() => ok("down for maintenance", 503));
+  const e = await failure(client(s.url, { maxAttempts: 3 }).getSample("u1"));
+  assert.equal(e.status, 503);
+  assert.equal(e.endpoint, "GET /sec/v1.0/samples/u1");
+  assert.equal(e.serverMessage, "down for maintenance");
+  assert.equal(s.counts.get("/sec/v1.0/samples/u1"), 3);
+});
+
+Deno.test("client: no retry on other 4xx; envelope error with 200 is an error too", async () => {
+  await using s = server((req) => {
+    const p = new URL(req.url).pathname;
+    if (p.includes("missing")) return ok("no such sample", 404);
+    if (p.includes("bad")) return new Response("plain text reason", { status: 400 });
+    return new Response(JSON.stringify({ error: true, body: "quota exceeded" }));
+  });
+  const c = client(s.url);
+  const e404 = await failure(c.getSample("missing"));
+  assert.deepEqual([e404.status, e404.serverMessage], [404, "no such sample"]);
+  const e400 = await failure(c.getSample("bad"));
+  assert.deepEqual([e400.status, e400.serverMessage], [400, "plain text reason"]);
+  const e200 = await failure(c.getSample("other"));
+  assert.deepEqual([e200.status, e200.serverMessage], [200, "quota exceeded"]);
+  assert.deepEqual([...s.counts.values()], [1, 1, 1]);
+});
+
+Deno.test("client: network errors are retried; the key never appears in an error", async () => {
+  // A port that was just free: connection refused.
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  const e = await failure(client(`http://127.0.0.1:${port}`, { maxAttempts: 2 }).listUploads());
+  assert.equal(e.status, 0);
+  assert.match(e.message, /network error/);
+  assert.ok(!e.message.includes(KEY) && !String(e.stack).includes(KEY));
+  // A server echoing the key back in its error message: redacted.
+  await using s = server((req) => ok(`bad key ${req.headers.get("apikey")}!`, 401));
+  const echoed = await failure(client(s.url).listUploads());
+  assert.equal(echoed.serverMessage, "bad key ***!");
+  assert.ok(!JSON.stringify({ ...echoed, m: echoed.message }).includes(KEY));
+});
+
+Deno.test("client: per-request timeout, retried, and the caller's AbortSignal", async () => {
+  await using s = server(async (_req, n) => {
+    if (n < 2) await new Promise((r) => setTimeout(r, 300));
+    return ok(n < 2 ? "late" : "fine");
+  });
+  const timeout = await failure(client(s.url, { timeoutMs: 30, maxAttempts: 1 }).getSample("a"));
+  assert.match(timeout.message, /no answer within 30 ms/);
+  assert.deepEqual(await client(s.url, { timeoutMs: 100, maxAttempts: 3 }).behavior("b"), "fine");
+  await using slow = server(async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    return ok({});
+  });
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 20);
+  const t0 = performance.now();
+  const aborted = await failure(client(slow.url).event("e", { signal: controller.signal }));
+  assert.match(aborted.message, /aborted/);
+  assert.ok(performance.now() - t0 < 250);
+});
+
+Deno.test("client: no key means no request for private endpoints; public needs none", async () => {
+  await using s = server(() => ok([]));
+  const c = new NetworkSageClient({ apiUrl: s.url, publicUrl: s.url, useEnv: false });
+  const e = await failure(c.listUploads());
+  assert.match(e.message, /NETWORKSAGE_API_KEY/);
+  assert.equal(s.log.length, 0);
+  assert.deepEqual(await c.publicAggregated("cHVi"), []);
+  assert.deepEqual(s.log, ["GET /public/secflows/v1/cHVi/list/aggregated"]);
+});
+
+Deno.test("client: path parameters are URL-encoded; unknown keys are kept", async () => {
+  await using s = server((req) =>
+    ok({ path: new URL(req.url).pathname, title: "t", extra: { a: 1 } })
+  );
+  const m = await client(s.url).destination("weird/name?x:443");
+  assert.equal(m.path, "/sec/v1.0/destinations/weird%2Fname%3Fx%3A443");
+  assert.deepEqual(m.extra, { a: 1 });
+});
+
+const secflow = (dst: string, flowId: string, eventId?: string) => ({
+  sourceData: "10.0.0.1:50000",
+  destinationData: dst,
+  destinationNameSource: "passive",
+  sourcePackets: "1",
+  sourceBytes: "1",
+  destinationPackets: "1",
+  destinationBytes: "1",
+  relativeStart: "0",
+  duration: "0",
+  flowCategory: "c",
+  flowId,
+  ...(eventId ? { eventId } : {}),
+});
+
+Deno.test("client: aggregated asks 6, 7, 8 (and 9 only with an eventId) once each, bounded", async () => {
+  let inFlight = 0, peak = 0;
+  const flows = [
+    secflow("a.com:443", "f1"),
+    secflow("b.com:443", "f2", "ev1"),
+    secflow("c.com:80", "f3"),
+    secflow("d.com:80", "f4"),
+    secflow("a.com:443", "f1"), // the same lookups as the first: asked once
+  ];
+  await using s = server(async (req, n) => {
+    const p = decodeURIComponent(new URL(req.url).pathname);
+    if (p.endsWith("/list")) return ok(flows);
+    inFlight++;
+    peak = Math.max(peak, inFlight);
+    await new Promise((r) => setTimeout(r, 10));
+    inFlight--;
+    if (n === 0 && p.includes("behaviors/f3")) return ok("flaky", 502); // retried
+    if (p.includes("/count")) return ok(Number(p.split("/")[4].slice(1)) * 10);
+    if (p.includes("destinations/")) return ok({ title: `D ${p.split("/").pop()}`, more: true });
+    if (p.includes("behaviors/f2")) return ok({});
+    if (p.includes("behaviors/")) return ok({ title: `B ${p.split("/").pop()}` });
+    if (p.includes("events/")) return ok({ title: `E ${p.split("/").pop()}` });
+    return ok("?", 404);
+  });
+  const activities = await client(s.url).aggregated("u", { concurrency: 3 });
+  assert.ok(peak <= 3, `peak ${peak}`);
+  assert.equal(activities.length, 5);
+  assert.deepEqual(activities[0], {
+    secflow: flows[0],
+    destination: { title: "D a.com:443", more: true },
+    behavior: { title: "B f1" },
+    event: {},
+    flowIdCount: 10,
+  });
+  assert.deepEqual(activities[1].event, { title: "E ev1" });
+  assert.deepEqual(activities[1].behavior, {});
+  assert.deepEqual(activities[2].behavior, { title: "B f3" });
+  assert.deepEqual(activities[4], { ...activities[0] });
+  const calls = [...s.counts.entries()].map(([p, n]) => `${decodeURIComponent(p)} ${n}`).sort();
+  assert.deepEqual(calls, [
+    "/sec/v1.0/behaviors/f1 1",
+    "/sec/v1.0/behaviors/f2 1",
+    "/sec/v1.0/behaviors/f3 2",
+    "/sec/v1.0/behaviors/f4 1",
+    "/sec/v1.0/destinations/a.com:443 1",
+    "/sec/v1.0/destinations/b.com:443 1",
+    "/sec/v1.0/destinations/c.com:80 1",
+    "/sec/v1.0/destinations/d.com:80 1",
+    "/sec/v1.0/events/ev1 1",
+    "/sec/v1.0/samples/u/list 1",
+    "/sec/v1.0/secflows/f1/count 1",
+    "/sec/v1.0/secflows/f2/count 1",
+    "/sec/v1.0/secflows/f3/count 1",
+    "/sec/v1.0/secflows/f4/count 1",
+  ]);
+});
+
+Deno.test("client: findUploadUuid picks the entry within 60 s; public UUID waits for the hash", async () => {
+  const entry = (uuid: string, name: string, iso: string) => ({
+    fileName: name,
+    processed: false,
+    fullS3FilePath: `s3://bucket/x/date=${iso}/${name}`,
+    dateCreated: "x",
+    fileType: "pcap",
+    uuid,
+  });
+  await using s = server((req, n) => {
+    const p = new URL(req.url).pathname;
+    if (p.endsWith("/uploads/list")) {
+      return ok([
+        entry("old", "a.pcap", "2023-11-14T22:00:00.000000"),
+        entry("near", "a.pcap", "2023-11-14T22:13:50.123456"),
+        entry("other", "b.pcap", "2023-11-14T22:13:20.000000"),
+      ]);
+    }
+    return ok({
+      id: "42",
+      hash: n < 2 ? "" : "abc",
+      fileName: "a.pcap",
+      dateCreated: "",
+      trafficDate: "",
+    });
+  });
+  const c = client(s.url);
+  assert.equal(uploadTimeOf(entry("x", "y", "2023-11-14T22:13:20.500000")), 1_700_000_000_500);
+  const found = await c.findUploadUuid("a.pcap", 1_700_000_000);
+  assert.equal(found.uuid, "near");
+  assert.equal(found.publicUuid, undefined);
+  const withPublic = await c.findUploadUuid("a.pcap", new Date(1_700_000_000_000), {
+    public: true,
+    intervalMs: 5,
+  });
+  assert.equal(withPublic.publicUuid, publicUuidOf({ id: "42", hash: "abc" }));
+  assert.equal(atob(withPublic.publicUuid!), "42#hash#abc");
+  const none = await failure(c.findUploadUuid("a.pcap", 1_700_000_200));
+  assert.match(none.message, /no upload named 'a.pcap' within 60 s/);
+});
+
+Deno.test("client: waitForProcessing polls until trafficDate, with interval and deadline", async () => {
+  await using s = server((_req, n) =>
+    ok({
+      id: "1",
+      hash: "h",
+      fileName: "f",
+      dateCreated: "",
+      trafficDate: n < 3 ? "" : "1700000000.0",
+    })
+  );
+  const meta = await client(s.url).waitForProcessing("u", { intervalMs: 5 });
+  assert.equal(meta.trafficDate, "1700000000.0");
+  assert.equal(s.counts.get("/sec/v1.0/samples/u"), 4);
+  await using never = server(() =>
+    ok({ id: "1", hash: "", fileName: "f", dateCreated: "", trafficDate: "" })
+  );
+  const e = await failure(
+    client(never.url).waitForProcessing("u", { intervalMs: 10, timeoutMs: 40 }),
+  );
+  assert.match(e.message, /not processed within 40 ms/);
+});
+
+Deno.test("client: upload streams a multipart body with type, fileName, file and zeekDnsFile", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/conn.log`, "#fields\tts\n1\t2\n");
+  await Deno.writeTextFile(`${dir.path}/dns.log`, "#fields\tquery\n");
+  let seen: FormData | undefined;
+  let chunked = "";
+  await using s = server(async (req) => {
+    chunked = req.headers.get("transfer-encoding") ?? req.headers.get("content-length") ?? "";
+    seen = await req.formData();
+    return ok("accepted");
+  });
+  const answer = await client(s.url).upload({
+    path: `${dir.path}/conn.log`,
+    dnsLog: `${dir.path}/dns.log`,
+    fileName: "mine.log",
+  });
+  assert.equal(answer, "accepted");
+  assert.ok(chunked !== "");
+  assert.equal(seen!.get("type"), "zeek"); // detected
+  assert.equal(seen!.get("fileName"), "mine.log");
+  const file = seen!.get("file") as File;
+  assert.equal(file.name, "mine.log");
+  assert.equal(await file.text(), "#fields\tts\n1\t2\n");
+  const dns = seen!.get("zeekDnsFile") as File;
+  assert.equal(dns.name, "dns_mine.log");
+  assert.equal(await dns.text(), "#fields\tquery\n");
+});
