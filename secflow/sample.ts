@@ -134,10 +134,11 @@ const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** A JSON string as Python writes it with `ensure_ascii`: non-ASCII as `\uXXXX` escapes. */
 function pyString(s: string): string {
   if (PLAIN_ASCII.test(s)) return `"${s}"`;
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => {
-    if (c === "\u007f") return c;
-    return `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
-  });
+  // Python escapes everything outside " " to "~", DEL included.
+  return JSON.stringify(s).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /** One problem found in a `.sf` file. */
