@@ -28,8 +28,8 @@ export {
   type ZeekInput,
   type ZeekSource,
   type ZeekStats,
-  zeekSampleText,
 } from "./secflow/zeek.ts";
+export { type ZeekSampleText, zeekSampleText, type ZeekTextOptions } from "./secflow/zeek_sample.ts";
 export { sniffText, type ZeekKind, type ZeekShape } from "./secflow/zeek_parse.ts";
 export { readNameCache, parseNameCache, formatNameCache } from "./io/name_cache.ts";
 // The pure core: bytes in, samples out, no I/O.

@@ -1,0 +1,1430 @@
+/**
+ * Zeek `conn.log` (+ optional `dns.log`) to Secflows, exactly as SECFLOW.md section 5 describes
+ * the platform's converter, in any shape Zeek writes (TSV with or without `#fields`, JSON lines,
+ * JSON arrays, flat or nested `id` keys, epoch or ISO-8601 `ts`). Pure: chunks in, sessions and
+ * samples out, no I/O.
+ *
+ * The hot path allocates nothing per row: TSV fields are read by column index straight from the
+ * bytes, rows live in typed-array columns, groups and sessions are found through a typed-array
+ * hash keyed by (address, port), and a session is stored in the row slot of the row that created
+ * it (that row's own values are consumed at that moment).
+ * @module
+ */
+import { PairMap } from "./_pair_map.ts";
+import type { HarvestedName } from "./dns.ts";
+import { InputError } from "./errors.ts";
+import { isLocal } from "./net.ts";
+import { type BuildOptions, buildSample, type BuiltSample } from "./sample.ts";
+import type { SessionRecord } from "./session.ts";
+import {
+  CONN_FIELDS,
+  DNS_FIELDS,
+  IPV6,
+  JsonArraySplitter,
+  jsonField,
+  kindOfFields,
+  latin1,
+  LineSplitter,
+  parseAddress,
+  parseAddressText,
+  parseCount,
+  parseDecimal,
+  parseTime,
+  sniffText,
+  TsvHeader,
+  type ZeekKind,
+  type ZeekShape,
+} from "./zeek_parse.ts";
+
+const textDecoder = new TextDecoder();
+const REQUIRED = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"];
+
+/** Warnings about single malformed lines, per log, before they are only counted. */
+export const MAX_LINE_WARNINGS = 20;
+
+// Row flags (after the flip: "s" is the session's source side, "d" its destination side).
+/** Row flag: ICMP. */
+export const F_ICMP = 1;
+const F_FLIPPED = 2;
+const F_SERVICE = 4;
+const F_SBYTES = 8; // src payload byte count present (not "-")
+const F_DBYTES = 16;
+const F_EXACT_S = 32; // history is exactly "S"
+const F_NS_SRC = 64; // history has "d" or "t"
+const F_NS_DST = 128; // history has "D" or "t"
+// Session flag, set on the creating row once a group finished with it current.
+const S_FINAL = 256;
+
+// History letters, before the flip.
+const H_S = 1, H_LOWER_S = 2, H_d = 4, H_D = 8, H_t = 16, H_T = 32;
+
+/** Values at or above this are kept in an overflow map (u32 columns). */
+const BIG = 0xffffffff;
+
+/** Counters of one conn.log. */
+export interface ZeekStats {
+  /** Data lines (or JSON records) read. */
+  records: number;
+  /** Rows kept (IPv4, not both addresses local). */
+  rows: number;
+  /** Rows whose two addresses are both local. */
+  local: number;
+  /** IPv6 rows (not converted). */
+  ipv6: number;
+  /** Malformed rows skipped. */
+  skipped: number;
+}
+
+/** Options of the readers. */
+export interface ZeekReaderOptions {
+  /** Called for every warning (they are also collected). */
+  onWarning?: (message: string) => void;
+  /** Expected number of rows (sizes the tables up front; they grow when needed). */
+  rowsHint?: number;
+}
+
+/** Shared warning bookkeeping: at most {@link MAX_LINE_WARNINGS} line warnings, then a count. */
+class Warnings {
+  readonly list: string[] = [];
+  #lineWarnings = 0;
+  constructor(private readonly onWarning?: (message: string) => void) {}
+
+  add(message: string): void {
+    this.list.push(message);
+    this.onWarning?.(message);
+  }
+
+  line(name: string, line: number, reason: string): void {
+    if (++this.#lineWarnings <= MAX_LINE_WARNINGS) {
+      this.add(`${name}: line ${line}: skipped: ${reason}`);
+    }
+  }
+
+  finish(name: string): void {
+    const more = this.#lineWarnings - MAX_LINE_WARNINGS;
+    if (more > 0) this.add(`${name}: ${more} more malformed lines skipped`);
+  }
+}
+
+/** Decides the shape from the first non-blank bytes, then feeds lines or array elements. */
+abstract class ZeekLogReader {
+  #shape: ZeekShape | undefined;
+  #pending: Uint8Array[] = [];
+  #lines: LineSplitter | undefined;
+  #array: JsonArraySplitter | undefined;
+  protected readonly header: TsvHeader;
+  protected readonly warn: Warnings;
+
+  constructor(
+    readonly name: string,
+    readonly kind: "conn" | "dns",
+    options: ZeekReaderOptions,
+    warnings?: Warnings,
+  ) {
+    this.header = new TsvHeader(kind === "conn" ? CONN_FIELDS : DNS_FIELDS);
+    this.warn = warnings ?? new Warnings(options.onWarning);
+  }
+
+  /** The shape seen, once known. */
+  get shape(): ZeekShape | undefined {
+    return this.#shape;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.#shape === undefined) {
+      if (
+        this.#pending.length === 0 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf
+      ) {
+        chunk = chunk.subarray(3); // a UTF-8 byte order mark
+      }
+      let i = 0;
+      while (
+        i < chunk.length &&
+        (chunk[i] <= 32 || chunk[i] === 0xef || chunk[i] === 0xbb || chunk[i] === 0xbf)
+      ) i++;
+      if (i === chunk.length) {
+        this.#pending.push(chunk.slice());
+        return;
+      }
+      this.#start(chunk[i]);
+      const pending = this.#pending;
+      this.#pending = [];
+      for (const p of pending) this.#feed(p);
+    }
+    this.#feed(chunk);
+  }
+
+  end(): void {
+    this.#lines?.end();
+    this.#array?.end();
+    this.warn.finish(this.name);
+  }
+
+  #start(first: number): void {
+    if (first === 91) {
+      this.#shape = "json-array";
+      this.#array = new JsonArraySplitter(
+        (text, line) => this.#jsonText(text, line),
+        (line) => this.warn.line(this.name, line, "not a JSON object"),
+      );
+    } else if (first === 123) {
+      this.#shape = "json";
+      this.#lines = new LineSplitter((b, s, e, line) => {
+        if (isBlank(b, s, e)) return;
+        this.#jsonText(textDecoder.decode(b.subarray(s, e)), line);
+      });
+    } else {
+      this.#shape = "tsv";
+      this.#lines = new LineSplitter((b, s, e, line) => {
+        if (s === e) return;
+        if (b[s] === 35) {
+          this.header.read(textDecoder.decode(b.subarray(s, e)));
+          this.headerChanged(line);
+          return;
+        }
+        this.tsvLine(b, s, e, line);
+      });
+    }
+  }
+
+  #feed(chunk: Uint8Array): void {
+    if (this.#array) this.#array.push(chunk);
+    else this.#lines!.push(chunk);
+  }
+
+  #jsonText(text: string, line: number): void {
+    let o: unknown;
+    try {
+      o = JSON.parse(text);
+    } catch {
+      this.warn.line(this.name, line, "not valid JSON");
+      return;
+    }
+    if (typeof o !== "object" || o === null || Array.isArray(o)) {
+      this.warn.line(this.name, line, "not a JSON object");
+      return;
+    }
+    this.jsonRecord(o as Record<string, unknown>, line);
+  }
+
+  protected abstract headerChanged(line: number): void;
+  protected abstract tsvLine(b: Uint8Array, s: number, e: number, line: number): void;
+  protected abstract jsonRecord(o: Record<string, unknown>, line: number): void;
+
+  /** Throws when the fields show the other log. */
+  protected checkKind(fields: readonly string[]): void {
+    const kind = kindOfFields(fields);
+    if (kind !== "unknown" && kind !== this.kind) throw wrongLog(this.name, kind, this.kind);
+  }
+}
+
+function wrongLog(name: string, is: ZeekKind, wanted: "conn" | "dns"): InputError {
+  return wanted === "conn"
+    ? new InputError(
+      `${name}: this is a Zeek ${is}.log, not a conn.log; give the conn.log as INPUT and the dns.log with --dns`,
+    )
+    : new InputError(
+      `${name}: this is a Zeek ${is}.log, not a dns.log; --dns takes the dns.log that goes with the conn.log`,
+    );
+}
+
+function isBlank(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] > 32) return false;
+  return true;
+}
+
+function isUnset(b: Uint8Array, s: number, e: number): boolean {
+  return e === s || (e === s + 1 && b[s] === 45);
+}
+
+function historyBitsOf(b: Uint8Array, s: number, e: number): number {
+  if (e === s + 1 && b[s] === 83) return H_S;
+  if (e === s + 1 && b[s] === 115) return H_LOWER_S;
+  let bits = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c === 100) bits |= H_d;
+    else if (c === 68) bits |= H_D;
+    else if (c === 116) bits |= H_t;
+    else if (c === 84) bits |= H_T;
+  }
+  return bits;
+}
+
+function historyBitsOfText(h: string): number {
+  if (h === "S") return H_S;
+  if (h === "s") return H_LOWER_S;
+  let bits = 0;
+  if (h.includes("d")) bits |= H_d;
+  if (h.includes("D")) bits |= H_D;
+  if (h.includes("t")) bits |= H_t;
+  if (h.includes("T")) bits |= H_T;
+  return bits;
+}
+
+/** Growable typed-array columns of conn rows (after the flip: s = source side, d = destination). */
+export class RowStore {
+  capacity: number;
+  size = 0;
+  ts: Float64Array;
+  end: Float64Array;
+  sIp: Uint32Array;
+  dIp: Uint32Array;
+  sPort: Uint16Array;
+  dPort: Uint16Array;
+  flags: Uint16Array;
+  sPkts: Uint32Array;
+  dPkts: Uint32Array;
+  sBytes: Uint32Array;
+  dBytes: Uint32Array;
+  sIpBytes: Uint32Array;
+  dIpBytes: Uint32Array;
+  next: Int32Array;
+  /** Values >= 2^32-1, by `row * 8 + column` (columns: 0 sPkts .. 5 dIpBytes). */
+  big = new Map<number, number>();
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.ts = new Float64Array(capacity);
+    this.end = new Float64Array(capacity);
+    this.sIp = new Uint32Array(capacity);
+    this.dIp = new Uint32Array(capacity);
+    this.sPort = new Uint16Array(capacity);
+    this.dPort = new Uint16Array(capacity);
+    this.flags = new Uint16Array(capacity);
+    this.sPkts = new Uint32Array(capacity);
+    this.dPkts = new Uint32Array(capacity);
+    this.sBytes = new Uint32Array(capacity);
+    this.dBytes = new Uint32Array(capacity);
+    this.sIpBytes = new Uint32Array(capacity);
+    this.dIpBytes = new Uint32Array(capacity);
+    this.next = new Int32Array(capacity);
+  }
+
+  grow(): void {
+    const c = this.capacity * 2;
+    const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(
+      a: T,
+      make: (n: number) => T,
+    ): T => {
+      const b = make(c);
+      b.set(a as never);
+      return b;
+    };
+    this.ts = grow(this.ts, (n) => new Float64Array(n));
+    this.end = grow(this.end, (n) => new Float64Array(n));
+    this.sIp = grow(this.sIp, (n) => new Uint32Array(n));
+    this.dIp = grow(this.dIp, (n) => new Uint32Array(n));
+    this.sPort = grow(this.sPort, (n) => new Uint16Array(n));
+    this.dPort = grow(this.dPort, (n) => new Uint16Array(n));
+    this.flags = grow(this.flags, (n) => new Uint16Array(n));
+    this.sPkts = grow(this.sPkts, (n) => new Uint32Array(n));
+    this.dPkts = grow(this.dPkts, (n) => new Uint32Array(n));
+    this.sBytes = grow(this.sBytes, (n) => new Uint32Array(n));
+    this.dBytes = grow(this.dBytes, (n) => new Uint32Array(n));
+    this.sIpBytes = grow(this.sIpBytes, (n) => new Uint32Array(n));
+    this.dIpBytes = grow(this.dIpBytes, (n) => new Uint32Array(n));
+    this.next = grow(this.next, (n) => new Int32Array(n));
+    this.capacity = c;
+  }
+
+  /** Stores a count into a u32 column, spilling large values. */
+  put(col: Uint32Array, column: number, row: number, v: number): void {
+    if (v >= BIG) {
+      col[row] = BIG;
+      this.big.set(row * 8 + column, v);
+    } else col[row] = v;
+  }
+
+  get(col: Uint32Array, column: number, row: number): number {
+    const v = col[row];
+    return v === BIG ? this.big.get(row * 8 + column)! : v;
+  }
+}
+
+/**
+ * Open-addressing map from an (IPv4 address, port) endpoint to a dense id, 4 bytes a slot: the
+ * slot holds id + 1 and the endpoint is kept once per id, so a million endpoints cost ~14 MB and
+ * fresh zeroed memory needs no fill.
+ */
+export class EndpointMap {
+  #slots: Int32Array;
+  #mask: number;
+  #ip = new Int32Array(1 << 16);
+  #port = new Uint16Array(1 << 16);
+  #ids = new Int32Array(1 << 16);
+  #size = 0;
+
+  constructor(capacityPow2 = 1 << 16) {
+    this.#slots = new Int32Array(capacityPow2);
+    this.#mask = capacityPow2 - 1;
+  }
+
+  /** The id of `(ip, port)`, or -1. `ip` as int32 (`ip | 0`). */
+  get(ip: number, port: number): number {
+    const slots = this.#slots, mask = this.#mask;
+    let h = endpointHash(ip, port) & mask;
+    while (true) {
+      const v = slots[h];
+      if (v === 0) return -1;
+      const k = v - 1;
+      if (this.#ip[k] === ip && this.#port[k] === port) return this.#ids[k];
+      h = (h + 1) & mask;
+    }
+  }
+
+  /**
+   * The id of `(ip, port)`; when absent, stores it with id `next` and returns `-1 - next` (one
+   * probe sequence for both).
+   */
+  getOrAdd(ip: number, port: number, next: number): number {
+    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
+    const slots = this.#slots, mask = this.#mask;
+    let h = endpointHash(ip, port) & mask;
+    while (true) {
+      const v = slots[h];
+      if (v === 0) break;
+      const k = v - 1;
+      if (this.#ip[k] === ip && this.#port[k] === port) return this.#ids[k];
+      h = (h + 1) & mask;
+    }
+    const k = this.#size++;
+    if (k >= this.#ip.length) this.#growKeys();
+    this.#ip[k] = ip;
+    this.#port[k] = port;
+    this.#ids[k] = next;
+    slots[h] = k + 1;
+    return -1 - next;
+  }
+
+  #growKeys(): void {
+    const n = this.#ip.length * 2;
+    const a = new Int32Array(n), b = new Uint16Array(n), c = new Int32Array(n);
+    a.set(this.#ip);
+    b.set(this.#port);
+    c.set(this.#ids);
+    this.#ip = a;
+    this.#port = b;
+    this.#ids = c;
+  }
+
+  /** Stores a new `(ip, port)` (not present) with `id`. */
+  add(ip: number, port: number, id: number): void {
+    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
+    const k = this.#size++;
+    if (k >= this.#ip.length) {
+      const n = this.#ip.length * 2;
+      const a = new Int32Array(n), b = new Uint16Array(n), c = new Int32Array(n);
+      a.set(this.#ip);
+      b.set(this.#port);
+      c.set(this.#ids);
+      this.#ip = a;
+      this.#port = b;
+      this.#ids = c;
+    }
+    this.#ip[k] = ip;
+    this.#port[k] = port;
+    this.#ids[k] = id;
+    this.#place(k);
+  }
+
+  #place(k: number): void {
+    const slots = this.#slots, mask = this.#mask;
+    let h = endpointHash(this.#ip[k], this.#port[k]) & mask;
+    while (slots[h] !== 0) h = (h + 1) & mask;
+    slots[h] = k + 1;
+  }
+
+  #grow(): void {
+    const capacity = (this.#mask + 1) * 2;
+    this.#slots = new Int32Array(capacity);
+    this.#mask = capacity - 1;
+    for (let k = 0; k < this.#size; k++) this.#place(k);
+  }
+}
+
+function endpointHash(ip: number, port: number): number {
+  let h = Math.imul(ip ^ Math.imul(port + 1, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** Column numbers of {@link RowStore.get}. */
+export const C_SPKTS = 0, C_DPKTS = 1, C_SBYTES = 2, C_DBYTES = 3, C_SIPB = 4, C_DIPB = 5;
+
+/** Growable Int32 column. */
+class IntColumn {
+  a: Int32Array;
+  constructor(n: number, fill = 0) {
+    this.a = new Int32Array(n);
+    if (fill !== 0) this.a.fill(fill);
+  }
+  ensure(i: number, fill = 0): void {
+    if (i < this.a.length) return;
+    let n = this.a.length * 2;
+    while (n <= i) n *= 2;
+    const b = new Int32Array(n);
+    b.set(this.a);
+    if (fill !== 0) b.fill(fill, this.a.length);
+    this.a = b;
+  }
+}
+
+/**
+ * Reads a Zeek conn.log pushed in chunks (TSV, JSON lines or JSON array) into grouped rows; then
+ * {@link ZeekConnReader.sessions} applies section 5.
+ */
+export class ZeekConnReader extends ZeekLogReader {
+  readonly stats: ZeekStats = { records: 0, rows: 0, local: 0, ipv6: 0, skipped: 0 };
+  /** Earliest ts of a kept row. */
+  startTime: number | undefined;
+  readonly rows: RowStore;
+  /** (address, port) → key id; key ids index `head`, `tail` and `sessionOf`. */
+  readonly keys: EndpointMap;
+  /** ICMP (orig address, resp address) → key id. */
+  readonly icmpKeys: PairMap;
+  /** Key id → first/last row of its group, plus one (0: no rows). */
+  readonly head: IntColumn;
+  readonly tail: IntColumn;
+  /** Key ids of groups in order of first appearance. */
+  readonly groups: IntColumn;
+  groupCount = 0;
+  keyCount = 0;
+
+  // TSV column indexes for the current #fields.
+  #col = new Int32Array(16);
+  #maxCol = 0;
+  #fs = new Int32Array(64);
+  #fe = new Int32Array(64);
+
+  constructor(name: string, options: ZeekReaderOptions = {}) {
+    super(name, "conn", options);
+    const cap = Math.max(1024, Math.min(options.rowsHint ?? 1 << 16, 1 << 26));
+    this.rows = new RowStore(cap);
+    this.keys = new EndpointMap(1 << 16); // grows; presizing measured no faster
+
+    this.icmpKeys = new PairMap(1 << 10);
+    // Rows + 1 (0: none), so fresh zeroed memory needs no fill.
+    this.head = new IntColumn(1 << 16);
+    this.tail = new IntColumn(1 << 16);
+    this.groups = new IntColumn(1 << 16);
+    this.#mapColumns();
+  }
+
+  /** Warnings so far (one line each). */
+  get warnings(): string[] {
+    return this.warn.list;
+  }
+
+  protected headerChanged(_line: number): void {
+    this.#mapColumns();
+  }
+
+  #mapColumns(): void {
+    const h = this.header;
+    if (h.version > 0) {
+      this.checkKind(h.fields);
+      for (const f of ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]) {
+        if (h.column(f) < 0) {
+          throw new InputError(
+            `${this.name}: its #fields header has no ${f} column, so it is no Zeek conn.log`,
+          );
+        }
+      }
+    }
+    const names = [
+      "ts",
+      "uid",
+      "id.orig_h",
+      "id.orig_p",
+      "id.resp_h",
+      "id.resp_p",
+      "proto",
+      "service",
+      "duration",
+      "orig_bytes",
+      "resp_bytes",
+      "history",
+      "orig_pkts",
+      "orig_ip_bytes",
+      "resp_pkts",
+      "resp_ip_bytes",
+    ];
+    let max = 0;
+    names.forEach((n, i) => {
+      const c = h.column(n);
+      this.#col[i] = c;
+      if (c > max) max = c;
+    });
+    this.#maxCol = max;
+    if (this.#fs.length <= max + 1) {
+      this.#fs = new Int32Array(max + 2);
+      this.#fe = new Int32Array(max + 2);
+    }
+  }
+
+  protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
+    this.stats.records++;
+    const fs = this.#fs, fe = this.#fe, maxCol = this.#maxCol;
+    const sep = this.header.separator;
+    let f = 0;
+    let start = s;
+    for (let i = s; i < e; i++) {
+      if (b[i] === sep) {
+        fs[f] = start;
+        fe[f] = i;
+        start = i + 1;
+        if (++f > maxCol) break;
+      }
+    }
+    if (f <= maxCol) {
+      fs[f] = start;
+      fe[f] = e;
+      f++;
+      for (let k = f; k <= maxCol; k++) {
+        fs[k] = 0;
+        fe[k] = 0; // a missing column reads as unset
+      }
+    }
+    const col = this.#col;
+    // Required: ts, uid, and the four id fields.
+    const cTs = col[0], cUid = col[1], cOh = col[2], cOp = col[3], cRh = col[4], cRp = col[5];
+    if (
+      cTs < 0 || isUnset(b, fs[cTs], fe[cTs]) || cUid < 0 || isUnset(b, fs[cUid], fe[cUid]) ||
+      isUnset(b, fs[cOh], fe[cOh]) || isUnset(b, fs[cOp], fe[cOp]) ||
+      isUnset(b, fs[cRh], fe[cRh]) ||
+      isUnset(b, fs[cRp], fe[cRp])
+    ) {
+      return this.#bad(line, `no ${missingName(b, fs, fe, col)}`);
+    }
+    const ts = parseDecimal(b, fs[cTs], fe[cTs]);
+    const time = ts === ts ? ts : parseTime(latin1(b, fs[cTs], fe[cTs]));
+    if (time !== time) {
+      return this.#bad(line, `ts is not a time: "${latin1(b, fs[cTs], fe[cTs]).slice(0, 40)}"`);
+    }
+    const oIp = parseAddress(b, fs[cOh], fe[cOh]);
+    const rIp = parseAddress(b, fs[cRh], fe[cRh]);
+    if (oIp === IPV6 || rIp === IPV6) {
+      this.stats.ipv6++;
+      return;
+    }
+    if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
+    const oPort = parseCount(b, fs[cOp], fe[cOp]);
+    const rPort = parseCount(b, fs[cRp], fe[cRp]);
+    if (!(oPort <= 65535) || !(rPort <= 65535)) {
+      return this.#bad(line, "a port is not a number 0-65535");
+    }
+    const cProto = col[6];
+    const icmp = cProto >= 0 && fe[cProto] - fs[cProto] === 4 && b[fs[cProto]] === 105 &&
+      b[fs[cProto] + 1] === 99 && b[fs[cProto] + 2] === 109 && b[fs[cProto] + 3] === 112;
+    const cSv = col[7];
+    const service = cSv >= 0 && !isUnset(b, fs[cSv], fe[cSv]) &&
+      !(fe[cSv] - fs[cSv] === 1 && b[fs[cSv]] === 45);
+    const cDur = col[8];
+    let end = NaN;
+    if (cDur >= 0 && !isUnset(b, fs[cDur], fe[cDur])) {
+      const d = parseDecimal(b, fs[cDur], fe[cDur]);
+      if (d !== d) return this.#bad(line, "duration is not a number");
+      end = time + d;
+    }
+    const oBytes = this.#count(b, fs, fe, col[9], -1);
+    const rBytes = this.#count(b, fs, fe, col[10], -1);
+    const cHist = col[11];
+    const hist = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
+      ? historyBitsOf(b, fs[cHist], fe[cHist])
+      : 0;
+    const oPkts = this.#count(b, fs, fe, col[12], 0);
+    const oIpB = this.#count(b, fs, fe, col[13], 0);
+    const rPkts = this.#count(b, fs, fe, col[14], 0);
+    const rIpB = this.#count(b, fs, fe, col[15], 0);
+    if (
+      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
+        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
+    ) {
+      return this.#bad(line, "a byte or packet count is not a whole number");
+    }
+    this.add(
+      time,
+      end,
+      oIp,
+      oPort,
+      rIp,
+      rPort,
+      icmp,
+      service,
+      oBytes,
+      rBytes,
+      hist,
+      oPkts,
+      rPkts,
+      oIpB,
+      rIpB,
+    );
+  }
+
+  /** A count column; `unset` for "-" or a missing column, NaN when malformed. */
+  #count(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number, unset: number): number {
+    if (c < 0) return unset;
+    const s = fs[c], e = fe[c];
+    if (isUnset(b, s, e)) return unset;
+    return parseCount(b, s, e);
+  }
+
+  #bad(line: number, reason: string): void {
+    this.stats.skipped++;
+    this.warn.line(this.name, line, reason);
+  }
+
+  protected jsonRecord(o: Record<string, unknown>, line: number): void {
+    this.stats.records++;
+    if (this.stats.records === 1) this.checkKind(flatKeys(o));
+    for (const f of ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]) {
+      const v = jsonField(o, f);
+      if (v === undefined || v === null || v === "-" || v === "") return this.#bad(line, `no ${f}`);
+    }
+    const time = parseTime(jsonField(o, "ts"));
+    if (time !== time) {
+      return this.#bad(
+        line,
+        `ts is not a time: ${JSON.stringify(jsonField(o, "ts")).slice(0, 40)}`,
+      );
+    }
+    const oh = jsonField(o, "id.orig_h"), rh = jsonField(o, "id.resp_h");
+    if (typeof oh !== "string" || typeof rh !== "string") {
+      return this.#bad(line, "an id address is not an IP address");
+    }
+    const oIp = parseAddressText(oh), rIp = parseAddressText(rh);
+    if (oIp === IPV6 || rIp === IPV6) {
+      this.stats.ipv6++;
+      return;
+    }
+    if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
+    const oPort = jsonCount(jsonField(o, "id.orig_p"), NaN);
+    const rPort = jsonCount(jsonField(o, "id.resp_p"), NaN);
+    if (!(oPort <= 65535) || !(rPort <= 65535)) {
+      return this.#bad(line, "a port is not a number 0-65535");
+    }
+    const icmp = jsonField(o, "proto") === "icmp";
+    const sv = jsonField(o, "service");
+    const service = sv !== undefined && sv !== null && sv !== "-";
+    const dv = jsonField(o, "duration");
+    let end = NaN;
+    if (dv !== undefined && dv !== null && dv !== "-") {
+      const d = typeof dv === "number" ? dv : typeof dv === "string" ? parseTimeNumber(dv) : NaN;
+      if (d !== d) return this.#bad(line, "duration is not a number");
+      end = time + d;
+    }
+    const oBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
+    const rBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
+    const hv = jsonField(o, "history");
+    const hist = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
+    const oPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
+    const oIpB = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
+    const rPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
+    const rIpB = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
+    if (
+      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
+        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
+    ) {
+      return this.#bad(line, "a byte or packet count is not a whole number");
+    }
+    this.add(
+      time,
+      end,
+      oIp,
+      oPort,
+      rIp,
+      rPort,
+      icmp,
+      service,
+      oBytes,
+      rBytes,
+      hist,
+      oPkts,
+      rPkts,
+      oIpB,
+      rIpB,
+    );
+  }
+
+  /**
+   * Adds one row (counts: -1 for an unset byte count). Drops rows between two local addresses;
+   * flips rows from an external to a local address (section 5, rule 1) as they are stored.
+   */
+  add(
+    ts: number,
+    end: number,
+    oIp: number,
+    oPort: number,
+    rIp: number,
+    rPort: number,
+    icmp: boolean,
+    service: boolean,
+    oBytes: number,
+    rBytes: number,
+    hist: number,
+    oPkts: number,
+    rPkts: number,
+    oIpB: number,
+    rIpB: number,
+  ): void {
+    const oLocal = isLocal(oIp), rLocal = isLocal(rIp);
+    if (oLocal && rLocal) {
+      this.stats.local++;
+      return;
+    }
+    this.stats.rows++;
+    if (this.startTime === undefined || ts < this.startTime) this.startTime = ts;
+    // The group: key orig_h:orig_p, or orig_h:ICMP-resp_h:ICMP.
+    let key: number;
+    if (icmp) {
+      key = this.icmpKeys.get(oIp | 0, rIp | 0);
+      if (key < 0) {
+        key = this.#newKey();
+        this.icmpKeys.set(oIp | 0, rIp | 0, key);
+      }
+    } else {
+      key = this.keys.getOrAdd(oIp | 0, oPort, this.keyCount);
+      if (key < 0) key = this.#newKey();
+    }
+    const R = this.rows;
+    if (R.size === R.capacity) R.grow();
+    const r = R.size++;
+    const hd = this.head.a[key];
+    if (hd === 0) {
+      this.head.a[key] = r + 1;
+      this.groups.ensure(this.groupCount);
+      this.groups.a[this.groupCount++] = key;
+    } else {
+      R.next[this.tail.a[key] - 1] = r;
+    }
+    this.tail.a[key] = r + 1;
+    R.next[r] = -1;
+    R.ts[r] = ts;
+    R.end[r] = end;
+    let flags = (icmp ? F_ICMP : 0) | (service ? F_SERVICE : 0);
+    if (rLocal && !oLocal) {
+      // Flip: swap addresses, ports, counts; swap the case of the history letters.
+      flags |= F_FLIPPED;
+      R.sIp[r] = rIp;
+      R.dIp[r] = oIp;
+      R.sPort[r] = rPort;
+      R.dPort[r] = oPort;
+      if (rBytes >= 0) flags |= F_SBYTES;
+      if (oBytes >= 0) flags |= F_DBYTES;
+      if (hist & H_LOWER_S) flags |= F_EXACT_S;
+      if (hist & (H_D | H_T)) flags |= F_NS_SRC;
+      if (hist & (H_d | H_T)) flags |= F_NS_DST;
+      R.put(R.sPkts, C_SPKTS, r, rPkts);
+      R.put(R.dPkts, C_DPKTS, r, oPkts);
+      R.put(R.sBytes, C_SBYTES, r, rBytes < 0 ? 0 : rBytes);
+      R.put(R.dBytes, C_DBYTES, r, oBytes < 0 ? 0 : oBytes);
+      R.put(R.sIpBytes, C_SIPB, r, rIpB);
+      R.put(R.dIpBytes, C_DIPB, r, oIpB);
+    } else {
+      R.sIp[r] = oIp;
+      R.dIp[r] = rIp;
+      R.sPort[r] = oPort;
+      R.dPort[r] = rPort;
+      if (oBytes >= 0) flags |= F_SBYTES;
+      if (rBytes >= 0) flags |= F_DBYTES;
+      if (hist & H_S) flags |= F_EXACT_S;
+      if (hist & (H_d | H_t)) flags |= F_NS_SRC;
+      if (hist & (H_D | H_t)) flags |= F_NS_DST;
+      R.put(R.sPkts, C_SPKTS, r, oPkts);
+      R.put(R.dPkts, C_DPKTS, r, rPkts);
+      R.put(R.sBytes, C_SBYTES, r, oBytes < 0 ? 0 : oBytes);
+      R.put(R.dBytes, C_DBYTES, r, rBytes < 0 ? 0 : rBytes);
+      R.put(R.sIpBytes, C_SIPB, r, oIpB);
+      R.put(R.dIpBytes, C_DIPB, r, rIpB);
+    }
+    R.flags[r] = flags;
+  }
+
+  #newKey(): number {
+    const k = this.keyCount++;
+    this.head.ensure(k);
+    this.tail.ensure(k);
+    return k;
+  }
+
+  /**
+   * Section 5: every group in order of first appearance, its rows by ts, flips, the NS and SV
+   * byte counters. Call once, after {@link end}.
+   */
+  sessions(): ZeekSessions {
+    const R = this.rows;
+    const groupCount = this.groupCount;
+    // Key id → session position (-1: none); session position → the row that holds it.
+    const sessionOf = new IntColumn(Math.max(this.keyCount, 16), -1);
+    const holder = new IntColumn(Math.max(groupCount, 16));
+    let count = 0;
+    const icmpSessions = new PairMap(1 << 10);
+    let order: number[] = [];
+    const keyOfSession = (r: number): number => {
+      let key: number;
+      if (R.flags[r] & F_ICMP) {
+        key = icmpSessions.get(R.sIp[r] | 0, R.dIp[r] | 0);
+        if (key < 0) {
+          key = this.#newKey();
+          icmpSessions.set(R.sIp[r] | 0, R.dIp[r] | 0, key);
+        }
+      } else {
+        key = this.keys.get(R.sIp[r] | 0, R.sPort[r]);
+        if (key < 0) {
+          key = this.#newKey();
+          this.keys.add(R.sIp[r] | 0, R.sPort[r], key);
+        }
+      }
+      return key;
+    };
+    for (let g = 0; g < groupCount; g++) {
+      const key = this.groups.a[g];
+      let r = this.head.a[key] - 1;
+      let rowsOfGroup: number[] | null = null;
+      if (R.next[r] >= 0) {
+        // More than one row: sort by ts (stable) unless already in order.
+        order.length = 0;
+        let sorted = true;
+        for (let x = r; x >= 0; x = R.next[x]) {
+          if (order.length > 0 && R.ts[x] < R.ts[order[order.length - 1]]) sorted = false;
+          order.push(x);
+        }
+        if (!sorted) order.sort((a, b) => R.ts[a] - R.ts[b] || a - b);
+        rowsOfGroup = order;
+      }
+      let nsSrc = 0, nsDst = 0, svSrc = 0, svDst = 0;
+      let cur = -1;
+      const n = rowsOfGroup ? rowsOfGroup.length : 1;
+      for (let i = 0; i < n; i++) {
+        if (rowsOfGroup) r = rowsOfGroup[i];
+        const flags = R.flags[r];
+        const ts = R.ts[r], end = R.end[r];
+        const sPkts = R.get(R.sPkts, C_SPKTS, r), dPkts = R.get(R.dPkts, C_DPKTS, r);
+        const sBytes = R.get(R.sBytes, C_SBYTES, r), dBytes = R.get(R.dBytes, C_DBYTES, r);
+        const sIpB = R.get(R.sIpBytes, C_SIPB, r), dIpB = R.get(R.dIpBytes, C_DIPB, r);
+        // The session key of the row (after any flip): src endpoint, or the ICMP pair.
+        let skey: number;
+        if ((flags & F_ICMP) === 0 && (flags & F_FLIPPED) === 0) skey = key;
+        else skey = keyOfSession(r);
+        sessionOf.ensure(skey, -1);
+        let pos = sessionOf.a[skey];
+        if (flags & F_FLIPPED) {
+          // Rule 1: a new session under the flipped key, replacing any (its place is kept).
+          if (pos < 0) {
+            pos = count++;
+            sessionOf.a[skey] = pos;
+            holder.ensure(pos);
+          }
+          holder.a[pos] = r;
+          this.#initSession(r, ts);
+          cur = r;
+        } else if (pos < 0) {
+          // Rule 2: a new session.
+          pos = count++;
+          sessionOf.a[skey] = pos;
+          holder.ensure(pos);
+          holder.a[pos] = r;
+          this.#initSession(r, ts);
+          cur = r;
+        } else if (cur < 0) {
+          // Deviation: the key belongs to another group's session; it becomes current.
+          cur = holder.a[pos];
+        }
+        // Rule 3: packets and last time.
+        R.put(R.sPkts, C_SPKTS, cur, R.get(R.sPkts, C_SPKTS, cur) + sPkts);
+        R.put(R.dPkts, C_DPKTS, cur, R.get(R.dPkts, C_DPKTS, cur) + dPkts);
+        if (end === end) {
+          if (end > R.end[cur]) R.end[cur] = end;
+        } else {
+          R.end[cur] = ts;
+        }
+        // Rule 4: bytes.
+        if ((flags & F_SERVICE) === 0) {
+          if (flags & F_EXACT_S) {
+            nsSrc = 0;
+            nsDst = 0;
+          } else if (nsSrc === 0 || nsDst === 0) {
+            nsSrc = flags & F_NS_SRC ? sBytes : 0; // an unset count was stored as 0
+            if (flags & F_NS_DST) {
+              if (flags & F_DBYTES) nsDst = dBytes;
+            } else nsDst = 0;
+          } else {
+            if (sIpB > nsSrc) nsSrc = sIpB;
+            if (dIpB > nsDst) nsDst = dIpB;
+          }
+        } else if (svSrc === 0 || svDst === 0) {
+          if (flags & F_SBYTES) svSrc = sBytes;
+          if (flags & F_DBYTES) svDst = dBytes;
+        } else {
+          if (flags & F_SBYTES && sBytes > svSrc) svSrc = sBytes;
+          if (flags & F_DBYTES && dBytes > svDst) svDst = dBytes;
+        }
+      }
+      if (cur >= 0) {
+        const sb = Math.max(R.get(R.sBytes, C_SBYTES, cur), nsSrc, svSrc);
+        const db = Math.max(R.get(R.dBytes, C_DBYTES, cur), nsDst, svDst);
+        R.put(R.sBytes, C_SBYTES, cur, sb);
+        R.put(R.dBytes, C_DBYTES, cur, db);
+        R.flags[cur] |= S_FINAL;
+      }
+    }
+    order = [];
+    return new ZeekSessions(R, holder.a.subarray(0, count), this.startTime);
+  }
+
+  #initSession(r: number, ts: number): void {
+    const R = this.rows;
+    R.sPkts[r] = 0;
+    R.dPkts[r] = 0;
+    R.sBytes[r] = 0;
+    R.dBytes[r] = 0;
+    R.end[r] = ts;
+    // Clear any spilled values of this row: it now holds a session.
+    if (R.big.size > 0) { for (let c = 0; c < 6; c++) R.big.delete(r * 8 + c); }
+  }
+}
+
+function missingName(b: Uint8Array, fs: Int32Array, fe: Int32Array, col: Int32Array): string {
+  const names = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"];
+  for (let i = 0; i < 6; i++) if (col[i] < 0 || isUnset(b, fs[col[i]], fe[col[i]])) return names[i];
+  return "field";
+}
+
+function flatKeys(o: Record<string, unknown>): string[] {
+  const keys = Object.keys(o);
+  const id = o.id;
+  if (typeof id === "object" && id !== null) keys.push(...Object.keys(id).map((k) => `id.${k}`));
+  return keys;
+}
+
+function jsonCount(v: unknown, unset: number): number {
+  if (v === undefined || v === null || v === "-") return unset;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : NaN;
+}
+
+function parseTimeNumber(text: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+}
+
+/**
+ * The sessions of a conn.log after section 5, compact: each session lives in the row slot that
+ * created it; `holder[i]` is the row of the i-th session in creation order.
+ */
+export class ZeekSessions {
+  constructor(
+    private readonly R: RowStore,
+    readonly holder: Int32Array,
+    readonly startTime: number | undefined,
+  ) {}
+
+  /** The row columns the sessions live in (read-only use). */
+  get rows(): RowStore {
+    return this.R;
+  }
+
+  /** Number of sessions. */
+  get length(): number {
+    return this.holder.length;
+  }
+
+  /** Session `i` (creation order) as a {@link SessionRecord}. */
+  record(i: number): SessionRecord {
+    const R = this.R, r = this.holder[i];
+    const flags = R.flags[r];
+    return {
+      icmp: (flags & F_ICMP) !== 0,
+      srcIp: R.sIp[r],
+      srcPort: R.sPort[r],
+      dstIp: R.dIp[r],
+      dstPort: R.dPort[r],
+      srcPkts: R.get(R.sPkts, C_SPKTS, r),
+      dstPkts: R.get(R.dPkts, C_DPKTS, r),
+      srcBytes: R.get(R.sBytes, C_SBYTES, r),
+      dstBytes: R.get(R.dBytes, C_DBYTES, r),
+      first: R.ts[r],
+      last: R.end[r],
+    };
+  }
+
+  /** Every session, in creation order. */
+  records(): SessionRecord[] {
+    const out: SessionRecord[] = new Array(this.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.record(i);
+    return out;
+  }
+
+  /** External destination addresses of the sessions (section 5's active addresses). */
+  active(): Set<number> {
+    const out = new Set<number>();
+    const R = this.R;
+    for (let i = 0; i < this.holder.length; i++) {
+      const ip = R.dIp[this.holder[i]];
+      if (!isLocal(ip)) out.add(ip);
+    }
+    return out;
+  }
+
+  /** First time of session `i`. */
+  first(i: number): number {
+    return this.R.ts[this.holder[i]];
+  }
+}
+
+/** Reads a Zeek dns.log pushed in chunks into harvested names (section 5, "Names"). */
+export class ZeekDnsReader extends ZeekLogReader {
+  /** Answer address → names in harvest order. */
+  readonly byAddress = new Map<number, HarvestedName[]>();
+  records = 0;
+  used = 0;
+  skipped = 0;
+  #cols: Record<string, number> = {};
+
+  constructor(name: string, options: ZeekReaderOptions = {}) {
+    super(name, "dns", options);
+    this.#mapColumns();
+  }
+
+  get warnings(): string[] {
+    return this.warn.list;
+  }
+
+  protected headerChanged(_line: number): void {
+    this.#mapColumns();
+  }
+
+  #max = 0;
+  #required = new Int32Array(6);
+
+  #mapColumns(): void {
+    if (this.header.version > 0) this.checkKind(this.header.fields);
+    const cols: Record<string, number> = {};
+    let max = 0;
+    for (
+      const f of [
+        "ts",
+        "uid",
+        "id.orig_h",
+        "id.orig_p",
+        "id.resp_h",
+        "id.resp_p",
+        "rtt",
+        "query",
+        "qclass",
+        "qtype",
+        "rcode_name",
+        "answers",
+      ]
+    ) {
+      cols[f] = this.header.column(f);
+      if (cols[f] > max) max = cols[f];
+    }
+    REQUIRED.forEach((f, k) => this.#required[k] = cols[f]);
+    this.#cols = cols;
+    this.#max = max;
+  }
+
+  #fs = new Int32Array(32);
+  #fe = new Int32Array(32);
+  #intern = new Map<string, string>();
+
+  protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
+    this.records++;
+    // Fields by byte offsets: only a used record's query and answers become strings.
+    const cols = this.#cols;
+    const max = this.#max;
+    if (this.#fs.length <= max + 1) {
+      this.#fs = new Int32Array(max + 2);
+      this.#fe = new Int32Array(max + 2);
+    }
+    const fs = this.#fs, fe = this.#fe, sep = this.header.separator;
+    let f = 0, start = s;
+    for (let i = s; i < e; i++) {
+      if (b[i] === sep) {
+        fs[f] = start;
+        fe[f] = i;
+        start = i + 1;
+        if (++f > max) break;
+      }
+    }
+    if (f <= max) {
+      fs[f] = start;
+      fe[f] = e;
+      for (let k = f + 1; k <= max; k++) fs[k] = fe[k] = 0;
+    }
+    const req = this.#required;
+    for (let k = 0; k < 6; k++) {
+      const c = req[k];
+      if (c < 0 || isUnset(b, fs[c], fe[c])) return this.#bad(line, `no ${REQUIRED[k]}`);
+    }
+    const cClass = cols.qclass, cType = cols.qtype, cRtt = cols.rtt, cRcode = cols.rcode_name;
+    const one = (c: number) => c >= 0 && fe[c] - fs[c] === 1 && b[fs[c]] === 49;
+    const use = (one(cClass) && one(cType)) ||
+      ((cRtt < 0 || isUnset(b, fs[cRtt], fe[cRtt])) && cRcode >= 0 &&
+        fe[cRcode] - fs[cRcode] === 7 &&
+        latin1(b, fs[cRcode], fe[cRcode]) === "NOERROR");
+    const unset = (name: string) => {
+      const c = cols[name];
+      return c < 0 || isUnset(b, fs[c], fe[c]);
+    };
+    const cTs = cols.ts;
+    let ts = parseDecimal(b, fs[cTs], fe[cTs]);
+    if (ts !== ts) ts = parseTime(latin1(b, fs[cTs], fe[cTs]));
+    if (ts !== ts) {
+      return this.#bad(line, `ts is not a time: "${latin1(b, fs[cTs], fe[cTs]).slice(0, 40)}"`);
+    }
+    if (!use) return;
+    this.used++;
+    const cQ = cols.query;
+    const cA = cols.answers;
+    if (cA < 0 || unset("answers")) return;
+    let name = "-";
+    if (cQ >= 0 && !unset("query")) {
+      const q = textDecoder.decode(b.subarray(fs[cQ], fe[cQ]));
+      name = this.#intern.get(q) ?? q;
+      if (name === q) this.#intern.set(q, q);
+    }
+    const set = this.header.setSeparator.charCodeAt(0);
+    let a = fs[cA];
+    const end = fe[cA];
+    while (a <= end) {
+      let z = a;
+      while (z < end && b[z] !== set) z++;
+      const ip = parseAddress(b, a, z);
+      if (ip >= 0) this.#harvest(ip, name, ts);
+      a = z + 1;
+    }
+  }
+
+  #harvest(ip: number, name: string, time: number): void {
+    const list = this.byAddress.get(ip);
+    if (list) list.push({ name, time });
+    else this.byAddress.set(ip, [{ name, time }]);
+  }
+
+  protected jsonRecord(o: Record<string, unknown>, line: number): void {
+    this.records++;
+    if (this.records === 1) this.checkKind(flatKeys(o));
+    const get = (f: string): unknown => {
+      const v = jsonField(o, f);
+      return v === null || v === "-" || v === "" ? undefined : v;
+    };
+    const a = get("answers");
+    const answers = Array.isArray(a) ? a.map(String) : a === undefined ? [] : String(a).split(",");
+    const q = get("query");
+    this.#record(line, get("ts"), get, q === undefined ? undefined : String(q), answers);
+  }
+
+  #record(
+    line: number,
+    tsValue: unknown,
+    get: (f: string) => unknown,
+    query: string | undefined,
+    answers: string[],
+  ): void {
+    for (const f of ["uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]) {
+      if (get(f) === undefined) return this.#bad(line, `no ${f}`);
+    }
+    if (tsValue === undefined) return this.#bad(line, "no ts");
+    const ts = parseTime(tsValue);
+    if (ts !== ts) {
+      return this.#bad(line, `ts is not a time: ${JSON.stringify(tsValue).slice(0, 40)}`);
+    }
+    const qclass = get("qclass"), qtype = get("qtype");
+    const use = (Number(qclass) === 1 && Number(qtype) === 1) ||
+      (get("rtt") === undefined && get("rcode_name") === "NOERROR");
+    if (!use) return;
+    this.used++;
+    // Several answers: only the IP addresses; a single one as is (it names nothing unless it is
+    // an IPv4 address either way).
+    const name = query ?? "-";
+    for (const answer of answers) {
+      const ip = parseAddressText(answer);
+      if (ip < 0) continue;
+      const list = this.byAddress.get(ip);
+      if (list) list.push({ name, time: ts });
+      else this.byAddress.set(ip, [{ name, time: ts }]);
+    }
+  }
+
+  #bad(line: number, reason: string): void {
+    this.skipped++;
+    this.warn.line(this.name, line, reason);
+  }
+}
+
+/** Text, bytes, a stream or an iterable of chunks; gzip is recognised and decompressed. */
+export type ZeekSource =
+  | string
+  | Uint8Array
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>;
+
+/** Input of {@link convertZeek}. */
+export interface ZeekInput {
+  conn: ZeekSource;
+  dns?: ZeekSource;
+  /** Names used in warnings and errors (default "conn.log", "dns.log"). */
+  connName?: string;
+  dnsName?: string;
+}
+
+/** A conn.log (+ dns.log) read and grouped: sessions, names, start time. */
+export interface ZeekAnalysis {
+  sessions: ZeekSessions;
+  startTime: number | undefined;
+  /** dns.log A answers by address. */
+  names: Map<number, HarvestedName[]>;
+  stats: ZeekStats;
+  warnings: string[];
+  /** Shape of the conn.log. */
+  shape: ZeekShape | undefined;
+}
+
+/** Chunks of any {@link ZeekSource}, gzip decompressed when the bytes start with 1f 8b. */
+export async function* sourceChunks(source: ZeekSource): AsyncGenerator<Uint8Array> {
+  if (typeof source === "string") {
+    yield new TextEncoder().encode(source);
+    return;
+  }
+  let iterable: AsyncIterable<Uint8Array> | Iterable<Uint8Array> = source instanceof Uint8Array
+    ? [source]
+    : source as AsyncIterable<Uint8Array>;
+  if (source instanceof ReadableStream) iterable = source as unknown as AsyncIterable<Uint8Array>;
+  yield* gunzipIfNeeded(iterable);
+}
+
+/** Passes chunks through, or through a gzip decompressor when the first bytes are 1f 8b. */
+export async function* gunzipIfNeeded(
+  chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  const it =
+    (Symbol.asyncIterator in chunks
+      ? (chunks as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+      : (chunks as Iterable<Uint8Array>)[Symbol.iterator]()) as
+        | AsyncIterator<Uint8Array>
+        | Iterator<Uint8Array>;
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  if (!(head[0] === 0x1f && (head.length < 2 || head[1] === 0x8b))) {
+    yield head;
+    while (true) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  const ds = new DecompressionStream("gzip");
+  const writer = ds.writable.getWriter();
+  const pump = (async () => {
+    try {
+      // Copy: callers may reuse their chunk buffer.
+      await writer.write(head.slice());
+      while (true) {
+        const r = await it.next();
+        if (r.done) break;
+        await writer.write(r.value.slice());
+      }
+      await writer.close();
+    } catch (e) {
+      await writer.abort(e).catch(() => {});
+    }
+  })();
+  try {
+    for await (const chunk of ds.readable) yield chunk;
+  } catch (e) {
+    throw new InputError(`gzip data is damaged: ${(e as Error).message.split("\n")[0]}`);
+  } finally {
+    await pump;
+  }
+}
+
+/** Feeds a source into a reader, naming the log in errors. */
+async function feedReader(reader: ZeekLogReader, source: ZeekSource): Promise<void> {
+  try {
+    for await (const chunk of sourceChunks(source)) reader.push(chunk);
+  } catch (e) {
+    if (e instanceof InputError && !e.message.startsWith(reader.name)) {
+      throw new InputError(`${reader.name}: ${e.message}`);
+    }
+    throw e;
+  }
+  reader.end();
+}
+
+/** Reads a conn.log and optional dns.log and applies section 5 (names not yet chosen). */
+export async function analyzeZeek(
+  input: ZeekInput,
+  options: ZeekReaderOptions = {},
+): Promise<ZeekAnalysis> {
+  const warnings: string[] = [];
+  const onWarning = (w: string) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
+  const names = new Map<number, HarvestedName[]>();
+  if (input.dns !== undefined) {
+    const dns = new ZeekDnsReader(input.dnsName ?? "dns.log", { onWarning });
+    await feedReader(dns, input.dns);
+    for (const [ip, list] of dns.byAddress) names.set(ip, list);
+  }
+  const conn = new ZeekConnReader(input.connName ?? "conn.log", {
+    onWarning,
+    rowsHint: options.rowsHint,
+  });
+  await feedReader(conn, input.conn);
+  const sessions = conn.sessions();
+  return {
+    sessions,
+    startTime: conn.startTime,
+    names,
+    stats: conn.stats,
+    warnings,
+    shape: conn.shape,
+  };
+}
+
+/** A converted Zeek log: the sample (null when no Secflows) and what the cache learns. */
+export interface ZeekConversion extends BuiltSample {
+  stats: ZeekStats;
+  warnings: string[];
+}
+
+/**
+ * Converts a Zeek conn.log (and optional dns.log), given as text, bytes (gzip or not), a stream
+ * or chunks, into a Secflow sample.
+ *
+ * @example
+ * ```ts
+ * import { convertZeek } from "./zeek.ts";
+ * const conn = "1700000000.5\tC1\t10.0.0.2\t50000\t93.184.216.34\t443\ttcp\tssl\t1.5\t100\t2000" +
+ *   "\tSF\t-\t-\t0\tShADadFf\t10\t600\t12\t2600\t-\n";
+ * const { sample } = await convertZeek({ conn }, { fileName: "x.sf" });
+ * sample?.flashes[0].dst; // "93.184.216.34:443"
+ * ```
+ */
+export async function convertZeek(
+  input: ZeekInput,
+  options: BuildOptions & ZeekReaderOptions,
+): Promise<ZeekConversion> {
+  const analysis = await analyzeZeek(input, options);
+  const built = buildSample(
+    {
+      sessions: analysis.sessions.records(),
+      startTime: analysis.startTime,
+      active: analysis.sessions.active(),
+      names: analysis.names,
+    },
+    options,
+  );
+  return { ...built, stats: analysis.stats, warnings: analysis.warnings };
+}
+
+/** Recognises a Zeek log or a Secflow sample from its first (decompressed) bytes. */
+export { sniffText };
+export type { ZeekKind, ZeekShape };

@@ -1,0 +1,431 @@
+/**
+ * The `convert` command as a subprocess (issue 2, acceptance 4 and the CLI contract): bad input,
+ * header-only and cut captures, absurd lengths, output paths, help and usage errors, the cache.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  cat,
+  convertBytes,
+  dnsA,
+  ether,
+  icmp,
+  ngBlock,
+  pcap,
+  pcapHeader,
+  pcapng,
+  pcapRecord,
+  type Rec,
+  T0,
+  tcp,
+  udp,
+} from "./_pcap.ts";
+import { formatSample, parseSample } from "../secflow/sample.ts";
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+const REPO = new URL("../", import.meta.url).pathname;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], cwd = REPO): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", CLI, ...args],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "convert_cli_test_" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function lines(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
+function assertNoStack(r: Run): void {
+  const all = r.stdout + r.stderr;
+  assert.doesNotMatch(all, /^\s+at /m, `stack trace in output:\n${all}`);
+  assert.doesNotMatch(all, /Uncaught|error: /, `uncaught error in output:\n${all}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const H = "10.0.0.5";
+const X = "93.184.216.34";
+const RECS: Rec[] = [
+  { us: T0, data: ether(dnsA({ server: "8.8.8.8", client: H, qname: "example.com", addrs: [X] })) },
+  { us: T0 + 100_000, data: ether(tcp({ src: H, dst: X, sp: 50000, dp: 443, payload: 100 })) },
+  { us: T0 + 200_000, data: ether(tcp({ src: X, dst: H, sp: 443, dp: 50000, payload: 1000 })) },
+  {
+    us: T0 + 300_000,
+    data: ether(udp({ src: H, dst: "1.1.1.1", sp: 50001, dp: 123, payload: 48 })),
+  },
+  { us: T0 + 400_000, data: ether(icmp({ src: H, dst: "1.1.1.1" })) },
+];
+
+/** A deterministic pseudo-random byte string (xorshift). */
+function randomBytes(n: number, seed = 0x9e3779b9): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 255;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input: a non-zero exit and one line that names the file and says what it is not
+
+async function badInput(path: string, what: RegExp): Promise<void> {
+  const r = await cli(["convert", path]);
+  assertNoStack(r);
+  assert.equal(r.code, 2, `exit code for ${path}: ${r.stderr}`);
+  const err = lines(r.stderr);
+  assert.equal(err.length, 1, `one line expected:\n${r.stderr}`);
+  assert.ok(err[0].includes(path), `the message names the file: ${err[0]}`);
+  assert.match(err[0], what);
+  assert.equal(await exists(path.replace(/(\.[^./]*)?$/, ".sf")), false);
+}
+
+Deno.test("CLI bad input: a missing path", async () => {
+  await withTempDir(async (dir) => {
+    await badInput(join(dir, "nope.pcap"), /no such file/);
+  });
+});
+
+Deno.test("CLI bad input: a directory", async () => {
+  await withTempDir(async (dir) => {
+    const sub = join(dir, "captures.pcap");
+    await Deno.mkdir(sub);
+    await badInput(sub, /is a directory, not a file/);
+  });
+});
+
+Deno.test("CLI bad input: an empty file says it is not a capture", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "empty.pcap");
+    await Deno.writeFile(path, new Uint8Array(0));
+    await badInput(path, /empty.*not a pcap or pcapng capture|not a pcap or pcapng capture.*empty/);
+  });
+});
+
+Deno.test("CLI bad input: random bytes", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "noise.pcap");
+    const bytes = randomBytes(10_000);
+    await Deno.writeFile(path, bytes);
+    await badInput(path, /not a pcap or pcapng capture/);
+  });
+});
+
+Deno.test("CLI bad input: a text file", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "notes.pcap");
+    await Deno.writeTextFile(path, "These are my notes about the capture.\nNothing else.\n");
+    await badInput(path, /not a pcap or pcapng capture.*These ar/);
+  });
+});
+
+Deno.test("CLI bad input: a file shorter than a capture header", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "short.pcap");
+    await Deno.writeFile(path, pcapHeader().subarray(0, 10));
+    const r = await cli(["convert", path]);
+    assertNoStack(r);
+    assert.notEqual(r.code, 0);
+    assert.equal(lines(r.stderr).length, 1, r.stderr);
+    assert.ok(r.stderr.includes(path));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Header-only, cut and damaged captures
+
+Deno.test("CLI: a header-only capture (pcap, pcapng) exits 0 with a notice and writes nothing", async () => {
+  await withTempDir(async (dir) => {
+    const files: [string, Uint8Array][] = [
+      ["h.pcap", pcapHeader()],
+      ["hbe.pcap", pcapHeader({ bigEndian: true, nanos: true })],
+      ["h.pcapng", pcapng([{ interfaces: [{ linkType: 1 }], blocks: [] }])],
+      ["shb.pcapng", pcapng([{ interfaces: [], blocks: [] }])],
+    ];
+    for (const [name, bytes] of files) {
+      const path = join(dir, name);
+      await Deno.writeFile(path, bytes);
+      const r = await cli(["convert", path]);
+      assertNoStack(r);
+      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, /no Secflows/);
+      assert.equal(await exists(path.replace(/\.pcap(ng)?$/, ".sf")), false, name);
+    }
+  });
+});
+
+/** Converts `bytes` via the CLI into `dir/out.sf`; returns the run and the parsed sample. */
+async function convertViaCli(dir: string, name: string, bytes: Uint8Array) {
+  const path = join(dir, name);
+  const out = join(dir, `${name}.out.sf`);
+  await Deno.writeFile(path, bytes);
+  const r = await cli(["convert", path, "-o", out]);
+  const sample = (await exists(out)) ? parseSample(await Deno.readTextFile(out), out) : null;
+  return { r, sample, path };
+}
+
+Deno.test("CLI: a pcap cut mid-record gives the complete records' Secflows and a warning with the offset", async () => {
+  await withTempDir(async (dir) => {
+    const whole = pcap(RECS);
+    const complete = pcap(RECS.slice(0, 3));
+    for (const cutInside of [3, 16, 20]) { // inside the record header, at its end, in the data
+      const bytes = whole.subarray(0, complete.length + cutInside);
+      const { r, sample, path } = await convertViaCli(dir, `cut${cutInside}.pcap`, bytes);
+      assertNoStack(r);
+      assert.equal(r.code, 0, r.stderr);
+      const warning = lines(r.stderr).find((l) => /warning/i.test(l));
+      assert.ok(warning, r.stderr);
+      assert.ok(warning.includes(path), warning);
+      assert.match(warning, new RegExp(`byte offset ${complete.length}\\b`));
+      const expected = await convertBytes(complete);
+      assert.ok(sample && expected);
+      assert.equal(sample.trafficDate, expected.trafficDate);
+      assert.deepEqual(sample.flashes, expected.flashes);
+    }
+  });
+});
+
+Deno.test("CLI: a pcapng cut mid-block gives the complete blocks' Secflows and a warning with the offset", async () => {
+  await withTempDir(async (dir) => {
+    const section = (n: number) =>
+      pcapng([{
+        interfaces: [{ linkType: 1, tsresol: 9 }],
+        blocks: RECS.slice(0, n).map((r) => ({
+          kind: "epb" as const,
+          iface: 0,
+          ts: BigInt(r.us) * 1000n,
+          data: r.data,
+        })),
+      }]);
+    const whole = section(5);
+    const complete = section(3);
+    const bytes = whole.subarray(0, complete.length + 30);
+    const { r, sample } = await convertViaCli(dir, "cut.pcapng", bytes);
+    assertNoStack(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`warning.*byte offset ${complete.length}\\b`));
+    const expected = await convertBytes(complete);
+    assert.deepEqual(sample?.flashes, expected?.flashes);
+    assert.equal(sample?.trafficDate, expected?.trafficDate);
+  });
+});
+
+Deno.test("CLI: a pcap record with an absurd length: a clear message, the Secflows before it", async () => {
+  await withTempDir(async (dir) => {
+    const good = pcap(RECS.slice(0, 3));
+    const absurd = pcapRecord({ us: T0 + 500_000, data: new Uint8Array(0) }, {}, 0xffffff00);
+    const bytes = cat(good, absurd, new Uint8Array(100));
+    const started = Date.now();
+    const { r, sample } = await convertViaCli(dir, "absurd.pcap", bytes);
+    assert.ok(Date.now() - started < 20_000, "no hang");
+    assertNoStack(r);
+    assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}`);
+    assert.match(r.stderr, new RegExp(`byte offset ${good.length}\\b`));
+    assert.match(r.stderr, /4294967040|absurd|impossible|damaged|claims/);
+    if (r.code === 0) {
+      const expected = await convertBytes(good);
+      assert.deepEqual(sample?.flashes, expected?.flashes);
+    }
+  });
+});
+
+Deno.test("CLI: pcapng blocks with absurd or impossible lengths: a clear message, never a crash", async () => {
+  await withTempDir(async (dir) => {
+    const good = pcapng([{
+      interfaces: [{ linkType: 1 }],
+      blocks: RECS.slice(0, 3).map((r) => ({
+        kind: "epb" as const,
+        iface: 0,
+        ts: BigInt(r.us),
+        data: r.data,
+      })),
+    }]);
+    const cases: [string, Uint8Array][] = [
+      ["huge", ngBlock(6, new Uint8Array(32), false, 0x7ffffff0)],
+      ["unaligned", ngBlock(6, new Uint8Array(32), false, 45)],
+      ["tiny", ngBlock(6, new Uint8Array(32), false, 8)],
+      // An EPB whose captured length exceeds its block.
+      [
+        "caplen",
+        (() => {
+          const b = ngBlock(6, new Uint8Array(40));
+          new DataView(b.buffer).setUint32(20, 0x10000, true);
+          return b;
+        })(),
+      ],
+    ];
+    for (const [name, block] of cases) {
+      const { r, sample } = await convertViaCli(
+        dir,
+        `${name}.pcapng`,
+        cat(good, block, new Uint8Array(64)),
+      );
+      assertNoStack(r);
+      assert.ok(r.code === 0 || r.code === 2, `${name}: exit ${r.code}`);
+      assert.match(r.stderr, new RegExp(`byte offset ${good.length}\\b`), name);
+      if (r.code === 0) {
+        const expected = await convertBytes(good);
+        assert.deepEqual(sample?.flashes, expected?.flashes, name);
+      }
+    }
+  });
+});
+
+Deno.test("CLI: an absurd length in the very first record: exit 0 or 2, one clear line per problem", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = cat(
+      pcapHeader(),
+      pcapRecord({ us: T0, data: new Uint8Array(0) }, {}, 0xfffffff0),
+    );
+    const { r } = await convertViaCli(dir, "first.pcap", bytes);
+    assertNoStack(r);
+    assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}`);
+    assert.match(r.stderr, /byte offset 24\b/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Output paths, help, usage
+
+Deno.test("CLI: the default output goes next to the input with the .sf extension", async () => {
+  await withTempDir(async (dir) => {
+    const cases: [string, string][] = [
+      ["trace.pcap", "trace.sf"],
+      ["trace.v2.pcapng", "trace.v2.sf"],
+      ["capture", "capture.sf"],
+    ];
+    for (const [input, output] of cases) {
+      const bytes = input.includes("pcapng")
+        ? pcapng([{
+          interfaces: [{ linkType: 1 }],
+          blocks: RECS.map((r) => ({
+            kind: "epb" as const,
+            iface: 0,
+            ts: BigInt(r.us),
+            data: r.data,
+          })),
+        }])
+        : pcap(RECS);
+      await Deno.writeFile(join(dir, input), bytes);
+      // Run from another directory with a relative path: the output follows the input.
+      const r = await cli(["convert", input], dir);
+      assertNoStack(r);
+      assert.equal(r.code, 0, r.stderr);
+      const text = await Deno.readTextFile(join(dir, output));
+      const sample = parseSample(text);
+      assert.equal(sample.fileName, output);
+      assert.equal(text, formatSample(sample), "the file is exactly the formatted sample");
+      const expected = await convertBytes(bytes);
+      assert.deepEqual(sample.flashes, expected?.flashes);
+      assert.equal(sample.trafficDate, "1700000000.0");
+    }
+  });
+});
+
+Deno.test("CLI: -o and --output choose the output; fileName is its base name", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "in.pcap");
+    await Deno.writeFile(input, pcap(RECS));
+    await Deno.mkdir(join(dir, "out"));
+    for (const flag of ["-o", "--output"]) {
+      const out = join(dir, "out", `result${flag.length}.sf`);
+      const r = await cli(["convert", input, flag, out]);
+      assert.equal(r.code, 0, r.stderr);
+      const sample = parseSample(await Deno.readTextFile(out));
+      assert.equal(sample.fileName, `result${flag.length}.sf`);
+      assert.equal(sample.flashes.length, 4);
+    }
+    assert.equal(await exists(join(dir, "in.sf")), false);
+    const names = [...Deno.readDirSync(join(dir, "out"))].map((e) => e.name).sort();
+    assert.deepEqual(names, ["result2.sf", "result8.sf"], "no temporary files left");
+  });
+});
+
+Deno.test("CLI: --help prints the usage and exits 0", async () => {
+  for (const args of [["convert", "--help"], ["convert", "-h"], ["help", "convert"]]) {
+    const r = await cli(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /usage: networksage convert INPUT/);
+    assert.match(r.stdout, /-o/);
+    assert.match(r.stdout, /--dns-cache/);
+  }
+});
+
+Deno.test("CLI: an unknown option or a missing INPUT is a usage error (exit 2)", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "in.pcap");
+    await Deno.writeFile(input, pcap(RECS));
+    for (
+      const args of [["convert", input, "--frobnicate"], ["convert"], ["convert", input, input]]
+    ) {
+      const r = await cli(args);
+      assertNoStack(r);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, /convert/);
+    }
+    const r = await cli(["convert", input, "--frobnicate"]);
+    assert.match(r.stderr, /frobnicate/);
+    assert.equal(await exists(join(dir, "in.sf")), false);
+  });
+});
+
+Deno.test("CLI: --dns-cache names from the cache and stores single-name addresses", async () => {
+  await withTempDir(async (dir) => {
+    const cachePath = join(dir, "names.txt");
+    await Deno.writeTextFile(cachePath, `${X} old.example\n4.4.4.4 keep.example\n`);
+    // First input: DNS names X as example.com; the cache entry is replaced.
+    const first = join(dir, "first.pcap");
+    await Deno.writeFile(first, pcap(RECS));
+    let r = await cli(["convert", first, "--dns-cache", cachePath]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(cachePath), `4.4.4.4 keep.example\n${X} example.com\n`);
+    // Second input: no DNS; X is named from the cache.
+    const second = join(dir, "second.pcap");
+    await Deno.writeFile(second, pcap([RECS[1], RECS[2]]));
+    r = await cli(["convert", second, "--dns-cache", cachePath]);
+    assert.equal(r.code, 0, r.stderr);
+    const sample = parseSample(await Deno.readTextFile(join(dir, "second.sf")));
+    assert.equal(sample.flashes[0].dst, "example.com:443");
+    assert.equal(sample.flashes[0].destinationNameSource, "cache");
+    // Without --dns-cache the conversion does not look at it.
+    r = await cli(["convert", second, "-o", join(dir, "plain.sf")]);
+    const plain = parseSample(await Deno.readTextFile(join(dir, "plain.sf")));
+    assert.equal(plain.flashes[0].dst, `${X}:443`);
+  });
+});
