@@ -5,7 +5,7 @@
  * @module
  */
 import { commands } from "./cli/commands.ts";
-import type { CliContext, Command } from "./cli/command.ts";
+import type { CliContext, Command, CommandEntry } from "./cli/command.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 const context: CliContext = {
@@ -28,7 +28,7 @@ function toolHelp(): string {
   ].join("\n");
 }
 
-function findCommand(word: string): Command | undefined {
+function findCommand(word: string): CommandEntry | undefined {
   return commands.find((c) => c.name === word || c.aliases?.includes(word));
 }
 
@@ -37,18 +37,19 @@ export async function main(args: string[]): Promise<number> {
   const [word, ...rest] = args;
   if (word === undefined || word === "--help" || word === "-h" || word === "help") {
     const target = word === "help" && rest[0] ? findCommand(rest[0]) : undefined;
-    context.out(target ? target.help : toolHelp());
+    context.out(target ? (await target.load()).help : toolHelp());
     return word === undefined ? 2 : 0;
   }
   if (word === "--version" || word === "-V") {
     context.out(denoJson.version);
     return 0;
   }
-  const command = findCommand(word);
-  if (!command) {
+  const entry = findCommand(word);
+  if (!entry) {
     context.err(`networksage: unknown command '${word}' (see networksage --help)`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     context.out(command.help);
     return 0;

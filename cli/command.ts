@@ -13,18 +13,28 @@ export interface CliContext {
   err(line: string): void;
 }
 
-/** One entry of the command table. */
+/** A loaded command. */
 export interface Command {
   /** The word typed after the program name. */
   name: string;
   /** Other words that select the command (e.g. `-D` for `interfaces`). */
   aliases?: string[];
-  /** One line for the command list. */
-  summary: string;
   /** Full help text: usage line first, then options, then the Deno permissions it needs. */
   help: string;
   /** Runs the command; resolves to the process exit code. */
   run(args: string[], ctx: CliContext): Promise<number>;
+}
+
+/**
+ * One entry of the command table: what `--help` lists, and how to load the command. Commands are
+ * loaded on use, so `convert` does not pay for the API client, the server or libpcap.
+ */
+export interface CommandEntry {
+  name: string;
+  aliases?: string[];
+  /** One line for the command list. */
+  summary: string;
+  load(): Promise<Command>;
 }
 
 /** Wrong command-line use: exit code 2, with a hint to see `--help`. */

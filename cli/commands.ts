@@ -1,37 +1,81 @@
 /**
  * The command table. A new command is one module under `cli/` exporting a {@link Command}, plus
- * one line here.
+ * one entry here. Modules load only when their command runs (static specifiers, so
+ * `deno compile` still bundles every one of them).
  * @module
  */
-import type { Command } from "./command.ts";
-import { convertCommand } from "./convert.ts";
-import { validateCommand } from "./validate.ts";
-import { uploadCommand } from "./upload.ts";
-import {
-  aggregateCommand,
-  sampleCommand,
-  samplesCommand,
-  secflowsCommand,
-  uuidCommand,
-  waitCommand,
-} from "./samples.ts";
-import { behaviorCommand, countCommand, destinationCommand, eventCommand } from "./lookups.ts";
-import { serveCommand } from "./serve.ts";
+import type { CommandEntry } from "./command.ts";
 
 /** Every command, in the order `--help` lists them. */
-export const commands: Command[] = [
-  convertCommand,
-  validateCommand,
-  uploadCommand,
-  samplesCommand,
-  sampleCommand,
-  secflowsCommand,
-  countCommand,
-  destinationCommand,
-  behaviorCommand,
-  eventCommand,
-  aggregateCommand,
-  uuidCommand,
-  waitCommand,
-  serveCommand,
+export const commands: CommandEntry[] = [
+  {
+    name: "convert",
+    summary: "convert a capture, Zeek log or .sf file into a Secflow sample, locally",
+    load: async () => (await import("./convert.ts")).convertCommand,
+  },
+  {
+    name: "validate",
+    summary: "check .sf files against the Secflow format, every problem with its JSON path",
+    load: async () => (await import("./validate.ts")).validateCommand,
+  },
+  {
+    name: "upload",
+    summary: "upload a capture, Zeek log or Secflow sample to NetworkSage",
+    load: async () => (await import("./upload.ts")).uploadCommand,
+  },
+  {
+    name: "samples",
+    summary: "list the samples uploaded with this API key",
+    load: async () => (await import("./samples.ts")).samplesCommand,
+  },
+  {
+    name: "sample",
+    summary: "show a private sample's metadata",
+    load: async () => (await import("./samples.ts")).sampleCommand,
+  },
+  {
+    name: "secflows",
+    summary: "list a sample's Secflows",
+    load: async () => (await import("./samples.ts")).secflowsCommand,
+  },
+  {
+    name: "count",
+    summary: "how many samples contain a Secflow (flowId)",
+    load: async () => (await import("./lookups.ts")).countCommand,
+  },
+  {
+    name: "destination",
+    summary: "Destination metadata (title, description, relevance, tags)",
+    load: async () => (await import("./lookups.ts")).destinationCommand,
+  },
+  {
+    name: "behavior",
+    summary: "Behavior metadata of a Secflow (flowId)",
+    load: async () => (await import("./lookups.ts")).behaviorCommand,
+  },
+  {
+    name: "event",
+    summary: "Event metadata",
+    load: async () => (await import("./lookups.ts")).eventCommand,
+  },
+  {
+    name: "aggregate",
+    summary: "a sample's Secflows with their Destination, Behavior, Event and count",
+    load: async () => (await import("./samples.ts")).aggregateCommand,
+  },
+  {
+    name: "uuid",
+    summary: "find the UUID of an upload by file name and time",
+    load: async () => (await import("./samples.ts")).uuidCommand,
+  },
+  {
+    name: "wait",
+    summary: "wait until a sample is processed",
+    load: async () => (await import("./samples.ts")).waitCommand,
+  },
+  {
+    name: "serve",
+    summary: "run a local NetworkSage-compatible API server (SQLite)",
+    load: async () => (await import("./serve.ts")).serveCommand,
+  },
 ];

@@ -10,7 +10,6 @@ const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 export const convertCommand: Command = {
   name: "convert",
-  summary: "convert a capture, Zeek log or .sf file into a Secflow sample, locally",
   help: `usage: networksage convert INPUT [--dns DNSLOG] [-o OUT.sf] [--dns-cache FILE] [--format F]
 
 Converts INPUT (pcap, pcapng, Zeek conn.log as TSV or JSON, or .sf; detected from the content,

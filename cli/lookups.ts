@@ -23,7 +23,6 @@ function lookup(
 ): Command {
   return {
     name,
-    summary,
     help: `usage: networksage ${name} ${arg} [--json] [--api-url URL]
 
 ${summary}

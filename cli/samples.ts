@@ -61,7 +61,6 @@ function activityTable(activities: Activity[]): string[] {
 /** `samples`: endpoint 2. */
 export const samplesCommand: Command = {
   name: "samples",
-  summary: "list the samples uploaded with this API key",
   help: `usage: networksage samples [--json] [--api-url URL]
 
 Lists your uploads (endpoint 2): uuid, name, type, processed, upload date.
@@ -109,7 +108,6 @@ ${privatePermissions()}`,
 /** `sample UUID`: endpoint 3. */
 export const sampleCommand: Command = {
   name: "sample",
-  summary: "show a private sample's metadata",
   help: `usage: networksage sample UUID [--json] [--api-url URL]
 
 Shows a sample's metadata (endpoint 3); trafficDate is empty until it is processed.
@@ -135,7 +133,6 @@ const PUBLIC_OPTIONS = { ...API_OPTIONS, public: { type: "boolean" } } as const;
 /** `secflows UUID [--public]`: endpoint 4 (or 5 for a public sample). */
 export const secflowsCommand: Command = {
   name: "secflows",
-  summary: "list a sample's Secflows",
   help: `usage: networksage secflows UUID [--public] [--json] [--api-url URL] [--public-url URL]
 
 Lists the Secflows of a private sample (endpoint 4), or of a public one with --public (from
@@ -171,7 +168,6 @@ ${PUBLIC_PERMISSIONS}`,
 /** `aggregate UUID [--public]`: helper 1. */
 export const aggregateCommand: Command = {
   name: "aggregate",
-  summary: "a sample's Secflows with their Destination, Behavior, Event and count",
   help: `usage: networksage aggregate UUID [--public] [--concurrency N] [--json] [--api-url URL]
 
 The aggregated view of a sample. Public (--public): endpoint 5 as is. Private: endpoint 4, then for
@@ -218,7 +214,6 @@ const WAIT_OPTIONS = {
 /** `uuid NAME --time EPOCH [--public]`: helper 2. */
 export const uuidCommand: Command = {
   name: "uuid",
-  summary: "find the UUID of an upload by file name and time",
   help: `usage: networksage uuid NAME --time EPOCH [--public] [--interval S] [--timeout S] [--json]
 
 Finds the upload named NAME made within 60 s of EPOCH (seconds since 1970, UTC) and prints its
@@ -266,7 +261,6 @@ ${privatePermissions()}`,
 /** `wait UUID`: helper 3. */
 export const waitCommand: Command = {
   name: "wait",
-  summary: "wait until a sample is processed",
   help: `usage: networksage wait UUID [--interval S] [--timeout S] [--json] [--api-url URL]
 
 Polls the sample's metadata (endpoint 3) until its trafficDate is set, then prints it. Exits 1 when

@@ -17,7 +17,6 @@ export function parseSize(text: string): number | null {
 /** `serve`. */
 export const serveCommand: Command = {
   name: "serve",
-  summary: "run a local NetworkSage-compatible API server (SQLite)",
   help:
     `usage: networksage serve [--host H] [--port P] [--data DIR] (--api-key KEY... | --keys-file F)
                         [--max-upload SIZE] [--keep-originals]

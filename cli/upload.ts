@@ -17,7 +17,6 @@ import { detectUploadType } from "../api/detect.ts";
 /** `upload FILE [--type T] [--dns DNSLOG] [--name NAME] [--wait]`. */
 export const uploadCommand: Command = {
   name: "upload",
-  summary: "upload a capture, Zeek log or Secflow sample to NetworkSage",
   help:
     `usage: networksage upload FILE [--type pcap|pcapng|zeek|secflow] [--dns DNSLOG] [--name NAME]
                          [--wait [--interval S] [--timeout S]] [--json] [--api-url URL]

@@ -8,7 +8,6 @@ import { validateSampleFile } from "../io/convert.ts";
 
 export const validateCommand: Command = {
   name: "validate",
-  summary: "check .sf files against the Secflow format, every problem with its JSON path",
   help: `usage: networksage validate FILE... [-q]
 
 Checks each FILE (a .sf Secflow sample, gzip looked through) against the format: keys, their
