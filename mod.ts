@@ -64,3 +64,25 @@ export * from "./api/client.ts";
 export { detectUploadType, sniffUploadType } from "./api/detect.ts";
 export { classifyLocally, flowIdOf, toPlatformSecflow } from "./api/classify.ts";
 export * from "./api/server.ts";
+
+// Live collection (libpcap through FFI): one Secflow sample per window.
+export {
+  CAPTURE_FILTER,
+  collect,
+  Collector,
+  type CollectorOptions,
+  DEFAULT_WINDOW_SECONDS,
+  defaultStateDir,
+  MIN_WINDOW_SECONDS,
+  type SampleStream,
+  type WindowReport,
+  windowLine,
+} from "./capture/collector.ts";
+export { apiUploader, type SampleUploader, Spool, type SpoolOptions } from "./capture/spool.ts";
+export {
+  CaptureError,
+  findAllDevices,
+  libpcapVersion,
+  type PcapDevice,
+  type PcapStats,
+} from "./capture/libpcap.ts";

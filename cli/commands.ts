@@ -19,6 +19,17 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./validate.ts")).validateCommand,
   },
   {
+    name: "capture",
+    summary: "collect Secflows live from an interface (or a capture file), one sample per window",
+    load: async () => (await import("./capture.ts")).captureCommand,
+  },
+  {
+    name: "interfaces",
+    aliases: ["-D"],
+    summary: "list the interfaces live capture can use",
+    load: async () => (await import("./interfaces.ts")).interfacesCommand,
+  },
+  {
     name: "upload",
     summary: "upload a capture, Zeek log or Secflow sample to NetworkSage",
     load: async () => (await import("./upload.ts")).uploadCommand,

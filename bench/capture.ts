@@ -1,0 +1,203 @@
+/**
+ * Benchmark of the live collector (issue 5, acceptance 2). Needs Linux, root, libpcap, tcpreplay,
+ * iproute2 and python3. Generates the 300k-packet benchmark capture, replays it with
+ * `tcpreplay --topspeed` out of one end of a veth pair inside a private network namespace, and
+ * captures it on the other end with `capture -i` (one 10 s window, run under /usr/bin/time for
+ * CPU time and peak RSS, start-up included). Then compares the window's Secflows with those of
+ * `capture -r` on the same file, and reports libpcap's drop counters.
+ *
+ *   deno run -A bench/capture.ts [--packets 300000] [--pcap /tmp/x.pcap] [--runs 1]
+ *
+ * Traffic never leaves the namespace the script creates, which is always deleted afterwards.
+ * @module
+ */
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    packets: { type: "string", default: "300000" },
+    pcap: { type: "string", default: "/tmp/networksage-bench.pcap" },
+    runs: { type: "string", default: "1" },
+    immediate: { type: "boolean", default: false },
+    nice: { type: "string" },
+    inline: { type: "boolean", default: false },
+    "buffer-size": { type: "string" },
+  },
+});
+const repo = new URL("../", import.meta.url).pathname;
+const cli = `${repo}cli.ts`;
+const generator = new URL("../../shared/bench/gen-pcap.py", import.meta.url).pathname;
+const deno = Deno.execPath();
+
+async function run(cmd: string, args: string[], check = true) {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (check && !out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
+  return text;
+}
+
+try {
+  await Deno.stat(values.pcap!);
+} catch {
+  console.error(`generating ${values.pcap} (${values.packets} packets)`);
+  await run("python3", [generator, values.pcap!, "--packets", values.packets!]);
+}
+
+function keys(sample: { flashes: Record<string, unknown>[] } | null): string[] {
+  return (sample?.flashes ?? []).map((f) =>
+    [f.src, f.dst, f.destinationNameSource, f.srcPkts, f.dstPkts, f.srcBytes, f.dstBytes].join("|")
+  ).sort();
+}
+
+async function readOne(dir: string) {
+  for await (const e of Deno.readDir(dir)) {
+    if (e.name.endsWith(".sf")) return JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`));
+  }
+  return null;
+}
+
+const tmp = await Deno.makeTempDir({ prefix: "capture_bench_" });
+try {
+  // Reference: the same file through `capture -r`.
+  const t0 = performance.now();
+  await run(deno, [
+    "run",
+    "-A",
+    cli,
+    "capture",
+    "-r",
+    values.pcap!,
+    "--duration",
+    "100000000",
+    "--no-upload",
+    "--output",
+    `${tmp}/file`,
+    "--state-dir",
+    `${tmp}/state-file`,
+  ]);
+  const fileMs = performance.now() - t0;
+  const reference = await readOne(`${tmp}/file`);
+  const refKeys = keys(reference);
+
+  const custom = values.inline || values.immediate || values.nice !== undefined ||
+    values["buffer-size"] !== undefined;
+  const configs: { name: string; args: string[] }[] = custom
+    ? [{
+      name: "custom",
+      args: [
+        ...(values.immediate ? ["--immediate"] : []),
+        ...(values.inline ? ["--inline"] : []),
+        ...(values["buffer-size"] ? ["--buffer-size", values["buffer-size"]] : []),
+        ...(values.nice !== undefined ? ["--nice", values.nice] : []),
+      ],
+    }]
+    : [
+      { name: "default (worker, 16 MiB buffer)", args: [] },
+      { name: "--inline -B 32768", args: ["--inline", "--buffer-size", "32768"] },
+    ];
+  for (const config of configs) {
+    for (let i = 0; i < Number(values.runs); i++) {
+      const ns = `nsbench${Deno.pid}x${i}${config.args.length}`;
+      await run("ip", ["netns", "add", ns]);
+      try {
+        await run("ip", ["-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+        for (const dev of ["va", "vb"]) {
+          await run("ip", ["-n", ns, "link", "set", dev, "mtu", "65535", "up"]);
+        }
+        const out = `${tmp}/live${configs.indexOf(config)}-${i}`;
+        const child = new Deno.Command("ip", {
+          args: [
+            "netns",
+            "exec",
+            ns,
+            "/usr/bin/time",
+            "-f",
+            "TIME %U %S %M",
+            deno,
+            "run",
+            "-A",
+            cli,
+            "capture",
+            "-i",
+            "vb",
+            "--duration",
+            "10",
+            "--windows",
+            "1",
+            "--no-upload",
+            "--output",
+            out,
+            "--state-dir",
+            `${tmp}/state${configs.indexOf(config)}-${i}`,
+            ...config.args,
+          ],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const lines: string[] = [];
+        let listening!: () => void;
+        const ready = new Promise<void>((r) => listening = r);
+        const reading = (async () => {
+          let rest = "";
+          for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+            rest += c;
+            let nl;
+            while ((nl = rest.indexOf("\n")) >= 0) {
+              const line = rest.slice(0, nl);
+              rest = rest.slice(nl + 1);
+              lines.push(line);
+              if (line.startsWith("listening on")) listening();
+            }
+          }
+        })();
+        await ready;
+        const replayText = await run("ip", [
+          "netns",
+          "exec",
+          ns,
+          "tcpreplay",
+          "-i",
+          "va",
+          "--topspeed",
+          values.pcap!,
+        ]);
+        await child.status;
+        await reading;
+        await child.stdout.cancel();
+        const time = lines.find((l) => l.startsWith("TIME "))!.split(" ");
+        const windowLine = lines.find((l) => l.startsWith("window ")) ?? "(no window line)";
+        const live = await readOne(out);
+        const liveKeys = keys(live);
+        const same = JSON.stringify(liveKeys) === JSON.stringify(refKeys);
+        const pkts = (s: typeof live) =>
+          (s?.flashes ?? []).reduce(
+            (n: number, f: { srcPkts: number; dstPkts: number }) => n + f.srcPkts + f.dstPkts,
+            0,
+          );
+        const rate = /Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/.exec(replayText)?.[1];
+        const cpu = Number(time[1]) + Number(time[2]);
+        console.log(JSON.stringify({
+          config: config.name,
+          run: i + 1,
+          replayPps: rate ? Number(rate) : null,
+          cpuSeconds: Number(cpu.toFixed(2)),
+          userSeconds: Number(time[1]),
+          sysSeconds: Number(time[2]),
+          peakRssMiB: Number((Number(time[3]) / 1024).toFixed(1)),
+          window: windowLine,
+          liveSecflows: liveKeys.length,
+          fileSecflows: refKeys.length,
+          sessionPacketsLive: pkts(live),
+          sessionPacketsFile: pkts(reference),
+          sessionsEqual: same,
+          fileModeMs: Math.round(fileMs),
+        }));
+      } finally {
+        await run("ip", ["netns", "del", ns], false);
+      }
+    }
+  }
+} finally {
+  await Deno.remove(tmp, { recursive: true });
+}

@@ -1,0 +1,25 @@
+/**
+ * Messages between the collector (main thread) and the capture worker.
+ * @module
+ */
+/** Main → worker. */
+export type ToWorker =
+  | { type: "init"; platform: string; cache: [number, string][] }
+  | { type: "batch"; buf: ArrayBuffer; bytes: number; linkType: number }
+  | { type: "close"; id: number; windowEndSeconds: number };
+
+/** Worker → main. */
+export type FromWorker =
+  | { type: "buffer"; buf: ArrayBuffer }
+  | {
+    type: "closed";
+    id: number;
+    /** The sample as UTF-8 JSON (transferred), or null when the window has no Secflows. */
+    json: ArrayBuffer | null;
+    fileName: string | null;
+    flashes: number;
+    startTime: number | undefined;
+    packets: number;
+    cacheUpdates: [number, string][];
+  }
+  | { type: "error"; message: string };

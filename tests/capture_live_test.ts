@@ -1,0 +1,194 @@
+/**
+ * Acceptance 1 of issue 5, live: every public capture replayed with tcpreplay over a veth pair in
+ * a private network namespace, captured on the other end by `capture -i`, gives one window whose
+ * Secflows equal (src, dst, destinationNameSource, packets, bytes) those of `capture -r` on the
+ * same file and those of `expected/`. Also: a window closes on time with no traffic at all, and
+ * SIGTERM mid-window writes the sample and exits 0.
+ */
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import {
+  announceSkip,
+  cliInNamespace,
+  CONFORMANCE,
+  flashKey,
+  flashKeysIn,
+  liveSkipReason,
+  replay,
+  withNamespace,
+} from "./capture_helpers.ts";
+
+const conformancePresent = (() => {
+  try {
+    return Deno.statSync(`${CONFORMANCE}inputs`).isDirectory;
+  } catch {
+    return false;
+  }
+})();
+const skip = announceSkip(
+  "live capture tests",
+  liveSkipReason() ??
+    (conformancePresent ? undefined : `no conformance data at ${CONFORMANCE}`),
+);
+
+function captures(): string[] {
+  return [...Deno.readDirSync(`${CONFORMANCE}inputs`)]
+    .map((e) => e.name)
+    .filter((n) => /\.pcap(ng)?$/.test(n))
+    .sort();
+}
+
+async function expectedKeys(stem: string): Promise<string[]> {
+  try {
+    const s = JSON.parse(await Deno.readTextFile(`${CONFORMANCE}expected/${stem}.sf`));
+    return s.flashes.map(flashKey).sort();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+}
+
+/** Live capture of one replayed file: SIGTERM once the replay is done (mid-window). */
+async function liveCapture(
+  file: string,
+  out: string,
+  state: string,
+  extra: readonly string[],
+): Promise<string[]> {
+  return await withNamespace(async (ns) => {
+    const child = cliInNamespace(ns, [
+      ...["capture", "-i", "vb", "--no-upload", "--output", out, "--state-dir", state],
+      ...extra,
+    ]);
+    try {
+      await child.waitFor(/^listening on vb/);
+      await replay(ns, file);
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill("SIGTERM");
+      const status = await child.finish();
+      strictEqual(status.code, 0, `capture exit code; stderr:\n${child.lines.join("\n")}`);
+      return child.lines;
+    } finally {
+      child.kill("SIGKILL");
+    }
+  });
+}
+
+for (const [mode, extra] of [["worker", []], ["inline", ["--inline"]]] as const) {
+  Deno.test({
+    name:
+      `capture -i (${mode}): every public capture, replayed, gives the Secflows of capture -r and expected/`,
+    ignore: skip,
+    async fn() {
+      const tmp = await Deno.makeTempDir({ prefix: "capture_live_" });
+      try {
+        // One namespace per capture, all at once (each has its own veth pair).
+        const results = await Promise.all(
+          captures().map(async (name) => {
+            const stem = name.replace(/\.pcap(ng)?$/, "");
+            const input = `${CONFORMANCE}inputs/${name}`;
+            const liveOut = `${tmp}/${stem}/live`;
+            const lines = await liveCapture(input, liveOut, `${tmp}/${stem}/state-live`, extra);
+            const fileOut = `${tmp}/${stem}/file`;
+            const file = cliInNamespace(null, [
+              "capture",
+              "-r",
+              input,
+              "--no-upload",
+              "--duration",
+              "100000000",
+              "--output",
+              fileOut,
+              "--state-dir",
+              `${tmp}/${stem}/state-file`,
+            ]);
+            strictEqual((await file.finish()).code, 0, file.lines.join("\n"));
+            return {
+              stem,
+              lines,
+              live: await flashKeysIn(liveOut),
+              file: await flashKeysIn(fileOut),
+            };
+          }),
+        );
+        for (const r of results) {
+          const expected = await expectedKeys(r.stem);
+          ok(r.live.files.length <= 1, `${r.stem}: one window, got ${r.live.files}`);
+          const windowLines = r.lines.filter((l) => l.startsWith("window "));
+          strictEqual(windowLines.length, 1, `${r.stem}: one window line: ${r.lines.join("\n")}`);
+          match(
+            windowLines[0],
+            /^window linux_\d+\.sf: \d+ secflows, packets \d+, dropped 0, if-dropped 0, (saved|empty)$/,
+          );
+          deepStrictEqual(r.live.keys, r.file.keys, `${r.stem}: live vs capture -r`);
+          deepStrictEqual(r.live.keys, expected, `${r.stem}: live vs expected/`);
+          if (expected.length > 0) {
+            const sample = JSON.parse(
+              await Deno.readTextFile(`${tmp}/${r.stem}/live/${r.live.files[0]}`),
+            );
+            strictEqual(sample.fileName, r.live.files[0]);
+            strictEqual(sample.fileName, `linux_${Math.floor(Number(sample.trafficDate))}.sf`);
+            match(sample.hash, /^[0-9a-f]{32}$/);
+          }
+        }
+      } finally {
+        await Deno.remove(tmp, { recursive: true });
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "capture -i: a window closes on time with no packet at all",
+  ignore: skip,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "capture_idle_" });
+    try {
+      await withNamespace(async (ns) => {
+        const started = Date.now();
+        const child = cliInNamespace(ns, [
+          "capture",
+          "-i",
+          "vb",
+          "--duration",
+          "10",
+          "--windows",
+          "1",
+          "--no-upload",
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          `${tmp}/state`,
+        ]);
+        try {
+          await child.waitFor(/^listening on vb/);
+          const line = await child.waitFor(/^window /, 15_000);
+          const elapsed = Date.now() - started;
+          match(
+            line,
+            /^window linux_\d+\.sf: 0 secflows, packets 0, dropped 0, if-dropped 0, empty$/,
+          );
+          ok(elapsed >= 9_500 && elapsed < 13_000, `closed after ${elapsed} ms`);
+          strictEqual((await child.finish()).code, 0);
+        } finally {
+          child.kill("SIGKILL");
+        }
+      });
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "capture -i: an unknown interface exits 2 and lists the real ones",
+  ignore: skip,
+  async fn() {
+    await withNamespace(async (ns) => {
+      const child = cliInNamespace(ns, ["capture", "-i", "nosuch0", "--no-upload"]);
+      strictEqual((await child.finish()).code, 2);
+      const text = child.lines.join("\n");
+      match(text, /unknown interface 'nosuch0'; interfaces: .*\bva\b.*/);
+      match(text, /\bvb\b/);
+    });
+  },
+});
