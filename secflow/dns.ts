@@ -117,31 +117,40 @@ export function readName(
   p: number,
   end: number,
 ): { name: string; next: number } | undefined {
-  let name = "";
+  // Characters go to a reused scratch buffer and become one string at the end: appending to a
+  // string per character would allocate a new string per character.
+  const out = nameScratch;
+  let len = 0;
   let next = -1;
   let hops = 0;
   while (p < end) {
-    const len = b[p];
-    if (len === 0) {
-      return { name, next: next < 0 ? p + 1 : next };
+    const labelLen = b[p];
+    if (labelLen === 0) {
+      return { name: latin1.decode(out.subarray(0, len)), next: next < 0 ? p + 1 : next };
     }
-    if ((len & 0xc0) === 0xc0) {
+    if ((labelLen & 0xc0) === 0xc0) {
       if (p + 1 >= end || ++hops > MAX_POINTER_HOPS) return undefined;
       if (next < 0) next = p + 2;
-      p = m + (((len & 0x3f) << 8) | b[p + 1]);
+      p = m + (((labelLen & 0x3f) << 8) | b[p + 1]);
       continue;
     }
-    if ((len & 0xc0) !== 0 || p + 1 + len > end) return undefined;
-    if (name.length > 0) name += ".";
-    for (let i = p + 1; i <= p + len; i++) {
+    if ((labelLen & 0xc0) !== 0 || p + 1 + labelLen > end) return undefined;
+    if (len + labelLen + 1 > out.length) return undefined; // longer than any legal name
+    if (len > 0) out[len++] = 46; // "."
+    for (let i = p + 1; i <= p + labelLen; i++) {
       const c = b[i];
       const ok = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45;
-      name += ok ? String.fromCharCode(c) : ".";
+      out[len++] = ok ? c : 46;
     }
-    p += 1 + len;
+    p += 1 + labelLen;
   }
   return undefined;
 }
+
+/** Scratch space for {@link readName}: 4 KiB is far above the 255-byte limit of a legal name. */
+const nameScratch = new Uint8Array(4096);
+/** Every byte in the scratch is ASCII, so latin1 decoding is the identity. */
+const latin1 = new TextDecoder("latin1");
 
 /** Position after the name at `p` (which may end in a compression pointer); -1 when cut. */
 function skipName(b: Uint8Array, p: number, end: number): number {
