@@ -12,6 +12,7 @@ import {
   formatSample,
   newSampleHash,
   parseSample,
+  sampleChunks,
   type SampleProblem,
   validateSample,
 } from "../secflow/sample.ts";
@@ -20,7 +21,7 @@ import type { EngineStats } from "../secflow/engine.ts";
 import type { ZeekStats } from "../secflow/zeek.ts";
 import { zeekSampleText } from "../secflow/zeek_sample.ts";
 import { sniffText } from "../secflow/zeek_parse.ts";
-import { fileChunks, readHead, writeTextAtomic } from "./files.ts";
+import { fileChunks, readHead, writeChunksAtomic, writeTextAtomic } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
 import { analyzeZeekFiles, inputChunks, isGzip, readContentHead, writeSampleText } from "./zeek.ts";
 
@@ -69,7 +70,9 @@ export function defaultOutputPath(input: string): string {
 export async function detectFormat(path: string): Promise<InputFormat> {
   const raw = await readHead(path, 4096);
   if (raw.length === 0) {
-    throw new InputError(`${path}: the file is empty, not a pcap or pcapng capture, Zeek log or Secflow sample`);
+    throw new InputError(
+      `${path}: the file is empty, not a pcap or pcapng capture, Zeek log or Secflow sample`,
+    );
   }
   const head = await readContentHead(path);
   if (head.length === 0) throw new InputError(`${path}: the file is empty (once decompressed)`);
@@ -208,7 +211,7 @@ export async function convertFileTo(
 
 /** Writes a sample as `.sf` text, atomically. */
 export async function writeSample(path: string, sample: Sample): Promise<void> {
-  await writeTextAtomic(path, formatSample(sample));
+  await writeChunksAtomic(path, sampleChunks(sample));
 }
 
 /** The outcome of validating one `.sf` file. */

@@ -84,3 +84,25 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
     throw e;
   }
 }
+
+/**
+ * Writes `chunks` to `path` atomically: a temporary file beside it, then a rename. Each chunk is
+ * written before the next is requested, so the chunks may share one buffer.
+ */
+export async function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    for (const chunk of chunks) {
+      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+    }
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}

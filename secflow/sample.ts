@@ -108,9 +108,42 @@ export function newSampleHash(): string {
 export function formatSample(sample: Sample): string {
   const parts: string[] = new Array(sample.flashes.length);
   for (let i = 0; i < parts.length; i++) parts[i] = formatFlash(sample.flashes[i]);
-  const flashes = parts.join(", ");
+  return sampleHead(sample) + parts.join(", ") + "]}";
+}
+
+/**
+ * The bytes of {@link formatSample}, produced into one reused buffer of `chunkBytes` and handed
+ * out chunk by chunk (each valid until the next is requested): no string of the whole sample and
+ * no second copy of it are ever made.
+ */
+export function* sampleChunks(sample: Sample, chunkBytes = 256 * 1024): Generator<Uint8Array> {
+  const buf = new Uint8Array(chunkBytes);
+  let used = 0;
+  const flashes = sample.flashes;
+  for (let i = -1; i <= flashes.length; i++) {
+    const text = i < 0
+      ? sampleHead(sample)
+      : i === flashes.length
+      ? "]}"
+      : i === 0
+      ? formatFlash(flashes[0])
+      : ", " + formatFlash(flashes[i]);
+    // Everything formatFlash and pyString write is ASCII: a UTF-8 byte per character.
+    if (used + text.length > buf.length && used > 0) {
+      yield buf.subarray(0, used);
+      used = 0;
+    }
+    if (text.length > buf.length) yield encoder.encode(text);
+    else used += encoder.encodeInto(text, buf.subarray(used)).written!;
+  }
+  if (used > 0) yield buf.subarray(0, used);
+}
+
+const encoder = new TextEncoder();
+
+function sampleHead(sample: Sample): string {
   return `{"hash": ${pyString(sample.hash)}, "trafficDate": ${pyString(sample.trafficDate)}, ` +
-    `"fileName": ${pyString(sample.fileName)}, "flashes": [${flashes}]}`;
+    `"fileName": ${pyString(sample.fileName)}, "flashes": [`;
 }
 
 function formatFlash(f: Flash): string {

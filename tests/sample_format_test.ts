@@ -245,3 +245,36 @@ Deno.test("buildSample: null without sessions, a fresh hash, stable order, round
     "f".repeat(32),
   );
 });
+
+Deno.test("sampleChunks: the concatenated chunks are formatSample's text at every chunk size", () => {
+  const flashes = Array.from({ length: 50 }, (_, i) => ({
+    src: `192.168.1.${i}:${50000 + i}`,
+    dst: i % 3 === 0 ? `93.184.216.${i}` : `host${i}.example.com:443`,
+    destinationNameSource: (i % 3 === 0 ? "original" : "passive") as "original" | "passive",
+    srcPkts: i,
+    srcBytes: i * 100,
+    dstPkts: i * 2,
+    dstBytes: i * 1400,
+    relativeStart: i / 8,
+    protocolInformation: (i % 3 === 0 ? "ICMP" : "") as "" | "ICMP",
+    duration: i === 7 ? 0.000001 : i / 3,
+  }));
+  const sample = {
+    hash: "ab".repeat(16),
+    trafficDate: "1700000000.5",
+    fileName: "ünï.sf",
+    flashes,
+  };
+  const text = formatSample(sample);
+  for (const size of [1, 7, 64, 300, 4096, 1 << 20]) {
+    const parts: Uint8Array[] = [];
+    for (const chunk of sampleChunks(sample, size)) parts.push(chunk.slice());
+    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      joined.set(p, o);
+      o += p.length;
+    }
+    assert.equal(new TextDecoder().decode(joined), text, `chunk size ${size}`);
+  }
+});
