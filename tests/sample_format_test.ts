@@ -8,6 +8,7 @@ import {
   buildSample,
   formatSample,
   parseSample,
+  sampleChunks,
   SampleError,
   validateSample,
 } from "../secflow/sample.ts";
