@@ -1,25 +1,23 @@
 /**
- * An open-addressing hash map from a pair of 32-bit integers to a non-negative integer, in typed
- * arrays: no per-key allocation, which a `Map` keyed by 48- or 64-bit numbers cannot avoid (such
- * keys are heap-allocated doubles in V8).
+ * An open-addressing hash map from a pair of 32-bit integers to a non-negative integer, in one
+ * typed array: no per-key allocation, which a `Map` keyed by 48- or 64-bit numbers cannot avoid
+ * (such keys are heap-allocated doubles in V8). Each slot holds `[a, b, value, -]` side by side,
+ * so a probe touches one cache line, not three arrays.
  * @module
  */
 
 const EMPTY = -1;
+const SLOT = 4;
 
 /** Map of `(a, b)` int32 pairs to values >= 0; {@link get} returns -1 when absent. */
 export class PairMap {
   #mask: number;
-  #a: Int32Array;
-  #b: Int32Array;
-  #v: Int32Array;
+  #slots: Int32Array;
   #size = 0;
 
   constructor(capacityPow2 = 1 << 12) {
     this.#mask = capacityPow2 - 1;
-    this.#a = new Int32Array(capacityPow2);
-    this.#b = new Int32Array(capacityPow2);
-    this.#v = new Int32Array(capacityPow2).fill(EMPTY);
+    this.#slots = newSlots(capacityPow2);
   }
 
   /** Number of pairs stored. */
@@ -30,12 +28,13 @@ export class PairMap {
   /** The value of `(a, b)`, or -1. Pass int32s (`x | 0`). */
   get(a: number, b: number): number {
     const mask = this.#mask;
-    const ka = this.#a, kb = this.#b, v = this.#v;
+    const slots = this.#slots;
     let h = hash(a, b) & mask;
     while (true) {
-      const value = v[h];
+      const at = h * SLOT;
+      const value = slots[at + 2];
       if (value === EMPTY) return EMPTY;
-      if (ka[h] === a && kb[h] === b) return value;
+      if (slots[at] === a && slots[at + 1] === b) return value;
       h = (h + 1) & mask;
     }
   }
@@ -44,18 +43,19 @@ export class PairMap {
   set(a: number, b: number, value: number): void {
     if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
     const mask = this.#mask;
+    const slots = this.#slots;
     let h = hash(a, b) & mask;
     while (true) {
-      const old = this.#v[h];
-      if (old === EMPTY) {
-        this.#a[h] = a;
-        this.#b[h] = b;
-        this.#v[h] = value;
+      const at = h * SLOT;
+      if (slots[at + 2] === EMPTY) {
+        slots[at] = a;
+        slots[at + 1] = b;
+        slots[at + 2] = value;
         this.#size++;
         return;
       }
-      if (this.#a[h] === a && this.#b[h] === b) {
-        this.#v[h] = value;
+      if (slots[at] === a && slots[at + 1] === b) {
+        slots[at + 2] = value;
         return;
       }
       h = (h + 1) & mask;
@@ -64,21 +64,28 @@ export class PairMap {
 
   /** Calls `fn` for every stored pair (in table order, not insertion order). */
   forEach(fn: (a: number, b: number, value: number) => void): void {
-    for (let i = 0; i <= this.#mask; i++) {
-      if (this.#v[i] !== EMPTY) fn(this.#a[i], this.#b[i], this.#v[i]);
+    const slots = this.#slots;
+    for (let at = 0; at < slots.length; at += SLOT) {
+      if (slots[at + 2] !== EMPTY) fn(slots[at], slots[at + 1], slots[at + 2]);
     }
   }
 
   #grow(): void {
-    const [oa, ob, ov] = [this.#a, this.#b, this.#v];
+    const old = this.#slots;
     const capacity = (this.#mask + 1) * 2;
     this.#mask = capacity - 1;
-    this.#a = new Int32Array(capacity);
-    this.#b = new Int32Array(capacity);
-    this.#v = new Int32Array(capacity).fill(EMPTY);
+    this.#slots = newSlots(capacity);
     this.#size = 0;
-    for (let i = 0; i < ov.length; i++) if (ov[i] !== EMPTY) this.set(oa[i], ob[i], ov[i]);
+    for (let at = 0; at < old.length; at += SLOT) {
+      if (old[at + 2] !== EMPTY) this.set(old[at], old[at + 1], old[at + 2]);
+    }
   }
+}
+
+function newSlots(capacity: number): Int32Array {
+  const slots = new Int32Array(capacity * SLOT);
+  for (let at = 2; at < slots.length; at += SLOT) slots[at] = EMPTY;
+  return slots;
 }
 
 function hash(a: number, b: number): number {

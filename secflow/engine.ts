@@ -77,6 +77,8 @@ class SessionTable {
   srcPort = new Uint16Array(this.capacity);
   dstPort = new Uint16Array(this.capacity);
   phase = new Uint8Array(this.capacity);
+  /** Set once a speculative TCP lookup missed this session's destination endpoint. */
+  dstMissed = new Uint8Array(this.capacity);
   srcPkts = new Float64Array(this.capacity);
   dstPkts = new Float64Array(this.capacity);
   srcBytes = new Float64Array(this.capacity);
@@ -239,10 +241,15 @@ export class FlowEngine implements PacketSink {
     // Rule 4 depends on the whole input: such packets go to the side ledger.
     const conditional = !this.#arrival && port53 && isRfc1918(src) && isRfc1918(dst);
     const bigEnough = d.ipCaptured > 20;
+    const toSession = bigEnough &&
+      (proto === 1 || (hasPorts && (proto === 17 || (proto === 6 && this.#tcp !== "skip"))));
     if (!tcpOnly) {
       this.stats.kept++;
-      if (!isLocal(src)) this.#active.set(src | 0, 0, 1);
-      if (!isLocal(dst)) this.#active.set(dst | 0, 0, 1);
+      // Addresses of packets that reach a session are recorded there, once per session.
+      if (!toSession) {
+        this.#markActive(src);
+        this.#markActive(dst);
+      }
       // Step C: the start time.
       if (this.#arrival) {
         if (bigEnough && this.#start === Infinity) this.#start = t;
@@ -252,19 +259,23 @@ export class FlowEngine implements PacketSink {
         } else if (t < this.#start) this.#start = t;
       }
     }
-    if (!bigEnough) return;
-    if (proto === 17 && hasPorts) {
-      this.#endpoints(PHASE_UDP, conditional, false);
-    } else if (proto === 6 && hasPorts) {
-      if (this.#tcp === "skip") return;
-      this.#endpoints(PHASE_TCP, conditional, !this.#arrival && this.#tcp === "speculate");
-    } else if (proto === 1 && !tcpOnly) {
+    if (!toSession) return;
+    if (proto === 17) {
+      this.#endpoints(PHASE_UDP, conditional, false, tcpOnly);
+    } else if (proto === 6) {
+      this.#endpoints(PHASE_TCP, conditional, !this.#arrival && this.#tcp === "speculate", tcpOnly);
+    } else if (!tcpOnly) {
       this.#icmpPacket();
     }
   }
 
+  /** Records `ip` as an active address when it is external. */
+  #markActive(ip: number): void {
+    if (!isLocal(ip)) this.#active.set(ip | 0, 0, 1);
+  }
+
   /** A TCP or UDP packet (the decoder holds it) into the endpoint table. */
-  #endpoints(phase: number, conditional: boolean, speculative: boolean): void {
+  #endpoints(phase: number, conditional: boolean, speculative: boolean, tcpOnly: boolean): void {
     const d = this.#d;
     const src = d.src, dst = d.dst, sp = d.srcPort, dp = d.dstPort;
     const t = this.#now;
@@ -274,11 +285,24 @@ export class FlowEngine implements PacketSink {
     let i = endpoints.get(s32, sp);
     let fromSource = true;
     if (i < 0) {
-      if (speculative) this.#tcpMissed.set(s32, sp, 1);
       i = endpoints.get(d32, dp);
       fromSource = false;
-      if (i < 0) {
-        if (speculative) this.#tcpMissed.set(d32, dp, 1);
+      if (i >= 0) {
+        if (speculative) {
+          // The missed endpoint is nearly always the session's destination: note that once.
+          if (table.dstIp[i] === src && table.dstPort[i] === sp) {
+            if (table.dstMissed[i] === 0) {
+              table.dstMissed[i] = 1;
+              this.#tcpMissed.set(s32, sp, 1);
+            }
+          } else this.#tcpMissed.set(s32, sp, 1);
+        }
+        if (!tcpOnly && table.dstIp[i] !== src) this.#markActive(src);
+      } else {
+        if (speculative) {
+          this.#tcpMissed.set(s32, sp, 1);
+          this.#tcpMissed.set(d32, dp, 1);
+        }
         if (conditional) return; // both RFC 1918: never creates a session
         const sLocal = isLocal(src);
         const dLocal = isLocal(dst);
@@ -301,7 +325,13 @@ export class FlowEngine implements PacketSink {
           : table.add(phase, dst, dp, src, sp, t);
         endpoints.set(keyIp, keyPort, i);
         fromSource = sourceIsS;
+        if (!tcpOnly) {
+          this.#markActive(src);
+          this.#markActive(dst);
+        }
       }
+    } else if (!tcpOnly && table.dstIp[i] !== dst) {
+      this.#markActive(dst);
     }
     // In the platform's order every UDP packet comes before any TCP session exists.
     if (phase === PHASE_UDP && table.phase[i] === PHASE_TCP) this.#speculationFailed = true;
@@ -349,6 +379,8 @@ export class FlowEngine implements PacketSink {
       i = this.#table.add(PHASE_ICMP, s, 0, x, 0, t);
       pairs.set(s | 0, x | 0, i);
       fromSource = sourceIsS;
+      this.#markActive(src);
+      this.#markActive(dst);
     }
     this.#count(i, fromSource, 0, false);
   }
