@@ -1,15 +1,16 @@
 /**
  * An open-addressing hash map from a pair of 32-bit integers to a non-negative integer, in one
  * typed array: no per-key allocation, which a `Map` keyed by 48- or 64-bit numbers cannot avoid
- * (such keys are heap-allocated doubles in V8). Each slot holds `[a, b, value, -]` side by side,
- * so a probe touches one cache line, not three arrays.
+ * (such keys are heap-allocated doubles in V8). Each slot holds `[a, b, value + 1, -]` side by
+ * side, so a probe touches one cache line, not three arrays, and a fresh (zeroed) array is an
+ * empty table with no initialisation pass.
  * @module
  */
 
-const EMPTY = -1;
+const EMPTY = 0;
 const SLOT = 4;
 
-/** Map of `(a, b)` int32 pairs to values >= 0; {@link get} returns -1 when absent. */
+/** Map of `(a, b)` int32 pairs to values from 0 to 2^31 - 2; {@link get} returns -1 when absent. */
 export class PairMap {
   #mask: number;
   #slots: Int32Array;
@@ -17,7 +18,7 @@ export class PairMap {
 
   constructor(capacityPow2 = 1 << 12) {
     this.#mask = capacityPow2 - 1;
-    this.#slots = newSlots(capacityPow2);
+    this.#slots = new Int32Array(capacityPow2 * SLOT);
   }
 
   /** Number of pairs stored. */
@@ -32,9 +33,9 @@ export class PairMap {
     let h = hash(a, b) & mask;
     while (true) {
       const at = h * SLOT;
-      const value = slots[at + 2];
-      if (value === EMPTY) return EMPTY;
-      if (slots[at] === a && slots[at + 1] === b) return value;
+      const stored = slots[at + 2];
+      if (stored === EMPTY) return -1;
+      if (slots[at] === a && slots[at + 1] === b) return stored - 1;
       h = (h + 1) & mask;
     }
   }
@@ -50,12 +51,12 @@ export class PairMap {
       if (slots[at + 2] === EMPTY) {
         slots[at] = a;
         slots[at + 1] = b;
-        slots[at + 2] = value;
+        slots[at + 2] = value + 1;
         this.#size++;
         return;
       }
       if (slots[at] === a && slots[at + 1] === b) {
-        slots[at + 2] = value;
+        slots[at + 2] = value + 1;
         return;
       }
       h = (h + 1) & mask;
@@ -66,7 +67,7 @@ export class PairMap {
   forEach(fn: (a: number, b: number, value: number) => void): void {
     const slots = this.#slots;
     for (let at = 0; at < slots.length; at += SLOT) {
-      if (slots[at + 2] !== EMPTY) fn(slots[at], slots[at + 1], slots[at + 2]);
+      if (slots[at + 2] !== EMPTY) fn(slots[at], slots[at + 1], slots[at + 2] - 1);
     }
   }
 
@@ -74,18 +75,12 @@ export class PairMap {
     const old = this.#slots;
     const capacity = (this.#mask + 1) * 2;
     this.#mask = capacity - 1;
-    this.#slots = newSlots(capacity);
+    this.#slots = new Int32Array(capacity * SLOT);
     this.#size = 0;
     for (let at = 0; at < old.length; at += SLOT) {
-      if (old[at + 2] !== EMPTY) this.set(old[at], old[at + 1], old[at + 2]);
+      if (old[at + 2] !== EMPTY) this.set(old[at], old[at + 1], old[at + 2] - 1);
     }
   }
-}
-
-function newSlots(capacity: number): Int32Array {
-  const slots = new Int32Array(capacity * SLOT);
-  for (let at = 2; at < slots.length; at += SLOT) slots[at] = EMPTY;
-  return slots;
 }
 
 function hash(a: number, b: number): number {
