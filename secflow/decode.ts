@@ -141,11 +141,12 @@ export class PacketDecoder {
       if (t + 13 > end) return Decoded.Truncated;
       const dataOffset = (b[t + 12] >> 4) * 4;
       this.payloadOffset = t + dataOffset;
-      this.payloadBytes = this.ipTotalLength - ihl - dataOffset;
+      // Bogus headers (a total length shorter than the headers) count no payload, not negative.
+      this.payloadBytes = Math.max(0, this.ipTotalLength - ihl - dataOffset);
     } else {
       if (t + 6 > end) return Decoded.Truncated;
       this.payloadOffset = t + 8;
-      this.payloadBytes = ((b[t + 4] << 8) | b[t + 5]) - 8;
+      this.payloadBytes = Math.max(0, ((b[t + 4] << 8) | b[t + 5]) - 8);
     }
     this.srcPort = (b[t] << 8) | b[t + 1];
     this.dstPort = (b[t + 2] << 8) | b[t + 3];
