@@ -1,7 +1,8 @@
 /**
  * Benchmark: a deterministic Zeek TSV conn.log of about a million rows with its dns.log, converted
- * through the CLI (`deno run cli.ts convert conn.log --dns dns.log -o out.sf`), wall time and peak
- * RSS of the converting process per run, then the best and the median.
+ * through the CLI (`deno run cli.ts convert conn.log --dns dns.log -o out.sf`), wall time, CPU time
+ * (user + system, all threads) and peak RSS of the converting process per run, then the best and
+ * the median.
  *
  *   deno run -A bench/zeek.ts [--rows 1000000] [--runs 5] [--dir DIR] [--keep]
  *
@@ -206,6 +207,8 @@ async function generate(rows: number): Promise<{ conn: string; dns: string }> {
 
 interface Run {
   seconds: number;
+  /** user + system CPU seconds of the converting process (all its threads). */
+  cpu: number;
   rssMiB: number;
   summary: string;
 }
@@ -215,7 +218,7 @@ async function run(conn: string, dns: string, out: string): Promise<Run> {
   const p = new Deno.Command("/usr/bin/time", {
     args: [
       "-f",
-      "%M",
+      "%U %S %M",
       Deno.execPath(),
       "run",
       "--allow-read",
@@ -236,8 +239,13 @@ async function run(conn: string, dns: string, out: string): Promise<Run> {
   const seconds = (performance.now() - t) / 1000;
   const err = new TextDecoder().decode(r.stderr).trim().split("\n");
   if (!r.success) throw new Error(`convert failed: ${err.join(" | ")}`);
-  const kib = Number(err[err.length - 1]);
-  return { seconds, rssMiB: kib / 1024, summary: err.slice(0, -1).join(" | ") };
+  const [user, sys, kib] = err[err.length - 1].split(" ").map(Number);
+  return {
+    seconds,
+    cpu: user + sys,
+    rssMiB: kib / 1024,
+    summary: err.slice(0, -1).join(" | "),
+  };
 }
 
 const median = (xs: number[]) => {
@@ -255,12 +263,16 @@ for (let i = 0; i < RUNS; i++) {
   const r = await run(conn, dns, join(dir, "out.sf"));
   runs.push(r);
   console.log(
-    `run ${i + 1}: ${r.seconds.toFixed(2)} s, peak RSS ${r.rssMiB.toFixed(0)} MiB  (${r.summary})`,
+    `run ${i + 1}: ${r.seconds.toFixed(2)} s (CPU ${r.cpu.toFixed(2)} s), peak RSS ${
+      r.rssMiB.toFixed(0)
+    } MiB  (${r.summary})`,
   );
 }
 const secs = runs.map((r) => r.seconds), rss = runs.map((r) => r.rssMiB);
+const cpu = runs.map((r) => r.cpu);
 console.log(
   `best ${Math.min(...secs).toFixed(2)} s, median ${median(secs).toFixed(2)} s; ` +
+    `CPU (user+sys) best ${Math.min(...cpu).toFixed(2)} s, median ${median(cpu).toFixed(2)} s; ` +
     `peak RSS best ${Math.min(...rss).toFixed(0)} MiB, median ${median(rss).toFixed(0)} MiB ` +
     `(targets: <= 2 s, <= 250 MiB)`,
 );

@@ -10,10 +10,10 @@
  * it (that row's own values are consumed at that moment).
  * @module
  */
-import { PairMap } from "./_pair_map.ts";
 import type { HarvestedName } from "./dns.ts";
 import { InputError } from "./errors.ts";
 import { isLocal } from "./net.ts";
+import { ZeekNames } from "./zeek_names.ts";
 import { type BuildOptions, buildSample, type BuiltSample } from "./sample.ts";
 import type { SessionRecord } from "./session.ts";
 import {
@@ -30,8 +30,10 @@ import {
   parseCount,
   parseDecimal,
   parseTime,
+  POW10,
   sniffText,
   TsvHeader,
+  TWO53,
   type ZeekKind,
   type ZeekShape,
 } from "./zeek_parse.ts";
@@ -54,6 +56,8 @@ const F_NS_SRC = 64; // history has "d" or "t"
 const F_NS_DST = 128; // history has "D" or "t"
 // Session flag, set on the creating row once a group finished with it current.
 const S_FINAL = 256;
+// The first row of its group.
+const F_HEAD = 512;
 
 // History letters, before the flip.
 const H_S = 1, H_LOWER_S = 2, H_d = 4, H_D = 8, H_t = 16, H_T = 32;
@@ -81,6 +85,23 @@ export interface ZeekReaderOptions {
   onWarning?: (message: string) => void;
   /** Expected number of rows (sizes the tables up front; they grow when needed). */
   rowsHint?: number;
+  /**
+   * Size of the log in bytes (decompressed, when known): once the first lines show the average
+   * line length, the key table is sized for the whole log at once.
+   */
+  bytesHint?: number;
+  /**
+   * TSV lines in the usual shape are read in one pass (default true); false sends every line
+   * through the general path (tests compare the two).
+   */
+  fastPath?: boolean;
+  /** Row columns to fill (default: new ones, sized by {@link rowsHint}). */
+  rows?: RowStore;
+  /**
+   * Group rows as they are added (default true); false only stores them, for a reader on another
+   * thread whose rows a grouping reader then takes with {@link ZeekConnReader.groupRow}.
+   */
+  groupRows?: boolean;
 }
 
 /** Shared warning bookkeeping: at most {@link MAX_LINE_WARNINGS} line warnings, then a count. */
@@ -107,7 +128,7 @@ class Warnings {
 }
 
 /** Decides the shape from the first non-blank bytes, then feeds lines or array elements. */
-abstract class ZeekLogReader {
+export abstract class ZeekLogReader {
   #shape: ZeekShape | undefined;
   #pending: Uint8Array[] = [];
   #lines: LineSplitter | undefined;
@@ -283,25 +304,62 @@ export class RowStore {
   /** Values >= 2^32-1, by `row * 8 + column` (columns: 0 sPkts .. 5 dIpBytes). */
   big = new Map<number, number>();
 
-  constructor(capacity: number) {
+  /**
+   * Columns for `capacity` rows: fresh, in shared memory (`"shared"`, for another thread to fill;
+   * such a store cannot grow), or views of the buffers another store's {@link buffers} gave.
+   */
+  constructor(capacity: number, memory?: "shared" | readonly ArrayBufferLike[]) {
     this.capacity = capacity;
-    this.ts = new Float64Array(capacity);
-    this.end = new Float64Array(capacity);
-    this.sIp = new Uint32Array(capacity);
-    this.dIp = new Uint32Array(capacity);
-    this.sPort = new Uint16Array(capacity);
-    this.dPort = new Uint16Array(capacity);
-    this.flags = new Uint16Array(capacity);
-    this.sPkts = new Uint32Array(capacity);
-    this.dPkts = new Uint32Array(capacity);
-    this.sBytes = new Uint32Array(capacity);
-    this.dBytes = new Uint32Array(capacity);
-    this.sIpBytes = new Uint32Array(capacity);
-    this.dIpBytes = new Uint32Array(capacity);
-    this.next = new Int32Array(capacity);
+    let k = 0;
+    const buf = (bytesPerRow: number): ArrayBuffer => {
+      if (memory === undefined) return new ArrayBuffer(capacity * bytesPerRow);
+      if (memory === "shared") {
+        return new SharedArrayBuffer(capacity * bytesPerRow) as unknown as ArrayBuffer;
+      }
+      return memory[k++] as ArrayBuffer;
+    };
+    this.ts = new Float64Array(buf(8));
+    this.end = new Float64Array(buf(8));
+    this.sIp = new Uint32Array(buf(4));
+    this.dIp = new Uint32Array(buf(4));
+    this.sPort = new Uint16Array(buf(2));
+    this.dPort = new Uint16Array(buf(2));
+    this.flags = new Uint16Array(buf(2));
+    this.sPkts = new Uint32Array(buf(4));
+    this.dPkts = new Uint32Array(buf(4));
+    this.sBytes = new Uint32Array(buf(4));
+    this.dBytes = new Uint32Array(buf(4));
+    this.sIpBytes = new Uint32Array(buf(4));
+    this.dIpBytes = new Uint32Array(buf(4));
+    this.next = new Int32Array(buf(4));
+    this.shared = memory !== undefined;
+  }
+
+  /** True when the columns are shared memory (fixed capacity). */
+  readonly shared: boolean;
+
+  /** The column buffers, in the order the constructor takes them. */
+  buffers(): ArrayBufferLike[] {
+    return [
+      this.ts,
+      this.end,
+      this.sIp,
+      this.dIp,
+      this.sPort,
+      this.dPort,
+      this.flags,
+      this.sPkts,
+      this.dPkts,
+      this.sBytes,
+      this.dBytes,
+      this.sIpBytes,
+      this.dIpBytes,
+      this.next,
+    ].map((c) => c.buffer);
   }
 
   grow(): void {
+    if (this.shared) throw new RangeError("a shared row store cannot grow");
     const c = this.capacity * 2;
     const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(
       a: T,
@@ -343,103 +401,121 @@ export class RowStore {
 }
 
 /**
- * Open-addressing map from an (IPv4 address, port) endpoint to a dense id, 4 bytes a slot: the
- * slot holds id + 1 and the endpoint is kept once per id, so a million endpoints cost ~14 MB and
- * fresh zeroed memory needs no fill.
+ * Open-addressing map from a pair of int32s (an (IPv4 address, port) endpoint, or the two
+ * addresses of an ICMP key) to a dense entry id, 4 bytes a slot (the slot holds id + 1). Each
+ * entry carries the key, the first row of its group + 1 and its session's position + 1 (0:
+ * none). The entry columns are sized up front as address space: pages are touched only as
+ * entries are added, and nothing is copied while the map fills.
  */
-export class EndpointMap {
-  #slots: Int32Array;
-  #mask: number;
-  #ip = new Int32Array(1 << 16);
-  #port = new Uint16Array(1 << 16);
-  #ids = new Int32Array(1 << 16);
-  #size = 0;
+export class KeyTable {
+  #slots = new Int32Array(1 << 16);
+  #mask = (1 << 16) - 1;
+  /** Bits of a slot holding id + 1; the bits above hold a fingerprint of the key's hash. */
+  #idBits = 0;
+  #idMask = 0;
+  /** Keys, interleaved: entry k is `(ab[2k], ab[2k + 1])`. */
+  ab: Int32Array;
+  /** First row of the group keyed by the entry, + 1 (0: no group). */
+  group: Int32Array;
+  /** Session position of the entry's key, + 1 (0: no session). */
+  session: Int32Array;
+  size = 0;
 
-  constructor(capacityPow2 = 1 << 16) {
-    this.#slots = new Int32Array(capacityPow2);
-    this.#mask = capacityPow2 - 1;
+  constructor(entries: number) {
+    const n = Math.max(entries, 1024);
+    this.ab = new Int32Array(2 * n);
+    this.group = new Int32Array(n);
+    this.session = new Int32Array(n);
+    this.#setIdBits(n);
   }
 
-  /** The id of `(ip, port)`, or -1. `ip` as int32 (`ip | 0`). */
-  get(ip: number, port: number): number {
-    const slots = this.#slots, mask = this.#mask;
-    let h = endpointHash(ip, port) & mask;
+  #setIdBits(n: number): void {
+    let bits = 1;
+    while ((1 << bits) <= n + 1) bits++;
+    this.#idBits = bits;
+    this.#idMask = bits >= 31 ? 0x7fffffff : (1 << bits) - 1;
+  }
+
+  /** The entry of `(x, y)` (int32s), or -1. */
+  find(x: number, y: number): number {
+    const slots = this.#slots, mask = this.#mask, ab = this.ab, idMask = this.#idMask;
+    const hash = endpointHash(x, y);
+    const tag = hash & ~idMask;
+    let h = hash & mask;
     while (true) {
       const v = slots[h];
       if (v === 0) return -1;
-      const k = v - 1;
-      if (this.#ip[k] === ip && this.#port[k] === port) return this.#ids[k];
+      if ((v & ~idMask) === tag) {
+        const k = (v & idMask) - 1;
+        if (ab[2 * k] === x && ab[2 * k + 1] === y) return k;
+      }
       h = (h + 1) & mask;
     }
   }
 
-  /**
-   * The id of `(ip, port)`; when absent, stores it with id `next` and returns `-1 - next` (one
-   * probe sequence for both).
-   */
-  getOrAdd(ip: number, port: number, next: number): number {
-    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
-    const slots = this.#slots, mask = this.#mask;
-    let h = endpointHash(ip, port) & mask;
+  /** The entry of `(x, y)` (int32s), added when absent (one probe sequence for both). */
+  findOrAdd(x: number, y: number): number {
+    const slots = this.#slots, mask = this.#mask, ab = this.ab, idMask = this.#idMask;
+    const hash = endpointHash(x, y);
+    const tag = hash & ~idMask;
+    let h = hash & mask;
     while (true) {
       const v = slots[h];
       if (v === 0) break;
-      const k = v - 1;
-      if (this.#ip[k] === ip && this.#port[k] === port) return this.#ids[k];
+      if ((v & ~idMask) === tag) {
+        const k = (v & idMask) - 1;
+        if (ab[2 * k] === x && ab[2 * k + 1] === y) return k;
+      }
       h = (h + 1) & mask;
     }
-    const k = this.#size++;
-    if (k >= this.#ip.length) this.#growKeys();
-    this.#ip[k] = ip;
-    this.#port[k] = port;
-    this.#ids[k] = next;
-    slots[h] = k + 1;
-    return -1 - next;
-  }
-
-  #growKeys(): void {
-    const n = this.#ip.length * 2;
-    const a = new Int32Array(n), b = new Uint16Array(n), c = new Int32Array(n);
-    a.set(this.#ip);
-    b.set(this.#port);
-    c.set(this.#ids);
-    this.#ip = a;
-    this.#port = b;
-    this.#ids = c;
-  }
-
-  /** Stores a new `(ip, port)` (not present) with `id`. */
-  add(ip: number, port: number, id: number): void {
-    if ((this.#size + 1) * 2 > this.#mask + 1) this.#grow();
-    const k = this.#size++;
-    if (k >= this.#ip.length) {
-      const n = this.#ip.length * 2;
-      const a = new Int32Array(n), b = new Uint16Array(n), c = new Int32Array(n);
-      a.set(this.#ip);
-      b.set(this.#port);
-      c.set(this.#ids);
-      this.#ip = a;
-      this.#port = b;
-      this.#ids = c;
+    const k = this.size++;
+    if (k + 1 >= this.group.length) {
+      // More entries than planned: wider ids, so every slot is rebuilt.
+      this.#growEntries();
+      this.ab[2 * k] = x;
+      this.ab[2 * k + 1] = y;
+      this.#rehash(mask + 1);
+    } else {
+      ab[2 * k] = x;
+      ab[2 * k + 1] = y;
+      slots[h] = tag | (k + 1);
     }
-    this.#ip[k] = ip;
-    this.#port[k] = port;
-    this.#ids[k] = id;
-    this.#place(k);
+    if (this.size * 2 > this.#mask) this.#rehash((this.#mask + 1) * 2);
+    return k;
   }
 
-  #place(k: number): void {
+  #insert(k: number): void {
     const slots = this.#slots, mask = this.#mask;
-    let h = endpointHash(this.#ip[k], this.#port[k]) & mask;
+    const hash = endpointHash(this.ab[2 * k], this.ab[2 * k + 1]);
+    let h = hash & mask;
     while (slots[h] !== 0) h = (h + 1) & mask;
-    slots[h] = k + 1;
+    slots[h] = (hash & ~this.#idMask) | (k + 1);
   }
 
-  #grow(): void {
-    const capacity = (this.#mask + 1) * 2;
+  #growEntries(): void {
+    const n = this.group.length * 2;
+    const grow = (x: Int32Array, m: number) => {
+      const y = new Int32Array(m);
+      y.set(x);
+      return y;
+    };
+    this.ab = grow(this.ab, 2 * n);
+    this.group = grow(this.group, n);
+    this.session = grow(this.session, n);
+    this.#setIdBits(n);
+  }
+
+  /** Makes room for `n` keys without further growth. */
+  reserve(n: number): void {
+    let capacity = this.#mask + 1;
+    while (capacity < n * 2 + 2 && capacity < 1 << 28) capacity *= 2;
+    if (capacity > this.#mask + 1) this.#rehash(capacity);
+  }
+
+  #rehash(capacity: number): void {
     this.#slots = new Int32Array(capacity);
     this.#mask = capacity - 1;
-    for (let k = 0; k < this.#size; k++) this.#place(k);
+    for (let k = 0; k < this.size; k++) this.#insert(k);
   }
 }
 
@@ -453,24 +529,6 @@ function endpointHash(ip: number, port: number): number {
 /** Column numbers of {@link RowStore.get}. */
 export const C_SPKTS = 0, C_DPKTS = 1, C_SBYTES = 2, C_DBYTES = 3, C_SIPB = 4, C_DIPB = 5;
 
-/** Growable Int32 column. */
-class IntColumn {
-  a: Int32Array;
-  constructor(n: number, fill = 0) {
-    this.a = new Int32Array(n);
-    if (fill !== 0) this.a.fill(fill);
-  }
-  ensure(i: number, fill = 0): void {
-    if (i < this.a.length) return;
-    let n = this.a.length * 2;
-    while (n <= i) n *= 2;
-    const b = new Int32Array(n);
-    b.set(this.a);
-    if (fill !== 0) b.fill(fill, this.a.length);
-    this.a = b;
-  }
-}
-
 /**
  * Reads a Zeek conn.log pushed in chunks (TSV, JSON lines or JSON array) into grouped rows; then
  * {@link ZeekConnReader.sessions} applies section 5.
@@ -480,17 +538,10 @@ export class ZeekConnReader extends ZeekLogReader {
   /** Earliest ts of a kept row. */
   startTime: number | undefined;
   readonly rows: RowStore;
-  /** (address, port) → key id; key ids index `head`, `tail` and `sessionOf`. */
-  readonly keys: EndpointMap;
-  /** ICMP (orig address, resp address) → key id. */
-  readonly icmpKeys: PairMap;
-  /** Key id → first/last row of its group, plus one (0: no rows). */
-  readonly head: IntColumn;
-  readonly tail: IntColumn;
-  /** Key ids of groups in order of first appearance. */
-  readonly groups: IntColumn;
-  groupCount = 0;
-  keyCount = 0;
+  /** (address, port) → group and session of that key. */
+  readonly keys: KeyTable;
+  /** ICMP (orig address, resp address) → group and session of that key. */
+  readonly icmpKeys: KeyTable;
 
   // TSV column indexes for the current #fields.
   #col = new Int32Array(16);
@@ -501,14 +552,12 @@ export class ZeekConnReader extends ZeekLogReader {
   constructor(name: string, options: ZeekReaderOptions = {}) {
     super(name, "conn", options);
     const cap = Math.max(1024, Math.min(options.rowsHint ?? 1 << 16, 1 << 26));
-    this.rows = new RowStore(cap);
-    this.keys = new EndpointMap(1 << 16); // grows; presizing measured no faster
-
-    this.icmpKeys = new PairMap(1 << 10);
-    // Rows + 1 (0: none), so fresh zeroed memory needs no fill.
-    this.head = new IntColumn(1 << 16);
-    this.tail = new IntColumn(1 << 16);
-    this.groups = new IntColumn(1 << 16);
+    this.rows = options.rows ?? new RowStore(cap);
+    this.#grouping = options.groupRows !== false;
+    this.keys = new KeyTable(cap);
+    this.#bytesHint = options.bytesHint;
+    this.#fastAllowed = options.fastPath !== false;
+    this.icmpKeys = new KeyTable(1024);
     this.#mapColumns();
   }
 
@@ -558,13 +607,212 @@ export class ZeekConnReader extends ZeekLogReader {
       if (c > max) max = c;
     });
     this.#maxCol = max;
+    // The fast path reads lines with all sixteen columns present, by role per column.
+    this.#roles = new Uint8Array(max + 1);
+    let all = true;
+    for (let i = 0; i < names.length; i++) {
+      const c = this.#col[i];
+      if (c < 0 || this.#roles[c] !== 0) all = false;
+      else this.#roles[c] = i + 1;
+    }
+    this.#fast = all && this.#fastAllowed;
     if (this.#fs.length <= max + 1) {
       this.#fs = new Int32Array(max + 2);
       this.#fe = new Int32Array(max + 2);
     }
   }
 
+  #grouping = true;
+  #roles = new Uint8Array(0);
+  #fast = false;
+  #fastAllowed = true;
+
+  #bytesHint: number | undefined;
+  #sampleBytes = 0;
+
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
+    if (this.#bytesHint !== undefined) {
+      this.#sampleBytes += e - s + 1;
+      if (line >= 4096) {
+        // Size the key table for the whole log from the average line so far.
+        this.keys.reserve(Math.min(this.#bytesHint / (this.#sampleBytes / line), 1 << 26));
+        this.#bytesHint = undefined;
+      }
+    }
+    if (this.#fast && this.header.separator === 9 && this.#fastLine(b, s, e)) {
+      this.stats.records++;
+      return;
+    }
+    this.#slowLine(b, s, e, line);
+  }
+
+  /**
+   * One pass over a line in the usual shape: every value read while its field is scanned, into
+   * locals, then {@link add}. Anything unusual (an unset required field, IPv6, a number that is
+   * not plain digits, a short line) returns false before anything is stored, and the line takes
+   * the general path, which gives the same values for the usual shapes.
+   */
+  #fastLine(b: Uint8Array, s: number, e: number): boolean {
+    const roles = this.#roles, maxCol = this.#maxCol, sep = 9;
+    let ts = 0, dur = NaN, oIp = 0, rIp = 0, oPort = 0, rPort = 0;
+    let icmp = false, service = false, hist = 0;
+    let oBytes = -1, rBytes = -1, oPkts = 0, oIpB = 0, rPkts = 0, rIpB = 0;
+    let p = s;
+    for (let c = 0; c <= maxCol; c++) {
+      if (p > e) return false; // fewer fields than columns
+      const role = roles[c];
+      const f = p;
+      if (role === 0) {
+        while (p < e && b[p] !== sep) p++;
+        p++;
+        continue;
+      }
+      if (role === 1 || role === 9) {
+        // ts, duration: digits[.digits], the value parseDecimal gives.
+        if (role === 9 && b[p] === 45 && (p + 1 === e || b[p + 1] === sep)) {
+          p += 2;
+          continue;
+        }
+        let whole = 0;
+        while (p < e) {
+          const d = b[p] - 48;
+          if (d < 0 || d > 9) break;
+          whole = whole * 10 + d;
+          p++;
+        }
+        const wd = p - f;
+        if (wd === 0 || wd > 15) return false;
+        let v = whole;
+        if (p < e && b[p] === 46) {
+          const dot = ++p;
+          let frac = 0;
+          while (p < e) {
+            const d = b[p] - 48;
+            if (d < 0 || d > 9) break;
+            frac = frac * 10 + d;
+            p++;
+          }
+          const k = p - dot;
+          if (k === 0 || k > 9) return false;
+          const m = whole * POW10[k] + frac;
+          if (m >= TWO53) return false;
+          v = m / POW10[k];
+        }
+        if (p < e && b[p] !== sep) return false;
+        p++;
+        if (role === 1) ts = v;
+        else dur = v;
+        continue;
+      }
+      if (role === 3 || role === 5) {
+        // An IPv4 address.
+        let ip = 0, octet = 0, digits = 0, dots = 0;
+        while (p < e) {
+          const ch = b[p];
+          if (ch >= 48 && ch <= 57) {
+            octet = octet * 10 + (ch - 48);
+            if (++digits > 3 || octet > 255) return false;
+          } else if (ch === 46) {
+            if (digits === 0 || ++dots > 3) return false;
+            ip = ip * 256 + octet;
+            octet = 0;
+            digits = 0;
+          } else break;
+          p++;
+        }
+        if (dots !== 3 || digits === 0 || (p < e && b[p] !== sep)) return false;
+        p++;
+        if (role === 3) oIp = ip * 256 + octet;
+        else rIp = ip * 256 + octet;
+        continue;
+      }
+      if (role >= 10 || role === 4 || role === 6) {
+        if (role === 12) {
+          // history
+          while (p < e && b[p] !== sep) p++;
+          if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
+          p++;
+          continue;
+        }
+        // A count: digits, or unset ("-" or empty) except for ports.
+        let v = 0;
+        while (p < e) {
+          const d = b[p] - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+          p++;
+        }
+        if (p === f) {
+          if (role === 4 || role === 6) return false;
+          if (p < e && b[p] === 45) p++;
+          if (p < e && b[p] !== sep) return false;
+          p++;
+          continue; // unset: the defaults stand
+        }
+        if (p - f > 15 || (p < e && b[p] !== sep)) return false;
+        p++;
+        switch (role) {
+          case 4:
+            if (v > 65535) return false;
+            oPort = v;
+            break;
+          case 6:
+            if (v > 65535) return false;
+            rPort = v;
+            break;
+          case 10:
+            oBytes = v;
+            break;
+          case 11:
+            rBytes = v;
+            break;
+          case 13:
+            oPkts = v;
+            break;
+          case 14:
+            oIpB = v;
+            break;
+          case 15:
+            rPkts = v;
+            break;
+          default:
+            rIpB = v;
+        }
+        continue;
+      }
+      // uid, proto, service: text.
+      while (p < e && b[p] !== sep) p++;
+      const n = p - f;
+      if (role === 2) {
+        if (n === 0 || (n === 1 && b[f] === 45)) return false;
+      } else if (role === 7) {
+        icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 && b[f + 3] === 112;
+      } else {
+        service = n > 0 && !(n === 1 && b[f] === 45);
+      }
+      p++;
+    }
+    this.add(
+      ts,
+      dur === dur ? ts + dur : NaN,
+      oIp,
+      oPort,
+      rIp,
+      rPort,
+      icmp,
+      service,
+      oBytes,
+      rBytes,
+      hist,
+      oPkts,
+      rPkts,
+      oIpB,
+      rIpB,
+    );
+    return true;
+  }
+
+  #slowLine(b: Uint8Array, s: number, e: number, line: number): void {
     this.stats.records++;
     const fs = this.#fs, fe = this.#fe, maxCol = this.#maxCol;
     const sep = this.header.separator;
@@ -776,34 +1024,12 @@ export class ZeekConnReader extends ZeekLogReader {
     }
     this.stats.rows++;
     if (this.startTime === undefined || ts < this.startTime) this.startTime = ts;
-    // The group: key orig_h:orig_p, or orig_h:ICMP-resp_h:ICMP.
-    let key: number;
-    if (icmp) {
-      key = this.icmpKeys.get(oIp | 0, rIp | 0);
-      if (key < 0) {
-        key = this.#newKey();
-        this.icmpKeys.set(oIp | 0, rIp | 0, key);
-      }
-    } else {
-      key = this.keys.getOrAdd(oIp | 0, oPort, this.keyCount);
-      if (key < 0) key = this.#newKey();
-    }
     const R = this.rows;
     if (R.size === R.capacity) R.grow();
     const r = R.size++;
-    const hd = this.head.a[key];
-    if (hd === 0) {
-      this.head.a[key] = r + 1;
-      this.groups.ensure(this.groupCount);
-      this.groups.a[this.groupCount++] = key;
-    } else {
-      R.next[this.tail.a[key] - 1] = r;
-    }
-    this.tail.a[key] = r + 1;
-    R.next[r] = -1;
+    let flags = (icmp ? F_ICMP : 0) | (service ? F_SERVICE : 0);
     R.ts[r] = ts;
     R.end[r] = end;
-    let flags = (icmp ? F_ICMP : 0) | (service ? F_SERVICE : 0);
     if (rLocal && !oLocal) {
       // Flip: swap addresses, ports, counts; swap the case of the history letters.
       flags |= F_FLIPPED;
@@ -840,13 +1066,42 @@ export class ZeekConnReader extends ZeekLogReader {
       R.put(R.dIpBytes, C_DIPB, r, rIpB);
     }
     R.flags[r] = flags;
+    if (this.#grouping) this.groupRow(r);
   }
 
-  #newKey(): number {
-    const k = this.keyCount++;
-    this.head.ensure(k);
-    this.tail.ensure(k);
-    return k;
+  /**
+   * Puts stored row `r` into its group (key orig_h:orig_p, or orig_h:ICMP-resp_h:ICMP, read
+   * back from the row: after a flip the orig side is the destination). Rows are grouped in
+   * order. A group is found through its first row (flag F_HEAD), whose `next` holds the group's
+   * last row; every later row's `next` holds the row before it.
+   */
+  groupRow(r: number): void {
+    const R = this.rows;
+    let flags = R.flags[r];
+    const flipped = (flags & F_FLIPPED) !== 0;
+    let key: number, table: KeyTable;
+    if (flags & F_ICMP) {
+      table = this.icmpKeys;
+      key = flipped
+        ? table.findOrAdd(R.dIp[r] | 0, R.sIp[r] | 0)
+        : table.findOrAdd(R.sIp[r] | 0, R.dIp[r] | 0);
+    } else {
+      table = this.keys;
+      key = flipped
+        ? table.findOrAdd(R.dIp[r] | 0, R.dPort[r])
+        : table.findOrAdd(R.sIp[r] | 0, R.sPort[r]);
+    }
+    const next = R.next;
+    const h = table.group[key] - 1;
+    if (h < 0) {
+      table.group[key] = r + 1;
+      flags |= F_HEAD;
+      next[r] = r;
+      R.flags[r] = flags;
+    } else {
+      next[r] = next[h];
+      next[h] = r;
+    }
   }
 
   /**
@@ -855,82 +1110,77 @@ export class ZeekConnReader extends ZeekLogReader {
    */
   sessions(): ZeekSessions {
     const R = this.rows;
-    const groupCount = this.groupCount;
-    // Key id → session position (-1: none); session position → the row that holds it.
-    const sessionOf = new IntColumn(Math.max(this.keyCount, 16), -1);
-    const holder = new IntColumn(Math.max(groupCount, 16));
+    const size = R.size;
+    const keys = this.keys, icmpKeys = this.icmpKeys;
+    const flagsOf = R.flags, next = R.next;
+    // Session position → the row that holds it.
+    const holder = new Int32Array(Math.max(size, 1));
     let count = 0;
-    const icmpSessions = new PairMap(1 << 10);
     let order: number[] = [];
-    const keyOfSession = (r: number): number => {
-      let key: number;
-      if (R.flags[r] & F_ICMP) {
-        key = icmpSessions.get(R.sIp[r] | 0, R.dIp[r] | 0);
-        if (key < 0) {
-          key = this.#newKey();
-          icmpSessions.set(R.sIp[r] | 0, R.dIp[r] | 0, key);
-        }
-      } else {
-        key = this.keys.get(R.sIp[r] | 0, R.sPort[r]);
-        if (key < 0) {
-          key = this.#newKey();
-          this.keys.add(R.sIp[r] | 0, R.sPort[r], key);
-        }
-      }
-      return key;
-    };
-    for (let g = 0; g < groupCount; g++) {
-      const key = this.groups.a[g];
-      let r = this.head.a[key] - 1;
+    let tcpGroups = 0;
+    for (let head = 0; head < size; head++) {
+      const headFlags = flagsOf[head];
+      if ((headFlags & F_HEAD) === 0) continue;
+      let r = head;
       let rowsOfGroup: number[] | null = null;
-      if (R.next[r] >= 0) {
-        // More than one row: sort by ts (stable) unless already in order.
+      const last = next[head];
+      if (last !== head) {
+        // More than one row: in row order, then by ts (stable) unless already in order.
         order.length = 0;
+        for (let x = last; x !== head; x = next[x]) order.push(x);
+        order.push(head);
+        order.reverse();
         let sorted = true;
-        for (let x = r; x >= 0; x = R.next[x]) {
-          if (order.length > 0 && R.ts[x] < R.ts[order[order.length - 1]]) sorted = false;
-          order.push(x);
+        for (let i = 1; i < order.length && sorted; i++) {
+          if (R.ts[order[i]] < R.ts[order[i - 1]]) sorted = false;
         }
         if (!sorted) order.sort((a, b) => R.ts[a] - R.ts[b] || a - b);
         rowsOfGroup = order;
       }
+      // The group's key entry (the key's session, when its rows are not flipped).
+      const icmpGroup = (headFlags & F_ICMP) !== 0;
+      // Entries were made in add() exactly when a group began: the n-th TCP/UDP group's key is
+      // entry n.
+      const groupKey = icmpGroup ? -1 : tcpGroups++;
       let nsSrc = 0, nsDst = 0, svSrc = 0, svDst = 0;
       let cur = -1;
       const n = rowsOfGroup ? rowsOfGroup.length : 1;
       for (let i = 0; i < n; i++) {
         if (rowsOfGroup) r = rowsOfGroup[i];
-        const flags = R.flags[r];
+        const flags = flagsOf[r];
         const ts = R.ts[r], end = R.end[r];
         const sPkts = R.get(R.sPkts, C_SPKTS, r), dPkts = R.get(R.dPkts, C_DPKTS, r);
         const sBytes = R.get(R.sBytes, C_SBYTES, r), dBytes = R.get(R.dBytes, C_DBYTES, r);
         const sIpB = R.get(R.sIpBytes, C_SIPB, r), dIpB = R.get(R.dIpBytes, C_DIPB, r);
         // The session key of the row (after any flip): src endpoint, or the ICMP pair.
-        let skey: number;
-        if ((flags & F_ICMP) === 0 && (flags & F_FLIPPED) === 0) skey = key;
-        else skey = keyOfSession(r);
-        sessionOf.ensure(skey, -1);
-        let pos = sessionOf.a[skey];
+        let table: KeyTable, skey: number;
+        if (flags & F_ICMP) {
+          table = icmpKeys;
+          skey = icmpKeys.findOrAdd(R.sIp[r] | 0, R.dIp[r] | 0);
+        } else {
+          table = keys;
+          skey = (flags & F_FLIPPED) === 0 ? groupKey : keys.findOrAdd(R.sIp[r] | 0, R.sPort[r]);
+        }
+        let pos = table.session[skey] - 1;
         if (flags & F_FLIPPED) {
           // Rule 1: a new session under the flipped key, replacing any (its place is kept).
           if (pos < 0) {
             pos = count++;
-            sessionOf.a[skey] = pos;
-            holder.ensure(pos);
+            table.session[skey] = pos + 1;
           }
-          holder.a[pos] = r;
+          holder[pos] = r;
           this.#initSession(r, ts);
           cur = r;
         } else if (pos < 0) {
           // Rule 2: a new session.
           pos = count++;
-          sessionOf.a[skey] = pos;
-          holder.ensure(pos);
-          holder.a[pos] = r;
+          table.session[skey] = pos + 1;
+          holder[pos] = r;
           this.#initSession(r, ts);
           cur = r;
         } else if (cur < 0) {
           // Deviation: the key belongs to another group's session; it becomes current.
-          cur = holder.a[pos];
+          cur = holder[pos];
         }
         // Rule 3: packets and last time.
         R.put(R.sPkts, C_SPKTS, cur, R.get(R.sPkts, C_SPKTS, cur) + sPkts);
@@ -971,7 +1221,7 @@ export class ZeekConnReader extends ZeekLogReader {
       }
     }
     order = [];
-    return new ZeekSessions(R, holder.a.subarray(0, count), this.startTime);
+    return new ZeekSessions(R, holder.subarray(0, count), this.startTime);
   }
 
   #initSession(r: number, ts: number): void {
@@ -1025,6 +1275,17 @@ export class ZeekSessions {
     return this.R;
   }
 
+  /**
+   * Three columns of at least {@link length} entries that nothing reads once the sessions are
+   * made (the rows' IP-byte counts and group links), lent to a writer as sort space: memory that
+   * is already there costs nothing, fresh memory costs page faults.
+   */
+  scratch(): [Uint32Array, Uint32Array, Uint32Array] {
+    const R = this.R, n = this.holder.length;
+    const next = new Uint32Array(R.next.buffer, R.next.byteOffset, R.next.length);
+    return [R.sIpBytes.subarray(0, n), R.dIpBytes.subarray(0, n), next.subarray(0, n)];
+  }
+
   /** Number of sessions. */
   get length(): number {
     return this.holder.length;
@@ -1075,16 +1336,22 @@ export class ZeekSessions {
 
 /** Reads a Zeek dns.log pushed in chunks into harvested names (section 5, "Names"). */
 export class ZeekDnsReader extends ZeekLogReader {
-  /** Answer address → names in harvest order. */
-  readonly byAddress = new Map<number, HarvestedName[]>();
+  /** The harvested names, compact. */
+  readonly harvest = new ZeekNames();
   records = 0;
   used = 0;
   skipped = 0;
   #cols: Record<string, number> = {};
+  #dash = -1;
 
   constructor(name: string, options: ZeekReaderOptions = {}) {
     super(name, "dns", options);
     this.#mapColumns();
+  }
+
+  /** Answer address → names in harvest order. */
+  get byAddress(): Map<number, HarvestedName[]> {
+    return this.harvest.toMap();
   }
 
   get warnings(): string[] {
@@ -1128,7 +1395,6 @@ export class ZeekDnsReader extends ZeekLogReader {
 
   #fs = new Int32Array(32);
   #fe = new Int32Array(32);
-  #intern = new Map<string, string>();
 
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
     this.records++;
@@ -1180,28 +1446,23 @@ export class ZeekDnsReader extends ZeekLogReader {
     const cQ = cols.query;
     const cA = cols.answers;
     if (cA < 0 || unset("answers")) return;
-    let name = "-";
-    if (cQ >= 0 && !unset("query")) {
-      const q = textDecoder.decode(b.subarray(fs[cQ], fe[cQ]));
-      name = this.#intern.get(q) ?? q;
-      if (name === q) this.#intern.set(q, q);
-    }
     const set = this.header.setSeparator.charCodeAt(0);
     let a = fs[cA];
     const end = fe[cA];
+    let name = -1;
     while (a <= end) {
       let z = a;
       while (z < end && b[z] !== set) z++;
       const ip = parseAddress(b, a, z);
-      if (ip >= 0) this.#harvest(ip, name, ts);
+      if (ip >= 0) {
+        if (name < 0) {
+          if (cQ >= 0 && !unset("query")) name = this.harvest.nameId(b, fs[cQ], fe[cQ]);
+          else name = this.#dash >= 0 ? this.#dash : (this.#dash = this.harvest.nameIdOfText("-"));
+        }
+        this.harvest.add(ip, ts, name);
+      }
       a = z + 1;
     }
-  }
-
-  #harvest(ip: number, name: string, time: number): void {
-    const list = this.byAddress.get(ip);
-    if (list) list.push({ name, time });
-    else this.byAddress.set(ip, [{ name, time }]);
   }
 
   protected jsonRecord(o: Record<string, unknown>, line: number): void {
@@ -1240,12 +1501,12 @@ export class ZeekDnsReader extends ZeekLogReader {
     // Several answers: only the IP addresses; a single one as is (it names nothing unless it is
     // an IPv4 address either way).
     const name = query ?? "-";
+    let id = -1;
     for (const answer of answers) {
       const ip = parseAddressText(answer);
       if (ip < 0) continue;
-      const list = this.byAddress.get(ip);
-      if (list) list.push({ name, time: ts });
-      else this.byAddress.set(ip, [{ name, time: ts }]);
+      if (id < 0) id = this.harvest.nameIdOfText(name);
+      this.harvest.add(ip, ts, id);
     }
   }
 
@@ -1276,8 +1537,10 @@ export interface ZeekInput {
 export interface ZeekAnalysis {
   sessions: ZeekSessions;
   startTime: number | undefined;
-  /** dns.log A answers by address. */
-  names: Map<number, HarvestedName[]>;
+  /** dns.log A answers by address (built on first use from {@link harvest}). */
+  readonly names: Map<number, HarvestedName[]>;
+  /** dns.log A answers, compact (when absent, {@link names} is used). */
+  harvest?: ZeekNames;
   stats: ZeekStats;
   warnings: string[];
   /** Shape of the conn.log. */
@@ -1344,8 +1607,8 @@ export async function* gunzipIfNeeded(
   }
 }
 
-/** Feeds a source into a reader, naming the log in errors. */
-async function feedReader(reader: ZeekLogReader, source: ZeekSource): Promise<void> {
+/** Feeds a source into a reader (then ends it), naming the log in errors. */
+export async function feedReader(reader: ZeekLogReader, source: ZeekSource): Promise<void> {
   try {
     for await (const chunk of sourceChunks(source)) reader.push(chunk);
   } catch (e) {
@@ -1367,22 +1630,28 @@ export async function analyzeZeek(
     warnings.push(w);
     options.onWarning?.(w);
   };
-  const names = new Map<number, HarvestedName[]>();
+  const harvest = input.dns === undefined ? new ZeekNames() : undefined;
+  let dnsReader: ZeekDnsReader | undefined;
   if (input.dns !== undefined) {
-    const dns = new ZeekDnsReader(input.dnsName ?? "dns.log", { onWarning });
-    await feedReader(dns, input.dns);
-    for (const [ip, list] of dns.byAddress) names.set(ip, list);
+    dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", { onWarning });
+    await feedReader(dnsReader, input.dns);
   }
+  const names = dnsReader?.harvest ?? harvest!;
   const conn = new ZeekConnReader(input.connName ?? "conn.log", {
     onWarning,
     rowsHint: options.rowsHint,
+    bytesHint: options.bytesHint,
+    fastPath: options.fastPath,
   });
   await feedReader(conn, input.conn);
   const sessions = conn.sessions();
   return {
     sessions,
     startTime: conn.startTime,
-    names,
+    harvest: names,
+    get names() {
+      return names.toMap();
+    },
     stats: conn.stats,
     warnings,
     shape: conn.shape,

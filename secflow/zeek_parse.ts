@@ -146,7 +146,8 @@ export function sniffText(head: Uint8Array): TextSniff | undefined {
   return undefined;
 }
 
-const POW10 = [
+/** Powers of ten, exact as doubles. */
+export const POW10 = [
   1,
   1e1,
   1e2,
@@ -171,7 +172,8 @@ const POW10 = [
   1e21,
   1e22,
 ];
-const TWO53 = 9007199254740992;
+/** 2^53. */
+export const TWO53 = 9007199254740992;
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Latin-1 text of `b[s, e)` (for slow paths and messages). */

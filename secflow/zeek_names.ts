@@ -1,0 +1,159 @@
+/**
+ * The names a Zeek dns.log yields (SECFLOW.md section 5, "Names"), kept compact: every harvested
+ * `(address, time, name)` in typed arrays and every distinct query name once, as its bytes in one
+ * pool (found again through a typed-array hash of the bytes). A dns.log of 100k records costs a
+ * few MB and no object per record; the `Map<address, HarvestedName[]>` the rest of the library
+ * uses is built only when asked for.
+ * @module
+ */
+import type { HarvestedName } from "./dns.ts";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** Harvested names of a dns.log, in harvest order. */
+export class ZeekNames {
+  /** Number of harvested entries. */
+  count = 0;
+  /** Answer address of entry i (as int32: `ip | 0`). */
+  ip = new Int32Array(1 << 12);
+  /** Time of entry i (seconds). */
+  time = new Float64Array(1 << 12);
+  /** Name id of entry i. */
+  name = new Int32Array(1 << 12);
+
+  /** Name bytes (UTF-8 as in the log), name id → `pool[nameStart, nameEnd)`. */
+  pool = new Uint8Array(1 << 16);
+  nameStart = new Int32Array(1 << 10);
+  nameEnd = new Int32Array(1 << 10);
+  names = 0;
+  #poolUsed = 0;
+  #hashOf = new Int32Array(1 << 10);
+  #slots = new Int32Array(1 << 11); // name id + 1
+  #mask = (1 << 11) - 1;
+  #text: (string | undefined)[] = [];
+  #map: Map<number, HarvestedName[]> | undefined;
+
+  /** The id of the name `b[s, e)` (interned). */
+  nameId(b: Uint8Array, s: number, e: number): number {
+    let h = 0x811c9dc5;
+    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
+    h ^= h >>> 15;
+    const slots = this.#slots, mask = this.#mask, pool = this.pool, len = e - s;
+    let k = h & mask;
+    while (true) {
+      const v = slots[k];
+      if (v === 0) break;
+      const id = v - 1;
+      if (this.#hashOf[id] === h && this.nameEnd[id] - this.nameStart[id] === len) {
+        let same = true;
+        const o = this.nameStart[id] - s;
+        for (let i = s; i < e; i++) {
+          if (pool[i + o] !== b[i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return id;
+      }
+      k = (k + 1) & mask;
+    }
+    const id = this.names++;
+    if (id >= this.nameStart.length) {
+      this.nameStart = grownInt32(this.nameStart);
+      this.nameEnd = grownInt32(this.nameEnd);
+      this.#hashOf = grownInt32(this.#hashOf);
+    }
+    if (this.#poolUsed + len > this.pool.length) {
+      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + len));
+      bigger.set(this.pool.subarray(0, this.#poolUsed));
+      this.pool = bigger;
+    }
+    this.pool.set(b.subarray(s, e), this.#poolUsed);
+    this.nameStart[id] = this.#poolUsed;
+    this.#poolUsed += len;
+    this.nameEnd[id] = this.#poolUsed;
+    this.#hashOf[id] = h;
+    slots[k] = id + 1;
+    if (this.names * 2 > mask) this.#rehash();
+    return id;
+  }
+
+  /** The id of a name given as text. */
+  nameIdOfText(text: string): number {
+    const b = encoder.encode(text);
+    const id = this.nameId(b, 0, b.length);
+    // The text as given (a lone surrogate would not survive the bytes).
+    if (this.#text[id] === undefined) this.#text[id] = text;
+    return id;
+  }
+
+  /** The text of name `id`. */
+  text(id: number): string {
+    let t = this.#text[id];
+    if (t === undefined) {
+      t = decoder.decode(this.pool.subarray(this.nameStart[id], this.nameEnd[id]));
+      this.#text[id] = t;
+    }
+    return t;
+  }
+
+  /** Records one harvested answer. `ip` unsigned or int32. */
+  add(ip: number, time: number, nameId: number): void {
+    const i = this.count++;
+    if (i >= this.ip.length) {
+      this.ip = grownInt32(this.ip);
+      this.name = grownInt32(this.name);
+      const t = new Float64Array(this.time.length * 2);
+      t.set(this.time);
+      this.time = t;
+    }
+    this.ip[i] = ip | 0;
+    this.time[i] = time;
+    this.name[i] = nameId;
+    this.#map = undefined;
+  }
+
+  /** Address (unsigned) → names in harvest order, as {@link DnsHarvest.byAddress} has them. */
+  toMap(): Map<number, HarvestedName[]> {
+    if (this.#map) return this.#map;
+    const map = new Map<number, HarvestedName[]>();
+    for (let i = 0; i < this.count; i++) {
+      const ip = this.ip[i] >>> 0;
+      const entry = { name: this.text(this.name[i]), time: this.time[i] };
+      const list = map.get(ip);
+      if (list) list.push(entry);
+      else map.set(ip, [entry]);
+    }
+    this.#map = map;
+    return map;
+  }
+
+  /** The entries of a `Map<address, HarvestedName[]>` (per address in list order). */
+  static fromMap(map: ReadonlyMap<number, readonly HarvestedName[]>): ZeekNames {
+    const out = new ZeekNames();
+    for (const [ip, list] of map) {
+      for (const h of list) out.add(ip, h.time, out.nameIdOfText(h.name));
+    }
+    return out;
+  }
+
+  #rehash(): void {
+    const size = (this.#mask + 1) * 2;
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let id = 0; id < this.names; id++) {
+      let k = this.#hashOf[id] & mask;
+      while (slots[k] !== 0) k = (k + 1) & mask;
+      slots[k] = id + 1;
+    }
+    this.#slots = slots;
+    this.#mask = mask;
+  }
+}
+
+function grownInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
+}
