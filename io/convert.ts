@@ -19,11 +19,22 @@ import {
 import type { Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
 import type { ZeekStats } from "../secflow/zeek.ts";
-import { zeekSampleText } from "../secflow/zeek_sample.ts";
-import { sniffText } from "../secflow/zeek_parse.ts";
-import { fileChunks, readHead, writeChunksAtomic, writeTextAtomic } from "./files.ts";
+import {
+  fileChunks,
+  inputChunks,
+  isGzip,
+  readContentHead,
+  readHead,
+  writeChunksAtomic,
+  writeTextAtomic,
+} from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
-import { analyzeZeekFiles, inputChunks, isGzip, readContentHead, writeSampleText } from "./zeek.ts";
+
+// The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
+// does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
+const zeekFiles = () => import("./zeek.ts");
+const zeekText = () => import("../secflow/zeek_sample.ts");
+const zeekSniff = () => import("../secflow/zeek_parse.ts");
 
 /** Input formats the converter accepts. */
 export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";
@@ -74,11 +85,13 @@ export async function detectFormat(path: string): Promise<InputFormat> {
       `${path}: the file is empty, not a pcap or pcapng capture, Zeek log or Secflow sample`,
     );
   }
+  const plain = sniffCapture(raw);
+  if (plain) return plain;
   const head = await readContentHead(path);
   if (head.length === 0) throw new InputError(`${path}: the file is empty (once decompressed)`);
   const capture = sniffCapture(head);
   if (capture) return capture;
-  const text = sniffText(head);
+  const text = (await zeekSniff()).sniffText(head);
   if (text) return text.format;
   throw new InputError(
     `${path}: not a pcap or pcapng capture, Zeek log or Secflow sample (${describeStart(head)})`,
@@ -132,6 +145,7 @@ export async function convertFile(
     };
   }
   if (format === "zeek") {
+    const { analyzeZeekFiles } = await zeekFiles();
     const analysis = await analyzeZeekFiles(path, options.dnsLog, { onWarning: warn });
     const built = buildSample(
       {
@@ -197,6 +211,10 @@ export async function convertFileTo(
   const fileName = options.fileName ?? basename(output);
   const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   const warnings: string[] = [];
+  const [{ analyzeZeekFiles, writeSampleText }, { zeekSampleText }] = await Promise.all([
+    zeekFiles(),
+    zeekText(),
+  ]);
   const analysis = await analyzeZeekFiles(path, options.dnsLog, {
     onWarning: (w) => {
       warnings.push(w);

@@ -3,6 +3,9 @@
  * @module
  */
 import { InputError } from "../secflow/errors.ts";
+import { gunzipIfNeeded, isGzip } from "../secflow/gzip.ts";
+
+export { isGzip };
 
 /** Chunk size for reading inputs: large enough that per-read overhead vanishes. */
 export const CHUNK_BYTES = 1024 * 1024;
@@ -105,4 +108,28 @@ export async function writeChunksAtomic(path: string, chunks: Iterable<Uint8Arra
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
+}
+
+/** The file's bytes, decompressed when it is gzip, as a stream of chunks. */
+export function inputChunks(path: string): AsyncGenerator<Uint8Array> {
+  return gunzipIfNeeded(fileChunks(path));
+}
+
+/** The first `n` bytes of the file's content, looking through gzip. */
+export async function readContentHead(path: string, n = 65536): Promise<Uint8Array> {
+  const head = await readHead(path, 4096);
+  if (!isGzip(head)) return head.length >= n || head.length < 4096 ? head : await readHead(path, n);
+  const out = new Uint8Array(n);
+  let got = 0;
+  try {
+    for await (const chunk of gunzipIfNeeded(fileChunks(path, 65536))) {
+      const take = Math.min(chunk.length, n - got);
+      out.set(chunk.subarray(0, take), got);
+      got += take;
+      if (got >= n) break;
+    }
+  } catch (e) {
+    if (got === 0) throw new InputError(`${path}: ${(e as Error).message}`);
+  }
+  return out.subarray(0, got);
 }

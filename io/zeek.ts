@@ -14,7 +14,6 @@ import { InputError } from "../secflow/errors.ts";
 import {
   analyzeZeek,
   feedReader,
-  gunzipIfNeeded,
   RowStore,
   type ZeekAnalysis,
   ZeekConnReader,
@@ -26,36 +25,9 @@ import {
 import { ZeekNames } from "../secflow/zeek_names.ts";
 import type { ZeekSampleText } from "../secflow/zeek_sample.ts";
 import { sniffText, type TextSniff } from "../secflow/zeek_parse.ts";
-import { fileChunks, openInput, readHead } from "./files.ts";
+import { fileChunks, inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
 
-/** True when the bytes start with the gzip magic 1f 8b. */
-export function isGzip(head: Uint8Array): boolean {
-  return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-}
-
-/** The file's bytes, decompressed when it is gzip, as a stream of chunks. */
-export function inputChunks(path: string): AsyncGenerator<Uint8Array> {
-  return gunzipIfNeeded(fileChunks(path));
-}
-
-/** The first `n` bytes of the file's content, looking through gzip. */
-export async function readContentHead(path: string, n = 65536): Promise<Uint8Array> {
-  const head = await readHead(path, 4096);
-  if (!isGzip(head)) return head.length >= n || head.length < 4096 ? head : await readHead(path, n);
-  const out = new Uint8Array(n);
-  let got = 0;
-  try {
-    for await (const chunk of gunzipIfNeeded(fileChunks(path, 65536))) {
-      const take = Math.min(chunk.length, n - got);
-      out.set(chunk.subarray(0, take), got);
-      got += take;
-      if (got >= n) break;
-    }
-  } catch (e) {
-    if (got === 0) throw new InputError(`${path}: ${(e as Error).message}`);
-  }
-  return out.subarray(0, got);
-}
+export { inputChunks, isGzip, readContentHead };
 
 /** What a text file is, from its (decompressed) content. */
 export async function sniffTextFile(path: string): Promise<TextSniff | undefined> {
