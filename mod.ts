@@ -16,8 +16,8 @@ export {
   readSecflow,
   validateSampleFile,
   type ValidationReport,
-  writeSample,
   type WriteResult,
+  writeSample,
 } from "./io/convert.ts";
 // Zeek logs (conn.log + dns.log) as text, bytes, streams or chunks; paths go through convertFile.
 export {
@@ -29,14 +29,18 @@ export {
   type ZeekSource,
   type ZeekStats,
 } from "./secflow/zeek.ts";
-export { type ZeekSampleText, zeekSampleText, type ZeekTextOptions } from "./secflow/zeek_sample.ts";
+export {
+  type ZeekSampleText,
+  zeekSampleText,
+  type ZeekTextOptions,
+} from "./secflow/zeek_sample.ts";
 export { sniffText, type ZeekKind, type ZeekShape } from "./secflow/zeek_parse.ts";
-export { readNameCache, parseNameCache, formatNameCache } from "./io/name_cache.ts";
+export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";
 // The pure core: bytes in, samples out, no I/O.
 export type { Flash, NameSource, Sample } from "./secflow/types.ts";
 export {
-  buildSample,
   type BuildOptions,
+  buildSample,
   formatSample,
   parseSample,
   SampleError,
@@ -47,11 +51,21 @@ export {
 export {
   analyzeCapture,
   type CaptureAnalysis,
-  convertCapture,
   type ChunkSource,
+  convertCapture,
 } from "./secflow/convert_capture.ts";
-export { CaptureReader, type CaptureFormat, type PacketSink, sniffCapture } from "./secflow/capture_reader.ts";
-export { type Analysis, type EngineStats, FlowEngine, type FlowEngineOptions } from "./secflow/engine.ts";
+export {
+  type CaptureFormat,
+  CaptureReader,
+  type PacketSink,
+  sniffCapture,
+} from "./secflow/capture_reader.ts";
+export {
+  type Analysis,
+  type EngineStats,
+  FlowEngine,
+  type FlowEngineOptions,
+} from "./secflow/engine.ts";
 export type { SessionRecord } from "./secflow/session.ts";
 export { InputError } from "./secflow/errors.ts";
 export { ipToString, isLocal, parseIPv4 } from "./secflow/net.ts";
@@ -75,8 +89,8 @@ export {
   defaultStateDir,
   MIN_WINDOW_SECONDS,
   type SampleStream,
-  type WindowReport,
   windowLine,
+  type WindowReport,
 } from "./capture/collector.ts";
 export { apiUploader, type SampleUploader, Spool, type SpoolOptions } from "./capture/spool.ts";
 export {

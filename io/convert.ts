@@ -9,7 +9,6 @@ import { convertCapture } from "../secflow/convert_capture.ts";
 import { InputError } from "../secflow/errors.ts";
 import {
   buildSample,
-  formatSample,
   newSampleHash,
   parseSample,
   sampleChunks,
@@ -26,7 +25,6 @@ import {
   readContentHead,
   readHead,
   writeChunksAtomic,
-  writeTextAtomic,
 } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
 

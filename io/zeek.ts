@@ -25,7 +25,7 @@ import {
 import { ZeekNames } from "../secflow/zeek_names.ts";
 import type { ZeekSampleText } from "../secflow/zeek_sample.ts";
 import { sniffText, type TextSniff } from "../secflow/zeek_parse.ts";
-import { fileChunks, inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
+import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
 
 export { inputChunks, isGzip, readContentHead };
 

@@ -26,7 +26,7 @@ const MAX_POINTER_HOPS = 32;
  */
 export class DnsHarvest {
   /** Answer address → names in harvest order. */
-  readonly byAddress = new Map<number, HarvestedName[]>();
+  readonly byAddress: Map<number, HarvestedName[]> = new Map();
   /** True once an A answer or a PTR question points at a private address. */
   localLookups = false;
   /** DNS responses read. */

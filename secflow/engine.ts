@@ -141,10 +141,10 @@ export class FlowEngine implements PacketSink {
     filtered: 0,
     kept: 0,
   };
-  readonly harvest = new DnsHarvest();
+  readonly harvest: DnsHarvest = new DnsHarvest();
   /** External addresses of kept packets (int32 keys). */
   #active = new PairMap();
-  readonly unknownLinkTypes = new Map<number, number>();
+  readonly unknownLinkTypes: Map<number, number> = new Map();
 
   #arrival: boolean;
   #tcp: TcpMode;

@@ -303,7 +303,7 @@ export class RowStore {
   dIpBytes: Uint32Array;
   next: Int32Array;
   /** Values >= 2^32-1, by `row * 8 + column` (columns: 0 sPkts .. 5 dIpBytes). */
-  big = new Map<number, number>();
+  big: Map<number, number> = new Map();
 
   /**
    * Columns for `capacity` rows: fresh, in shared memory (`"shared"`, for another thread to fill;

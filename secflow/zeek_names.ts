@@ -14,19 +14,19 @@ const encoder = new TextEncoder();
 /** Harvested names of a dns.log, in harvest order. */
 export class ZeekNames {
   /** Number of harvested entries. */
-  count = 0;
+  count: number = 0;
   /** Answer address of entry i (as int32: `ip | 0`). */
-  ip = new Int32Array(1 << 12);
+  ip: Int32Array<ArrayBuffer> = new Int32Array(1 << 12);
   /** Time of entry i (seconds). */
-  time = new Float64Array(1 << 12);
+  time: Float64Array<ArrayBuffer> = new Float64Array(1 << 12);
   /** Name id of entry i. */
-  name = new Int32Array(1 << 12);
+  name: Int32Array<ArrayBuffer> = new Int32Array(1 << 12);
 
   /** Name bytes (UTF-8 as in the log), name id → `pool[nameStart, nameEnd)`. */
-  pool = new Uint8Array(1 << 16);
-  nameStart = new Int32Array(1 << 10);
-  nameEnd = new Int32Array(1 << 10);
-  names = 0;
+  pool: Uint8Array<ArrayBuffer> = new Uint8Array(1 << 16);
+  nameStart: Int32Array<ArrayBuffer> = new Int32Array(1 << 10);
+  nameEnd: Int32Array<ArrayBuffer> = new Int32Array(1 << 10);
+  names: number = 0;
   #poolUsed = 0;
   #hashOf = new Int32Array(1 << 10);
   #slots = new Int32Array(1 << 11); // name id + 1
