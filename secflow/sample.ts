@@ -55,9 +55,15 @@ export interface BuiltSample {
  */
 export function buildSample(input: SampleInput, options: BuildOptions): BuiltSample {
   const passive = new PassiveNames(input.names, input.active);
-  const cacheUpdates = passive.unambiguous();
+  let updates: Map<number, string> | undefined;
+  const withUpdates = (sample: Sample | null): BuiltSample => ({
+    sample,
+    get cacheUpdates() {
+      return updates ??= passive.unambiguous();
+    },
+  });
   if (input.sessions.length === 0 || input.startTime === undefined) {
-    return { sample: null, cacheUpdates };
+    return withUpdates(null);
   }
   const start = input.startTime;
   const flashes: Flash[] = input.sessions.map((s) => {
@@ -78,15 +84,12 @@ export function buildSample(input: SampleInput, options: BuildOptions): BuiltSam
   });
   // Array.prototype.sort is stable: ties keep creation order.
   flashes.sort((a, b) => a.relativeStart - b.relativeStart);
-  return {
-    sample: {
-      hash: options.hash ?? newSampleHash(),
-      trafficDate: pyFloat(start),
-      fileName: options.fileName,
-      flashes,
-    },
-    cacheUpdates,
-  };
+  return withUpdates({
+    hash: options.hash ?? newSampleHash(),
+    trafficDate: pyFloat(start),
+    fileName: options.fileName,
+    flashes,
+  });
 }
 
 /** A new sample hash: a random UUIDv4 without dashes. */
