@@ -23,3 +23,8 @@ export type FromWorker =
     cacheUpdates: [number, string][];
   }
   | { type: "error"; message: string };
+
+/** The `.sf` file name of a sample that starts at `startTime` seconds (section 6). */
+export function sampleName(platform: string, startTime: number): string {
+  return `${platform}_${Math.floor(startTime)}.sf`;
+}

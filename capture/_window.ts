@@ -7,6 +7,9 @@
 import type { FlowEngine } from "../secflow/engine.ts";
 import { buildSample } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
+import { sampleName } from "./_protocol.ts";
+
+export { sampleName };
 
 /** Seconds a name learned in a window stays in the short-term memory. */
 export const SHORT_TERM_SECONDS = 300;
@@ -51,11 +54,6 @@ export interface WindowResult {
   cacheUpdates: [number, string][];
   /** Packets the engine saw. */
   packets: number;
-}
-
-/** The `.sf` file name of a sample that starts at `startTime` seconds (section 6). */
-export function sampleName(platform: string, startTime: number): string {
-  return `${platform}_${Math.floor(startTime)}.sf`;
 }
 
 /**

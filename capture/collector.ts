@@ -13,9 +13,7 @@
  */
 import { CaptureError, lowerPriority, Pcap, type PcapStats } from "./libpcap.ts";
 import { type SampleUploader, Spool, type SpoolOptions } from "./spool.ts";
-import { sampleName } from "./_window.ts";
-import type { FromWorker, ToWorker } from "./_protocol.ts";
-import { InlineWorker } from "./_aggregator.ts";
+import { type FromWorker, sampleName, type ToWorker } from "./_protocol.ts";
 import type { Sample } from "../secflow/types.ts";
 import { readNameCache, updateNameCache } from "../io/name_cache.ts";
 
@@ -117,11 +115,31 @@ export function defaultStateDir(): string {
   return `${env("XDG_STATE_HOME") ?? `${home}/.local/state`}/networksage`;
 }
 
-/** Bytes per batch: room for libpcap's largest packet (262144 bytes) and its record header. */
-const BATCH_BYTES = 320 * 1024;
+/**
+ * Bytes per batch. Live packets are cut at the snapshot length (350), so live batches are 256 KiB;
+ * a file's packets can be as large as libpcap allows (262144 bytes), so file batches have room for
+ * one of those and its record header.
+ */
+const LIVE_BATCH_BYTES = 256 * 1024;
+const FILE_BATCH_BYTES = 320 * 1024;
+/**
+ * Batches made at the start (1 MiB live), and at most: a worker that falls behind (not scheduled
+ * for a moment on a busy machine) gets more, up to 12 MiB live, so that the kernel buffer keeps
+ * being drained; past that, back-pressure (the kernel buffer holds the rest). Made only when
+ * needed: a worker that keeps up never sees more than a few.
+ */
 const BATCHES = 4;
 const MAX_BATCHES = 48;
-const POLL_MS = 250;
+/**
+ * Live reads are paced: after a read that found packets, the next one comes at least this much
+ * later (a timer, not a poll), so each wake-up drains several kernel blocks at once instead of one
+ * per block. The kernel buffer (16 MiB, about 200 ms of a 300k packets/s replay) holds them
+ * meanwhile.
+ */
+const READ_INTERVAL_MS = 20;
+/** Longest single poll: with an eventfd to interrupt it, and without one. */
+const POLL_MS = 5000;
+const POLL_MS_UNWAKEABLE = 250;
 
 async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp`;
@@ -139,6 +157,7 @@ export class Collector implements AsyncIterable<WindowReport> {
   readonly windowSeconds: number;
   #stopping = false;
   #wake: (() => void) | undefined;
+  #pcap: Pcap | undefined;
   #running: Promise<void> | undefined;
   #queue: WindowReport[] = [];
   #waiters: ((r: IteratorResult<WindowReport>) => void)[] = [];
@@ -161,6 +180,7 @@ export class Collector implements AsyncIterable<WindowReport> {
   stop(): void {
     this.#stopping = true;
     this.#wake?.();
+    this.#pcap?.wake();
   }
 
   /** Runs until stopped, the window count is reached, or the file ends. */
@@ -223,9 +243,17 @@ export class Collector implements AsyncIterable<WindowReport> {
     const pcap = live
       ? Pcap.openLive(o.interface!, { bufferSize: o.bufferSize, immediate: o.immediate })
       : Pcap.openOffline(o.file!);
-    const worker: Worker = o.inline
-      ? new InlineWorker() as unknown as Worker
-      : new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    // Inline mode loads the session modules on this thread; otherwise only the worker loads them.
+    let worker: Worker;
+    try {
+      worker = o.inline
+        ? new (await import("./_aggregator.ts")).InlineWorker() as unknown as Worker
+        : new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    } catch (e) {
+      pcap.close();
+      throw e;
+    }
+    this.#pcap = pcap;
     let spool: Spool | undefined;
     try {
       // Files go through the same kernel-style filter, so both paths keep the same packets.
@@ -248,6 +276,7 @@ export class Collector implements AsyncIterable<WindowReport> {
       o.onStart?.({ linkType: pcap.linkType, source: o.interface ?? o.file! });
       await this.#pump(pcap, worker, cache, cachePath, stateDir, outputDir, spool);
     } finally {
+      this.#pcap = undefined;
       pcap.close();
       worker.terminate();
       await spool?.close();
@@ -268,8 +297,9 @@ export class Collector implements AsyncIterable<WindowReport> {
     post({ type: "init", platform: Deno.build.os, cache: [...cache] });
 
     // Buffers cycle main → worker → main: at most BATCHES in flight (back-pressure).
+    const batchBytes = live ? LIVE_BATCH_BYTES : FILE_BATCH_BYTES;
     const free: ArrayBuffer[] = [];
-    for (let i = 0; i < BATCHES; i++) free.push(new ArrayBuffer(BATCH_BYTES));
+    for (let i = 0; i < BATCHES; i++) free.push(new ArrayBuffer(batchBytes));
     let bufferWaiter: (() => void) | undefined;
     const closeWaiters = new Map<number, (m: FromWorker & { type: "closed" }) => void>();
     let workerError: Error | undefined;
@@ -284,6 +314,9 @@ export class Collector implements AsyncIterable<WindowReport> {
       } else {
         workerError = new CaptureError(`capture worker: ${m.message}`, 1);
         bufferWaiter?.();
+        // A window the worker failed to close must not be waited for forever.
+        for (const w of closeWaiters.values()) w({ type: "closed", id: -1 } as never);
+        closeWaiters.clear();
       }
     };
     worker.onerror = (e) => {
@@ -298,7 +331,7 @@ export class Collector implements AsyncIterable<WindowReport> {
       // so that the kernel ring keeps being drained; past the cap, back-pressure.
       if (free.length === 0 && allocated < MAX_BATCHES) {
         allocated++;
-        return new ArrayBuffer(BATCH_BYTES);
+        return new ArrayBuffer(batchBytes);
       }
       while (free.length === 0) {
         if (workerError) throw workerError;
@@ -338,6 +371,9 @@ export class Collector implements AsyncIterable<WindowReport> {
     let outputError: unknown;
     const limit = this.options.windows ?? Infinity;
     let stopArmed = false;
+    /** Packets read since the last wait (pacing). */
+    let readSinceWait = 0;
+    const pollMs = pcap.wakeable ? POLL_MS : POLL_MS_UNWAKEABLE;
 
     const closeWindow = () => {
       flush();
@@ -401,6 +437,7 @@ export class Collector implements AsyncIterable<WindowReport> {
       }
       buf ??= new Uint8Array(await takeBuffer());
       const r = pcap.readInto(buf, used, windowEnd);
+      readSinceWait += r.packets;
       used += r.bytes;
       packets += r.packets;
       if (r.state === "eof") {
@@ -440,10 +477,15 @@ export class Collector implements AsyncIterable<WindowReport> {
         }
         continue;
       }
-      const waitMs = Math.max(1, Math.min(POLL_MS, (windowEnd - now) / 1000 + graceMs));
+      const waitMs = Math.max(1, Math.min(pollMs, (windowEnd - now) / 1000 + graceMs));
       if (this.#stopping && !stopArmed) continue;
+      // Packets came since the last wait: more are probably on their way, let them gather.
+      const paced = readSinceWait > 0;
+      readSinceWait = 0;
       await Promise.race([
-        pcap.wait(waitMs),
+        paced
+          ? new Promise<void>((r) => setTimeout(r, Math.min(READ_INTERVAL_MS, waitMs)))
+          : pcap.wait(waitMs),
         new Promise<void>((r) => this.#wake = r),
       ]);
       this.#wake = undefined;

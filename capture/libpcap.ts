@@ -4,8 +4,9 @@
  *
  * Reads use `pcap_setnonblock` + `pcap_next_ex` (live) and a `poll(2)` on libpcap's selectable
  * file descriptor that runs on Deno's FFI thread pool (`nonblocking: true`), so the JavaScript
- * thread only wakes when packets are there or a short timeout passes. Window timers run on the
- * main thread and therefore close on time even if no packet ever arrives.
+ * thread only wakes when packets are there, the timeout passes, or {@link Pcap.wake} is called
+ * (an `eventfd` in the same poll, on Linux). Window timers run on the main thread and therefore
+ * close on time even if no packet ever arrives.
  *
  * Needs `--allow-ffi` (and `--allow-env` for `NETWORKSAGE_LIBPCAP`).
  * @module
@@ -83,13 +84,13 @@ const SYMBOLS = {
 } as const;
 
 const LIBC_SYMBOLS = {
-  memcpy: { parameters: ["usize", "usize", "usize"], result: "usize" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  eventfd: { parameters: ["u32", "i32"], result: "i32", optional: true },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
   setpriority: { parameters: ["i32", "u32", "i32"], result: "i32" },
 } as const;
-
-/** Native addresses as safe integers (x86-64 and arm64 user space is below 2^53). */
-type Memcpy = (dst: number, src: number, n: number) => number;
 
 type PcapLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 type LibcLib = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
@@ -247,9 +248,17 @@ export class Pcap {
   readonly offline: boolean;
   /** Link-layer type (DLT_*), known after activation. */
   linkType = 0;
-  readonly #out = new Uint32Array(4); // [hdr ptr lo, hi, data ptr lo, hi]
-  readonly #hdrOut: Uint32Array<ArrayBuffer>;
-  readonly #dataOut: Uint32Array<ArrayBuffer>;
+  /** `pcap_next_ex`'s out-parameters: [hdr ptr lo, hi, data ptr lo, hi]. */
+  readonly #out = new Uint32Array(4);
+  /** The same bytes as the `buffer` arguments (Uint8Array: what V8's fast FFI calls take). */
+  readonly #hdrOut: Uint8Array<ArrayBuffer>;
+  readonly #dataOut: Uint8Array<ArrayBuffer>;
+  readonly #data64: BigUint64Array<ArrayBuffer>;
+  /** A view over the native memory packets are handed out of (see {@link #copySlow}). */
+  #region = new Uint8Array(0);
+  #regionStart = 0;
+  #regionLength = 0;
+  #regionLookups = 0;
   /**
    * libpcap's `struct pcap_pkthdr` (`pcap_next_ex` always returns the handle's own header, so
    * an alias of it is made once): [sec lo, sec hi, usec lo, usec hi, caplen, len].
@@ -258,7 +267,11 @@ export class Pcap {
   #hdrLo = -1;
   #hdrHi = -1;
   #fd = -1;
-  #pollfd = new Uint8Array(8);
+  /** `struct pollfd[2]`: libpcap's selectable fd, then the wake eventfd (Linux). */
+  #pollfd = new Uint8Array(16);
+  #nfds = 1n;
+  #wakeFd = -1;
+  #scratch = new Uint8Array(8);
   /** A packet read but not yet stored (did not fit or belongs to the next window). */
   #pending = false;
 
@@ -267,8 +280,9 @@ export class Pcap {
     this.#libc = loadLibc();
     this.#handle = handle;
     this.offline = offline;
-    this.#hdrOut = new Uint32Array(this.#out.buffer, 0, 2);
-    this.#dataOut = new Uint32Array(this.#out.buffer, 8, 2);
+    this.#hdrOut = new Uint8Array(this.#out.buffer, 0, 8);
+    this.#dataOut = new Uint8Array(this.#out.buffer, 8, 8);
+    this.#data64 = new BigUint64Array(this.#out.buffer, 8, 1);
   }
 
   /** Opens a capture file (pcap or pcapng) with `pcap_open_offline`. */
@@ -303,8 +317,17 @@ export class Pcap {
       }
       p.#fd = lib.pcap_get_selectable_fd(h);
       if (p.#fd >= 0) {
-        new DataView(p.#pollfd.buffer).setInt32(0, p.#fd, true);
-        new DataView(p.#pollfd.buffer).setInt16(4, 1, true); // POLLIN
+        const pv = new DataView(p.#pollfd.buffer);
+        pv.setInt32(0, p.#fd, true);
+        pv.setInt16(4, 1, true); // POLLIN
+        // EFD_NONBLOCK | EFD_CLOEXEC
+        const wakeFd = p.#libc.eventfd ? p.#libc.eventfd(0, 0o4000 | 0o2000000) : -1;
+        if (wakeFd >= 0) {
+          p.#wakeFd = wakeFd;
+          p.#nfds = 2n;
+          pv.setInt32(8, wakeFd, true);
+          pv.setInt16(12, 1, true);
+        }
       }
     } catch (e) {
       p.close();
@@ -330,21 +353,39 @@ export class Pcap {
     if (!ok) throw new CaptureError(`cannot set filter: ${err}`, 1);
   }
 
+  /** Whether {@link wake} interrupts a {@link wait} (so long waits are fine). */
+  get wakeable(): boolean {
+    return this.#wakeFd >= 0;
+  }
+
   /**
-   * Waits (off the JavaScript thread) until packets may be readable or `timeoutMs` passes. For
-   * capture files it resolves at once.
+   * Waits (off the JavaScript thread) until packets may be readable, `timeoutMs` passes, or
+   * {@link wake} is called. For capture files it resolves at once.
    */
   async wait(timeoutMs: number): Promise<void> {
     if (this.#pending || this.offline || this.#fd < 0 || this.#handle === null) return;
-    this.#pollfd[6] = 0;
-    this.#pollfd[7] = 0;
-    await this.#libc.poll(this.#pollfd, 1n, timeoutMs);
+    this.#pollfd.fill(0, 6, 8);
+    this.#pollfd.fill(0, 14, 16);
+    await this.#libc.poll(this.#pollfd, this.#nfds, timeoutMs);
+    if (this.#wakeFd >= 0 && this.#pollfd[14] !== 0) {
+      this.#libc.read(this.#wakeFd, this.#scratch, 8n); // reset the eventfd
+    }
+  }
+
+  /** Makes a running {@link wait} return now (no effect without an eventfd). */
+  wake(): void {
+    if (this.#wakeFd < 0) return;
+    new DataView(this.#scratch.buffer).setBigUint64(0, 1n, true);
+    this.#libc.write(this.#wakeFd, this.#scratch, 8n);
   }
 
   /**
    * Reads available packets into `buf` (at `offset`) as records `[micros f64][caplen u32]
    * [origLen u32][bytes]`, stopping when the buffer is full, no packet is available, the file
    * ends, or a packet's time reaches `maxMicros` (that packet is kept for the next call).
+   *
+   * One FFI call per packet (`pcap_next_ex`, a V8 fast call); the bytes are copied in JavaScript
+   * out of a view over the native region libpcap hands packets out of (the TPACKET_V3 ring).
    */
   readInto(
     buf: Uint8Array,
@@ -353,9 +394,11 @@ export class Pcap {
     maxPackets = Infinity,
   ): ReadResult {
     const lib = this.#lib;
-    const memcpy = this.#libc.memcpy as unknown as Memcpy;
+    const handle = this.#handle;
+    const out = this.#out;
+    const hdrOut = this.#hdrOut;
+    const dataOut = this.#dataOut;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const base = addressOf(buf);
     const limit = buf.byteLength;
     let off = offset;
     let packets = 0;
@@ -363,7 +406,7 @@ export class Pcap {
     let state: ReadResult["state"] = "more";
     while (packets < maxPackets) {
       if (!this.#pending) {
-        const r = lib.pcap_next_ex(this.#handle, this.#hdrOut, this.#dataOut);
+        const r = lib.pcap_next_ex(handle, hdrOut, dataOut);
         if (r !== 1) {
           if (r === 0) state = "empty";
           else if (r === -2) state = "eof";
@@ -372,7 +415,7 @@ export class Pcap {
           break;
         }
         // struct pcap_pkthdr { timeval ts (2 x i64); u32 caplen; u32 len } on 64-bit.
-        if (this.#hdrOut[0] !== this.#hdrLo || this.#hdrOut[1] !== this.#hdrHi) this.#aliasHeader();
+        if (out[0] !== this.#hdrLo || out[1] !== this.#hdrHi) this.#aliasHeader();
         this.#pending = true;
       }
       const hdr = this.#hdr;
@@ -387,11 +430,12 @@ export class Pcap {
       view.setUint32(off + 8, caplen, true);
       view.setUint32(off + 12, hdr[5], true);
       if (caplen > 0) {
-        memcpy(
-          base + off + RECORD_HEADER,
-          this.#dataOut[0] + this.#dataOut[1] * 4294967296,
-          caplen,
-        );
+        const at = out[2] + out[3] * 4294967296 - this.#regionStart;
+        if (at >= 0 && at + caplen <= this.#regionLength) {
+          buf.set(this.#region.subarray(at, at + caplen), off + RECORD_HEADER);
+        } else {
+          this.#copySlow(buf, off + RECORD_HEADER, caplen);
+        }
       }
       this.#pending = false;
       off += RECORD_HEADER + caplen;
@@ -399,6 +443,29 @@ export class Pcap {
       lastMicros = micros;
     }
     return { bytes: off - offset, packets, lastMicros, state };
+  }
+
+  /**
+   * Copies a packet that lies outside the known region, then looks its region up (Linux
+   * `/proc/self/maps`) so that the next packets are copied from a view of it.
+   */
+  #copySlow(buf: Uint8Array, at: number, caplen: number): void {
+    const data = this.#data64[0];
+    Deno.UnsafePointerView.copyInto(
+      Deno.UnsafePointer.create(data)!,
+      buf.subarray(at, at + caplen),
+    );
+    if (this.#regionLookups >= 8) return;
+    this.#regionLookups++;
+    const region = findRegion(Number(data));
+    if (region && region.end - region.start >= caplen) {
+      const ptr = Deno.UnsafePointer.create(BigInt(region.start))!;
+      this.#region = new Uint8Array(
+        Deno.UnsafePointerView.getArrayBuffer(ptr, region.end - region.start),
+      );
+      this.#regionStart = region.start;
+      this.#regionLength = region.end - region.start;
+    }
   }
 
   /** Time (micros) of the packet held back by the last {@link readInto}, or -1. */
@@ -409,8 +476,8 @@ export class Pcap {
   }
 
   #aliasHeader(): void {
-    this.#hdrLo = this.#hdrOut[0];
-    this.#hdrHi = this.#hdrOut[1];
+    this.#hdrLo = this.#out[0];
+    this.#hdrHi = this.#out[1];
     const ptr = Deno.UnsafePointer.create(BigInt(this.#hdrLo) + (BigInt(this.#hdrHi) << 32n));
     this.#hdr = new Uint32Array(Deno.UnsafePointerView.getArrayBuffer(ptr!, 24));
   }
@@ -430,16 +497,42 @@ export class Pcap {
 
   /** Closes the handle (idempotent). */
   close(): void {
+    this.#region = new Uint8Array(0);
+    this.#regionStart = 0;
+    this.#regionLength = 0;
     if (this.#handle !== null) {
+      this.wake();
       this.#lib.pcap_close(this.#handle);
       this.#handle = null;
+    }
+    if (this.#wakeFd >= 0) {
+      this.#libc.close(this.#wakeFd);
+      this.#wakeFd = -1;
     }
   }
 }
 
-function addressOf(buf: Uint8Array): number {
-  const p = Deno.UnsafePointer.of(buf as Uint8Array<ArrayBuffer>);
-  return Number(Deno.UnsafePointer.value(p));
+/** The mapping that holds `address` (Linux `/proc/self/maps`), or null. */
+function findRegion(address: number): { start: number; end: number } | null {
+  if (Deno.build.os !== "linux") return null;
+  let maps: string;
+  try {
+    // Never a permission prompt in the middle of a capture: without the grant, copy the slow way.
+    const query = { name: "read", path: "/proc/self/maps" } as const;
+    if (Deno.permissions.querySync(query).state !== "granted") return null;
+    maps = Deno.readTextFileSync("/proc/self/maps");
+  } catch {
+    return null;
+  }
+  for (const line of maps.split("\n")) {
+    const dash = line.indexOf("-");
+    const space = line.indexOf(" ");
+    if (dash < 0 || space < dash) continue;
+    const start = parseInt(line.slice(0, dash), 16);
+    const end = parseInt(line.slice(dash + 1, space), 16);
+    if (address >= start && address < end && end <= Number.MAX_SAFE_INTEGER) return { start, end };
+  }
+  return null;
 }
 
 function activationError(

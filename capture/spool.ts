@@ -4,7 +4,7 @@
  * upload is acknowledged, and uploads never run concurrently, so each sample arrives once.
  * @module
  */
-import { NetworkSageClient } from "../api/client.ts";
+import type { NetworkSageClient } from "../api/client.ts";
 
 /** Uploads one `.sf` file; resolves once the platform acknowledged it, rejects otherwise. */
 export interface SampleUploader {
@@ -16,10 +16,14 @@ export interface SampleUploader {
  * uploading as type `secflow`. The client's own retries are kept short: the spool retries.
  */
 export function apiUploader(client?: NetworkSageClient): SampleUploader {
-  const c = client ??
-    new NetworkSageClient({ maxAttempts: 2, retryBaseMs: 500, uploadTimeoutMs: 120_000 });
+  // The API client loads on the first upload: a collector that never uploads never loads it.
+  let c: NetworkSageClient | undefined = client;
   return {
     async upload(path: string, fileName: string): Promise<void> {
+      if (c === undefined) {
+        const { NetworkSageClient } = await import("../api/client.ts");
+        c = new NetworkSageClient({ maxAttempts: 2, retryBaseMs: 500, uploadTimeoutMs: 120_000 });
+      }
       await c.upload({ path, type: "secflow", fileName });
     },
   };
