@@ -6,6 +6,8 @@
  * SIGTERM mid-window writes the sample and exits 0.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
+import { writeDemoCapture } from "../bench/synthetic.ts";
+import { convertFile } from "../io/convert.ts";
 import {
   announceSkip,
   cliInNamespace,
@@ -24,10 +26,13 @@ const conformancePresent = (() => {
     return false;
   }
 })();
+const liveReason = liveSkipReason();
+/** Tests that need only root, libpcap, tcpreplay and iproute2. */
+const skipLive = announceSkip("live capture tests", liveReason);
+/** Tests that also replay the public captures of ../shared. */
 const skip = announceSkip(
-  "live capture tests",
-  liveSkipReason() ??
-    (conformancePresent ? undefined : `no conformance data at ${CONFORMANCE}`),
+  "live capture tests of the public captures",
+  liveReason ?? (conformancePresent ? undefined : `no conformance data at ${CONFORMANCE}`),
 );
 
 function captures(): string[] {
@@ -139,7 +144,7 @@ for (const [mode, extra] of [["worker", []], ["inline", ["--inline"]]] as const)
 
 Deno.test({
   name: "capture -i: a window closes on time with no packet at all",
-  ignore: skip,
+  ignore: skipLive,
   async fn() {
     const tmp = await Deno.makeTempDir({ prefix: "capture_idle_" });
     try {
@@ -181,7 +186,7 @@ Deno.test({
 
 Deno.test({
   name: "capture -i: an unknown interface exits 2 and lists the real ones",
-  ignore: skip,
+  ignore: skipLive,
   async fn() {
     await withNamespace(async (ns) => {
       const child = cliInNamespace(ns, ["capture", "-i", "nosuch0", "--no-upload"]);
@@ -190,5 +195,38 @@ Deno.test({
       match(text, /unknown interface 'nosuch0'; interfaces: .*\bva\b.*/);
       match(text, /\bvb\b/);
     });
+  },
+});
+
+Deno.test({
+  name:
+    "capture -i: a capture this test writes, replayed, gives the Secflows of capture -r and convert",
+  ignore: skipLive,
+  async fn() {
+    // Needs nothing from ../shared: a fresh clone runs it.
+    const tmp = await Deno.makeTempDir({ prefix: "capture_own_" });
+    try {
+      const input = `${tmp}/own.pcap`;
+      await writeDemoCapture(input);
+      const lines = await liveCapture(input, `${tmp}/live`, `${tmp}/state-live`, []);
+      const file = cliInNamespace(null, [
+        ...["capture", "-r", input, "--no-upload", "--duration", "100000000"],
+        ...["--output", `${tmp}/file`, "--state-dir", `${tmp}/state-file`],
+      ]);
+      strictEqual((await file.finish()).code, 0, file.lines.join("\n"));
+      const live = await flashKeysIn(`${tmp}/live`);
+      const fromFile = await flashKeysIn(`${tmp}/file`);
+      const { sample } = await convertFile(input);
+      const converted = (sample?.flashes ?? []).map((f) => flashKey({ ...f })).sort();
+      match(
+        lines.filter((l) => l.startsWith("window ")).join("\n"),
+        /^window linux_\d+\.sf: 6 secflows, packets \d+, dropped 0, if-dropped 0, saved$/,
+      );
+      strictEqual(converted.length, 6);
+      deepStrictEqual(live.keys, fromFile.keys, "live vs capture -r");
+      deepStrictEqual(live.keys, converted, "live vs convert");
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
   },
 });
