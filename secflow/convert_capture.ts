@@ -96,5 +96,15 @@ export async function convertCapture(
     },
     options,
   );
-  return { ...built, format, warnings, analysis, records };
+  return {
+    sample: built.sample,
+    // A getter, not a spread: the updates are computed only when a cache asks for them.
+    get cacheUpdates() {
+      return built.cacheUpdates;
+    },
+    format,
+    warnings,
+    analysis,
+    records,
+  };
 }

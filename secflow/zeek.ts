@@ -1645,7 +1645,14 @@ export async function convertZeek(
     },
     options,
   );
-  return { ...built, stats: analysis.stats, warnings: analysis.warnings };
+  return {
+    sample: built.sample,
+    get cacheUpdates() {
+      return built.cacheUpdates;
+    },
+    stats: analysis.stats,
+    warnings: analysis.warnings,
+  };
 }
 
 /** Recognises a Zeek log or a Secflow sample from its first (decompressed) bytes. */
