@@ -372,53 +372,14 @@ class ByteWriter {
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
   }
 
-  /** A non-negative integer below 2^53, as decimal digits. */
+  /** A non-negative integer below 2^53, as decimal digits (within the reserved room). */
   int(v: number): void {
-    const buf = this.buf;
-    if (v < 10) {
-      buf[this.pos++] = 48 + v;
-      return;
-    }
-    if (v > 2147483647) {
-      this.ascii(String(v));
-      return;
-    }
-    let x = v | 0;
-    const digits = x < 100
-      ? 2
-      : x < 1000
-      ? 3
-      : x < 10000
-      ? 4
-      : x < 100000
-      ? 5
-      : x < 1000000
-      ? 6
-      : x < 10000000
-      ? 7
-      : x < 100000000
-      ? 8
-      : x < 1000000000
-      ? 9
-      : 10;
-    let p = this.pos + digits;
-    this.pos = p;
-    while (x >= 10) {
-      const q = (x / 10) | 0;
-      buf[--p] = 48 + x - q * 10;
-      x = q;
-    }
-    buf[--p] = 48 + x;
+    this.pos = putCount(this.buf, this.pos, v);
   }
 
+  /** A dotted-quad address (within the reserved room). */
   ip(ip: number): void {
-    this.int(ip >>> 24);
-    this.buf[this.pos++] = 46;
-    this.int((ip >>> 16) & 255);
-    this.buf[this.pos++] = 46;
-    this.int((ip >>> 8) & 255);
-    this.buf[this.pos++] = 46;
-    this.int(ip & 255);
+    this.pos = putIp(this.buf, this.pos, ip);
   }
 
   port(p: number): void {
