@@ -5,6 +5,7 @@
  * hot path uses on raw bytes. Pure: no I/O.
  * @module
  */
+import { parseIPv4 } from "./net.ts";
 
 /** How a Zeek log is written. */
 export type ZeekShape = "tsv" | "json" | "json-array";
@@ -265,31 +266,8 @@ function parseV4(b: Uint8Array, s: number, e: number): number {
 
 /** An IPv4 address from text; {@link IPV6} or {@link NOT_ADDRESS}. */
 export function parseAddressText(text: string): number {
-  const ip = parseV4Text(text);
+  const ip = parseIPv4(text) ?? NOT_ADDRESS;
   return ip === NOT_ADDRESS && text.includes(":") ? IPV6 : ip;
-}
-
-function parseV4Text(text: string): number {
-  let ip = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return NOT_ADDRESS;
-    } else if (c === 46) {
-      if (digits === 0 || ++dots > 3) return NOT_ADDRESS;
-      ip = ip * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else {
-      return NOT_ADDRESS;
-    }
-  }
-  if (dots !== 3 || digits === 0) return NOT_ADDRESS;
-  return ip * 256 + octet;
 }
 
 const ISO =
