@@ -13,6 +13,7 @@
  * @module
  */
 import { join } from "node:path";
+import { prng as rng } from "./synthetic.ts";
 
 const args = Deno.args;
 const opt = (name: string, fallback: string) => {
@@ -24,18 +25,6 @@ const RUNS = Number(opt("runs", "5"));
 const keep = args.includes("--keep");
 const dir = opt("dir", "") || await Deno.makeTempDir({ prefix: "zeek-bench-" });
 const root = new URL("..", import.meta.url).pathname;
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CONN_HEADER = [
   "#separator \\x09",

@@ -13,18 +13,7 @@ import type { HarvestedName } from "../secflow/dns.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { pyFloat, round6 } from "../secflow/format.ts";
 import { CONN_FIELDS, tsv } from "./zeek_fixtures.ts";
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from "../bench/synthetic.ts";
 
 const ODD_VALUES: Record<string, string[]> = {
   ts: [
