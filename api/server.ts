@@ -15,6 +15,7 @@ import { type FlashLike, toPlatformSecflow } from "./classify.ts";
 import { sniffUploadType } from "./detect.ts";
 import { type Activity, type Metadata, UPLOAD_TYPES, type UploadType } from "./types.ts";
 import { convertFile } from "../io/convert.ts";
+import { createPages, isPagePath } from "./pages.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {
@@ -252,12 +253,28 @@ export async function createService(options: ServeOptions): Promise<Service> {
   });
   for (const s of store.pending()) queue.push(s.uuid);
 
+  /** The owner of an accepted key, or null: the one key check of the API and the pages. */
+  async function ownerOf(key: string): Promise<string | null> {
+    const owner = await keyDigest(key);
+    return owners.has(owner) ? owner : null;
+  }
+
   async function authorize(request: Request): Promise<string | Response> {
     const key = request.headers.get("apikey");
     if (key === null || key === "") return envelope(401, "missing API key (header 'apikey')");
-    const owner = await keyDigest(key);
-    return owners.has(owner) ? owner : envelope(401, "invalid API key");
+    return await ownerOf(key) ?? envelope(401, "invalid API key");
   }
+
+  // The web pages (api/pages.ts): every key may PUT annotations through the API, so every key
+  // gets the annotation forms too.
+  const pages = createPages({
+    store,
+    authenticate: async (key) => {
+      const owner = await ownerOf(key);
+      return owner === null ? null : { owner, admin: true };
+    },
+    upload,
+  });
 
   async function upload(request: Request, owner: string): Promise<Response> {
     const declared = request.headers.get("content-length");
@@ -379,6 +396,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
 
   async function route(request: Request): Promise<Response> {
     const url = new URL(request.url);
+    if (isPagePath(url.pathname)) return await pages(request);
     let seg: string[];
     try {
       seg = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);

@@ -85,6 +85,11 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./samples.ts")).waitCommand,
   },
   {
+    name: "report",
+    summary: "write a self-contained HTML report of a sample (timeline, top destinations, table)",
+    load: async () => (await import("./report.ts")).reportCommand,
+  },
+  {
     name: "serve",
     summary: "run a local NetworkSage-compatible API server (SQLite)",
     load: async () => (await import("./serve.ts")).serveCommand,

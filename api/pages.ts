@@ -1,0 +1,441 @@
+/**
+ * `serve`'s web pages, on the API's port: a login form (`POST /login`, field `apikey`), the
+ * key's samples (`/`) with an upload form, a sample's page (`/samples/{uuid}`: the HTML report
+ * with each Secflow's local category and the number of samples holding its flowId, and the
+ * annotations of its Destinations, Behaviors and Events inline), annotation forms for keys that
+ * may annotate, and `POST /logout`.
+ *
+ * A page shows nothing of a sample without a session of the key that owns it: another key's
+ * sample answers 404, exactly like a sample that does not exist. Sessions and cross-site
+ * protection are in `web_session.ts`; every page sends a Content-Security-Policy that allows only
+ * its own inline style and script (by hash) and forms posting to this origin.
+ *
+ * The pages take the store and two functions from the server ({@link PagesOptions}): how a key
+ * is authenticated (the API's own check) and how an upload is received (the API's own handler),
+ * so the pages cannot drift from the API's rules.
+ * @module
+ */
+import { escapeHtml } from "../report/escape.ts";
+import { reportDocument, reportSections } from "../report/html.ts";
+import { fromActivities, reportModel } from "../report/model.ts";
+import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
+import {
+  clearedSessionCookie,
+  cookieValue,
+  sameOrigin,
+  SESSION_COOKIE,
+  sessionCookie,
+  tokensEqual,
+  type WebSession,
+  WebSessions,
+} from "./web_session.ts";
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** Kinds of annotation. */
+type Kind = "destination" | "behavior" | "event";
+
+/** What the pages read from the store (sync or async, so any storage backend fits). */
+export interface PagesStore {
+  samples(owner: string): MaybePromise<PageSample[]>;
+  sample(uuid: string, owner: string | null): MaybePromise<PageSample | undefined>;
+  secflows(uuid: string): MaybePromise<PlatformSecflow[]>;
+  count(flowId: string): MaybePromise<number>;
+  annotation(kind: Kind, name: string): MaybePromise<Metadata>;
+  annotate(kind: Kind, name: string, data: Metadata): MaybePromise<void>;
+}
+
+/** The fields of a stored sample the pages show. */
+export interface PageSample {
+  uuid: string;
+  fileName: string;
+  fileType: string;
+  createdMs: number;
+  status: string;
+  error: string | null;
+  hash: string;
+  trafficDate: string;
+  warnings: string[];
+}
+
+/** Who a key is, as the API decides it. */
+export interface KeyIdentity {
+  /** The owner id samples are stored under. */
+  owner: string;
+  /** May annotate Destinations, Behaviors and Events. */
+  admin: boolean;
+}
+
+/** Options of {@link createPages}. */
+export interface PagesOptions {
+  store: PagesStore;
+  /** The API's key check: the key's identity, or null for an unknown key. */
+  authenticate(key: string): Promise<KeyIdentity | null>;
+  /** The API's upload handler (endpoint 1) for an authenticated owner; answers an envelope. */
+  upload(request: Request, owner: string): Promise<Response>;
+  /** The sessions (default: a new in-memory set). */
+  sessions?: WebSessions;
+}
+
+/** True for the paths the pages answer (the API keeps everything else). */
+export function isPagePath(pathname: string): boolean {
+  return pathname === "/" || pathname === "/login" || pathname === "/logout" ||
+    pathname === "/upload" || pathname === "/favicon.ico" ||
+    /^\/samples\/[^/]+(\/annotate)?$/.test(pathname);
+}
+
+const PAGE_CSS = `
+nav{display:flex;gap:12px;align-items:center;flex-wrap:wrap;border-bottom:1px solid var(--line);padding-bottom:8px;margin-bottom:12px}
+nav .brand{font-weight:700;margin-right:auto}
+nav form{margin:0}
+form.box{border:1px solid var(--line);border-radius:4px;padding:12px;max-width:40em;display:grid;gap:8px}
+form.box label{display:grid;gap:2px}
+input,select,textarea,button{font:inherit;padding:4px 8px}
+button{cursor:pointer}
+.error{color:#a4161a;font-weight:600}
+.meta{color:var(--muted)}
+.login{max-width:28em;margin:10vh auto}
+`.trim();
+
+const enc = encodeURIComponent;
+
+/** Limits a form body to `limit` bytes; null when larger. */
+async function formBody(request: Request, limit = 65536): Promise<URLSearchParams | null> {
+  const type = request.headers.get("content-type") ?? "";
+  if (!type.startsWith("application/x-www-form-urlencoded")) {
+    await request.body?.cancel().catch(() => {});
+    return new URLSearchParams();
+  }
+  if (!request.body) return new URLSearchParams();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of request.body) {
+    n += chunk.length;
+    if (n > limit) return null;
+    parts.push(chunk);
+  }
+  const all = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return new URLSearchParams(new TextDecoder().decode(all));
+}
+
+function dateOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+}
+
+/**
+ * The pages' request handler.
+ *
+ * @example
+ * ```ts ignore
+ * const pages = createPages({ store, authenticate, upload });
+ * if (isPagePath(new URL(request.url).pathname)) return pages(request);
+ * ```
+ */
+export function createPages(options: PagesOptions): (request: Request) => Promise<Response> {
+  const { store } = options;
+  const sessions = options.sessions ?? new WebSessions();
+  // Failed logins in the last minute, process-wide: guessing keys gets slow, not free.
+  const failures: number[] = [];
+
+  function page(
+    status: number,
+    title: string,
+    body: string,
+    extraHeaders: Record<string, string> = {},
+  ): Response {
+    const { html, csp } = reportDocument(title, body, {
+      extraCss: PAGE_CSS,
+      head: `<link rel="icon" href="data:,">\n`,
+    });
+    return new Response(html, {
+      status,
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "content-security-policy": `${csp}; frame-ancestors 'none'`,
+        "x-content-type-options": "nosniff",
+        "x-frame-options": "DENY",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-store",
+        ...extraHeaders,
+      },
+    });
+  }
+
+  function redirect(location: string, headers: Record<string, string> = {}): Response {
+    return new Response(null, {
+      status: 303,
+      headers: { location, "cache-control": "no-store", ...headers },
+    });
+  }
+
+  function nav(session: WebSession): string {
+    return `<nav><a class="brand" href="/">networksage serve</a><a href="/">samples</a>${
+      session.admin ? '<span class="meta">(may annotate)</span>' : ""
+    }<form method="post" action="/logout"><input type="hidden" name="csrf" value="${
+      escapeHtml(session.csrf)
+    }"><button type="submit">Log out</button></form></nav>`;
+  }
+
+  function loginPage(status: number, message = ""): Response {
+    return page(
+      status,
+      "networksage serve: log in",
+      `<main class="login"><h1>networksage serve</h1>${
+        message ? `<p class="error">${escapeHtml(message)}</p>` : ""
+      }<form class="box" method="post" action="/login"><label>API key <input type="password" name="apikey" autocomplete="current-password" required autofocus></label><button type="submit">Log in</button></form><p class="meta">The key is checked and forgotten: the browser keeps only a random session id.</p></main>`,
+    );
+  }
+
+  function notFound(session: WebSession | undefined): Response {
+    return page(
+      404,
+      "not found",
+      `${session ? nav(session) : ""}<main><h1>Not found</h1><p>No such page or sample.</p></main>`,
+    );
+  }
+
+  function refused(message: string): Response {
+    return page(
+      403,
+      "refused",
+      `<main><h1>Refused</h1><p class="error">${escapeHtml(message)}</p></main>`,
+    );
+  }
+
+  /** The session's token from a form field or the query (multipart uploads carry it there). */
+  function checkForm(request: Request, session: WebSession, token: string | null): Response | null {
+    if (!sameOrigin(request)) return refused("cross-site request refused");
+    if (!tokensEqual(token, session.csrf)) {
+      return refused("missing or stale form token: reload the page");
+    }
+    return null;
+  }
+
+  async function login(request: Request): Promise<Response> {
+    if (!sameOrigin(request)) {
+      await request.body?.cancel().catch(() => {});
+      return refused("cross-site request refused");
+    }
+    const now = Date.now();
+    while (failures.length && failures[0] < now - 60_000) failures.shift();
+    if (failures.length >= 30) {
+      await request.body?.cancel().catch(() => {});
+      return loginPage(429, "too many failed logins; try again in a minute");
+    }
+    const form = await formBody(request, 8192);
+    const key = form?.get("apikey") ?? "";
+    const who = key === "" ? null : await options.authenticate(key);
+    if (!who) {
+      failures.push(now);
+      return loginPage(401, key === "" ? "enter an API key" : "unknown API key");
+    }
+    const old = cookieValue(request, SESSION_COOKIE);
+    if (old) sessions.delete(old);
+    const session = sessions.create(who.owner, who.admin);
+    const secure = new URL(request.url).protocol === "https:";
+    return redirect("/", {
+      "set-cookie": sessionCookie(session.id, sessions.maxAgeSeconds, secure),
+    });
+  }
+
+  async function samplesPage(session: WebSession, message = "", status = 200): Promise<Response> {
+    const list = [...await store.samples(session.owner)].reverse();
+    const rows = list.map((s) =>
+      `<tr><td class="dst"><a href="/samples/${enc(s.uuid)}">${
+        escapeHtml(s.fileName)
+      }</a></td><td>${escapeHtml(s.fileType)}</td><td>${
+        s.status === "failed"
+          ? `<span class="error">failed</span>: ${escapeHtml(s.error ?? "")}`
+          : escapeHtml(s.status)
+      }</td><td>${dateOf(s.createdMs)}</td><td>${escapeHtml(s.uuid)}</td></tr>`
+    ).join("\n");
+    return page(
+      status,
+      "networksage serve: samples",
+      `${nav(session)}<main><h1>Samples</h1>${
+        message ? `<p class="error">${escapeHtml(message)}</p>` : ""
+      }${
+        list.length
+          ? `<div class="tablewrap"><table id="samples"><thead><tr><th>file</th><th>type</th><th>status</th><th>uploaded</th><th>uuid</th></tr></thead><tbody>${rows}</tbody></table></div>`
+          : "<p>No samples yet: upload one below.</p>"
+      }<h2>Upload</h2><form class="box" method="post" action="/upload?csrf=${
+        enc(session.csrf)
+      }" enctype="multipart/form-data"><label>Capture, Zeek conn.log or .sf <input type="file" name="file" required></label><label>Zeek dns.log (optional) <input type="file" name="zeekDnsFile"></label><label>Type <select name="type"><option value="">detect from the content</option><option>pcap</option><option>pcapng</option><option>zeek</option><option>secflow</option></select></label><button type="submit">Upload</button></form></main>`,
+    );
+  }
+
+  async function upload(request: Request, session: WebSession): Promise<Response> {
+    const bad = checkForm(request, session, new URL(request.url).searchParams.get("csrf"));
+    if (bad) {
+      await request.body?.cancel().catch(() => {});
+      return bad;
+    }
+    const answer = await options.upload(request, session.owner);
+    if (answer.status === 200) return redirect("/");
+    let message = `upload failed (${answer.status})`;
+    try {
+      const body = (await answer.json()).body;
+      if (typeof body === "string") message = `upload failed: ${body}`;
+    } catch { /* keep the status */ }
+    return samplesPage(session, message, answer.status);
+  }
+
+  async function samplePage(session: WebSession, uuid: string): Promise<Response> {
+    const s = await store.sample(uuid, session.owner);
+    if (!s) return notFound(session);
+    const head = `<p class="meta">${escapeHtml(s.fileType)} · uploaded ${dateOf(s.createdMs)} · ${
+      escapeHtml(s.uuid)
+    }</p>${
+      s.warnings.length
+        ? `<details><summary>${s.warnings.length} conversion warnings</summary><ul>${
+          s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
+        }</ul></details>`
+        : ""
+    }`;
+    if (s.status !== "processed") {
+      const text = s.status === "failed"
+        ? `<p class="error">Conversion failed: ${escapeHtml(s.error ?? "")}</p>`
+        : `<p>Being converted; this page reloads every 5 seconds.</p>`;
+      return page(
+        200,
+        `${s.fileName}: ${s.status}`,
+        `${nav(session)}<main><h1>${escapeHtml(s.fileName)}</h1>${head}${text}</main>`,
+        s.status === "pending" ? { refresh: "5" } : {},
+      );
+    }
+    const secflows = await store.secflows(s.uuid);
+    const counts = new Map<string, number>();
+    const notes = {
+      destination: new Map<string, Metadata>(),
+      behavior: new Map(),
+      event: new Map(),
+    };
+    const note = async (kind: Kind, name: string): Promise<Metadata> => {
+      const cache = notes[kind] as Map<string, Metadata>;
+      let m = cache.get(name);
+      if (!m) cache.set(name, m = await store.annotation(kind, name));
+      return m;
+    };
+    const activities: Activity[] = [];
+    for (const secflow of secflows) {
+      let count = counts.get(secflow.flowId);
+      if (count === undefined) {
+        counts.set(secflow.flowId, count = await store.count(secflow.flowId));
+      }
+      activities.push({
+        secflow,
+        destination: await note("destination", secflow.destinationData),
+        behavior: await note("behavior", secflow.flowId),
+        event: secflow.eventId ? await note("event", secflow.eventId) : {},
+        flowIdCount: count,
+      });
+    }
+    const { sample, extras } = fromActivities(s, activities);
+    const model = reportModel(sample, extras);
+    return page(
+      200,
+      `${s.fileName}: Secflows`,
+      `${nav(session)}<main>${head}${reportSections(model)}${
+        session.admin ? annotationForm(session, s.uuid, secflows) : ""
+      }</main>`,
+    );
+  }
+
+  function annotationForm(session: WebSession, uuid: string, secflows: PlatformSecflow[]): string {
+    const names = new Set<string>();
+    for (const s of secflows) {
+      if (names.size >= 2000) break;
+      names.add(s.destinationData);
+      names.add(s.flowId);
+      if (s.eventId) names.add(s.eventId);
+    }
+    return `<section id="annotate"><h2>Annotate</h2><form class="box" method="post" action="/samples/${
+      enc(uuid)
+    }/annotate"><input type="hidden" name="csrf" value="${
+      escapeHtml(session.csrf)
+    }"><label>Kind <select name="kind"><option value="destination">Destination (name:port)</option><option value="behavior">Behavior (flowId)</option><option value="event">Event (eventId)</option></select></label><label>Name <input name="name" list="annotatable" required></label><datalist id="annotatable">${
+      [...names].map((n) => `<option value="${escapeHtml(n)}">`).join("")
+    }</datalist><label>Title <input name="title"></label><label>Description <textarea name="description" rows="3"></textarea></label><label>Relevance <input name="relevance"></label><label>Tags (comma-separated) <input name="tags"></label><button type="submit">Save</button></form></section>`;
+  }
+
+  async function annotate(request: Request, session: WebSession, uuid: string): Promise<Response> {
+    if (!sameOrigin(request)) {
+      await request.body?.cancel().catch(() => {});
+      return refused("cross-site request refused");
+    }
+    const form = await formBody(request);
+    if (!form) return refused("form larger than 64 KiB");
+    const bad = checkForm(request, session, form.get("csrf"));
+    if (bad) return bad;
+    if (!session.admin) return refused("this key may not annotate");
+    if (!await store.sample(uuid, session.owner)) return notFound(session);
+    const kind = form.get("kind") as Kind;
+    const name = form.get("name") ?? "";
+    if (!["destination", "behavior", "event"].includes(kind) || name === "") {
+      return page(
+        400,
+        "bad annotation",
+        `${nav(session)}<main><p class="error">An annotation needs a kind and a name.</p></main>`,
+      );
+    }
+    // Fields left empty are removed; keys the form does not know (set through the API) stay.
+    const data: Metadata = { ...await store.annotation(kind, name) };
+    for (const field of ["title", "description", "relevance"]) {
+      const v = (form.get(field) ?? "").trim();
+      if (v) data[field] = v;
+      else delete data[field];
+    }
+    const tags = (form.get("tags") ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+    if (tags.length) data.tags = tags;
+    else delete data.tags;
+    await store.annotate(kind, name, data);
+    return redirect(`/samples/${enc(uuid)}#annotations`);
+  }
+
+  return async function handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    const m = request.method;
+    if (path === "/favicon.ico") return new Response(null, { status: 204 });
+    const session = sessions.get(cookieValue(request, SESSION_COOKIE));
+    if (path === "/login") {
+      return m === "POST" ? login(request) : redirect("/");
+    }
+    if (path === "/logout") {
+      if (m !== "POST") return redirect("/");
+      const form = await formBody(request, 8192);
+      if (session) {
+        const bad = checkForm(request, session, form?.get("csrf") ?? null);
+        if (bad) return bad;
+        sessions.delete(session.id);
+      }
+      const secure = url.protocol === "https:";
+      return redirect("/", { "set-cookie": clearedSessionCookie(secure) });
+    }
+    if (!session) {
+      await request.body?.cancel().catch(() => {});
+      return loginPage(path === "/" ? 200 : 401, path === "/" ? "" : "log in to see this page");
+    }
+    if (path === "/") return m === "GET" ? samplesPage(session) : notFound(session);
+    if (path === "/upload") {
+      if (m === "POST") return upload(request, session);
+      return redirect("/");
+    }
+    const parts = path.split("/");
+    let uuid: string;
+    try {
+      uuid = decodeURIComponent(parts[2]);
+    } catch {
+      return notFound(session);
+    }
+    if (parts.length === 4) {
+      return m === "POST" ? annotate(request, session, uuid) : redirect(`/samples/${enc(uuid)}`);
+    }
+    return m === "GET" ? samplePage(session, uuid) : notFound(session);
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * `report INPUT [-o report.html]` and `report --uuid UUID`: the standalone HTML report of a
+ * sample (`report/html.ts`). INPUT is read in memory and nothing but the report is written.
+ * @module
+ */
+import { basename, dirname, extname, join } from "node:path";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { API_ENV, API_OPTIONS, API_OPTIONS_HELP, clientFrom } from "./_api.ts";
+import { convertFile, type InputFormat } from "../io/convert.ts";
+import { writeTextAtomic } from "../io/files.ts";
+import { renderReport } from "../report/html.ts";
+import { fromActivities, type ReportExtras } from "../report/model.ts";
+import type { Sample } from "../secflow/types.ts";
+
+const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/**
+ * INPUT as a sample, in memory: a `.sf` read and validated, a capture or Zeek log converted
+ * (nothing written, no name cache). One function so the shared loader of `view` can replace it.
+ */
+export async function loadSample(
+  input: string,
+  options: { format?: InputFormat; dnsLog?: string; onWarning?: (w: string) => void } = {},
+): Promise<Sample | null> {
+  const result = await convertFile(input, {
+    format: options.format,
+    dnsLog: options.dnsLog,
+    fileName: basename(input),
+    onWarning: options.onWarning,
+  });
+  return result.sample;
+}
+
+/** `NAME.html` next to INPUT (its last extension replaced). */
+function defaultReportPath(input: string): string {
+  const base = basename(input);
+  const ext = extname(base);
+  return join(dirname(input), `${ext ? base.slice(0, -ext.length) : base}.html`);
+}
+
+export const reportCommand: Command = {
+  name: "report",
+  help: `usage: networksage report INPUT [-o REPORT.html] [--dns DNSLOG] [--format F]
+       networksage report --uuid UUID [-o REPORT.html] [--api-url URL]
+
+Writes one self-contained HTML report of a sample: a header (file name, traffic date, span,
+totals, naming coverage), a timeline of the Secflows by destination, the top destinations by
+payload bytes, and the Secflows table (sortable and filterable in the page; a plain table
+without script). The file needs no network access when opened, prints, and reads on a phone.
+
+INPUT is a .sf sample, a pcap/pcapng capture or a Zeek conn.log (converted in memory, nothing
+else written). With --uuid, the report is of a platform sample and adds each Secflow's
+category, flowId and count, and the Destination, Behavior and Event metadata.
+
+options:
+  -o, --output FILE  where to write (default: INPUT with extension .html; UUID.html for --uuid)
+  --uuid UUID        a private sample of NetworkSage (or of serve, with --api-url)
+  --dns DNSLOG       Zeek dns.log that goes with a conn.log
+  --format F         force the input format: ${FORMATS.join(", ")}
+  -q, --quiet        no summary line
+${API_OPTIONS_HELP.split("\n").filter((l) => !l.includes("--json")).join("\n")}
+
+permissions: --allow-read (INPUT, DNSLOG) --allow-write (the report)
+  with --uuid: --allow-env=${API_ENV} --allow-net=api.seclarity.io (or the --api-url host)`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("report", args, {
+      ...API_OPTIONS,
+      output: { type: "string", short: "o" },
+      uuid: { type: "string" },
+      dns: { type: "string" },
+      format: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
+    });
+    if (values.json) throw new UsageError("--json does not apply to report");
+    const format = values.format as InputFormat | undefined;
+    if (format !== undefined && !FORMATS.includes(format)) {
+      throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not '${format}'`);
+    }
+    let sample: Sample | null;
+    let extras: ReportExtras = {};
+    let output: string;
+    if (values.uuid !== undefined) {
+      if (positionals.length) {
+        throw new UsageError("give INPUT or --uuid UUID, not both");
+      }
+      if (values.dns !== undefined || format !== undefined) {
+        throw new UsageError("--dns and --format go with INPUT, not with --uuid");
+      }
+      const client = clientFrom(values, true);
+      const [meta, activities] = await Promise.all([
+        client.getSample(values.uuid),
+        client.aggregated(values.uuid),
+      ]);
+      ({ sample, extras } = fromActivities(meta, activities));
+      output = values.output ?? `${values.uuid.replace(/[^A-Za-z0-9._-]/g, "_")}.html`;
+    } else {
+      if (positionals.length !== 1) {
+        throw new UsageError(
+          positionals.length === 0
+            ? "INPUT (or --uuid UUID) is missing"
+            : `one INPUT expected, got ${positionals.length}`,
+        );
+      }
+      const input = positionals[0];
+      sample = await loadSample(input, {
+        format,
+        dnsLog: values.dns,
+        onWarning: (w) => ctx.err(`warning: ${w}`),
+      });
+      output = values.output ?? defaultReportPath(input);
+    }
+    if (!sample || sample.flashes.length === 0) {
+      ctx.err(`${values.uuid ?? positionals[0]}: no Secflows; nothing written`);
+      return 0;
+    }
+    await writeTextAtomic(output, renderReport(sample, extras));
+    if (!values.quiet) ctx.err(`${output}: report of ${sample.flashes.length} Secflows`);
+    return 0;
+  },
+};
