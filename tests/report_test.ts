@@ -1,0 +1,141 @@
+/**
+ * The HTML report as text: every traffic-derived string escaped, the Content-Security-Policy
+ * hashes matching the page's own style and script, a bar per Secflow and per top destination,
+ * the header's numbers, platform Secflows read back, and the `report` command end to end.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { renderReport } from "../report/html.ts";
+import { escapeHtml } from "../report/escape.ts";
+import { fromActivities, fromPlatformSecflow, reportModel } from "../report/model.ts";
+import { runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { reportSample } from "./report_fixtures.ts";
+
+Deno.test("escapeHtml: markup characters become entities, control bytes U+FFFD", () => {
+  assert.equal(
+    escapeHtml(`<a href="x" title='y'>&</a>`),
+    "&lt;a href=&quot;x&quot; title=&#39;y&#39;&gt;&amp;&lt;/a&gt;",
+  );
+  assert.equal(escapeHtml("a\x1b[31mb\x00\tc\n"), "a\ufffd[31mb\ufffd\tc\n");
+});
+
+Deno.test("report: no traffic-derived name reaches the page unescaped", () => {
+  const html = renderReport(reportSample());
+  assert.ok(!html.includes("<img"), "raw <img in the page");
+  assert.ok(!html.includes("<b>"), "raw file name markup in the page");
+  assert.ok(html.includes("x&lt;img src=q onerror=window.__pwned=1&gt;.example:443"));
+  assert.ok(html.includes("r&lt;b&gt;.sf"));
+});
+
+Deno.test("report: the CSP allows exactly the page's inline style and script by hash", () => {
+  const html = renderReport(reportSample());
+  const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html)?.[1]
+    ?.replaceAll("&#39;", "'");
+  assert.ok(csp, "no CSP meta tag");
+  assert.ok(!csp.includes("unsafe-inline") && csp.includes("default-src 'none'"), csp);
+  const hash = (t: string) => `'sha256-${createHash("sha256").update(t).digest("base64")}'`;
+  const style = /<style>([\s\S]*?)<\/style>/.exec(html)![1];
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)![1];
+  assert.ok(csp.includes(`style-src ${hash(style)}`), "style hash");
+  assert.ok(csp.includes(`script-src ${hash(script)}`), "script hash");
+  assert.equal(html.match(/<script/g)!.length, 1);
+  assert.ok(!/<[a-z][^>]*\son[a-z]+\s*=/i.test(html), "an inline event handler");
+  assert.ok(!/https?:\/\/(?!www\.w3\.org\/2000\/svg)/.test(html), "a network reference");
+});
+
+Deno.test("report: a timeline bar per Secflow, a chart bar per top destination, a row each", () => {
+  const sample = reportSample(30, 25);
+  const html = renderReport(sample);
+  assert.equal(html.match(/<rect class="bar /g)?.length, 30);
+  assert.equal(html.match(/<g class="lane">/g)?.length, 25);
+  assert.equal(html.match(/<g class="dest">/g)?.length, 20); // the top 20 of 25
+  assert.equal(html.match(/<tr><td class="n">/g)?.length, 30);
+});
+
+Deno.test("report model: totals, span, sources and naming coverage", () => {
+  const sample = reportSample(10, 5);
+  const m = reportModel(sample);
+  const f = sample.flashes;
+  assert.equal(m.summary.secflows, 10);
+  assert.equal(m.summary.destinations, 5);
+  assert.equal(m.summary.sources, 3);
+  assert.equal(m.summary.packets, f.reduce((n, x) => n + x.srcPkts + x.dstPkts, 0));
+  assert.equal(m.summary.bytes, f.reduce((n, x) => n + x.srcBytes + x.dstBytes, 0));
+  assert.equal(m.summary.span, Math.max(...f.map((x) => x.relativeStart + x.duration)));
+  assert.equal(m.summary.named, 8);
+  assert.equal(m.summary.nameSources.get("original"), 2);
+  assert.equal(m.summary.start, "2023-11-14T22:13:20.500Z");
+  assert.equal(m.hasCategory, false);
+});
+
+Deno.test("report: platform Secflows keep numbers, categories, counts and annotations", () => {
+  const { flash, extra } = fromPlatformSecflow({
+    sourceData: "10.0.0.1",
+    destinationData: "8.8.8.8",
+    destinationNameSource: "original",
+    sourcePackets: "4",
+    sourceBytes: "0",
+    destinationPackets: "4",
+    destinationBytes: "0",
+    relativeStart: "1.5",
+    duration: "3.000001",
+    flowCategory: "local:icmp",
+    flowId: "ab",
+  });
+  assert.equal(flash.protocolInformation, "ICMP");
+  assert.equal(flash.duration, 3.000001);
+  assert.deepEqual(extra, { category: "local:icmp", flowId: "ab" });
+  const secflow = {
+    sourceData: "10.0.0.1:50000",
+    destinationData: "a.example:443",
+    destinationNameSource: "passive",
+    sourcePackets: "1",
+    sourceBytes: "2",
+    destinationPackets: "3",
+    destinationBytes: "4",
+    relativeStart: "0",
+    duration: "1",
+    flowCategory: "Web <browsing>",
+    flowId: "f1",
+    eventId: "e1",
+  };
+  const { sample, extras } = fromActivities({ fileName: "s.sf", trafficDate: "1.0" }, [{
+    secflow,
+    destination: { title: "Example <CDN>" },
+    behavior: {},
+    event: { title: "ev" },
+    flowIdCount: 7,
+  }]);
+  assert.equal(sample.flashes[0].protocolInformation, "");
+  assert.deepEqual(extras.secflows, [{
+    category: "Web <browsing>",
+    flowId: "f1",
+    eventId: "e1",
+    count: 7,
+  }]);
+  assert.equal(extras.annotations!.behavior.size, 0);
+  const html = renderReport(sample, extras);
+  assert.ok(html.includes("Web &lt;browsing&gt;") && html.includes("Example &lt;CDN&gt;"));
+  assert.ok(html.includes(">samples with flowId</th>") && html.includes('<td class="n">7</td>'));
+});
+
+Deno.test("report command: a capture becomes one HTML file, nothing else written", async () => {
+  await using dir = await tempDir();
+  const input = `${dir.path}/in.pcap`;
+  await Deno.writeFile(input, tinyPcap(1_700_000_000, 3));
+  const run = await runCli(["report", input], [
+    `--allow-read=${dir.path}`,
+    `--allow-write=${dir.path}`,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /in\.html: report of 4 Secflows/);
+  const names = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["in.html", "in.pcap"]);
+  const html = await Deno.readTextFile(`${dir.path}/in.html`);
+  assert.equal(html.match(/<rect class="bar /g)?.length, 4);
+  assert.ok(html.includes("<h1>in.pcap</h1>"));
+  const bad = await runCli(["report", `${dir.path}/missing.pcap`], [`--allow-read=${dir.path}`]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /missing\.pcap: no such file/);
+  assert.ok(!bad.stderr.includes("    at "), "a stack trace");
+});

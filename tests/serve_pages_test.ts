@@ -1,0 +1,257 @@
+/**
+ * `serve`'s web pages over real HTTP on 127.0.0.1: the session cookie (HttpOnly, SameSite=Strict,
+ * a random id, never the key), logout, key isolation (another key's sample is a 404 like a
+ * missing one), cross-site and token-less form posts refused, uploads and annotations through
+ * the forms, escaping and the Content-Security-Policy of every page.
+ */
+import assert from "node:assert/strict";
+import { NetworkSageClient } from "../api/client.ts";
+import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
+import { HOSTILE } from "./report_fixtures.ts";
+
+const ALICE = "key-alice-0123456789";
+const BOB = "key-bob-9876543210";
+
+function client(url: string, apiKey: string) {
+  return new NetworkSageClient({
+    apiKey,
+    apiUrl: url,
+    publicUrl: url,
+    useEnv: false,
+    maxAttempts: 1,
+  });
+}
+
+/** A browser-like form post from this origin (or from `origin`). */
+function post(
+  url: string,
+  path: string,
+  form: Record<string, string>,
+  init: { cookie?: string; origin?: string; site?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = {
+    "content-type": "application/x-www-form-urlencoded",
+    origin: init.origin ?? url,
+    "sec-fetch-site": init.site ?? "same-origin",
+  };
+  if (init.cookie) headers.cookie = init.cookie;
+  return fetch(`${url}${path}`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(form).toString(),
+    redirect: "manual",
+  });
+}
+
+async function login(url: string, key: string): Promise<{ cookie: string; setCookie: string }> {
+  const r = await post(url, "/login", { apikey: key });
+  await r.body?.cancel();
+  assert.equal(r.status, 303);
+  const setCookie = r.headers.get("set-cookie") ?? "";
+  return { cookie: setCookie.split(";")[0], setCookie };
+}
+
+async function get(url: string, path: string, cookie?: string) {
+  const r = await fetch(`${url}${path}`, {
+    headers: cookie ? { cookie } : {},
+    redirect: "manual",
+  });
+  return { status: r.status, headers: r.headers, text: await r.text() };
+}
+
+const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+
+/** A serve with Alice's and Bob's keys and one processed sample of each. */
+async function fixture(dir: string) {
+  const server = await startServe({ dataDir: `${dir}/data`, apiKeys: [ALICE, BOB] });
+  const uuids: Record<string, string> = {};
+  for (const [who, key] of [["alice", ALICE], ["bob", BOB]]) {
+    const path = `${dir}/${who}.sf`;
+    await Deno.writeTextFile(
+      path,
+      sfSample([{ dst: `${HOSTILE}:443` }, { dst: `${who}.example.com:443` }, {}]),
+    );
+    const c = client(server.url, key);
+    await c.upload({ path, fileName: `${who}<i>.sf` });
+    uuids[who] = (await c.listUploads())[0].uuid;
+  }
+  await server.idle();
+  return { server, uuids };
+}
+
+Deno.test("pages: login sets an HttpOnly, SameSite=Strict random session id, never the key", async () => {
+  await using dir = await tempDir();
+  const { server } = await fixture(dir.path);
+  try {
+    const home = await get(server.url, "/");
+    assert.equal(home.status, 200);
+    assert.match(home.text, /<form class="box" method="post" action="\/login">/);
+    assert.match(home.text, /name="apikey"/);
+
+    const a = await login(server.url, ALICE);
+    assert.match(a.setCookie, /^ns_session=[A-Za-z0-9_-]{43}; /);
+    assert.match(a.setCookie, /; HttpOnly(;|$)/);
+    assert.match(a.setCookie, /; SameSite=Strict(;|$)/);
+    assert.match(a.setCookie, /; Path=\//);
+    assert.ok(!a.setCookie.includes(ALICE) && !a.setCookie.includes(encodeURIComponent(ALICE)));
+    const again = await login(server.url, ALICE);
+    assert.notEqual(again.cookie, a.cookie, "a session id is new at every login");
+
+    const bad = await post(server.url, "/login", { apikey: "wrong" });
+    assert.equal(bad.status, 401);
+    assert.equal(bad.headers.get("set-cookie"), null);
+    assert.match(await bad.text(), /unknown API key/);
+
+    const list = await get(server.url, "/", a.cookie);
+    assert.match(list.text, /<h1>Samples<\/h1>/);
+    assert.ok(list.text.includes("alice&lt;i&gt;.sf") && !list.text.includes("bob"));
+
+    // Logging out needs the form token, ends the session and clears the cookie.
+    const noToken = await post(server.url, "/logout", {}, { cookie: a.cookie });
+    assert.equal(noToken.status, 403);
+    await noToken.body?.cancel();
+    const out = await post(server.url, "/logout", { csrf: csrfOf(list.text) }, {
+      cookie: a.cookie,
+    });
+    await out.body?.cancel();
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get("set-cookie") ?? "", /^ns_session=; .*Max-Age=0/);
+    const after = await get(server.url, "/", a.cookie);
+    assert.match(after.text, /name="apikey"/);
+    assert.ok(!after.text.includes("alice&lt;i&gt;.sf"));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("pages: a sample shows only to its owner's session; another key's is a 404", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const alice = await login(server.url, ALICE);
+    const bob = await login(server.url, BOB);
+    const own = await get(server.url, `/samples/${uuids.alice}`, alice.cookie);
+    assert.equal(own.status, 200);
+    assert.ok(own.text.includes("x&lt;img src=q onerror=window.__pwned=1&gt;.example:443"));
+    assert.ok(!own.text.includes("<img"));
+    assert.match(own.text, /local:https:small/);
+    assert.match(own.text, />samples with flowId<\/th>/);
+
+    const foreign = await get(server.url, `/samples/${uuids.alice}`, bob.cookie);
+    const missing = await get(server.url, `/samples/${crypto.randomUUID()}`, bob.cookie);
+    assert.equal(foreign.status, 404);
+    assert.equal(missing.status, 404);
+    assert.equal(foreign.text, missing.text, "a foreign sample must look exactly like none");
+    assert.ok(!foreign.text.includes("alice"));
+
+    const anonymous = await get(server.url, `/samples/${uuids.alice}`);
+    assert.equal(anonymous.status, 401);
+    assert.ok(!anonymous.text.includes("alice") && !anonymous.text.includes("example.com"));
+    const forged = await get(server.url, `/samples/${uuids.alice}`, `ns_session=${ALICE}`);
+    assert.equal(forged.status, 401, "the key is not a session id");
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("pages: cross-site and token-less form posts are refused; same-origin ones work", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const alice = await login(server.url, ALICE);
+    const page = await get(server.url, `/samples/${uuids.alice}`, alice.cookie);
+    const csrf = csrfOf(page.text);
+    assert.ok(csrf.length >= 40);
+    const path = `/samples/${uuids.alice}/annotate`;
+    const form = {
+      csrf,
+      kind: "destination",
+      name: "alice.example.com:443",
+      title: "Alice's <CDN>",
+    };
+    const api = client(server.url, ALICE);
+    for (
+      const [init, why] of [
+        [{ cookie: alice.cookie, origin: "http://evil.example" }, "foreign Origin"],
+        [{ cookie: alice.cookie, site: "cross-site" }, "Sec-Fetch-Site cross-site"],
+        [{ cookie: alice.cookie, site: "same-site" }, "Sec-Fetch-Site same-site"],
+      ] as const
+    ) {
+      const r = await post(server.url, path, form, init);
+      assert.equal(r.status, 403, why);
+      assert.match(await r.text(), /cross-site request refused/);
+    }
+    const noToken = await post(server.url, path, { ...form, csrf: "" }, { cookie: alice.cookie });
+    assert.equal(noToken.status, 403);
+    await noToken.body?.cancel();
+    assert.deepEqual(await api.destination("alice.example.com:443"), {});
+    const crossLogin = await post(server.url, "/login", { apikey: ALICE }, {
+      origin: "http://evil.example",
+      site: "cross-site",
+    });
+    assert.equal(crossLogin.status, 403);
+    assert.equal(crossLogin.headers.get("set-cookie"), null);
+    await crossLogin.body?.cancel();
+
+    const ok = await post(server.url, path, form, { cookie: alice.cookie });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 303);
+    assert.deepEqual(await api.destination("alice.example.com:443"), { title: "Alice's <CDN>" });
+    const shown = await get(server.url, `/samples/${uuids.alice}`, alice.cookie);
+    assert.ok(shown.text.includes("Alice&#39;s &lt;CDN&gt;"));
+
+    // Uploads: the token rides in the form's action URL (multipart bodies reach the API's parser).
+    const upload = (token: string, origin = server.url) => {
+      const body = new FormData();
+      body.append("file", new Blob([sfSample([{}])]), "up<x>.sf");
+      body.append("type", "");
+      return fetch(`${server.url}/upload?csrf=${encodeURIComponent(token)}`, {
+        method: "POST",
+        headers: { cookie: alice.cookie, origin },
+        body,
+        redirect: "manual",
+      });
+    };
+    const forged = await upload("nope");
+    assert.equal(forged.status, 403);
+    await forged.body?.cancel();
+    const foreign = await upload(csrf, "http://evil.example");
+    assert.equal(foreign.status, 403);
+    await foreign.body?.cancel();
+    assert.equal((await api.listUploads()).length, 1);
+    const good = await upload(csrf);
+    await good.body?.cancel();
+    assert.equal(good.status, 303);
+    await server.idle();
+    const list = await api.listUploads();
+    assert.equal(list.length, 2);
+    assert.ok(list.some((e) => e.fileName === "up<x>.sf" && e.processed));
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSON", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const alice = await login(server.url, ALICE);
+    for (const path of ["/", `/samples/${uuids.alice}`, "/samples/nope"]) {
+      for (const cookie of [undefined, alice.cookie]) {
+        const r = await get(server.url, path, cookie);
+        const csp = r.headers.get("content-security-policy") ?? "";
+        assert.match(csp, /default-src 'none'/, path);
+        assert.match(csp, /frame-ancestors 'none'/, path);
+        assert.match(csp, /form-action 'self'/, path);
+        assert.ok(!csp.includes("unsafe"), csp);
+        assert.equal(r.headers.get("cache-control"), "no-store");
+        assert.match(r.headers.get("content-type") ?? "", /^text\/html/);
+      }
+    }
+    const api = await fetch(`${server.url}/sec/v1.0/nothing`);
+    assert.equal(api.status, 404);
+    assert.equal((await api.json()).error, true);
+  } finally {
+    await server.shutdown();
+  }
+});
