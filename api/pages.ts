@@ -159,7 +159,9 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
         "content-security-policy": `${csp}; frame-ancestors 'none'`,
         "x-content-type-options": "nosniff",
         "x-frame-options": "DENY",
-        "referrer-policy": "no-referrer",
+        // Not no-referrer: under it browsers send `Origin: null` on form posts, which
+        // sameOrigin() must refuse; same-origin keeps the origin for this server's own forms.
+        "referrer-policy": "same-origin",
         "cache-control": "no-store",
         ...extraHeaders,
       },

@@ -31,7 +31,7 @@ h2{font-size:1.1rem;margin:24px 0 8px}
 .summary dt{color:var(--muted);font-size:.8rem}
 .summary dd{margin:0;font-weight:600;overflow-wrap:anywhere}
 .chart{overflow:auto;max-height:70vh;border:1px solid var(--line);border-radius:4px}
-.chart svg{display:block;min-width:640px;width:100%;height:auto}
+.chart svg{display:block;min-width:800px;width:100%;height:auto}
 .chart svg{font-size:11px}
 svg text{fill:var(--fg)}
 .axis line{stroke:#e6e9ef}
@@ -50,12 +50,13 @@ svg text{fill:var(--fg)}
 #filter{font:inherit;padding:4px 8px;min-width:16em;border:1px solid var(--line);border-radius:4px}
 .tablewrap{overflow-x:auto}
 table{border-collapse:collapse;width:100%;min-width:70em;table-layout:fixed;font-size:.85rem}
-table.wide{min-width:100em}
+table.wide{min-width:88em}
 th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
 th{white-space:normal;vertical-align:bottom}
 td.dst,td.wrap{white-space:normal;overflow-wrap:anywhere}
-col.w5{width:5em}col.w5_5{width:5.5em}col.w6{width:6em}col.w6_5{width:6.5em}col.w7{width:7em}
-col.w11{width:11em}col.w13{width:13em}
+col.w4_5{width:4.5em}col.w5_5{width:5.5em}col.w6{width:6em}col.w6_5{width:6.5em}
+col.w5{width:5em}col.w8_5{width:8.5em}col.w10_5{width:10.5em}
+td.id{font-size:.7rem;overflow-wrap:anywhere;white-space:normal}
 th{background:var(--head);position:sticky;top:0}
 th.sortable{cursor:pointer}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
@@ -146,19 +147,19 @@ function secflowsTable(model: ReportModel): string {
   // [header, numeric, width in em (0: the rest)]. Fixed widths let the browser lay out a table of
   // thousands of rows without measuring every cell (table-layout: fixed): ~2x faster to open.
   const heads: [string, boolean, number][] = [
-    ["start (s)", true, 6.5],
-    ["duration (s)", true, 6.5],
-    ["source", false, 11],
+    ["start (s)", true, 6],
+    ["duration (s)", true, 6],
+    ["source", false, 10.5],
     ["destination", false, 0],
     ["named", false, 5.5],
-    ["pkts out", true, 5],
-    ["pkts in", true, 5],
-    ["bytes out", true, 7],
-    ["bytes in", true, 7],
+    ["pkts out", true, 4.5],
+    ["pkts in", true, 4.5],
+    ["bytes out", true, 6.5],
+    ["bytes in", true, 6.5],
   ];
-  if (model.hasCategory) heads.push(["category", false, 13]);
-  if (model.hasCount) heads.push(["samples with flowId", true, 6]);
-  if (model.hasCategory) heads.push(["flowId", false, 11]);
+  if (model.hasCategory) heads.push(["category", false, 10.5]);
+  if (model.hasCount) heads.push(["in samples", true, 5]);
+  if (model.hasCategory) heads.push(["flowId", false, 8.5]);
   const out: string[] = [
     `<div id="filterbar" hidden><label>Filter <input id="filter" type="search" placeholder="name, address, category…" autocomplete="off"></label><span id="shown">${
       int(model.rows.length)
@@ -168,7 +169,11 @@ function secflowsTable(model: ReportModel): string {
     }><colgroup>${
       heads.map(([, , w]) => w ? `<col class="w${String(w).replace(".", "_")}">` : "<col>").join("")
     }</colgroup><thead><tr>${
-      heads.map(([h, n]) => `<th${n ? ' class="n" data-type="num"' : ""} scope="col">${h}</th>`)
+      heads.map(([h, n]) =>
+        `<th${n ? ' class="n" data-type="num"' : ""}${
+          h === "in samples" ? ' title="samples holding this flowId"' : ""
+        } scope="col">${h}</th>`
+      )
         .join("")
     }</tr></thead><tbody>`,
   ];
@@ -191,7 +196,7 @@ function secflowsTable(model: ReportModel): string {
       row += `<td class="n">${extra.count === undefined ? "" : int(extra.count)}</td>`;
     }
     if (model.hasCategory) {
-      row += `<td class="wrap">${escapeHtml(extra.flowId ?? "")}${
+      row += `<td class="id">${escapeHtml(extra.flowId ?? "")}${
         extra.eventId
           ? note(
             `event ${extra.eventId}${
@@ -275,7 +280,7 @@ export function reportDocument(
 <head>
 <meta charset="utf-8">
 ${meta}<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${escapeHtml(title)}</title>
 ${options.head ?? ""}<style>${css}</style>
 </head>

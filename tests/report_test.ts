@@ -116,7 +116,7 @@ Deno.test("report: platform Secflows keep numbers, categories, counts and annota
   assert.equal(extras.annotations!.behavior.size, 0);
   const html = renderReport(sample, extras);
   assert.ok(html.includes("Web &lt;browsing&gt;") && html.includes("Example &lt;CDN&gt;"));
-  assert.ok(html.includes(">samples with flowId</th>") && html.includes('<td class="n">7</td>'));
+  assert.ok(html.includes(">in samples</th>") && html.includes('<td class="n">7</td>'));
 });
 
 Deno.test("report command: a capture becomes one HTML file, nothing else written", async () => {

@@ -135,7 +135,7 @@ Deno.test("pages: a sample shows only to its owner's session; another key's is a
     assert.ok(own.text.includes("x&lt;img src=q onerror=window.__pwned=1&gt;.example:443"));
     assert.ok(!own.text.includes("<img"));
     assert.match(own.text, /local:https:small/);
-    assert.match(own.text, />samples with flowId<\/th>/);
+    assert.match(own.text, />in samples<\/th>/);
 
     const foreign = await get(server.url, `/samples/${uuids.alice}`, bob.cookie);
     const missing = await get(server.url, `/samples/${crypto.randomUUID()}`, bob.cookie);
