@@ -58,10 +58,10 @@ export interface PageSample {
   warnings: string[];
 }
 
-/** Who a key is, as the API decides it. */
+/** Who a key is, as the API decides it (the shape of the key ring's owner). */
 export interface KeyIdentity {
   /** The owner id samples are stored under. */
-  owner: string;
+  id: string;
   /** May annotate Destinations, Behaviors and Events. */
   admin: boolean;
 }
@@ -71,8 +71,8 @@ export interface PagesOptions {
   store: PagesStore;
   /** The API's key check: the key's identity, or null for an unknown key. */
   authenticate(key: string): Promise<KeyIdentity | null>;
-  /** The API's upload handler (endpoint 1) for an authenticated owner; answers an envelope. */
-  upload(request: Request, owner: string): Promise<Response>;
+  /** The API's upload handler (endpoint 1) for an authenticated key; answers an envelope. */
+  upload(request: Request, owner: KeyIdentity): Promise<Response>;
   /** The sessions (default: a new in-memory set). */
   sessions?: WebSessions;
 }
@@ -238,7 +238,7 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     }
     const old = cookieValue(request, SESSION_COOKIE);
     if (old) sessions.delete(old);
-    const session = sessions.create(who.owner, who.admin);
+    const session = sessions.create(who.id, who.admin);
     const secure = new URL(request.url).protocol === "https:";
     return redirect("/", {
       "set-cookie": sessionCookie(session.id, sessions.maxAgeSeconds, secure),
@@ -277,7 +277,7 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       await request.body?.cancel().catch(() => {});
       return bad;
     }
-    const answer = await options.upload(request, session.owner);
+    const answer = await options.upload(request, { id: session.owner, admin: session.admin });
     if (answer.status === 200) return redirect("/");
     let message = `upload failed (${answer.status})`;
     try {

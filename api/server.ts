@@ -270,10 +270,10 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const pages = createPages({
     store,
     authenticate: async (key) => {
-      const owner = await ownerOf(key);
-      return owner === null ? null : { owner, admin: true };
+      const id = await ownerOf(key);
+      return id === null ? null : { id, admin: true };
     },
-    upload,
+    upload: (request, owner) => upload(request, owner.id),
   });
 
   async function upload(request: Request, owner: string): Promise<Response> {
