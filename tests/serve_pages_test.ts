@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { NetworkSageClient } from "../api/client.ts";
+import { toPlatformSecflow } from "../api/classify.ts";
+import { createPages } from "../api/pages.ts";
+import { Store } from "../api/store.ts";
 import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
 import { HOSTILE } from "./report_fixtures.ts";
 
@@ -253,5 +256,64 @@ Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSO
     assert.equal((await api.json()).error, true);
   } finally {
     await server.shutdown();
+  }
+});
+
+Deno.test("pages: a key that may not annotate gets no form, and its annotation posts are refused", async () => {
+  await using dir = await tempDir();
+  const store = new Store(`${dir.path}/db`);
+  const uuid = crypto.randomUUID();
+  store.addSample({
+    uuid,
+    owner: "reader-id",
+    fileName: "a.sf",
+    fileType: "secflow",
+    createdMs: Date.now(),
+    storedPath: `${dir.path}/none`,
+    dnsPath: null,
+  });
+  const secflow = await toPlatformSecflow({
+    src: "192.168.1.10:50000",
+    dst: "a.example.com:443",
+    destinationNameSource: "passive",
+    srcPkts: 1,
+    srcBytes: 10,
+    dstPkts: 1,
+    dstBytes: 20,
+    relativeStart: 0,
+    duration: 1,
+  });
+  store.finish(uuid, {
+    hash: "a".repeat(32),
+    trafficDate: "1700000000.0",
+    warnings: [],
+    secflows: [secflow],
+  }, false);
+  // The server's key ring, as the pages see it: one key, not an admin. Uploads are not used here.
+  const pages = createPages({
+    store,
+    authenticate: (key) =>
+      Promise.resolve(key === "reader-key" ? { id: "reader-id", admin: false } : null),
+    upload: () => Promise.reject(new Error("no upload in this test")),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, pages);
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const reader = await login(url, "reader-key");
+    const page = await get(url, `/samples/${uuid}`, reader.cookie);
+    assert.equal(page.status, 200);
+    assert.ok(page.text.includes("a.example.com:443") && !page.text.includes('id="annotate"'));
+    const r = await post(url, `/samples/${uuid}/annotate`, {
+      csrf: csrfOf(page.text),
+      kind: "destination",
+      name: "a.example.com:443",
+      title: "t",
+    }, { cookie: reader.cookie });
+    assert.equal(r.status, 403);
+    assert.match(await r.text(), /may not annotate/);
+    assert.deepEqual(store.annotation("destination", "a.example.com:443"), {});
+  } finally {
+    await server.shutdown();
+    store.close();
   }
 });
