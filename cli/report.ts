@@ -60,7 +60,8 @@ options:
   -q, --quiet        no summary line
 ${API_OPTIONS_HELP.split("\n").filter((l) => !l.includes("--json")).join("\n")}
 
-permissions: --allow-read (INPUT, DNSLOG) --allow-write (the report)
+permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside and renamed)
+  --allow-write (the report)
   with --uuid: --allow-env=${API_ENV} --allow-net=api.seclarity.io (or the --api-url host)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("report", args, {

@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import { renderReport } from "../report/html.ts";
 import { escapeHtml } from "../report/escape.ts";
 import { fromActivities, fromPlatformSecflow, reportModel } from "../report/model.ts";
-import { runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { NetworkSageClient } from "../api/client.ts";
+import { apiPermissions, runCli, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { reportSample } from "./report_fixtures.ts";
 
 Deno.test("escapeHtml: markup characters become entities, control bytes U+FFFD", () => {
@@ -138,4 +139,46 @@ Deno.test("report command: a capture becomes one HTML file, nothing else written
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /missing\.pcap: no such file/);
   assert.ok(!bad.stderr.includes("    at "), "a stack trace");
+});
+
+Deno.test("report --uuid: a serve sample with its categories, counts and annotations", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: ["key-r"] });
+  try {
+    const sample = reportSample(10, 5);
+    await Deno.writeTextFile(`${dir.path}/s.sf`, JSON.stringify(sample));
+    const api = new NetworkSageClient({
+      apiKey: "key-r",
+      apiUrl: server.url,
+      useEnv: false,
+      maxAttempts: 1,
+    });
+    await api.upload({ path: `${dir.path}/s.sf` });
+    await server.idle();
+    const uuid = (await api.listUploads())[0].uuid;
+    const put = await fetch(`${server.url}/sec/v1.0/destinations/host1.example.com%3A443`, {
+      method: "PUT",
+      headers: { apikey: "key-r", "content-type": "application/json" },
+      body: JSON.stringify({ title: "Host <one>", relevance: "low" }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    const out = `${dir.path}/u.html`;
+    const run = await runCli(
+      ["report", "--uuid", uuid, "--api-url", server.url, "-o", out],
+      [...apiPermissions(server.url), `--allow-read=${dir.path}`, `--allow-write=${dir.path}`],
+      { NETWORKSAGE_API_KEY: "key-r" },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(!run.stderr.includes("key-r"), "the key was printed");
+    const html = await Deno.readTextFile(out);
+    assert.equal(html.match(/<rect class="bar /g)?.length, 10);
+    assert.ok(html.includes("<h1>s.sf</h1>"));
+    assert.ok(html.includes("local:https:small") && html.includes("local:icmp"));
+    assert.ok(html.includes(">in samples</th>"));
+    assert.ok(html.includes('<div class="note">Host &lt;one&gt;</div>'));
+    assert.ok(html.includes("<b>relevance</b>: low"));
+    assert.ok(!html.includes("<img"));
+  } finally {
+    await server.shutdown();
+  }
 });
