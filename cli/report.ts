@@ -115,7 +115,8 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
       return 0;
     }
     await writeTextAtomic(output, renderReport(sample, extras));
-    if (!values.quiet) ctx.err(`${output}: report of ${sample.flashes.length} Secflows`);
+    const n = sample.flashes.length;
+    if (!values.quiet) ctx.err(`${output}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
     return 0;
   },
 };

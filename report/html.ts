@@ -55,7 +55,7 @@ svg text{fill:var(--fg)}
 #filterbar{margin:6px 0;display:flex;gap:10px;align-items:center;flex-wrap:wrap}
 #filterbar[hidden]{display:none}
 #filter{font:inherit;padding:4px 8px;min-width:16em;border:1px solid var(--line);border-radius:4px}
-.tablewrap{overflow-x:auto}
+.tablewrap{overflow:auto;max-height:85vh;border:1px solid var(--line);border-radius:4px}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
 th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--head);vertical-align:bottom;overflow-wrap:normal}
@@ -65,6 +65,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 td.n{white-space:nowrap}
 td.id{font-size:.7rem}
 table.flows,table.flows thead,table.flows tbody{display:block}
+table.flows thead{position:sticky;top:0;z-index:1}
 table.flows{min-width:70em}
 table.flows.wide{min-width:88em}
 table.flows tr{display:grid;grid-template-columns:5.5em 5.5em 11.5em minmax(10em,1fr) 5em 4.5em 4.5em 6em 6em;border-bottom:1px solid var(--line)}
@@ -76,7 +77,7 @@ table.flows tr[hidden]{display:none}
 .annotations dt{font-weight:600;overflow-wrap:anywhere}
 .annotations dd{margin:0 0 8px 12px}
 @media (max-width:600px){body{padding:8px;font-size:13px}.summary{grid-template-columns:1fr 1fr}}
-@media print{body{padding:0;font-size:9pt}.chart{overflow:visible;max-height:none;border:0}
+@media print{body{padding:0;font-size:9pt}.chart,.tablewrap{overflow:visible;max-height:none;border:0}
 #filterbar{display:none}tr{break-inside:avoid}table.flows tbody tr{content-visibility:visible}a{color:inherit;text-decoration:none}}
 `.trim();
 
