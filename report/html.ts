@@ -42,7 +42,8 @@ h2{font-size:1.1rem;margin:24px 0 8px}
 svg text{fill:var(--fg)}
 .axis line{stroke:#e6e9ef}
 .axis text{fill:var(--muted)}
-.bar:hover,.dest:hover rect{stroke:#000;stroke-width:1}
+.bar{fill-opacity:.75}
+.bar:hover,.dest:hover rect{stroke:#000;stroke-width:1;fill-opacity:1}
 .sent{fill:#4e79a7}.received{fill:#a0cbe8}
 .c0{fill:#4e79a7;background:#4e79a7}.c1{fill:#f28e2b;background:#f28e2b}.c2{fill:#59a14f;background:#59a14f}
 .c3{fill:#e15759;background:#e15759}.c4{fill:#76b7b2;background:#76b7b2}.c5{fill:#edc948;background:#edc948}
@@ -77,7 +78,7 @@ table.flows tr[hidden]{display:none}
 .annotations dt{font-weight:600;overflow-wrap:anywhere}
 .annotations dd{margin:0 0 8px 12px}
 @media (max-width:600px){body{padding:8px;font-size:13px}.summary{grid-template-columns:1fr 1fr}}
-@media print{body{padding:0;font-size:9pt}.chart,.tablewrap{overflow:visible;max-height:none;border:0}
+@media print{body{padding:0;font-size:9pt}.chart,.tablewrap{overflow:visible;max-height:none;border:0}.chart svg{min-width:0}table.flows,table.flows.wide{min-width:0}
 #filterbar{display:none}tr{break-inside:avoid}table.flows tbody tr{content-visibility:visible}a{color:inherit;text-decoration:none}}
 `.trim();
 
