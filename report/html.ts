@@ -58,7 +58,8 @@ svg text{fill:var(--fg)}
 #filter{font:inherit;padding:4px 8px;min-width:16em;border:1px solid var(--line);border-radius:4px}
 .tablewrap{overflow:auto;max-height:85vh;border:1px solid var(--line);border-radius:4px}
 table{border-collapse:collapse;width:100%;font-size:.85rem}
-th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top;overflow-wrap:anywhere}
+th,td{padding:3px 6px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+table.flows td,td.dst{overflow-wrap:anywhere}
 th{background:var(--head);vertical-align:bottom;overflow-wrap:normal}
 th.sortable{cursor:pointer}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
