@@ -2,8 +2,9 @@
  * `serve`'s web pages, on the API's port: a login form (`POST /login`, field `apikey`), the
  * key's samples (`/`) with an upload form, a sample's page (`/samples/{uuid}`: the HTML report
  * with each Secflow's local category and the number of samples holding its flowId, and the
- * annotations of its Destinations, Behaviors and Events inline), annotation forms for keys that
- * may annotate, and `POST /logout`.
+ * annotations of its Destinations, Behaviors and Events inline; `/samples/{uuid}/report.html`
+ * downloads it as one standalone file), annotation forms for keys that may annotate, and
+ * `POST /logout`.
  *
  * A page shows nothing of a sample without a session of the key that owns it: another key's
  * sample answers 404, exactly like a sample that does not exist. Sessions and cross-site
@@ -16,7 +17,7 @@
  * @module
  */
 import { escapeHtml } from "../report/escape.ts";
-import { reportDocument, reportSections } from "../report/html.ts";
+import { renderReport, reportDocument, reportSections } from "../report/html.ts";
 import { fromActivities, reportModel } from "../report/model.ts";
 import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
 import {
@@ -81,7 +82,7 @@ export interface PagesOptions {
 export function isPagePath(pathname: string): boolean {
   return pathname === "/" || pathname === "/login" || pathname === "/logout" ||
     pathname === "/upload" || pathname === "/favicon.ico" ||
-    /^\/samples\/[^/]+(\/annotate)?$/.test(pathname);
+    /^\/samples\/[^/]+(\/annotate|\/report\.html)?$/.test(pathname);
 }
 
 const PAGE_CSS = `
@@ -287,29 +288,8 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return samplesPage(session, message, answer.status);
   }
 
-  async function samplePage(session: WebSession, uuid: string): Promise<Response> {
-    const s = await store.sample(uuid, session.owner);
-    if (!s) return notFound(session);
-    const head = `<p class="meta">${escapeHtml(s.fileType)} · uploaded ${dateOf(s.createdMs)} · ${
-      escapeHtml(s.uuid)
-    }</p>${
-      s.warnings.length
-        ? `<details><summary>${s.warnings.length} conversion warnings</summary><ul>${
-          s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
-        }</ul></details>`
-        : ""
-    }`;
-    if (s.status !== "processed") {
-      const text = s.status === "failed"
-        ? `<p class="error">Conversion failed: ${escapeHtml(s.error ?? "")}</p>`
-        : `<p>Being converted; this page reloads every 5 seconds.</p>`;
-      return page(
-        200,
-        `${s.fileName}: ${s.status}`,
-        `${nav(session)}<main><h1>${escapeHtml(s.fileName)}</h1>${head}${text}</main>`,
-        s.status === "pending" ? { refresh: "5" } : {},
-      );
-    }
+  /** A stored sample as a report's input: its Secflows with counts and annotations. */
+  async function sampleReport(s: PageSample) {
     const secflows = await store.secflows(s.uuid);
     const counts = new Map<string, number>();
     const notes = {
@@ -337,7 +317,54 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
         flowIdCount: count,
       });
     }
-    const { sample, extras } = fromActivities(s, activities);
+    return { ...fromActivities(s, activities), secflows };
+  }
+
+  /** The standalone report of a sample, as a download. */
+  async function reportDownload(session: WebSession, uuid: string): Promise<Response> {
+    const s = await store.sample(uuid, session.owner);
+    if (!s || s.status !== "processed") return notFound(session);
+    const { sample, extras } = await sampleReport(s);
+    const name = (s.fileName.replace(/\.[^.]*$/, "").replace(/[^A-Za-z0-9._-]/g, "_") || "sample") +
+      ".html";
+    return new Response(renderReport(sample, extras), {
+      headers: {
+        "content-type": "text/html; charset=utf-8",
+        "content-disposition": `attachment; filename="${name}"`,
+        "content-security-policy": "default-src 'none'; sandbox",
+        "x-content-type-options": "nosniff",
+        "cache-control": "no-store",
+      },
+    });
+  }
+
+  async function samplePage(session: WebSession, uuid: string): Promise<Response> {
+    const s = await store.sample(uuid, session.owner);
+    if (!s) return notFound(session);
+    const download = s.status === "processed"
+      ? ` · <a href="/samples/${enc(s.uuid)}/report.html">download this report</a>`
+      : "";
+    const head = `<p class="meta">${escapeHtml(s.fileType)} · uploaded ${dateOf(s.createdMs)} · ${
+      escapeHtml(s.uuid)
+    }${download}</p>${
+      s.warnings.length
+        ? `<details><summary>${s.warnings.length} conversion warnings</summary><ul>${
+          s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
+        }</ul></details>`
+        : ""
+    }`;
+    if (s.status !== "processed") {
+      const text = s.status === "failed"
+        ? `<p class="error">Conversion failed: ${escapeHtml(s.error ?? "")}</p>`
+        : `<p>Being converted; this page reloads every 5 seconds.</p>`;
+      return page(
+        200,
+        `${s.fileName}: ${s.status}`,
+        `${nav(session)}<main><h1>${escapeHtml(s.fileName)}</h1>${head}${text}</main>`,
+        s.status === "pending" ? { refresh: "5" } : {},
+      );
+    }
+    const { sample, extras, secflows } = await sampleReport(s);
     const model = reportModel(sample, extras);
     return page(
       200,
@@ -435,7 +462,10 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     } catch {
       return notFound(session);
     }
-    if (parts.length === 4) {
+    if (parts[3] === "report.html") {
+      return m === "GET" ? reportDownload(session, uuid) : notFound(session);
+    }
+    if (parts[3] === "annotate") {
       return m === "POST" ? annotate(request, session, uuid) : redirect(`/samples/${enc(uuid)}`);
     }
     return m === "GET" ? samplePage(session, uuid) : notFound(session);

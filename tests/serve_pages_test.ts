@@ -147,6 +147,22 @@ Deno.test("pages: a sample shows only to its owner's session; another key's is a
     assert.equal(foreign.text, missing.text, "a foreign sample must look exactly like none");
     assert.ok(!foreign.text.includes("alice"));
 
+    // The standalone report, as a download: the owner's only.
+    const file = await get(server.url, `/samples/${uuids.alice}/report.html`, alice.cookie);
+    assert.equal(file.status, 200);
+    assert.match(
+      file.headers.get("content-disposition") ?? "",
+      /^attachment; filename="alice_i_\.html"$/,
+    );
+    assert.match(file.text, /<meta http-equiv="Content-Security-Policy"/);
+    assert.ok(file.text.includes("x&lt;img src=q onerror=window.__pwned=1&gt;.example:443"));
+    assert.match(file.text, /local:https:small/);
+    assert.equal(
+      (await get(server.url, `/samples/${uuids.alice}/report.html`, bob.cookie)).status,
+      404,
+    );
+    assert.equal((await get(server.url, `/samples/${uuids.alice}/report.html`)).status, 401);
+
     const anonymous = await get(server.url, `/samples/${uuids.alice}`);
     assert.equal(anonymous.status, 401);
     assert.ok(!anonymous.text.includes("alice") && !anonymous.text.includes("example.com"));
