@@ -6,8 +6,9 @@
  *
  * Without --capture, the capture comes from ../shared/bench/gen-pcap.py (300k packets give 7,712
  * Secflows). Measured per round, in a fresh tab: render (Deno, ms), open (navigation until the
- * load event and the next painted frame), and sort (a click on "bytes out", then on it again to
- * reverse, each until the next painted frame). Prints each round and the medians.
+ * load event and the next painted frame), sort (a click on "bytes out", then on it again to
+ * reverse) and filter (typing "svc1"), each until the next painted frame. Prints each round and
+ * the medians.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -64,7 +65,12 @@ const sortOnce = (column: number) =>
   `(async () => { const t = performance.now();
     document.querySelectorAll("#secflows th")[${column}].click();
     await ${frame}; return performance.now() - t; })()`;
-const rows: { open: number; sort: number; reverse: number }[] = [];
+// Typing into the filter, timed the same way.
+const filterOnce = (text: string) =>
+  `(async () => { const t = performance.now(); const f = document.getElementById("filter");
+    f.value = ${JSON.stringify(text)}; f.dispatchEvent(new Event("input"));
+    await ${frame}; return performance.now() - t; })()`;
+const rows: { open: number; sort: number; reverse: number; filter: number }[] = [];
 try {
   // One warm-up tab: the first navigation of a fresh browser also pays for its own start.
   const warm = await browser.newPage();
@@ -82,12 +88,14 @@ try {
     const first = await page.evaluate<string>(
       `document.querySelector("#secflows tbody tr").cells[7].textContent`,
     );
+    const filter = await page.evaluate<number>(filterOnce("svc1"));
+    const shown = await page.evaluate<string>(`document.getElementById("shown").textContent`);
     if (page.errors.length) throw new Error(`page errors: ${page.errors.join("; ")}`);
-    rows.push({ open, sort, reverse });
+    rows.push({ open, sort, reverse, filter });
     console.log(
       `round ${i + 1}: open ${open.toFixed(0)} ms, sort ${sort.toFixed(0)} ms, reverse ${
         reverse.toFixed(0)
-      } ms (largest bytes out: ${first})`,
+      } ms, filter ${filter.toFixed(0)} ms (${shown}; largest bytes out: ${first})`,
     );
     await page.close();
   }
@@ -98,7 +106,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 console.log(
   `median of ${rows.length}: open ${median(rows.map((r) => r.open)).toFixed(0)} ms, sort ${
     median(rows.map((r) => r.sort)).toFixed(0)
-  } ms, reverse ${median(rows.map((r) => r.reverse)).toFixed(0)} ms; open + sort ${
-    median(rows.map((r) => r.open + r.sort)).toFixed(0)
-  } ms`,
+  } ms, reverse ${median(rows.map((r) => r.reverse)).toFixed(0)} ms, filter ${
+    median(rows.map((r) => r.filter)).toFixed(0)
+  } ms; open + sort ${median(rows.map((r) => r.open + r.sort)).toFixed(0)} ms`,
 );
