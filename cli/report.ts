@@ -3,7 +3,7 @@
  * sample (`report/html.ts`). INPUT is read in memory and nothing but the report is written.
  * @module
  */
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { API_ENV, API_OPTIONS, API_OPTIONS_HELP, clientFrom } from "./_api.ts";
 import { convertFile, type InputFormat } from "../io/convert.ts";
@@ -109,6 +109,9 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
         onWarning: (w) => ctx.err(`warning: ${w}`),
       });
       output = values.output ?? defaultReportPath(input);
+      if (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0")) {
+        throw new UsageError(`-o ${output} would overwrite an input`);
+      }
     }
     if (!sample || sample.flashes.length === 0) {
       ctx.err(`${values.uuid ?? positionals[0]}: no Secflows; nothing written`);

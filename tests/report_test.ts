@@ -135,6 +135,14 @@ Deno.test("report command: a capture becomes one HTML file, nothing else written
   const html = await Deno.readTextFile(`${dir.path}/in.html`);
   assert.equal(html.match(/<rect class="bar /g)?.length, 4);
   assert.ok(html.includes("<h1>in.pcap</h1>"));
+  const before = await Deno.readFile(input);
+  const clobber = await runCli(["report", input, "-o", input], [
+    `--allow-read=${dir.path}`,
+    `--allow-write=${dir.path}`,
+  ]);
+  assert.equal(clobber.code, 2);
+  assert.match(clobber.stderr, /would overwrite an input/);
+  assert.deepEqual(await Deno.readFile(input), before);
   const bad = await runCli(["report", `${dir.path}/missing.pcap`], [`--allow-read=${dir.path}`]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /missing\.pcap: no such file/);
