@@ -290,6 +290,19 @@ Deno.test({
               maxAttempts: 1,
             });
             assert.deepEqual(await api.destination("host2.example.com:443"), {});
+
+            // Logging out through the page's button ends the session and removes the cookie.
+            await page.goto(`${server.url}/`);
+            await page.navigation(() =>
+              page.evaluate(`document.querySelector("nav form button").click()`)
+            );
+            assert.equal(
+              await page.evaluate(`document.querySelectorAll("input[name=apikey]").length`),
+              1,
+            );
+            assert.deepEqual(await page.cookies(server.url), []);
+            assert.equal(await page.goto(`${server.url}/samples/${uuids.alice}`), 401);
+            assert.deepEqual(page.errors.filter((e) => !/status of 40[134]/.test(e)), []);
             await page.close();
           } finally {
             await attacker.shutdown();
