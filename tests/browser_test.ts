@@ -39,12 +39,19 @@ const number = (s: string) => Number(s.replaceAll(",", ""));
 const ascending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] <= x);
 const descending = (xs: number[]) => xs.every((x, i) => i === 0 || xs[i - 1] >= x);
 
+const haveChromium = chromiumPath() !== null;
+if (!haveChromium) {
+  console.warn(
+    "skipping browser tests: no chromium at /usr/bin/chromium (apt-get install chromium, or set CHROMIUM=/path)",
+  );
+}
+
 const ALICE = "key-alice-browser-0001";
 const BOB = "key-bob-browser-0002";
 
 Deno.test({
   name: "browser: the report and serve's pages in headless chromium",
-  ignore: chromiumPath() === null,
+  ignore: !haveChromium,
   async fn(t) {
     const browser = (await launchChromium())!;
     await using dir = await tempDir();
