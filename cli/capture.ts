@@ -12,6 +12,7 @@ import {
   windowLine,
 } from "../capture/collector.ts";
 import { apiUploader } from "../capture/spool.ts";
+import { linkTypeName, resolveInterface } from "./interfaces.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -107,7 +108,7 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
     const upload = !values["no-upload"] && env("NETWORKSAGE_API_KEY") !== undefined;
     const retryMs = Number(env("NETWORKSAGE_SPOOL_RETRY_MS") ?? "5000");
     const collector = new Collector({
-      interface: values.interface,
+      interface: values.interface === undefined ? undefined : resolveInterface(values.interface),
       file: values.read,
       expression: positionals.length > 0 ? positionals.join(" ") : undefined,
       windowSeconds: duration,
@@ -123,8 +124,10 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       onStart: (info) =>
         ctx.err(
           values.interface !== undefined
-            ? `listening on ${info.source}, link-type ${info.linkType}, snapshot length 350 bytes`
-            : `reading from file ${info.source}, link-type ${info.linkType}`,
+            ? `listening on ${info.source}, link-type ${
+              linkTypeName(info.linkType)
+            }, snapshot length 350 bytes`
+            : `reading from file ${info.source}, link-type ${linkTypeName(info.linkType)}`,
         ),
       onWindow: (r) => ctx.err(windowLine(r)),
       onEvent: (line) => ctx.err(line),

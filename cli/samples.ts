@@ -15,6 +15,44 @@ import {
   table,
 } from "./_api.ts";
 import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
+import { checkUuid } from "./_rows.ts";
+import { formatDate, platformDate } from "./_format.ts";
+import { Progress } from "./_progress.ts";
+import { printable } from "../secflow/printable.ts";
+
+/**
+ * A public sample UUID: the base64 of `<id>#hash#<hash>` (API.md), else a usage error. Checked
+ * before any request.
+ */
+export function checkPublicUuid(value: string): string {
+  let decoded = "";
+  try {
+    if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+      decoded = atob(value.replaceAll("-", "+").replaceAll("_", "/"));
+    }
+  } catch { /* not base64 */ }
+  if (!/^[^#]+#hash#[^#]+$/.test(decoded)) {
+    throw new UsageError(
+      `a public UUID is the base64 of ID#hash#HASH (networksage uuid NAME --time T --public prints it), not '${
+        printable(value, 60)
+      }'`,
+    );
+  }
+  return value;
+}
+
+/** Sample metadata as `key: value` lines, dates in ISO 8601 UTC next to the raw values. */
+function metadataView(meta: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...meta };
+  for (const key of ["dateCreated", "dateProcessed"]) {
+    if (typeof out[key] === "string") out[key] = platformDate(out[key] as string);
+  }
+  const traffic = Number(out.trafficDate);
+  if (typeof out.trafficDate === "string" && out.trafficDate !== "" && Number.isFinite(traffic)) {
+    out.trafficDate = `${out.trafficDate} (${formatDate(traffic)})`;
+  }
+  return out;
+}
 
 const PUBLIC_PERMISSIONS =
   `with --public: --allow-env=${API_ENV} --allow-net=ns-genericservice.app.seclarity.io
@@ -87,7 +125,7 @@ ${privatePermissions()}`,
       return 0;
     }
     const lines = table(
-      ["uuid", "fileName", "type", "processed", "dateCreated"],
+      ["uuid", "fileName", "type", "processed", "created (UTC)"],
       body.map((e: UploadEntry) => [
         e.uuid,
         e.fileName,
@@ -97,7 +135,7 @@ ${privatePermissions()}`,
           : e.processed
           ? "yes"
           : "no",
-        e.dateCreated,
+        platformDate(e.dateCreated),
       ]),
     );
     for (const line of lines) ctx.out(line);
@@ -120,10 +158,10 @@ example: NETWORKSAGE_API_KEY=... networksage sample 0b6f3c1e-...
 ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("sample", args, API_OPTIONS);
-    const uuid = onePositional(positionals, "UUID");
+    const uuid = checkUuid(onePositional(positionals, "UUID"));
     const body = await clientFrom(values, true).getSample(uuid);
     if (values.json) ctx.out(JSON.stringify(body));
-    else for (const line of keyValues(body)) ctx.out(line);
+    else for (const line of keyValues(metadataView(body))) ctx.out(line);
     return 0;
   },
 };
@@ -150,6 +188,8 @@ ${PUBLIC_PERMISSIONS}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("secflows", args, PUBLIC_OPTIONS);
     const uuid = onePositional(positionals, "UUID");
+    if (values.public) checkPublicUuid(uuid);
+    else checkUuid(uuid);
     const client = clientFrom(values, !values.public);
     const body = values.public
       ? await client.publicAggregated(uuid)
@@ -168,7 +208,8 @@ ${PUBLIC_PERMISSIONS}`,
 /** `aggregate UUID [--public]`: helper 1. */
 export const aggregateCommand: Command = {
   name: "aggregate",
-  help: `usage: networksage aggregate UUID [--public] [--concurrency N] [--json] [--api-url URL]
+  help:
+    `usage: networksage aggregate UUID [--public] [--concurrency N] [-q] [--json] [--api-url URL]
 
 The aggregated view of a sample. Public (--public): endpoint 5 as is. Private: endpoint 4, then for
 each Secflow its count (6), Destination (7), Behavior (8) and Event (9, when it has an eventId),
@@ -177,6 +218,7 @@ at most --concurrency requests at once (default 8). --json prints the activities
 options:
   --public           UUID is a public sample UUID (public service, no key)
   --concurrency N    requests in flight at once (default 8)
+  -q, --quiet        no progress line (it shows on a terminal only: lookups done of total)
 ${API_OPTIONS_HELP}
 
 examples: NETWORKSAGE_API_KEY=... networksage aggregate 0b6f3c1e-...
@@ -188,8 +230,11 @@ ${PUBLIC_PERMISSIONS}`,
     const { values, positionals } = parseCommandArgs("aggregate", args, {
       ...PUBLIC_OPTIONS,
       concurrency: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
     });
     const uuid = onePositional(positionals, "UUID");
+    if (values.public) checkPublicUuid(uuid);
+    else checkUuid(uuid);
     let concurrency: number | undefined;
     if (values.concurrency !== undefined) {
       concurrency = Number(values.concurrency);
@@ -198,7 +243,21 @@ ${PUBLIC_PERMISSIONS}`,
       }
     }
     const client = clientFrom(values, !values.public);
-    const body = await client.aggregated(uuid, { public: values.public, concurrency });
+    const progress = new Progress({
+      label: `aggregate ${uuid}`,
+      unit: "items",
+      quiet: values.quiet,
+    });
+    let body: Activity[];
+    try {
+      body = await client.aggregated(uuid, {
+        public: values.public,
+        concurrency,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    } finally {
+      progress.clear();
+    }
     if (values.json) ctx.out(JSON.stringify(body));
     else for (const line of activityTable(body)) ctx.out(line);
     return 0;
@@ -276,7 +335,7 @@ example: NETWORKSAGE_API_KEY=... networksage wait 0b6f3c1e-... --interval 5 --ti
 ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("wait", args, WAIT_OPTIONS);
-    const uuid = onePositional(positionals, "UUID");
+    const uuid = checkUuid(onePositional(positionals, "UUID"));
     const client = clientFrom(values, true);
     const meta = await client.waitForProcessing(uuid, {
       intervalMs: secondsOption("interval", values.interval),

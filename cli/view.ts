@@ -1,0 +1,260 @@
+/**
+ * `view INPUT... | --uuid UUID [--sort K] [--top N] [--match TEXT] [--json|--csv]`: Secflows as a
+ * table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or CSV).
+ * @module
+ */
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { API_OPTIONS, clientFrom, privatePermissions } from "./_api.ts";
+import {
+  checkUuid,
+  localRows,
+  platformRows,
+  positiveInt,
+  type SecflowRow,
+  selectRows,
+  SORT_KEYS,
+  type SortKey,
+} from "./_rows.ts";
+import {
+  type Column,
+  csvLine,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDuration,
+  isoTimestamp,
+  plural,
+  renderTable,
+} from "./_format.ts";
+import { Progress } from "./_progress.ts";
+import type { Flash } from "../secflow/types.ts";
+import { FLASH_KEYS } from "../secflow/types.ts";
+import type { PlatformSecflow } from "../api/types.ts";
+import { formatSample } from "../secflow/sample.ts";
+import type { InputFormat } from "../io/convert.ts";
+
+const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/** Options `view` and `stats` share. */
+export const INPUT_OPTIONS = {
+  ...API_OPTIONS,
+  uuid: { type: "string" },
+  dns: { type: "string" },
+  format: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+/** Help lines for {@link INPUT_OPTIONS}. */
+export const INPUT_HELP =
+  `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
+  --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
+  --format F         force the input format: ${FORMATS.join(", ")}
+  -q, --quiet        no progress line and no notices`;
+
+/** The rows of the command's inputs: local files or `--uuid`. */
+export async function inputRows(
+  command: string,
+  values: {
+    uuid?: string;
+    dns?: string;
+    format?: string;
+    quiet?: boolean;
+    "api-url"?: string;
+    "public-url"?: string;
+    retries?: string;
+  },
+  positionals: string[],
+  err: (line: string) => void,
+): Promise<SecflowRow[]> {
+  if (values.uuid !== undefined) {
+    if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
+    if (values.dns !== undefined || values.format !== undefined) {
+      throw new UsageError("--dns and --format go with INPUT files, not with --uuid");
+    }
+    const uuid = checkUuid(values.uuid, "--uuid");
+    const client = clientFrom(values, true);
+    const progress = new Progress({
+      label: `${command} ${uuid}: counts`,
+      unit: "items",
+      quiet: values.quiet,
+    });
+    try {
+      return await platformRows(client, uuid, { onCount: (d, t) => progress.update(d, t) });
+    } finally {
+      progress.clear();
+    }
+  }
+  if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
+  const format = values.format as InputFormat | undefined;
+  if (format !== undefined && !FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not '${format}'`);
+  }
+  if (values.dns !== undefined && positionals.length > 1) {
+    throw new UsageError("--dns goes with a single conn.log INPUT");
+  }
+  const { rows, empty } = await localRows(positionals, {
+    format,
+    dnsLog: values.dns,
+    onWarning: (w) => err(`warning: ${w}`),
+  });
+  if (!values.quiet) { for (const path of empty) err(`${path}: no Secflows`); }
+  return rows;
+}
+
+/** The flashes as a JSON array, each written exactly as the `.sf` writer writes it. */
+export function flashesJson(flashes: Flash[]): string {
+  // formatSample is the one writer of flash text; the array is what follows its fixed head.
+  const empty = { hash: "", trafficDate: "", fileName: "", flashes: [] };
+  const head = formatSample(empty).length - 2; // without "]}"
+  return formatSample({ ...empty, flashes }).slice(head, -1);
+}
+
+function isPlatform(rows: SecflowRow[]): boolean {
+  return rows.length > 0 && rows[0].category !== undefined;
+}
+
+/** The table columns and cells of `rows` (platform rows get category and count). */
+export function tableOf(rows: SecflowRow[], platform: boolean): [Column[], string[][]] {
+  const columns: Column[] = [
+    { header: "src", shrink: true, min: 12 },
+    { header: "dst", shrink: true, min: 12 },
+    { header: "named" },
+    { header: "pkts out", align: "right" },
+    { header: "bytes out", align: "right" },
+    { header: "pkts in", align: "right" },
+    { header: "bytes in", align: "right" },
+    { header: "start" },
+    { header: "duration", align: "right" },
+    { header: "proto" },
+  ];
+  if (platform) {
+    columns.push({ header: "category", shrink: true }, { header: "count", align: "right" });
+  }
+  const cells = rows.map((r) => {
+    const line = [
+      r.src,
+      r.dst,
+      r.nameSource,
+      formatCount(r.srcPkts),
+      formatBytes(r.srcBytes),
+      formatCount(r.dstPkts),
+      formatBytes(r.dstBytes),
+      formatDate(r.start),
+      formatDuration(r.duration),
+      r.protocol || "tcp/udp",
+    ];
+    if (platform) line.push(r.category ?? "", r.count === undefined ? "" : formatCount(r.count));
+    return line;
+  });
+  return [columns, cells];
+}
+
+function terminalColumns(): number | undefined {
+  if (!Deno.stdout.isTerminal()) return undefined;
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return undefined;
+  }
+}
+
+const PLATFORM_KEYS = [
+  "sourceData",
+  "destinationData",
+  "destinationNameSource",
+  "sourcePackets",
+  "sourceBytes",
+  "destinationPackets",
+  "destinationBytes",
+  "relativeStart",
+  "duration",
+  "flowCategory",
+  "flowId",
+  "eventId",
+] as const;
+
+export const viewCommand: Command = {
+  name: "view",
+  help:
+    `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [--json | --csv] [--dns DNSLOG]
+       networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [--json | --csv]
+
+Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture or a Zeek conn.log (gzip looked
+through, detected from the content); captures and logs are converted in memory, exactly as
+convert would, and nothing is written. With several INPUTs their Secflows are shown together.
+--uuid shows a private platform sample's Secflows, with the platform's category and each
+Secflow's count (how many samples hold it).
+
+The table (src, dst, name source, packets and bytes each way, start in UTC, duration, protocol)
+fits the terminal; packets and bytes are right-aligned with units. --json prints the selected
+flashes as one JSON array, each exactly as in the .sf (with --uuid: the platform's Secflows, plus
+flowIdCount); --csv prints a header row, then one row per Secflow, full values.
+
+options:
+  --sort KEY         ${SORT_KEYS.join(", ")} (default start). start and dst ascending;
+                     bytes and packets (both directions summed) and duration descending
+  --top N            only the first N after sorting
+  --match TEXT       only Secflows whose src or dst contains TEXT (ignoring case)
+  --json             full values as a JSON array
+  --csv              full values as CSV
+${INPUT_HELP}
+  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
+
+examples: networksage view capture.pcap --sort bytes --top 10
+          networksage view day.sf --match example.com --csv > example.csv
+          NETWORKSAGE_API_KEY=... networksage view --uuid 0b6f3c1e-...
+
+permissions: --allow-read (INPUT, DNSLOG)
+  with --uuid: ${privatePermissions().replace(/^permissions: /, "")}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("view", args, {
+      ...INPUT_OPTIONS,
+      sort: { type: "string" },
+      top: { type: "string" },
+      match: { type: "string" },
+      csv: { type: "boolean" },
+    });
+    if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
+    const sort = values.sort as SortKey | undefined;
+    if (sort !== undefined && !SORT_KEYS.includes(sort)) {
+      throw new UsageError(`--sort must be one of ${SORT_KEYS.join(", ")}, not '${values.sort}'`);
+    }
+    const top = positiveInt("top", values.top);
+    const all = await inputRows("view", values, positionals, ctx.err);
+    const rows = selectRows(all, { sort, top, match: values.match });
+    const platform = values.uuid !== undefined || isPlatform(all);
+    if (values.json) {
+      ctx.out(
+        platform
+          ? JSON.stringify(rows.map((r) => ({ ...r.raw as PlatformSecflow, flowIdCount: r.count })))
+          : flashesJson(rows.map((r) => r.raw as Flash)),
+      );
+      return 0;
+    }
+    if (values.csv) {
+      const keys: readonly string[] = platform ? PLATFORM_KEYS : FLASH_KEYS;
+      const extra = platform ? ["flowIdCount", "start"] : ["start"];
+      ctx.out(csvLine([...keys, ...extra]));
+      for (const r of rows) {
+        const raw = r.raw as unknown as Record<string, unknown>;
+        const tail = platform ? [r.count, isoTimestamp(r.start)] : [isoTimestamp(r.start)];
+        ctx.out(csvLine([...keys.map((k) => raw[k]), ...tail]));
+      }
+      return 0;
+    }
+    if (rows.length === 0) {
+      ctx.out(
+        all.length === 0
+          ? "(no Secflows)"
+          : `(no Secflows match; ${plural(all.length, "Secflow")} in all)`,
+      );
+      return 0;
+    }
+    const [columns, cells] = tableOf(rows, platform);
+    for (const line of renderTable(columns, cells, terminalColumns())) ctx.out(line);
+    if (rows.length < all.length && !values.quiet) {
+      ctx.err(`${formatCount(rows.length)} of ${plural(all.length, "Secflow")} shown`);
+    }
+    return 0;
+  },
+};
