@@ -82,6 +82,12 @@ export interface Column {
   shrink?: boolean;
   /** Never cut below this many characters (default 8). */
   min?: number;
+  /**
+   * When shrinking is not enough, columns with a `drop` rank are left out, highest rank first,
+   * all columns of a rank at once (a narrow terminal keeps who, where and how much rather than
+   * a wrapped mess).
+   */
+  drop?: number;
 }
 
 /**
@@ -89,6 +95,19 @@ export interface Column {
  * shrinkable columns are cut, widest first, until the line fits; without it nothing is cut.
  */
 export function renderTable(columns: Column[], rows: string[][], maxWidth?: number): string[] {
+  if (maxWidth !== undefined) {
+    // Columns of one rank go together (packets out and in are one decision).
+    const ranks = [
+      ...new Set(columns.map((c) => c.drop).filter((d): d is number => d !== undefined)),
+    ]
+      .sort((a, b) => b - a);
+    for (const rank of ranks) {
+      if (naturalWidth(columns, rows) <= maxWidth) break;
+      const keep = columns.map((c) => c.drop !== rank);
+      columns = columns.filter((_, j) => keep[j]);
+      rows = rows.map((r) => r.filter((_, j) => keep[j]));
+    }
+  }
   const widths = columns.map((c, i) =>
     Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length))
   );
@@ -97,13 +116,14 @@ export function renderTable(columns: Column[], rows: string[][], maxWidth?: numb
     while (total() > maxWidth) {
       let widest = -1;
       for (let i = 0; i < columns.length; i++) {
-        const floor = Math.max(columns[i].min ?? 8, Math.min(columns[i].header.length, 8));
-        if (columns[i].shrink && widths[i] > floor && (widest < 0 || widths[i] > widths[widest])) {
-          widest = i;
-        }
+        if (
+          columns[i].shrink && widths[i] > floorOf(columns[i]) &&
+          (widest < 0 || widths[i] > widths[widest])
+        ) widest = i;
       }
       if (widest < 0) break;
-      widths[widest] -= Math.min(widths[widest] - 8, total() - maxWidth, 1 + (widths[widest] >> 3));
+      const room = widths[widest] - floorOf(columns[widest]);
+      widths[widest] -= Math.min(room, total() - maxWidth, 1 + (widths[widest] >> 3));
     }
   }
   const fit = (text: string, width: number) => {
@@ -118,6 +138,21 @@ export function renderTable(columns: Column[], rows: string[][], maxWidth?: numb
   const line = (cells: string[]) =>
     columns.map((_, i) => pad(cells[i] ?? "", i)).join("  ").trimEnd();
   return [line(columns.map((c) => c.header)), ...rows.map(line)];
+}
+
+/** The narrowest a shrinkable column is cut to. */
+function floorOf(c: Column): number {
+  return c.min ?? 8;
+}
+
+/** The width of a table once its shrinkable columns are cut to their floors. */
+function naturalWidth(columns: Column[], rows: string[][]): number {
+  let total = 2 * (columns.length - 1);
+  columns.forEach((c, i) => {
+    const full = Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length));
+    total += c.shrink ? Math.min(full, floorOf(c)) : full;
+  });
+  return total;
 }
 
 /** One CSV line (RFC 4180): fields with `,`, `"`, CR or LF are quoted, quotes doubled. */

@@ -105,7 +105,7 @@ export async function inputRows(
 export function flashesJson(flashes: Flash[]): string {
   // formatSample is the one writer of flash text; the array is what follows its fixed head.
   const empty = { hash: "", trafficDate: "", fileName: "", flashes: [] };
-  const head = formatSample(empty).length - 2; // without "]}"
+  const head = formatSample(empty).length - 3; // the head before "[]}"
   return formatSample({ ...empty, flashes }).slice(head, -1);
 }
 
@@ -116,19 +116,23 @@ function isPlatform(rows: SecflowRow[]): boolean {
 /** The table columns and cells of `rows` (platform rows get category and count). */
 export function tableOf(rows: SecflowRow[], platform: boolean): [Column[], string[][]] {
   const columns: Column[] = [
-    { header: "src", shrink: true, min: 12 },
-    { header: "dst", shrink: true, min: 12 },
-    { header: "named" },
-    { header: "pkts out", align: "right" },
+    { header: "src", shrink: true, min: 21 },
+    { header: "dst", shrink: true, min: 24 },
+    { header: "named", drop: 8 },
+    { header: "pkts out", align: "right", drop: 5 },
     { header: "bytes out", align: "right" },
-    { header: "pkts in", align: "right" },
+    { header: "pkts in", align: "right", drop: 5 },
     { header: "bytes in", align: "right" },
-    { header: "start" },
-    { header: "duration", align: "right" },
-    { header: "proto" },
+    { header: "start", drop: 4 },
+    { header: "duration", align: "right", drop: 6 },
+    { header: "proto", drop: 9 },
   ];
   if (platform) {
-    columns.push({ header: "category", shrink: true }, { header: "count", align: "right" });
+    columns.push({ header: "category", shrink: true, drop: 3 }, {
+      header: "count",
+      align: "right",
+      drop: 7,
+    });
   }
   const cells = rows.map((r) => {
     const line = [
