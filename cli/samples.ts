@@ -244,7 +244,7 @@ ${PUBLIC_PERMISSIONS}`,
     }
     const client = clientFrom(values, !values.public);
     const progress = new Progress({
-      label: `aggregate ${uuid}`,
+      label: "aggregate lookups",
       unit: "items",
       quiet: values.quiet,
     });

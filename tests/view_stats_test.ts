@@ -12,6 +12,7 @@ import { formatSample } from "../secflow/sample.ts";
 import type { Flash, Sample } from "../secflow/types.ts";
 import { NetworkSageClient } from "../api/client.ts";
 import { type Column, formatDate, renderTable } from "../cli/_format.ts";
+import { denoRun, hasCommand, underTerminal } from "./_terminal.ts";
 
 const flash = (f: Partial<Flash> & Pick<Flash, "src" | "dst">): Flash => ({
   destinationNameSource: "passive",
@@ -464,38 +465,6 @@ Deno.test("view --uuid and stats --uuid: a platform sample from a real serve, wi
 });
 
 // ---------------------------------------------------------------------------------------------
-
-function hasCommand(name: string): boolean {
-  return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" }).outputSync()
-    .success;
-}
-
-const CLI_PATH = new URL("../cli.ts", import.meta.url).pathname;
-
-/** A shell-quoted `deno run --quiet PERMS cli.ts`. */
-export function denoRun(...perms: string[]): string {
-  return [Deno.execPath(), "run", "--quiet", "--no-prompt", ...perms, CLI_PATH].map(shellQuote)
-    .join(" ");
-}
-
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
-/** Runs a shell command line under a pseudo-terminal (`script -qec`); everything it printed. */
-export async function underTerminal(
-  command: string,
-  env: Record<string, string> = {},
-): Promise<string> {
-  const out = await new Deno.Command("script", {
-    args: ["-qec", command, "/dev/null"],
-    env: { TERM: "xterm", ...env },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-}
 
 async function listing(dir: string): Promise<string[]> {
   const names: string[] = [];
