@@ -66,11 +66,15 @@ export function formatTags(tags: unknown): string {
   return cellText(tags);
 }
 
-/** Any value as one line of table text: objects as JSON, control bytes escaped. */
-export function cellText(v: unknown): string {
+/** Any value as text: objects as JSON, nothing escaped (for {@link renderTable}, which escapes). */
+export function cellValue(v: unknown): string {
   if (v === undefined || v === null) return "";
-  const text = typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
-  return printable(text, 1000);
+  return typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** Any value as one line of text to print: objects as JSON, control bytes escaped. */
+export function cellText(v: unknown): string {
+  return printable(cellValue(v), 1000);
 }
 
 /** One column of a {@link renderTable}. */
@@ -108,6 +112,8 @@ export function renderTable(columns: Column[], rows: string[][], maxWidth?: numb
       rows = rows.map((r) => r.filter((_, j) => keep[j]));
     }
   }
+  // Every cell may come from traffic or a server: control bytes never reach the terminal.
+  rows = rows.map((r) => r.map((cell) => printable(cell, 1000)));
   const widths = columns.map((c, i) =>
     Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length))
   );

@@ -8,6 +8,7 @@ import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { API_OPTIONS, API_OPTIONS_HELP, clientFrom, privatePermissions } from "./_api.ts";
 import { checkDestination, checkId, metadataLines } from "./lookups.ts";
 import type { Metadata } from "../api/types.ts";
+import { printable } from "../secflow/printable.ts";
 
 const KINDS = ["destination", "behavior", "event"] as const;
 
@@ -45,10 +46,10 @@ ${privatePermissions()}`,
       throw new UsageError(`what to annotate is missing: ${KINDS.join(", ")}`);
     }
     if (!(KINDS as readonly string[]).includes(kind)) {
-      throw new UsageError(`annotate ${KINDS.join(", ")}, not '${kind}'`);
+      throw new UsageError(`annotate ${KINDS.join(", ")}, not '${printable(kind, 40)}'`);
     }
     if (id === undefined) throw new UsageError("ID is missing");
-    if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    if (extra.length) throw new UsageError(`unexpected argument '${printable(extra[0], 60)}'`);
     if (kind === "destination") checkDestination(id);
     else checkId(id, kind === "behavior" ? "flowId" : "eventId");
     if (values.title === undefined || values.title.trim() === "") {

@@ -7,6 +7,7 @@
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { commands } from "./commands.ts";
 import { SORT_KEYS } from "./_rows.ts";
+import { printable } from "../secflow/printable.ts";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -206,7 +207,7 @@ permissions: none`,
       throw new UsageError(
         positionals.length === 0
           ? `the shell is missing: ${SHELLS.join(", ")}`
-          : `completions for ${SHELLS.join(", ")}, not '${positionals.join(" ")}'`,
+          : `completions for ${SHELLS.join(", ")}, not '${printable(positionals.join(" "), 60)}'`,
       );
     }
     const specs = await completionSpecs();

@@ -8,15 +8,24 @@ import {
   API_OPTIONS,
   API_OPTIONS_HELP,
   clientFrom,
-  keyValues,
   onePositional,
   privatePermissions,
   secondsOption,
-  table,
 } from "./_api.ts";
 import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
 import { checkUuid } from "./_rows.ts";
-import { formatDate, platformDate } from "./_format.ts";
+import {
+  cellValue,
+  type Column,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDuration,
+  platformDate,
+  renderTable,
+} from "./_format.ts";
+import { metadataLines } from "./lookups.ts";
+import { terminalColumns } from "./view.ts";
 import { Progress } from "./_progress.ts";
 import { printable } from "../secflow/printable.ts";
 
@@ -58,22 +67,43 @@ const PUBLIC_PERMISSIONS =
   `with --public: --allow-env=${API_ENV} --allow-net=ns-genericservice.app.seclarity.io
   (no key needed; with --public-url, the host:port of that URL)`;
 
-/** Lines of a Secflow table. */
+const num = (text: string, format: (n: number) => string) => {
+  const n = Number(text);
+  return text !== "" && Number.isFinite(n) ? format(n) : cellValue(text);
+};
+
+/** Lines of a Secflow table (platform Secflows: every field a string), sized to the terminal. */
 export function secflowTable(secflows: PlatformSecflow[]): string[] {
   if (secflows.length === 0) return ["(no Secflows)"];
-  return table(
-    ["source", "destination", "named", "pkts", "bytes", "start", "duration", "category", "flowId"],
+  const columns: Column[] = [
+    { header: "source", shrink: true, min: 21 },
+    { header: "destination", shrink: true, min: 24 },
+    { header: "named", drop: 8 },
+    { header: "pkts out", align: "right", drop: 5 },
+    { header: "bytes out", align: "right" },
+    { header: "pkts in", align: "right", drop: 5 },
+    { header: "bytes in", align: "right" },
+    { header: "after", align: "right", drop: 6 },
+    { header: "duration", align: "right", drop: 6 },
+    { header: "category", shrink: true },
+    { header: "flowId", min: 12, shrink: true },
+  ];
+  return renderTable(
+    columns,
     secflows.map((s) => [
-      s.sourceData,
-      s.destinationData,
-      s.destinationNameSource,
-      `${s.sourcePackets}/${s.destinationPackets}`,
-      `${s.sourceBytes}/${s.destinationBytes}`,
-      s.relativeStart,
-      s.duration,
-      s.flowCategory,
-      s.flowId + (s.eventId ? ` (event ${s.eventId})` : ""),
+      cellValue(s.sourceData),
+      cellValue(s.destinationData),
+      cellValue(s.destinationNameSource),
+      num(s.sourcePackets, formatCount),
+      num(s.sourceBytes, formatBytes),
+      num(s.destinationPackets, formatCount),
+      num(s.destinationBytes, formatBytes),
+      num(s.relativeStart, formatDuration),
+      num(s.duration, formatDuration),
+      cellValue(s.flowCategory),
+      cellValue(s.flowId) + (s.eventId ? ` (event ${cellValue(s.eventId)})` : ""),
     ]),
+    terminalColumns(),
   );
 }
 
@@ -82,17 +112,27 @@ const title = (m: Record<string, unknown>) =>
 
 function activityTable(activities: Activity[]): string[] {
   if (activities.length === 0) return ["(no activities)"];
-  return table(
-    ["source", "destination", "category", "count", "destination title", "behavior", "event"],
+  const columns: Column[] = [
+    { header: "source", shrink: true, min: 21 },
+    { header: "destination", shrink: true, min: 24 },
+    { header: "category", shrink: true },
+    { header: "count", align: "right" },
+    { header: "destination title", shrink: true },
+    { header: "behavior", shrink: true },
+    { header: "event", shrink: true },
+  ];
+  return renderTable(
+    columns,
     activities.map((a) => [
-      a.secflow.sourceData,
-      a.secflow.destinationData,
-      a.secflow.flowCategory,
-      a.flowIdCount,
-      title(a.destination),
-      title(a.behavior),
-      a.secflow.eventId ? title(a.event) : "-",
+      cellValue(a.secflow.sourceData),
+      cellValue(a.secflow.destinationData),
+      cellValue(a.secflow.flowCategory),
+      formatCount(a.flowIdCount),
+      cellValue(title(a.destination)),
+      cellValue(title(a.behavior)),
+      a.secflow.eventId ? cellValue(title(a.event)) : "-",
     ]),
+    terminalColumns(),
   );
 }
 
@@ -112,7 +152,7 @@ ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("samples", args, API_OPTIONS);
     if (positionals.length) {
-      throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      throw new UsageError(`unexpected argument '${printable(positionals[0], 60)}'`);
     }
     const client = clientFrom(values, true);
     const body = await client.listUploads();
@@ -124,19 +164,26 @@ ${privatePermissions()}`,
       ctx.out("(no samples)");
       return 0;
     }
-    const lines = table(
-      ["uuid", "fileName", "type", "processed", "created (UTC)"],
+    const lines = renderTable(
+      [
+        { header: "uuid" },
+        { header: "fileName", shrink: true, min: 16 },
+        { header: "type" },
+        { header: "processed", shrink: true },
+        { header: "created (UTC)" },
+      ],
       body.map((e: UploadEntry) => [
-        e.uuid,
-        e.fileName,
-        e.fileType,
+        cellValue(e.uuid),
+        cellValue(e.fileName),
+        cellValue(e.fileType),
         typeof e.processingError === "string"
-          ? `failed: ${e.processingError}`
+          ? `failed: ${cellValue(e.processingError)}`
           : e.processed
           ? "yes"
           : "no",
-        platformDate(e.dateCreated),
+        cellValue(platformDate(e.dateCreated)),
       ]),
+      terminalColumns(),
     );
     for (const line of lines) ctx.out(line);
     return 0;
@@ -161,7 +208,7 @@ ${privatePermissions()}`,
     const uuid = checkUuid(onePositional(positionals, "UUID"));
     const body = await clientFrom(values, true).getSample(uuid);
     if (values.json) ctx.out(JSON.stringify(body));
-    else for (const line of keyValues(metadataView(body))) ctx.out(line);
+    else for (const line of metadataLines(metadataView(body))) ctx.out(line);
     return 0;
   },
 };
@@ -299,7 +346,7 @@ ${privatePermissions()}`,
     if (values.time === undefined) throw new UsageError("--time EPOCH is required");
     const time = Number(values.time);
     if (!Number.isFinite(time)) {
-      throw new UsageError(`--time must be epoch seconds, not '${values.time}'`);
+      throw new UsageError(`--time must be epoch seconds, not '${printable(values.time, 40)}'`);
     }
     const client = clientFrom(values, true);
     const found = await client.findUploadUuid(name, time, {

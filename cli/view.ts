@@ -31,6 +31,7 @@ import type { Flash } from "../secflow/types.ts";
 import { FLASH_KEYS } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { formatSample } from "../secflow/sample.ts";
+import { printable } from "../secflow/printable.ts";
 import type { InputFormat } from "../io/convert.ts";
 
 const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
@@ -87,7 +88,9 @@ export async function inputRows(
   if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
   const format = values.format as InputFormat | undefined;
   if (format !== undefined && !FORMATS.includes(format)) {
-    throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not '${format}'`);
+    throw new UsageError(
+      `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+    );
   }
   if (values.dns !== undefined && positionals.length > 1) {
     throw new UsageError("--dns goes with a single conn.log INPUT");
@@ -153,10 +156,11 @@ export function tableOf(rows: SecflowRow[], platform: boolean): [Column[], strin
   return [columns, cells];
 }
 
-function terminalColumns(): number | undefined {
+/** The width of the terminal stdout is, or undefined (a pipe or file: nothing is cut). */
+export function terminalColumns(): number | undefined {
   if (!Deno.stdout.isTerminal()) return undefined;
   try {
-    return Deno.consoleSize().columns;
+    return Deno.consoleSize().columns || undefined;
   } catch {
     return undefined;
   }
@@ -221,7 +225,9 @@ permissions: --allow-read (INPUT, DNSLOG)
     if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
     const sort = values.sort as SortKey | undefined;
     if (sort !== undefined && !SORT_KEYS.includes(sort)) {
-      throw new UsageError(`--sort must be one of ${SORT_KEYS.join(", ")}, not '${values.sort}'`);
+      throw new UsageError(
+        `--sort must be one of ${SORT_KEYS.join(", ")}, not '${printable(sort, 40)}'`,
+      );
     }
     const top = positiveInt("top", values.top);
     const all = await inputRows("view", values, positionals, ctx.err);
@@ -238,11 +244,15 @@ permissions: --allow-read (INPUT, DNSLOG)
     if (values.csv) {
       const keys: readonly string[] = platform ? PLATFORM_KEYS : FLASH_KEYS;
       const extra = platform ? ["flowIdCount", "start"] : ["start"];
+      // Full values for programs; on a terminal, like ls, control bytes are shown escaped.
+      const safe = Deno.stdout.isTerminal()
+        ? (line: string) => printable(line, Infinity)
+        : (line: string) => line;
       ctx.out(csvLine([...keys, ...extra]));
       for (const r of rows) {
         const raw = r.raw as unknown as Record<string, unknown>;
         const tail = platform ? [r.count, isoTimestamp(r.start)] : [isoTimestamp(r.start)];
-        ctx.out(csvLine([...keys.map((k) => raw[k]), ...tail]));
+        ctx.out(safe(csvLine([...keys.map((k) => raw[k]), ...tail])));
       }
       return 0;
     }

@@ -471,3 +471,20 @@ async function listing(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   return names.sort();
 }
+
+Deno.test("view and stats never print control bytes from a name (terminal escapes are shown escaped)", async () => {
+  await using dir = await tempDir();
+  const hostile = formatSample({
+    ...SAMPLE,
+    flashes: [{ ...A, dst: "evil\u001b]0;owned\u0007\u001b[2J.example:443" }],
+  });
+  await Deno.writeTextFile(`${dir.path}/hostile.sf`, hostile);
+  for (const args of [["view"], ["stats"], ["view", "--csv"]]) {
+    const r = await cli([...args, `${dir.path}/hostile.sf`]);
+    assert.equal(r.code, 0, r.err.join("\n"));
+    const text = r.out.join("\n");
+    if (args.includes("--csv")) continue; // full values, for programs, as --json
+    assert.ok(!text.includes("\u001b") && !text.includes("\u0007"), text);
+    assert.match(text, /evil\\x1b\]0;owned\\x07\\x1b\[2J\.example:443/);
+  }
+});
