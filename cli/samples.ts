@@ -15,6 +15,7 @@ import {
 import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
 import { checkUuid } from "./_rows.ts";
 import {
+  cellText,
   cellValue,
   type Column,
   formatBytes,
@@ -391,8 +392,10 @@ ${privatePermissions()}`,
     if (values.json) ctx.out(JSON.stringify(meta));
     else {
       ctx.out(
-        `processed: ${meta.fileName} (${uuid}), trafficDate ${
-          meta.trafficDate || "(none: no Secflows)"
+        `processed: ${cellText(meta.fileName)} (${uuid}), trafficDate ${
+          meta.trafficDate
+            ? `${meta.trafficDate} (${formatDate(Number(meta.trafficDate))})`
+            : "(none: no Secflows)"
         }`,
       );
     }

@@ -75,7 +75,7 @@ export async function inputRows(
     const uuid = checkUuid(values.uuid, "--uuid");
     const client = clientFrom(values, true);
     const progress = new Progress({
-      label: `${command} ${uuid}: counts`,
+      label: `${command}: counts`,
       unit: "items",
       quiet: values.quiet,
     });
