@@ -156,6 +156,11 @@ export function tableOf(rows: SecflowRow[], platform: boolean): [Column[], strin
   return [columns, cells];
 }
 
+/** Prints many lines with one write per few thousand (a line per write is most of the time). */
+export function outLines(ctx: { out(line: string): void }, lines: string[]): void {
+  for (let i = 0; i < lines.length; i += 4096) ctx.out(lines.slice(i, i + 4096).join("\n"));
+}
+
 /** The width of the terminal stdout is, or undefined (a pipe or file: nothing is cut). */
 export function terminalColumns(): number | undefined {
   if (!Deno.stdout.isTerminal()) return undefined;
@@ -248,12 +253,13 @@ permissions: --allow-read (INPUT, DNSLOG)
       const safe = Deno.stdout.isTerminal()
         ? (line: string) => printable(line, Infinity)
         : (line: string) => line;
-      ctx.out(csvLine([...keys, ...extra]));
+      const lines = [csvLine([...keys, ...extra])];
       for (const r of rows) {
         const raw = r.raw as unknown as Record<string, unknown>;
         const tail = platform ? [r.count, isoTimestamp(r.start)] : [isoTimestamp(r.start)];
-        ctx.out(safe(csvLine([...keys.map((k) => raw[k]), ...tail])));
+        lines.push(safe(csvLine([...keys.map((k) => raw[k]), ...tail])));
       }
+      outLines(ctx, lines);
       return 0;
     }
     if (rows.length === 0) {
@@ -265,7 +271,7 @@ permissions: --allow-read (INPUT, DNSLOG)
       return 0;
     }
     const [columns, cells] = tableOf(rows, platform);
-    for (const line of renderTable(columns, cells, terminalColumns())) ctx.out(line);
+    outLines(ctx, renderTable(columns, cells, terminalColumns()));
     if (rows.length < all.length && !values.quiet) {
       ctx.err(`${formatCount(rows.length)} of ${plural(all.length, "Secflow")} shown`);
     }

@@ -5,7 +5,7 @@
  * none when piped), completion scripts a shell accepts, `capture -i N`, link-type names.
  */
 import assert from "node:assert/strict";
-import { cli } from "./zeek_fixtures.ts";
+import { cli as cliInProcess } from "./zeek_fixtures.ts";
 import {
   apiPermissions,
   flakyFront,
@@ -20,6 +20,12 @@ import { linkTypeName, resolveInterface } from "../cli/interfaces.ts";
 import { closest } from "../cli/_format.ts";
 import { hoistGlobalOptions } from "../cli.ts";
 import { announceSkip, cliInNamespace, pcapSkipReason, run } from "./capture_helpers.ts";
+
+/** The CLI in process; output split into lines (a command may print many lines in one write). */
+async function cli(args: string[]) {
+  const r = await cliInProcess(args);
+  return { ...r, out: r.out.flatMap((l) => l.split("\n")) };
+}
 
 const KEY = "sk-conventions-key";
 

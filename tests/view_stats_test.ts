@@ -4,7 +4,7 @@
  * option; the table under a real pseudo-terminal (`script`) fits its width; nothing is written.
  */
 import assert from "node:assert/strict";
-import { cli, connTsv } from "./zeek_fixtures.ts";
+import { cli as cliInProcess, connTsv } from "./zeek_fixtures.ts";
 import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "./_pcap.ts";
 import { runCli, startServe, tempDir } from "./api_fixtures.ts";
 import { convertFile } from "../io/convert.ts";
@@ -13,6 +13,12 @@ import type { Flash, Sample } from "../secflow/types.ts";
 import { NetworkSageClient } from "../api/client.ts";
 import { type Column, formatDate, renderTable } from "../cli/_format.ts";
 import { denoRun, hasCommand, underTerminal } from "./_terminal.ts";
+
+/** The CLI in process; output split into lines (a command may print many lines in one write). */
+async function cli(args: string[]) {
+  const r = await cliInProcess(args);
+  return { ...r, out: r.out.flatMap((l) => l.split("\n")) };
+}
 
 const flash = (f: Partial<Flash> & Pick<Flash, "src" | "dst">): Flash => ({
   destinationNameSource: "passive",
