@@ -1,16 +1,14 @@
 /**
- * Any input as a Secflow sample in memory, nothing written: a `.sf` file as it is (its hash,
- * file name and flashes untouched), a capture or a Zeek log converted exactly as `convert` would
- * (same detection, same pipeline) but never saved and with no name cache touched. What `view`,
- * `stats` and `report` look at.
+ * Any input as a Secflow sample in memory, nothing written: a capture or a Zeek log converted
+ * exactly as `convert` converts it (same detection, same pipeline, same `.sf` reader and its
+ * bounds), but never saved and with no name cache read or updated. A `.sf` input keeps its
+ * flashes and trafficDate as they are (like `convert`, the sample gets a new hash). What `view`
+ * and `stats` look at, and what `report` can.
  * @module
  */
 import { basename } from "node:path";
-import { InputError } from "../secflow/errors.ts";
-import { parseSample } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
-import { convertFile, defaultOutputPath, detectFormat, type InputFormat } from "./convert.ts";
-import { inputChunks } from "./files.ts";
+import { convertFile, defaultOutputPath, type InputFormat } from "./convert.ts";
 
 /** Options of {@link loadSample}. */
 export interface LoadOptions {
@@ -43,29 +41,11 @@ export interface LoadedSample {
  * ```
  */
 export async function loadSample(path: string, options: LoadOptions = {}): Promise<LoadedSample> {
-  const format = options.format ?? await detectFormat(path);
-  if (format === "secflow") {
-    if (options.dnsLog) {
-      throw new InputError(
-        `${options.dnsLog}: --dns goes with a Zeek conn.log, not with a Secflow sample`,
-      );
-    }
-    return { path, format, sample: await readSampleAsIs(path), warnings: [] };
-  }
   const result = await convertFile(path, {
-    format,
+    format: options.format,
     dnsLog: options.dnsLog,
     fileName: basename(defaultOutputPath(path)),
     onWarning: options.onWarning,
   });
-  return { path, format, sample: result.sample, warnings: result.warnings };
-}
-
-/** A `.sf` file (gzip looked through), validated, exactly as written. */
-export async function readSampleAsIs(path: string): Promise<Sample> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of inputChunks(path)) text += decoder.decode(chunk, { stream: true });
-  text += decoder.decode();
-  return parseSample(text, path);
+  return { path, format: result.format, sample: result.sample, warnings: result.warnings };
 }

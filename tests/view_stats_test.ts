@@ -4,7 +4,7 @@
  * option; the table under a real pseudo-terminal (`script`) fits its width; nothing is written.
  */
 import assert from "node:assert/strict";
-import { cli as cliInProcess, connTsv } from "./zeek_fixtures.ts";
+import { cli as cliInProcess, connTsv, gzip } from "./zeek_fixtures.ts";
 import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "./_pcap.ts";
 import { runCli, startServe, tempDir } from "./api_fixtures.ts";
 import { convertFile } from "../io/convert.ts";
@@ -341,6 +341,15 @@ Deno.test("view and stats read pcap, pcapng and Zeek conn.log in memory, exactly
       name,
     );
   }
+  // A gzip-compressed .sf and conn.log are looked through.
+  await Deno.writeFile(`${dir.path}/known.sf.gz`, await gzip(formatSample(SAMPLE)));
+  assert.deepEqual(await jsonOf(["view", `${dir.path}/known.sf.gz`, "--json"]), FLASHES);
+  await Deno.writeFile(`${dir.path}/conn.log.gz`, await gzip(files["conn.log"] as string));
+  assert.equal(
+    (await jsonOf(["stats", `${dir.path}/conn.log.gz`, "--json"]) as { bytes: number }).bytes,
+    2600,
+  );
+  for (const extra of ["known.sf.gz", "conn.log.gz"]) await Deno.remove(`${dir.path}/${extra}`);
   // Several inputs together: their Secflows sorted as one list.
   const all = await jsonOf([
     "view",
