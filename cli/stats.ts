@@ -157,7 +157,6 @@ options:
   --top N            entries in each top list (default 10)
   --json             the statistics as one JSON object
 ${INPUT_HELP}
-  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
 
 example: networksage stats capture.pcap day.sf
 

@@ -38,7 +38,9 @@ const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 /** Options `view` and `stats` share. */
 export const INPUT_OPTIONS = {
-  ...API_OPTIONS,
+  json: API_OPTIONS.json,
+  "api-url": API_OPTIONS["api-url"],
+  retries: API_OPTIONS.retries,
   uuid: { type: "string" },
   dns: { type: "string" },
   format: { type: "string" },
@@ -50,7 +52,9 @@ export const INPUT_HELP =
   `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
   --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
   --format F         force the input format: ${FORMATS.join(", ")}
-  -q, --quiet        no progress line and no notices`;
+  -q, --quiet        no progress line and no notices
+  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
+  --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)`;
 
 /** The rows of the command's inputs: local files or `--uuid`. */
 export async function inputRows(
@@ -61,7 +65,6 @@ export async function inputRows(
     format?: string;
     quiet?: boolean;
     "api-url"?: string;
-    "public-url"?: string;
     retries?: string;
   },
   positionals: string[],
@@ -211,7 +214,6 @@ options:
   --json             full values as a JSON array
   --csv              full values as CSV
 ${INPUT_HELP}
-  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
 
 examples: networksage view capture.pcap --sort bytes --top 10
           networksage view day.sf --match example.com --csv > example.csv
