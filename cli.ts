@@ -88,7 +88,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const [word, ...rest] = hoisted;
   if (word === undefined || word === "--help" || word === "-h" || word === "help") {
-    if (word === "help" && rest[0] !== undefined) {
+    if (word === "help" && rest[0] !== undefined && rest[0] !== "help") {
       const target = findCommand(rest[0]);
       if (!target) {
         context.err(`networksage help: ${unknownCommand(rest[0])}`);
