@@ -5,7 +5,7 @@
  * @module
  */
 import { commands } from "./cli/commands.ts";
-import type { CliContext, Command, CommandEntry } from "./cli/command.ts";
+import { type CliContext, type Command, type CommandEntry, optionsInHelp } from "./cli/command.ts";
 import { closest } from "./cli/_format.ts";
 import { printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
@@ -114,8 +114,12 @@ export async function main(args: string[]): Promise<number> {
     context.out(command.help);
     return 0;
   }
+  // -q asks for no progress and no summary: a command that prints neither takes it as a no-op.
+  const commandArgs = optionsInHelp(command.help).includes("--quiet")
+    ? rest
+    : rest.filter((a) => a !== "-q" && a !== "--quiet");
   try {
-    return await command.run(rest, context);
+    return await command.run(commandArgs, context);
   } catch (e) {
     return reportFailure(command, e);
   }

@@ -79,3 +79,11 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     throw new UsageError(text.charAt(0).toLowerCase() + text.slice(1));
   }
 }
+
+/** The long options a help text documents (permissions excluded), sorted. */
+export function optionsInHelp(help: string): string[] {
+  const text = help.split(/\npermissions:/)[0];
+  const found = new Set<string>(["--help"]);
+  for (const m of text.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)) found.add(m[1]);
+  return [...found].sort();
+}

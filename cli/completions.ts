@@ -4,7 +4,7 @@
  * command or option completes without anyone editing a script.
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, optionsInHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { commands } from "./commands.ts";
 import { SORT_KEYS } from "./_rows.ts";
 import { printable } from "../secflow/printable.ts";
@@ -29,14 +29,6 @@ export interface CompletionSpec {
   name: string;
   summary: string;
   options: string[];
-}
-
-/** The long options a help text documents (permissions excluded), sorted. */
-export function optionsInHelp(help: string): string[] {
-  const text = help.split(/\npermissions:/)[0];
-  const found = new Set<string>(["--help"]);
-  for (const m of text.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)) found.add(m[1]);
-  return [...found].sort();
 }
 
 /** Every command with the options of its help (loads every command module). */

@@ -93,6 +93,11 @@ Deno.test("global options are read before the command as after it", async () => 
     assert.equal(before.code, 0, before.stderr);
     assert.equal(before.stdout, "[]\n");
     assert.deepEqual(before, after);
+    // -q where there is nothing to quiet (no progress, no summary) is accepted, before or after.
+    for (const args of [["-q", "samples", "--json"], ["samples", "--quiet", "--json"]]) {
+      const quiet = await runCli([...args, "--api-url", s.url], perms, env);
+      assert.deepEqual(quiet, before, args.join(" "));
+    }
   } finally {
     await s.shutdown();
   }
