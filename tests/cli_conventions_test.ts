@@ -330,6 +330,10 @@ Deno.test("completions: scripts bash, zsh and fish accept, completing commands a
     );
     assert.match(listed, /^--sort/m);
   }
+  // The documented permissions: none.
+  const bare = await runCli(["completions", "bash"], []);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.equal(bare.stdout, await script("bash"));
   const bad = await cli(["completions", "powershell"]);
   assert.equal(bad.code, 2);
 });
