@@ -201,9 +201,12 @@ Deno.test("README: the first screen and every command of the tour work as writte
           assert.match(await Deno.readTextFile(`${REPO}${redirect}`), /^src,dst,/);
         }
         for (const expected of step.expected) {
+          // A README line ending in "..." shows the start of what is printed.
           const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+          const prefix = expected.endsWith(" ...");
+          const want = squash(prefix ? expected.slice(0, -4) : expected);
           assert.ok(
-            r.out.split("\n").some((l) => squash(l) === squash(expected)),
+            r.out.split("\n").some((l) => prefix ? squash(l).startsWith(want) : squash(l) === want),
             `'${line}' printed the line the README shows:\n  ${expected}\nit printed:\n${r.out}`,
           );
         }
