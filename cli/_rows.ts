@@ -1,5 +1,6 @@
 /**
- * The Secflows `view` and `stats` look at, in one shape whatever their source: flashes of local
+ * The Secflows `view` and `stats` look at (and the options they share to name them), in one shape
+ * whatever their source: flashes of local
  * inputs (`.sf`, captures, Zeek logs, loaded in memory by `io/load.ts`), or a platform sample's
  * Secflows (every field a string there) with their category and global count. Times become
  * absolute (epoch seconds), so Secflows of several inputs sort together.
@@ -10,6 +11,9 @@ import type { PlatformSecflow } from "../api/types.ts";
 import type { NetworkSageClient } from "../api/client.ts";
 import { type LoadOptions, loadSample } from "../io/load.ts";
 import { UsageError } from "./command.ts";
+import { API_OPTIONS, clientFrom } from "./_api.ts";
+import { Progress } from "./_progress.ts";
+import type { InputFormat } from "../io/convert.ts";
 import { printable } from "../secflow/printable.ts";
 
 /** One Secflow, normalised. */
@@ -164,4 +168,77 @@ export function positiveInt(name: string, value: string | undefined): number | u
     );
   }
   return n;
+}
+
+const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/** Options `view` and `stats` share. */
+export const INPUT_OPTIONS = {
+  json: API_OPTIONS.json,
+  "api-url": API_OPTIONS["api-url"],
+  retries: API_OPTIONS.retries,
+  uuid: { type: "string" },
+  dns: { type: "string" },
+  format: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+/** Help lines for {@link INPUT_OPTIONS}. */
+export const INPUT_HELP =
+  `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
+  --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
+  --format F         force the input format: ${FORMATS.join(", ")}
+  -q, --quiet        no progress line and no notices
+  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
+  --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)`;
+
+/** The rows of the command's inputs: local files or `--uuid`. */
+export async function inputRows(
+  command: string,
+  values: {
+    uuid?: string;
+    dns?: string;
+    format?: string;
+    quiet?: boolean;
+    "api-url"?: string;
+    retries?: string;
+  },
+  positionals: string[],
+  err: (line: string) => void,
+): Promise<SecflowRow[]> {
+  if (values.uuid !== undefined) {
+    if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
+    if (values.dns !== undefined || values.format !== undefined) {
+      throw new UsageError("--dns and --format go with INPUT files, not with --uuid");
+    }
+    const uuid = checkUuid(values.uuid, "--uuid");
+    const client = clientFrom(values, true);
+    const progress = new Progress({
+      label: `${command}: counts`,
+      unit: "items",
+      quiet: values.quiet,
+    });
+    try {
+      return await platformRows(client, uuid, { onCount: (d, t) => progress.update(d, t) });
+    } finally {
+      progress.clear();
+    }
+  }
+  if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
+  const format = values.format as InputFormat | undefined;
+  if (format !== undefined && !FORMATS.includes(format)) {
+    throw new UsageError(
+      `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+    );
+  }
+  if (values.dns !== undefined && positionals.length > 1) {
+    throw new UsageError("--dns goes with a single conn.log INPUT");
+  }
+  const { rows, empty } = await localRows(positionals, {
+    format,
+    dnsLog: values.dns,
+    onWarning: (w) => err(`warning: ${w}`),
+  });
+  if (!values.quiet) { for (const path of empty) err(`${path}: no Secflows`); }
+  return rows;
 }

@@ -5,8 +5,7 @@
  */
 import { type Command, parseCommandArgs } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
-import { positiveInt, type SecflowRow } from "./_rows.ts";
-import { INPUT_HELP, INPUT_OPTIONS, inputRows } from "./view.ts";
+import { INPUT_HELP, INPUT_OPTIONS, inputRows, positiveInt, type SecflowRow } from "./_rows.ts";
 import {
   type Column,
   formatBytes,

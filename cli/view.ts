@@ -4,11 +4,11 @@
  * @module
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
-import { API_OPTIONS, clientFrom, privatePermissions } from "./_api.ts";
+import { privatePermissions } from "./_api.ts";
 import {
-  checkUuid,
-  localRows,
-  platformRows,
+  INPUT_HELP,
+  INPUT_OPTIONS,
+  inputRows,
   positiveInt,
   type SecflowRow,
   selectRows,
@@ -26,86 +26,11 @@ import {
   plural,
   renderTable,
 } from "./_format.ts";
-import { Progress } from "./_progress.ts";
 import type { Flash } from "../secflow/types.ts";
 import { FLASH_KEYS } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { printable } from "../secflow/printable.ts";
-import type { InputFormat } from "../io/convert.ts";
-
-const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
-
-/** Options `view` and `stats` share. */
-export const INPUT_OPTIONS = {
-  json: API_OPTIONS.json,
-  "api-url": API_OPTIONS["api-url"],
-  retries: API_OPTIONS.retries,
-  uuid: { type: "string" },
-  dns: { type: "string" },
-  format: { type: "string" },
-  quiet: { type: "boolean", short: "q" },
-} as const;
-
-/** Help lines for {@link INPUT_OPTIONS}. */
-export const INPUT_HELP =
-  `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
-  --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
-  --format F         force the input format: ${FORMATS.join(", ")}
-  -q, --quiet        no progress line and no notices
-  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
-  --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)`;
-
-/** The rows of the command's inputs: local files or `--uuid`. */
-export async function inputRows(
-  command: string,
-  values: {
-    uuid?: string;
-    dns?: string;
-    format?: string;
-    quiet?: boolean;
-    "api-url"?: string;
-    retries?: string;
-  },
-  positionals: string[],
-  err: (line: string) => void,
-): Promise<SecflowRow[]> {
-  if (values.uuid !== undefined) {
-    if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
-    if (values.dns !== undefined || values.format !== undefined) {
-      throw new UsageError("--dns and --format go with INPUT files, not with --uuid");
-    }
-    const uuid = checkUuid(values.uuid, "--uuid");
-    const client = clientFrom(values, true);
-    const progress = new Progress({
-      label: `${command}: counts`,
-      unit: "items",
-      quiet: values.quiet,
-    });
-    try {
-      return await platformRows(client, uuid, { onCount: (d, t) => progress.update(d, t) });
-    } finally {
-      progress.clear();
-    }
-  }
-  if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
-  const format = values.format as InputFormat | undefined;
-  if (format !== undefined && !FORMATS.includes(format)) {
-    throw new UsageError(
-      `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
-    );
-  }
-  if (values.dns !== undefined && positionals.length > 1) {
-    throw new UsageError("--dns goes with a single conn.log INPUT");
-  }
-  const { rows, empty } = await localRows(positionals, {
-    format,
-    dnsLog: values.dns,
-    onWarning: (w) => err(`warning: ${w}`),
-  });
-  if (!values.quiet) { for (const path of empty) err(`${path}: no Secflows`); }
-  return rows;
-}
 
 /** The flashes as a JSON array, each written exactly as the `.sf` writer writes it. */
 export function flashesJson(flashes: Flash[]): string {
@@ -113,10 +38,6 @@ export function flashesJson(flashes: Flash[]): string {
   const empty = { hash: "", trafficDate: "", fileName: "", flashes: [] };
   const head = formatSample(empty).length - 3; // the head before "[]}"
   return formatSample({ ...empty, flashes }).slice(head, -1);
-}
-
-function isPlatform(rows: SecflowRow[]): boolean {
-  return rows.length > 0 && rows[0].category !== undefined;
 }
 
 /** The table columns and cells of `rows` (platform rows get category and count). */
@@ -239,7 +160,7 @@ permissions: --allow-read (INPUT, DNSLOG)
     const top = positiveInt("top", values.top);
     const all = await inputRows("view", values, positionals, ctx.err);
     const rows = selectRows(all, { sort, top, match: values.match });
-    const platform = values.uuid !== undefined || isPlatform(all);
+    const platform = values.uuid !== undefined;
     if (values.json) {
       ctx.out(
         platform
