@@ -1,9 +1,9 @@
 /**
- * The Secflows `view` and `stats` look at (and the options they share to name them), in one shape
- * whatever their source: flashes of local
- * inputs (`.sf`, captures, Zeek logs, loaded in memory by `io/load.ts`), or a platform sample's
- * Secflows (every field a string there) with their category and global count. Times become
- * absolute (epoch seconds), so Secflows of several inputs sort together.
+ * The Secflows `view` and `stats` look at, and the options they share to name them, in one shape
+ * whatever their source: flashes of local inputs (`.sf`, captures, Zeek logs, loaded in memory
+ * by `io/load.ts`), or a platform sample's Secflows (every field a string there) with their
+ * category and global count. Times become absolute (epoch seconds), so Secflows of several
+ * inputs sort together.
  * @module
  */
 import type { Flash } from "../secflow/types.ts";
