@@ -116,8 +116,10 @@ export class Spool {
     }
     this.#lock = lock;
     // The holder's pid, for whoever wonders who holds it (the lock itself is the flock).
-    await lock.truncate(0);
-    await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    try {
+      await lock.truncate(0);
+      await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    } catch { /* a full disk: the lock holds all the same */ }
     await removeStaleTemps(this.dir);
     const names = new Set<string>();
     const attempts: string[] = [];

@@ -93,6 +93,8 @@ export function replay(ns: string, file: string): Promise<string> {
 export class Child {
   readonly process: Deno.ChildProcess;
   readonly lines: string[] = [];
+  /** When each stderr line arrived (performance.now() ms), parallel to {@link lines}. */
+  readonly times: number[] = [];
   readonly stdout: string[] = [];
   #waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
   readonly #done: Promise<void>;
@@ -120,6 +122,7 @@ export class Child {
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         into.push(line);
+        if (into === this.lines) this.times.push(performance.now());
         for (const w of [...this.#waiters]) {
           if (w.re.test(line)) {
             this.#waiters.splice(this.#waiters.indexOf(w), 1);
