@@ -320,6 +320,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     let uploader: Uploader | undefined;
     let sink: WindowSink | undefined;
     let counts = { windows: 0, samples: 0 };
+    let spooled: number | null = null;
     try {
       // Files go through the same kernel-style filter, so both paths keep the same packets.
       pcap.setFilter(o.expression ? `(${CAPTURE_FILTER}) and (${o.expression})` : CAPTURE_FILTER);
@@ -358,12 +359,15 @@ export class Collector implements AsyncIterable<WindowReport> {
       this.#pcap = undefined;
       pcap.close();
       worker.terminate();
-      await sink?.close();
-      await uploader?.finish();
-      this.#uploader = undefined;
+      try {
+        await sink?.close();
+        await uploader?.finish();
+        this.#uploader = undefined;
+        spooled = spool ? (await spool.pending()).length : null;
+      } finally {
+        spool?.close();
+      }
     }
-    const spooled = spool ? (await spool.pending()).length : null;
-    spool?.close();
     const up = uploader?.counts ?? { uploaded: 0, found: 0, rejected: 0, keyRefused: false };
     const s = sink.counts;
     return {

@@ -231,6 +231,9 @@ Deno.test({
   },
 });
 
+/** Carriage return + erase line, as a RegExp source: how the progress line redraws. */
+const ERASE = "\r\u001b\\[2K";
+
 Deno.test({
   name: "capture -i: on a terminal, a progress line counts the window in place; piped, none",
   ignore: skipLive,
@@ -257,13 +260,13 @@ Deno.test({
         // Drawn in place (carriage return + erase line), with the packets the replay brought.
         const draws = [
           ...text.matchAll(
-            /\r\x1b\[2Kcapture: window 1: (\d+) packets?, (\d+) Secflows?, 0 dropped/g,
+            new RegExp(`${ERASE}capture: window 1: (\\d+) packets?, (\\d+) Secflows?, 0 dropped`, "g"),
           ),
         ];
         ok(draws.length >= 3, text);
         ok(draws.some((m) => Number(m[1]) > 0 && Number(m[2]) > 0), text);
         // Replaced by the window line when the window closes.
-        match(text, /\r\x1b\[2Kwindow linux_\d+\.sf: 6 secflows, /);
+        match(text, new RegExp(`${ERASE}window linux_\\d+\\.sf: 6 secflows, `));
       });
       // Piped stderr (every other test): no progress, no escape sequence.
       const lines = await liveCapture(own, `${tmp}/out2`, `${tmp}/state2`, []);
