@@ -73,7 +73,10 @@ export class WindowSink {
     this.#onEvent = options.onEvent ?? (() => {});
   }
 
-  /** Creates the output directory (0700 when new) and clears temporary files of a crash. */
+  /**
+   * Creates the output directory (0700 when new), clears temporary files of a crash, and moves
+   * samples an earlier run had to hold (`held/`) into the output directory.
+   */
   async open(): Promise<void> {
     const dir = this.#o.outputDir;
     if (dir === null) return;
@@ -83,6 +86,19 @@ export class WindowSink {
     } catch (e) {
       // Not fatal: windows still go to the spool or held/, and the output is retried.
       this.#onEvent(`output directory ${dir}: ${errorLine(e)}`);
+      return;
+    }
+    await removeStaleTemps(this.#o.heldDir).catch(() => 0);
+    for (const name of await sampleFiles(this.#o.heldDir)) {
+      const from = `${this.#o.heldDir}/${name}`;
+      try {
+        await writeDurable(dir, name, await Deno.readFile(from));
+        await Deno.remove(from);
+        this.#onEvent(`${name} moved from ${this.#o.heldDir} to ${dir}`);
+      } catch (e) {
+        this.#onEvent(`${name} stays in ${this.#o.heldDir}: ${errorLine(e)}`);
+        this.#held++;
+      }
     }
   }
 
@@ -249,4 +265,17 @@ export class WindowSink {
       this.#timer = undefined;
     }
   }
+}
+
+/** The `.sf` files of `dir` (none when it does not exist). */
+async function sampleFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && e.name.endsWith(".sf") && !e.name.startsWith(".")) names.push(e.name);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return names.sort();
 }

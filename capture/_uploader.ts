@@ -14,6 +14,7 @@
  * @module
  */
 import { errorLine } from "./_durable.ts";
+import { printable } from "../secflow/printable.ts";
 import { type SampleUploader, type Spool, uploadName } from "./spool.ts";
 
 /** What a failed upload or lookup means. */
@@ -25,7 +26,8 @@ export function classifyFailure(e: unknown): { verdict: Verdict; status: number;
     ? (e as { status: number }).status
     : 0;
   const server = (e as { serverMessage?: unknown })?.serverMessage;
-  const message = typeof server === "string" ? server.split("\n")[0] : errorLine(e);
+  // The platform's words are quoted, never trusted: control bytes escaped, length capped.
+  const message = printable(typeof server === "string" ? server.split("\n")[0] : errorLine(e));
   let verdict: Verdict = "transient";
   if (status === 401 || status === 403) verdict = "key";
   else if (status === 400 || status === 404 || status === 413 || status === 422) {

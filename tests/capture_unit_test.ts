@@ -247,7 +247,7 @@ Deno.test("sink: output refused → the spool keeps it; both refused → memory,
   });
 });
 
-Deno.test("sink: uploads off, output refused → held/", async () => {
+Deno.test("sink: uploads off, output refused → held/; the next start moves them to the output", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/out`, "");
@@ -256,6 +256,21 @@ Deno.test("sink: uploads off, output refused → held/", async () => {
     strictEqual(await Deno.readTextFile(`${dir}/held/linux_1.sf`), "1");
     strictEqual(sink.counts.held, 1);
     await sink.close();
+    // The next start with a working output directory moves held samples there.
+    await Deno.remove(`${dir}/out`);
+    const events: string[] = [];
+    const next = new WindowSink({
+      outputDir: `${dir}/out`,
+      spool: null,
+      heldDir: `${dir}/held`,
+      onEvent: (l) => events.push(l),
+    });
+    await next.open();
+    strictEqual(await Deno.readTextFile(`${dir}/out/linux_1.sf`), "1");
+    deepStrictEqual([...Deno.readDirSync(`${dir}/held`)], []);
+    deepStrictEqual(events, [`linux_1.sf moved from ${dir}/held to ${dir}/out`]);
+    strictEqual((await Deno.stat(`${dir}/out`)).mode! & 0o777, 0o700);
+    await next.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
