@@ -10,7 +10,8 @@ import { type SampleUploader, Spool, uploadName } from "../capture/spool.ts";
 import { classifyFailure, Uploader } from "../capture/_uploader.ts";
 import { WindowSink } from "../capture/_sink.ts";
 import { WindowClock } from "../capture/_clock.ts";
-import { BatchPool } from "../capture/_batches.ts";
+import { BatchPool, type ClosedWindow, WorkerLink } from "../capture/_batches.ts";
+import { WindowOutput } from "../capture/_output.ts";
 import { removeStaleTemps, writeDurable } from "../capture/_durable.ts";
 import { closeWindow, NameMemory, SHORT_TERM_SECONDS } from "../capture/_window.ts";
 import { Collector, windowLine } from "../capture/collector.ts";
@@ -306,6 +307,71 @@ Deno.test("batch pool: grows to its cap, then waits for a buffer back", async ()
   pool.fail(new Error("worker died"));
   pool.give(b);
   await rejects(() => pool.take(), /worker died/);
+});
+
+Deno.test("worker link: batches reach the aggregator, peeks count sessions, a close returns the sample", async () => {
+  const { InlineWorker } = await import("../capture/_aggregator.ts");
+  const { tcp } = await import("./_pcap.ts");
+  const link = new WorkerLink(
+    new InlineWorker() as unknown as Worker,
+    new BatchPool(4096, 1, 1),
+    1,
+  );
+  link.init("linux", new Map());
+  const buf = await link.batch();
+  const view = new DataView(buf.buffer);
+  const ether = (ip: Uint8Array) =>
+    new Uint8Array([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, ...ip]);
+  let off = 0;
+  const packets = [
+    ether(tcp({ src: "192.168.1.2", dst: "93.184.216.34", sp: 40000, dp: 443, payload: 10 })),
+    ether(tcp({ src: "93.184.216.34", dst: "192.168.1.2", sp: 443, dp: 40000, payload: 20 })),
+  ];
+  packets.forEach((p, i) => {
+    view.setFloat64(off, 1_700_000_000_000_000 + i, true);
+    view.setUint32(off + 8, p.length, true);
+    view.setUint32(off + 12, p.length, true);
+    buf.set(p, off + 16);
+    off += 16 + p.length;
+  });
+  link.filled(off);
+  link.flush();
+  strictEqual(await link.sessions(), 1);
+  const closed = await link.close(1_700_000_010);
+  strictEqual(closed.fileName, "linux_1700000000.sf");
+  strictEqual(closed.flashes, 1);
+  strictEqual(closed.packets, 2);
+  // The batch came back to the pool (a pool of one would otherwise block here).
+  ok((await link.batch()).byteLength === 4096);
+});
+
+Deno.test("window output: written in close order whatever order the worker answers in", async () => {
+  const written: string[] = [];
+  const output = new WindowOutput((closed) => {
+    written.push(closed.fileName!);
+    return Promise.resolve(closed.json !== null);
+  });
+  const meta = { packets: 0, dropped: 0, ifDropped: 0, fallbackStartMicros: 0 };
+  const closed = (name: string, json: ArrayBuffer | null): ClosedWindow => ({
+    type: "closed",
+    id: 0,
+    json,
+    fileName: name,
+    flashes: 0,
+    startTime: 0,
+    packets: 0,
+    cacheUpdates: [],
+  });
+  let answerFirst!: (c: ClosedWindow) => void;
+  output.add(new Promise((r) => answerFirst = r), meta);
+  output.add(Promise.resolve(closed("b.sf", null)), meta);
+  await new Promise((r) => setTimeout(r, 5));
+  deepStrictEqual(written, [], "the second waits for the first");
+  answerFirst(closed("a.sf", new ArrayBuffer(1)));
+  deepStrictEqual(await output.finish(), { windows: 2, samples: 1 });
+  deepStrictEqual(written, ["a.sf", "b.sf"]);
+  output.add(Promise.reject(new Error("worker died")), meta);
+  await rejects(() => output.finish(), /worker died/);
 });
 
 /** A stand-in engine whose finish() returns one session to `dst` and the given DNS answers. */
