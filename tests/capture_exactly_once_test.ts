@@ -254,6 +254,60 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "capture: a refused key pauses uploads, keeps every sample spooled, and exits 1",
+  ignore: skip,
+  async fn() {
+    await withTmp(async (tmp) => {
+      const platform = await startTestPlatform({ keys: ["the-right-key"] });
+      const file = `${tmp}/k.pcap`;
+      const names = await writeWindowedCapture(file, { startSeconds: 1_800_500_000, windows: 4 });
+      const state = `${tmp}/state`;
+      try {
+        const c = capture([
+          "-r",
+          file,
+          "--duration",
+          "10",
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          state,
+        ], platform.url);
+        strictEqual((await c.finish()).code, 1, c.lines.join("\n"));
+        const refused = c.lines.filter((l) =>
+          l.startsWith("the API refused the key (401 invalid API key)")
+        );
+        strictEqual(refused.length, 1, c.lines.join("\n"));
+        deepStrictEqual(await sfNames(`${state}/spool`), names);
+        match(
+          c.lines.at(-1)!,
+          /^not everything arrived: the API refused the key; 4 samples still spooled/,
+        );
+        // With the right key the next start uploads them, once each.
+        const empty = `${tmp}/empty.pcap`;
+        await Deno.writeFile(empty, pcap([]));
+        const fixed = cliInNamespace(null, [
+          "capture",
+          "-r",
+          empty,
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          state,
+        ], {
+          NETWORKSAGE_API_KEY: "the-right-key",
+          NETWORKSAGE_API_URL: platform.url,
+        });
+        strictEqual((await fixed.finish()).code, 0, fixed.lines.join("\n"));
+        deepStrictEqual(platform.received.map((u) => u.fileName), names);
+      } finally {
+        await platform.close();
+      }
+    });
+  },
+});
+
 /** Runs `fn` with a 64 KiB tmpfs mounted at `dir`, always unmounted. */
 async function withTmpfs(dir: string, fn: () => Promise<void>): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });

@@ -28,6 +28,8 @@ export interface TestPlatformOptions {
   maxBytes?: number;
   /** Milliseconds to wait after storing an upload before answering (default 0). */
   answerDelayMs?: () => number;
+  /** Accepted API keys (default: any). Others get 401 on both endpoints. */
+  keys?: string[];
   /** Called once per stored upload. */
   onStored?: (u: StoredUpload) => void;
 }
@@ -59,6 +61,10 @@ export function startTestPlatform(o: TestPlatformOptions = {}): Promise<TestPlat
         }),
     }, async (req) => {
       const url = new URL(req.url);
+      if (o.keys && !o.keys.includes(req.headers.get("apikey") ?? "")) {
+        await req.body?.cancel();
+        return Response.json({ error: true, body: "invalid API key" }, { status: 401 });
+      }
       if (req.method === "GET" && url.pathname === "/upload/v1.0/uploads/list") {
         return Response.json({
           error: false,
