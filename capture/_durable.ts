@@ -80,12 +80,15 @@ export async function ensureDir(dir: string, tighten = false): Promise<void> {
   if ((!existed || tighten) && Deno.build.os !== "windows") await Deno.chmod(dir, DIR_MODE);
 }
 
-/** Removes temporary files a crashed run left in `dir`; returns how many. */
-export async function removeStaleTemps(dir: string): Promise<number> {
+/**
+ * Removes temporary files a crashed run left in `dir`; returns how many. Only samples' ones
+ * (`.NAME.sf.tmp`) unless `all` (a directory the collector alone writes, like the spool).
+ */
+export async function removeStaleTemps(dir: string, all = false): Promise<number> {
   let n = 0;
   try {
     for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && isTempName(e.name) && e.name.endsWith(".sf.tmp")) {
+      if (e.isFile && isTempName(e.name) && (all || e.name.endsWith(".sf.tmp"))) {
         await Deno.remove(`${dir}/${e.name}`).catch(() => {});
         n++;
       }

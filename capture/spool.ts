@@ -120,7 +120,8 @@ export class Spool {
       await lock.truncate(0);
       await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
     } catch { /* a full disk: the lock holds all the same */ }
-    await removeStaleTemps(this.dir);
+    await removeStaleTemps(this.dir, true);
+    await removeStaleTemps(this.rejectedDir, true);
     const names = new Set<string>();
     const attempts: string[] = [];
     for await (const e of Deno.readDir(this.dir)) {

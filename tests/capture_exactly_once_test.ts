@@ -104,14 +104,15 @@ Deno.test({
             platform.url,
           );
           await c.waitFor(/^reading from file/, 20_000).catch(() => {});
-          await new Promise((r) => setTimeout(r, random() * 1200));
+          // Some kills land while windows are being written, most while samples are uploaded.
+          await new Promise((r) => setTimeout(r, random() * (trial % 3 === 0 ? 40 : 1200)));
           c.kill("SIGKILL");
           const status = await c.finish();
           if (status.signal === "SIGKILL") killedRunning++;
           lines.push(...c.lines);
         }
         const restart = capture(
-          ["-r", empty, "--output", `${tmp}/out-final`, "--state-dir", state],
+          ["-r", empty, "--output", out, "--state-dir", state],
           platform.url,
         );
         strictEqual((await restart.finish()).code, 0, restart.lines.join("\n"));
@@ -127,6 +128,8 @@ Deno.test({
       deepStrictEqual(duplicated, [], "0 duplicated");
       deepStrictEqual(lost, [], "0 lost");
       deepStrictEqual(await sfNames(`${state}/spool`), [], "the spool is empty");
+      await assertNoEmptyOrTemp(out);
+      await assertNoEmptyOrTemp(state);
       ok(killedRunning >= 5, `most kills hit a running collector (${killedRunning} of 10)`);
       ok(produced.size >= 10, `samples produced: ${produced.size}`);
       const found = lines.filter((l) => / had already arrived /.test(l)).length;

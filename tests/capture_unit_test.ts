@@ -200,7 +200,10 @@ Deno.test("durable writer: no temporary file survives a failure; leftovers of a 
     await rejects(() => writeDurable(dir, "linux_1.sf", bytesOf("{}")));
     deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["linux_1.sf"]);
     await Deno.writeFile(`${dir}/.linux_2.sf.tmp`, bytesOf(""));
-    strictEqual(await removeStaleTemps(dir), 1);
+    await Deno.writeFile(`${dir}/.linux_2.sf.attempt.tmp`, bytesOf(""));
+    await Deno.writeFile(`${dir}/.notes.tmp`, bytesOf("the user's"));
+    strictEqual(await removeStaleTemps(dir), 1, "an output directory: only samples' temporaries");
+    strictEqual(await removeStaleTemps(dir, true), 2, "the spool: every temporary");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
