@@ -54,6 +54,11 @@ export class WindowOutput {
     if (this.#failed) throw this.#error;
   }
 
+  /** Waits for every queued window, whatever happened to them. */
+  async settle(): Promise<void> {
+    await this.#chain;
+  }
+
   /** Waits for every queued window; raises the first failure. */
   async finish(): Promise<{ windows: number; samples: number }> {
     await this.#chain;

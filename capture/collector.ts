@@ -491,6 +491,10 @@ export class Collector implements AsyncIterable<WindowReport> {
         this.#wake = undefined;
       }
       return await output.finish();
+    } catch (e) {
+      // Windows already closed are still written before the error ends the run.
+      await output.settle();
+      throw e;
     } finally {
       if (progress !== undefined) clearInterval(progress);
     }
@@ -536,7 +540,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     if (bytes) ({ status, path } = await sink.write(name, bytes));
     if (m.cacheUpdates.length > 0) {
       try {
-        await ensureDir(stateDir, true);
+        await ensureDir(stateDir); // 0700 when new; an existing one (the user's) keeps its mode
         await updateNameCache(cachePath, cache, new Map(m.cacheUpdates));
       } catch (e) {
         // The cache only helps naming; a sample is never held back for it.
