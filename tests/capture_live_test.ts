@@ -260,7 +260,10 @@ Deno.test({
         // Drawn in place (carriage return + erase line), with the packets the replay brought.
         const draws = [
           ...text.matchAll(
-            new RegExp(`${ERASE}capture: window 1: (\\d+) packets?, (\\d+) Secflows?, 0 dropped`, "g"),
+            new RegExp(
+              `${ERASE}capture: window 1: (\\d+) packets?, (\\d+) Secflows?, 0 dropped`,
+              "g",
+            ),
           ),
         ];
         ok(draws.length >= 3, text);
