@@ -208,7 +208,7 @@ export class Spool {
   }
 
   /** Records, durably, that an upload of `name` starts now. */
-  async recordAttempt(name: string, now = Date.now()): Promise<AttemptRecord> {
+  async recordAttempt(name: string, now: number = Date.now()): Promise<AttemptRecord> {
     const prior = await this.attempt(name);
     const record = { first: prior?.first ?? now, last: now, count: (prior?.count ?? 0) + 1 };
     await writeDurable(
