@@ -200,6 +200,54 @@ Deno.test({
 });
 
 Deno.test({
+  name: "capture: a second interrupt stops a hanging upload at once; the sample stays spooled",
+  ignore: skip,
+  async fn() {
+    await withTmp(async (tmp) => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const held: Deno.Conn[] = [];
+      const accepting = (async () => {
+        for await (const conn of listener) held.push(conn);
+      })().catch(() => {});
+      const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+      const file = `${tmp}/i.pcap`;
+      const names = await writeWindowedCapture(file, { startSeconds: 1_800_700_000, windows: 3 });
+      const state = `${tmp}/state`;
+      try {
+        // The default upload timeout (60 s) would hold the exit; two interrupts do not wait.
+        const c = capture([
+          "-r",
+          file,
+          "--duration",
+          "10",
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          state,
+        ], url);
+        for (const n of names) await c.waitFor(new RegExp(`^window ${n.replace(".", "\\.")}:`));
+        while (held.length === 0) await new Promise((r) => setTimeout(r, 20));
+        const t0 = performance.now();
+        c.kill("SIGINT");
+        await new Promise((r) => setTimeout(r, 100));
+        c.kill("SIGINT");
+        const status = await c.finish();
+        const ms = performance.now() - t0;
+        ok(ms < 5000, `exited ${Math.round(ms)} ms after the interrupts`);
+        strictEqual(status.code, 1, c.lines.join("\n"));
+        ok(c.lines.some((l) => l.startsWith("second interrupt: uploads stop now")));
+        deepStrictEqual(await sfNames(`${state}/spool`), names);
+        ok(await Deno.stat(`${state}/spool/${names[0]}.attempt`), "its attempt is on record");
+      } finally {
+        listener.close();
+        for (const c of held) c.close();
+        await accepting;
+      }
+    });
+  },
+});
+
+Deno.test({
   name: "capture: a 413 sample moves to rejected/ with its reason, every other sample arrives once",
   ignore: skip,
   async fn() {
