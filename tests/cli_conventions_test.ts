@@ -400,3 +400,32 @@ function liveReason(): string | undefined {
   if (!hasCommand("ip")) return "ip (iproute2) not installed";
   return undefined;
 }
+
+Deno.test("dates in UTC as ISO 8601: samples, sample, wait", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const direct = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    await Deno.writeTextFile(`${dir.path}/d.sf`, sfSample([{}]));
+    await direct.upload({ path: `${dir.path}/d.sf` });
+    await s.idle();
+    const [entry] = await direct.listUploads();
+    const perms = apiPermissions(s.url);
+    const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: s.url };
+    // The platform writes DD/MM/YYYY HH:MM:SS; people read YYYY-MM-DD HH:MM:SSZ.
+    const [, d, m, y, t] = /^(\d\d)\/(\d\d)\/(\d{4}) (\S+)$/.exec(entry.dateCreated)!;
+    const list = await runCli(["samples"], perms, env);
+    assert.match(list.stdout, /created \(UTC\)/);
+    assert.ok(list.stdout.includes(`${y}-${m}-${d} ${t}Z`), list.stdout);
+    const one = await runCli(["sample", entry.uuid], perms, env);
+    assert.match(one.stdout, /^trafficDate:\s+1700000000\.0 \(2023-11-14 22:13:20Z\)$/m);
+    assert.ok(one.stdout.includes(`${y}-${m}-${d} ${t}Z`), one.stdout);
+    const wait = await runCli(["wait", entry.uuid, "--interval", "0.01"], perms, env);
+    assert.match(wait.stdout, /trafficDate 1700000000\.0 \(2023-11-14 22:13:20Z\)/);
+    // --json keeps the platform's values as they are.
+    const json = await runCli(["sample", entry.uuid, "--json"], perms, env);
+    assert.equal(JSON.parse(json.stdout).dateCreated, entry.dateCreated);
+  } finally {
+    await s.shutdown();
+  }
+});
