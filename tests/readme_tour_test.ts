@@ -228,3 +228,59 @@ Deno.test("README: the first screen and every command of the tour work as writte
     await Deno.remove(state, { recursive: true });
   }
 });
+
+Deno.test("README Install: deno install -g -A -n networksage <url>/cli.ts, and from a clone", async () => {
+  const markdown = await Deno.readTextFile(README);
+  assert.match(markdown, /deno install -g -A -n networksage <url>\/cli\.ts/);
+  assert.match(markdown, /deno install -g -A -n networksage \.\/cli\.ts/);
+  // The tree served over HTTP on 127.0.0.1 plays the published URL.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const path = decodeURIComponent(new URL(req.url).pathname);
+    if (path.includes("..")) return new Response("no", { status: 400 });
+    try {
+      const body = await Deno.readFile(REPO + path.slice(1));
+      const type = path.endsWith(".json") ? "application/json" : "application/typescript";
+      return new Response(body, { headers: { "content-type": type } });
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+  });
+  const dir = await Deno.makeTempDir({ prefix: "ns_install_" });
+  try {
+    const sf = `${dir}/t.sf`;
+    await Deno.writeTextFile(
+      sf,
+      '{"hash": "0123456789abcdef0123456789abcdef", "trafficDate": "1700000000.0", "fileName": "t.sf", "flashes": [{"src": "10.0.0.1:1000", "dst": "example.com:443", "destinationNameSource": "passive", "srcPkts": 1, "srcBytes": 1200, "dstPkts": 1, "dstBytes": 0, "relativeStart": 0.0, "protocolInformation": "", "duration": 0.0}]}',
+    );
+    const env = { DENO_DIR: `${dir}/deno_dir`, NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "" };
+    for (
+      const [label, target] of [
+        ["url", `http://127.0.0.1:${server.addr.port}/cli.ts`],
+        ["clone", `${REPO}cli.ts`],
+      ]
+    ) {
+      const root = `${dir}/${label}`;
+      const install = await new Deno.Command(Deno.execPath(), {
+        args: ["install", "-g", "--root", root, "-A", "-n", "networksage", target],
+        cwd: dir,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(install.code, 0, new TextDecoder().decode(install.stderr));
+      const run = await new Deno.Command(`${root}/bin/networksage`, {
+        args: ["view", sf],
+        cwd: dir,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const out = new TextDecoder().decode(run.stdout);
+      assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+      assert.match(out, /^10\.0\.0\.1:1000\s+example\.com:443\s+passive\s+1\s+1\.2 kB/m, label);
+    }
+  } finally {
+    await server.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
