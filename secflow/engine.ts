@@ -171,6 +171,11 @@ export class FlowEngine implements PacketSink {
     this.#tcp = this.#arrival ? "speculate" : options.tcp ?? "speculate";
   }
 
+  /** Sessions so far (a live window's progress). */
+  get sessionCount(): number {
+    return this.#table.count;
+  }
+
   /** True when a UDP session appeared under an endpoint a TCP packet had looked up and missed. */
   get needsTcpReplay(): boolean {
     return this.#speculationFailed && !this.#arrival;
