@@ -5,31 +5,17 @@
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
-import { API_ENV, API_OPTIONS, API_OPTIONS_HELP, clientFrom } from "./_api.ts";
-import { convertFile, type InputFormat } from "../io/convert.ts";
+import { API_ENV, API_OPTIONS, clientFrom } from "./_api.ts";
+import { checkUuid } from "./_rows.ts";
+import type { InputFormat } from "../io/convert.ts";
+import { loadSample } from "../io/load.ts";
+import { printable } from "../secflow/printable.ts";
 import { writeTextAtomic } from "../io/files.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
 
 const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
-
-/**
- * INPUT as a sample, in memory: a `.sf` read and validated, a capture or Zeek log converted
- * (nothing written, no name cache). One function so the shared loader of `view` can replace it.
- */
-export async function loadSample(
-  input: string,
-  options: { format?: InputFormat; dnsLog?: string; onWarning?: (w: string) => void } = {},
-): Promise<Sample | null> {
-  const result = await convertFile(input, {
-    format: options.format,
-    dnsLog: options.dnsLog,
-    fileName: basename(input),
-    onWarning: options.onWarning,
-  });
-  return result.sample;
-}
 
 /** `NAME.html` next to INPUT (its last extension replaced). */
 function defaultReportPath(input: string): string {
@@ -58,24 +44,27 @@ options:
   --dns DNSLOG       Zeek dns.log that goes with a conn.log
   --format F         force the input format: ${FORMATS.join(", ")}
   -q, --quiet        no summary line
-${API_OPTIONS_HELP.split("\n").filter((l) => !l.includes("--json")).join("\n")}
+  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
+  --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
 
 permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside and renamed)
   --allow-write (the report)
   with --uuid: --allow-env=${API_ENV} --allow-net=api.seclarity.io (or the --api-url host)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("report", args, {
-      ...API_OPTIONS,
+      "api-url": API_OPTIONS["api-url"],
+      retries: API_OPTIONS.retries,
       output: { type: "string", short: "o" },
       uuid: { type: "string" },
       dns: { type: "string" },
       format: { type: "string" },
       quiet: { type: "boolean", short: "q" },
     });
-    if (values.json) throw new UsageError("--json does not apply to report");
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !FORMATS.includes(format)) {
-      throw new UsageError(`--format must be one of ${FORMATS.join(", ")}, not '${format}'`);
+      throw new UsageError(
+        `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+      );
     }
     let sample: Sample | null;
     let extras: ReportExtras = {};
@@ -87,13 +76,14 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
       if (values.dns !== undefined || format !== undefined) {
         throw new UsageError("--dns and --format go with INPUT, not with --uuid");
       }
+      const uuid = checkUuid(values.uuid, "--uuid");
       const client = clientFrom(values, true);
       const [meta, activities] = await Promise.all([
-        client.getSample(values.uuid),
-        client.aggregated(values.uuid),
+        client.getSample(uuid),
+        client.aggregated(uuid),
       ]);
       ({ sample, extras } = fromActivities(meta, activities));
-      output = values.output ?? `${values.uuid.replace(/[^A-Za-z0-9._-]/g, "_")}.html`;
+      output = values.output ?? `${uuid}.html`;
     } else {
       if (positionals.length !== 1) {
         throw new UsageError(
@@ -103,18 +93,20 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
         );
       }
       const input = positionals[0];
-      sample = await loadSample(input, {
+      output = values.output ?? defaultReportPath(input);
+      if (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0")) {
+        throw new UsageError(`-o ${printable(output)} would overwrite an input`);
+      }
+      // In memory, nothing else written (io/load.ts); the header names the file the user gave.
+      const loaded = await loadSample(input, {
         format,
         dnsLog: values.dns,
         onWarning: (w) => ctx.err(`warning: ${w}`),
       });
-      output = values.output ?? defaultReportPath(input);
-      if (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0")) {
-        throw new UsageError(`-o ${output} would overwrite an input`);
-      }
+      sample = loaded.sample && { ...loaded.sample, fileName: basename(input) };
     }
     if (!sample || sample.flashes.length === 0) {
-      ctx.err(`${values.uuid ?? positionals[0]}: no Secflows; nothing written`);
+      ctx.err(`${printable(values.uuid ?? positionals[0])}: no Secflows; nothing written`);
       return 0;
     }
     await writeTextAtomic(output, renderReport(sample, extras));
