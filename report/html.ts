@@ -26,7 +26,7 @@ import type { Metadata } from "../api/types.ts";
  * Elements hidden with the `hidden` attribute get an explicit `display: none`, since any author
  * `display` would override it.
  */
-export const REPORT_CSS = `
+export const REPORT_CSS: string = `
 :root{color-scheme:light;--fg:#1d2430;--muted:#5b6473;--line:#d9dee7;--bg:#fff;--head:#f3f5f8}
 *{box-sizing:border-box}
 body{margin:0;padding:16px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}

@@ -11,49 +11,71 @@ import type { Activity, Metadata, PlatformSecflow } from "../api/types.ts";
 export interface SecflowExtra {
   /** `flowCategory`: the platform's label, or `serve`'s `local:` one. */
   category?: string;
+  /** This destination with this category across the platform. */
   flowId?: string;
   /** Samples holding this flowId (endpoint 6). */
   count?: number;
+  /** The Event the Secflow is part of, if any. */
   eventId?: string;
 }
 
 /** Annotations by name: Destinations by `name:port`, Behaviors by flowId, Events by eventId. */
 export interface Annotations {
+  /** Destination metadata by `name:port`. */
   destination: Map<string, Metadata>;
+  /** Behavior metadata by flowId. */
   behavior: Map<string, Metadata>;
+  /** Event metadata by eventId. */
   event: Map<string, Metadata>;
 }
 
 /** Optional extras of a report; `secflows[i]` goes with `sample.flashes[i]`. */
 export interface ReportExtras {
+  /** Per flash, in the sample's order. */
   secflows?: SecflowExtra[];
+  /** Metadata shown inline and in the annotations section. */
   annotations?: Annotations;
 }
 
 /** One table row / timeline bar. */
 export interface ReportRow {
+  /** The flash's index in the sample. */
   index: number;
+  /** The Secflow. */
   flash: Flash;
+  /** What the platform adds to it (`{}` when nothing). */
   extra: SecflowExtra;
 }
 
 /** One destination: its Secflows' indexes and totals. */
 export interface DestinationTotals {
+  /** `name:port` (or `name` for ICMP), as the flashes' `dst`. */
   name: string;
+  /** Indexes of its Secflows in {@link ReportModel.rows}. */
   rows: number[];
+  /** Payload bytes both ways. */
   bytes: number;
+  /** Payload bytes sent by the sources. */
   srcBytes: number;
+  /** Payload bytes sent by the destination. */
   dstBytes: number;
+  /** Packets both ways. */
   packets: number;
+  /** The earliest `relativeStart` of its Secflows. */
   firstStart: number;
 }
 
 /** The header's numbers. */
 export interface Summary {
+  /** Number of Secflows. */
   secflows: number;
+  /** Distinct destinations (`dst`). */
   destinations: number;
+  /** Distinct source addresses. */
   sources: number;
+  /** Packets both ways, all Secflows. */
   packets: number;
+  /** Payload bytes both ways, all Secflows. */
   bytes: number;
   /** Seconds from the first packet to the end of the last Secflow. */
   span: number;
@@ -67,16 +89,23 @@ export interface Summary {
 
 /** Everything the renderer needs. */
 export interface ReportModel {
+  /** The sample's `fileName`. */
   fileName: string;
+  /** The sample's `trafficDate` as written. */
   trafficDate: string;
+  /** One per flash, in the sample's order. */
   rows: ReportRow[];
+  /** In order of first appearance. */
   destinations: DestinationTotals[];
   /** Categories by number of Secflows, most used first (empty when none is known). */
   categories: string[];
+  /** The header's numbers. */
   summary: Summary;
+  /** Metadata to show, when the extras had any. */
   annotations?: Annotations;
-  /** True when any row has a category, count or flowId (the table gets those columns). */
+  /** True when any row has a category (the table gets the platform's columns). */
   hasCategory: boolean;
+  /** True when any row has a count (the table gets the platform's columns). */
   hasCount: boolean;
 }
 
