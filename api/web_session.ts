@@ -142,13 +142,18 @@ export function clearedSessionCookie(secure: boolean): string {
 /**
  * True when a state-changing request comes from this server's own pages: `Sec-Fetch-Site`, when
  * the browser sends it, is `same-origin` (or `none`: typed by the user), and `Origin`, when
- * sent, is this origin. Clients that send neither (curl) pass here and meet the CSRF token next.
+ * sent, is this origin: the request URL's, or the one the browser addressed (`Host`), since a
+ * listener may build request URLs from its own address (`127.0.0.1`) while the browser used
+ * `localhost`. Clients that send neither header (curl) pass here and meet the CSRF token next.
  */
 export function sameOrigin(request: Request): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site !== null && site !== "same-origin" && site !== "none") return false;
   const origin = request.headers.get("origin");
-  return origin === null || origin === new URL(request.url).origin;
+  if (origin === null) return true;
+  const url = new URL(request.url);
+  const host = request.headers.get("host");
+  return origin === url.origin || (host !== null && origin === `${url.protocol}//${host}`);
 }
 
 /** Compares two tokens in constant time. */

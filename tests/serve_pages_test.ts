@@ -333,3 +333,30 @@ Deno.test("pages: a key that may not annotate gets no form, and its annotation p
     store.close();
   }
 });
+
+Deno.test("pages: the origin check accepts the host the browser addressed when the listener's URL differs", async () => {
+  await using dir = await tempDir();
+  const store = new Store(`${dir.path}/db`);
+  const pages = createPages({
+    store,
+    authenticate: (key) => Promise.resolve(key === "k" ? { id: "o", admin: false } : null),
+    upload: () => Promise.reject(new Error("no upload in this test")),
+  });
+  // A listener that builds request URLs from its own address, as a raw HTTP/1.1 server does.
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const url = new URL(request.url);
+    return pages(new Request(`http://10.0.0.1:${url.port}${url.pathname}`, request));
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  try {
+    const ok = await post(url, "/login", { apikey: "k" });
+    await ok.body?.cancel();
+    assert.equal(ok.status, 303, "Origin equals the Host the browser sent");
+    const evil = await post(url, "/login", { apikey: "k" }, { origin: "http://10.0.0.2:1" });
+    await evil.body?.cancel();
+    assert.equal(evil.status, 403);
+  } finally {
+    await server.shutdown();
+    store.close();
+  }
+});
