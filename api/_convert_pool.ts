@@ -55,7 +55,8 @@ export function isolatedConverter(options: IsolationOptions): Converter {
         String(options.memoryBytes),
         job.dnsLog ?? "",
       ],
-      stdin: "null",
+      // Kept open and never written: the worker exits when it closes (this process died).
+      stdin: "piped",
       stdout: "null",
       stderr: "piped",
     }).spawn();
@@ -68,6 +69,7 @@ export function isolatedConverter(options: IsolationOptions): Converter {
     }, options.timeoutMs);
     const stderr = readCapped(child.stderr, 4096);
     const status = await child.status;
+    await child.stdin.close().catch(() => {});
     clearTimeout(timer);
     job.signal?.removeEventListener("abort", onAbort);
     const said = (await stderr).trim().split("\n").filter(Boolean);

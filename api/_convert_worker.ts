@@ -18,6 +18,13 @@ setInterval(() => {
   }
 }, 50);
 
+// The server holds our stdin open; EOF means it died (even by SIGKILL): do not outlive it.
+(async () => {
+  const buf = new Uint8Array(16);
+  while ((await Deno.stdin.read(buf)) !== null) { /* nothing is sent */ }
+  Deno.exit(4);
+})();
+
 try {
   const out = await defaultConverter(input, {
     format: format as UploadType,

@@ -119,8 +119,13 @@ export async function postLengthFramed(
           sent += value.length;
           if (!request.write(value)) {
             await new Promise<void>((r) => {
-              request.once("drain", r);
-              request.once("close", r);
+              const done = () => {
+                request.off("drain", done);
+                request.off("close", done);
+                r();
+              };
+              request.on("drain", done);
+              request.on("close", done);
             });
           }
           onSent?.(sent, body.length);
