@@ -4,13 +4,15 @@
  * @module
  */
 import type { FlashLike } from "./classify.ts";
-import type { UploadType } from "./types.ts";
+import type { PlatformSecflow, UploadType } from "./types.ts";
 import { convertFile } from "../io/convert.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {
   sample: { hash: string; trafficDate: string; flashes: FlashLike[] } | null;
   warnings: string[];
+  /** The flashes already as platform Secflows (a conversion subprocess classifies them). */
+  secflows?: PlatformSecflow[];
 }
 
 /** Turns a stored upload into Secflows. `signal` aborts it (shutdown). */

@@ -7,6 +7,7 @@
  * @module
  */
 import { defaultConverter } from "./_conversion.ts";
+import { toPlatformSecflow } from "./classify.ts";
 import type { UploadType } from "./types.ts";
 
 const [input, format, fileName, output, capText, dnsLog] = Deno.args;
@@ -31,7 +32,12 @@ try {
     fileName,
     dnsLog: dnsLog || undefined,
   });
-  await Deno.writeTextFile(output, JSON.stringify(out), { mode: 0o600 });
+  // Classified here, so the server only stores rows: its memory does not grow with the sample.
+  const secflows = out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : [];
+  const sample = out.sample && { ...out.sample, flashes: [] };
+  await Deno.writeTextFile(output, JSON.stringify({ sample, warnings: out.warnings, secflows }), {
+    mode: 0o600,
+  });
   Deno.exit(0);
 } catch (e) {
   console.error((e instanceof Error ? e.message : String(e)).split("\n")[0]);

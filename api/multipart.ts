@@ -293,7 +293,17 @@ export async function readMultipart(
         ended = true;
         continue;
       }
-      buf = concat(buf, value);
+      if (state === "data" && buf.length > 0 && value.length >= delimiter.length) {
+        // The kept tail (shorter than a delimiter) is data unless a delimiter starts in it:
+        // decide on a small window instead of copying every chunk behind the tail.
+        const window = concat(buf, value.subarray(0, delimiter.length));
+        const i = indexOf(window, delimiter, 0);
+        if (i >= 0 && i < buf.length) buf = concat(buf, value);
+        else {
+          await writer!.write(buf);
+          buf = value;
+        }
+      } else buf = concat(buf, value);
     }
   } finally {
     reader.releaseLock();

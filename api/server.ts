@@ -205,9 +205,8 @@ export async function createService(options: ServeOptions): Promise<Service> {
         fileName: s.fileName,
         signal: stopConversions.signal,
       });
-      const secflows = out.sample
-        ? await Promise.all(out.sample.flashes.map(toPlatformSecflow))
-        : [];
+      const secflows = out.secflows ??
+        (out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : []);
       if (closed) return await store.abandonAttempt(uuid).catch(() => {});
       await store.finish(uuid, {
         hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),

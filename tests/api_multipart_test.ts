@@ -64,7 +64,7 @@ Deno.test("multipart: written body has the announced length and parses back at a
   const bytes = await collect(body.stream());
   assert.equal(bytes.length, body.length);
   const boundary = boundaryOf(body.contentType)!;
-  for (const size of [2, 7, 100, 4096, 1 << 20]) {
+  for (const size of [2, 7, 50, 51, 52, 53, 100, 101, 4096, 1 << 20]) {
     const parts = await parse(bytes, boundary, size);
     assert.deepEqual(parts.map((p) => [p.name, p.fileName]), [
       ["type", undefined],
