@@ -9,6 +9,12 @@
 import { defaultConverter } from "./_conversion.ts";
 import { toPlatformSecflow } from "./classify.ts";
 import type { UploadType } from "./types.ts";
+import { setPriority } from "node:os";
+
+// Below the server in the scheduler: on a small machine, requests must not wait for CPU.
+try {
+  setPriority(0, 10);
+} catch { /* not allowed here: run at the server's priority */ }
 
 const [input, format, fileName, output, capText, dnsLog] = Deno.args;
 const cap = Number(capText);
