@@ -39,6 +39,10 @@ export function isolationCommand(): string | null {
 /** A {@link Converter} that runs each conversion in a capped `deno` subprocess. */
 export function isolatedConverter(command: string, options: IsolationOptions): Converter {
   const worker = new URL("./_convert_worker.ts", import.meta.url).href;
+  // The subprocess loads its conversion thread's modules from this library's source tree, which
+  // Deno checks like reads: it may read that tree (code only) besides the upload's directory.
+  const root = new URL("../", import.meta.url);
+  const jobRead = root.protocol === "file:" ? `,${decodeURIComponent(root.pathname)}` : "";
   const heapMiB = Math.max(64, Math.floor(options.memoryBytes / 1048576 * 0.75));
   return async (path, job) => {
     const dir = path.slice(0, path.lastIndexOf("/"));
@@ -52,7 +56,7 @@ export function isolatedConverter(command: string, options: IsolationOptions): C
         "--no-config",
         "--no-lock",
         `--v8-flags=--max-old-space-size=${heapMiB}`,
-        `--allow-read=${dir}`,
+        `--allow-read=${dir}${jobRead}`,
         `--allow-write=${dir}`,
         "--allow-sys=setPriority",
         worker,
@@ -64,6 +68,7 @@ export function isolatedConverter(command: string, options: IsolationOptions): C
         job.dnsLog ?? "",
       ],
       // Kept open and never written: the worker exits when it closes (this process died).
+      env: { NO_COLOR: "1" },
       stdin: "piped",
       stdout: "null",
       stderr: "piped",
