@@ -79,7 +79,19 @@ Deno.test("serve: silent, dripping and idle kept-alive connections are dropped b
   }
 });
 
-Deno.test("serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering", async () => {
+const hasPrlimit = (() => {
+  try {
+    return new Deno.Command("prlimit", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering",
+  ignore: !hasPrlimit,
+}, async () => {
   await using dir = await tempDir();
   const data = `${dir.path}/data`;
   await Deno.writeTextFile(`${dir.path}/keys`, "key-alice\n");
@@ -524,6 +536,44 @@ Deno.test("cli: upload with a refused key fails at once (exit 1, one line), with
       convert.stderr.replace("networksage convert: ", ""),
     );
     assert.equal(s.logs.filter((l) => l.startsWith("POST /upload/v1.0/uploader")).length, 1);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("cli: upload --convert sends only the Secflows, never the capture", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, keepOriginals: true });
+  try {
+    await Deno.writeFile(`${dir.path}/c.pcap`, tinyPcap(1_700_000_000, 2));
+    const run = await runCli(
+      ["upload", `${dir.path}/c.pcap`, "--convert", "--api-url", s.url],
+      [
+        "--allow-env=NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL",
+        `--allow-net=${new URL(s.url).host}`,
+        `--allow-read`,
+        `--allow-write`,
+      ],
+      { NETWORKSAGE_API_KEY: "key-alice" },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /3 Secflows; uploading only those/);
+    await s.idle();
+    const [entry] = await client(s.url).listUploads();
+    assert.equal(entry.fileName, "c.sf");
+    assert.equal(entry.fileType, "secflow");
+    assert.equal((await client(s.url).listSecflows(entry.uuid)).length, 3);
+    // What reached the server is a Secflow sample, not a byte of the capture.
+    const stored = await Deno.readTextFile(`${dir.path}/data/uploads/${entry.uuid}/sample`);
+    assert.ok(JSON.parse(stored).flashes.length === 3);
+    assert.ok(s.logs.some((l) => l.startsWith("POST /upload/v1.0/uploader 200")));
+    assert.equal(
+      [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) =>
+        e.name.startsWith("networksage-upload-")
+      ).length,
+      0,
+      "temporary sample removed",
+    );
   } finally {
     await s.shutdown();
   }
