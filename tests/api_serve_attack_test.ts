@@ -578,3 +578,36 @@ Deno.test("cli: upload --convert sends only the Secflows, never the capture", as
     await s.shutdown();
   }
 });
+
+Deno.test("serve: samples of an older data directory (unsalted SHA-256 owners) stay their key's", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await Deno.mkdir(data);
+  const store = await Store.open(`${data}/networksage.db`);
+  const sha = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode("key-alice"))),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  await store.addSample({
+    uuid: "old-1",
+    owner: sha,
+    fileName: "old.pcap",
+    fileType: "pcap",
+    createdMs: Date.now(),
+    storedPath: `${data}/uploads/old-1/sample`,
+    dnsPath: null,
+  });
+  await store.fail("old-1", "from before", false);
+  await store.close();
+  const s = await startServe({ dataDir: data, apiKeys: ["key-alice", "key-bob"] });
+  try {
+    assert.deepEqual((await client(s.url).listUploads()).map((e) => e.uuid), ["old-1"]);
+    assert.deepEqual(await client(s.url, "key-bob").listUploads(), []);
+  } finally {
+    await s.shutdown();
+  }
+  const db = new DatabaseSync(`${data}/networksage.db`);
+  const owner = (db.prepare("SELECT owner FROM samples").get() as { owner: string }).owner;
+  db.close();
+  assert.notEqual(owner, sha);
+});
