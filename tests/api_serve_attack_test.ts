@@ -611,3 +611,32 @@ Deno.test("serve: samples of an older data directory (unsalted SHA-256 owners) s
   db.close();
   assert.notEqual(owner, sha);
 });
+
+Deno.test("serve: an upload that stalls mid-body is dropped and cleaned up after the stall timeout", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, stallTimeoutMs: 300 });
+  try {
+    const conn = await connect(s.url);
+    await conn.write(enc.encode(
+      `POST /upload/v1.0/uploader HTTP/1.1\r\nHost: x\r\napikey: key-alice\r\n` +
+        `Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 1000000\r\n\r\n` +
+        `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="s.pcap"\r\n\r\n`,
+    ));
+    await conn.write(tinyPcap());
+    const tmp = `${dir.path}/data/tmp`;
+    for (let i = 0; i < 200 && [...Deno.readDirSync(tmp)].length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal([...Deno.readDirSync(tmp)].length, 1, "the upload was in progress");
+    // The client stays connected and sends nothing more.
+    assert.ok(await closedWithin(conn, 3000), "the stalled connection was closed");
+    for (let i = 0; i < 100 && [...Deno.readDirSync(tmp)].length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual([...Deno.readDirSync(tmp)], []);
+    conn.close();
+    assert.deepEqual(await client(s.url).listUploads(), []);
+  } finally {
+    await s.shutdown();
+  }
+});
