@@ -640,3 +640,38 @@ Deno.test("serve: an upload that stalls mid-body is dropped and cleaned up after
     await s.shutdown();
   }
 });
+
+Deno.test("client: network errors name the host, the cause and the attempts (refused, TLS)", async () => {
+  // A plain-text server where TLS is expected: both transports say it is a TLS failure.
+  const plain = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of plain) {
+      conn.write(enc.encode("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"))
+        .catch(() => {}).finally(() => setTimeout(() => conn.close(), 50));
+    }
+  })();
+  await using dir = await tempDir();
+  await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+  try {
+    const host = `127.0.0.1:${(plain.addr as Deno.NetAddr).port}`;
+    const c = new NetworkSageClient({
+      apiKey: "key-alice",
+      apiUrl: `https://${host}`,
+      useEnv: false,
+      maxAttempts: 2,
+      retryBaseMs: 1,
+    });
+    for (const call of [() => c.listUploads(), () => c.upload({ path: `${dir.path}/a.pcap` })]) {
+      await assert.rejects(call, (e: Error) => {
+        assert.match(
+          e.message,
+          new RegExp(`cannot reach ${host}: TLS failure \\(.+\\) \\(2 attempts\\)`),
+        );
+        return true;
+      });
+    }
+  } finally {
+    plain.close();
+    await serving.catch(() => {});
+  }
+});
