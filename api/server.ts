@@ -205,6 +205,9 @@ export async function createService(options: ServeOptions): Promise<Service> {
         `its conversion was interrupted ${s.attempts} times (the server stopped during it); not retried`,
       );
     }
+    // Messages name the upload, not where this server keeps it.
+    const nameTheUpload = (text: string) =>
+      text.replaceAll(s.storedPath!, s.fileName).replaceAll(s.dnsPath ?? "\0", `dns_${s.fileName}`);
     await store.startAttempt(uuid);
     try {
       const out = await convert(s.storedPath, {
@@ -219,17 +222,14 @@ export async function createService(options: ServeOptions): Promise<Service> {
       await store.finish(uuid, {
         hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
         trafficDate: out.sample?.trafficDate ?? "",
-        warnings: out.warnings,
+        warnings: out.warnings.map(nameTheUpload),
         secflows,
       }, keep);
       if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
     } catch (e) {
       // Abandoned at shutdown: stays pending, and this start does not count.
       if (closed) return await store.abandonAttempt(uuid).catch(() => {});
-      // Name the upload, not where this server keeps it.
-      const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]
-        .replaceAll(s.storedPath, s.fileName).replaceAll(s.dnsPath ?? "\0", `dns_${s.fileName}`);
-      await failWith(message);
+      await failWith(nameTheUpload((e instanceof Error ? e.message : String(e)).split("\n")[0]));
     }
   });
   for (const s of pending) queue.push(s.uuid);

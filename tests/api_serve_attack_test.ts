@@ -675,3 +675,27 @@ Deno.test("client: network errors name the host, the cause and the attempts (ref
     await serving.catch(() => {});
   }
 });
+
+Deno.test("serve: conversion warnings name the upload, never where serve keeps it", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data` });
+  try {
+    const pcap = tinyPcap();
+    const bogus = new Uint8Array(16);
+    new DataView(bogus.buffer).setUint32(8, 1_700_000_000, true); // captured length
+    const damaged = new Uint8Array(pcap.length + 16);
+    damaged.set(pcap);
+    damaged.set(bogus, pcap.length);
+    await Deno.writeFile(`${dir.path}/damaged.pcap`, damaged);
+    await client(s.url).upload({ path: `${dir.path}/damaged.pcap` });
+    await s.idle();
+    const [entry] = await client(s.url).listUploads();
+    const meta = await client(s.url).getSample(entry.uuid);
+    const warnings = (meta as { warnings?: string[] }).warnings ?? [];
+    assert.equal(warnings.length, 1, JSON.stringify(meta));
+    assert.match(warnings[0], /^damaged\.pcap: record at byte offset/);
+    assert.ok(!warnings[0].includes(dir.path), warnings[0]);
+  } finally {
+    await s.shutdown();
+  }
+});
