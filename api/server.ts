@@ -295,8 +295,11 @@ export async function createService(options: ServeOptions): Promise<Service> {
 export interface RunningServer {
   /** `http://host:port`. */
   url: string;
+  /** The interface it listens on. */
   hostname: string;
+  /** The port it listens on (the one picked when 0 was asked). */
   port: number;
+  /** The service behind it. */
   service: Service;
   /** Open connections now. */
   readonly connections: number;
@@ -310,6 +313,7 @@ export interface RunningServer {
 
 /** A listen failure worded for a person: the address and port, and what is wrong. */
 export class ListenError extends Error {
+  /** Always `ListenError`. */
   override name = "ListenError";
   /** Exit code of the CLI. */
   readonly exitCode = 1;
