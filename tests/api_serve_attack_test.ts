@@ -699,3 +699,20 @@ Deno.test("serve: conversion warnings name the upload, never where serve keeps i
     await s.shutdown();
   }
 });
+
+Deno.test("serve: at the connection cap, the oldest idle connection makes room for a request", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, maxConnections: 20 });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 60; i++) conns.push(await connect(s.url));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(s.connections <= 20, `${s.connections} open`);
+    assert.deepEqual(await client(s.url).listUploads(), []);
+    // The first ones were closed to make room, well before any timeout.
+    assert.ok(await closedWithin(conns[0], 1000));
+  } finally {
+    for (const c of conns) c.close();
+    await s.shutdown();
+  }
+});
