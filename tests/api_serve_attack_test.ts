@@ -10,7 +10,15 @@ import { NetworkSageClient } from "../api/client.ts";
 import { multipartBody } from "../api/multipart.ts";
 import { Store } from "../api/store.ts";
 import { createService } from "../api/server.ts";
-import { CLI, runCli, servePermissions, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+import {
+  CLI,
+  runCli,
+  servePermissions,
+  serveProcess,
+  startServe,
+  tempDir,
+  tinyPcap,
+} from "./api_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -714,5 +722,28 @@ Deno.test("serve: at the connection cap, the oldest idle connection makes room f
   } finally {
     for (const c of conns) c.close();
     await s.shutdown();
+  }
+});
+
+Deno.test("serve: SIGTERM stops it within 5 s even with an upload stuck mid-body", async () => {
+  await using dir = await tempDir();
+  const server = await serveProcess(`${dir.path}/data`, "key-alice");
+  const conn = await connect(server.url);
+  try {
+    await conn.write(enc.encode(
+      `POST /upload/v1.0/uploader HTTP/1.1\r\nHost: x\r\napikey: key-alice\r\n` +
+        `Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 1000000\r\n\r\n` +
+        `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="s.pcap"\r\n\r\n`,
+    ));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const run = await server.stop();
+    const took = Date.now() - started;
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(took < 5000, `${took} ms`);
+    assert.match(run.stderr, /networksage serve: stopped/);
+    assert.deepEqual([...Deno.readDirSync(`${dir.path}/data/uploads`)], []);
+  } finally {
+    conn.close();
   }
 });
