@@ -4,7 +4,8 @@
  * @module
  */
 import { NetworkSageError } from "./errors.ts";
-import { multipartBody, type OutgoingPart } from "./multipart.ts";
+import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipart.ts";
+import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { detectUploadType } from "./detect.ts";
 import type {
   Activity,
@@ -52,6 +53,12 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link NetworkSageClient.upload}. */
+export interface UploadOptions extends CallOptions {
+  /** Told the bytes sent so far of each attempt, and the body's total. */
+  onProgress?: (sent: number, total: number) => void;
+}
+
 /** Options of {@link NetworkSageClient.aggregated}. */
 export interface AggregatedOptions extends CallOptions {
   /** The UUID is a public one: use endpoint 5 as is. */
@@ -78,9 +85,11 @@ export interface FindUuidOptions extends WaitOptions {
 
 /** What {@link NetworkSageClient.findUploadUuid} found. */
 export interface FoundUpload {
+  /** The sample's UUID. */
   uuid: string;
   /** Present when asked for with `public: true`. */
   publicUuid?: string;
+  /** The upload list's entry. */
   entry: UploadEntry;
 }
 
@@ -153,6 +162,8 @@ interface RequestSpec {
   path: string;
   /** A fresh body for every attempt. */
   body?: () => Promise<{ body: BodyInit; headers: Record<string, string> }>;
+  /** A streamed upload, sent with its exact length. */
+  upload?: { body: MultipartBody; onProgress?: (sent: number, total: number) => void };
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -175,6 +186,7 @@ export class NetworkSageClient {
   readonly publicUrl: string;
   #apiKey: string | undefined;
   #fetch: typeof fetch;
+  #customFetch: boolean;
   #timeoutMs: number;
   #uploadTimeoutMs: number;
   #maxAttempts: number;
@@ -182,6 +194,7 @@ export class NetworkSageClient {
   #retryMaxMs: number;
   #concurrency: number;
 
+  /** A client configured from `options`, then the `NETWORKSAGE_*` environment variables. */
   constructor(options: ClientOptions = {}) {
     const env = options.useEnv ?? true;
     this.#apiKey = options.apiKey ?? (env ? envGet("NETWORKSAGE_API_KEY") : undefined);
@@ -193,6 +206,7 @@ export class NetworkSageClient {
         DEFAULT_PUBLIC_URL,
     );
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#customFetch = options.fetch !== undefined;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 3_600_000;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
@@ -209,7 +223,8 @@ export class NetworkSageClient {
   /** Keeps the key out of anything shown. */
   #redact(text: string): string {
     const key = this.#apiKey;
-    return key && key.length > 0 ? text.split(key).join("***") : text;
+    // A key of a few characters is no secret, and replacing it would garble host names.
+    return key && key.length >= 4 ? text.split(key).join("***") : text;
   }
 
   async #request<T>(spec: RequestSpec): Promise<T> {
@@ -232,14 +247,8 @@ export class NetworkSageClient {
       let retryDelay: number | null = null;
       let lastError: NetworkSageError;
       try {
-        const extra = spec.body ? await spec.body() : undefined;
-        const response = await this.#fetch(base + spec.path, {
-          method: spec.method,
-          headers: { ...headers, ...extra?.headers },
-          body: extra?.body,
-          signal,
-        });
-        const text = await response.text();
+        const response = await this.#send(base + spec.path, spec, headers, signal);
+        const text = response.text;
         if (response.status === 429 || response.status >= 500) {
           retryDelay = retryAfterMs(response.headers.get("retry-after"));
           lastError = fail(response.status, messageOf(text));
@@ -265,10 +274,10 @@ export class NetworkSageClient {
       } catch (e) {
         if (e instanceof NetworkSageError) throw e;
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
-        const message = timeout.aborted
-          ? `no answer within ${timeoutMs} ms`
-          : `network error: ${e instanceof Error ? e.message : String(e)}`;
-        lastError = fail(0, message, e);
+        const host = new URL(base).host;
+        const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
+        const tries = attempt === 1 ? "1 attempt" : `${attempt} attempts`;
+        lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);
       }
       if (attempt >= this.#maxAttempts) throw lastError;
       const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
@@ -282,11 +291,43 @@ export class NetworkSageClient {
     }
   }
 
+  /** One attempt: an upload goes length-framed through `node:http(s)`, the rest through fetch. */
+  async #send(
+    url: string,
+    spec: RequestSpec,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<PlainResponse> {
+    if (spec.upload && !this.#customFetch) {
+      return await postLengthFramed(url, headers, spec.upload.body, signal, spec.upload.onProgress);
+    }
+    const extra = spec.upload
+      ? {
+        body: spec.upload.body.stream(),
+        headers: {
+          "content-type": spec.upload.body.contentType,
+          "content-length": String(spec.upload.body.length),
+        },
+      }
+      : spec.body
+      ? await spec.body()
+      : undefined;
+    const response = await this.#fetch(url, {
+      method: spec.method,
+      headers: { ...headers, ...extra?.headers },
+      body: extra?.body,
+      signal,
+    });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  }
+
   /**
    * Endpoint 1: uploads a sample. The file is streamed from disk in 1 MiB chunks (re-opened for
-   * each attempt); its type is detected from its first bytes when not given.
+   * each attempt) with an exact `Content-Length` (never chunked); its type is detected from its
+   * content when not given, as `convert` detects it (what `convert` refuses is refused here,
+   * before any byte is sent).
    */
-  async upload(request: UploadRequest, options: CallOptions = {}): Promise<UploadAccepted> {
+  async upload(request: UploadRequest, options: UploadOptions = {}): Promise<UploadAccepted> {
     const type = request.type ?? await detectUploadType(request.path);
     const fileName = request.fileName ?? basename(request.path);
     const parts: OutgoingPart[] = [
@@ -311,12 +352,7 @@ export class NetworkSageClient {
       path: "/upload/v1.0/uploader",
       timeoutMs: this.#uploadTimeoutMs,
       signal: options.signal,
-      body: () =>
-        Promise.resolve({
-          body: body.stream(),
-          // Sent for servers and fetch implementations that use it; Deno's fetch streams chunked.
-          headers: { "content-type": body.contentType, "content-length": String(body.length) },
-        }),
+      upload: { body, onProgress: options.onProgress },
     });
   }
 

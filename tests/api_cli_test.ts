@@ -21,7 +21,7 @@ const NO_SUCH_UUID = "00000000-0000-4000-8000-000000000000";
 
 Deno.test("cli: every API command gives the documented result through 503-once fronts", async () => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [{ key: KEY, admin: true }] });
   const fronts: ReturnType<typeof flakyFront>[] = [];
   try {
     const direct = new NetworkSageClient({

@@ -175,7 +175,10 @@ Deno.test("serve: a key sees only its own samples; public UUIDs open the aggrega
 
 Deno.test("serve: PUT annotations for destinations, behaviors and events; unknown ones are {}", async () => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
+  const s = await startServe({
+    dataDir: `${dir.path}/data`,
+    apiKeys: [{ key: "key-alice", admin: true }],
+  });
   try {
     const c = client(s.url);
     assert.deepEqual(await c.destination("example.com:443"), {});
@@ -269,7 +272,7 @@ Deno.test("serve: a conversion failure is recorded and reported, not lost", asyn
   try {
     const c = client(s.url);
     await Deno.writeTextFile(`${dir.path}/bad.sf`, '{"flashes": [1, 2');
-    await c.upload({ path: `${dir.path}/bad.sf` });
+    await c.upload({ path: `${dir.path}/bad.sf`, type: "secflow" });
     await s.idle();
     const [entry] = await c.listUploads();
     assert.equal(entry.processed, false);
@@ -427,7 +430,27 @@ Deno.test("serve: upload type is sniffed when the type field is absent", async (
     await Deno.writeFile(`${dir.path}/x.pcap`, tinyPcap());
     await Deno.writeTextFile(`${dir.path}/x.sf`, sfSample([{}]));
     await Deno.writeTextFile(`${dir.path}/conn.log`, "#separator \\x09\n");
-    for (const name of ["x.pcap", "x.sf", "conn.log"]) {
+    // A gzip'd capture is a capture (it was labelled zeek once), and a README is refused.
+    const gz = new Uint8Array(
+      await new Response(
+        new Blob([tinyPcap() as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+        ),
+      ).arrayBuffer(),
+    );
+    await Deno.writeFile(`${dir.path}/x.pcap.gz`, gz);
+    await Deno.writeTextFile(`${dir.path}/README.md`, "# Notes\n\nNothing to convert.\n");
+    const readme = await multipartBody([
+      { name: "file", fileName: "README.md", path: `${dir.path}/README.md` },
+    ]);
+    const refused = await fetch(`${s.url}/upload/v1.0/uploader`, {
+      method: "POST",
+      headers: { apikey: "key-alice", "content-type": readme.contentType },
+      body: readme.stream(),
+    });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).body, /^README\.md: not a pcap or pcapng capture/);
+    for (const name of ["x.pcap", "x.sf", "conn.log", "x.pcap.gz"]) {
       const body = await multipartBody([{
         name: "file",
         fileName: name,
@@ -444,11 +467,12 @@ Deno.test("serve: upload type is sniffed when the type field is absent", async (
     const types = (await client(s.url).listUploads()).map((
       e,
     ) => [e.fileName, e.fileType, e.processed]);
-    assert.deepEqual(types, [["x.pcap", "pcap", true], ["x.sf", "secflow", true], [
-      "conn.log",
-      "zeek",
-      true,
-    ]]);
+    assert.deepEqual(types, [
+      ["x.pcap", "pcap", true],
+      ["x.sf", "secflow", true],
+      ["conn.log", "zeek", true],
+      ["x.pcap.gz", "pcap", true],
+    ]);
   } finally {
     await s.shutdown();
   }

@@ -105,8 +105,8 @@ Deno.test("README: the first screen and every command of the tour work as writte
       await t.step(step.line, async () => {
         let line = step.line.replaceAll("UUID", uuid);
         if (line.startsWith("export ")) {
-          for (const [, k, v] of line.matchAll(/(\w+)=(\S+)/g)) {
-            env[k] = k === "NETWORKSAGE_API_URL" ? serverUrl : v;
+          for (const [, k, quoted, plain] of line.matchAll(/(\w+)=(?:"([^"]*)"|(\S+))/g)) {
+            env[k] = k === "NETWORKSAGE_API_URL" ? serverUrl : quoted ?? plain;
           }
           return;
         }

@@ -66,7 +66,7 @@ const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?
 
 /** A serve with Alice's and Bob's keys and one processed sample of each. */
 async function fixture(dir: string) {
-  const server = await startServe({ dataDir: `${dir}/data`, apiKeys: [ALICE, BOB] });
+  const server = await startServe({ dataDir: `${dir}/data`, apiKeys: [{ key: ALICE, admin: true }, BOB] });
   const uuids: Record<string, string> = {};
   for (const [who, key] of [["alice", ALICE], ["bob", BOB]]) {
     const path = `${dir}/${who}.sf`;
@@ -277,9 +277,9 @@ Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSO
 
 Deno.test("pages: a key that may not annotate gets no form, and its annotation posts are refused", async () => {
   await using dir = await tempDir();
-  const store = new Store(`${dir.path}/db`);
+  const store = await Store.open(`${dir.path}/db`);
   const uuid = crypto.randomUUID();
-  store.addSample({
+  await store.addSample({
     uuid,
     owner: "reader-id",
     fileName: "a.sf",
@@ -299,7 +299,7 @@ Deno.test("pages: a key that may not annotate gets no form, and its annotation p
     relativeStart: 0,
     duration: 1,
   });
-  store.finish(uuid, {
+  await store.finish(uuid, {
     hash: "a".repeat(32),
     trafficDate: "1700000000.0",
     warnings: [],
@@ -327,16 +327,16 @@ Deno.test("pages: a key that may not annotate gets no form, and its annotation p
     }, { cookie: reader.cookie });
     assert.equal(r.status, 403);
     assert.match(await r.text(), /may not annotate/);
-    assert.deepEqual(store.annotation("destination", "a.example.com:443"), {});
+    assert.deepEqual(await store.annotation("destination", "a.example.com:443"), {});
   } finally {
     await server.shutdown();
-    store.close();
+    await store.close();
   }
 });
 
 Deno.test("pages: the origin check accepts the host the browser addressed when the listener's URL differs", async () => {
   await using dir = await tempDir();
-  const store = new Store(`${dir.path}/db`);
+  const store = await Store.open(`${dir.path}/db`);
   const pages = createPages({
     store,
     authenticate: (key) => Promise.resolve(key === "k" ? { id: "o", admin: false } : null),
@@ -357,6 +357,6 @@ Deno.test("pages: the origin check accepts the host the browser addressed when t
     assert.equal(evil.status, 403);
   } finally {
     await server.shutdown();
-    store.close();
+    await store.close();
   }
 });
