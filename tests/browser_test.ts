@@ -174,7 +174,10 @@ Deno.test({
       await t.step(
         "serve: log in, the sample page, annotate; cookie, 404 and cross-site",
         async () => {
-          const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [{ key: ALICE, admin: true }, BOB] });
+          const server = await startServe({
+            dataDir: `${dir.path}/data`,
+            apiKeys: [{ key: ALICE, admin: true }, BOB],
+          });
           const attacker = Deno.serve(
             { hostname: "127.0.0.1", port: 0, onListen() {} },
             () => new Response(""),

@@ -66,7 +66,10 @@ const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?
 
 /** A serve with Alice's and Bob's keys and one processed sample of each. */
 async function fixture(dir: string) {
-  const server = await startServe({ dataDir: `${dir}/data`, apiKeys: [{ key: ALICE, admin: true }, BOB] });
+  const server = await startServe({
+    dataDir: `${dir}/data`,
+    apiKeys: [{ key: ALICE, admin: true }, BOB],
+  });
   const uuids: Record<string, string> = {};
   for (const [who, key] of [["alice", ALICE], ["bob", BOB]]) {
     const path = `${dir}/${who}.sf`;
