@@ -83,12 +83,6 @@ export class FlowTable {
     s[at + 3] = flow + 1;
   }
 
-  /** Calls `fn` with the offset and tag of every record, in creation order. */
-  forEach(fn: (offset: number, tag: number) => void): void {
-    const r = this.i32;
-    for (let f = 0; f < this.#count; f++) fn(f * SLOT_I32, r[f * SLOT_I32 + FT_TAG]);
-  }
-
   #grow(): void {
     const capacity = (this.#mask + 1) * 2;
     this.#mask = capacity - 1;

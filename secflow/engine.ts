@@ -33,6 +33,7 @@ import {
   FT_SRC_ENDPOINT,
   FT_SRC_EVENTS,
   FT_TAG,
+  SLOT_I32,
 } from "./_flow_table.ts";
 import type { SessionRecord } from "./session.ts";
 
@@ -514,61 +515,26 @@ export class FlowEngine implements PacketSink {
       if (!arrival && p !== phase) return p < phase;
       return ep.createdOrdinal[n] < eventsSeen;
     };
-    const place = (
-      x: number,
-      y: number,
-      tag: number,
-      srcEvents: number,
-      dstEvents: number,
-      pkts: number,
-      bytes: number,
-      last: number,
-    ) => {
-      if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) return;
-      const phase = (tag >> 1) - 1;
-      let session: SessionRecord;
-      let fromSource = true;
-      if (inSession(x, srcEvents, phase)) session = sessions[ep.session[x]];
-      else if (inSession(y, dstEvents, phase)) {
-        session = sessions[ep.session[y]];
-        fromSource = false;
-      } else return;
-      if (fromSource) {
-        session.srcPkts += pkts;
-        session.srcBytes += bytes;
-      } else {
-        session.dstPkts += pkts;
-        session.dstBytes += bytes;
-      }
-      if (last > session.last) session.last = last;
-    };
-    for (let s = 0; s < seg.count; s++) {
-      place(
-        seg.src[s],
-        seg.dst[s],
-        seg.tag[s],
-        seg.srcEvents[s],
-        seg.dstEvents[s],
-        seg.pkts[s],
-        seg.bytes[s],
-        seg.last[s],
-      );
-    }
+    // Close every flow's current run first: then one plain loop places them all.
     for (const table of [this.#udpFlows, this.#tcpFlows]) {
-      const i32 = table.i32, f64 = table.f64;
-      table.forEach((at, tag) => {
-        const d = at >> 1;
-        place(
-          i32[at + FT_SRC_ENDPOINT],
-          i32[at + FT_DST_ENDPOINT],
-          tag,
-          i32[at + FT_SRC_EVENTS],
-          i32[at + FT_DST_EVENTS],
-          f64[d + FT_PKTS],
-          f64[d + FT_BYTES],
-          f64[d + FT_LAST],
-        );
-      });
+      for (let f = 0; f < table.size; f++) this.#split(table, f * SLOT_I32, 0, 0);
+    }
+    for (let s = 0; s < seg.count; s++) {
+      const tag = seg.tag[s];
+      if ((tag & 1) === 1 && !foldConditional) continue;
+      const phase = (tag >> 1) - 1;
+      const x = seg.src[s], y = seg.dst[s];
+      let session: SessionRecord;
+      if (inSession(x, seg.srcEvents[s], phase)) {
+        session = sessions[ep.session[x]];
+        session.srcPkts += seg.pkts[s];
+        session.srcBytes += seg.bytes[s];
+      } else if (inSession(y, seg.dstEvents[s], phase)) {
+        session = sessions[ep.session[y]];
+        session.dstPkts += seg.pkts[s];
+        session.dstBytes += seg.bytes[s];
+      } else continue;
+      if (seg.last[s] > session.last) session.last = seg.last[s];
     }
     for (const s of sessions) {
       s.first = microsToSeconds(s.first);
