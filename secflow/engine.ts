@@ -124,7 +124,7 @@ class Segments extends Columns {
   count = 0;
   src = new Int32Array(this.capacity);
   dst = new Int32Array(this.capacity);
-  /** Phase * 2 + 1 when filter rule 4 applies (see {@link flowTag}). */
+  /** The flow's tag: its phase and whether filter rule 4 applies ({@link flowTag}). */
   tag = new Int32Array(this.capacity);
   /** Event counts of the flow's source and destination endpoints during the run. */
   srcEvents = new Int32Array(this.capacity);
