@@ -90,9 +90,24 @@ async function readCount(
   const r = await sh(["strace", "-f", "-y", "-e", "trace=read,pread64,readv", "-o", log, ...cmd]);
   if (r.code !== 0) return undefined;
   let calls = 0, bytes = 0;
+  // With -f, a call another thread interrupts is split into "<unfinished ...>" and
+  // "<... read resumed>" lines, each starting with the thread id.
+  const pending = new Set<string>();
   for (const line of Deno.readTextFileSync(log).split("\n")) {
-    if (!line.includes(`<${real}>`)) continue;
-    const m = / = (\d+)$/.exec(line);
+    const [, tid, call] = /^(\d+)\s+(.*)$/.exec(line) ?? [];
+    if (!call) continue;
+    let result: string | undefined;
+    if (call.includes(`<${real}>`)) {
+      if (call.endsWith("<unfinished ...>")) {
+        pending.add(tid);
+        continue;
+      }
+      result = call;
+    } else if (pending.has(tid) && call.includes("resumed>")) {
+      pending.delete(tid);
+      result = call;
+    }
+    const m = result && / = (\d+)$/.exec(result);
     if (!m) continue;
     calls++;
     bytes += Number(m[1]);
