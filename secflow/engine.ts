@@ -79,22 +79,29 @@ const PHASE_TCP = 1;
 
 type Column = Int32Array | Float64Array | Uint8Array;
 
-/** Growable typed-array columns: `ensure(n)` makes room for index `n`. */
+/**
+ * Growable typed-array columns: `ensure(n)` makes room for row `n`. A column may hold several
+ * values per row (its length a multiple of the capacity).
+ */
 class Columns {
   capacity: number;
   constructor(capacity: number) {
     this.capacity = capacity;
   }
-  /** Doubles the capacity of every column of `this` until index `n` fits. */
+  /** Doubles the capacity of every column of `this` until row `n` fits. */
   ensure(n: number): void {
     if (n < this.capacity) return;
+    const before = this.capacity;
     while (this.capacity <= n) this.capacity *= 2;
     for (const key of Object.keys(this) as (keyof this)[]) {
       const old = this[key] as unknown;
       if (
         old instanceof Float64Array || old instanceof Int32Array || old instanceof Uint8Array
       ) {
-        const bigger = new (old.constructor as { new (n: number): Column })(this.capacity);
+        const perRow = old.length / before;
+        const bigger = new (old.constructor as { new (n: number): Column })(
+          this.capacity * perRow,
+        );
         bigger.set(old as Float64Array);
         (this as Record<string, unknown>)[key as string] = bigger;
       }
@@ -129,9 +136,8 @@ class Segments extends Columns {
   /** Event counts of the flow's source and destination endpoints during the run. */
   srcEvents = new Int32Array(this.capacity);
   dstEvents = new Int32Array(this.capacity);
-  pkts = new Float64Array(this.capacity);
-  bytes = new Float64Array(this.capacity);
-  last = new Float64Array(this.capacity);
+  /** `[pkts, bytes, last]` of each run, the layout of a flow record's counters. */
+  runs = new Float64Array(this.capacity * 3);
 }
 
 /** First packets of endpoint pairs: where a session may be created. */
@@ -336,9 +342,9 @@ export class FlowEngine implements PacketSink {
       seg.tag[s] = i32[at + FT_TAG];
       seg.srcEvents[s] = i32[at + FT_SRC_EVENTS];
       seg.dstEvents[s] = i32[at + FT_DST_EVENTS];
-      seg.pkts[s] = f64[d + FT_PKTS];
-      seg.bytes[s] = f64[d + FT_BYTES];
-      seg.last[s] = f64[d + FT_LAST];
+      seg.runs[s * 3] = f64[d + FT_PKTS];
+      seg.runs[s * 3 + 1] = f64[d + FT_BYTES];
+      seg.runs[s * 3 + 2] = f64[d + FT_LAST];
     }
     i32[at + FT_SRC_EVENTS] = srcEvents;
     i32[at + FT_DST_EVENTS] = dstEvents;
@@ -462,6 +468,45 @@ export class FlowEngine implements PacketSink {
     };
   }
 
+  /** True when endpoint `n` keyed a session during a run of `phase` that had seen `events`. */
+  #inSession(n: number, events: number, phase: number): boolean {
+    const ep = this.#ep;
+    if (ep.session[n] < 0) return false;
+    const p = ep.createdPhase[n];
+    if (!this.#arrival && p !== phase) return p < phase;
+    return ep.createdOrdinal[n] < events;
+  }
+
+  /**
+   * Adds a run of flow `x` → `y` (counters `[pkts, bytes, last]` at `runs[at]`) to the session
+   * its packets belonged to.
+   */
+  #place(
+    sessions: SessionRecord[],
+    x: number,
+    y: number,
+    tag: number,
+    srcEvents: number,
+    dstEvents: number,
+    runs: Float64Array,
+    at: number,
+  ): void {
+    if (runs[at] === 0) return;
+    const phase = (tag >> 1) - 1;
+    const ep = this.#ep;
+    let session: SessionRecord;
+    if (this.#inSession(x, srcEvents, phase)) {
+      session = sessions[ep.session[x]];
+      session.srcPkts += runs[at];
+      session.srcBytes += runs[at + 1];
+    } else if (this.#inSession(y, dstEvents, phase)) {
+      session = sessions[ep.session[y]];
+      session.dstPkts += runs[at];
+      session.dstBytes += runs[at + 1];
+    } else return;
+    if (runs[at + 2] > session.last) session.last = runs[at + 2];
+  }
+
   /** Replays the candidate events, places every segment, and returns the sessions in order. */
   finish(): Analysis {
     const arrival = this.#arrival;
@@ -507,34 +552,38 @@ export class FlowEngine implements PacketSink {
       replay(PHASE_TCP);
     }
 
-    // 2. Each segment joins its source endpoint's session if that existed during the run, else
-    // its destination's (or, both local, none).
-    const inSession = (n: number, eventsSeen: number, phase: number): boolean => {
-      if (ep.session[n] < 0) return false;
-      const p = ep.createdPhase[n];
-      if (!arrival && p !== phase) return p < phase;
-      return ep.createdOrdinal[n] < eventsSeen;
-    };
-    // Close every flow's current run first: then one plain loop places them all.
-    for (const table of [this.#udpFlows, this.#tcpFlows]) {
-      for (let f = 0; f < table.size; f++) this.#split(table, f * SLOT_I32, 0, 0);
-    }
+    // 2. Each run of a flow's packets joins its source endpoint's session if that existed during
+    // the run, else its destination's (or, both local, none): closed runs, then current ones.
     for (let s = 0; s < seg.count; s++) {
       const tag = seg.tag[s];
       if ((tag & 1) === 1 && !foldConditional) continue;
-      const phase = (tag >> 1) - 1;
-      const x = seg.src[s], y = seg.dst[s];
-      let session: SessionRecord;
-      if (inSession(x, seg.srcEvents[s], phase)) {
-        session = sessions[ep.session[x]];
-        session.srcPkts += seg.pkts[s];
-        session.srcBytes += seg.bytes[s];
-      } else if (inSession(y, seg.dstEvents[s], phase)) {
-        session = sessions[ep.session[y]];
-        session.dstPkts += seg.pkts[s];
-        session.dstBytes += seg.bytes[s];
-      } else continue;
-      if (seg.last[s] > session.last) session.last = seg.last[s];
+      this.#place(
+        sessions,
+        seg.src[s],
+        seg.dst[s],
+        tag,
+        seg.srcEvents[s],
+        seg.dstEvents[s],
+        seg.runs,
+        s * 3,
+      );
+    }
+    for (const table of [this.#udpFlows, this.#tcpFlows]) {
+      const i32 = table.i32;
+      for (let at = 0; at < table.size * SLOT_I32; at += SLOT_I32) {
+        const tag = i32[at + FT_TAG];
+        if ((tag & 1) === 1 && !foldConditional) continue;
+        this.#place(
+          sessions,
+          i32[at + FT_SRC_ENDPOINT],
+          i32[at + FT_DST_ENDPOINT],
+          tag,
+          i32[at + FT_SRC_EVENTS],
+          i32[at + FT_DST_EVENTS],
+          table.f64,
+          (at >> 1) + FT_PKTS,
+        );
+      }
     }
     for (const s of sessions) {
       s.first = microsToSeconds(s.first);

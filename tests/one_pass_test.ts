@@ -235,3 +235,26 @@ Deno.test({
     }
   },
 });
+
+Deno.test("one pass: a long flow interleaved with many new pairs on its endpoint (many segments)", async () => {
+  // E1:1000 → E2:2000 is keyed E2:2000; each new pair E1:1000 → Ci:500 is a candidate event for
+  // E1:1000 (the first creates it), which cuts the long flow again; a UDP session keyed by the
+  // first Ci at the very end changes which pair creates E1:1000.
+  for (const withUdp of [false, true]) {
+    const mp: ModelPkt[] = [];
+    for (let i = 0; i < 800; i++) {
+      mp.push({ us: at(i), proto: 6, src: E1, dst: E2, sp: 1000, dp: 2000, bytes: i % 7 });
+      const c = `8.8.${i >> 8}.${i & 255}`;
+      mp.push({ us: at(i + 0.5), proto: 6, src: E1, dst: c, sp: 1000, dp: 500, bytes: 1 });
+    }
+    if (withUdp) {
+      mp.push({ us: at(900), proto: 17, src: "8.8.0.0", dst: E9, sp: 500, dp: 400, bytes: 3 });
+    }
+    const { deferred } = run(mp.map(toPkt));
+    assert.ok(deferred.segments > 700, `segments: ${deferred.segments}`);
+    const got = await convertBytes(pcapOf(mp.map(toPkt)));
+    const want = model(mp);
+    assert.equal(got?.trafficDate, want?.trafficDate);
+    assert.deepEqual(got?.flashes, want?.flashes, `withUdp ${withUdp}`);
+  }
+});
