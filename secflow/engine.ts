@@ -124,20 +124,25 @@ class Endpoints extends Columns {
 }
 
 /**
- * Closed runs of a flow's packets (a candidate event on one of its endpoints ended them). The
- * flow's current run lives in its {@link FlowTable} slot.
+ * Closed runs of a flow's packets (a candidate event on one of its endpoints ended them), each a
+ * copy of the flow's record at that moment (the {@link FlowTable} layout). The flow's current run
+ * lives in its own record.
  */
-class Segments extends Columns {
+class Runs {
   count = 0;
-  src = new Int32Array(this.capacity);
-  dst = new Int32Array(this.capacity);
-  /** The flow's tag: its phase and whether filter rule 4 applies ({@link flowTag}). */
-  tag = new Int32Array(this.capacity);
-  /** Event counts of the flow's source and destination endpoints during the run. */
-  srcEvents = new Int32Array(this.capacity);
-  dstEvents = new Int32Array(this.capacity);
-  /** `[pkts, bytes, last]` of each run, the layout of a flow record's counters. */
-  runs = new Float64Array(this.capacity * 3);
+  i32 = new Int32Array(64 * SLOT_I32);
+  f64 = new Float64Array(this.i32.buffer);
+
+  /** Appends a copy of the record at `at` in `from`. */
+  add(from: Int32Array, at: number): void {
+    if ((this.count + 1) * SLOT_I32 > this.i32.length) {
+      const bigger = new Int32Array(this.i32.length * 2);
+      bigger.set(this.i32);
+      this.i32 = bigger;
+      this.f64 = new Float64Array(bigger.buffer);
+    }
+    this.i32.set(from.subarray(at, at + SLOT_I32), this.count++ * SLOT_I32);
+  }
 }
 
 /** First packets of endpoint pairs: where a session may be created. */
@@ -206,7 +211,7 @@ export class FlowEngine implements PacketSink {
   /** Directed flows keyed (src, dst, sp << 16 | dp), one table per protocol. */
   #udpFlows = new FlowTable(1 << 15);
   #tcpFlows = new FlowTable(1 << 15);
-  #seg = new Segments(256);
+  #runs = new Runs();
   #events = new Events(1024);
   /** ICMP sessions by (source, destination) address pair. */
   #icmpPairs = new PairMap(1 << 8);
@@ -334,17 +339,7 @@ export class FlowEngine implements PacketSink {
     const f64 = table.f64;
     const d = at >> 1;
     if (f64[d + FT_PKTS] > 0) {
-      const seg = this.#seg;
-      const s = seg.count++;
-      seg.ensure(s);
-      seg.src[s] = i32[at + FT_SRC_ENDPOINT];
-      seg.dst[s] = i32[at + FT_DST_ENDPOINT];
-      seg.tag[s] = i32[at + FT_TAG];
-      seg.srcEvents[s] = i32[at + FT_SRC_EVENTS];
-      seg.dstEvents[s] = i32[at + FT_DST_EVENTS];
-      seg.runs[s * 3] = f64[d + FT_PKTS];
-      seg.runs[s * 3 + 1] = f64[d + FT_BYTES];
-      seg.runs[s * 3 + 2] = f64[d + FT_LAST];
+      this.#runs.add(i32, at);
     }
     i32[at + FT_SRC_EVENTS] = srcEvents;
     i32[at + FT_DST_EVENTS] = dstEvents;
@@ -376,34 +371,41 @@ export class FlowEngine implements PacketSink {
     const s32 = src | 0, d32 = dst | 0;
     const phase = table === this.#tcpFlows ? PHASE_TCP : PHASE_UDP;
     const ep = this.#ep;
-    const x = this.#endpoint(s32, sp);
-    const y = this.#endpoint(d32, dp);
-    // A pair creates a session only at its first packet: the reverse flow has not been seen.
-    const firstOfPair = table.find(d32, s32, (dp << 16) | sp) < 0;
-    this.#markActive(src);
-    this.#markActive(dst);
-    const sLocal = isLocal(src);
-    const dLocal = isLocal(dst);
-    if (firstOfPair && !(sLocal && dLocal)) {
-      let sourceIsS: boolean;
-      if (sLocal) {
-        if (sp > 49151) sourceIsS = true;
-        else if (dp > 49151) sourceIsS = false;
-        else if (dp < 1024) sourceIsS = true;
-        else sourceIsS = !(dp > sp);
-      } else {
-        sourceIsS = !(dp > sp);
+    // A pair creates a session only at its first packet. When the reverse flow exists, this is
+    // not the first, and its record already names both endpoints (and marked the addresses).
+    const reverse = table.find(d32, s32, (dp << 16) | sp);
+    let x: number, y: number;
+    if (reverse >= 0) {
+      x = table.i32[reverse + FT_DST_ENDPOINT];
+      y = table.i32[reverse + FT_SRC_ENDPOINT];
+    } else {
+      x = this.#endpoint(s32, sp);
+      y = this.#endpoint(d32, dp);
+      this.#markActive(src);
+      this.#markActive(dst);
+      const sLocal = isLocal(src);
+      const dLocal = isLocal(dst);
+      if (!(sLocal && dLocal)) {
+        let sourceIsS: boolean;
+        if (sLocal) {
+          if (sp > 49151) sourceIsS = true;
+          else if (dp > 49151) sourceIsS = false;
+          else if (dp < 1024) sourceIsS = true;
+          else sourceIsS = !(dp > sp);
+        } else {
+          sourceIsS = !(dp > sp);
+        }
+        const key = sourceIsS ? x : y;
+        const events = this.#events;
+        const e = events.count++;
+        events.ensure(e);
+        events.src[e] = x;
+        events.dst[e] = y;
+        events.phase[e] = phase;
+        events.key[e] = key;
+        events.ordinal[e] = ep.events[key]++;
+        events.time[e] = this.#now;
       }
-      const key = sourceIsS ? x : y;
-      const events = this.#events;
-      const e = events.count++;
-      events.ensure(e);
-      events.src[e] = x;
-      events.dst[e] = y;
-      events.phase[e] = phase;
-      events.key[e] = key;
-      events.ordinal[e] = ep.events[key]++;
-      events.time[e] = this.#now;
     }
     const at = table.insert(s32, d32, (sp << 16) | dp, flowTag(phase, conditional));
     const i32 = table.i32;
@@ -463,48 +465,9 @@ export class FlowEngine implements PacketSink {
     return {
       endpoints: this.#ep.count,
       flows: this.#udpFlows.size + this.#tcpFlows.size,
-      segments: this.#seg.count,
+      segments: this.#runs.count,
       events: this.#events.count,
     };
-  }
-
-  /** True when endpoint `n` keyed a session during a run of `phase` that had seen `events`. */
-  #inSession(n: number, events: number, phase: number): boolean {
-    const ep = this.#ep;
-    if (ep.session[n] < 0) return false;
-    const p = ep.createdPhase[n];
-    if (!this.#arrival && p !== phase) return p < phase;
-    return ep.createdOrdinal[n] < events;
-  }
-
-  /**
-   * Adds a run of flow `x` → `y` (counters `[pkts, bytes, last]` at `runs[at]`) to the session
-   * its packets belonged to.
-   */
-  #place(
-    sessions: SessionRecord[],
-    x: number,
-    y: number,
-    tag: number,
-    srcEvents: number,
-    dstEvents: number,
-    runs: Float64Array,
-    at: number,
-  ): void {
-    if (runs[at] === 0) return;
-    const phase = (tag >> 1) - 1;
-    const ep = this.#ep;
-    let session: SessionRecord;
-    if (this.#inSession(x, srcEvents, phase)) {
-      session = sessions[ep.session[x]];
-      session.srcPkts += runs[at];
-      session.srcBytes += runs[at + 1];
-    } else if (this.#inSession(y, dstEvents, phase)) {
-      session = sessions[ep.session[y]];
-      session.dstPkts += runs[at];
-      session.dstBytes += runs[at + 1];
-    } else return;
-    if (runs[at + 2] > session.last) session.last = runs[at + 2];
   }
 
   /** Replays the candidate events, places every segment, and returns the sessions in order. */
@@ -513,8 +476,8 @@ export class FlowEngine implements PacketSink {
     const foldConditional = arrival || !this.harvest.localLookups;
     let start = this.#start;
     if (foldConditional && this.#condStart < start) start = this.#condStart;
-    const ep = this.#ep, seg = this.#seg, events = this.#events;
-    for (let n = 0; n < ep.count; n++) ep.session[n] = -1;
+    const ep = this.#ep, events = this.#events;
+    ep.session.fill(-1, 0, ep.count);
 
     // 1. Candidate events in the platform's order decide which endpoints key a session.
     const sessions: SessionRecord[] = [];
@@ -552,37 +515,55 @@ export class FlowEngine implements PacketSink {
       replay(PHASE_TCP);
     }
 
-    // 2. Each run of a flow's packets joins its source endpoint's session if that existed during
-    // the run, else its destination's (or, both local, none): closed runs, then current ones.
-    for (let s = 0; s < seg.count; s++) {
-      const tag = seg.tag[s];
-      if ((tag & 1) === 1 && !foldConditional) continue;
-      this.#place(
-        sessions,
-        seg.src[s],
-        seg.dst[s],
-        tag,
-        seg.srcEvents[s],
-        seg.dstEvents[s],
-        seg.runs,
-        s * 3,
-      );
-    }
-    for (const table of [this.#udpFlows, this.#tcpFlows]) {
-      const i32 = table.i32;
-      for (let at = 0; at < table.size * SLOT_I32; at += SLOT_I32) {
+    // 2. Each run of a flow's packets (closed runs, then the flows' current ones) joins its source
+    // endpoint's session if that existed during the run, else its destination's (or, both local,
+    // none). One loop, no calls: it runs once per flow, mostly before V8 has optimized it.
+    const { session: keyed, createdPhase, createdOrdinal } = ep;
+    const runs = this.#runs, udp = this.#udpFlows, tcp = this.#tcpFlows;
+    for (
+      const [i32, f64, count] of [
+        [runs.i32, runs.f64, runs.count],
+        [udp.i32, udp.f64, udp.size],
+        [tcp.i32, tcp.f64, tcp.size],
+      ] as const
+    ) {
+      for (let at = 0; at < count * SLOT_I32; at += SLOT_I32) {
+        const d = at >> 1;
+        const pkts = f64[d + FT_PKTS];
         const tag = i32[at + FT_TAG];
-        if ((tag & 1) === 1 && !foldConditional) continue;
-        this.#place(
-          sessions,
-          i32[at + FT_SRC_ENDPOINT],
-          i32[at + FT_DST_ENDPOINT],
-          tag,
-          i32[at + FT_SRC_EVENTS],
-          i32[at + FT_DST_EVENTS],
-          table.f64,
-          (at >> 1) + FT_PKTS,
-        );
+        if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
+        const phase = (tag >> 1) - 1;
+        // An endpoint keyed a session during the run when its session was created before it:
+        // in an earlier phase, or in this one at an event the run had seen.
+        const x = i32[at + FT_SRC_ENDPOINT];
+        let into = keyed[x];
+        let fromSource = true;
+        if (
+          into >= 0 &&
+          !(arrival || createdPhase[x] === phase
+            ? createdOrdinal[x] < i32[at + FT_SRC_EVENTS]
+            : createdPhase[x] < phase)
+        ) into = -1;
+        if (into < 0) {
+          const y = i32[at + FT_DST_ENDPOINT];
+          into = keyed[y];
+          fromSource = false;
+          if (
+            into < 0 ||
+            !(arrival || createdPhase[y] === phase
+              ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
+              : createdPhase[y] < phase)
+          ) continue;
+        }
+        const session = sessions[into];
+        if (fromSource) {
+          session.srcPkts += pkts;
+          session.srcBytes += f64[d + FT_BYTES];
+        } else {
+          session.dstPkts += pkts;
+          session.dstBytes += f64[d + FT_BYTES];
+        }
+        if (f64[d + FT_LAST] > session.last) session.last = f64[d + FT_LAST];
       }
     }
     for (const s of sessions) {
