@@ -480,33 +480,18 @@ export class FlowEngine implements PacketSink {
     ep.session.fill(-1, 0, ep.count);
 
     // 1. Candidate events in the platform's order decide which endpoints key a session.
-    const sessions: SessionRecord[] = [];
-    const createdAt: number[] = []; // event index of each TCP/UDP session, for arrival order
+    const createdAt = new Int32Array(events.count); // the event that created each session
+    let count = 0;
     const replay = (phase: number) => {
       for (let e = 0; e < events.count; e++) {
         if (phase >= 0 && events.phase[e] !== phase) continue;
         const x = events.src[e], y = events.dst[e];
         if (ep.session[x] >= 0 || ep.session[y] >= 0) continue;
         const key = events.key[e];
-        const other = key === x ? y : x;
-        ep.session[key] = sessions.length;
+        ep.session[key] = count;
         ep.createdPhase[key] = events.phase[e];
         ep.createdOrdinal[key] = events.ordinal[e];
-        createdAt.push(e);
-        const first = events.time[e];
-        sessions.push({
-          icmp: false,
-          srcIp: ep.ip[key] >>> 0,
-          srcPort: ep.port[key],
-          dstIp: ep.ip[other] >>> 0,
-          dstPort: ep.port[other],
-          srcPkts: 0,
-          dstPkts: 0,
-          srcBytes: 0,
-          dstBytes: 0,
-          first,
-          last: first,
-        });
+        createdAt[count++] = e;
       }
     };
     if (arrival) replay(-1);
@@ -517,17 +502,20 @@ export class FlowEngine implements PacketSink {
 
     // 2. Each run of a flow's packets (closed runs, then the flows' current ones) joins its source
     // endpoint's session if that existed during the run, else its destination's (or, both local,
-    // none). One loop, no calls: it runs once per flow, mostly before V8 has optimized it.
+    // none). One loop over typed arrays, no calls: it runs once per flow, mostly before V8 has
+    // optimized it. Per session: [srcPkts, dstPkts, srcBytes, dstBytes, last].
+    const acc = new Float64Array(count * 5);
+    for (let i = 0; i < count; i++) acc[i * 5 + 4] = events.time[createdAt[i]];
     const { session: keyed, createdPhase, createdOrdinal } = ep;
     const runs = this.#runs, udp = this.#udpFlows, tcp = this.#tcpFlows;
     for (
-      const [i32, f64, count] of [
+      const [i32, f64, n] of [
         [runs.i32, runs.f64, runs.count],
         [udp.i32, udp.f64, udp.size],
         [tcp.i32, tcp.f64, tcp.size],
       ] as const
     ) {
-      for (let at = 0; at < count * SLOT_I32; at += SLOT_I32) {
+      for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
         const d = at >> 1;
         const pkts = f64[d + FT_PKTS];
         const tag = i32[at + FT_TAG];
@@ -537,7 +525,7 @@ export class FlowEngine implements PacketSink {
         // in an earlier phase, or in this one at an event the run had seen.
         const x = i32[at + FT_SRC_ENDPOINT];
         let into = keyed[x];
-        let fromSource = true;
+        let side = 0; // 0: source side, 1: destination side
         if (
           into >= 0 &&
           !(arrival || createdPhase[x] === phase
@@ -547,7 +535,7 @@ export class FlowEngine implements PacketSink {
         if (into < 0) {
           const y = i32[at + FT_DST_ENDPOINT];
           into = keyed[y];
-          fromSource = false;
+          side = 1;
           if (
             into < 0 ||
             !(arrival || createdPhase[y] === phase
@@ -555,20 +543,31 @@ export class FlowEngine implements PacketSink {
               : createdPhase[y] < phase)
           ) continue;
         }
-        const session = sessions[into];
-        if (fromSource) {
-          session.srcPkts += pkts;
-          session.srcBytes += f64[d + FT_BYTES];
-        } else {
-          session.dstPkts += pkts;
-          session.dstBytes += f64[d + FT_BYTES];
-        }
-        if (f64[d + FT_LAST] > session.last) session.last = f64[d + FT_LAST];
+        const o = into * 5;
+        acc[o + side] += pkts;
+        acc[o + 2 + side] += f64[d + FT_BYTES];
+        if (f64[d + FT_LAST] > acc[o + 4]) acc[o + 4] = f64[d + FT_LAST];
       }
     }
-    for (const s of sessions) {
-      s.first = microsToSeconds(s.first);
-      s.last = microsToSeconds(s.last);
+    const sessions: SessionRecord[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const e = createdAt[i];
+      const key = events.key[e];
+      const other = key === events.src[e] ? events.dst[e] : events.src[e];
+      const o = i * 5;
+      sessions[i] = {
+        icmp: false,
+        srcIp: ep.ip[key] >>> 0,
+        srcPort: ep.port[key],
+        dstIp: ep.ip[other] >>> 0,
+        dstPort: ep.port[other],
+        srcPkts: acc[o],
+        dstPkts: acc[o + 1],
+        srcBytes: acc[o + 2],
+        dstBytes: acc[o + 3],
+        first: microsToSeconds(events.time[e]),
+        last: microsToSeconds(acc[o + 4]),
+      };
     }
 
     // 3. ICMP sessions: after the others for files, by creation time live.
