@@ -5,7 +5,9 @@
  * @module
  */
 import { commands } from "./cli/commands.ts";
-import type { CliContext, Command, CommandEntry } from "./cli/command.ts";
+import { type CliContext, type Command, type CommandEntry, optionsInHelp } from "./cli/command.ts";
+import { closest } from "./cli/_format.ts";
+import { printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 const context: CliContext = {
@@ -19,10 +21,15 @@ function toolHelp(): string {
   return [
     `networksage ${denoJson.version}: Secflows from captures, Zeek logs and live interfaces`,
     "",
-    "usage: networksage <command> [options]     (networksage <command> --help for details)",
+    "usage: networksage <command> [options]     (networksage help <command> for details)",
     "",
     "commands:",
     ...lines,
+    "",
+    "global options (before or after the command, where the command has them):",
+    "  --json             machine-readable output",
+    "  --api-url URL      the API to talk to (default $NETWORKSAGE_API_URL)",
+    "  -q, --quiet        no progress, no summary lines",
     "",
     "exit codes: 0 done, 1 operation failed, 2 usage or input error",
   ].join("\n");
@@ -32,12 +39,65 @@ function findCommand(word: string): CommandEntry | undefined {
   return commands.find((c) => c.name === word || c.aliases?.includes(word));
 }
 
+/** `unknown command 'conver' (did you mean convert?)`. */
+function unknownCommand(word: string): string {
+  const guess = closest(word, commands.map((c) => c.name));
+  return `unknown command '${printable(word, 60)}'${
+    guess ? ` (did you mean ${guess}?)` : ""
+  } (see networksage --help)`;
+}
+
+/** Options every command that has them accepts before the command word too. */
+const GLOBAL_FLAGS = new Set(["--json", "-q", "--quiet"]);
+const GLOBAL_VALUES = new Set(["--api-url"]);
+
+/**
+ * Moves global options written before the command word to just after it, where the command's
+ * own parser reads them: `networksage --json -q samples` is `networksage samples --json -q`.
+ * Returns an error message for an option there that is not global.
+ */
+export function hoistGlobalOptions(args: string[]): string[] | string {
+  const globals: string[] = [];
+  let i = 0;
+  for (; i < args.length && args[i].startsWith("-") && args[i] !== "-D"; i++) {
+    const arg = args[i];
+    const name = arg.split("=")[0];
+    if (["--help", "-h", "--version", "-V"].includes(arg)) break;
+    if (GLOBAL_FLAGS.has(arg)) globals.push(arg);
+    else if (GLOBAL_VALUES.has(name)) {
+      if (arg.includes("=")) globals.push(arg);
+      else if (i + 1 < args.length) globals.push(arg, args[++i]);
+      else return `${arg} needs a value`;
+    } else {
+      return `'${
+        printable(arg, 60)
+      }' before the command is not a global option (global: --json, --api-url URL, -q/--quiet)`;
+    }
+  }
+  if (globals.length === 0) return args;
+  if (i >= args.length) return "a command is missing after the global options";
+  return [args[i], ...globals, ...args.slice(i + 1)];
+}
+
 /** Runs the CLI with `args`; resolves to the exit code. Never throws. */
 export async function main(args: string[]): Promise<number> {
-  const [word, ...rest] = args;
+  const hoisted = hoistGlobalOptions(args);
+  if (typeof hoisted === "string") {
+    context.err(`networksage: ${hoisted}`);
+    return 2;
+  }
+  const [word, ...rest] = hoisted;
   if (word === undefined || word === "--help" || word === "-h" || word === "help") {
-    const target = word === "help" && rest[0] ? findCommand(rest[0]) : undefined;
-    context.out(target ? (await target.load()).help : toolHelp());
+    if (word === "help" && rest[0] !== undefined && rest[0] !== "help") {
+      const target = findCommand(rest[0]);
+      if (!target) {
+        context.err(`networksage help: ${unknownCommand(rest[0])}`);
+        return 2;
+      }
+      context.out((await target.load()).help);
+      return 0;
+    }
+    context.out(toolHelp());
     return word === undefined ? 2 : 0;
   }
   if (word === "--version" || word === "-V") {
@@ -46,7 +106,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const entry = findCommand(word);
   if (!entry) {
-    context.err(`networksage: unknown command '${word}' (see networksage --help)`);
+    context.err(`networksage: ${unknownCommand(word)}`);
     return 2;
   }
   const command = await entry.load();
@@ -54,8 +114,12 @@ export async function main(args: string[]): Promise<number> {
     context.out(command.help);
     return 0;
   }
+  // -q asks for no progress and no summary: a command that prints neither takes it as a no-op.
+  const commandArgs = optionsInHelp(command.help).includes("--quiet")
+    ? rest
+    : rest.filter((a) => a !== "-q" && a !== "--quiet");
   try {
-    return await command.run(rest, context);
+    return await command.run(commandArgs, context);
   } catch (e) {
     return reportFailure(command, e);
   }

@@ -58,6 +58,8 @@ export interface AggregatedOptions extends CallOptions {
   public?: boolean;
   /** Overrides {@link ClientOptions.concurrency}. */
   concurrency?: number;
+  /** Called as lookups finish: done of the distinct lookups the private view needs. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** Options of {@link NetworkSageClient.waitForProcessing}. */
@@ -358,6 +360,27 @@ export class NetworkSageClient {
     return this.#get("private", `/sec/v1.0/events/${enc(eventId)}`, options);
   }
 
+  /**
+   * Writes Destination (by `name:port`), Behavior (by flowId) or Event metadata: `PUT` on the
+   * path of endpoint 7, 8 or 9, which `serve` accepts (the platform itself does not). Replaces
+   * what was there; resolves to what the server stored.
+   */
+  annotate(
+    kind: "destination" | "behavior" | "event",
+    id: string,
+    metadata: Metadata,
+    options: CallOptions = {},
+  ): Promise<Metadata> {
+    const text = JSON.stringify(metadata);
+    return this.#request<Metadata>({
+      service: "private",
+      method: "PUT",
+      path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${enc(id)}`,
+      signal: options.signal,
+      body: () => Promise.resolve({ body: text, headers: { "content-type": "application/json" } }),
+    });
+  }
+
   #get<T>(service: "private" | "public", path: string, options: CallOptions): Promise<T> {
     return this.#request<T>({ service, method: "GET", path, signal: options.signal });
   }
@@ -373,10 +396,19 @@ export class NetworkSageClient {
     const secflows = await this.listSecflows(uuid, options);
     const limit = limiter(options.concurrency ?? this.#concurrency);
     const memo = new Map<string, Promise<unknown>>();
+    // Lookups done of the distinct lookups needed, for a progress line.
+    const total = new Set(secflows.flatMap((s) => [
+      `c ${s.flowId}`,
+      `d ${s.destinationData}`,
+      `b ${s.flowId}`,
+      ...(s.eventId ? [`e ${s.eventId}`] : []),
+    ])).size;
+    let done = 0;
     const once = <T>(key: string, call: () => Promise<T>): Promise<T> => {
       let p = memo.get(key) as Promise<T> | undefined;
       if (!p) {
         p = limit(call);
+        if (options.onProgress) p.then(() => options.onProgress!(++done, total), () => {});
         memo.set(key, p);
       }
       return p;

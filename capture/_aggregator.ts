@@ -61,6 +61,8 @@ export class Aggregator {
           packets,
           cacheUpdates,
         }, json ? [json] : []);
+      } else if (msg.type === "peek") {
+        this.#reply({ type: "sessions", count: this.#engine.sessionCount }, []);
       } else if (msg.type === "init") {
         this.#platform = msg.platform;
         this.#memory = new NameMemory(new Map(msg.cache));

@@ -6,7 +6,9 @@
 export type ToWorker =
   | { type: "init"; platform: string; cache: [number, string][] }
   | { type: "batch"; buf: ArrayBuffer; bytes: number; linkType: number }
-  | { type: "close"; id: number; windowEndSeconds: number };
+  | { type: "close"; id: number; windowEndSeconds: number }
+  /** Asks how many sessions the current window holds so far (progress). */
+  | { type: "peek" };
 
 /** Worker → main. */
 export type FromWorker =
@@ -22,6 +24,7 @@ export type FromWorker =
     packets: number;
     cacheUpdates: [number, string][];
   }
+  | { type: "sessions"; count: number }
   | { type: "error"; message: string };
 
 /** The `.sf` file name of a sample that starts at `startTime` seconds (section 6). */

@@ -12,8 +12,14 @@
  * @module
  */
 import { CaptureError, lowerPriority, Pcap, type PcapStats } from "./libpcap.ts";
-import { type SampleUploader, Spool, type SpoolOptions } from "./spool.ts";
-import { type FromWorker, sampleName, type ToWorker } from "./_protocol.ts";
+import { type SampleUploader, Spool } from "./spool.ts";
+import { sampleName } from "./_protocol.ts";
+import { BatchPool, type ClosedWindow, WorkerLink } from "./_batches.ts";
+import { WindowClock } from "./_clock.ts";
+import { type WindowMeta, WindowOutput } from "./_output.ts";
+import { WindowSink } from "./_sink.ts";
+import { Uploader, type UploaderOptions } from "./_uploader.ts";
+import { ensureDir, errorLine } from "./_durable.ts";
 import type { Sample } from "../secflow/types.ts";
 import { readNameCache, updateNameCache } from "../io/name_cache.ts";
 
@@ -50,8 +56,10 @@ export interface CollectorOptions {
   stateDir?: string;
   /** Uploads closed samples (through the spool) when given. */
   uploader?: SampleUploader | null;
-  /** Spool retry settings. */
-  spool?: SpoolOptions;
+  /** Upload retry settings (backoff, lookups). */
+  spool?: UploaderOptions;
+  /** Samples kept in memory when no directory can take them (default 8). */
+  memoryWindows?: number;
   /** Niceness the live collector lowers itself to (default 10; 0 leaves the priority alone). */
   nice?: number;
   /** Kernel buffer size in bytes (default 16 MiB). */
@@ -67,8 +75,10 @@ export interface CollectorOptions {
   onStart?: (info: { linkType: number; source: string }) => void;
   /** Called for each closed window (the CLI prints its line). */
   onWindow?: (report: WindowReport) => void;
-  /** Called with one line per event worth telling (spool retries). */
+  /** Called with one line per event worth telling (uploads, write failures, retries). */
   onEvent?: (line: string) => void;
+  /** Called every second with the current window's counters (a progress line). */
+  onProgress?: (progress: WindowProgress) => void;
 }
 
 /** One closed window. */
@@ -86,8 +96,13 @@ export interface WindowReport {
   /** libpcap drop counters during the window. */
   dropped: number;
   ifDropped: number;
-  /** What happened to the sample. */
-  status: "saved" | "uploaded" | "spooled" | "empty";
+  /**
+   * Where the sample went: `spooled` (the spool has it, the uploader will send it), `saved`
+   * (the output directory has it; uploads off, or the spool could not take it), `held` (uploads
+   * off and the output directory could not take it: `<state>/held/`), `memory` (no directory
+   * could take it yet: retried), `empty` (no Secflows).
+   */
+  status: "saved" | "spooled" | "held" | "memory" | "empty";
 }
 
 /** The stderr line of a window. */
@@ -123,14 +138,6 @@ export function defaultStateDir(): string {
 const LIVE_BATCH_BYTES = 256 * 1024;
 const FILE_BATCH_BYTES = 320 * 1024;
 /**
- * Batches made at the start (1 MiB live), and at most: a worker that falls behind (not scheduled
- * for a moment on a busy machine) gets more, up to 12 MiB live, so that the kernel buffer keeps
- * being drained; past that, back-pressure (the kernel buffer holds the rest). Made only when
- * needed: a worker that keeps up never sees more than a few.
- */
-const BATCHES = 4;
-const MAX_BATCHES = 48;
-/**
  * Live reads are paced: after a read that found packets, the next one comes at least this much
  * later (a timer, not a poll), so each wake-up drains several kernel blocks at once instead of one
  * per block. The kernel buffer (16 MiB, about 200 ms of a 300k packets/s replay) holds them
@@ -140,17 +147,58 @@ const READ_INTERVAL_MS = 20;
 /** Longest single poll: with an eventfd to interrupt it, and without one. */
 const POLL_MS = 5000;
 const POLL_MS_UNWAKEABLE = 250;
+/** How often {@link CollectorOptions.onProgress} is called. */
+const PROGRESS_MS = 1000;
 
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+/** The current window's counters, for a progress line. */
+export interface WindowProgress {
+  /** Packets read in the current window so far. */
+  packets: number;
+  /** Sessions (future Secflows) in the current window so far, or null when unknown. */
+  secflows: number | null;
+  /** libpcap drop counters since the window opened. */
+  dropped: number;
+  ifDropped: number;
+}
+
+/** What a run did, for its summary and exit code. */
+export interface CollectorSummary {
+  /** Windows closed. */
+  windows: number;
+  /** Windows that had Secflows (samples made). */
+  samples: number;
+  /** Uploads the platform acknowledged in this run. */
+  uploaded: number;
+  /** Samples an earlier attempt had already delivered (found in the uploads list, dropped). */
+  found: number;
+  /** Samples the platform refused for good in this run (moved to `spool/rejected/`). */
+  rejected: number;
+  /** Whether the platform refused the API key. */
+  keyRefused: boolean;
+  /** Samples still waiting in the spool at the end (null when not uploading). */
+  spooled: number | null;
+  /** The spool directory (null when not uploading). */
+  spoolDir: string | null;
+  /** Samples kept in `<state>/held/` (uploads off, the output directory could not take them). */
+  held: number;
+  /** The held directory. */
+  heldDir: string;
+  /** Samples written to the output directory but never spooled (uploads on). */
+  unspooled: number;
+  /** Samples no directory could take before the memory bound or the exit: lost. */
+  lost: number;
+}
+
+/** Whether everything this run made arrived where it must (the CLI exits 0 only then). */
+export function everythingArrived(s: CollectorSummary): boolean {
+  return s.rejected === 0 && !s.keyRefused && (s.spooled ?? 0) === 0 && s.held === 0 &&
+    s.unspooled === 0 && s.lost === 0;
 }
 
 /**
  * Collects Secflows from an interface or a capture file, one sample per window. Iterate it for
  * the windows (async iterator) or await {@link run}; {@link stop} closes the current window
- * (written, then uploaded) and ends.
+ * (written and spooled; the uploader gets one last pass) and ends.
  */
 export class Collector implements AsyncIterable<WindowReport> {
   readonly options: CollectorOptions;
@@ -158,7 +206,8 @@ export class Collector implements AsyncIterable<WindowReport> {
   #stopping = false;
   #wake: (() => void) | undefined;
   #pcap: Pcap | undefined;
-  #running: Promise<void> | undefined;
+  #uploader: Uploader | undefined;
+  #running: Promise<CollectorSummary> | undefined;
   #queue: WindowReport[] = [];
   #waiters: ((r: IteratorResult<WindowReport>) => void)[] = [];
   #done = false;
@@ -183,10 +232,22 @@ export class Collector implements AsyncIterable<WindowReport> {
     this.#pcap?.wake();
   }
 
+  /**
+   * Aborts the upload or lookup in flight and skips the last upload pass (a second interrupt):
+   * every sample not yet acknowledged stays in the spool for the next start.
+   */
+  abortUploads(): void {
+    this.stop();
+    this.#uploader?.abort();
+  }
+
   /** Runs until stopped, the window count is reached, or the file ends. */
-  run(): Promise<void> {
+  run(): Promise<CollectorSummary> {
     this.#running ??= this.#run().then(
-      () => this.#finish(),
+      (summary) => {
+        this.#finish();
+        return summary;
+      },
       (e) => {
         this.#error = e;
         this.#finish();
@@ -225,8 +286,9 @@ export class Collector implements AsyncIterable<WindowReport> {
     else this.#queue.push(report);
   }
 
-  async #run(): Promise<void> {
+  async #run(): Promise<CollectorSummary> {
     const o = this.options;
+    const event = (line: string) => o.onEvent?.(line);
     const live = o.interface !== undefined;
     const stateDir = o.stateDir ?? defaultStateDir();
     const outputDir = o.outputDir === undefined ? "./secflows" : o.outputDir;
@@ -235,7 +297,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     try {
       cache = await readNameCache(cachePath);
     } catch (e) {
-      o.onEvent?.(`name cache ignored: ${e instanceof Error ? e.message : e}`);
+      event(`name cache ignored: ${errorLine(e)}`);
     }
     const nice = live ? o.nice ?? DEFAULT_NICE : 0;
     if (nice > 0) lowerPriority(nice);
@@ -254,121 +316,87 @@ export class Collector implements AsyncIterable<WindowReport> {
       throw e;
     }
     this.#pcap = pcap;
-    let spool: Spool | undefined;
+    let spool: Spool | null = null;
+    let uploader: Uploader | undefined;
+    let sink: WindowSink | undefined;
+    let counts = { windows: 0, samples: 0 };
+    let spooled: number | null = null;
     try {
       // Files go through the same kernel-style filter, so both paths keep the same packets.
       pcap.setFilter(o.expression ? `(${CAPTURE_FILTER}) and (${o.expression})` : CAPTURE_FILTER);
       if (o.uploader) {
-        await Deno.mkdir(`${stateDir}/spool`, { recursive: true });
-        spool = new Spool(`${stateDir}/spool`, o.uploader, {
+        spool = new Spool(`${stateDir}/spool`);
+        await spool.open();
+        uploader = this.#uploader = new Uploader(spool, o.uploader, {
           ...o.spool,
           onEvent: o.spool?.onEvent ?? o.onEvent,
         });
-        // A non-empty spool from an earlier run is uploaded now.
-        if ((await spool.pending()).length > 0) {
-          spool.flush().then((names) => {
-            for (const n of names) o.onEvent?.(`spooled sample ${n} uploaded`);
-          });
-        }
+        // Samples left by an earlier run go first.
+        uploader.notify();
       }
-      if (outputDir !== null) await Deno.mkdir(outputDir, { recursive: true });
+      sink = new WindowSink({
+        outputDir,
+        spool,
+        heldDir: `${stateDir}/held`,
+        memoryWindows: o.memoryWindows,
+        onSpooled: () => uploader?.notify(),
+        onEvent: event,
+      });
+      await sink.open();
       if (nice > 0 && Deno.build.os === "linux") reniceThreads(nice);
       o.onStart?.({ linkType: pcap.linkType, source: o.interface ?? o.file! });
-      await this.#pump(pcap, worker, cache, cachePath, stateDir, outputDir, spool);
+      const link = new WorkerLink(
+        worker,
+        new BatchPool(live ? LIVE_BATCH_BYTES : FILE_BATCH_BYTES),
+        pcap.linkType,
+      );
+      link.init(Deno.build.os, cache);
+      const output = new WindowOutput((closed, meta) =>
+        this.#output(closed, meta, sink!, cache, cachePath, stateDir)
+      );
+      counts = await this.#pump(pcap, link, output);
     } finally {
       this.#pcap = undefined;
       pcap.close();
       worker.terminate();
-      await spool?.close();
+      try {
+        await sink?.close();
+        await uploader?.finish();
+        this.#uploader = undefined;
+        spooled = spool ? (await spool.pending()).length : null;
+      } finally {
+        spool?.close();
+      }
     }
+    const up = uploader?.counts ?? { uploaded: 0, found: 0, rejected: 0, keyRefused: false };
+    const s = sink.counts;
+    return {
+      ...counts,
+      ...up,
+      spooled,
+      spoolDir: spool?.dir ?? null,
+      held: s.held,
+      heldDir: `${stateDir}/held`,
+      unspooled: s.unspooled,
+      lost: s.lost + s.inMemory,
+    };
   }
 
+  /**
+   * The read loop: packets into batches, batches to the worker, windows closed by the clock.
+   * Returns the number of windows closed and of samples made.
+   */
   async #pump(
     pcap: Pcap,
-    worker: Worker,
-    cache: Map<number, string>,
-    cachePath: string,
-    stateDir: string,
-    outputDir: string | null,
-    spool: Spool | undefined,
-  ): Promise<void> {
+    link: WorkerLink,
+    output: WindowOutput,
+  ): Promise<{ windows: number; samples: number }> {
     const live = !pcap.offline;
-    const post = (m: ToWorker, transfer: Transferable[] = []) => worker.postMessage(m, transfer);
-    post({ type: "init", platform: Deno.build.os, cache: [...cache] });
-
-    // Buffers cycle main → worker → main: at most BATCHES in flight (back-pressure).
-    const batchBytes = live ? LIVE_BATCH_BYTES : FILE_BATCH_BYTES;
-    const free: ArrayBuffer[] = [];
-    for (let i = 0; i < BATCHES; i++) free.push(new ArrayBuffer(batchBytes));
-    let bufferWaiter: (() => void) | undefined;
-    const closeWaiters = new Map<number, (m: FromWorker & { type: "closed" }) => void>();
-    let workerError: Error | undefined;
-    worker.onmessage = (e: MessageEvent<FromWorker>) => {
-      const m = e.data;
-      if (m.type === "buffer") {
-        free.push(m.buf);
-        bufferWaiter?.();
-      } else if (m.type === "closed") {
-        closeWaiters.get(m.id)?.(m);
-        closeWaiters.delete(m.id);
-      } else {
-        workerError = new CaptureError(`capture worker: ${m.message}`, 1);
-        bufferWaiter?.();
-        // A window the worker failed to close must not be waited for forever.
-        for (const w of closeWaiters.values()) w({ type: "closed", id: -1 } as never);
-        closeWaiters.clear();
-      }
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      workerError = new CaptureError(`capture worker: ${e.message}`, 1);
-      bufferWaiter?.();
-      for (const w of closeWaiters.values()) w({ type: "closed", id: -1 } as never);
-    };
-    let allocated = BATCHES;
-    const takeBuffer = async (): Promise<ArrayBuffer> => {
-      // A worker that lags behind (not scheduled for a moment) gets extra buffers, up to a cap,
-      // so that the kernel ring keeps being drained; past the cap, back-pressure.
-      if (free.length === 0 && allocated < MAX_BATCHES) {
-        allocated++;
-        return new ArrayBuffer(batchBytes);
-      }
-      while (free.length === 0) {
-        if (workerError) throw workerError;
-        await new Promise<void>((r) => bufferWaiter = r);
-        bufferWaiter = undefined;
-      }
-      if (workerError) throw workerError;
-      return free.pop()!;
-    };
-
-    let buf: Uint8Array | undefined;
-    let used = 0;
-    const flush = () => {
-      if (buf && used > 0) {
-        post({
-          type: "batch",
-          buf: buf.buffer as ArrayBuffer,
-          bytes: used,
-          linkType: pcap.linkType,
-        }, [
-          buf.buffer as ArrayBuffer,
-        ]);
-        buf = undefined;
-        used = 0;
-      }
-    };
-
-    const N = this.windowSeconds * 1_000_000;
     const graceMs = live ? (this.options.immediate ? 20 : 150) : 0;
-    let windowStart = live ? Date.now() * 1000 : -1;
-    let windowEnd = live ? windowStart + N : Infinity;
+    const clock = new WindowClock(this.windowSeconds * 1_000_000, graceMs * 1000);
+    if (live) clock.openAt(Date.now() * 1000);
     let packets = 0;
-    let closed = 0;
     let lastStats: PcapStats = pcap.stats();
-    let nextId = 0;
-    let outputs: Promise<void> = Promise.resolve();
-    let outputError: unknown;
     const limit = this.options.windows ?? Infinity;
     let stopArmed = false;
     /** Packets read since the last wait (pacing). */
@@ -376,158 +404,148 @@ export class Collector implements AsyncIterable<WindowReport> {
     const pollMs = pcap.wakeable ? POLL_MS : POLL_MS_UNWAKEABLE;
 
     const closeWindow = () => {
-      flush();
-      const id = nextId++;
       const stats = pcap.stats();
-      const dropped = stats.drop - lastStats.drop;
-      const ifDropped = stats.ifdrop - lastStats.ifdrop;
+      const meta = {
+        packets,
+        dropped: stats.drop - lastStats.drop,
+        ifDropped: stats.ifdrop - lastStats.ifdrop,
+        fallbackStartMicros: clock.start,
+      };
       lastStats = stats;
-      const windowPackets = packets;
-      const fallbackStart = windowStart;
       packets = 0;
-      closed++;
-      const reply = new Promise<FromWorker & { type: "closed" }>((r) => closeWaiters.set(id, r));
-      const endMicros = live ? Math.min(windowEnd, Date.now() * 1000) : windowEnd;
-      post({ type: "close", id, windowEndSeconds: endMicros / 1e6 });
-      // Writing and uploading run beside the capture; their order is kept.
-      const prev = outputs;
-      outputs = (async () => {
-        const m = await reply;
-        await prev;
-        if (workerError) throw workerError;
-        await this.#output(m, fallbackStart, windowPackets, dropped, ifDropped, {
-          cachePath,
-          cache,
-          stateDir,
-          outputDir,
-          spool,
-        });
-      })().catch((e) => {
-        outputError ??= e;
-      });
+      const endMicros = live ? Math.min(clock.end, Date.now() * 1000) : clock.end;
+      output.add(link.close(endMicros / 1e6), meta);
     };
+    const progress = this.#progressTicker(pcap, link, () => packets, () => lastStats);
 
-    // Files: the first packet opens the first window.
-    if (!live) {
-      buf = new Uint8Array(await takeBuffer());
-      const r = pcap.readInto(buf, 0, Infinity, 1);
-      used = r.bytes;
-      packets = r.packets;
-      if (r.packets === 0) {
-        flush();
-        await outputs;
-        return;
+    try {
+      // Files: the first packet opens the first window.
+      if (!live) {
+        const buf = await link.batch();
+        const r = pcap.readInto(buf, 0, Infinity, 1);
+        link.filled(r.bytes);
+        packets = r.packets;
+        if (r.packets === 0) {
+          link.flush();
+          return await output.finish();
+        }
+        clock.openAt(r.lastMicros);
       }
-      windowStart = r.lastMicros;
-      windowEnd = windowStart + N;
-    }
 
-    for (;;) {
-      if (workerError) throw workerError;
-      if (outputError) throw outputError;
-      if (this.#stopping && !live) {
-        closeWindow();
-        break;
-      }
-      if (this.#stopping && !stopArmed) {
-        // Live: the window ends now; packets already stamped but still in the kernel's current
-        // block (up to the read timeout) are read during the grace period, then it closes.
-        stopArmed = true;
-        windowEnd = Math.min(windowEnd, Date.now() * 1000);
-      }
-      buf ??= new Uint8Array(await takeBuffer());
-      const r = pcap.readInto(buf, used, windowEnd);
-      readSinceWait += r.packets;
-      used += r.bytes;
-      packets += r.packets;
-      if (r.state === "eof") {
-        closeWindow();
-        break;
-      }
-      if (r.state === "more") {
-        const pm = pcap.pendingMicros();
-        if (pm >= windowEnd) {
+      for (;;) {
+        if (link.error) throw link.error;
+        output.throwIfFailed();
+        if (this.#stopping && !live) {
           closeWindow();
-          if (closed >= limit || stopArmed) break;
-          windowStart = windowEnd;
-          windowEnd += N;
-          if (!live) {
-            while (pm >= windowEnd) {
-              windowStart = windowEnd;
-              windowEnd += N;
-            }
+          break;
+        }
+        if (this.#stopping && !stopArmed) {
+          // Live: the window ends now; packets already stamped but still in the kernel's current
+          // block (up to the read timeout) are read during the grace period, then it closes.
+          stopArmed = true;
+          clock.endBy(Date.now() * 1000);
+        }
+        const buf = await link.batch();
+        const r = pcap.readInto(buf, link.used, clock.end);
+        readSinceWait += r.packets;
+        link.filled(r.bytes);
+        packets += r.packets;
+        if (r.state === "eof") {
+          closeWindow();
+          break;
+        }
+        if (r.state === "more") {
+          const pm = pcap.pendingMicros();
+          if (pm >= clock.end) {
+            closeWindow();
+            if (output.windows >= limit || stopArmed) break;
+            clock.next();
+            if (!live) clock.skipTo(pm);
+          } else {
+            link.flush(); // buffer full
           }
-        } else {
-          flush(); // buffer full
+          continue;
         }
-        continue;
-      }
-      // No packet available now (live only).
-      flush();
-      const now = Date.now() * 1000;
-      if (now >= windowEnd + graceMs * 1000) {
-        closeWindow();
-        if (closed >= limit || stopArmed) break;
-        windowStart = windowEnd;
-        windowEnd += N;
-        // After a suspend or a long stall, skip the windows that passed meanwhile.
-        while (windowEnd + graceMs * 1000 <= now) {
-          windowStart = windowEnd;
-          windowEnd += N;
+        // No packet available now (live only).
+        link.flush();
+        const now = Date.now() * 1000;
+        if (clock.due(now)) {
+          closeWindow();
+          if (output.windows >= limit || stopArmed) break;
+          clock.next();
+          // After a suspend or a long stall, skip the windows that passed meanwhile.
+          clock.skipPast(now);
+          continue;
         }
-        continue;
+        const waitMs = Math.max(1, Math.min(pollMs, clock.msUntilDue(now)));
+        if (this.#stopping && !stopArmed) continue;
+        // Packets came since the last wait: more are probably on their way, let them gather.
+        const paced = readSinceWait > 0;
+        readSinceWait = 0;
+        await Promise.race([
+          paced
+            ? new Promise<void>((r) => setTimeout(r, Math.min(READ_INTERVAL_MS, waitMs)))
+            : pcap.wait(waitMs),
+          new Promise<void>((r) => this.#wake = r),
+        ]);
+        this.#wake = undefined;
       }
-      const waitMs = Math.max(1, Math.min(pollMs, (windowEnd - now) / 1000 + graceMs));
-      if (this.#stopping && !stopArmed) continue;
-      // Packets came since the last wait: more are probably on their way, let them gather.
-      const paced = readSinceWait > 0;
-      readSinceWait = 0;
-      await Promise.race([
-        paced
-          ? new Promise<void>((r) => setTimeout(r, Math.min(READ_INTERVAL_MS, waitMs)))
-          : pcap.wait(waitMs),
-        new Promise<void>((r) => this.#wake = r),
-      ]);
-      this.#wake = undefined;
+      return await output.finish();
+    } catch (e) {
+      // Windows already closed are still written before the error ends the run.
+      await output.settle();
+      throw e;
+    } finally {
+      if (progress !== undefined) clearInterval(progress);
     }
-    await outputs;
-    if (outputError) throw outputError;
   }
 
+  /** Calls onProgress every second with the current window's counters (when asked for). */
+  #progressTicker(
+    pcap: Pcap,
+    link: WorkerLink,
+    packets: () => number,
+    since: () => PcapStats,
+  ): ReturnType<typeof setInterval> | undefined {
+    const onProgress = this.options.onProgress;
+    if (!onProgress) return undefined;
+    return setInterval(async () => {
+      const stats = pcap.stats();
+      const base = since();
+      const n = packets();
+      const sessions = await link.sessions();
+      onProgress({
+        packets: n,
+        secflows: sessions === null || sessions < 0 ? null : sessions,
+        dropped: stats.drop - base.drop,
+        ifDropped: stats.ifdrop - base.ifdrop,
+      });
+    }, PROGRESS_MS);
+  }
+
+  /** A closed window: written (output and spool, see `_sink.ts`), the cache updated, reported. */
   async #output(
-    m: FromWorker & { type: "closed" },
-    fallbackStartMicros: number,
-    packets: number,
-    dropped: number,
-    ifDropped: number,
-    ctx: {
-      cachePath: string;
-      cache: Map<number, string>;
-      stateDir: string;
-      outputDir: string | null;
-      spool?: Spool;
-    },
-  ): Promise<void> {
+    m: ClosedWindow,
+    meta: WindowMeta,
+    sink: WindowSink,
+    cache: Map<number, string>,
+    cachePath: string,
+    stateDir: string,
+  ): Promise<boolean> {
     const name = m.fileName ??
-      sampleName(Deno.build.os, m.startTime ?? Math.floor(fallbackStartMicros / 1e6));
+      sampleName(Deno.build.os, m.startTime ?? Math.floor(meta.fallbackStartMicros / 1e6));
     let path: string | null = null;
     let status: WindowReport["status"] = "empty";
     const bytes = m.json ? new Uint8Array(m.json) : null;
-    if (bytes) {
-      status = "saved";
-      if (ctx.outputDir !== null) {
-        path = `${ctx.outputDir}/${name}`;
-        await writeAtomic(path, bytes);
-      }
-      if (ctx.spool) {
-        const spooled = await ctx.spool.add(name, bytes);
-        const uploaded = await ctx.spool.flush();
-        status = uploaded.includes(spooled) ? "uploaded" : "spooled";
-      }
-    }
+    if (bytes) ({ status, path } = await sink.write(name, bytes));
     if (m.cacheUpdates.length > 0) {
-      await Deno.mkdir(ctx.stateDir, { recursive: true });
-      await updateNameCache(ctx.cachePath, ctx.cache, new Map(m.cacheUpdates));
+      try {
+        await ensureDir(stateDir); // 0700 when new; an existing one (the user's) keeps its mode
+        await updateNameCache(cachePath, cache, new Map(m.cacheUpdates));
+      } catch (e) {
+        // The cache only helps naming; a sample is never held back for it.
+        this.options.onEvent?.(`name cache ${cachePath} not updated: ${errorLine(e)}`);
+      }
     }
     let parsed: Sample | null | undefined = bytes ? undefined : null;
     this.#emit({
@@ -538,11 +556,12 @@ export class Collector implements AsyncIterable<WindowReport> {
         return parsed;
       },
       path,
-      packets,
-      dropped,
-      ifDropped,
+      packets: meta.packets,
+      dropped: meta.dropped,
+      ifDropped: meta.ifDropped,
       status,
     });
+    return bytes !== null;
   }
 }
 
@@ -557,8 +576,8 @@ function reniceThreads(nice: number): void {
 export interface SampleStream extends AsyncIterable<Sample> {
   /** Closes the current window (written, uploaded, yielded) and ends the stream. */
   stop(): void;
-  /** Resolves when the collector has finished (rejects with its error). */
-  readonly done: Promise<void>;
+  /** Resolves when the collector has finished, with its summary (rejects with its error). */
+  readonly done: Promise<CollectorSummary>;
 }
 
 /**

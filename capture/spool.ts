@@ -1,162 +1,270 @@
 /**
- * The upload spool: closed samples wait in `<state>/spool/` until the platform acknowledges them,
- * retried with exponential backoff, also after a restart. A file leaves the spool only after its
- * upload is acknowledged, and uploads never run concurrently, so each sample arrives once.
+ * The upload spool: `<state>/spool/` holds every closed sample until the platform has it. Beside
+ * a sample, `NAME.attempt` records that an upload of it was started (and when): a sample with
+ * such a record may already be on the platform, so it is looked up in the uploads list before it
+ * is sent again (see `_uploader.ts`). Samples the platform refuses for good move to
+ * `spool/rejected/` with a `NAME.reason` file. Files are 0600 in 0700 directories, written
+ * durably (`_durable.ts`); one collector at a time holds the spool (an advisory lock).
  * @module
  */
 import type { NetworkSageClient } from "../api/client.ts";
+import { ensureDir, removeStaleTemps, syncDir, writeDurable } from "./_durable.ts";
 
-/** Uploads one `.sf` file; resolves once the platform acknowledged it, rejects otherwise. */
+/** Moves samples to the platform; what the spool's uploader needs of the API. */
 export interface SampleUploader {
-  upload(path: string, fileName: string): Promise<void>;
+  /** Uploads one `.sf` file; resolves once the platform acknowledged it, rejects otherwise. */
+  upload(path: string, fileName: string, signal?: AbortSignal): Promise<void>;
+  /**
+   * Upload times (epoch ms) of the uploads named `fileName` in the uploads list (endpoint 2).
+   * Without it, a sample whose earlier attempt is unresolved is uploaded again.
+   */
+  uploadTimes?(fileName: string, signal?: AbortSignal): Promise<number[]>;
+}
+
+/** Options of {@link apiUploader}. */
+export interface ApiUploaderOptions {
+  /** Timeout of one upload, ms (default 60 000). */
+  uploadTimeoutMs?: number;
 }
 
 /**
  * A {@link SampleUploader} over the API client (`NETWORKSAGE_API_KEY`, `NETWORKSAGE_API_URL`),
- * uploading as type `secflow`. The client's own retries are kept short: the spool retries.
+ * uploading as type `secflow`. Uploads are sent once per call (no client-side retry: a retry
+ * after a lost answer could duplicate the sample; the spool retries, after a lookup).
  */
-export function apiUploader(client?: NetworkSageClient): SampleUploader {
-  // The API client loads on the first upload: a collector that never uploads never loads it.
-  let c: NetworkSageClient | undefined = client;
+export function apiUploader(
+  client?: NetworkSageClient,
+  options: ApiUploaderOptions = {},
+): SampleUploader {
+  // The API client loads on first use: a collector that never uploads never loads it.
+  let uploads: NetworkSageClient | undefined = client;
+  let lookups: NetworkSageClient | undefined = client;
+  const load = async (attempts: number) => {
+    const { NetworkSageClient } = await import("../api/client.ts");
+    return new NetworkSageClient({
+      maxAttempts: attempts,
+      retryBaseMs: 500,
+      timeoutMs: 30_000,
+      uploadTimeoutMs: options.uploadTimeoutMs ?? 60_000,
+    });
+  };
   return {
-    async upload(path: string, fileName: string): Promise<void> {
-      if (c === undefined) {
-        const { NetworkSageClient } = await import("../api/client.ts");
-        c = new NetworkSageClient({ maxAttempts: 2, retryBaseMs: 500, uploadTimeoutMs: 120_000 });
+    async upload(path, fileName, signal) {
+      uploads ??= await load(1);
+      await uploads.upload({ path, type: "secflow", fileName }, { signal });
+    },
+    async uploadTimes(fileName, signal) {
+      lookups ??= await load(2);
+      const { uploadTimeOf } = await import("../api/client.ts");
+      const times: number[] = [];
+      for (const entry of await lookups.listUploads({ signal })) {
+        if (entry.fileName !== fileName) continue;
+        const t = uploadTimeOf(entry) ?? platformDate(String(entry.dateCreated ?? ""));
+        if (t !== null) times.push(t);
       }
-      await c.upload({ path, type: "secflow", fileName });
+      return times;
     },
   };
 }
 
-/** Options of {@link Spool}. */
-export interface SpoolOptions {
-  /** First retry delay after a failure, ms (default 5 000). */
-  initialBackoffMs?: number;
-  /** Largest retry delay, ms (default 300 000). */
-  maxBackoffMs?: number;
-  /** Called with one line per event worth telling (upload failures, late uploads). */
-  onEvent?: (line: string) => void;
+/** `DD/MM/YYYY HH:MM:SS` (UTC, endpoint 2's `dateCreated`) in epoch ms, or null. */
+export function platformDate(text: string): number | null {
+  const m = /^(\d\d)\/(\d\d)\/(\d{4}) (\d\d):(\d\d):(\d\d)$/.exec(text.trim());
+  if (!m) return null;
+  const t = Date.UTC(+m[3], +m[2] - 1, +m[1], +m[4], +m[5], +m[6]);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** An upload attempt's record: when the first and the latest attempt started (epoch ms). */
+export interface AttemptRecord {
+  first: number;
+  last: number;
+  count: number;
+}
+
+/** The file name a spooled sample is uploaded under (`linux_1-2.sf` is a second `linux_1.sf`). */
+export function uploadName(spoolName: string): string {
+  return spoolName.replace(/-\d+\.sf$/, ".sf");
 }
 
 /** A directory of samples waiting for upload. */
 export class Spool {
   readonly dir: string;
-  readonly #uploader: SampleUploader;
-  readonly #initial: number;
-  readonly #max: number;
-  readonly #onEvent: (line: string) => void;
-  #chain: Promise<unknown> = Promise.resolve();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #backoff: number;
-  #closed = false;
+  readonly rejectedDir: string;
+  #lock: Deno.FsFile | undefined;
 
-  constructor(dir: string, uploader: SampleUploader, options: SpoolOptions = {}) {
+  constructor(dir: string) {
     this.dir = dir;
-    this.#uploader = uploader;
-    this.#initial = options.initialBackoffMs ?? 5_000;
-    this.#max = options.maxBackoffMs ?? 300_000;
-    this.#backoff = this.#initial;
-    this.#onEvent = options.onEvent ?? (() => {});
+    this.rejectedDir = `${dir}/rejected`;
   }
 
-  /** File names waiting, oldest first. */
+  /**
+   * Creates the directory (0700), takes the lock (an error when another collector holds it), and
+   * clears what a crash left: temporary files, and attempt records whose sample is gone.
+   */
+  async open(): Promise<void> {
+    await ensureDir(this.dir, true);
+    const lock = await Deno.open(`${this.dir}/.lock`, {
+      read: true,
+      write: true,
+      create: true,
+      mode: 0o600,
+    });
+    if (!(await lock.tryLock(true))) {
+      lock.close();
+      throw new Error(`another collector is using the spool ${this.dir}`);
+    }
+    this.#lock = lock;
+    // The holder's pid, for whoever wonders who holds it (the lock itself is the flock).
+    try {
+      await lock.truncate(0);
+      await lock.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    } catch { /* a full disk: the lock holds all the same */ }
+    await removeStaleTemps(this.dir, true);
+    await removeStaleTemps(this.rejectedDir, true);
+    const names = new Set<string>();
+    const attempts: string[] = [];
+    for await (const e of Deno.readDir(this.dir)) {
+      if (!e.isFile) continue;
+      if (e.name.endsWith(".sf")) names.add(e.name);
+      else if (e.name.endsWith(".sf.attempt")) attempts.push(e.name);
+    }
+    for (const a of attempts) {
+      if (!names.has(a.slice(0, -".attempt".length))) {
+        await Deno.remove(`${this.dir}/${a}`).catch(() => {});
+      }
+    }
+  }
+
+  /** Releases the lock. */
+  close(): void {
+    this.#lock?.close();
+    this.#lock = undefined;
+  }
+
+  /** File names waiting, oldest first (by modification time, then name). */
   async pending(): Promise<string[]> {
     const entries: { name: string; mtime: number }[] = [];
     try {
       for await (const e of Deno.readDir(this.dir)) {
-        if (!e.isFile || !e.name.endsWith(".sf")) continue;
-        const st = await Deno.stat(`${this.dir}/${e.name}`);
-        entries.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
+        if (!e.isFile || !e.name.endsWith(".sf") || e.name.startsWith(".")) continue;
+        try {
+          const st = await Deno.stat(`${this.dir}/${e.name}`);
+          entries.push({ name: e.name, mtime: st.mtime?.getTime() ?? 0 });
+        } catch { /* removed meanwhile */ }
       }
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) return [];
       throw e;
     }
-    return entries.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1)).map((e) =>
-      e.name
-    );
+    return entries.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : 1))
+      .map((e) => e.name);
   }
 
-  /** Copies `bytes` into the spool as `fileName` (atomically: temp file, then rename). */
+  /** Names in `rejected/`. */
+  async rejected(): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.rejectedDir)) {
+        if (e.isFile && e.name.endsWith(".sf")) names.push(e.name);
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    return names.sort();
+  }
+
+  /**
+   * Puts `bytes` in the spool as `fileName`, durably. The same name with the same bytes is the
+   * same sample (kept once); different bytes under a name already waiting are kept apart as
+   * `NAME-1.sf`, `NAME-2.sf`... Resolves to the spool name.
+   */
   async add(fileName: string, bytes: Uint8Array): Promise<string> {
-    await Deno.mkdir(this.dir, { recursive: true });
     let name = fileName;
-    for (let i = 1; await exists(`${this.dir}/${name}`); i++) {
+    for (let i = 1;; i++) {
+      const existing = await readIfExists(`${this.dir}/${name}`);
+      if (existing === null) break;
+      if (sameBytes(existing, bytes)) return name;
       name = fileName.replace(/\.sf$/, `-${i}.sf`);
     }
-    const tmp = `${this.dir}/.${name}.tmp`;
-    await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, `${this.dir}/${name}`);
+    await writeDurable(this.dir, name, bytes);
     return name;
   }
 
-  /**
-   * Uploads every waiting file, oldest first, one at a time; stops at the first failure and
-   * schedules a retry with backoff. Resolves to the names uploaded by this call.
-   */
-  flush(): Promise<string[]> {
-    const run = this.#chain.then(() => this.#flushNow());
-    this.#chain = run.catch(() => {});
-    return run;
-  }
-
-  async #flushNow(): Promise<string[]> {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+  /** The attempt record of `name`, or null. */
+  async attempt(name: string): Promise<AttemptRecord | null> {
+    try {
+      const r = JSON.parse(await Deno.readTextFile(`${this.dir}/${name}.attempt`));
+      if (typeof r?.first === "number" && typeof r?.last === "number") return r;
+    } catch { /* missing or torn: treated as absent only when missing */ }
+    try {
+      const st = await Deno.stat(`${this.dir}/${name}.attempt`);
+      // A record that exists but cannot be read still means an attempt happened.
+      const t = st.mtime?.getTime() ?? 0;
+      return { first: t, last: t, count: 1 };
+    } catch {
+      return null;
     }
-    const done: string[] = [];
-    for (const name of await this.pending()) {
-      const path = `${this.dir}/${name}`;
-      try {
-        await this.#uploader.upload(path, name.replace(/-\d+\.sf$/, ".sf"));
-      } catch (e) {
-        const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-        this.#onEvent(
-          `upload of ${name} failed, kept in the spool (retry in ` +
-            `${Math.round(this.#backoff / 1000)} s): ${msg}`,
-        );
-        this.#schedule();
-        return done;
-      }
-      // Acknowledged: only now does the file leave the spool.
-      await Deno.remove(path).catch(() => {});
-      done.push(name);
-    }
-    this.#backoff = this.#initial;
-    return done;
   }
 
-  #schedule(): void {
-    if (this.#closed) return;
-    const delay = this.#backoff;
-    this.#backoff = Math.min(this.#max, this.#backoff * 2);
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.flush().then((names) => {
-        for (const n of names) this.#onEvent(`spooled sample ${n} uploaded`);
-      }).catch(() => {});
-    }, delay);
+  /** Records, durably, that an upload of `name` starts now. */
+  async recordAttempt(name: string, now: number = Date.now()): Promise<AttemptRecord> {
+    const prior = await this.attempt(name);
+    const record = { first: prior?.first ?? now, last: now, count: (prior?.count ?? 0) + 1 };
+    await writeDurable(
+      this.dir,
+      `${name}.attempt`,
+      new TextEncoder().encode(JSON.stringify(record)),
+    );
+    return record;
   }
 
-  /**
-   * Stops retrying (files still waiting stay for the next start); lets flushes already asked for
-   * finish first.
-   */
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#chain;
+  /** Forgets the attempt record of `name` (the platform answered: it does not have it). */
+  async clearAttempt(name: string): Promise<void> {
+    await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
+  }
+
+  /** Drops `name` (the platform has it): the sample first, then its attempt record. */
+  async remove(name: string): Promise<void> {
+    await Deno.remove(`${this.dir}/${name}`).catch(ignoreNotFound);
+    await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
+    await syncDir(this.dir);
+  }
+
+  /** Moves `name` to `rejected/` with a `NAME.reason` file saying why. */
+  async reject(name: string, reason: string): Promise<string> {
+    await ensureDir(this.rejectedDir, true);
+    await writeDurable(
+      this.rejectedDir,
+      `${name}.reason`,
+      new TextEncoder().encode(`${new Date().toISOString()} ${reason}\n`),
+    );
+    await Deno.rename(`${this.dir}/${name}`, `${this.rejectedDir}/${name}`);
+    await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
+    await syncDir(this.rejectedDir);
+    await syncDir(this.dir);
+    return `${this.rejectedDir}/${name}`;
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+function ignoreNotFound(e: unknown): void {
+  if (!(e instanceof Deno.errors.NotFound)) throw e;
+}
+
+async function readIfExists(path: string): Promise<Uint8Array | null> {
   try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
   }
 }
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Retry settings of the spool's uploader (the former name of `UploaderOptions`). */
+export type { UploaderOptions as SpoolOptions } from "./_uploader.ts";

@@ -41,7 +41,8 @@ export function terminalSink(): ProgressSink | undefined {
     },
     columns: () => {
       try {
-        return Deno.consoleSize().columns;
+        // A pseudo-terminal whose size was never set reports 0 columns.
+        return Deno.consoleSize().columns || 80;
       } catch {
         return 80;
       }

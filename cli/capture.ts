@@ -6,12 +6,17 @@
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import {
   Collector,
+  type CollectorSummary,
   DEFAULT_NICE,
   DEFAULT_WINDOW_SECONDS,
+  everythingArrived,
   MIN_WINDOW_SECONDS,
   windowLine,
+  type WindowProgress,
 } from "../capture/collector.ts";
 import { apiUploader } from "../capture/spool.ts";
+import { linkTypeName, resolveInterface } from "./interfaces.ts";
+import { Progress } from "./_progress.ts";
 
 function env(name: string): string | undefined {
   try {
@@ -30,12 +35,17 @@ export const captureCommand: Command = {
 
 Captures IPv4 traffic with libpcap (snapshot length 350, the platform's kernel filter; a trailing
 BPF EXPRESSION narrows it further) and turns every window into a Secflow sample named
-<os>_<trafficDate seconds>.sf. Each sample is written to the output directory first; with
-NETWORKSAGE_API_KEY set it is then uploaded (type secflow), and kept in the spool of the state
-directory, retried with backoff (also after a restart), until the platform acknowledges it.
-SIGINT/SIGTERM close the current window (written, then uploaded) and exit 0. One stderr line per
-window: window NAME: N secflows, packets P, dropped D, if-dropped I, saved|uploaded|spooled|empty
-(D and I: libpcap's drop counters during that window).
+<os>_<trafficDate seconds>.sf. The moment a window closes its sample is written (fsynced) to the
+output directory and, with NETWORKSAGE_API_KEY set, to the spool in the state directory; an
+uploader drains the spool on its own (type secflow), exactly once, also across restarts. Samples
+the platform refuses for good move to spool/rejected/ with a .reason file. See docs/CAPTURE.md.
+SIGINT/SIGTERM close the current window and give the uploader one last pass; a second signal stops
+uploading at once (what is not acknowledged stays spooled). One stderr line per window:
+window NAME: N secflows, packets P, dropped D, if-dropped I, spooled|saved|held|memory|empty
+(D and I: libpcap's drop counters during that window); on a terminal, a progress line shows the
+current window's packets, Secflows and drops.
+Exit status: 0 only when every sample arrived (uploaded, or written when not uploading); 1 when a
+sample was rejected, is still spooled or held, or was lost; 2 for usage errors.
 
 options:
   -i, --interface IFACE  interface to capture on (see: networksage interfaces)
@@ -51,9 +61,11 @@ options:
   --inline               build sessions on the reading thread instead of in a worker
                          (one thread and heap less: the lightest mode)
   --nice N               lower the collector's priority to niceness N (default ${DEFAULT_NICE}; 0: unchanged)
+  -q, --quiet            no window lines and no progress line (failures are still reported)
 
 environment: NETWORKSAGE_API_KEY, NETWORKSAGE_API_URL, NETWORKSAGE_LIBPCAP (libpcap path),
-  NETWORKSAGE_STATE_DIR, NETWORKSAGE_SPOOL_RETRY_MS (first retry delay, default 5000)
+  NETWORKSAGE_STATE_DIR, NETWORKSAGE_SPOOL_RETRY_MS (first retry delay, default 5000),
+  NETWORKSAGE_UPLOAD_TIMEOUT_MS (one upload, default 60000)
 
 Capturing needs root or CAP_NET_RAW.
 permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, state directory)
@@ -71,6 +83,7 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       nice: { type: "string" },
       inline: { type: "boolean" },
       "buffer-size": { type: "string", short: "B" },
+      quiet: { type: "boolean", short: "q" },
     });
     if ((values.interface === undefined) === (values.read === undefined)) {
       throw new UsageError("give either -i IFACE or -r FILE");
@@ -105,38 +118,102 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       bufferSize = kib * 1024;
     }
     const upload = !values["no-upload"] && env("NETWORKSAGE_API_KEY") !== undefined;
-    const retryMs = Number(env("NETWORKSAGE_SPOOL_RETRY_MS") ?? "5000");
+    const retryMs = positiveEnv("NETWORKSAGE_SPOOL_RETRY_MS", 5000);
+    const uploadTimeoutMs = positiveEnv("NETWORKSAGE_UPLOAD_TIMEOUT_MS", 60_000);
+    const quiet = values.quiet === true;
+    const progress = new Progress({ label: "capture", quiet, delayMs: 0 });
+    // Every ordinary line first erases the progress line, so the two never mix.
+    const say = (line: string) => {
+      progress.clear();
+      ctx.err(line);
+    };
+    let windowNumber = 1;
     const collector = new Collector({
-      interface: values.interface,
+      interface: values.interface === undefined ? undefined : resolveInterface(values.interface),
       file: values.read,
       expression: positionals.length > 0 ? positionals.join(" ") : undefined,
       windowSeconds: duration,
       windows,
       outputDir: values.output ?? "./secflows",
       stateDir: values["state-dir"],
-      uploader: upload ? apiUploader() : null,
-      spool: { initialBackoffMs: Number.isFinite(retryMs) && retryMs > 0 ? retryMs : 5000 },
+      uploader: upload ? apiUploader(undefined, { uploadTimeoutMs }) : null,
+      spool: { initialBackoffMs: retryMs },
       immediate: values.immediate,
       nice,
       inline: values.inline,
       bufferSize,
       onStart: (info) =>
-        ctx.err(
+        quiet || say(
           values.interface !== undefined
-            ? `listening on ${info.source}, link-type ${info.linkType}, snapshot length 350 bytes`
-            : `reading from file ${info.source}, link-type ${info.linkType}`,
+            ? `listening on ${info.source}, link-type ${
+              linkTypeName(info.linkType)
+            }, snapshot length 350 bytes`
+            : `reading from file ${info.source}, link-type ${linkTypeName(info.linkType)}`,
         ),
-      onWindow: (r) => ctx.err(windowLine(r)),
-      onEvent: (line) => ctx.err(line),
+      onWindow: (r) => {
+        windowNumber++;
+        if (!quiet) say(windowLine(r));
+      },
+      onEvent: say,
+      onProgress: progress.active
+        ? (p) => progress.status(progressText(windowNumber, p), true)
+        : undefined,
     });
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-    const onSignal = () => collector.stop();
+    let interrupts = 0;
+    const onSignal = () => {
+      if (interrupts++ === 0) collector.stop();
+      else {
+        say("second interrupt: uploads stop now; samples not acknowledged stay in the spool");
+        collector.abortUploads();
+      }
+    };
     for (const s of signals) Deno.addSignalListener(s, onSignal);
+    let summary: CollectorSummary;
     try {
-      await collector.run();
+      summary = await collector.run();
     } finally {
+      progress.clear();
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
-    return 0;
+    if (everythingArrived(summary)) return 0;
+    say(pendingLine(summary));
+    return 1;
   },
 };
+
+function positiveEnv(name: string, fallback: number): number {
+  const n = Number(env(name) ?? fallback);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** The progress line of the current window. */
+export function progressText(window: number, p: WindowProgress): string {
+  const parts = [
+    plural(p.packets, "packet"),
+    p.secflows === null ? "? Secflows" : plural(p.secflows, "Secflow"),
+    `${p.dropped} dropped`,
+  ];
+  if (p.ifDropped > 0) parts.push(`${p.ifDropped} if-dropped`);
+  return `window ${window}: ${parts.join(", ")}`;
+}
+
+/** The last line of a run that did not deliver everything: what is where, and why it exits 1. */
+export function pendingLine(s: CollectorSummary): string {
+  const parts: string[] = [];
+  if (s.rejected > 0) {
+    parts.push(`${plural(s.rejected, "sample")} rejected (in ${s.spoolDir}/rejected)`);
+  }
+  if (s.keyRefused) parts.push("the API refused the key");
+  if (s.spooled) parts.push(`${plural(s.spooled, "sample")} still spooled in ${s.spoolDir}`);
+  if (s.unspooled > 0) {
+    parts.push(`${plural(s.unspooled, "sample")} only in the output directory (not uploaded)`);
+  }
+  if (s.held > 0) parts.push(`${plural(s.held, "sample")} held in ${s.heldDir}`);
+  if (s.lost > 0) parts.push(`${plural(s.lost, "sample")} lost (no directory could take them)`);
+  return `not everything arrived: ${parts.join("; ")}`;
+}

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { closest } from "./_format.ts";
 
 /** What a command gets besides its arguments. */
 export interface CliContext {
@@ -50,11 +51,12 @@ export class OperationError extends Error {
 }
 
 /**
- * `node:util` parseArgs with the errors turned into {@link UsageError}s that name the command.
- * `allowPositionals` is on; unknown options are errors.
+ * `node:util` parseArgs with the errors turned into {@link UsageError}s (the CLI names the
+ * command); an unknown long option close to a known one gets "did you mean". `allowPositionals`
+ * is on; unknown options are errors.
  */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(
-  command: string,
+  _command: string,
   args: string[],
   options: T,
 ): {
@@ -66,6 +68,22 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     return { values: parsed.values, positionals: parsed.positionals };
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new UsageError(`${command}: ${msg.replace(/\. To specify a positional.*$/, "")}`);
+    let text = msg.replace(/\. To specify a positional.*$/, "");
+    const unknown = /^Unknown option '(-{1,2})([^'=]*)/.exec(text);
+    if (unknown) {
+      const names = Object.keys(options);
+      const guess = unknown[1] === "--" ? closest(unknown[2], names) : undefined;
+      if (guess) text += ` (did you mean --${guess}?)`;
+    }
+    // The CLI prefixes "networksage COMMAND: "; node's capitalised sentence reads oddly after it.
+    throw new UsageError(text.charAt(0).toLowerCase() + text.slice(1));
   }
+}
+
+/** The long options a help text documents (permissions excluded), sorted. */
+export function optionsInHelp(help: string): string[] {
+  const text = help.split(/\npermissions:/)[0];
+  const found = new Set<string>(["--help"]);
+  for (const m of text.matchAll(/(?<![\w-])(--[a-z][a-z0-9-]*)/g)) found.add(m[1]);
+  return [...found].sort();
 }

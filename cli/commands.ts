@@ -19,6 +19,16 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./validate.ts")).validateCommand,
   },
   {
+    name: "view",
+    summary: "show Secflows of .sf files, captures or Zeek logs as a table, JSON or CSV",
+    load: async () => (await import("./view.ts")).viewCommand,
+  },
+  {
+    name: "stats",
+    summary: "totals, time span, naming coverage, top destinations and sources",
+    load: async () => (await import("./stats.ts")).statsCommand,
+  },
+  {
     name: "capture",
     summary: "collect Secflows live from an interface (or a capture file), one sample per window",
     load: async () => (await import("./capture.ts")).captureCommand,
@@ -85,8 +95,18 @@ export const commands: CommandEntry[] = [
     load: async () => (await import("./samples.ts")).waitCommand,
   },
   {
+    name: "annotate",
+    summary: "write Destination, Behavior or Event metadata (a local serve's PUT)",
+    load: async () => (await import("./annotate.ts")).annotateCommand,
+  },
+  {
     name: "serve",
     summary: "run a local NetworkSage-compatible API server (SQLite)",
     load: async () => (await import("./serve.ts")).serveCommand,
+  },
+  {
+    name: "completions",
+    summary: "print a bash, zsh or fish completion script",
+    load: async () => (await import("./completions.ts")).completionsCommand,
   },
 ];

@@ -1,23 +1,55 @@
 /**
- * `count`, `destination`, `behavior`, `event`: endpoints 6 to 9.
+ * `count`, `destination`, `behavior`, `event`: endpoints 6 to 9. Each argument is checked for its
+ * shape before any request, so a typo is a usage error (exit 2), not a `(none)` from the server.
  * @module
  */
-import { type Command, parseCommandArgs } from "./command.ts";
+import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import {
   API_OPTIONS,
   API_OPTIONS_HELP,
   clientFrom,
-  keyValues,
   onePositional,
   privatePermissions,
 } from "./_api.ts";
 import type { NetworkSageClient } from "../api/client.ts";
+import { cellText, formatTags } from "./_format.ts";
+import { printable } from "../secflow/printable.ts";
+
+/** `name:port` (a host name or an IPv4 address, a port from 0 to 65535), else a usage error. */
+export function checkDestination(value: string): string {
+  const m = /^([^\s/:]{1,253}):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) {
+    const hint = /^[^\s/:]+$/.test(value)
+      ? ` (add the port, e.g. ${printable(value, 60)}:443)`
+      : "";
+    throw new UsageError(`a destination is NAME:PORT, not '${printable(value, 60)}'${hint}`);
+  }
+  return value;
+}
+
+const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** A flowId or eventId: 1 to 128 letters, digits, `.`, `_` or `-`, else a usage error. */
+export function checkId(value: string, what: "flowId" | "eventId"): string {
+  if (!TOKEN.test(value)) {
+    const hint = /^[^\s/:]+:\d+$/.test(value)
+      ? " (that looks like a destination NAME:PORT: see networksage destination)"
+      : "";
+    throw new UsageError(
+      `a ${what} is 1 to 128 letters, digits, '.', '_' or '-', not '${
+        printable(value, 60)
+      }'${hint}`,
+    );
+  }
+  return value;
+}
 
 function lookup(
   name: string,
   arg: string,
   summary: string,
   example: string,
+  check: (value: string) => string,
   call: (c: NetworkSageClient, value: string) => Promise<unknown>,
   render: (body: unknown) => string[],
 ): Command {
@@ -35,7 +67,7 @@ example: NETWORKSAGE_API_KEY=... networksage ${name} ${example}
 ${privatePermissions()}`,
     async run(args, ctx) {
       const { values, positionals } = parseCommandArgs(name, args, API_OPTIONS);
-      const value = onePositional(positionals, arg);
+      const value = check(onePositional(positionals, arg));
       const client = clientFrom(values, true);
       const body = await call(client, value);
       if (values.json) ctx.out(JSON.stringify(body));
@@ -45,8 +77,19 @@ ${privatePermissions()}`,
   };
 }
 
-const metadataLines = (body: unknown) =>
-  body && typeof body === "object" ? keyValues(body as Record<string, unknown>) : [String(body)];
+/**
+ * Metadata as `key: value` lines: tags as `web, cdn`, other values as text (`(none)` for `{}`,
+ * which is what the API answers for a destination nobody described).
+ */
+export function metadataLines(body: unknown): string[] {
+  if (!body || typeof body !== "object" || Array.isArray(body)) return [cellText(body)];
+  const entries = Object.entries(body as Record<string, unknown>);
+  if (entries.length === 0) return ["(none)"];
+  const width = Math.max(...entries.map(([k]) => k.length));
+  return entries.map(([k, v]) =>
+    `${(printable(k, 60) + ":").padEnd(width + 1)} ${k === "tags" ? formatTags(v) : cellText(v)}`
+  );
+}
 
 /** `count FLOWID`: endpoint 6. */
 export const countCommand: Command = lookup(
@@ -54,6 +97,7 @@ export const countCommand: Command = lookup(
   "FLOWID",
   "how many samples contain a Secflow (flowId)",
   "3f2a9c...",
+  (v) => checkId(v, "flowId"),
   (c, v) => c.secflowCount(v),
   (body) => [String(body)],
 );
@@ -64,6 +108,7 @@ export const destinationCommand: Command = lookup(
   "NAME:PORT",
   "Destination metadata (title, description, relevance, tags)",
   "example.com:443",
+  checkDestination,
   (c, v) => c.destination(v),
   metadataLines,
 );
@@ -74,6 +119,7 @@ export const behaviorCommand: Command = lookup(
   "FLOWID",
   "Behavior metadata of a Secflow (flowId)",
   "3f2a9c...",
+  (v) => checkId(v, "flowId"),
   (c, v) => c.behavior(v),
   metadataLines,
 );
@@ -84,6 +130,7 @@ export const eventCommand: Command = lookup(
   "EVENTID",
   "Event metadata",
   "ev-123",
+  (v) => checkId(v, "eventId"),
   (c, v) => c.event(v),
   metadataLines,
 );

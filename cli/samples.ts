@@ -8,34 +8,103 @@ import {
   API_OPTIONS,
   API_OPTIONS_HELP,
   clientFrom,
-  keyValues,
   onePositional,
   privatePermissions,
   secondsOption,
-  table,
 } from "./_api.ts";
 import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
+import { checkUuid } from "./_rows.ts";
+import {
+  cellText,
+  cellValue,
+  type Column,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDuration,
+  platformDate,
+  renderTable,
+} from "./_format.ts";
+import { metadataLines } from "./lookups.ts";
+import { terminalColumns } from "./view.ts";
+import { Progress } from "./_progress.ts";
+import { printable } from "../secflow/printable.ts";
+
+/**
+ * A public sample UUID: the base64 of `<id>#hash#<hash>` (API.md), else a usage error. Checked
+ * before any request.
+ */
+export function checkPublicUuid(value: string): string {
+  let decoded = "";
+  try {
+    if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+      decoded = atob(value.replaceAll("-", "+").replaceAll("_", "/"));
+    }
+  } catch { /* not base64 */ }
+  if (!/^[^#]+#hash#[^#]+$/.test(decoded)) {
+    throw new UsageError(
+      `a public UUID is the base64 of ID#hash#HASH (networksage uuid NAME --time T --public prints it), not '${
+        printable(value, 60)
+      }'`,
+    );
+  }
+  return value;
+}
+
+/** Sample metadata as `key: value` lines, dates in ISO 8601 UTC next to the raw values. */
+function metadataView(meta: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...meta };
+  for (const key of ["dateCreated", "dateProcessed"]) {
+    if (typeof out[key] === "string") out[key] = platformDate(out[key] as string);
+  }
+  const traffic = Number(out.trafficDate);
+  if (typeof out.trafficDate === "string" && out.trafficDate !== "" && Number.isFinite(traffic)) {
+    out.trafficDate = `${out.trafficDate} (${formatDate(traffic)})`;
+  }
+  return out;
+}
 
 const PUBLIC_PERMISSIONS =
   `with --public: --allow-env=${API_ENV} --allow-net=ns-genericservice.app.seclarity.io
   (no key needed; with --public-url, the host:port of that URL)`;
 
-/** Lines of a Secflow table. */
+const num = (text: string, format: (n: number) => string) => {
+  const n = Number(text);
+  return text !== "" && Number.isFinite(n) ? format(n) : cellValue(text);
+};
+
+/** Lines of a Secflow table (platform Secflows: every field a string), sized to the terminal. */
 export function secflowTable(secflows: PlatformSecflow[]): string[] {
   if (secflows.length === 0) return ["(no Secflows)"];
-  return table(
-    ["source", "destination", "named", "pkts", "bytes", "start", "duration", "category", "flowId"],
+  const columns: Column[] = [
+    { header: "source", shrink: true, min: 21 },
+    { header: "destination", shrink: true, min: 24 },
+    { header: "named", drop: 8 },
+    { header: "pkts out", align: "right", drop: 5 },
+    { header: "bytes out", align: "right" },
+    { header: "pkts in", align: "right", drop: 5 },
+    { header: "bytes in", align: "right" },
+    { header: "after", align: "right", drop: 6 },
+    { header: "duration", align: "right", drop: 6 },
+    { header: "category", shrink: true },
+    { header: "flowId", min: 12, shrink: true },
+  ];
+  return renderTable(
+    columns,
     secflows.map((s) => [
-      s.sourceData,
-      s.destinationData,
-      s.destinationNameSource,
-      `${s.sourcePackets}/${s.destinationPackets}`,
-      `${s.sourceBytes}/${s.destinationBytes}`,
-      s.relativeStart,
-      s.duration,
-      s.flowCategory,
-      s.flowId + (s.eventId ? ` (event ${s.eventId})` : ""),
+      cellValue(s.sourceData),
+      cellValue(s.destinationData),
+      cellValue(s.destinationNameSource),
+      num(s.sourcePackets, formatCount),
+      num(s.sourceBytes, formatBytes),
+      num(s.destinationPackets, formatCount),
+      num(s.destinationBytes, formatBytes),
+      num(s.relativeStart, formatDuration),
+      num(s.duration, formatDuration),
+      cellValue(s.flowCategory),
+      cellValue(s.flowId) + (s.eventId ? ` (event ${cellValue(s.eventId)})` : ""),
     ]),
+    terminalColumns(),
   );
 }
 
@@ -44,17 +113,27 @@ const title = (m: Record<string, unknown>) =>
 
 function activityTable(activities: Activity[]): string[] {
   if (activities.length === 0) return ["(no activities)"];
-  return table(
-    ["source", "destination", "category", "count", "destination title", "behavior", "event"],
+  const columns: Column[] = [
+    { header: "source", shrink: true, min: 21 },
+    { header: "destination", shrink: true, min: 24 },
+    { header: "category", shrink: true },
+    { header: "count", align: "right" },
+    { header: "destination title", shrink: true },
+    { header: "behavior", shrink: true },
+    { header: "event", shrink: true },
+  ];
+  return renderTable(
+    columns,
     activities.map((a) => [
-      a.secflow.sourceData,
-      a.secflow.destinationData,
-      a.secflow.flowCategory,
-      a.flowIdCount,
-      title(a.destination),
-      title(a.behavior),
-      a.secflow.eventId ? title(a.event) : "-",
+      cellValue(a.secflow.sourceData),
+      cellValue(a.secflow.destinationData),
+      cellValue(a.secflow.flowCategory),
+      formatCount(a.flowIdCount),
+      cellValue(title(a.destination)),
+      cellValue(title(a.behavior)),
+      a.secflow.eventId ? cellValue(title(a.event)) : "-",
     ]),
+    terminalColumns(),
   );
 }
 
@@ -74,7 +153,7 @@ ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("samples", args, API_OPTIONS);
     if (positionals.length) {
-      throw new UsageError(`unexpected argument '${positionals[0]}'`);
+      throw new UsageError(`unexpected argument '${printable(positionals[0], 60)}'`);
     }
     const client = clientFrom(values, true);
     const body = await client.listUploads();
@@ -86,19 +165,26 @@ ${privatePermissions()}`,
       ctx.out("(no samples)");
       return 0;
     }
-    const lines = table(
-      ["uuid", "fileName", "type", "processed", "dateCreated"],
+    const lines = renderTable(
+      [
+        { header: "uuid" },
+        { header: "fileName", shrink: true, min: 16 },
+        { header: "type" },
+        { header: "processed", shrink: true },
+        { header: "created (UTC)" },
+      ],
       body.map((e: UploadEntry) => [
-        e.uuid,
-        e.fileName,
-        e.fileType,
+        cellValue(e.uuid),
+        cellValue(e.fileName),
+        cellValue(e.fileType),
         typeof e.processingError === "string"
-          ? `failed: ${e.processingError}`
+          ? `failed: ${cellValue(e.processingError)}`
           : e.processed
           ? "yes"
           : "no",
-        e.dateCreated,
+        cellValue(platformDate(e.dateCreated)),
       ]),
+      terminalColumns(),
     );
     for (const line of lines) ctx.out(line);
     return 0;
@@ -120,10 +206,10 @@ example: NETWORKSAGE_API_KEY=... networksage sample 0b6f3c1e-...
 ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("sample", args, API_OPTIONS);
-    const uuid = onePositional(positionals, "UUID");
+    const uuid = checkUuid(onePositional(positionals, "UUID"));
     const body = await clientFrom(values, true).getSample(uuid);
     if (values.json) ctx.out(JSON.stringify(body));
-    else for (const line of keyValues(body)) ctx.out(line);
+    else for (const line of metadataLines(metadataView(body))) ctx.out(line);
     return 0;
   },
 };
@@ -150,6 +236,8 @@ ${PUBLIC_PERMISSIONS}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("secflows", args, PUBLIC_OPTIONS);
     const uuid = onePositional(positionals, "UUID");
+    if (values.public) checkPublicUuid(uuid);
+    else checkUuid(uuid);
     const client = clientFrom(values, !values.public);
     const body = values.public
       ? await client.publicAggregated(uuid)
@@ -168,7 +256,8 @@ ${PUBLIC_PERMISSIONS}`,
 /** `aggregate UUID [--public]`: helper 1. */
 export const aggregateCommand: Command = {
   name: "aggregate",
-  help: `usage: networksage aggregate UUID [--public] [--concurrency N] [--json] [--api-url URL]
+  help:
+    `usage: networksage aggregate UUID [--public] [--concurrency N] [-q] [--json] [--api-url URL]
 
 The aggregated view of a sample. Public (--public): endpoint 5 as is. Private: endpoint 4, then for
 each Secflow its count (6), Destination (7), Behavior (8) and Event (9, when it has an eventId),
@@ -177,6 +266,7 @@ at most --concurrency requests at once (default 8). --json prints the activities
 options:
   --public           UUID is a public sample UUID (public service, no key)
   --concurrency N    requests in flight at once (default 8)
+  -q, --quiet        no progress line (it shows on a terminal only: lookups done of total)
 ${API_OPTIONS_HELP}
 
 examples: NETWORKSAGE_API_KEY=... networksage aggregate 0b6f3c1e-...
@@ -188,8 +278,11 @@ ${PUBLIC_PERMISSIONS}`,
     const { values, positionals } = parseCommandArgs("aggregate", args, {
       ...PUBLIC_OPTIONS,
       concurrency: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
     });
     const uuid = onePositional(positionals, "UUID");
+    if (values.public) checkPublicUuid(uuid);
+    else checkUuid(uuid);
     let concurrency: number | undefined;
     if (values.concurrency !== undefined) {
       concurrency = Number(values.concurrency);
@@ -198,7 +291,21 @@ ${PUBLIC_PERMISSIONS}`,
       }
     }
     const client = clientFrom(values, !values.public);
-    const body = await client.aggregated(uuid, { public: values.public, concurrency });
+    const progress = new Progress({
+      label: "aggregate lookups",
+      unit: "items",
+      quiet: values.quiet,
+    });
+    let body: Activity[];
+    try {
+      body = await client.aggregated(uuid, {
+        public: values.public,
+        concurrency,
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    } finally {
+      progress.clear();
+    }
     if (values.json) ctx.out(JSON.stringify(body));
     else for (const line of activityTable(body)) ctx.out(line);
     return 0;
@@ -240,7 +347,7 @@ ${privatePermissions()}`,
     if (values.time === undefined) throw new UsageError("--time EPOCH is required");
     const time = Number(values.time);
     if (!Number.isFinite(time)) {
-      throw new UsageError(`--time must be epoch seconds, not '${values.time}'`);
+      throw new UsageError(`--time must be epoch seconds, not '${printable(values.time, 40)}'`);
     }
     const client = clientFrom(values, true);
     const found = await client.findUploadUuid(name, time, {
@@ -276,7 +383,7 @@ example: NETWORKSAGE_API_KEY=... networksage wait 0b6f3c1e-... --interval 5 --ti
 ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("wait", args, WAIT_OPTIONS);
-    const uuid = onePositional(positionals, "UUID");
+    const uuid = checkUuid(onePositional(positionals, "UUID"));
     const client = clientFrom(values, true);
     const meta = await client.waitForProcessing(uuid, {
       intervalMs: secondsOption("interval", values.interval),
@@ -285,8 +392,10 @@ ${privatePermissions()}`,
     if (values.json) ctx.out(JSON.stringify(meta));
     else {
       ctx.out(
-        `processed: ${meta.fileName} (${uuid}), trafficDate ${
-          meta.trafficDate || "(none: no Secflows)"
+        `processed: ${cellText(meta.fileName)} (${uuid}), trafficDate ${
+          meta.trafficDate
+            ? `${meta.trafficDate} (${formatDate(Number(meta.trafficDate))})`
+            : "(none: no Secflows)"
         }`,
       );
     }

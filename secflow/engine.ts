@@ -218,6 +218,8 @@ export class FlowEngine implements PacketSink {
   #icmp = new IcmpSessions(64);
   #start = Infinity;
   #condStart = Infinity;
+  /** Arrival order only: TCP and UDP sessions created so far (marked in the endpoints' table). */
+  #liveSessions = 0;
   /**
    * The current packet's time. Kept in a field, not passed as an argument, so the per-packet
    * helpers receive no doubles: a double argument to a call V8 does not inline is a heap
@@ -227,6 +229,14 @@ export class FlowEngine implements PacketSink {
 
   constructor(options: FlowEngineOptions = {}) {
     this.#arrival = options.arrivalOrder ?? false;
+  }
+
+  /**
+   * Sessions so far (a live window's progress): exact in arrival order; for files, whose
+   * protocol order is settled only at the end, the endpoint pairs that may still create one.
+   */
+  get sessionCount(): number {
+    return (this.#arrival ? this.#liveSessions : this.#events.count) + this.#icmp.count;
   }
 
   packet(
@@ -405,6 +415,11 @@ export class FlowEngine implements PacketSink {
         events.key[e] = key;
         events.ordinal[e] = ep.events[key]++;
         events.time[e] = this.#now;
+        // In arrival order the platform's order is this one: count the session now (finish
+        // replays the events from scratch all the same).
+        if (this.#arrival && ep.session[x] < 0 && ep.session[y] < 0) {
+          ep.session[key] = this.#liveSessions++;
+        }
       }
     }
     const at = table.insert(s32, d32, (sp << 16) | dp, flowTag(phase, conditional));

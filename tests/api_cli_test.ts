@@ -16,6 +16,8 @@ import {
 } from "./api_fixtures.ts";
 
 const KEY = "sk-cli-secret-4242";
+/** A well-formed UUID no sample has (arguments are checked for their shape before requests). */
+const NO_SUCH_UUID = "00000000-0000-4000-8000-000000000000";
 
 Deno.test("cli: every API command gives the documented result through 503-once fronts", async () => {
   await using dir = await tempDir();
@@ -191,15 +193,15 @@ Deno.test("cli: no key exits 2 naming NETWORKSAGE_API_KEY before any request", a
     for (
       const args of [
         ["samples"],
-        ["sample", "u"],
-        ["secflows", "u"],
+        ["sample", NO_SUCH_UUID],
+        ["secflows", NO_SUCH_UUID],
         ["count", "f"],
         ["destination", "a:1"],
         ["behavior", "f"],
         ["event", "e"],
-        ["aggregate", "u"],
+        ["aggregate", NO_SUCH_UUID],
         ["uuid", "n", "--time", "1"],
-        ["wait", "u"],
+        ["wait", NO_SUCH_UUID],
         ["upload", `${dir.path}/x.sf`],
       ]
     ) {
@@ -240,12 +242,12 @@ Deno.test("cli: server errors surface with their message; the key is never print
       if (debug.NETWORKSAGE_DEBUG) assert.match(run.stderr, /NetworkSageError: .*\n\s+at /);
     }
     // A 404 envelope.
-    const missing = await runCli(["sample", "nope"], perms, {
+    const missing = await runCli(["sample", NO_SUCH_UUID], perms, {
       NETWORKSAGE_API_KEY: KEY,
       NETWORKSAGE_API_URL: s.url,
     });
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /404 no sample 'nope'/);
+    assert.match(missing.stderr, new RegExp(`404 no sample '${NO_SUCH_UUID}'`));
     // --api-url overrides the environment (which points nowhere allowed).
     const over = await runCli(["samples", "--json", "--api-url", s.url], perms, {
       NETWORKSAGE_API_KEY: KEY,

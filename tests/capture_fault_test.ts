@@ -97,20 +97,21 @@ Deno.test({
           server = startServer(ns);
           await server.waitFor(/^ready$/);
           await collector.waitFor(
-            new RegExp(`spooled sample ${firstName.replace(".", "\\.")} uploaded`),
+            new RegExp(`^uploaded ${firstName.replace(".", "\\.")}$`),
             10_000,
           );
           deepStrictEqual(await listSf(`${state}/spool`), []);
 
-          // 3. SIGTERM mid-window: that window is written, uploaded, and the process exits 0.
+          // 3. SIGTERM mid-window: that window is written, spooled, uploaded, and the exit is 0.
           await replay(ns, own);
           await new Promise((r) => setTimeout(r, 300));
           collector.kill("SIGTERM");
           strictEqual((await collector.finish()).code, 0, collector.lines.join("\n"));
           const windows = collector.lines.filter((l) => l.startsWith("window "));
           strictEqual(windows.length, 2, collector.lines.join("\n"));
-          match(windows[1], /^window linux_\d+\.sf: 6 secflows, .*, uploaded$/);
+          match(windows[1], /^window linux_\d+\.sf: 6 secflows, .*, spooled$/);
           const secondName = windows[1].split(" ")[1].slice(0, -1);
+          ok(collector.lines.includes(`uploaded ${secondName}`), collector.lines.join("\n"));
 
           const received = await stopServer(server);
           server = undefined;
@@ -141,7 +142,9 @@ Deno.test({
           "--state-dir",
           state,
         ], env);
-        strictEqual((await down.finish()).code, 0, down.lines.join("\n"));
+        // Still spooled at the end: exit 1, saying so.
+        strictEqual((await down.finish()).code, 1, down.lines.join("\n"));
+        ok(down.lines.some((l) => /^not everything arrived: 1 sample still spooled/.test(l)));
         ok(
           down.lines.some((l) => /^window linux_\d+\.sf: 6 secflows, .*, spooled$/.test(l)),
           down.lines.join("\n"),

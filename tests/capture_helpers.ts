@@ -93,6 +93,8 @@ export function replay(ns: string, file: string): Promise<string> {
 export class Child {
   readonly process: Deno.ChildProcess;
   readonly lines: string[] = [];
+  /** When each stderr line arrived (performance.now() ms), parallel to {@link lines}. */
+  readonly times: number[] = [];
   readonly stdout: string[] = [];
   #waiters: { re: RegExp; resolve: (line: string) => void }[] = [];
   readonly #done: Promise<void>;
@@ -120,6 +122,7 @@ export class Child {
         const line = rest.slice(0, nl);
         rest = rest.slice(nl + 1);
         into.push(line);
+        if (into === this.lines) this.times.push(performance.now());
         for (const w of [...this.#waiters]) {
           if (w.re.test(line)) {
             this.#waiters.splice(this.#waiters.indexOf(w), 1);
@@ -197,4 +200,59 @@ export async function flashKeysIn(dir: string): Promise<{ files: string[]; keys:
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return { files: files.sort(), keys: keys.sort() };
+}
+
+/** Options of {@link writeWindowedCapture}. */
+export interface WindowedCaptureOptions {
+  /** Packet time of the first packet, in seconds (names the first sample). */
+  startSeconds: number;
+  /** Windows of traffic. */
+  windows: number;
+  /** Window length the capture is meant for, in seconds (default 10). */
+  windowSeconds?: number;
+  /** TCP flows per window (default 2). */
+  flows?: number;
+  /** Windows (by index) with this many flows instead. */
+  big?: { window: number; flows: number };
+}
+
+/**
+ * Writes a pcap with traffic in each of `windows` consecutive windows: every window starts with a
+ * packet at its first microsecond, so its sample is `linux_<start + k * windowSeconds>.sf`.
+ * Returns those names, in order.
+ */
+export async function writeWindowedCapture(
+  path: string,
+  o: WindowedCaptureOptions,
+): Promise<string[]> {
+  const { tcp, pcap } = await import("./_pcap.ts");
+  const w = o.windowSeconds ?? 10;
+  const records: { us: number; data: Uint8Array }[] = [];
+  const names: string[] = [];
+  const ether = (ip: Uint8Array) => {
+    const f = new Uint8Array(14 + ip.length);
+    f.set([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0]);
+    f.set(ip, 14);
+    return f;
+  };
+  for (let k = 0; k < o.windows; k++) {
+    const start = (o.startSeconds + k * w) * 1e6;
+    names.push(`linux_${o.startSeconds + k * w}.sf`);
+    const flows = o.big?.window === k ? o.big.flows : o.flows ?? 2;
+    for (let f = 0; f < flows; f++) {
+      const dst = `93.${(f >> 8) & 255}.${f & 255}.${1 + (k % 250)}`;
+      const sp = 40000 + (f % 20000);
+      const t = start + f * 10;
+      records.push({
+        us: t,
+        data: ether(tcp({ src: "192.168.1.2", dst, sp, dp: 443, payload: 100 })),
+      });
+      records.push({
+        us: t + 5,
+        data: ether(tcp({ src: dst, dst: "192.168.1.2", sp: 443, dp: sp, payload: 1000 })),
+      });
+    }
+  }
+  await Deno.writeFile(path, pcap(records));
+  return names;
 }

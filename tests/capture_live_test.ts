@@ -230,3 +230,52 @@ Deno.test({
     }
   },
 });
+
+/** Carriage return + erase line, as a RegExp source: how the progress line redraws. */
+const ERASE = "\r\u001b\\[2K";
+
+Deno.test({
+  name: "capture -i: on a terminal, a progress line counts the window in place; piped, none",
+  ignore: skipLive,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "capture_progress_" });
+    try {
+      const own = `${tmp}/own.pcap`;
+      await writeDemoCapture(own);
+      await withNamespace(async (ns) => {
+        const cli = new URL("../cli.ts", import.meta.url).pathname;
+        const command = `stty cols 120; ${Deno.execPath()} run -A ${cli} capture -i vb ` +
+          `--duration 10 --windows 1 --no-upload --output ${tmp}/out --state-dir ${tmp}/state`;
+        // script(1) gives the collector a pseudo-terminal as stderr.
+        const child = new Deno.Command("ip", {
+          args: ["netns", "exec", ns, "script", "-qec", command, "/dev/null"],
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        await new Promise((r) => setTimeout(r, 2500));
+        await replay(ns, own);
+        const out = await child.output();
+        const text = new TextDecoder().decode(out.stdout);
+        strictEqual(out.code, 0, text);
+        // Drawn in place (carriage return + erase line), with the packets the replay brought.
+        const draws = [
+          ...text.matchAll(
+            new RegExp(
+              `${ERASE}capture: window 1: (\\d+) packets?, (\\d+) Secflows?, 0 dropped`,
+              "g",
+            ),
+          ),
+        ];
+        ok(draws.length >= 3, text);
+        ok(draws.some((m) => Number(m[1]) > 0 && Number(m[2]) > 0), text);
+        // Replaced by the window line when the window closes.
+        match(text, new RegExp(`${ERASE}window linux_\\d+\\.sf: 6 secflows, `));
+      });
+      // Piped stderr (every other test): no progress, no escape sequence.
+      const lines = await liveCapture(own, `${tmp}/out2`, `${tmp}/state2`, []);
+      ok(lines.every((l) => !l.includes("\x1b") && !l.includes("\r")), lines.join("\n"));
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});

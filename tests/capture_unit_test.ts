@@ -1,10 +1,18 @@
 /**
- * Issue 5 without root: the upload spool (exactly once, order, restart), the short-term name
+ * Issue 5 and 10 without root: the spool and its uploader (exactly once across lost answers and
+ * restarts, rejections, a refused key), the window sink (disk errors), the window clock, the batch
+ * pool, the short-term name
  * memory across windows, window lines and CLI usage errors, and `capture -r` (libpcap only) on
  * the public captures: the same Secflows as expected/, and window splitting by packet time.
  */
-import { deepStrictEqual, match, ok, strictEqual, throws } from "node:assert/strict";
-import { type SampleUploader, Spool } from "../capture/spool.ts";
+import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from "node:assert/strict";
+import { type SampleUploader, Spool, uploadName } from "../capture/spool.ts";
+import { classifyFailure, Uploader } from "../capture/_uploader.ts";
+import { WindowSink } from "../capture/_sink.ts";
+import { WindowClock } from "../capture/_clock.ts";
+import { BatchPool, type ClosedWindow, WorkerLink } from "../capture/_batches.ts";
+import { WindowOutput } from "../capture/_output.ts";
+import { removeStaleTemps, writeDurable } from "../capture/_durable.ts";
 import { closeWindow, NameMemory, SHORT_TERM_SECONDS } from "../capture/_window.ts";
 import { Collector, windowLine } from "../capture/collector.ts";
 import { CaptureError } from "../capture/libpcap.ts";
@@ -23,74 +31,350 @@ import {
   pcapSkipReason,
 } from "./capture_helpers.ts";
 
-/** An uploader that fails while `down` is true and records what it received. */
-function fakeServer() {
-  const received: { fileName: string; text: string }[] = [];
-  const state = { down: true, calls: 0 };
+/** A platform stand-in: uploads fail while `down`; `lose` stores a sample but loses the answer. */
+function fakePlatform() {
+  const received: { fileName: string; text: string; at: number }[] = [];
+  const state = { down: true, lose: false, listDown: false, reject: new Map<string, number>() };
+  const fail = (status: number, message: string) =>
+    Object.assign(new Error(message), { status, serverMessage: message });
   const uploader: SampleUploader = {
     async upload(path, fileName) {
-      state.calls++;
-      await new Promise((r) => setTimeout(r, 5));
-      if (state.down) throw new Error("connection refused");
-      received.push({ fileName, text: await Deno.readTextFile(path) });
+      await new Promise((r) => setTimeout(r, 2));
+      if (state.down) throw fail(0, "connection refused");
+      const status = state.reject.get(fileName);
+      if (status) throw fail(status, `refused with ${status}`);
+      received.push({ fileName, text: await Deno.readTextFile(path), at: Date.now() });
+      if (state.lose) throw fail(0, "no answer within 10 ms");
+    },
+    uploadTimes(fileName) {
+      if (state.listDown) return Promise.reject(fail(0, "connection refused"));
+      return Promise.resolve(received.filter((r) => r.fileName === fileName).map((r) => r.at));
     },
   };
   return { received, state, uploader };
 }
 
-Deno.test("spool: server down keeps every sample; back up, each arrives once, oldest first", async () => {
+async function withSpool(fn: (spool: Spool, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
+  const spool = new Spool(`${dir}/spool`);
+  await spool.open();
   try {
-    const server = fakeServer();
+    await fn(spool, dir);
+  } finally {
+    spool.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const bytesOf = (text: string) => new TextEncoder().encode(text);
+
+Deno.test("uploader: server down keeps every sample; back up, each arrives once, oldest first", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
     const events: string[] = [];
-    const spool = new Spool(dir, server.uploader, {
+    const up = new Uploader(spool, p.uploader, {
       initialBackoffMs: 20,
+      settleMs: 0,
       onEvent: (l) => events.push(l),
     });
     for (const n of ["linux_1.sf", "linux_2.sf", "linux_3.sf"]) {
-      await spool.add(n, new TextEncoder().encode(`{"n": "${n}"}`));
-      deepStrictEqual(await spool.flush(), []);
-      await new Promise((r) => setTimeout(r, 2)); // distinct mtimes
+      await spool.add(n, bytesOf(`{"n": "${n}"}`));
+      up.notify();
+      await new Promise((r) => setTimeout(r, 5)); // distinct mtimes
     }
-    deepStrictEqual((await spool.pending()).sort(), ["linux_1.sf", "linux_2.sf", "linux_3.sf"]);
-    ok(events.some((e) => e.includes("kept in the spool")));
-    server.state.down = false;
-    // The backoff timer retries by itself; concurrent flushes never upload a file twice.
-    await Promise.all([spool.flush(), spool.flush(), spool.flush()]);
-    await new Promise((r) => setTimeout(r, 100));
-    await spool.close();
-    deepStrictEqual(server.received.map((r) => r.fileName), [
-      "linux_1.sf",
-      "linux_2.sf",
-      "linux_3.sf",
-    ]);
+    await new Promise((r) => setTimeout(r, 30));
+    deepStrictEqual(await spool.pending(), ["linux_1.sf", "linux_2.sf", "linux_3.sf"]);
+    ok(events.some((e) => e.includes("kept in the spool")), events.join("\n"));
+    p.state.down = false;
+    up.notify();
+    up.notify();
+    await new Promise((r) => setTimeout(r, 300)); // the backoff timer retries by itself
+    await up.finish();
+    deepStrictEqual(p.received.map((r) => r.fileName), ["linux_1.sf", "linux_2.sf", "linux_3.sf"]);
     deepStrictEqual(await spool.pending(), []);
+    strictEqual(up.counts.uploaded, 3);
+  });
+});
+
+Deno.test("uploader: a stored sample whose answer was lost is found in the uploads list, not resent", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    p.state.lose = true; // stored, but the answer never comes back (a timeout, a crash)
+    const events: string[] = [];
+    const a = new Uploader(spool, p.uploader, {
+      initialBackoffMs: 10,
+      settleMs: 0,
+      onEvent: (l) => events.push(l),
+    });
+    await spool.add("linux_5.sf", bytesOf("{}"));
+    await a.finish();
+    strictEqual(p.received.length, 1);
+    ok(await spool.attempt("linux_5.sf"), "the attempt is on record");
+    // The platform's list is unreachable: the sample waits, it is not sent blindly.
+    p.state.lose = false;
+    p.state.listDown = true;
+    const b = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    await b.finish();
+    strictEqual(p.received.length, 1);
+    deepStrictEqual(await spool.pending(), ["linux_5.sf"]);
+    ok(events.some((e) => e.includes("cannot check whether linux_5.sf already arrived")));
+    // A restart with the list reachable: found, dropped, never uploaded twice.
+    p.state.listDown = false;
+    const c = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    await c.finish();
+    strictEqual(p.received.length, 1);
+    strictEqual(c.counts.found, 1);
+    deepStrictEqual(await spool.pending(), []);
+    // An upload of the same name long before the attempt is not mistaken for it.
+    p.received[0].at -= 3_600_000;
+    await spool.add("linux_5.sf", bytesOf("{}"));
+    await spool.recordAttempt("linux_5.sf");
+    const d = new Uploader(spool, p.uploader, { settleMs: 0 });
+    await d.finish();
+    strictEqual(p.received.length, 2);
+    strictEqual(d.counts.uploaded, 1);
+  });
+});
+
+Deno.test("uploader: 413 moves the sample to rejected/ with a reason, the rest flow; 401 pauses and keeps", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    p.state.reject.set("linux_2.sf", 413);
+    const events: string[] = [];
+    const up = new Uploader(spool, p.uploader, { onEvent: (l) => events.push(l) });
+    for (const n of ["linux_1.sf", "linux_2.sf", "linux_3.sf"]) {
+      await spool.add(n, bytesOf(n));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await up.finish();
+    deepStrictEqual(p.received.map((r) => r.fileName), ["linux_1.sf", "linux_3.sf"]);
+    deepStrictEqual(await spool.rejected(), ["linux_2.sf"]);
+    match(
+      await Deno.readTextFile(`${spool.rejectedDir}/linux_2.sf.reason`),
+      /413 refused with 413/,
+    );
+    ok(events.some((e) => /rejected \(413 .*moved to .*rejected\/linux_2\.sf/.test(e)));
+    strictEqual(up.counts.rejected, 1);
+
+    p.state.reject.set("linux_4.sf", 401);
+    await spool.add("linux_4.sf", bytesOf("4"));
+    await spool.add("linux_5.sf", bytesOf("5"));
+    const keyed = new Uploader(spool, p.uploader, { onEvent: (l) => events.push(l) });
+    await keyed.finish();
+    ok(keyed.counts.keyRefused);
+    deepStrictEqual(await spool.pending(), ["linux_4.sf", "linux_5.sf"]);
+    strictEqual(await spool.attempt("linux_4.sf"), null, "a clear 401 leaves no attempt behind");
+    ok(events.some((e) => e.startsWith("the API refused the key (401")));
+  });
+});
+
+Deno.test("uploader: verdicts by status", () => {
+  const v = (status: number, message = "x") =>
+    classifyFailure(Object.assign(new Error(message), { status, serverMessage: message })).verdict;
+  deepStrictEqual([400, 404, 413, 422, 200].map((s) => v(s)), Array(5).fill("rejected"));
+  deepStrictEqual([401, 403].map((s) => v(s)), ["key", "key"]);
+  deepStrictEqual([0, 408, 429, 500, 502, 503].map((s) => v(s)), Array(6).fill("transient"));
+  strictEqual(v(200, "the answer is not JSON: <html>"), "transient");
+  strictEqual(classifyFailure(new TypeError("boom")).verdict, "transient");
+});
+
+Deno.test("spool: the same sample is kept once, a different one under the same name apart; 0600 in 0700", async () => {
+  await withSpool(async (spool) => {
+    strictEqual(await spool.add("linux_10.sf", bytesOf("{}")), "linux_10.sf");
+    strictEqual(await spool.add("linux_10.sf", bytesOf("{}")), "linux_10.sf");
+    strictEqual(await spool.add("linux_10.sf", bytesOf('{"x":1}')), "linux_10-1.sf");
+    strictEqual(uploadName("linux_10-1.sf"), "linux_10.sf");
+    strictEqual((await Deno.stat(`${spool.dir}/linux_10.sf`)).mode! & 0o777, 0o600);
+    strictEqual((await Deno.stat(spool.dir)).mode! & 0o777, 0o700);
+    // A second collector on the same spool is refused.
+    await rejects(() => new Spool(spool.dir).open(), /another collector is using the spool/);
+  });
+});
+
+Deno.test("durable writer: no temporary file survives a failure; leftovers of a crash are cleared", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/linux_1.sf`); // the target is a directory: the rename fails
+    await rejects(() => writeDurable(dir, "linux_1.sf", bytesOf("{}")));
+    deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["linux_1.sf"]);
+    await Deno.writeFile(`${dir}/.linux_2.sf.tmp`, bytesOf(""));
+    await Deno.writeFile(`${dir}/.linux_2.sf.attempt.tmp`, bytesOf(""));
+    await Deno.writeFile(`${dir}/.notes.tmp`, bytesOf("the user's"));
+    strictEqual(await removeStaleTemps(dir), 1, "an output directory: only samples' temporaries");
+    strictEqual(await removeStaleTemps(dir, true), 2, "the spool: every temporary");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
 
-Deno.test("spool: a restart (new Spool on the same directory) uploads what was left", async () => {
+Deno.test("sink: output refused → the spool keeps it; both refused → memory, retried, bounded", async () => {
+  await withSpool(async (spool, dir) => {
+    const events: string[] = [];
+    const spooled: string[] = [];
+    // The output "directory" is a file: every write there fails (ENOTDIR).
+    await Deno.writeTextFile(`${dir}/out`, "not a directory");
+    const sink = new WindowSink({
+      outputDir: `${dir}/out`,
+      spool,
+      heldDir: `${dir}/held`,
+      memoryWindows: 2,
+      onSpooled: (n) => spooled.push(n),
+      onEvent: (l) => events.push(l),
+    });
+    deepStrictEqual(await sink.write("linux_1.sf", bytesOf("1")), {
+      status: "spooled",
+      path: null,
+    });
+    ok(
+      events.some((e) =>
+        e.startsWith(`cannot write ${dir}/out/linux_1.sf: `) && e.endsWith("the spool keeps it")
+      ),
+    );
+    // Now the spool refuses too (its directory replaced by a file): memory.
+    spool.close();
+    await Deno.remove(spool.dir, { recursive: true });
+    await Deno.writeTextFile(spool.dir, "");
+    for (const n of ["linux_2.sf", "linux_3.sf", "linux_4.sf"]) {
+      strictEqual((await sink.write(n, bytesOf(n))).status, "memory");
+    }
+    ok(events.some((e) => e.includes("linux_2.sf is lost")), "the bound drops the oldest");
+    deepStrictEqual(sink.counts, { held: 0, unspooled: 0, lost: 1, inMemory: 2 });
+    // Room again: the retry writes what memory kept.
+    await Deno.remove(spool.dir);
+    await Deno.mkdir(spool.dir);
+    await sink.retry();
+    deepStrictEqual(spooled, ["linux_1.sf", "linux_3.sf", "linux_4.sf"]);
+    await sink.close();
+    strictEqual(sink.counts.inMemory, 0);
+  });
+});
+
+Deno.test("sink: uploads off, output refused → held/; the next start moves them to the output", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const first = fakeServer();
-    const a = new Spool(dir, first.uploader, { initialBackoffMs: 60_000 });
-    await a.add("linux_10.sf", new TextEncoder().encode("{}"));
-    await a.add("linux_10.sf", new TextEncoder().encode('{"second": 1}')); // same name: kept apart
-    await a.flush();
-    await a.close();
-    strictEqual((await a.pending()).length, 2);
-    const second = fakeServer();
-    second.state.down = false;
-    const b = new Spool(dir, second.uploader);
-    const uploaded = await b.flush();
-    await b.close();
-    strictEqual(uploaded.length, 2);
-    deepStrictEqual(second.received.map((r) => r.fileName), ["linux_10.sf", "linux_10.sf"]);
-    deepStrictEqual(await b.pending(), []);
+    await Deno.writeTextFile(`${dir}/out`, "");
+    const sink = new WindowSink({ outputDir: `${dir}/out`, spool: null, heldDir: `${dir}/held` });
+    strictEqual((await sink.write("linux_1.sf", bytesOf("1"))).status, "held");
+    strictEqual(await Deno.readTextFile(`${dir}/held/linux_1.sf`), "1");
+    strictEqual(sink.counts.held, 1);
+    await sink.close();
+    // The next start with a working output directory moves held samples there.
+    await Deno.remove(`${dir}/out`);
+    const events: string[] = [];
+    const next = new WindowSink({
+      outputDir: `${dir}/out`,
+      spool: null,
+      heldDir: `${dir}/held`,
+      onEvent: (l) => events.push(l),
+    });
+    await next.open();
+    strictEqual(await Deno.readTextFile(`${dir}/out/linux_1.sf`), "1");
+    deepStrictEqual([...Deno.readDirSync(`${dir}/held`)], []);
+    deepStrictEqual(events, [`linux_1.sf moved from ${dir}/held to ${dir}/out`]);
+    strictEqual((await Deno.stat(`${dir}/out`)).mode! & 0o777, 0o700);
+    await next.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("window clock: file gaps skip empty windows; live stalls skip passed ones; stop ends early", () => {
+  const c = new WindowClock(10_000_000, 150_000);
+  c.openAt(5_000_000);
+  deepStrictEqual([c.start, c.end], [5_000_000, 15_000_000]);
+  c.next();
+  c.skipTo(47_000_000);
+  deepStrictEqual([c.start, c.end], [45_000_000, 55_000_000]);
+  ok(!c.due(55_100_000) && c.due(55_150_000));
+  c.skipPast(100_000_000);
+  deepStrictEqual([c.start, c.end], [95_000_000, 105_000_000]);
+  c.endBy(97_000_000);
+  strictEqual(c.end, 97_000_000);
+  strictEqual(c.msUntilDue(97_000_000), 150);
+});
+
+Deno.test("batch pool: grows to its cap, then waits for a buffer back", async () => {
+  const pool = new BatchPool(16, 1, 2);
+  const a = await pool.take();
+  const b = await pool.take();
+  strictEqual(pool.allocated, 2);
+  let got: ArrayBuffer | undefined;
+  const waiting = pool.take().then((x) => got = x);
+  await new Promise((r) => setTimeout(r, 5));
+  strictEqual(got, undefined, "back-pressure at the cap");
+  pool.give(a);
+  await waiting;
+  strictEqual(got, a);
+  pool.fail(new Error("worker died"));
+  pool.give(b);
+  await rejects(() => pool.take(), /worker died/);
+});
+
+Deno.test("worker link: batches reach the aggregator, peeks count sessions, a close returns the sample", async () => {
+  const { InlineWorker } = await import("../capture/_aggregator.ts");
+  const { tcp } = await import("./_pcap.ts");
+  const link = new WorkerLink(
+    new InlineWorker() as unknown as Worker,
+    new BatchPool(4096, 1, 1),
+    1,
+  );
+  link.init("linux", new Map());
+  const buf = await link.batch();
+  const view = new DataView(buf.buffer);
+  const ether = (ip: Uint8Array) =>
+    new Uint8Array([2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 8, 0, ...ip]);
+  let off = 0;
+  const packets = [
+    ether(tcp({ src: "192.168.1.2", dst: "93.184.216.34", sp: 40000, dp: 443, payload: 10 })),
+    ether(tcp({ src: "93.184.216.34", dst: "192.168.1.2", sp: 443, dp: 40000, payload: 20 })),
+  ];
+  packets.forEach((p, i) => {
+    view.setFloat64(off, 1_700_000_000_000_000 + i, true);
+    view.setUint32(off + 8, p.length, true);
+    view.setUint32(off + 12, p.length, true);
+    buf.set(p, off + 16);
+    off += 16 + p.length;
+  });
+  link.filled(off);
+  link.flush();
+  strictEqual(await link.sessions(), 1);
+  const closed = await link.close(1_700_000_010);
+  strictEqual(closed.fileName, "linux_1700000000.sf");
+  strictEqual(closed.flashes, 1);
+  strictEqual(closed.packets, 2);
+  // The batch came back to the pool (a pool of one would otherwise block here).
+  ok((await link.batch()).byteLength === 4096);
+});
+
+Deno.test("window output: written in close order whatever order the worker answers in", async () => {
+  const written: string[] = [];
+  const output = new WindowOutput((closed) => {
+    written.push(closed.fileName!);
+    return Promise.resolve(closed.json !== null);
+  });
+  const meta = { packets: 0, dropped: 0, ifDropped: 0, fallbackStartMicros: 0 };
+  const closed = (name: string, json: ArrayBuffer | null): ClosedWindow => ({
+    type: "closed",
+    id: 0,
+    json,
+    fileName: name,
+    flashes: 0,
+    startTime: 0,
+    packets: 0,
+    cacheUpdates: [],
+  });
+  let answerFirst!: (c: ClosedWindow) => void;
+  output.add(new Promise((r) => answerFirst = r), meta);
+  output.add(Promise.resolve(closed("b.sf", null)), meta);
+  await new Promise((r) => setTimeout(r, 5));
+  deepStrictEqual(written, [], "the second waits for the first");
+  answerFirst(closed("a.sf", new ArrayBuffer(1)));
+  deepStrictEqual(await output.finish(), { windows: 2, samples: 1 });
+  deepStrictEqual(written, ["a.sf", "b.sf"]);
+  output.add(Promise.reject(new Error("worker died")), meta);
+  await rejects(() => output.finish(), /worker died/);
 });
 
 /** A stand-in engine whose finish() returns one session to `dst` and the given DNS answers. */

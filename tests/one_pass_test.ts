@@ -258,3 +258,14 @@ Deno.test("one pass: a long flow interleaved with many new pairs on its endpoint
     assert.deepEqual(got?.flashes, want?.flashes, `withUdp ${withUdp}`);
   }
 });
+
+Deno.test("one pass: a live window's session count so far equals the sessions it closes with", () => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const engine = new FlowEngine({ arrivalOrder: true });
+    const reader = new CaptureReader(engine, "live");
+    reader.push(pcapOf(randomCapture(seed).map(toPkt)));
+    reader.end();
+    const soFar = engine.sessionCount;
+    assert.equal(soFar, engine.finish().sessions.length, `seed ${seed}`);
+  }
+});

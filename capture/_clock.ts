@@ -1,0 +1,59 @@
+/**
+ * The window clock: where the current window starts and ends (microseconds; packet time for a
+ * file, wall-clock time live) and when it is due to close. Pure arithmetic, no I/O.
+ * @module
+ */
+
+/** Window boundaries; see the module comment. */
+export class WindowClock {
+  /** Window length in microseconds. */
+  readonly length: number;
+  /** Live only: how long after its end a window may still receive stamped packets, µs. */
+  readonly grace: number;
+  /** Start of the current window (µs); -1 before the first packet of a file. */
+  start = -1;
+  /** End of the current window (µs, exclusive); Infinity before the first packet of a file. */
+  end = Infinity;
+
+  constructor(lengthMicros: number, graceMicros = 0) {
+    this.length = lengthMicros;
+    this.grace = graceMicros;
+  }
+
+  /** Opens the first window at `micros`. */
+  openAt(micros: number): void {
+    this.start = micros;
+    this.end = micros + this.length;
+  }
+
+  /** Moves to the next window. */
+  next(): void {
+    this.start = this.end;
+    this.end += this.length;
+  }
+
+  /** Skips the windows that end at or before `micros` (a file's gap without packets). */
+  skipTo(micros: number): void {
+    while (micros >= this.end) this.next();
+  }
+
+  /** Live: skips the windows whose grace ended by `nowMicros` (after a suspend or a stall). */
+  skipPast(nowMicros: number): void {
+    while (this.end + this.grace <= nowMicros) this.next();
+  }
+
+  /** Ends the current window at `nowMicros` at the latest (a stop request). */
+  endBy(nowMicros: number): void {
+    this.end = Math.min(this.end, nowMicros);
+  }
+
+  /** Live: whether the current window is due to close at `nowMicros` (its grace included). */
+  due(nowMicros: number): boolean {
+    return nowMicros >= this.end + this.grace;
+  }
+
+  /** Milliseconds until {@link due} (at least 0). */
+  msUntilDue(nowMicros: number): number {
+    return Math.max(0, (this.end + this.grace - nowMicros) / 1000);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Durable files for the collector: a sample counts as written only once it would survive a crash
+ * or a power cut. The one writer is {@link writeDurable}; it is deliberately small so that the
+ * project's shared atomic writer (io/) can replace it in one place.
+ * @module
+ */
+
+/** Mode of every file the collector writes (owner only: samples describe the owner's traffic). */
+export const FILE_MODE = 0o600;
+/** Mode of every directory the collector creates. */
+export const DIR_MODE = 0o700;
+
+/** The temporary name {@link writeDurable} uses for `name` (hidden, recognisable after a crash). */
+export function tempName(name: string): string {
+  return `.${name}.tmp`;
+}
+
+/** Whether `name` is a temporary file left by {@link writeDurable}. */
+export function isTempName(name: string): boolean {
+  return name.startsWith(".") && name.endsWith(".tmp");
+}
+
+/**
+ * Writes `bytes` to `dir/name` atomically and durably: a 0600 temporary file in the same
+ * directory is written and fsynced, renamed over the target, and the directory is fsynced, so
+ * that after a crash the target is either absent, the old file, or the complete new one (never
+ * empty behind a completed rename). On failure the temporary file is removed and the error
+ * rethrown.
+ */
+export async function writeDurable(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  const path = `${dir}/${name}`;
+  const tmp = `${dir}/${tempName(name)}`;
+  try {
+    const file = await Deno.open(tmp, {
+      write: true,
+      create: true,
+      truncate: true,
+      mode: FILE_MODE,
+    });
+    try {
+      let off = 0;
+      while (off < bytes.length) off += await file.write(bytes.subarray(off));
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  await syncDir(dir);
+  return path;
+}
+
+/** fsyncs a directory, so that renames and removals in it are durable (a no-op on Windows). */
+export async function syncDir(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
+  const d = await Deno.open(dir, { read: true });
+  try {
+    await d.sync();
+  } finally {
+    d.close();
+  }
+}
+
+/**
+ * Creates `dir` (and its parents) as 0700 when missing. A directory that already exists keeps
+ * its mode unless `tighten` is set (directories the collector alone owns, like the spool).
+ */
+export async function ensureDir(dir: string, tighten = false): Promise<void> {
+  let existed = true;
+  try {
+    await Deno.stat(dir);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    existed = false;
+  }
+  if (!existed) await Deno.mkdir(dir, { recursive: true, mode: DIR_MODE });
+  if ((!existed || tighten) && Deno.build.os !== "windows") await Deno.chmod(dir, DIR_MODE);
+}
+
+/**
+ * Removes temporary files a crashed run left in `dir`; returns how many. Only samples' ones
+ * (`.NAME.sf.tmp`) unless `all` (a directory the collector alone writes, like the spool).
+ */
+export async function removeStaleTemps(dir: string, all = false): Promise<number> {
+  let n = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isFile && isTempName(e.name) && (all || e.name.endsWith(".sf.tmp"))) {
+        await Deno.remove(`${dir}/${e.name}`).catch(() => {});
+        n++;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return n;
+}
+
+/** The first line of an error's message (no stack). */
+export function errorLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
+}

@@ -1,0 +1,242 @@
+/**
+ * The collector's uploader: drains the spool on its own schedule, oldest first, one upload at a
+ * time, independent of capture and of writing windows.
+ *
+ * Exactly once: before an upload starts, its attempt is recorded durably beside the sample. A
+ * sample that carries such a record (the process died mid-upload, or an upload ended without a
+ * clear answer: timeout, reset, 5xx) may already be on the platform, so before it is sent again
+ * it is looked up in the uploads list (endpoint 2) by file name and time, and dropped from the
+ * spool if found. When the lookup cannot be made, the sample is not sent again: it waits.
+ *
+ * Verdicts: 400, 404, 413, 422 and an error envelope with 200 are the platform refusing this
+ * sample for good (moved to `rejected/`, the rest keep flowing); 401 and 403 are the platform
+ * refusing the key (uploads pause, every sample stays); anything else is transient (backoff).
+ * @module
+ */
+import { errorLine } from "./_durable.ts";
+import { printable } from "../secflow/printable.ts";
+import { type SampleUploader, type Spool, uploadName } from "./spool.ts";
+
+/** What a failed upload or lookup means. */
+export type Verdict = "rejected" | "key" | "transient";
+
+/** The verdict on a failed call, with the status (0: no answer) and the message to show. */
+export function classifyFailure(e: unknown): { verdict: Verdict; status: number; message: string } {
+  const status = typeof (e as { status?: unknown })?.status === "number"
+    ? (e as { status: number }).status
+    : 0;
+  const server = (e as { serverMessage?: unknown })?.serverMessage;
+  // The platform's words are quoted, never trusted: control bytes escaped, length capped.
+  const message = printable(typeof server === "string" ? server.split("\n")[0] : errorLine(e));
+  let verdict: Verdict = "transient";
+  if (status === 401 || status === 403) verdict = "key";
+  else if (status === 400 || status === 404 || status === 413 || status === 422) {
+    verdict = "rejected";
+  } else if (status === 200 && !message.startsWith("the answer is not JSON")) {
+    // The platform answered with its error envelope: it read the sample and refused it.
+    verdict = "rejected";
+  }
+  return { verdict, status, message };
+}
+
+/** Options of {@link Uploader}. */
+export interface UploaderOptions {
+  /** First retry delay after a transient failure, ms (default 5 000). */
+  initialBackoffMs?: number;
+  /** Largest retry delay, and the pause after a refused key, ms (default 300 000). */
+  maxBackoffMs?: number;
+  /** Clock difference tolerated between this host and the platform in lookups, ms (60 000). */
+  skewMs?: number;
+  /** A lookup waits until this long after the attempt started, ms (default 2 000). */
+  settleMs?: number;
+  /** One line per event worth telling. */
+  onEvent?: (line: string) => void;
+}
+
+/** What the uploader did in this run. */
+export interface UploadCounts {
+  /** Uploads the platform acknowledged. */
+  uploaded: number;
+  /** Samples found already on the platform (an earlier attempt had arrived) and dropped. */
+  found: number;
+  /** Samples moved to `rejected/`. */
+  rejected: number;
+  /** Whether the platform refused the API key (uploads paused). */
+  keyRefused: boolean;
+}
+
+type PassEnd = "done" | "transient" | "paused";
+
+/** Drains a {@link Spool} through a {@link SampleUploader}; see the module comment. */
+export class Uploader {
+  readonly counts: UploadCounts = { uploaded: 0, found: 0, rejected: 0, keyRefused: false };
+  readonly #spool: Spool;
+  readonly #transport: SampleUploader;
+  readonly #initial: number;
+  readonly #max: number;
+  readonly #skew: number;
+  readonly #settle: number;
+  readonly #onEvent: (line: string) => void;
+  readonly #abort = new AbortController();
+  #backoff: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #closed = false;
+  /** The last pass ended without finishing (transient failure or refused key). */
+  #stalled = false;
+
+  constructor(spool: Spool, transport: SampleUploader, options: UploaderOptions = {}) {
+    this.#spool = spool;
+    this.#transport = transport;
+    this.#initial = options.initialBackoffMs ?? 5_000;
+    this.#max = options.maxBackoffMs ?? 300_000;
+    this.#skew = options.skewMs ?? 60_000;
+    this.#settle = options.settleMs ?? 2_000;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#backoff = this.#initial;
+  }
+
+  /** A sample was added (or the run starts): drain soon, unless waiting out a backoff. */
+  notify(): void {
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#kick();
+  }
+
+  /**
+   * Ends the uploader: waits for the pass under way, then makes one last pass unless the last
+   * one stalled (the platform is down or refused the key: the samples wait for the next start).
+   */
+  async finish(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    await this.#running;
+    if (!this.#stalled && !this.#abort.signal.aborted) await this.#pass();
+  }
+
+  /** Aborts the upload or lookup in flight (a second interrupt); its sample stays spooled. */
+  abort(): void {
+    this.#abort.abort(new Error("interrupted"));
+  }
+
+  #kick(): void {
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = this.#loop().finally(() => this.#running = undefined);
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#again = false;
+      const end = await this.#pass();
+      if (end !== "done") {
+        this.#schedule(end === "paused" ? this.#max : this.#backoff);
+        if (end === "transient") this.#backoff = Math.min(this.#max, this.#backoff * 2);
+        return;
+      }
+      this.#backoff = this.#initial;
+    } while (this.#again && !this.#closed);
+  }
+
+  #schedule(delay: number): void {
+    if (this.#closed) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#kick();
+    }, delay);
+  }
+
+  async #pass(): Promise<PassEnd> {
+    let end: PassEnd = "done";
+    try {
+      for (const name of await this.#spool.pending()) {
+        if (this.#abort.signal.aborted) {
+          end = "transient";
+          break;
+        }
+        const r = await this.#one(name);
+        if (r !== "next") {
+          end = r;
+          break;
+        }
+      }
+    } catch (e) {
+      this.#onEvent(`spool ${this.#spool.dir}: ${errorLine(e)}`);
+      end = "transient";
+    }
+    this.#stalled = end !== "done";
+    return end;
+  }
+
+  async #one(name: string): Promise<"next" | "transient" | "paused"> {
+    const spool = this.#spool;
+    const fileName = uploadName(name);
+    const signal = this.#abort.signal;
+    const retryIn = () => `retry in ${Math.round(this.#backoff / 1000)} s`;
+    const prior = await spool.attempt(name);
+    if (prior && this.#transport.uploadTimes) {
+      const wait = prior.last + this.#settle - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      let times: number[];
+      try {
+        times = await this.#transport.uploadTimes(fileName, signal);
+      } catch (e) {
+        const f = classifyFailure(e);
+        if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
+        this.#onEvent(
+          `cannot check whether ${name} already arrived (uploads list: ${f.message}); ` +
+            `kept in the spool, not sent again before the platform answers (${retryIn()})`,
+        );
+        return "transient";
+      }
+      const hit = times.find((t) => t >= prior.first - this.#skew && t <= Date.now() + this.#skew);
+      if (hit !== undefined) {
+        await spool.remove(name);
+        this.counts.found++;
+        this.#onEvent(
+          `${name} had already arrived (uploads list: ${new Date(hit).toISOString()}); ` +
+            `dropped from the spool`,
+        );
+        return "next";
+      }
+    }
+    await spool.recordAttempt(name);
+    try {
+      await this.#transport.upload(`${spool.dir}/${name}`, fileName, signal);
+    } catch (e) {
+      const f = classifyFailure(e);
+      if (f.verdict === "key") {
+        await spool.clearAttempt(name); // a clear refusal: the platform did not store it
+        return this.#keyRefused(name, f.status, f.message);
+      }
+      if (f.verdict === "rejected") {
+        const to = await spool.reject(name, `${f.status} ${f.message}`);
+        this.counts.rejected++;
+        this.#onEvent(`upload of ${name} rejected (${f.status} ${f.message}): moved to ${to}`);
+        return "next";
+      }
+      this.#onEvent(`upload of ${name} failed, kept in the spool (${retryIn()}): ${f.message}`);
+      return "transient";
+    }
+    // Acknowledged: only now does the sample leave the spool.
+    await spool.remove(name);
+    this.counts.uploaded++;
+    this.#onEvent(`uploaded ${name}`);
+    return "next";
+  }
+
+  #keyRefused(name: string, status: number, message: string): "paused" {
+    this.counts.keyRefused = true;
+    this.#onEvent(
+      `the API refused the key (${status} ${message}): uploads paused for ` +
+        `${Math.round(this.#max / 1000)} s; ${name} and the samples after it stay in the spool ` +
+        this.#spool.dir,
+    );
+    return "paused";
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * How the CLI shows values to a person, in one place: counts with their noun (`1 Secflow`,
+ * `2 Secflows`), byte amounts (`1.2 MB`), durations, ISO-8601 UTC dates (`2026-12-01 10:04:05Z`),
+ * tags (`web, cdn`), and tables whose number columns are right-aligned and whose widest text
+ * columns shrink (with `…`) to fit a terminal. Pure: no I/O, so every rule is unit-tested.
+ * `--json` and `--csv` never go through here: they print full values.
+ * @module
+ */
+import { formatBytes } from "./_progress.ts";
+import { printable } from "../secflow/printable.ts";
+
+export { formatBytes };
+
+/** `1 Secflow`, `2 Secflows`, `1,204 packets` (irregular plurals given explicitly). */
+export function plural(n: number, noun: string, nounPlural = `${noun}s`): string {
+  return `${formatCount(n)} ${n === 1 ? noun : nounPlural}`;
+}
+
+/** A whole number with thousands separators: `12,988`. */
+export function formatCount(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : String(n);
+}
+
+/** A duration in seconds for a table cell: `0 s`, `250 ms`, `12.5 s`, `3m05s`, `1h02m`. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  if (seconds === 0) return "0 s";
+  if (seconds < 1) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
+  if (seconds < 60) return `${seconds < 9.95 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
+  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * Epoch seconds as `2026-12-01 10:04:05Z` (UTC, ISO 8601 with a space, whole seconds: what a
+ * person reads). `fraction` digits (1..6) add `.123456` for full values.
+ */
+export function formatDate(epochSeconds: number, fraction = 0): string {
+  if (!Number.isFinite(epochSeconds)) return "?";
+  const micros = Math.round(epochSeconds * 1e6);
+  const wholeSeconds = Math.floor(micros / 1e6);
+  const iso = new Date(wholeSeconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+  if (fraction <= 0) return `${iso}Z`;
+  const frac = String(micros - wholeSeconds * 1e6).padStart(6, "0").slice(0, fraction);
+  return `${iso}.${frac}Z`;
+}
+
+/** Epoch seconds as full ISO 8601 (`2026-12-01T10:04:05.123456Z`), for JSON. */
+export function isoTimestamp(epochSeconds: number): string {
+  return formatDate(epochSeconds, 6).replace(" ", "T");
+}
+
+/**
+ * The platform's `DD/MM/YYYY HH:MM:SS` (UTC) as `YYYY-MM-DD HH:MM:SSZ`; any other text is
+ * returned unchanged (never guessed at).
+ */
+export function platformDate(text: string): string {
+  const m = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}:\d{2}:\d{2})$/.exec(text);
+  return m ? `${m[3]}-${m[2]}-${m[1]} ${m[4]}Z` : text;
+}
+
+/** Tags as people write them: `["web","cdn"]` → `web, cdn`; a string stays as it is. */
+export function formatTags(tags: unknown): string {
+  if (Array.isArray(tags)) return tags.map((t) => cellText(t)).join(", ");
+  return cellText(tags);
+}
+
+/** Any value as text: objects as JSON, nothing escaped (for {@link renderTable}, which escapes). */
+export function cellValue(v: unknown): string {
+  if (v === undefined || v === null) return "";
+  return typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** Any value as one line of text to print: objects as JSON, control bytes escaped. */
+export function cellText(v: unknown): string {
+  return printable(cellValue(v), 1000);
+}
+
+/** One column of a {@link renderTable}. */
+export interface Column {
+  header: string;
+  /** Numbers and amounts are right-aligned. */
+  align?: "left" | "right";
+  /** May be cut (with `…`) to fit the width; columns without it keep their width. */
+  shrink?: boolean;
+  /** Never cut below this many characters (default 8). */
+  min?: number;
+  /**
+   * When shrinking is not enough, columns with a `drop` rank are left out, highest rank first,
+   * all columns of a rank at once (a narrow terminal keeps who, where and how much rather than
+   * a wrapped mess).
+   */
+  drop?: number;
+}
+
+/**
+ * Rows under a header, two spaces between columns. With `maxWidth` (a terminal's columns), the
+ * shrinkable columns are cut, widest first, until the line fits; without it nothing is cut.
+ */
+export function renderTable(columns: Column[], rows: string[][], maxWidth?: number): string[] {
+  if (maxWidth !== undefined) {
+    // Columns of one rank go together (packets out and in are one decision).
+    const ranks = [
+      ...new Set(columns.map((c) => c.drop).filter((d): d is number => d !== undefined)),
+    ]
+      .sort((a, b) => b - a);
+    for (const rank of ranks) {
+      if (naturalWidth(columns, rows) <= maxWidth) break;
+      const keep = columns.map((c) => c.drop !== rank);
+      columns = columns.filter((_, j) => keep[j]);
+      rows = rows.map((r) => r.filter((_, j) => keep[j]));
+    }
+  }
+  // Every cell may come from traffic or a server: control bytes never reach the terminal.
+  rows = rows.map((r) => r.map((cell) => printable(cell, 1000)));
+  const widths = columns.map((c, i) =>
+    Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length))
+  );
+  if (maxWidth !== undefined) {
+    const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+    while (total() > maxWidth) {
+      let widest = -1;
+      for (let i = 0; i < columns.length; i++) {
+        if (
+          columns[i].shrink && widths[i] > floorOf(columns[i]) &&
+          (widest < 0 || widths[i] > widths[widest])
+        ) widest = i;
+      }
+      if (widest < 0) break;
+      const room = widths[widest] - floorOf(columns[widest]);
+      widths[widest] -= Math.min(room, total() - maxWidth, 1 + (widths[widest] >> 3));
+    }
+  }
+  const fit = (text: string, width: number) => {
+    const chars = [...text];
+    return chars.length > width ? chars.slice(0, width - 1).join("") + "…" : text;
+  };
+  const pad = (text: string, i: number) => {
+    const cut = fit(text, widths[i]);
+    const room = widths[i] - [...cut].length;
+    return columns[i].align === "right" ? " ".repeat(room) + cut : cut + " ".repeat(room);
+  };
+  const line = (cells: string[]) =>
+    columns.map((_, i) => pad(cells[i] ?? "", i)).join("  ").trimEnd();
+  return [line(columns.map((c) => c.header)), ...rows.map(line)];
+}
+
+/** The narrowest a shrinkable column is cut to. */
+function floorOf(c: Column): number {
+  return c.min ?? 8;
+}
+
+/** The width of a table once its shrinkable columns are cut to their floors. */
+function naturalWidth(columns: Column[], rows: string[][]): number {
+  let total = 2 * (columns.length - 1);
+  columns.forEach((c, i) => {
+    const full = Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length));
+    total += c.shrink ? Math.min(full, floorOf(c)) : full;
+  });
+  return total;
+}
+
+/** One CSV line (RFC 4180): fields with `,`, `"`, CR or LF are quoted, quotes doubled. */
+export function csvLine(fields: unknown[]): string {
+  return fields.map((f) => {
+    const text = f === undefined || f === null ? "" : String(f);
+    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  }).join(",");
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0];
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j];
+      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length];
+}
+
+/**
+ * The candidate a mistyped `word` most likely meant: a unique one it is a prefix of, else the
+ * nearest within an edit distance of 1 (short words) to 2, else undefined.
+ */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const prefixed = candidates.filter((c) => word.length >= 2 && c.startsWith(word));
+  if (prefixed.length === 1) return prefixed[0];
+  const limit = word.length <= 3 ? 1 : 2;
+  let best: string | undefined;
+  let bestDistance = limit + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}

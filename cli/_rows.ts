@@ -1,0 +1,244 @@
+/**
+ * The Secflows `view` and `stats` look at, and the options they share to name them, in one shape
+ * whatever their source: flashes of local inputs (`.sf`, captures, Zeek logs, loaded in memory
+ * by `io/load.ts`), or a platform sample's Secflows (every field a string there) with their
+ * category and global count. Times become absolute (epoch seconds), so Secflows of several
+ * inputs sort together.
+ * @module
+ */
+import type { Flash } from "../secflow/types.ts";
+import type { PlatformSecflow } from "../api/types.ts";
+import type { NetworkSageClient } from "../api/client.ts";
+import { type LoadOptions, loadSample } from "../io/load.ts";
+import { UsageError } from "./command.ts";
+import { API_OPTIONS, clientFrom } from "./_api.ts";
+import { Progress } from "./_progress.ts";
+import type { InputFormat } from "../io/convert.ts";
+import { printable } from "../secflow/printable.ts";
+
+/** One Secflow, normalised. */
+export interface SecflowRow {
+  src: string;
+  dst: string;
+  nameSource: string;
+  srcPkts: number;
+  srcBytes: number;
+  dstPkts: number;
+  dstBytes: number;
+  /** Epoch seconds of the first packet. */
+  start: number;
+  /** Seconds from first to last packet. */
+  duration: number;
+  /** `ICMP`, or `""` for TCP and UDP (the format does not tell them apart). */
+  protocol: string;
+  /** Platform Secflows only: `flowCategory`. */
+  category?: string;
+  /** Platform Secflows only: how many samples hold this flowId (endpoint 6). */
+  count?: number;
+  /** The record as its source holds it: a `.sf` flash, or a platform Secflow. */
+  raw: Flash | PlatformSecflow;
+}
+
+/** The rows of local inputs, in input order then file order. */
+export async function localRows(
+  inputs: string[],
+  options: LoadOptions,
+): Promise<{ rows: SecflowRow[]; empty: string[] }> {
+  const rows: SecflowRow[] = [];
+  const empty: string[] = [];
+  for (const path of inputs) {
+    const { sample } = await loadSample(path, options);
+    if (!sample || sample.flashes.length === 0) {
+      empty.push(path);
+      continue;
+    }
+    const t0 = Number(sample.trafficDate);
+    for (const f of sample.flashes) {
+      rows.push({
+        src: f.src,
+        dst: f.dst,
+        nameSource: f.destinationNameSource,
+        srcPkts: f.srcPkts,
+        srcBytes: f.srcBytes,
+        dstPkts: f.dstPkts,
+        dstBytes: f.dstBytes,
+        start: t0 + f.relativeStart,
+        duration: f.duration,
+        protocol: f.protocolInformation,
+        raw: f,
+      });
+    }
+  }
+  return { rows, empty };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A private sample UUID (`0b6f3c1e-…`, 36 characters), or a usage error naming the option. */
+export function checkUuid(value: string, what = "UUID"): string {
+  if (!UUID.test(value)) {
+    throw new UsageError(
+      `${what} must look like 0b6f3c1e-5d2a-4c8e-9f10-2b3c4d5e6f70, not '${printable(value, 60)}'`,
+    );
+  }
+  return value;
+}
+
+/**
+ * The Secflows of the private sample `uuid` (endpoints 3 and 4), each with its global count
+ * (endpoint 6, one request per distinct flowId, `concurrency` at once). `onCount` reports
+ * counts done of total.
+ */
+export async function platformRows(
+  client: NetworkSageClient,
+  uuid: string,
+  options: { concurrency?: number; onCount?: (done: number, total: number) => void } = {},
+): Promise<SecflowRow[]> {
+  const [meta, secflows] = await Promise.all([client.getSample(uuid), client.listSecflows(uuid)]);
+  const t0 = Number(meta.trafficDate) || 0;
+  const flowIds = [...new Set(secflows.map((s) => s.flowId))];
+  const counts = new Map<string, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next < flowIds.length) {
+      const id = flowIds[next++];
+      counts.set(id, Number(await client.secflowCount(id)));
+      options.onCount?.(counts.size, flowIds.length);
+    }
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(options.concurrency ?? 8, flowIds.length) }, worker),
+  );
+  return secflows.map((s) => ({
+    src: s.sourceData,
+    dst: s.destinationData,
+    nameSource: s.destinationNameSource,
+    srcPkts: Number(s.sourcePackets),
+    srcBytes: Number(s.sourceBytes),
+    dstPkts: Number(s.destinationPackets),
+    dstBytes: Number(s.destinationBytes),
+    start: t0 + Number(s.relativeStart),
+    duration: Number(s.duration),
+    protocol: s.sourceData.includes(":") ? "" : "ICMP",
+    category: s.flowCategory,
+    count: counts.get(s.flowId),
+    raw: s,
+  }));
+}
+
+/** How `--sort` orders rows. */
+export const SORT_KEYS = ["start", "bytes", "packets", "duration", "dst"] as const;
+/** One of {@link SORT_KEYS}. */
+export type SortKey = typeof SORT_KEYS[number];
+
+/**
+ * Rows kept by `match` (src or dst contains it, ignoring case), ordered by `sort` (start and dst
+ * ascending; bytes, packets, duration descending, both directions summed; ties keep their
+ * order), then the first `top`.
+ */
+export function selectRows(
+  rows: SecflowRow[],
+  options: { match?: string; sort?: SortKey; top?: number },
+): SecflowRow[] {
+  const needle = options.match?.toLowerCase();
+  let out = needle === undefined
+    ? rows.slice()
+    : rows.filter((r) =>
+      r.src.toLowerCase().includes(needle) || r.dst.toLowerCase().includes(needle)
+    );
+  const by: Record<SortKey, (a: SecflowRow, b: SecflowRow) => number> = {
+    start: (a, b) => a.start - b.start,
+    bytes: (a, b) => (b.srcBytes + b.dstBytes) - (a.srcBytes + a.dstBytes),
+    packets: (a, b) => (b.srcPkts + b.dstPkts) - (a.srcPkts + a.dstPkts),
+    duration: (a, b) => b.duration - a.duration,
+    dst: (a, b) => (a.dst < b.dst ? -1 : a.dst > b.dst ? 1 : 0),
+  };
+  out.sort(by[options.sort ?? "start"]); // stable: ties keep input order
+  if (options.top !== undefined) out = out.slice(0, options.top);
+  return out;
+}
+
+/** A positive whole number option (`--top`), or a usage error. */
+export function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new UsageError(
+      `--${name} must be a whole number of at least 1, not '${printable(value, 40)}'`,
+    );
+  }
+  return n;
+}
+
+const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/** Options `view` and `stats` share. */
+export const INPUT_OPTIONS = {
+  json: API_OPTIONS.json,
+  "api-url": API_OPTIONS["api-url"],
+  retries: API_OPTIONS.retries,
+  uuid: { type: "string" },
+  dns: { type: "string" },
+  format: { type: "string" },
+  quiet: { type: "boolean", short: "q" },
+} as const;
+
+/** Help lines for {@link INPUT_OPTIONS}. */
+export const INPUT_HELP =
+  `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
+  --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
+  --format F         force the input format: ${FORMATS.join(", ")}
+  -q, --quiet        no progress line and no notices
+  --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
+  --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)`;
+
+/** The rows of the command's inputs: local files or `--uuid`. */
+export async function inputRows(
+  command: string,
+  values: {
+    uuid?: string;
+    dns?: string;
+    format?: string;
+    quiet?: boolean;
+    "api-url"?: string;
+    retries?: string;
+  },
+  positionals: string[],
+  err: (line: string) => void,
+): Promise<SecflowRow[]> {
+  if (values.uuid !== undefined) {
+    if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
+    if (values.dns !== undefined || values.format !== undefined) {
+      throw new UsageError("--dns and --format go with INPUT files, not with --uuid");
+    }
+    const uuid = checkUuid(values.uuid, "--uuid");
+    const client = clientFrom(values, true);
+    const progress = new Progress({
+      label: `${command}: counts`,
+      unit: "items",
+      quiet: values.quiet,
+    });
+    try {
+      return await platformRows(client, uuid, { onCount: (d, t) => progress.update(d, t) });
+    } finally {
+      progress.clear();
+    }
+  }
+  if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
+  const format = values.format as InputFormat | undefined;
+  if (format !== undefined && !FORMATS.includes(format)) {
+    throw new UsageError(
+      `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+    );
+  }
+  if (values.dns !== undefined && positionals.length > 1) {
+    throw new UsageError("--dns goes with a single conn.log INPUT");
+  }
+  const { rows, empty } = await localRows(positionals, {
+    format,
+    dnsLog: values.dns,
+    onWarning: (w) => err(`warning: ${w}`),
+  });
+  if (!values.quiet) { for (const path of empty) err(`${path}: no Secflows`); }
+  return rows;
+}

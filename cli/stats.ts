@@ -1,0 +1,190 @@
+/**
+ * `stats INPUT... | --uuid UUID [--top N] [--json]`: totals, time span, naming coverage, and the
+ * destinations and sources that moved the most bytes.
+ * @module
+ */
+import { type Command, parseCommandArgs } from "./command.ts";
+import { privatePermissions } from "./_api.ts";
+import { INPUT_HELP, INPUT_OPTIONS, inputRows, positiveInt, type SecflowRow } from "./_rows.ts";
+import {
+  type Column,
+  formatBytes,
+  formatCount,
+  formatDate,
+  formatDuration,
+  isoTimestamp,
+  plural,
+  renderTable,
+} from "./_format.ts";
+
+/** One line of `topDestinations` (`dst`) or `topSources` (`src`, the address without port). */
+export interface TopEntry {
+  bytes: number;
+  packets: number;
+  secflows: number;
+}
+
+/** What `stats --json` prints. */
+export interface SecflowStats {
+  secflows: number;
+  /** Packets, both directions. */
+  packets: number;
+  /** Payload bytes, both directions. */
+  bytes: number;
+  /** First packet (ISO 8601 UTC, microseconds), null without Secflows. */
+  start: string | null;
+  /** Last packet (start + duration of the Secflow that ends last). */
+  end: string | null;
+  /** Secflows per `destinationNameSource`. */
+  nameSources: Record<string, number>;
+  topDestinations: ({ dst: string } & TopEntry)[];
+  topSources: ({ src: string } & TopEntry)[];
+}
+
+/** The address of `ip:port` (an ICMP source has no port). */
+function host(endpoint: string): string {
+  const colon = endpoint.lastIndexOf(":");
+  return colon < 0 ? endpoint : endpoint.slice(0, colon);
+}
+
+function top<K extends string>(
+  rows: SecflowRow[],
+  keyName: K,
+  keyOf: (r: SecflowRow) => string,
+  n: number,
+): ({ [P in K]: string } & TopEntry)[] {
+  const groups = new Map<string, TopEntry>();
+  for (const r of rows) {
+    const key = keyOf(r);
+    let g = groups.get(key);
+    if (!g) groups.set(key, g = { bytes: 0, packets: 0, secflows: 0 });
+    g.bytes += r.srcBytes + r.dstBytes;
+    g.packets += r.srcPkts + r.dstPkts;
+    g.secflows++;
+  }
+  return [...groups]
+    .sort((a, b) => b[1].bytes - a[1].bytes || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, n)
+    .map(([key, g]) => ({ [keyName]: key, ...g }) as { [P in K]: string } & TopEntry);
+}
+
+/** The statistics of `rows`; `topN` entries in each top list. */
+export function secflowStats(rows: SecflowRow[], topN = 10): SecflowStats {
+  let packets = 0, bytes = 0, start = Infinity, end = -Infinity;
+  const nameSources: Record<string, number> = {};
+  for (const r of rows) {
+    packets += r.srcPkts + r.dstPkts;
+    bytes += r.srcBytes + r.dstBytes;
+    start = Math.min(start, r.start);
+    end = Math.max(end, r.start + r.duration);
+    nameSources[r.nameSource] = (nameSources[r.nameSource] ?? 0) + 1;
+  }
+  return {
+    secflows: rows.length,
+    packets,
+    bytes,
+    start: rows.length ? isoTimestamp(start) : null,
+    end: rows.length ? isoTimestamp(end) : null,
+    nameSources,
+    topDestinations: top(rows, "dst", (r) => r.dst, topN),
+    topSources: top(rows, "src", (r) => host(r.src), topN),
+  };
+}
+
+function summaryLines(rows: SecflowRow[], s: SecflowStats): string[] {
+  if (rows.length === 0) return ["(no Secflows)"];
+  let out = 0, inn = 0, outPkts = 0, inPkts = 0, first = Infinity, last = -Infinity;
+  for (const r of rows) {
+    out += r.srcBytes;
+    inn += r.dstBytes;
+    outPkts += r.srcPkts;
+    inPkts += r.dstPkts;
+    first = Math.min(first, r.start);
+    last = Math.max(last, r.start + r.duration);
+  }
+  const original = s.nameSources.original ?? 0;
+  const named = Object.entries(s.nameSources)
+    .filter(([k]) => k !== "original")
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${formatCount(n)}`);
+  return [
+    `Secflows   ${formatCount(s.secflows)}`,
+    `packets    ${formatCount(s.packets)} (out ${formatCount(outPkts)}, in ${formatCount(inPkts)})`,
+    `bytes      ${formatBytes(s.bytes)} (out ${formatBytes(out)}, in ${formatBytes(inn)})`,
+    `time span  ${formatDate(first)} to ${formatDate(last)} (${formatDuration(last - first)})`,
+    `named      ${formatCount(s.secflows - original)} of ${plural(s.secflows, "Secflow")}${
+      named.length ? ` (${named.join(", ")})` : ""
+    }${original ? `; ${formatCount(original)} by address only` : ""}`,
+  ];
+}
+
+function topTable(
+  key: string,
+  entries: ({ bytes: number; packets: number; secflows: number })[],
+  keyOf: (e: unknown) => string,
+): string[] {
+  const columns: Column[] = [
+    { header: key },
+    { header: "bytes", align: "right" },
+    { header: "packets", align: "right" },
+    { header: "Secflows", align: "right" },
+  ];
+  return renderTable(
+    columns,
+    entries.map((
+      e,
+    ) => [keyOf(e), formatBytes(e.bytes), formatCount(e.packets), formatCount(e.secflows)]),
+  ).map((l) => `  ${l}`);
+}
+
+export const statsCommand: Command = {
+  name: "stats",
+  help: `usage: networksage stats INPUT... [--top N] [--json] [--dns DNSLOG]
+       networksage stats --uuid UUID [--top N] [--json]
+
+Totals of Secflows (packets and payload bytes, both directions), their time span (UTC), how
+their destinations were named (a count per name source: passive, cache, session; original means
+no name was found and the address is kept), and the destinations and source addresses that moved
+the most bytes. INPUT is read as view reads it (in memory, nothing written).
+
+--json prints {"secflows", "packets", "bytes", "start", "end", "nameSources", "topDestinations",
+"topSources"}: start and end as ISO 8601 UTC with microseconds (null without Secflows),
+nameSources as {source: count}, each top list as [{dst|src, bytes, packets, secflows}] by bytes
+descending (ties by name).
+
+options:
+  --top N            entries in each top list (default 10)
+  --json             the statistics as one JSON object
+${INPUT_HELP}
+
+example: networksage stats capture.pcap day.sf
+
+permissions: --allow-read (INPUT, DNSLOG)
+  with --uuid: ${privatePermissions().replace(/^permissions: /, "")}`,
+  async run(args, ctx) {
+    const { values, positionals } = parseCommandArgs("stats", args, {
+      ...INPUT_OPTIONS,
+      top: { type: "string" },
+    });
+    const topN = positiveInt("top", values.top) ?? 10;
+    const rows = await inputRows("stats", values, positionals, ctx.err);
+    const stats = secflowStats(rows, topN);
+    if (values.json) {
+      ctx.out(JSON.stringify(stats));
+      return 0;
+    }
+    for (const line of summaryLines(rows, stats)) ctx.out(line);
+    if (rows.length === 0) return 0;
+    ctx.out("");
+    ctx.out("top destinations by bytes");
+    for (const l of topTable("dst", stats.topDestinations, (e) => (e as { dst: string }).dst)) {
+      ctx.out(l);
+    }
+    ctx.out("");
+    ctx.out("top sources by bytes");
+    for (const l of topTable("src", stats.topSources, (e) => (e as { src: string }).src)) {
+      ctx.out(l);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,431 @@
+/**
+ * The CLI's conventions: "did you mean" for commands and options, `help CMD` and usage mistakes
+ * exit 2, global options before the command, lookups refusing malformed arguments before any
+ * request, `annotate` against a real `serve`, `aggregate` progress under a pseudo-terminal (and
+ * none when piped), completion scripts a shell accepts, `capture -i N`, link-type names.
+ */
+import assert from "node:assert/strict";
+import { cli as cliInProcess } from "./zeek_fixtures.ts";
+import {
+  apiPermissions,
+  flakyFront,
+  runCli,
+  sfSample,
+  startServe,
+  tempDir,
+} from "./api_fixtures.ts";
+import { denoRun, hasCommand, shellQuote, underTerminal } from "./_terminal.ts";
+import { NetworkSageClient } from "../api/client.ts";
+import { linkTypeName, resolveInterface } from "../cli/interfaces.ts";
+import { closest } from "../cli/_format.ts";
+import { hoistGlobalOptions } from "../cli.ts";
+import { announceSkip, cliInNamespace, pcapSkipReason, run } from "./capture_helpers.ts";
+
+/** The CLI in process; output split into lines (a command may print many lines in one write). */
+async function cli(args: string[]) {
+  const r = await cliInProcess(args);
+  return { ...r, out: r.out.flatMap((l) => l.split("\n")) };
+}
+
+const KEY = "sk-conventions-key";
+
+Deno.test("did you mean: commands and options; help CMD; usage mistakes exit 2", async () => {
+  const typo = await cli(["conver", "x.pcap"]);
+  assert.equal(typo.code, 2);
+  assert.deepEqual(typo.err, [
+    "networksage: unknown command 'conver' (did you mean convert?) (see networksage --help)",
+  ]);
+  assert.match((await cli(["stat", "x"])).err[0], /did you mean stats\?/);
+  assert.match((await cli(["sampels"])).err[0], /did you mean samples\?/);
+  const far = await cli(["frobnicate"]);
+  assert.equal(far.code, 2);
+  assert.doesNotMatch(far.err[0], /did you mean/);
+  const option = await cli(["view", "x.sf", "--sortt", "bytes"]);
+  assert.equal(option.code, 2);
+  assert.deepEqual(option.err, [
+    "networksage view: unknown option '--sortt' (did you mean --sort?) (see networksage view --help)",
+  ]);
+  assert.match((await cli(["convert", "x", "--outptu", "y"])).err[0], /did you mean --output\?/);
+  const help = await cli(["help", "frob"]);
+  assert.equal(help.code, 2);
+  assert.match(help.err[0], /^networksage help: unknown command 'frob'/);
+  const helpTypo = await cli(["help", "veiw"]);
+  assert.match(helpTypo.err[0], /did you mean view\?/);
+  const good = await cli(["help", "view"]);
+  assert.equal(good.code, 0);
+  assert.match(good.out[0], /^usage: networksage view INPUT/);
+  assert.equal((await cli(["help"])).code, 0);
+  assert.equal((await cli([])).code, 2, "no command at all is a usage mistake");
+  assert.equal(closest("x", ["convert", "view"]), undefined);
+});
+
+Deno.test("global options are read before the command as after it", async () => {
+  assert.deepEqual(hoistGlobalOptions(["--json", "-q", "stats", "a.sf"]), [
+    "stats",
+    "--json",
+    "-q",
+    "a.sf",
+  ]);
+  assert.deepEqual(hoistGlobalOptions(["--api-url", "http://h:1", "samples"]), [
+    "samples",
+    "--api-url",
+    "http://h:1",
+  ]);
+  assert.deepEqual(hoistGlobalOptions(["--api-url=http://h:1", "samples", "--", "-x"]), [
+    "samples",
+    "--api-url=http://h:1",
+    "--",
+    "-x",
+  ]);
+  assert.deepEqual(hoistGlobalOptions(["-D"]), ["-D"]);
+  assert.match(hoistGlobalOptions(["--frob", "view"]) as string, /not a global option/);
+  assert.match(hoistGlobalOptions(["--json"]) as string, /command is missing/);
+  const bad = await cli(["--frob", "view"]);
+  assert.equal(bad.code, 2);
+
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const perms = apiPermissions(s.url);
+    const env = { NETWORKSAGE_API_KEY: KEY };
+    const before = await runCli(["--json", "--api-url", s.url, "samples"], perms, env);
+    const after = await runCli(["samples", "--json", "--api-url", s.url], perms, env);
+    assert.equal(before.code, 0, before.stderr);
+    assert.equal(before.stdout, "[]\n");
+    assert.deepEqual(before, after);
+    // -q where there is nothing to quiet (no progress, no summary) is accepted, before or after.
+    for (const args of [["-q", "samples", "--json"], ["samples", "--quiet", "--json"]]) {
+      const quiet = await runCli([...args, "--api-url", s.url], perms, env);
+      assert.deepEqual(quiet, before, args.join(" "));
+    }
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("lookups and UUIDs are checked for their shape before any request", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const front = flakyFront(s.service.handler);
+  try {
+    const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: front.url };
+    const cases: [string[], RegExp][] = [
+      [["destination", "example.com"], /NAME:PORT.*add the port, e\.g\. example\.com:443/],
+      [["destination", "example.com:99999"], /NAME:PORT/],
+      [["destination", "a b:443"], /NAME:PORT/],
+      [["behavior", "example.com:443"], /looks like a destination/],
+      [["count", "a/b"], /flowId/],
+      [["event", "x".repeat(200)], /eventId/],
+      [["sample", "nope"], /UUID must look like/],
+      [["secflows", "../x"], /UUID must look like/],
+      [["wait", "123"], /UUID must look like/],
+      [["aggregate", "not-base64!", "--public"], /public UUID/],
+      [["secflows", "aGVsbG8=", "--public"], /public UUID/],
+      [["annotate", "destination", "example.com", "--title", "x"], /NAME:PORT/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(args, apiPermissions(front.url), env);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, message, args.join(" "));
+      assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+    }
+    assert.equal(front.total(), 0, "no request was made");
+  } finally {
+    await front.shutdown();
+    await s.shutdown();
+  }
+});
+
+Deno.test("annotate writes Destination, Behavior and Event metadata to a real serve", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const perms = apiPermissions(s.url);
+    const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: s.url };
+    const put = await runCli(
+      [
+        "annotate",
+        "destination",
+        "example.com:443",
+        "--title",
+        "Example",
+        "--description",
+        'A site, "quoted"',
+        "--relevance",
+        "low",
+        "--tag",
+        "web",
+        "--tag",
+        "cdn",
+      ],
+      perms,
+      env,
+    );
+    assert.equal(put.code, 0, put.stderr);
+    assert.match(put.stdout, /^title:\s+Example$/m);
+    assert.match(put.stdout, /^tags:\s+web, cdn$/m);
+    const direct = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    assert.deepEqual(await direct.destination("example.com:443"), {
+      title: "Example",
+      description: 'A site, "quoted"',
+      relevance: "low",
+      tags: ["web", "cdn"],
+    });
+    // The lookup shows tags the way people write them.
+    const shown = await runCli(["destination", "example.com:443"], perms, env);
+    assert.match(shown.stdout, /^tags:\s+web, cdn$/m);
+    for (const [kind, id] of [["behavior", "3f2a9c0d"], ["event", "ev-9"]]) {
+      const r = await runCli(["annotate", kind, id, "--title", `T ${kind}`, "--json"], perms, env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout), { title: `T ${kind}` });
+    }
+    assert.deepEqual(await direct.behavior("3f2a9c0d"), { title: "T behavior" });
+    assert.deepEqual(await direct.event("ev-9"), { title: "T event" });
+    // Replaces: a second PUT without tags has none.
+    await runCli(["annotate", "destination", "example.com:443", "--title", "New"], perms, env);
+    assert.deepEqual(await direct.destination("example.com:443"), { title: "New" });
+    for (
+      const args of [
+        ["annotate", "destination", "example.com:443"],
+        ["annotate", "host", "x"],
+        ["annotate"],
+        ["annotate", "event"],
+        ["annotate", "event", "e1", "extra", "--title", "t"],
+      ]
+    ) {
+      const r = await runCli(args, perms, env);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    }
+    // A wrong key: the server's 401 surfaces, exit 1, the key is not printed.
+    const wrong = await runCli(["annotate", "event", "e1", "--title", "t"], perms, {
+      ...env,
+      NETWORKSAGE_API_KEY: "sk-wrong-key-1",
+    });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /401/);
+    assert.ok(!wrong.stderr.includes("sk-wrong-key-1"));
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("aggregate: progress redrawn in place on a terminal (script -qec), none when piped or -q", async (t) => {
+  if (!hasCommand("script")) {
+    console.log("SKIP aggregate progress: script (util-linux) is not installed");
+    return;
+  }
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  // Every lookup takes 25 ms, so 120 lookups two at a time last ~1.5 s: past the 0.5 s delay.
+  const slow = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    if (
+      req.url.includes("/count") || req.url.includes("/destinations/") ||
+      req.url.includes("/behaviors/")
+    ) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return s.service.handler(req);
+  });
+  const url = `http://127.0.0.1:${slow.addr.port}`;
+  try {
+    const flashes = Array.from({ length: 40 }, (_, i) => ({ dst: `host${i}.example:443` }));
+    await Deno.writeTextFile(`${dir.path}/many.sf`, sfSample(flashes));
+    const direct = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    await direct.upload({ path: `${dir.path}/many.sf` });
+    await s.idle();
+    const uuid = (await direct.listUploads())[0].uuid;
+    const args = ["aggregate", uuid, "--concurrency", "2", "--api-url", url];
+    const perms = apiPermissions(url);
+    // A pseudo-terminal has no size until one is set; 120 columns hold the whole line.
+    const command = `stty cols 120; ${denoRun(...perms)} ${args.map(shellQuote).join(" ")}`;
+    const env = { NETWORKSAGE_API_KEY: KEY, NO_COLOR: "1" };
+
+    await t.step(
+      "terminal: in-place updates, then the line is erased before the table",
+      async () => {
+        const out = await underTerminal(command, env);
+        const draws = out.split(`\r\x1b[2Kaggregate lookups: `).length - 1;
+        assert.ok(
+          draws >= 2,
+          `at least two in-place draws, saw ${draws}:\n${JSON.stringify(out.slice(0, 400))}`,
+        );
+        assert.match(out, /aggregate lookups: \d+ of 120 \(\d+%\), \d+\/s/);
+        const done = [...out.matchAll(/: (\d+) of 120/g)].map((m) => Number(m[1]));
+        assert.deepEqual(done, [...done].sort((a, b) => a - b), "counts only go up");
+        assert.match(
+          out.split("\x1b[2K").at(-1)!,
+          /^source\s+destination\s+category/,
+          "erased first",
+        );
+      },
+    );
+    await t.step("terminal with -q (before the command): no progress", async () => {
+      const quiet = await underTerminal(
+        `${denoRun(...perms)} -q ${args.map(shellQuote).join(" ")}`,
+        env,
+      );
+      assert.ok(!quiet.includes("\x1b[2K"), JSON.stringify(quiet.slice(0, 200)));
+      assert.match(quiet, /host0\.example:443/);
+    });
+    await t.step("piped: no progress, no escape bytes", async () => {
+      const piped = await runCli(args, perms, env);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stderr, "");
+      assert.ok(!piped.stdout.includes("\x1b"));
+      assert.equal(piped.stdout.trimEnd().split("\n").length, 41);
+    });
+  } finally {
+    await slow.shutdown();
+    await s.shutdown();
+  }
+});
+
+Deno.test("completions: scripts bash, zsh and fish accept, completing commands and options", async (t) => {
+  const script = async (shell: string) => {
+    const r = await cli(["completions", shell]);
+    assert.equal(r.code, 0);
+    return r.out.join("\n") + "\n";
+  };
+  await using dir = await tempDir();
+  const bash = `${dir.path}/networksage.bash`;
+  await Deno.writeTextFile(bash, await script("bash"));
+  await run("bash", "-n", bash);
+  // Completing for real: the function fills COMPREPLY as bash would ask it to.
+  const complete = async (...words: string[]) =>
+    (await run(
+      "bash",
+      "-c",
+      `source ${bash}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${
+        words.length - 1
+      }; _networksage; echo "\${COMPREPLY[*]}"`,
+    )).trim();
+  assert.equal(await complete("networksage", "conv"), "convert");
+  assert.equal(await complete("networksage", "st"), "stats");
+  assert.equal(await complete("networksage", "view", "--so"), "--sort");
+  assert.equal(await complete("networksage", "view", "--sort", "d"), "duration dst");
+  assert.equal(await complete("networksage", "annotate", "be"), "behavior");
+  assert.equal(await complete("networksage", "--json", "sam"), "samples sample");
+  assert.equal(await complete("networksage", "--api-url", "http://h:1", "stat"), "stats");
+  assert.equal(await complete("networksage", "help", "ann"), "annotate");
+  assert.match(await complete("networksage", "capture", "--"), /--interface/);
+  assert.doesNotMatch(await complete("networksage", "capture", "--"), /--allow/);
+
+  for (const [shell, check] of [["zsh", ["-n"]], ["fish", ["--no-execute"]]] as const) {
+    await t.step(shell, async () => {
+      if (!hasCommand(shell)) {
+        console.log(`SKIP completions ${shell}: ${shell} is not installed`);
+        return;
+      }
+      const file = `${dir.path}/networksage.${shell}`;
+      await Deno.writeTextFile(file, await script(shell));
+      await run(shell, ...check, file);
+    });
+  }
+  if (hasCommand("fish")) {
+    // fish itself lists the completions of a command line.
+    const listed = await run(
+      "fish",
+      "-c",
+      `source ${dir.path}/networksage.fish; complete -C 'networksage view --so'`,
+    );
+    assert.match(listed, /^--sort/m);
+  }
+  // The documented permissions: none.
+  const bare = await runCli(["completions", "bash"], []);
+  assert.equal(bare.code, 0, bare.stderr);
+  assert.equal(bare.stdout, await script("bash"));
+  const bad = await cli(["completions", "powershell"]);
+  assert.equal(bad.code, 2);
+});
+
+Deno.test("capture -i N resolves the number interfaces shows; link types by name", async (t) => {
+  const devices = [
+    { name: "eth0", description: "", addresses: [], flags: 6 },
+    { name: "lo", description: "", addresses: [], flags: 7 },
+    { name: "7", description: "", addresses: [], flags: 0 },
+  ];
+  assert.equal(resolveInterface("1", devices), "eth0");
+  assert.equal(resolveInterface("2", devices), "lo");
+  assert.equal(resolveInterface("7", devices), "7", "a device named 7 wins over the number");
+  assert.equal(resolveInterface("eth0", devices), "eth0");
+  assert.throws(() => resolveInterface("4", devices), /no interface number 4: .* lists 1 to 3/);
+  assert.throws(() => resolveInterface("0", devices), /no interface number 0/);
+  assert.equal(linkTypeName(1), "EN10MB (Ethernet)");
+  assert.equal(linkTypeName(113), "LINUX_SLL (Linux cooked v1)");
+  assert.match(linkTypeName(147), /^DLT 147/);
+
+  if (announceSkip("capture -i N (live)", liveReason())) return;
+  await t.step("live, in a namespace the test creates: -i 1 captures on interface 1", async () => {
+    const ns = `nsi11${Deno.pid}`;
+    await run("ip", "netns", "add", ns);
+    try {
+      await run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up");
+      const list = cliInNamespace(ns, ["interfaces"]);
+      assert.equal((await list.finish()).code, 0);
+      const first = /^1\.(\S+)/.exec(list.stdout[0])?.[1];
+      assert.ok(first, list.stdout.join("\n"));
+      await using out = await tempDir();
+      const child = cliInNamespace(ns, [
+        "capture",
+        "-i",
+        "1",
+        "--no-upload",
+        "--output",
+        out.path,
+        "--state-dir",
+        `${out.path}/state`,
+      ]);
+      const line = await child.waitFor(/^listening on /);
+      assert.match(line, new RegExp(`^listening on ${first}, link-type [A-Z0-9_]+ \\(`));
+      child.kill("SIGINT"); // ends the window at once; exit 0
+      const status = await child.finish();
+      assert.equal(status.code, 0, child.lines.join("\n"));
+      const wrong = cliInNamespace(ns, ["capture", "-i", "99", "--no-upload"]);
+      assert.equal((await wrong.finish()).code, 2);
+      assert.match(
+        wrong.lines.join("\n"),
+        /no interface number 99: networksage interfaces lists 1 to \d+/,
+      );
+    } finally {
+      await run("ip", "netns", "del", ns);
+    }
+  });
+});
+
+function liveReason(): string | undefined {
+  if (Deno.build.os !== "linux") return "needs Linux network namespaces";
+  if (Deno.uid() !== 0) return "needs root (a network namespace, raw capture)";
+  const pcap = pcapSkipReason();
+  if (pcap) return pcap;
+  if (!hasCommand("ip")) return "ip (iproute2) not installed";
+  return undefined;
+}
+
+Deno.test("dates in UTC as ISO 8601: samples, sample, wait", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const direct = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    await Deno.writeTextFile(`${dir.path}/d.sf`, sfSample([{}]));
+    await direct.upload({ path: `${dir.path}/d.sf` });
+    await s.idle();
+    const [entry] = await direct.listUploads();
+    const perms = apiPermissions(s.url);
+    const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: s.url };
+    // The platform writes DD/MM/YYYY HH:MM:SS; people read YYYY-MM-DD HH:MM:SSZ.
+    const [, d, m, y, t] = /^(\d\d)\/(\d\d)\/(\d{4}) (\S+)$/.exec(entry.dateCreated)!;
+    const list = await runCli(["samples"], perms, env);
+    assert.match(list.stdout, /created \(UTC\)/);
+    assert.ok(list.stdout.includes(`${y}-${m}-${d} ${t}Z`), list.stdout);
+    const one = await runCli(["sample", entry.uuid], perms, env);
+    assert.match(one.stdout, /^trafficDate:\s+1700000000\.0 \(2023-11-14 22:13:20Z\)$/m);
+    assert.ok(one.stdout.includes(`${y}-${m}-${d} ${t}Z`), one.stdout);
+    const wait = await runCli(["wait", entry.uuid, "--interval", "0.01"], perms, env);
+    assert.match(wait.stdout, /trafficDate 1700000000\.0 \(2023-11-14 22:13:20Z\)/);
+    // --json keeps the platform's values as they are.
+    const json = await runCli(["sample", entry.uuid, "--json"], perms, env);
+    assert.equal(JSON.parse(json.stdout).dateCreated, entry.dateCreated);
+  } finally {
+    await s.shutdown();
+  }
+});
