@@ -1,12 +1,16 @@
 /**
- * Benchmark of the live collector (issue 5, acceptance 2). Needs Linux, root, libpcap, tcpreplay,
+ * Benchmark of the live collector (issues 5 and 12). Needs Linux, root, libpcap, tcpreplay,
  * iproute2 and python3. Generates the 300k-packet benchmark capture, replays it with
- * `tcpreplay --topspeed` out of one end of a veth pair inside a private network namespace, and
- * captures it on the other end with `capture -i` (one 10 s window, run under /usr/bin/time for
- * CPU time and peak RSS, start-up included). Then compares the window's Secflows with those of
- * `capture -r` on the same file, and reports libpcap's drop counters.
+ * `tcpreplay --topspeed` inside a private network namespace and captures it with `capture -i`
+ * (one 10 s window, run under /usr/bin/time for CPU time and peak RSS, start-up included):
+ * - one replay: out of one end of a veth pair, captured on the other end;
+ * - two replays at once: two tcpreplay processes writing into the same veth end, so the pair is
+ *   fed twice as fast (a bridge over two pairs did not pass the replayed frames up to the
+ *   bridge device here, so this is the "one pair fed twice as fast" form of the test).
+ * Then compares the window's Secflows with those of `capture -r` on the same file (packet and
+ * byte counts doubled for two replays), and reports libpcap's drop counters.
  *
- *   deno run -A bench/capture.ts [--packets 300000] [--pcap /tmp/x.pcap] [--runs 1]
+ *   deno run -A bench/capture.ts [--packets 300000] [--pcap /tmp/x.pcap] [--runs 1] [--replays 1,2]
  *
  * Traffic never leaves the namespace the script creates, which is always deleted afterwards.
  * @module
@@ -23,8 +27,10 @@ const { values } = parseArgs({
     nice: { type: "string" },
     inline: { type: "boolean", default: false },
     "buffer-size": { type: "string" },
+    replays: { type: "string", default: "1,2" },
   },
 });
+const replayCounts = values.replays!.split(",").map(Number);
 const repo = new URL("../", import.meta.url).pathname;
 const cli = `${repo}cli.ts`;
 const generator = new URL("../../shared/bench/gen-pcap.py", import.meta.url).pathname;
@@ -44,9 +50,20 @@ try {
   await run("python3", [generator, values.pcap!, "--packets", values.packets!]);
 }
 
-function keys(sample: { flashes: Record<string, unknown>[] } | null): string[] {
+function keys(sample: { flashes: Record<string, unknown>[] } | null, times = 1): string[] {
+  const n = (x: unknown) => Number(x) * times;
   return (sample?.flashes ?? []).map((f) =>
-    [f.src, f.dst, f.destinationNameSource, f.srcPkts, f.dstPkts, f.srcBytes, f.dstBytes].join("|")
+    [
+      f.src,
+      f.dst,
+      f.destinationNameSource,
+      n(f.srcPkts),
+      n(f.dstPkts),
+      n(f.srcBytes),
+      n(
+        f.dstBytes,
+      ),
+    ].join("|")
   ).sort();
 }
 
@@ -102,127 +119,143 @@ try {
       { name: "default (worker, 16 MiB buffer)", args: [] },
       { name: "--inline -B 32768", args: ["--inline", "--buffer-size", "32768"] },
     ];
+  const summary: string[] = [];
   for (const config of configs) {
-    for (let i = 0; i < Number(values.runs); i++) {
-      const ns = `nsbench${Deno.pid}x${i}${config.args.length}`;
-      await run("ip", ["netns", "add", ns]);
-      try {
-        await run("ip", ["-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb"]);
-        // No IPv6 on the pair: no address configuration work competing with the collector.
-        await run("ip", [
-          "netns",
-          "exec",
-          ns,
-          "sysctl",
-          "-qw",
-          "net.ipv6.conf.all.disable_ipv6=1",
-          "net.ipv6.conf.default.disable_ipv6=1",
-        ], false);
-        for (const dev of ["va", "vb"]) {
-          await run("ip", ["-n", ns, "link", "set", dev, "mtu", "65535", "up"]);
-        }
-        const out = `${tmp}/live${configs.indexOf(config)}-${i}`;
-        // Other processes' CPU use during the run (the VM is shared): busy jiffies of /proc/stat.
-        const busy0 = busyJiffies();
-        const child = new Deno.Command("ip", {
-          args: [
+    for (const replays of replayCounts) {
+      for (let i = 0; i < Number(values.runs); i++) {
+        const ns = `nsbench${Deno.pid}x${i}${config.args.length}r${replays}`;
+        await run("ip", ["netns", "add", ns]);
+        try {
+          await run("ip", ["-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb"]);
+          // No IPv6 on the pair: no address configuration work competing with the collector.
+          await run("ip", [
             "netns",
             "exec",
             ns,
-            "/usr/bin/time",
-            "-f",
-            "TIME %U %S %M",
-            deno,
-            "run",
-            "-A",
-            cli,
-            "capture",
-            "-i",
-            "vb",
-            "--duration",
-            "10",
-            "--windows",
-            "1",
-            "--no-upload",
-            "--output",
-            out,
-            "--state-dir",
-            `${tmp}/state${configs.indexOf(config)}-${i}`,
-            ...config.args,
-          ],
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const lines: string[] = [];
-        let listening!: () => void;
-        const ready = new Promise<void>((r) => listening = r);
-        const reading = (async () => {
-          let rest = "";
-          for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
-            rest += c;
-            let nl;
-            while ((nl = rest.indexOf("\n")) >= 0) {
-              const line = rest.slice(0, nl);
-              rest = rest.slice(nl + 1);
-              lines.push(line);
-              if (line.startsWith("listening on")) listening();
-            }
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+          ], false);
+          for (const dev of ["va", "vb"]) {
+            await run("ip", ["-n", ns, "link", "set", dev, "mtu", "65535", "up"]);
           }
-        })();
-        await ready;
-        const replayText = await run("ip", [
-          "netns",
-          "exec",
-          ns,
-          "/usr/bin/time",
-          "-f",
-          "REPLAYTIME %U %S",
-          "tcpreplay",
-          "-i",
-          "va",
-          "--topspeed",
-          values.pcap!,
-        ]);
-        await child.status;
-        await reading;
-        await child.stdout.cancel();
-        const time = lines.find((l) => l.startsWith("TIME "))!.split(" ");
-        const windowLine = lines.find((l) => l.startsWith("window ")) ?? "(no window line)";
-        const live = await readOne(out);
-        const liveKeys = keys(live);
-        const same = JSON.stringify(liveKeys) === JSON.stringify(refKeys);
-        const pkts = (s: typeof live) =>
-          (s?.flashes ?? []).reduce(
-            (n: number, f: { srcPkts: number; dstPkts: number }) => n + f.srcPkts + f.dstPkts,
-            0,
+          const out = `${tmp}/live${configs.indexOf(config)}-${replays}-${i}`;
+          // Other processes' CPU use during the run (the VM is shared): busy jiffies of /proc/stat.
+          const busy0 = busyJiffies();
+          const child = new Deno.Command("ip", {
+            args: [
+              "netns",
+              "exec",
+              ns,
+              "/usr/bin/time",
+              "-f",
+              "TIME %U %S %M",
+              deno,
+              "run",
+              "-A",
+              cli,
+              "capture",
+              "-i",
+              "vb",
+              "--duration",
+              "10",
+              "--windows",
+              "1",
+              "--no-upload",
+              "--output",
+              out,
+              "--state-dir",
+              `${tmp}/state${configs.indexOf(config)}-${replays}-${i}`,
+              ...config.args,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const lines: string[] = [];
+          let listening!: () => void;
+          const ready = new Promise<void>((r) => listening = r);
+          const reading = (async () => {
+            let rest = "";
+            for await (const c of child.stderr.pipeThrough(new TextDecoderStream())) {
+              rest += c;
+              let nl;
+              while ((nl = rest.indexOf("\n")) >= 0) {
+                const line = rest.slice(0, nl);
+                rest = rest.slice(nl + 1);
+                lines.push(line);
+                if (line.startsWith("listening on")) listening();
+              }
+            }
+          })();
+          await ready;
+          const replayTexts = await Promise.all(Array.from({ length: replays }, () =>
+            run("ip", [
+              "netns",
+              "exec",
+              ns,
+              "/usr/bin/time",
+              "-f",
+              "REPLAYTIME %U %S",
+              "tcpreplay",
+              "-i",
+              "va",
+              "--topspeed",
+              values.pcap!,
+            ])));
+          const replayText = replayTexts.join("\n");
+          await child.status;
+          await reading;
+          await child.stdout.cancel();
+          const time = lines.find((l) => l.startsWith("TIME "))!.split(" ");
+          const windowLine = lines.find((l) => l.startsWith("window ")) ?? "(no window line)";
+          const live = await readOne(out);
+          const liveKeys = keys(live);
+          const same = JSON.stringify(liveKeys) === JSON.stringify(keys(reference, replays));
+          const pkts = (s: typeof live) =>
+            (s?.flashes ?? []).reduce(
+              (n: number, f: { srcPkts: number; dstPkts: number }) => n + f.srcPkts + f.dstPkts,
+              0,
+            );
+          const rate = [...replayText.matchAll(/Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/g)]
+            .reduce((sum, m) => sum + Number(m[1]), 0);
+          const cpu = Number(time[1]) + Number(time[2]);
+          const replayCpu = [...replayText.matchAll(/REPLAYTIME ([\d.]+) ([\d.]+)/g)]
+            .reduce((sum, m) => sum + Number(m[1]) + Number(m[2]), 0);
+          const others = (busyJiffies() - busy0) / 100 - cpu - replayCpu;
+          const drops = /dropped (\d+), if-dropped (\d+)/.exec(windowLine);
+          summary.push(
+            `${config.name}, ${replays} replay${replays > 1 ? "s" : ""} at once: CPU ${
+              cpu.toFixed(2)
+            } s, peak RSS ${(Number(time[3]) / 1024).toFixed(0)} MiB, drops ${
+              drops ? Number(drops[1]) + Number(drops[2]) : "?"
+            }, sessions equal ${same}, others' CPU meanwhile ${Math.max(0, others).toFixed(2)} s`,
           );
-        const rate = /Rated: [\d.]+ Bps, [\d.]+ Mbps, ([\d.]+) pps/.exec(replayText)?.[1];
-        const cpu = Number(time[1]) + Number(time[2]);
-        const replayCpu = /REPLAYTIME ([\d.]+) ([\d.]+)/.exec(replayText);
-        const others = (busyJiffies() - busy0) / 100 - cpu -
-          (replayCpu ? Number(replayCpu[1]) + Number(replayCpu[2]) : 0);
-        console.log(JSON.stringify({
-          config: config.name,
-          run: i + 1,
-          replayPps: rate ? Number(rate) : null,
-          cpuSeconds: Number(cpu.toFixed(2)),
-          userSeconds: Number(time[1]),
-          sysSeconds: Number(time[2]),
-          peakRssMiB: Number((Number(time[3]) / 1024).toFixed(1)),
-          window: windowLine,
-          liveSecflows: liveKeys.length,
-          fileSecflows: refKeys.length,
-          sessionPacketsLive: pkts(live),
-          sessionPacketsFile: pkts(reference),
-          sessionsEqual: same,
-          fileModeMs: Math.round(fileMs),
-          otherCpuSeconds: Number(Math.max(0, others).toFixed(2)),
-        }));
-      } finally {
-        await run("ip", ["netns", "del", ns], false);
+          console.log(JSON.stringify({
+            config: config.name,
+            replays,
+            run: i + 1,
+            replayPps: rate || null,
+            cpuSeconds: Number(cpu.toFixed(2)),
+            userSeconds: Number(time[1]),
+            sysSeconds: Number(time[2]),
+            peakRssMiB: Number((Number(time[3]) / 1024).toFixed(1)),
+            window: windowLine,
+            liveSecflows: liveKeys.length,
+            fileSecflows: refKeys.length,
+            sessionPacketsLive: pkts(live),
+            sessionPacketsFile: pkts(reference) * replays,
+            sessionsEqual: same,
+            fileModeMs: Math.round(fileMs),
+            otherCpuSeconds: Number(Math.max(0, others).toFixed(2)),
+          }));
+        } finally {
+          await run("ip", ["netns", "del", ns], false);
+        }
       }
     }
   }
+  for (const line of summary) console.log(line);
 } finally {
   await Deno.remove(tmp, { recursive: true });
 }

@@ -1,6 +1,6 @@
 /**
- * Capture bytes to a Secflow sample, pure: the bytes come from a re-openable chunk source, so the
- * rare input that defeats the one-pass TCP speculation can be read again (see engine.ts).
+ * Capture bytes to a Secflow sample, pure: the bytes come from a chunk source, read once whatever
+ * the traffic (the engine reproduces the platform's protocol passes in one read; see engine.ts).
  * @module
  */
 import { type CaptureFormat, CaptureReader } from "./capture_reader.ts";
@@ -8,7 +8,7 @@ import { type Analysis, FlowEngine } from "./engine.ts";
 import { LINK_TYPES } from "./decode.ts";
 import { type BuildOptions, buildSample, type BuiltSample } from "./sample.ts";
 
-/** Something that yields the input's bytes from the start each time it is called. */
+/** Something that yields the input's bytes from the start when it is called (once). */
 export type ChunkSource = () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** The engine's view of a capture, with the reader's findings. */
@@ -17,23 +17,11 @@ export interface CaptureAnalysis {
   format: CaptureFormat;
   /** Packet records read. */
   records: number;
-  /** How many times the input was read (1, or 3 when the TCP speculation failed). */
+  /** How many times the input was read from the start: always 1. */
   reads: number;
+  /** Chunks the source yielded (for a file: read calls that returned data). */
+  chunks: number;
   warnings: string[];
-}
-
-async function feed(
-  source: ChunkSource,
-  engine: FlowEngine,
-  name: string,
-): Promise<CaptureReader> {
-  const reader = new CaptureReader(engine, name);
-  for await (const chunk of source()) {
-    reader.push(chunk);
-    if (reader.stopped) break;
-  }
-  reader.end();
-  return reader;
 }
 
 /**
@@ -50,17 +38,15 @@ async function feed(
  * ```
  */
 export async function analyzeCapture(source: ChunkSource, name: string): Promise<CaptureAnalysis> {
-  let engine = new FlowEngine();
-  const reader = await feed(source, engine, name);
-  let reads = 1;
-  if (engine.needsTcpReplay) {
-    // Exact two-pass order: everything but TCP sessions, then TCP against the final UDP table.
-    engine = new FlowEngine({ tcp: "skip" });
-    await feed(source, engine, name);
-    engine.beginTcpPass();
-    await feed(source, engine, name);
-    reads = 3;
+  const engine = new FlowEngine();
+  const reader = new CaptureReader(engine, name);
+  let chunks = 0;
+  for await (const chunk of source()) {
+    chunks++;
+    reader.push(chunk);
+    if (reader.stopped) break;
   }
+  reader.end();
   const analysis = engine.finish();
   const warnings = [...reader.warnings];
   for (const [link, count] of analysis.unknownLinkTypes) {
@@ -69,7 +55,7 @@ export async function analyzeCapture(source: ChunkSource, name: string): Promise
       `${name}: skipped ${count} packets of ${what}, which the converter does not read`,
     );
   }
-  return { analysis, format: reader.format!, records: reader.packets, reads, warnings };
+  return { analysis, format: reader.format!, records: reader.packets, reads: 1, chunks, warnings };
 }
 
 /** A converted capture. */

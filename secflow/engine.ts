@@ -1,15 +1,20 @@
 /**
  * Packets to sessions (SECFLOW.md sections 2 and 3): harvesting, the filter, the start time and
- * the session table, fed one packet record at a time.
+ * the session table, fed one packet record at a time, in one read of the input.
  *
  * The platform's converter makes three passes over the kept packets (UDP, then TCP, then ICMP),
- * so a TCP packet can join a UDP session created later in the file. This engine does it in one
- * pass: UDP and ICMP are exact as they come (neither depends on the other protocols), and TCP is
- * processed speculatively against the UDP sessions seen so far. The speculation is wrong only if a
- * UDP session is later created under an endpoint a TCP lookup missed; the engine notices that
- * ({@link FlowEngine.needsTcpReplay}) and the driver then reads the input again in two exact
- * passes. Packets that filter rule 4 would drop once a local lookup turns up are kept in a side
- * ledger per session and folded in or dropped at the end.
+ * so a TCP packet can join a UDP session created later in the file. This engine reads once and
+ * decides at the end. A TCP or UDP packet only ever changes sessions at the first packet of an
+ * endpoint pair (a *candidate event*: it creates a session under the key the rules pick, unless
+ * one of its endpoints already has one), and it joins the session of its source endpoint if that
+ * one exists, else the one of its destination. So each directed flow keeps running counters,
+ * cut into a new *segment* only when a candidate event names one of its two endpoints in between
+ * (rare: typically one segment per flow). {@link FlowEngine.finish} replays the candidate events in
+ * the platform's order (UDP ones, then TCP ones; arrival order live), which tells for every
+ * endpoint whether and at which of its events it got a session, and then adds each segment to
+ * the session its packets belonged to. State is per flow, never per packet; ICMP is exact as it
+ * comes. Filter rule 4 (known only at the end) drops or keeps whole flows, so it is decided there
+ * too.
  * @module
  */
 import { Decoded, PacketDecoder } from "./decode.ts";
@@ -18,10 +23,19 @@ import { microsToSeconds } from "./format.ts";
 import { isFilterLocal, isLocal, isRfc1918 } from "./net.ts";
 import type { PacketSink } from "./capture_reader.ts";
 import { PairMap } from "./_pair_map.ts";
+import {
+  FlowTable,
+  FT_BYTES,
+  FT_DST_ENDPOINT,
+  FT_DST_EVENTS,
+  FT_LAST,
+  FT_PKTS,
+  FT_SRC_ENDPOINT,
+  FT_SRC_EVENTS,
+  FT_TAG,
+  SLOT_I32,
+} from "./_flow_table.ts";
 import type { SessionRecord } from "./session.ts";
-
-/** How TCP packets are handled in a pass. */
-export type TcpMode = "speculate" | "skip" | "only";
 
 /** Options of {@link FlowEngine}. */
 export interface FlowEngineOptions {
@@ -30,8 +44,6 @@ export interface FlowEngineOptions {
    * local-lookup rule, and the start time is the first packet whose IPv4 part exceeds 20 bytes.
    */
   arrivalOrder?: boolean;
-  /** TCP handling for file passes (default "speculate"). */
-  tcp?: TcpMode;
 }
 
 /** Counters of what the engine saw. */
@@ -61,62 +73,107 @@ export interface Analysis {
 const BLOCKED_PORTS = new Uint8Array(65536);
 for (const port of [67, 68, 137, 139, 389, 445, 636, 1900, 5353, 5355]) BLOCKED_PORTS[port] = 1;
 
+/** Platform pass order of the protocols. */
 const PHASE_UDP = 0;
 const PHASE_TCP = 1;
-const PHASE_ICMP = 2;
+
+type Column = Int32Array | Float64Array | Uint8Array;
 
 /**
- * Session table over numeric endpoint keys (`ip * 65536 + port`, exact in a double), fields in
- * growable typed arrays.
+ * Growable typed-array columns: `ensure(n)` makes room for row `n`. A column may hold several
+ * values per row (its length a multiple of the capacity).
  */
-class SessionTable {
-  count = 0;
-  capacity = 1024;
-  srcIp = new Float64Array(this.capacity);
-  dstIp = new Float64Array(this.capacity);
-  srcPort = new Uint16Array(this.capacity);
-  dstPort = new Uint16Array(this.capacity);
-  phase = new Uint8Array(this.capacity);
-  /** Set once a speculative TCP lookup missed this session's destination endpoint. */
-  dstMissed = new Uint8Array(this.capacity);
-  srcPkts = new Float64Array(this.capacity);
-  dstPkts = new Float64Array(this.capacity);
-  srcBytes = new Float64Array(this.capacity);
-  dstBytes = new Float64Array(this.capacity);
-  first = new Float64Array(this.capacity);
-  last = new Float64Array(this.capacity);
-  /** Side ledger: packets that filter rule 4 drops when local lookups exist. */
-  condSrcPkts = new Float64Array(this.capacity);
-  condDstPkts = new Float64Array(this.capacity);
-  condSrcBytes = new Float64Array(this.capacity);
-  condDstBytes = new Float64Array(this.capacity);
-  condLast = new Float64Array(this.capacity);
-
-  add(phase: number, srcIp: number, srcPort: number, dstIp: number, dstPort: number, t: number) {
-    if (this.count === this.capacity) this.#grow();
-    const i = this.count++;
-    this.phase[i] = phase;
-    this.srcIp[i] = srcIp;
-    this.srcPort[i] = srcPort;
-    this.dstIp[i] = dstIp;
-    this.dstPort[i] = dstPort;
-    this.first[i] = t;
-    this.last[i] = t;
-    this.condLast[i] = -Infinity;
-    return i;
+class Columns {
+  capacity: number;
+  constructor(capacity: number) {
+    this.capacity = capacity;
   }
-
-  #grow(): void {
-    this.capacity *= 2;
+  /** Doubles the capacity of every column of `this` until row `n` fits. */
+  ensure(n: number): void {
+    if (n < this.capacity) return;
+    const before = this.capacity;
+    while (this.capacity <= n) this.capacity *= 2;
     for (const key of Object.keys(this) as (keyof this)[]) {
-      const old = this[key];
-      if (old instanceof Float64Array || old instanceof Uint16Array || old instanceof Uint8Array) {
-        const bigger = new (old.constructor as Float64ArrayConstructor)(this.capacity);
-        bigger.set(old);
+      const old = this[key] as unknown;
+      if (
+        old instanceof Float64Array || old instanceof Int32Array || old instanceof Uint8Array
+      ) {
+        const perRow = old.length / before;
+        const bigger = new (old.constructor as { new (n: number): Column })(
+          this.capacity * perRow,
+        );
+        bigger.set(old as Float64Array);
         (this as Record<string, unknown>)[key as string] = bigger;
       }
     }
   }
+}
+
+/** Endpoints (`ip:port`), shared by TCP and UDP as the platform's string keys are. */
+class Endpoints extends Columns {
+  count = 0;
+  ip = new Int32Array(this.capacity);
+  port = new Int32Array(this.capacity);
+  /** Candidate events naming this endpoint as the key so far. */
+  events = new Int32Array(this.capacity);
+  /** Set in the replay: the session keyed by this endpoint, or -1. */
+  session = new Int32Array(this.capacity);
+  /** Set in the replay: the phase and the ordinal of the event that created that session. */
+  createdPhase = new Uint8Array(this.capacity);
+  createdOrdinal = new Int32Array(this.capacity);
+}
+
+/**
+ * Closed runs of a flow's packets (a candidate event on one of its endpoints ended them), each a
+ * copy of the flow's record at that moment (the {@link FlowTable} layout). The flow's current run
+ * lives in its own record.
+ */
+class Runs {
+  count = 0;
+  i32 = new Int32Array(64 * SLOT_I32);
+  f64 = new Float64Array(this.i32.buffer);
+
+  /** Appends a copy of the record at `at` in `from`. */
+  add(from: Int32Array, at: number): void {
+    if ((this.count + 1) * SLOT_I32 > this.i32.length) {
+      const bigger = new Int32Array(this.i32.length * 2);
+      bigger.set(this.i32);
+      this.i32 = bigger;
+      this.f64 = new Float64Array(bigger.buffer);
+    }
+    this.i32.set(from.subarray(at, at + SLOT_I32), this.count++ * SLOT_I32);
+  }
+}
+
+/** First packets of endpoint pairs: where a session may be created. */
+class Events extends Columns {
+  count = 0;
+  /** The first packet's source and destination endpoints and its protocol's phase. */
+  src = new Int32Array(this.capacity);
+  dst = new Int32Array(this.capacity);
+  phase = new Uint8Array(this.capacity);
+  /** The endpoint the creation rules pick as the key, and its event ordinal. */
+  key = new Int32Array(this.capacity);
+  ordinal = new Int32Array(this.capacity);
+  time = new Float64Array(this.capacity);
+}
+
+/** A flow's tag in its table: nonzero, the phase and whether filter rule 4 applies. */
+function flowTag(phase: number, conditional: boolean): number {
+  return 2 + phase * 2 + (conditional ? 1 : 0);
+}
+
+/** ICMP sessions, decided as packets come (they never meet TCP or UDP keys). */
+class IcmpSessions extends Columns {
+  count = 0;
+  src = new Float64Array(this.capacity);
+  dst = new Float64Array(this.capacity);
+  /** Candidate events recorded before this session was created (arrival order merging). */
+  eventsBefore = new Int32Array(this.capacity);
+  srcPkts = new Float64Array(this.capacity);
+  dstPkts = new Float64Array(this.capacity);
+  first = new Float64Array(this.capacity);
+  last = new Float64Array(this.capacity);
 }
 
 /**
@@ -147,18 +204,22 @@ export class FlowEngine implements PacketSink {
   readonly unknownLinkTypes: Map<number, number> = new Map();
 
   #arrival: boolean;
-  #tcp: TcpMode;
   #d = new PacketDecoder();
-  #table = new SessionTable();
-  /** Endpoint (ip, port) → session index, shared by TCP and UDP as in the platform's table. */
-  #byEndpoint = new PairMap();
+  /** Endpoint (ip, port) → endpoint id. */
+  #endpointIds = new PairMap();
+  #ep = new Endpoints(1024);
+  /** Directed flows keyed (src, dst, sp << 16 | dp), one table per protocol. */
+  #udpFlows = new FlowTable(1 << 15);
+  #tcpFlows = new FlowTable(1 << 15);
+  #runs = new Runs();
+  #events = new Events(1024);
   /** ICMP sessions by (source, destination) address pair. */
-  #icmp = new PairMap(1 << 8);
-  /** Endpoints a speculative TCP lookup asked for and did not find. */
-  #tcpMissed = new PairMap();
-  #speculationFailed = false;
+  #icmpPairs = new PairMap(1 << 8);
+  #icmp = new IcmpSessions(64);
   #start = Infinity;
   #condStart = Infinity;
+  /** Arrival order only: TCP and UDP sessions created so far (marked in the endpoints' table). */
+  #liveSessions = 0;
   /**
    * The current packet's time. Kept in a field, not passed as an argument, so the per-packet
    * helpers receive no doubles: a double argument to a call V8 does not inline is a heap
@@ -168,22 +229,14 @@ export class FlowEngine implements PacketSink {
 
   constructor(options: FlowEngineOptions = {}) {
     this.#arrival = options.arrivalOrder ?? false;
-    this.#tcp = this.#arrival ? "speculate" : options.tcp ?? "speculate";
   }
 
-  /** Sessions so far (a live window's progress). */
+  /**
+   * Sessions so far (a live window's progress): exact in arrival order; for files, whose
+   * protocol order is settled only at the end, the endpoint pairs that may still create one.
+   */
   get sessionCount(): number {
-    return this.#table.count;
-  }
-
-  /** True when a UDP session appeared under an endpoint a TCP packet had looked up and missed. */
-  get needsTcpReplay(): boolean {
-    return this.#speculationFailed && !this.#arrival;
-  }
-
-  /** Switches to the second of two exact passes: from now on only TCP packets are handled. */
-  beginTcpPass(): void {
-    this.#tcp = "only";
+    return (this.#arrival ? this.#liveSessions : this.#events.count) + this.#icmp.count;
   }
 
   packet(
@@ -202,118 +255,149 @@ export class FlowEngine implements PacketSink {
   #frame(b: Uint8Array, off: number, caplen: number, linkType: number): void {
     const d = this.#d;
     const status = d.decode(b, off, caplen, linkType);
-    const tcpOnly = this.#tcp === "only";
+    this.stats.packets++;
     if (status !== Decoded.IPv4) {
-      if (tcpOnly) return;
-      this.stats.packets++;
-      if (status === Decoded.NotIPv4) this.stats.notIPv4++;
-      else if (status === Decoded.Truncated) this.stats.truncated++;
-      else {
-        this.stats.unknownLink++;
-        this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
-      }
+      this.#notIPv4(status, linkType);
       return;
     }
     const proto = d.protocol;
-    if (tcpOnly && proto !== 6) return;
-    const src = d.src;
-    const dst = d.dst;
     const hasPorts = d.hasPorts;
     const sp = d.srcPort;
     const dp = d.dstPort;
     const port53 = hasPorts && (sp === 53 || dp === 53);
-    const t = this.#now;
-    if (!tcpOnly) {
-      this.stats.packets++;
-      // Step A: names from every DNS response, before any filtering.
-      if (port53) {
-        const ipEnd = d.ipOffset + Math.max(d.ipTotalLength, 0);
-        const end = d.ipTotalLength >= 20 ? Math.min(off + caplen, ipEnd) : off + caplen;
-        if (d.payloadOffset < end) {
-          this.harvest.harvest(b, d.payloadOffset, end, microsToSeconds(t), proto === 6);
-        }
-      }
-    }
+    // Step A: names from every DNS response, before any filtering.
+    if (port53) this.#harvest(b, off, caplen);
     // Step B: the filter.
     if (hasPorts && (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1)) {
-      if (!tcpOnly) this.stats.filtered++;
+      this.stats.filtered++;
       return;
     }
+    const src = d.src;
+    const dst = d.dst;
     if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
-      if (!tcpOnly) this.stats.filtered++;
+      this.stats.filtered++;
       return;
     }
-    // Rule 4 depends on the whole input: such packets go to the side ledger.
+    this.stats.kept++;
+    // Rule 4 depends on the whole input: such packets are decided at the end.
     const conditional = !this.#arrival && port53 && isRfc1918(src) && isRfc1918(dst);
     const bigEnough = d.ipCaptured > 20;
-    const toSession = bigEnough &&
-      (proto === 1 || (hasPorts && (proto === 17 || (proto === 6 && this.#tcp !== "skip"))));
-    if (!tcpOnly) {
-      this.stats.kept++;
-      // Addresses of packets that reach a session are recorded there, once per session.
-      if (!toSession) {
-        this.#markActive(src);
-        this.#markActive(dst);
-      }
-      // Step C: the start time.
-      if (this.#arrival) {
-        if (bigEnough && this.#start === Infinity) this.#start = t;
-      } else if (proto === 6 || proto === 17 || proto === 1) {
-        if (conditional) {
-          if (t < this.#condStart) this.#condStart = t;
-        } else if (t < this.#start) this.#start = t;
-      }
+    // Step C: the start time.
+    const t = this.#now;
+    if (this.#arrival) {
+      if (bigEnough && this.#start === Infinity) this.#start = t;
+    } else if (proto === 6 || proto === 17 || proto === 1) {
+      if (conditional) {
+        if (t < this.#condStart) this.#condStart = t;
+      } else if (t < this.#start) this.#start = t;
     }
-    if (!toSession) return;
-    if (proto === 17) {
-      this.#endpoints(PHASE_UDP, conditional, false, tcpOnly);
-    } else if (proto === 6) {
-      this.#endpoints(PHASE_TCP, conditional, !this.#arrival && this.#tcp === "speculate", tcpOnly);
-    } else if (!tcpOnly) {
+    if (bigEnough && hasPorts) {
+      // TCP or UDP: count into the flow's current segment.
+      const table = proto === 6 ? this.#tcpFlows : this.#udpFlows;
+      const at = table.find(src | 0, dst | 0, (sp << 16) | dp);
+      this.#count(table, at >= 0 ? at : this.#newFlow(table, conditional));
+    } else if (bigEnough && proto === 1) {
       this.#icmpPacket();
+    } else {
+      // Addresses of packets that reach a flow are recorded once per flow.
+      this.#markActive(src);
+      this.#markActive(dst);
     }
   }
 
-  /** Records `ip` as an active address when it is external. */
-  #markActive(ip: number): void {
-    if (!isLocal(ip)) this.#active.set(ip | 0, 0, 1);
+  #notIPv4(status: Decoded, linkType: number): void {
+    if (status === Decoded.NotIPv4) this.stats.notIPv4++;
+    else if (status === Decoded.Truncated) this.stats.truncated++;
+    else {
+      this.stats.unknownLink++;
+      this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
+    }
   }
 
-  /** A TCP or UDP packet (the decoder holds it) into the endpoint table. */
-  #endpoints(phase: number, conditional: boolean, speculative: boolean, tcpOnly: boolean): void {
+  #harvest(b: Uint8Array, off: number, caplen: number): void {
+    const d = this.#d;
+    const ipEnd = d.ipOffset + Math.max(d.ipTotalLength, 0);
+    const end = d.ipTotalLength >= 20 ? Math.min(off + caplen, ipEnd) : off + caplen;
+    if (d.payloadOffset < end) {
+      this.harvest.harvest(b, d.payloadOffset, end, microsToSeconds(this.#now), d.protocol === 6);
+    }
+  }
+
+  /**
+   * Adds the current packet to the flow in slot `at` of `table`, first closing its current
+   * segment when an event moved its endpoints' counts.
+   */
+  #count(table: FlowTable, at: number): void {
+    const i32 = table.i32;
+    const f64 = table.f64;
+    const events = this.#ep.events;
+    const xe = events[i32[at + FT_SRC_ENDPOINT]];
+    const ye = events[i32[at + FT_DST_ENDPOINT]];
+    if (i32[at + FT_SRC_EVENTS] !== xe || i32[at + FT_DST_EVENTS] !== ye) {
+      this.#split(table, at, xe, ye);
+    }
+    const d = at >> 1;
+    f64[d + FT_PKTS]++;
+    f64[d + FT_BYTES] += this.#d.payloadBytes;
+    const t = this.#now;
+    if (t > f64[d + FT_LAST]) f64[d + FT_LAST] = t;
+  }
+
+  /** Closes the current segment of the flow in slot `at` (if it has packets), starts another. */
+  #split(table: FlowTable, at: number, srcEvents: number, dstEvents: number): void {
+    const i32 = table.i32;
+    const f64 = table.f64;
+    const d = at >> 1;
+    if (f64[d + FT_PKTS] > 0) {
+      this.#runs.add(i32, at);
+    }
+    i32[at + FT_SRC_EVENTS] = srcEvents;
+    i32[at + FT_DST_EVENTS] = dstEvents;
+    f64[d + FT_PKTS] = 0;
+    f64[d + FT_BYTES] = 0;
+    f64[d + FT_LAST] = -Infinity;
+  }
+
+  #endpoint(ip: number, port: number): number {
+    const id = this.#endpointIds.get(ip, port);
+    if (id >= 0) return id;
+    const ep = this.#ep;
+    const n = ep.count++;
+    ep.ensure(n);
+    ep.ip[n] = ip;
+    ep.port[n] = port;
+    ep.session[n] = -1;
+    this.#endpointIds.set(ip, port, n);
+    return n;
+  }
+
+  /**
+   * The first packet of a directed flow (the decoder holds it): a slot in `table`, and a
+   * candidate event when it is also the first packet of its endpoint pair. Returns the slot.
+   */
+  #newFlow(table: FlowTable, conditional: boolean): number {
     const d = this.#d;
     const src = d.src, dst = d.dst, sp = d.srcPort, dp = d.dstPort;
-    const t = this.#now;
-    const table = this.#table;
-    const endpoints = this.#byEndpoint;
     const s32 = src | 0, d32 = dst | 0;
-    let i = endpoints.get(s32, sp);
-    let fromSource = true;
-    if (i < 0) {
-      i = endpoints.get(d32, dp);
-      fromSource = false;
-      if (i >= 0) {
-        if (speculative) {
-          // The missed endpoint is nearly always the session's destination: note that once.
-          if (table.dstIp[i] === src && table.dstPort[i] === sp) {
-            if (table.dstMissed[i] === 0) {
-              table.dstMissed[i] = 1;
-              this.#tcpMissed.set(s32, sp, 1);
-            }
-          } else this.#tcpMissed.set(s32, sp, 1);
-        }
-        if (!tcpOnly && table.dstIp[i] !== src) this.#markActive(src);
-      } else {
-        if (speculative) {
-          this.#tcpMissed.set(s32, sp, 1);
-          this.#tcpMissed.set(d32, dp, 1);
-        }
-        if (conditional) return; // both RFC 1918: never creates a session
-        const sLocal = isLocal(src);
-        const dLocal = isLocal(dst);
+    const phase = table === this.#tcpFlows ? PHASE_TCP : PHASE_UDP;
+    const ep = this.#ep;
+    // A pair creates a session only at its first packet. When the reverse flow exists, this is
+    // not the first, and its record already names both endpoints (and marked the addresses).
+    const reverse = table.find(d32, s32, (dp << 16) | sp);
+    let x: number, y: number;
+    if (reverse >= 0) {
+      x = table.i32[reverse + FT_DST_ENDPOINT];
+      y = table.i32[reverse + FT_SRC_ENDPOINT];
+    } else {
+      x = this.#endpoint(s32, sp);
+      y = this.#endpoint(d32, dp);
+      this.#markActive(src);
+      this.#markActive(dst);
+      const sLocal = isLocal(src);
+      const dLocal = isLocal(dst);
+      if (!(sLocal && dLocal)) {
         let sourceIsS: boolean;
         if (sLocal) {
-          if (dLocal) return;
           if (sp > 49151) sourceIsS = true;
           else if (dp > 49151) sourceIsS = false;
           else if (dp < 1024) sourceIsS = true;
@@ -321,57 +405,44 @@ export class FlowEngine implements PacketSink {
         } else {
           sourceIsS = !(dp > sp);
         }
-        const [keyIp, keyPort] = sourceIsS ? [s32, sp] : [d32, dp];
-        if (phase === PHASE_UDP && this.#tcpMissed.get(keyIp, keyPort) >= 0) {
-          this.#speculationFailed = true;
-        }
-        i = sourceIsS
-          ? table.add(phase, src, sp, dst, dp, t)
-          : table.add(phase, dst, dp, src, sp, t);
-        endpoints.set(keyIp, keyPort, i);
-        fromSource = sourceIsS;
-        if (!tcpOnly) {
-          this.#markActive(src);
-          this.#markActive(dst);
+        const key = sourceIsS ? x : y;
+        const events = this.#events;
+        const e = events.count++;
+        events.ensure(e);
+        events.src[e] = x;
+        events.dst[e] = y;
+        events.phase[e] = phase;
+        events.key[e] = key;
+        events.ordinal[e] = ep.events[key]++;
+        events.time[e] = this.#now;
+        // In arrival order the platform's order is this one: count the session now (finish
+        // replays the events from scratch all the same).
+        if (this.#arrival && ep.session[x] < 0 && ep.session[y] < 0) {
+          ep.session[key] = this.#liveSessions++;
         }
       }
-    } else if (!tcpOnly && table.dstIp[i] !== dst) {
-      this.#markActive(dst);
     }
-    // In the platform's order every UDP packet comes before any TCP session exists.
-    if (phase === PHASE_UDP && table.phase[i] === PHASE_TCP) this.#speculationFailed = true;
-    this.#count(i, fromSource, d.payloadBytes, conditional);
+    const at = table.insert(s32, d32, (sp << 16) | dp, flowTag(phase, conditional));
+    const i32 = table.i32;
+    i32[at + FT_SRC_ENDPOINT] = x;
+    i32[at + FT_DST_ENDPOINT] = y;
+    // The first segment: the event counts are read after this packet's own event.
+    i32[at + FT_SRC_EVENTS] = ep.events[x];
+    i32[at + FT_DST_EVENTS] = ep.events[y];
+    table.f64[(at >> 1) + FT_LAST] = -Infinity;
+    return at;
   }
 
-  /** Counts the current packet for side `fromSource` of session `i`. */
-  #count(i: number, fromSource: boolean, bytes: number, conditional: boolean): void {
-    const table = this.#table;
-    const t = this.#now;
-    if (conditional) {
-      if (fromSource) {
-        table.condSrcPkts[i]++;
-        table.condSrcBytes[i] += bytes;
-      } else {
-        table.condDstPkts[i]++;
-        table.condDstBytes[i] += bytes;
-      }
-      if (t > table.condLast[i]) table.condLast[i] = t;
-      return;
-    }
-    if (fromSource) {
-      table.srcPkts[i]++;
-      table.srcBytes[i] += bytes;
-    } else {
-      table.dstPkts[i]++;
-      table.dstBytes[i] += bytes;
-    }
-    if (t > table.last[i]) table.last[i] = t;
+  /** Records `ip` as an active address when it is external. */
+  #markActive(ip: number): void {
+    if (!isLocal(ip)) this.#active.set(ip | 0, 0, 1);
   }
 
   #icmpPacket(): void {
     const src = this.#d.src, dst = this.#d.dst;
     const t = this.#now;
-    const pairs = this.#icmp;
+    const pairs = this.#icmpPairs;
+    const table = this.#icmp;
     let i = pairs.get(src | 0, dst | 0);
     let fromSource = true;
     if (i < 0) {
@@ -380,14 +451,21 @@ export class FlowEngine implements PacketSink {
     }
     if (i < 0) {
       const sourceIsS = isLocal(src) || !isLocal(dst);
-      const [s, x] = sourceIsS ? [src, dst] : [dst, src];
-      i = this.#table.add(PHASE_ICMP, s, 0, x, 0, t);
-      pairs.set(s | 0, x | 0, i);
+      i = table.count++;
+      table.ensure(i);
+      table.src[i] = sourceIsS ? src : dst;
+      table.dst[i] = sourceIsS ? dst : src;
+      table.eventsBefore[i] = this.#events.count;
+      table.first[i] = t;
+      table.last[i] = t;
+      pairs.set(table.src[i] | 0, table.dst[i] | 0, i);
       fromSource = sourceIsS;
       this.#markActive(src);
       this.#markActive(dst);
     }
-    this.#count(i, fromSource, 0, false);
+    if (fromSource) table.srcPkts[i]++;
+    else table.dstPkts[i]++;
+    if (t > table.last[i]) table.last[i] = t;
   }
 
   /** External addresses of the kept packets so far. */
@@ -397,41 +475,150 @@ export class FlowEngine implements PacketSink {
     return out;
   }
 
-  /** Resolves the side ledger and returns the sessions in creation order. */
-  finish(): Analysis {
-    const table = this.#table;
-    const foldLedger = this.#arrival || !this.harvest.localLookups;
-    let start = this.#start;
-    if (foldLedger && this.#condStart < start) start = this.#condStart;
-    const order = Array.from({ length: table.count }, (_, i) => i);
-    if (!this.#arrival) order.sort((x, y) => table.phase[x] - table.phase[y] || x - y);
-    const sessions: SessionRecord[] = order.map((i) => {
-      let last = table.last[i];
-      let srcPkts = table.srcPkts[i], dstPkts = table.dstPkts[i];
-      let srcBytes = table.srcBytes[i], dstBytes = table.dstBytes[i];
-      if (foldLedger) {
-        srcPkts += table.condSrcPkts[i];
-        dstPkts += table.condDstPkts[i];
-        srcBytes += table.condSrcBytes[i];
-        dstBytes += table.condDstBytes[i];
-        if (table.condLast[i] > last) last = table.condLast[i];
-      }
-      return {
-        icmp: table.phase[i] === PHASE_ICMP,
-        srcIp: table.srcIp[i],
-        srcPort: table.srcPort[i],
-        dstIp: table.dstIp[i],
-        dstPort: table.dstPort[i],
-        srcPkts,
-        dstPkts,
-        srcBytes,
-        dstBytes,
-        first: microsToSeconds(table.first[i]),
-        last: microsToSeconds(last),
-      };
-    });
+  /** Statistics of the deferred state, for benchmarks and tests. */
+  get deferred(): { endpoints: number; flows: number; segments: number; events: number } {
     return {
-      sessions,
+      endpoints: this.#ep.count,
+      flows: this.#udpFlows.size + this.#tcpFlows.size,
+      segments: this.#runs.count,
+      events: this.#events.count,
+    };
+  }
+
+  /** Replays the candidate events, places every segment, and returns the sessions in order. */
+  finish(): Analysis {
+    const arrival = this.#arrival;
+    const foldConditional = arrival || !this.harvest.localLookups;
+    let start = this.#start;
+    if (foldConditional && this.#condStart < start) start = this.#condStart;
+    const ep = this.#ep, events = this.#events;
+    ep.session.fill(-1, 0, ep.count);
+
+    // 1. Candidate events in the platform's order decide which endpoints key a session.
+    const createdAt = new Int32Array(events.count); // the event that created each session
+    let count = 0;
+    const replay = (phase: number) => {
+      for (let e = 0; e < events.count; e++) {
+        if (phase >= 0 && events.phase[e] !== phase) continue;
+        const x = events.src[e], y = events.dst[e];
+        if (ep.session[x] >= 0 || ep.session[y] >= 0) continue;
+        const key = events.key[e];
+        ep.session[key] = count;
+        ep.createdPhase[key] = events.phase[e];
+        ep.createdOrdinal[key] = events.ordinal[e];
+        createdAt[count++] = e;
+      }
+    };
+    if (arrival) replay(-1);
+    else {
+      replay(PHASE_UDP);
+      replay(PHASE_TCP);
+    }
+
+    // 2. Each run of a flow's packets (closed runs, then the flows' current ones) joins its source
+    // endpoint's session if that existed during the run, else its destination's (or, both local,
+    // none). One loop over typed arrays, no calls: it runs once per flow, mostly before V8 has
+    // optimized it. Per session: [srcPkts, dstPkts, srcBytes, dstBytes, last].
+    const acc = new Float64Array(count * 5);
+    for (let i = 0; i < count; i++) acc[i * 5 + 4] = events.time[createdAt[i]];
+    const { session: keyed, createdPhase, createdOrdinal } = ep;
+    const runs = this.#runs, udp = this.#udpFlows, tcp = this.#tcpFlows;
+    for (
+      const [i32, f64, n] of [
+        [runs.i32, runs.f64, runs.count],
+        [udp.i32, udp.f64, udp.size],
+        [tcp.i32, tcp.f64, tcp.size],
+      ] as const
+    ) {
+      for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
+        const d = at >> 1;
+        const pkts = f64[d + FT_PKTS];
+        const tag = i32[at + FT_TAG];
+        if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
+        const phase = (tag >> 1) - 1;
+        // An endpoint keyed a session during the run when its session was created before it:
+        // in an earlier phase, or in this one at an event the run had seen.
+        const x = i32[at + FT_SRC_ENDPOINT];
+        let into = keyed[x];
+        let side = 0; // 0: source side, 1: destination side
+        if (
+          into >= 0 &&
+          !(arrival || createdPhase[x] === phase
+            ? createdOrdinal[x] < i32[at + FT_SRC_EVENTS]
+            : createdPhase[x] < phase)
+        ) into = -1;
+        if (into < 0) {
+          const y = i32[at + FT_DST_ENDPOINT];
+          into = keyed[y];
+          side = 1;
+          if (
+            into < 0 ||
+            !(arrival || createdPhase[y] === phase
+              ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
+              : createdPhase[y] < phase)
+          ) continue;
+        }
+        const o = into * 5;
+        acc[o + side] += pkts;
+        acc[o + 2 + side] += f64[d + FT_BYTES];
+        if (f64[d + FT_LAST] > acc[o + 4]) acc[o + 4] = f64[d + FT_LAST];
+      }
+    }
+    const sessions: SessionRecord[] = new Array(count);
+    for (let i = 0; i < count; i++) {
+      const e = createdAt[i];
+      const key = events.key[e];
+      const other = key === events.src[e] ? events.dst[e] : events.src[e];
+      const o = i * 5;
+      sessions[i] = {
+        icmp: false,
+        srcIp: ep.ip[key] >>> 0,
+        srcPort: ep.port[key],
+        dstIp: ep.ip[other] >>> 0,
+        dstPort: ep.port[other],
+        srcPkts: acc[o],
+        dstPkts: acc[o + 1],
+        srcBytes: acc[o + 2],
+        dstBytes: acc[o + 3],
+        first: microsToSeconds(events.time[e]),
+        last: microsToSeconds(acc[o + 4]),
+      };
+    }
+
+    // 3. ICMP sessions: after the others for files, by creation time live.
+    const icmp = this.#icmp;
+    const icmpSessions: SessionRecord[] = [];
+    for (let i = 0; i < icmp.count; i++) {
+      icmpSessions.push({
+        icmp: true,
+        srcIp: icmp.src[i],
+        srcPort: 0,
+        dstIp: icmp.dst[i],
+        dstPort: 0,
+        srcPkts: icmp.srcPkts[i],
+        dstPkts: icmp.dstPkts[i],
+        srcBytes: 0,
+        dstBytes: 0,
+        first: microsToSeconds(icmp.first[i]),
+        last: microsToSeconds(icmp.last[i]),
+      });
+    }
+    let ordered: SessionRecord[];
+    if (!arrival || icmpSessions.length === 0) ordered = sessions.concat(icmpSessions);
+    else {
+      // An ICMP session created after k candidate events comes before the k-th event's session.
+      ordered = [];
+      let j = 0;
+      for (let i = 0; i < sessions.length; i++) {
+        while (j < icmpSessions.length && icmp.eventsBefore[j] <= createdAt[i]) {
+          ordered.push(icmpSessions[j++]);
+        }
+        ordered.push(sessions[i]);
+      }
+      while (j < icmpSessions.length) ordered.push(icmpSessions[j++]);
+    }
+    return {
+      sessions: ordered,
       startTime: start === Infinity ? undefined : microsToSeconds(start),
       active: this.activeAddresses(),
       harvest: this.harvest,
