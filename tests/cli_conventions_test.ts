@@ -138,7 +138,7 @@ Deno.test("lookups and UUIDs are checked for their shape before any request", as
 
 Deno.test("annotate writes Destination, Behavior and Event metadata to a real serve", async () => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [{ key: KEY, admin: true }] });
   try {
     const perms = apiPermissions(s.url);
     const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: s.url };

@@ -151,7 +151,10 @@ Deno.test("report command: a capture becomes one HTML file, nothing else written
 
 Deno.test("report --uuid: a serve sample with its categories, counts and annotations", async () => {
   await using dir = await tempDir();
-  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: ["key-r"] });
+  const server = await startServe({
+    dataDir: `${dir.path}/data`,
+    apiKeys: [{ key: "key-r", admin: true }],
+  });
   try {
     const sample = reportSample(10, 5);
     await Deno.writeTextFile(`${dir.path}/s.sf`, JSON.stringify(sample));
