@@ -1186,11 +1186,9 @@ export class ZeekConnReader extends ZeekLogReader {
         // Rule 3: packets and last time.
         R.put(R.sPkts, C_SPKTS, cur, R.get(R.sPkts, C_SPKTS, cur) + sPkts);
         R.put(R.dPkts, C_DPKTS, cur, R.get(R.dPkts, C_DPKTS, cur) + dPkts);
-        if (end === end) {
-          if (end > R.end[cur]) R.end[cur] = end;
-        } else {
-          R.end[cur] = ts;
-        }
+        // (duration "-": max(last, ts); the last time never moves back)
+        const rowEnd = end === end ? end : ts;
+        if (rowEnd > R.end[cur]) R.end[cur] = rowEnd;
         // Rule 4: bytes.
         if ((flags & F_SERVICE) === 0) {
           if (flags & F_EXACT_S) {
