@@ -96,13 +96,6 @@ export interface ZeekReaderOptions {
    * through the general path (tests compare the two).
    */
   fastPath?: boolean;
-  /** Row columns to fill (default: new ones, sized by {@link rowsHint}). */
-  rows?: RowStore;
-  /**
-   * Group rows as they are added (default true); false only stores them, for a reader on another
-   * thread whose rows a grouping reader then takes with {@link ZeekConnReader.groupRow}.
-   */
-  groupRows?: boolean;
 }
 
 /** Shared warning bookkeeping: at most {@link MAX_LINE_WARNINGS} line warnings, then a count. */
@@ -305,62 +298,25 @@ export class RowStore {
   /** Values >= 2^32-1, by `row * 8 + column` (columns: 0 sPkts .. 5 dIpBytes). */
   big: Map<number, number> = new Map();
 
-  /**
-   * Columns for `capacity` rows: fresh, in shared memory (`"shared"`, for another thread to fill;
-   * such a store cannot grow), or views of the buffers another store's {@link buffers} gave.
-   */
-  constructor(capacity: number, memory?: "shared" | readonly ArrayBufferLike[]) {
+  constructor(capacity: number) {
     this.capacity = capacity;
-    let k = 0;
-    const buf = (bytesPerRow: number): ArrayBuffer => {
-      if (memory === undefined) return new ArrayBuffer(capacity * bytesPerRow);
-      if (memory === "shared") {
-        return new SharedArrayBuffer(capacity * bytesPerRow) as unknown as ArrayBuffer;
-      }
-      return memory[k++] as ArrayBuffer;
-    };
-    this.ts = new Float64Array(buf(8));
-    this.end = new Float64Array(buf(8));
-    this.sIp = new Uint32Array(buf(4));
-    this.dIp = new Uint32Array(buf(4));
-    this.sPort = new Uint16Array(buf(2));
-    this.dPort = new Uint16Array(buf(2));
-    this.flags = new Uint16Array(buf(2));
-    this.sPkts = new Uint32Array(buf(4));
-    this.dPkts = new Uint32Array(buf(4));
-    this.sBytes = new Uint32Array(buf(4));
-    this.dBytes = new Uint32Array(buf(4));
-    this.sIpBytes = new Uint32Array(buf(4));
-    this.dIpBytes = new Uint32Array(buf(4));
-    this.next = new Int32Array(buf(4));
-    this.shared = memory !== undefined;
-  }
-
-  /** True when the columns are shared memory (fixed capacity). */
-  readonly shared: boolean;
-
-  /** The column buffers, in the order the constructor takes them. */
-  buffers(): ArrayBufferLike[] {
-    return [
-      this.ts,
-      this.end,
-      this.sIp,
-      this.dIp,
-      this.sPort,
-      this.dPort,
-      this.flags,
-      this.sPkts,
-      this.dPkts,
-      this.sBytes,
-      this.dBytes,
-      this.sIpBytes,
-      this.dIpBytes,
-      this.next,
-    ].map((c) => c.buffer);
+    this.ts = new Float64Array(capacity);
+    this.end = new Float64Array(capacity);
+    this.sIp = new Uint32Array(capacity);
+    this.dIp = new Uint32Array(capacity);
+    this.sPort = new Uint16Array(capacity);
+    this.dPort = new Uint16Array(capacity);
+    this.flags = new Uint16Array(capacity);
+    this.sPkts = new Uint32Array(capacity);
+    this.dPkts = new Uint32Array(capacity);
+    this.sBytes = new Uint32Array(capacity);
+    this.dBytes = new Uint32Array(capacity);
+    this.sIpBytes = new Uint32Array(capacity);
+    this.dIpBytes = new Uint32Array(capacity);
+    this.next = new Int32Array(capacity);
   }
 
   grow(): void {
-    if (this.shared) throw new RangeError("a shared row store cannot grow");
     const c = this.capacity * 2;
     const grow = <T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(
       a: T,
@@ -553,8 +509,7 @@ export class ZeekConnReader extends ZeekLogReader {
   constructor(name: string, options: ZeekReaderOptions = {}) {
     super(name, "conn", options);
     const cap = Math.max(1024, Math.min(options.rowsHint ?? 1 << 16, 1 << 26));
-    this.rows = options.rows ?? new RowStore(cap);
-    this.#grouping = options.groupRows !== false;
+    this.rows = new RowStore(cap);
     this.keys = new KeyTable(cap);
     this.#bytesHint = options.bytesHint;
     this.#fastAllowed = options.fastPath !== false;
@@ -623,7 +578,6 @@ export class ZeekConnReader extends ZeekLogReader {
     }
   }
 
-  #grouping = true;
   #roles = new Uint8Array(0);
   #fast = false;
   #fastAllowed = true;
@@ -1067,7 +1021,7 @@ export class ZeekConnReader extends ZeekLogReader {
       R.put(R.dIpBytes, C_DIPB, r, rIpB);
     }
     R.flags[r] = flags;
-    if (this.#grouping) this.groupRow(r);
+    this.groupRow(r);
   }
 
   /**

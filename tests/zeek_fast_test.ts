@@ -242,7 +242,7 @@ Deno.test("cached name choice: equals PassiveNames.choose, times in and out of o
   assert.deepEqual(chooser.unambiguous(ips), passive.unambiguous());
 });
 
-Deno.test("conn.log read on a second thread: the same analysis, warnings, errors and .sf as on one", async () => {
+Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same bytes (analysis, warnings, errors, .sf)", async () => {
   const { analyzeZeekFiles } = await import("../io/zeek.ts");
   const dir = await Deno.makeTempDir();
   try {
@@ -278,12 +278,17 @@ Deno.test("conn.log read on a second thread: the same analysis, warnings, errors
       ]),
     );
     const hash = "0123456789abcdef0123456789abcdef";
-    const run = async (parallel: boolean) => {
+    const run = async (fromFiles: boolean) => {
       const seen: string[] = [];
-      const a = await analyzeZeekFiles(connPath, dnsPath, {
-        parallel,
-        onWarning: (w) => seen.push(w),
-      });
+      const onWarning = (w: string) => seen.push(w);
+      const a = fromFiles
+        ? await analyzeZeekFiles(connPath, dnsPath, { onWarning })
+        : await analyzeZeek({
+          conn: await Deno.readFile(connPath),
+          dns: await Deno.readFile(dnsPath),
+          connName: connPath,
+          dnsName: dnsPath,
+        }, { onWarning });
       const text = zeekSampleText(a, { fileName: "p.sf", hash }).text();
       return { a, seen, text };
     };
@@ -299,11 +304,13 @@ Deno.test("conn.log read on a second thread: the same analysis, warnings, errors
 
     // An error found on the second thread is the same error.
     await Deno.writeTextFile(connPath, "#fields\tts\tuid\tid.orig_p\n1.0\tC\t5\n");
-    const errorOf = (parallel: boolean) =>
-      analyzeZeekFiles(connPath, undefined, { parallel }).then(
-        () => "no error",
-        (e) => `${e.name}: ${e.message}`,
-      );
+    const errorOf = async (fromFiles: boolean) =>
+      (fromFiles
+        ? analyzeZeekFiles(connPath, undefined)
+        : analyzeZeek({ conn: await Deno.readFile(connPath), connName: connPath })).then(
+          () => "no error",
+          (e) => `${e.name}: ${e.message}`,
+        );
     const [e1, e2] = [await errorOf(false), await errorOf(true)];
     assert.match(e1, /InputError: .*no id\.orig_h column/);
     assert.equal(e2, e1);
