@@ -17,7 +17,7 @@ import {
 } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
-import type { ZeekStats } from "../secflow/zeek.ts";
+import type { ZeekStats } from "../secflow/zeek/conn_reader.ts";
 import {
   fileChunks,
   inputChunks,
@@ -31,8 +31,8 @@ import { readNameCache, updateNameCache } from "./name_cache.ts";
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
 const zeekFiles = () => import("./zeek.ts");
-const zeekText = () => import("../secflow/zeek_sample.ts");
-const zeekSniff = () => import("../secflow/zeek_parse.ts");
+const zeekText = () => import("../secflow/zeek/sample_text.ts");
+const zeekSniff = () => import("../secflow/zeek/_text.ts");
 
 /** Input formats the converter accepts. */
 export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";

@@ -7,9 +7,9 @@
  */
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../secflow/errors.ts";
-import { analyzeZeek, type ZeekAnalysis, type ZeekReaderOptions } from "../secflow/zeek.ts";
-import type { ZeekSampleText } from "../secflow/zeek_sample.ts";
-import { sniffText, type TextSniff } from "../secflow/zeek_parse.ts";
+import { analyzeZeek, type ZeekAnalysis, type ZeekReaderOptions } from "../secflow/zeek/conn_reader.ts";
+import type { ZeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { sniffText, type TextSniff } from "../secflow/zeek/_text.ts";
 import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
 
 export { inputChunks, isGzip, readContentHead };

@@ -5,9 +5,9 @@
  * PassiveNames, and the streamed `.sf` against formatSample on a larger generated log.
  */
 import assert from "node:assert/strict";
-import { analyzeZeek, convertZeek, KeyTable } from "../secflow/zeek.ts";
-import { micros6, microsText, NameChooser, zeekSampleText } from "../secflow/zeek_sample.ts";
-import { ZeekNames } from "../secflow/zeek_names.ts";
+import { analyzeZeek, convertZeek, KeyTable } from "../secflow/zeek/conn_reader.ts";
+import { micros6, microsText, NameChooser, zeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { ZeekNames } from "../secflow/zeek/names.ts";
 import { PassiveNames } from "../secflow/naming.ts";
 import type { HarvestedName } from "../secflow/dns.ts";
 import { formatSample } from "../secflow/sample.ts";

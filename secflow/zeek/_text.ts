@@ -5,7 +5,7 @@
  * hot path uses on raw bytes. Pure: no I/O.
  * @module
  */
-import { parseIPv4 } from "./net.ts";
+import { parseIPv4 } from "../net.ts";
 
 /** How a Zeek log is written. */
 export type ZeekShape = "tsv" | "json" | "json-array";

@@ -5,12 +5,12 @@
  * Pure: no I/O.
  * @module
  */
-import { pyFloat, round6 } from "./format.ts";
-import type { NameSources } from "./naming.ts";
-import { isLocal } from "./net.ts";
-import { formatSample, newSampleHash } from "./sample.ts";
-import { ZeekNames } from "./zeek_names.ts";
-import { C_DBYTES, C_DPKTS, C_SBYTES, C_SPKTS, F_ICMP, type ZeekAnalysis } from "./zeek.ts";
+import { pyFloat, round6 } from "../format.ts";
+import type { NameSources } from "../naming.ts";
+import { isLocal } from "../net.ts";
+import { formatSample, newSampleHash } from "../sample.ts";
+import { ZeekNames } from "./names.ts";
+import { C_DBYTES, C_DPKTS, C_SBYTES, C_SPKTS, F_ICMP, type ZeekAnalysis } from "./conn_reader.ts";
 
 /** Options of {@link zeekSampleText}. */
 export interface ZeekTextOptions extends NameSources {

@@ -10,13 +10,13 @@
  * it (that row's own values are consumed at that moment).
  * @module
  */
-import type { HarvestedName } from "./dns.ts";
-import { InputError } from "./errors.ts";
-import { gunzipIfNeeded } from "./gzip.ts";
-import { isLocal } from "./net.ts";
-import { ZeekNames } from "./zeek_names.ts";
-import { type BuildOptions, buildSample, type BuiltSample } from "./sample.ts";
-import type { SessionRecord } from "./session.ts";
+import type { HarvestedName } from "../dns.ts";
+import { InputError } from "../errors.ts";
+import { gunzipIfNeeded } from "../gzip.ts";
+import { isLocal } from "../net.ts";
+import { ZeekNames } from "./names.ts";
+import { type BuildOptions, buildSample, type BuiltSample } from "../sample.ts";
+import type { SessionRecord } from "../session.ts";
 import {
   CONN_FIELDS,
   DNS_FIELDS,
@@ -37,7 +37,7 @@ import {
   TWO53,
   type ZeekKind,
   type ZeekShape,
-} from "./zeek_parse.ts";
+} from "./_text.ts";
 
 const textDecoder = new TextDecoder();
 const REQUIRED = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"];
@@ -1576,7 +1576,7 @@ export interface ZeekConversion extends BuiltSample {
  *
  * @example
  * ```ts
- * import { convertZeek } from "./zeek.ts";
+ * import { convertZeek } from "./conn_reader.ts";
  * const conn = "1700000000.5\tC1\t10.0.0.2\t50000\t93.184.216.34\t443\ttcp\tssl\t1.5\t100\t2000" +
  *   "\tSF\t-\t-\t0\tShADadFf\t10\t600\t12\t2600\t-\n";
  * const { sample } = await convertZeek({ conn }, { fileName: "x.sf" });
