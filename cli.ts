@@ -7,6 +7,7 @@
 import { commands } from "./cli/commands.ts";
 import type { CliContext, Command, CommandEntry } from "./cli/command.ts";
 import denoJson from "./deno.json" with { type: "json" };
+import { cliMessage, exitCodeOf } from "./cli/_errors.ts";
 
 const context: CliContext = {
   out: (line) => console.log(line),
@@ -70,13 +71,11 @@ function reportFailure(command: Command, e: unknown): number {
     );
     return 2;
   }
-  const code = typeof (e as { exitCode?: unknown })?.exitCode === "number"
-    ? (e as { exitCode: number }).exitCode
-    : 1;
+  const code = exitCodeOf(e);
   const suffix = (e as Error)?.name === "UsageError"
     ? ` (see networksage ${command.name} --help)`
     : "";
-  context.err(`networksage ${command.name}: ${firstLine(e)}${suffix}`);
+  context.err(`networksage ${command.name}: ${cliMessage(e)}${suffix}`);
   if (debugEnabled() && e instanceof Error && e.stack) context.err(e.stack);
   return code;
 }

@@ -312,7 +312,6 @@ export function parseSample(text: string, name = "sample"): Sample {
 /** An invalid `.sf` file; `problems` lists each one with its JSON path. */
 export class SampleError extends Error {
   override name = "SampleError";
-  readonly exitCode = 2;
   constructor(readonly file: string, readonly problems: SampleProblem[]) {
     const first = problems[0];
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
