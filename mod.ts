@@ -28,13 +28,13 @@ export {
   type ZeekInput,
   type ZeekSource,
   type ZeekStats,
-} from "./secflow/zeek/conn_reader.ts";
+} from "./secflow/zeek/mod.ts";
 export {
   type ZeekSampleText,
   zeekSampleText,
   type ZeekTextOptions,
 } from "./secflow/zeek/sample_text.ts";
-export { sniffText, type ZeekKind, type ZeekShape } from "./secflow/zeek/_text.ts";
+export { sniffText, type ZeekKind, type ZeekShape } from "./secflow/zeek/mod.ts";
 export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";
 // The pure core: bytes in, samples out, no I/O.
 export type { Flash, NameSource, Sample } from "./secflow/types.ts";

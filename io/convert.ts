@@ -17,7 +17,7 @@ import {
 } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
-import type { ZeekStats } from "../secflow/zeek/conn_reader.ts";
+import type { ZeekStats } from "../secflow/zeek/mod.ts";
 import {
   fileChunks,
   inputChunks,
@@ -32,7 +32,7 @@ import { readNameCache, updateNameCache } from "./name_cache.ts";
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
 const zeekFiles = () => import("./zeek.ts");
 const zeekText = () => import("../secflow/zeek/sample_text.ts");
-const zeekSniff = () => import("../secflow/zeek/_text.ts");
+const zeekSniff = () => import("../secflow/zeek/sniff.ts");
 
 /** Input formats the converter accepts. */
 export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";

@@ -7,9 +7,11 @@
  */
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../secflow/errors.ts";
-import { analyzeZeek, type ZeekAnalysis, type ZeekReaderOptions } from "../secflow/zeek/conn_reader.ts";
+import { printable } from "../secflow/printable.ts";
+import { wrongLog } from "../secflow/zeek/_log_reader.ts";
+import { analyzeZeek, type ZeekAnalysis, type ZeekReaderOptions } from "../secflow/zeek/mod.ts";
 import type { ZeekSampleText } from "../secflow/zeek/sample_text.ts";
-import { sniffText, type TextSniff } from "../secflow/zeek/_text.ts";
+import { sniffText, type TextSniff } from "../secflow/zeek/sniff.ts";
 import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
 
 export { inputChunks, isGzip, readContentHead };
@@ -30,23 +32,20 @@ export async function analyzeZeekFiles(
 ): Promise<ZeekAnalysis> {
   const conn = await sniffTextFile(connPath);
   if (conn?.format === "zeek" && conn.kind === "dns") {
-    throw new InputError(
-      `${connPath}: this is a Zeek dns.log, not a conn.log; give the conn.log as INPUT and this file with --dns`,
-    );
+    throw wrongLog(connPath, "dns", "conn");
   }
   if (dnsPath !== undefined) {
     const dns = await sniffTextFile(dnsPath);
     if (dns?.format === "zeek" && dns.kind === "conn") {
-      throw new InputError(
-        `${dnsPath}: this is a Zeek conn.log, not a dns.log; --dns takes the dns.log (give the conn.log as INPUT)`,
-      );
+      throw wrongLog(dnsPath, "conn", "dns");
     }
     if (!dns || dns.format !== "zeek") {
       const head = await readContentHead(dnsPath, 64);
       throw new InputError(
         head.length === 0
-          ? `${dnsPath}: the file is empty, not a Zeek dns.log`
-          : `${dnsPath}: not a Zeek dns.log`,
+          ? `${printable(dnsPath)}: the file is empty, not a Zeek dns.log`
+          : `${printable(dnsPath)}: not a Zeek dns.log`,
+        { kind: head.length === 0 ? "empty" : "unrecognised", file: dnsPath },
       );
     }
   }

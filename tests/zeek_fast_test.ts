@@ -5,8 +5,10 @@
  * PassiveNames, and the streamed `.sf` against formatSample on a larger generated log.
  */
 import assert from "node:assert/strict";
-import { analyzeZeek, convertZeek, KeyTable } from "../secflow/zeek/conn_reader.ts";
-import { micros6, microsText, NameChooser, zeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { analyzeZeek, convertZeek } from "../secflow/zeek/mod.ts";
+import { IntPairTable } from "../secflow/_int_table.ts";
+import { micros6, microsText, zeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { NameChooser } from "../secflow/zeek/_name_chooser.ts";
 import { ZeekNames } from "../secflow/zeek/names.ts";
 import { PassiveNames } from "../secflow/naming.ts";
 import type { HarvestedName } from "../secflow/dns.ts";
@@ -186,8 +188,8 @@ Deno.test("microsecond writer: equals pyFloat(k / 1e6) and micros6 equals Math.r
   }
 });
 
-Deno.test("key table: finds every key after growing past its planned size", () => {
-  const t = new KeyTable(1024);
+Deno.test("int pair table: finds every key after growing past its planned size", () => {
+  const t = new IntPairTable(1024);
   const rand = rng(3);
   const keys: [number, number][] = [];
   for (let i = 0; i < 50000; i++) keys.push([(rand() * 2 ** 32) | 0, Math.floor(rand() * 65536)]);

@@ -1,151 +1,10 @@
 /**
- * Zeek log text, shape by shape (SECFLOW.md section 5): sniffing TSV, JSON lines and JSON arrays
- * from their first bytes, `#` headers and `#fields` column maps, splitting a byte stream into
- * lines or JSON array elements across chunk boundaries, and the number and address parsers the
- * hot path uses on raw bytes. Pure: no I/O.
+ * Zeek field values read from raw bytes (SECFLOW.md section 5): numbers exactly as Python's
+ * `float()` reads them, counts, IPv4 addresses, epoch or ISO-8601 times, unset values, history
+ * letters; and the TSV `#` header state. Pure: no I/O.
  * @module
  */
 import { parseIPv4 } from "../net.ts";
-
-/** How a Zeek log is written. */
-export type ZeekShape = "tsv" | "json" | "json-array";
-/** Which log it is. */
-export type ZeekKind = "conn" | "dns" | "unknown";
-
-/** Zeek's standard conn.log columns, used when a TSV log has no `#fields` header. */
-export const CONN_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
-  "proto",
-  "service",
-  "duration",
-  "orig_bytes",
-  "resp_bytes",
-  "conn_state",
-  "local_orig",
-  "local_resp",
-  "missed_bytes",
-  "history",
-  "orig_pkts",
-  "orig_ip_bytes",
-  "resp_pkts",
-  "resp_ip_bytes",
-  "tunnel_parents",
-] as const;
-
-/** Zeek's standard dns.log columns, used when a TSV log has no `#fields` header. */
-export const DNS_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
-  "proto",
-  "trans_id",
-  "rtt",
-  "query",
-  "qclass",
-  "qclass_name",
-  "qtype",
-  "qtype_name",
-  "rcode",
-  "rcode_name",
-  "AA",
-  "TC",
-  "RD",
-  "RA",
-  "Z",
-  "answers",
-  "TTLs",
-  "rejected",
-] as const;
-
-const CONN_ONLY = [
-  "conn_state",
-  "orig_pkts",
-  "resp_pkts",
-  "orig_ip_bytes",
-  "resp_ip_bytes",
-  "history",
-];
-const DNS_ONLY = ["query", "qtype", "qclass", "rcode_name", "answers", "trans_id"];
-
-/** Which log a list of field names (or JSON keys) belongs to. */
-export function kindOfFields(fields: readonly string[]): ZeekKind {
-  const set = new Set(fields);
-  const conn = CONN_ONLY.filter((f) => set.has(f)).length;
-  const dns = DNS_ONLY.filter((f) => set.has(f)).length;
-  if (conn > dns) return "conn";
-  if (dns > conn) return "dns";
-  return "unknown";
-}
-
-/** What the first bytes of a text input say it is. */
-export interface TextSniff {
-  format: "zeek" | "secflow";
-  shape?: ZeekShape;
-  kind: ZeekKind;
-}
-
-const decoder = new TextDecoder();
-
-/**
- * Recognises Zeek logs (TSV with or without headers, JSON lines, JSON arrays) and Secflow
- * samples from the first bytes of a (decompressed) input; undefined when it is neither.
- */
-export function sniffText(head: Uint8Array): TextSniff | undefined {
-  let text = decoder.decode(head.subarray(0, Math.min(head.length, 65536)));
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith("#")) {
-    const path = /^#path[\t ]+(\S+)/m.exec(trimmed)?.[1];
-    const fields = /^#fields\t(.*)$/m.exec(trimmed)?.[1]?.split("\t");
-    let kind: ZeekKind = fields ? kindOfFields(fields) : "unknown";
-    if (kind === "unknown" && path) {
-      kind = path === "conn" ? "conn" : path === "dns" ? "dns" : "unknown";
-    }
-    if (/^#(separator|fields|path|types|open)\b/m.test(trimmed)) {
-      return { format: "zeek", shape: "tsv", kind };
-    }
-    return undefined;
-  }
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    const keys = [...trimmed.slice(0, 8192).matchAll(/"([A-Za-z_][\w.]*)"\s*:/g)].map((m) => m[1]);
-    if (trimmed.startsWith("{") && /^\{\s*"hash"\s*:/.test(trimmed)) {
-      return { format: "secflow", kind: "unknown" };
-    }
-    if (keys.includes("flashes") && keys.includes("trafficDate")) {
-      return { format: "secflow", kind: "unknown" };
-    }
-    if (
-      keys.includes("ts") || keys.includes("uid") || keys.includes("id.orig_h") ||
-      keys.includes("orig_h")
-    ) {
-      const nested = keys.includes("orig_h") && !keys.includes("id.orig_h");
-      const flat = nested
-        ? keys.map((k) => (k === "orig_h" || k === "resp_h" ? `id.${k}` : k))
-        : keys;
-      return {
-        format: "zeek",
-        shape: trimmed.startsWith("[") ? "json-array" : "json",
-        kind: kindOfFields(flat),
-      };
-    }
-    return undefined;
-  }
-  // Headerless TSV: tab-separated, first field a timestamp, then an address a few columns on.
-  const line = trimmed.split("\n", 1)[0].replace(/\r$/, "");
-  const cols = line.split("\t");
-  if (cols.length >= 6 && /^\d+(\.\d+)?$/.test(cols[0]) && /[.:]/.test(cols[2])) {
-    return { format: "zeek", shape: "tsv", kind: cols.length >= 23 ? "dns" : "conn" };
-  }
-  return undefined;
-}
 
 /** Powers of ten, exact as doubles. */
 export const POW10 = [
@@ -300,12 +159,14 @@ export function parseTime(value: unknown): number {
   return Number(`${secs}.${micros}`);
 }
 
-/** `#` header state of a TSV log: the field map and the special values. */
+/**
+ * `#` header state of a TSV log: the separators and the field map. (`#unset_field` and
+ * `#empty_field` are not read: section 5 reads `-` and an empty field as unset, as the
+ * platform's converter does.)
+ */
 export class TsvHeader {
   separator = 9;
   setSeparator = ",";
-  unset = "-";
-  empty = "(empty)";
   /** Field names in column order (the standard order until a `#fields` line is read). */
   fields: readonly string[];
   /** Bumped whenever `fields` changes, so consumers can re-map. */
@@ -332,170 +193,11 @@ export class TsvHeader {
       this.fields = value.split(sep);
       this.version++;
     } else if (name === "set_separator") this.setSeparator = value;
-    else if (name === "unset_field") this.unset = value;
-    else if (name === "empty_field") this.empty = value;
   }
 
   /** Column of `name`, or -1. */
   column(name: string): number {
     return this.fields.indexOf(name);
-  }
-}
-
-/**
- * Splits a byte stream into lines (`\n`, an optional `\r` dropped) across chunk boundaries,
- * numbering them from 1. The callback sees `b[s, e)` of a buffer that is valid only during the
- * call.
- */
-export class LineSplitter {
-  #carry: Uint8Array | null = null;
-  /** Number of the last line handed out. */
-  line = 0;
-
-  constructor(
-    private readonly onLine: (b: Uint8Array, s: number, e: number, line: number) => void,
-  ) {}
-
-  push(chunk: Uint8Array): void {
-    let p = 0;
-    const n = chunk.length;
-    if (this.#carry) {
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        this.#carry = concat(this.#carry, chunk);
-        return;
-      }
-      const joined = concat(this.#carry, chunk.subarray(0, nl));
-      this.#carry = null;
-      this.#emit(joined, 0, joined.length);
-      p = nl + 1;
-    }
-    while (p < n) {
-      const nl = chunk.indexOf(10, p);
-      if (nl < 0) {
-        this.#carry = chunk.slice(p);
-        return;
-      }
-      this.#emit(chunk, p, nl);
-      p = nl + 1;
-    }
-  }
-
-  end(): void {
-    if (this.#carry) {
-      const last = this.#carry;
-      this.#carry = null;
-      this.#emit(last, 0, last.length);
-    }
-  }
-
-  #emit(b: Uint8Array, s: number, e: number): void {
-    this.line++;
-    if (e > s && b[e - 1] === 13) e--;
-    this.onLine(b, s, e, this.line);
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-/**
- * Extracts the objects of a JSON array (on one line or spread over many), streaming: each
- * element object's text is handed out with the line it starts on. Anything else at the top level
- * is reported through `onJunk` once per line.
- */
-export class JsonArraySplitter {
-  #depth = 0;
-  #inString = false;
-  #escape = false;
-  #parts: Uint8Array[] = [];
-  #objectLine = 0;
-  #junkLine = 0;
-  #line = 1;
-  #started = false;
-
-  constructor(
-    private readonly onObject: (text: string, line: number) => void,
-    private readonly onJunk: (line: number) => void,
-  ) {}
-
-  push(chunk: Uint8Array): void {
-    let start = -1; // start of the current object's bytes in this chunk
-    if (this.#depth > 0) start = 0;
-    for (let i = 0; i < chunk.length; i++) {
-      const c = chunk[i];
-      if (c === 10) this.#line++;
-      if (this.#inString) {
-        if (this.#escape) this.#escape = false;
-        else if (c === 92) this.#escape = true;
-        else if (c === 34) this.#inString = false;
-        continue;
-      }
-      if (this.#depth === 0) {
-        // Between elements: whitespace, commas, the array brackets.
-        if (c === 32 || c === 9 || c === 10 || c === 13 || c === 44) continue;
-        if (c === 91 && !this.#started) {
-          this.#started = true;
-          continue;
-        }
-        if (c === 93) {
-          this.#started = false;
-          continue;
-        }
-        if (c === 123) {
-          this.#depth = 1;
-          this.#objectLine = this.#line;
-          start = i;
-          continue;
-        }
-        if (this.#junkLine !== this.#line) {
-          this.#junkLine = this.#line;
-          this.onJunk(this.#line);
-        }
-        continue;
-      }
-      if (c === 34) this.#inString = true;
-      else if (c === 123 || c === 91) this.#depth++;
-      else if (c === 125 || c === 93) {
-        if (--this.#depth === 0) {
-          this.#parts.push(chunk.subarray(start, i + 1));
-          this.#flush();
-          start = -1;
-        }
-      }
-    }
-    if (this.#depth > 0 && start >= 0) this.#parts.push(chunk.slice(start));
-  }
-
-  end(): void {
-    if (this.#depth > 0) {
-      this.#parts = [];
-      this.#depth = 0;
-      this.onJunk(this.#objectLine);
-    }
-  }
-
-  #flush(): void {
-    const parts = this.#parts;
-    this.#parts = [];
-    let text: string;
-    if (parts.length === 1) text = decoder.decode(parts[0]);
-    else {
-      let n = 0;
-      for (const p of parts) n += p.length;
-      const all = new Uint8Array(n);
-      let o = 0;
-      for (const p of parts) {
-        all.set(p, o);
-        o += p.length;
-      }
-      text = decoder.decode(all);
-    }
-    this.onObject(text, this.#objectLine);
   }
 }
 
@@ -510,4 +212,45 @@ export function jsonField(o: Record<string, unknown>, name: string): unknown {
     return jsonField(outer as Record<string, unknown>, name.slice(dot + 1));
   }
   return undefined;
+}
+
+/** True when `b[s, e)` is only spaces and control bytes. */
+export function isBlank(b: Uint8Array, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (b[i] > 32) return false;
+  return true;
+}
+
+/** True when `b[s, e)` is an unset value: empty or `-`. */
+export function isUnset(b: Uint8Array, s: number, e: number): boolean {
+  return e === s || (e === s + 1 && b[s] === 45);
+}
+
+/** History letters section 5 reads, as bits (before any flip). */
+export const H_S = 1, H_LOWER_S = 2, H_d = 4, H_D = 8, H_t = 16, H_T = 32;
+
+/** The {@link H_S history bits} of the history `b[s, e)`. */
+export function historyBitsOf(b: Uint8Array, s: number, e: number): number {
+  if (e === s + 1 && b[s] === 83) return H_S;
+  if (e === s + 1 && b[s] === 115) return H_LOWER_S;
+  let bits = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c === 100) bits |= H_d;
+    else if (c === 68) bits |= H_D;
+    else if (c === 116) bits |= H_t;
+    else if (c === 84) bits |= H_T;
+  }
+  return bits;
+}
+
+/** The {@link H_S history bits} of a history given as text. */
+export function historyBitsOfText(h: string): number {
+  if (h === "S") return H_S;
+  if (h === "s") return H_LOWER_S;
+  let bits = 0;
+  if (h.includes("d")) bits |= H_d;
+  if (h.includes("D")) bits |= H_D;
+  if (h.includes("t")) bits |= H_t;
+  if (h.includes("T")) bits |= H_T;
+  return bits;
 }
