@@ -73,6 +73,11 @@ export class LineSplitter {
   /** Number of the last line handed out (or skipped). */
   line = 0;
 
+  /** Bytes of an over-long line dropped so far (0 when not inside one). */
+  get skipping(): number {
+    return this.#skipping ? this.#skipped : 0;
+  }
+
   constructor(
     private readonly onLine: (b: Uint8Array, s: number, e: number, line: number) => void,
     private readonly onTooLong: TooLong,

@@ -133,8 +133,11 @@ export abstract class ZeekLogReader {
   #count(n: number): void {
     this.#bytes += n;
     if (!this.usable && this.#bytes > NO_RECORD_LIMIT) {
-      const seen = this.#tooLong > 0
-        ? `${this.#tooLong} line${this.#tooLong === 1 ? "" : "s"} over ${this.#maxLine} bytes`
+      const cap = sizeText(this.#maxLine);
+      const seen = this.#lines && this.#lines.line === 0 && this.#lines.skipping > 0
+        ? "no line break"
+        : this.#tooLong > 0
+        ? `no usable record, and ${this.#tooLong} line${this.#tooLong === 1 ? "" : "s"} over ${cap}`
         : "no header and no well-formed record";
       throw new InputError(
         `${printable(this.name)}: not a Zeek ${this.kind}.log: ${seen} in its first ${
@@ -148,7 +151,7 @@ export abstract class ZeekLogReader {
   #start(first: number): void {
     const tooLong = (line: number, bytes: number) => {
       this.#tooLong++;
-      this.warn.line(this.name, line, `longer than ${this.#maxLine} bytes (${bytes} bytes)`);
+      this.warn.line(this.name, line, `longer than ${sizeText(this.#maxLine)} (${bytes} bytes)`);
       this.skippedLine();
     };
     if (first === 91) {
@@ -221,6 +224,10 @@ export abstract class ZeekLogReader {
 }
 
 const decoder = new TextDecoder();
+
+function sizeText(bytes: number): string {
+  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
+}
 
 function isSpace(c: number): boolean {
   return c === 32 || c === 10 || c === 13 || c === 9;

@@ -100,7 +100,10 @@ export async function analyzeZeek(
   const harvest = input.dns === undefined ? new ZeekNames() : undefined;
   let dnsReader: ZeekDnsReader | undefined;
   if (input.dns !== undefined) {
-    dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", { onWarning });
+    dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", {
+      onWarning,
+      maxLineBytes: options.maxLineBytes,
+    });
     await feedReader(dnsReader, input.dns);
   }
   const names = dnsReader?.harvest ?? harvest!;
@@ -109,6 +112,7 @@ export async function analyzeZeek(
     rowsHint: options.rowsHint,
     bytesHint: options.bytesHint,
     fastPath: options.fastPath,
+    maxLineBytes: options.maxLineBytes,
   });
   await feedReader(conn, input.conn);
   const sessions = conn.sessions();
