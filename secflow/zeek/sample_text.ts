@@ -198,6 +198,10 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
 /** Copies `src` to `buf` at `p`; the position after it. */
 function putBytes(buf: Uint8Array, p: number, src: Uint8Array): number {
   const n = src.length;
+  if (n > 24) {
+    buf.set(src, p);
+    return p + n;
+  }
   for (let i = 0; i < n; i++) buf[p + i] = src[i];
   return p + n;
 }
