@@ -11,8 +11,9 @@ import type { UploadType } from "./types.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sniffUploadType } from "./detect.ts";
- * console.log(sniffUploadType(new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1]))); // "pcap"
+ * assert.equal(sniffUploadType(new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1])), "pcap");
  * ```
  */
 export function sniffUploadType(head: Uint8Array): UploadType {

@@ -18,7 +18,9 @@ import { convertFile } from "../io/convert.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {
+  /** The sample, or null when no Secflows resulted. */
   sample: { hash: string; trafficDate: string; flashes: FlashLike[] } | null;
+  /** Every warning, one line each. */
   warnings: string[];
 }
 
@@ -62,7 +64,7 @@ export const DEFAULT_MAX_UPLOAD = 1024 ** 3;
  * The default converter: Secflow samples (`.sf`) are validated and kept as they are (extra flash
  * keys such as `eventId` survive); everything else goes through `io/convert.ts`'s `convertFile`.
  */
-export const defaultConverter: Converter = async (path, options) => {
+export const defaultConverter: Converter = async (path, options): Promise<ConversionOutput> => {
   if (options.format === "secflow") return readSecflowSample(path);
   const result = await convertFile(path, {
     format: options.format,
@@ -510,8 +512,11 @@ async function readLimited(request: Request, limit: number): Promise<string | nu
 export interface RunningServer {
   /** `http://host:port`. */
   url: string;
+  /** The address it listens on. */
   hostname: string;
+  /** The port it listens on. */
   port: number;
+  /** The service answering the requests. */
   service: Service;
   /** Resolves when no conversion is running or waiting. */
   idle(): Promise<void>;

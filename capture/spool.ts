@@ -8,6 +8,7 @@ import type { NetworkSageClient } from "../api/client.ts";
 
 /** Uploads one `.sf` file; resolves once the platform acknowledged it, rejects otherwise. */
 export interface SampleUploader {
+  /** Uploads the file at `path` as `fileName`. */
   upload(path: string, fileName: string): Promise<void>;
 }
 
@@ -41,6 +42,7 @@ export interface SpoolOptions {
 
 /** A directory of samples waiting for upload. */
 export class Spool {
+  /** The spool directory. */
   readonly dir: string;
   readonly #uploader: SampleUploader;
   readonly #initial: number;
@@ -51,6 +53,7 @@ export class Spool {
   #backoff: number;
   #closed = false;
 
+  /** A spool in `dir` that hands samples to `uploader`, retrying with backoff. */
   constructor(dir: string, uploader: SampleUploader, options: SpoolOptions = {}) {
     this.dir = dir;
     this.#uploader = uploader;

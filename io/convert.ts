@@ -179,7 +179,9 @@ export async function readSecflow(path: string, fileName: string): Promise<Sampl
 
 /** What {@link convertFileTo} wrote. */
 export interface WriteResult {
+  /** The detected (or forced) input format. */
   format: InputFormat;
+  /** Every warning, one line each. */
   warnings: string[];
   /** Flashes written; 0 means nothing was written. */
   flashes: number;
