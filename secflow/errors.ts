@@ -64,6 +64,7 @@ export interface InputFacts {
  * ```
  */
 export class InputError extends Error {
+  /** Always `"InputError"`. */
   override name = "InputError";
   /** The problem's kind. */
   readonly kind: InputErrorKind;

@@ -40,10 +40,13 @@ export type ZeekSource =
 
 /** Input of {@link convertZeek}. */
 export interface ZeekInput {
+  /** The conn.log. */
   conn: ZeekSource;
+  /** The dns.log that goes with it, if any. */
   dns?: ZeekSource;
-  /** Names used in warnings and errors (default "conn.log", "dns.log"). */
+  /** Name of the conn.log in warnings and errors (default "conn.log"). */
   connName?: string;
+  /** Name of the dns.log in warnings and errors (default "dns.log"). */
   dnsName?: string;
 }
 
@@ -55,7 +58,9 @@ export interface ZeekAnalysis {
   readonly names: Map<number, HarvestedName[]>;
   /** dns.log A answers, compact (when absent, {@link names} is used). */
   harvest?: ZeekNames;
+  /** What the conn.log held. */
   stats: ZeekStats;
+  /** Every warning, one line each. */
   warnings: string[];
   /** Shape of the conn.log. */
   shape: ZeekShape | undefined;
@@ -131,7 +136,9 @@ export async function analyzeZeek(
 
 /** A converted Zeek log: the sample (null when no Secflows) and what the cache learns. */
 export interface ZeekConversion extends BuiltSample {
+  /** What the conn.log held. */
   stats: ZeekStats;
+  /** Every warning, one line each. */
   warnings: string[];
 }
 

@@ -7,8 +7,11 @@ import { kindOfFields, type ZeekKind, type ZeekShape } from "./_fields.ts";
 
 /** What the first bytes of a text input say it is. */
 export interface TextSniff {
+  /** A Zeek log or a Secflow sample. */
   format: "zeek" | "secflow";
+  /** How a Zeek log is written. */
   shape?: ZeekShape;
+  /** Which Zeek log it is, when the fields tell. */
   kind: ZeekKind;
 }
 
