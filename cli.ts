@@ -7,7 +7,7 @@
 import { commands } from "./cli/commands.ts";
 import type { CliContext, Command, CommandEntry } from "./cli/command.ts";
 import denoJson from "./deno.json" with { type: "json" };
-import { cliMessage, exitCodeOf } from "./cli/_errors.ts";
+import { cliMessage, exitCodeOf } from "./cli/errors.ts";
 
 const context: CliContext = {
   out: (line) => console.log(line),

@@ -30,7 +30,7 @@ import { readNameCache, updateNameCache } from "./name_cache.ts";
 
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
-const zeekFiles = () => import("./zeek.ts");
+const zeekFiles = () => import("./_zeek.ts");
 const zeekText = () => import("../secflow/zeek/sample_text.ts");
 const zeekSniff = () => import("../secflow/zeek/sniff.ts");
 

@@ -2,7 +2,7 @@
  * Errors raised by the pure Secflow core. Each carries a single-line message that names what was
  * wrong and where, a {@link InputErrorKind kind} a program can branch on, and the facts (file,
  * line, byte offset, the value seen). The core speaks of data only: which command-line flag
- * would fix a problem, and which exit code it deserves, is the CLI's business (`cli/_errors.ts`).
+ * would fix a problem, and which exit code it deserves, is the CLI's business (`cli/errors.ts`).
  * @module
  */
 

@@ -245,7 +245,7 @@ Deno.test("cached name choice: equals PassiveNames.choose, times in and out of o
 });
 
 Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same bytes (analysis, warnings, errors, .sf)", async () => {
-  const { analyzeZeekFiles } = await import("../io/zeek.ts");
+  const { analyzeZeekFiles } = await import("../io/_zeek.ts");
   const dir = await Deno.makeTempDir();
   try {
     const connPath = `${dir}/conn.log`, dnsPath = `${dir}/dns.log`;

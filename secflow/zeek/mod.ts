@@ -23,7 +23,12 @@ import type { ZeekShape } from "./_fields.ts";
 
 export type { ZeekKind, ZeekShape } from "./_fields.ts";
 export { MAX_LINE_BYTES } from "./_lines.ts";
-export { MAX_LINE_WARNINGS, NO_RECORD_LIMIT, type ZeekReaderOptions } from "./_log_reader.ts";
+export {
+  MAX_LINE_WARNINGS,
+  NO_RECORD_LIMIT,
+  wrongLog,
+  type ZeekReaderOptions,
+} from "./_log_reader.ts";
 export { ZeekConnReader, type ZeekStats } from "./conn_reader.ts";
 export { ZeekDnsReader } from "./dns_reader.ts";
 export { ZeekNames } from "./names.ts";

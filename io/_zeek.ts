@@ -8,8 +8,12 @@
 import { basename, dirname, join } from "node:path";
 import { InputError } from "../secflow/errors.ts";
 import { printable } from "../secflow/printable.ts";
-import { wrongLog } from "../secflow/zeek/_log_reader.ts";
-import { analyzeZeek, type ZeekAnalysis, type ZeekReaderOptions } from "../secflow/zeek/mod.ts";
+import {
+  analyzeZeek,
+  wrongLog,
+  type ZeekAnalysis,
+  type ZeekReaderOptions,
+} from "../secflow/zeek/mod.ts";
 import type { ZeekSampleText } from "../secflow/zeek/sample_text.ts";
 import { sniffText, type TextSniff } from "../secflow/zeek/sniff.ts";
 import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
