@@ -153,6 +153,7 @@ export class ConnRules {
     R.flags[r] = flags;
     this.groupRow(r);
   }
+
   /**
    * Puts stored row `r` into its group (key orig_h:orig_p, or orig_h:ICMP-resp_h:ICMP, read
    * back from the row: after a flip the orig side is the destination). Rows are grouped in
@@ -202,6 +203,7 @@ export class ConnRules {
     let count = 0;
     let order: number[] = [];
     let tcpGroups = 0;
+    // "Rows are grouped by key in order of first appearance": a group's first row comes first.
     for (let head = 0; head < size; head++) {
       const headFlags = flagsOf[head];
       if ((headFlags & F_HEAD) === 0) continue;
@@ -209,7 +211,7 @@ export class ConnRules {
       let rowsOfGroup: number[] | null = null;
       const last = next[head];
       if (last !== head) {
-        // More than one row: in row order, then by ts (stable) unless already in order.
+        // "Each group, rows sorted by ts (stable)": in row order, then by ts unless in order.
         order.length = 0;
         for (let x = last; x !== head; x = next[x]) order.push(x);
         order.push(head);
@@ -247,7 +249,9 @@ export class ConnRules {
         }
         let pos = table.session[skey] - 1;
         if (flags & F_FLIPPED) {
-          // Rule 1: a new session under the flipped key, replacing any (its place is kept).
+          // Rule 1: "a new session is created under the flipped key, replacing any session with
+          // that key; it becomes current" (the row was flipped in add(); the replaced session's
+          // place in the output order is kept).
           if (pos < 0) {
             pos = count++;
             table.session[skey] = pos + 1;
@@ -256,24 +260,31 @@ export class ConnRules {
           this.#initSession(r, ts);
           cur = r;
         } else if (pos < 0) {
-          // Rule 2: a new session.
+          // Rule 2: "if no session has the row's key, one is created (source = the row's orig
+          // side, destination = its resp side, first time = ts) and becomes current".
           pos = count++;
           table.session[skey] = pos + 1;
           holder[pos] = r;
           this.#initSession(r, ts);
           cur = r;
         } else if (cur < 0) {
-          // Deviation: the key belongs to another group's session; it becomes current.
+          // Rule 2 deviation: "when the group has no current session yet, because another group
+          // made that key, the existing session becomes current". Otherwise the current stays.
           cur = holder[pos];
         }
-        // Rule 3: packets and last time.
+        // Rule 3: "the current session adds orig_pkts to its source packets and resp_pkts to its
+        // destination packets; its last time becomes max(last, ts + duration), or max(last, ts)
+        // when duration is `-` (the last time never moves back)".
         R.put(R.sPkts, C_SPKTS, cur, R.get(R.sPkts, C_SPKTS, cur) + sPkts);
         R.put(R.dPkts, C_DPKTS, cur, R.get(R.dPkts, C_DPKTS, cur) + dPkts);
-        // (duration "-": max(last, ts); the last time never moves back)
         const rowEnd = end === end ? end : ts;
         if (rowEnd > R.end[cur]) R.end[cur] = rowEnd;
         // Rule 4: bytes.
         if ((flags & F_SERVICE) === 0) {
+          // "when service is `-`: if history is exactly `S`, NS-src = NS-dst = 0; else if NS-src
+          // or NS-dst is 0: NS-src = orig_bytes if history contains `d` or `t`, else 0; NS-dst =
+          // resp_bytes if history contains `D` or `t`, else 0 (a `-` count reads as 0 for src and
+          // leaves NS-dst as it was); else NS-src = max(NS-src, orig_ip_bytes), NS-dst likewise"
           if (flags & F_EXACT_S) {
             nsSrc = 0;
             nsDst = 0;
@@ -287,6 +298,9 @@ export class ConnRules {
             if (dIpB > nsDst) nsDst = dIpB;
           }
         } else if (svSrc === 0 || svDst === 0) {
+          // "When service is named: if SV-src or SV-dst is 0, SV-src = orig_bytes, SV-dst =
+          // resp_bytes; else each becomes the max with the row's value (a `-` leaves the counter
+          // as it was)"
           if (flags & F_SBYTES) svSrc = sBytes;
           if (flags & F_DBYTES) svDst = dBytes;
         } else {
@@ -294,6 +308,8 @@ export class ConnRules {
           if (flags & F_DBYTES && dBytes > svDst) svDst = dBytes;
         }
       }
+      // "After the group: the current session's source bytes = max(its bytes, NS-src, SV-src),
+      // destination likewise" (its duration, last - first, is taken when it is written).
       if (cur >= 0) {
         const sb = Math.max(R.get(R.sBytes, C_SBYTES, cur), nsSrc, svSrc);
         const db = Math.max(R.get(R.dBytes, C_DBYTES, cur), nsDst, svDst);
