@@ -32,7 +32,7 @@ export {
 } from "./api/client.ts";
 export * from "./api/types.ts";
 export { NetworkSageError } from "./api/errors.ts";
-export { detectUploadType, sniffUploadType } from "./api/detect.ts";
+export { detectUploadType } from "./api/detect.ts";
 export {
   type ClassifierInput,
   classifyLocally,
