@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { JsonArraySplitter, LineSplitter } from "../secflow/zeek/_lines.ts";
 import { convertZeek } from "../secflow/zeek/mod.ts";
+import { IPV6, NOT_ADDRESS, parseAddress } from "../secflow/zeek/_text.ts";
 import { prng } from "../bench/synthetic.ts";
 
 const enc = new TextEncoder(), dec = new TextDecoder();
@@ -172,4 +173,34 @@ Deno.test("memory: a 100 MB line in a conn.log keeps the converting process unde
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("conn.log: random bytes (with '#' lines and colons) are given up after 64 MiB, not read to the end", async () => {
+  const rand = prng(99);
+  const block = new Uint8Array(1 << 20);
+  for (let i = 0; i < block.length; i++) block[i] = Math.floor(rand() * 256);
+  let fed = 0;
+  const endless = {
+    *[Symbol.iterator]() {
+      while (true) {
+        fed++;
+        yield block;
+      }
+    },
+  };
+  await assert.rejects(
+    convertZeek({ conn: endless, connName: "noise" }, { fileName: "t.sf" }),
+    /^InputError: noise: not a Zeek conn\.log: no header and no well-formed record in its first 64 MiB$/,
+  );
+  assert.ok(fed <= 66, `read ${fed} MiB`);
+});
+
+Deno.test("addresses: IPv6 is hex digits and colons; other text with a colon is no address", () => {
+  const at = (text: string) => parseAddress(enc.encode(text), 0, text.length);
+  assert.equal(at("10.0.0.1"), 0x0a000001);
+  assert.equal(at("fe80::1"), IPV6);
+  assert.equal(at("::ffff:10.0.0.1"), IPV6);
+  assert.equal(at("2001:db8::1"), IPV6);
+  assert.equal(at("not:an:address"), NOT_ADDRESS);
+  assert.equal(at("1:2"), NOT_ADDRESS);
 });

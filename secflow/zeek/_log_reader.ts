@@ -178,9 +178,8 @@ export abstract class ZeekLogReader {
         (b, s, e, line) => {
           if (s === e) return;
           if (b[s] === 35) {
-            this.header.read(decoder.decode(b.subarray(s, e)));
+            if (this.header.read(decoder.decode(b.subarray(s, e)))) this.usable = true;
             this.headerChanged(line);
-            this.usable = true;
             return;
           }
           this.tsvLine(b, s, e, line);

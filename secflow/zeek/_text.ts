@@ -97,7 +97,12 @@ export const NOT_ADDRESS = -1;
 /** An IPv4 address from `b[s, e)` as an unsigned number; {@link IPV6} or {@link NOT_ADDRESS}. */
 export function parseAddress(b: Uint8Array, s: number, e: number): number {
   const ip = parseV4(b, s, e);
-  return ip === NOT_ADDRESS && b.subarray(s, e).includes(58) ? IPV6 : ip;
+  return ip === NOT_ADDRESS && looksIPv6(latin1(b, s, Math.min(e, s + 64))) ? IPV6 : ip;
+}
+
+/** IPv6 text: hex digits, colons (at least two) and dots (an embedded IPv4), at most 45. */
+function looksIPv6(text: string): boolean {
+  return text.length <= 45 && /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$/.test(text);
 }
 
 function parseV4(b: Uint8Array, s: number, e: number): number {
@@ -126,7 +131,7 @@ function parseV4(b: Uint8Array, s: number, e: number): number {
 /** An IPv4 address from text; {@link IPV6} or {@link NOT_ADDRESS}. */
 export function parseAddressText(text: string): number {
   const ip = parseIPv4(text) ?? NOT_ADDRESS;
-  return ip === NOT_ADDRESS && text.includes(":") ? IPV6 : ip;
+  return ip === NOT_ADDRESS && looksIPv6(text) ? IPV6 : ip;
 }
 
 const ISO =
@@ -159,6 +164,18 @@ export function parseTime(value: unknown): number {
   return Number(`${secs}.${micros}`);
 }
 
+/** The `#` headers Zeek writes (besides `#separator`). */
+const HEADERS = new Set([
+  "set_separator",
+  "empty_field",
+  "unset_field",
+  "path",
+  "open",
+  "close",
+  "fields",
+  "types",
+]);
+
 /**
  * `#` header state of a TSV log: the separators and the field map. (`#unset_field` and
  * `#empty_field` are not read: section 5 reads `-` and an empty field as unset, as the
@@ -176,23 +193,24 @@ export class TsvHeader {
     this.fields = standard;
   }
 
-  /** Reads one `#` line (without the line break). */
-  read(line: string): void {
+  /** Reads one `#` line (without the line break); true when it is one of Zeek's headers. */
+  read(line: string): boolean {
     if (line.startsWith("#separator")) {
       const value = line.slice(10).trim();
       const hex = /^\\x([0-9a-fA-F]{2})$/.exec(value);
       this.separator = hex ? parseInt(hex[1], 16) : value.length === 1 ? value.charCodeAt(0) : 9;
-      return;
+      return true;
     }
     const sep = String.fromCharCode(this.separator);
     const at = line.indexOf(sep);
-    if (at < 0) return;
+    if (at < 0) return false;
     const name = line.slice(1, at);
     const value = line.slice(at + 1);
     if (name === "fields") {
       this.fields = value.split(sep);
       this.version++;
     } else if (name === "set_separator") this.setSeparator = value;
+    return HEADERS.has(name);
   }
 
   /** Column of `name`, or -1. */

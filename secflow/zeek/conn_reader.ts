@@ -379,6 +379,7 @@ export class ZeekConnReader extends ZeekLogReader {
     const rIp = parseAddress(b, fs[cRh], fe[cRh]);
     if (oIp === IPV6 || rIp === IPV6) {
       this.stats.ipv6++;
+      this.usable = true; // a well-formed row, only not converted
       return;
     }
     if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
@@ -469,6 +470,7 @@ export class ZeekConnReader extends ZeekLogReader {
     const oIp = parseAddressText(oh), rIp = parseAddressText(rh);
     if (oIp === IPV6 || rIp === IPV6) {
       this.stats.ipv6++;
+      this.usable = true; // a well-formed row, only not converted
       return;
     }
     if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
