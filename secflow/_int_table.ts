@@ -104,10 +104,26 @@ export class IntPairTable {
     }
   }
 
+  /**
+   * Loads the first slot of each key's probe sequence (hashes from {@link hashOf}) without
+   * using them: issued back to back, the cache misses overlap, and the {@link findOrAdd} calls
+   * that follow find the slots in cache.
+   */
+  touch(hashes: Int32Array, n: number): number {
+    const slots = this.#slots, mask = this.#mask;
+    let any = 0;
+    for (let i = 0; i < n; i++) any |= slots[hashes[i] & mask];
+    return any;
+  }
+
   /** The id of `(x, y)` (int32s), added when absent (one probe sequence for both). */
   findOrAdd(x: number, y: number): number {
+    return this.findOrAddHashed(x, y, pairHash(x, y));
+  }
+
+  /** {@link findOrAdd} with the key's {@link hashOf hash} already known. */
+  findOrAddHashed(x: number, y: number, hash: number): number {
     const slots = this.#slots, mask = this.#mask, keys = this.#keys, idMask = this.#idMask;
-    const hash = pairHash(x, y);
     const tag = hash & ~idMask;
     let h = hash & mask;
     while (true) {
@@ -161,6 +177,11 @@ export class IntPairTable {
     this.#slots = slots;
     this.#mask = mask;
   }
+}
+
+/** The hash {@link IntPairTable} files `(x, y)` under. */
+export function hashOf(x: number, y: number): number {
+  return pairHash(x, y);
 }
 
 /** A 32-bit mix of two int32s (murmur3's finaliser over a multiplicative combination). */

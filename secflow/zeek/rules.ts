@@ -2,7 +2,7 @@
  * SECFLOW.md section 5, the rules, readable beside the spec: rows are kept or dropped and
  * flipped as they are stored ({@link ConnRules.add}: "rows whose two addresses are both local are
  * dropped", the start time, rule 1's flip), grouped by key in order of first appearance
- * ({@link ConnRules.groupRow}), and each group's rows taken by ts through rules 1-4 and the
+ * (`ConnRules.#groupRow`, in batches), and each group's rows taken by ts through rules 1-4 and the
  * after-group step ({@link ConnRules.sessions}). The readers only parse; this module decides.
  *
  * Storage: rows live in typed-array columns ({@link RowStore}); a key (address and port, or the
@@ -11,7 +11,7 @@
  * in the row slot of the row that created it (that row's own values are consumed at that moment).
  * @module
  */
-import { grown, IntPairTable } from "../_int_table.ts";
+import { grown, hashOf, IntPairTable } from "../_int_table.ts";
 import { isLocal } from "../net.ts";
 import { H_D, H_d, H_LOWER_S, H_S, H_T, H_t } from "./_text.ts";
 import {
@@ -36,6 +36,9 @@ import {
 } from "./_conn_row.ts";
 import { ZeekSessions } from "./sessions.ts";
 
+/** Rows grouped together, their keys' slots loaded first (see `ConnRules.#groupBatch`). */
+const BATCH = 64;
+
 /** Keys of one table (TCP/UDP endpoints or ICMP pairs) with their group and session columns. */
 export class KeyEntries {
   readonly table: IntPairTable;
@@ -51,8 +54,8 @@ export class KeyEntries {
   }
 
   /** The entry of `(x, y)` (int32s), added when absent. */
-  findOrAdd(x: number, y: number): number {
-    const k = this.table.findOrAdd(x, y);
+  findOrAdd(x: number, y: number, hash = hashOf(x, y)): number {
+    const k = this.table.findOrAddHashed(x, y, hash);
     if (k >= this.group.length) {
       this.group = grown(this.group, k + 1);
       this.session = grown(this.session, k + 1);
@@ -151,7 +154,33 @@ export class ConnRules {
       R.put(R.dIpBytes, C_DIPB, r, row.respIpBytes);
     }
     R.flags[r] = flags;
-    this.groupRow(r);
+    if (R.size - this.#grouped >= BATCH) this.#groupBatch();
+  }
+
+  /** Rows stored but not yet grouped. */
+  #grouped = 0;
+  #hashes = new Int32Array(BATCH);
+  /** Keeps the touched slots' loads from being optimised away. */
+  #touched = 0;
+
+  /**
+   * Groups the rows stored since the last batch. Their keys' slots are loaded first, all
+   * together, so that the cache misses of a batch overlap instead of coming one per row.
+   */
+  #groupBatch(): void {
+    const R = this.rows, from = this.#grouped, to = R.size, hashes = this.#hashes;
+    let n = 0;
+    for (let r = from; r < to; r++) {
+      const f = R.flags[r];
+      if (f & F_ICMP) continue;
+      hashes[n++] = f & F_FLIPPED
+        ? hashOf(R.dIp[r] | 0, R.dPort[r])
+        : hashOf(R.sIp[r] | 0, R.sPort[r]);
+    }
+    this.#touched |= this.keys.table.touch(hashes, n);
+    let k = 0;
+    for (let r = from; r < to; r++) this.#groupRow(r, R.flags[r] & F_ICMP ? 0 : hashes[k++]);
+    this.#grouped = to;
   }
 
   /**
@@ -160,7 +189,7 @@ export class ConnRules {
    * order. A group is found through its first row (flag F_HEAD), whose `next` holds the group's
    * last row; every later row's `next` holds the row before it.
    */
-  groupRow(r: number): void {
+  #groupRow(r: number, hash: number): void {
     const R = this.rows;
     let flags = R.flags[r];
     const flipped = (flags & F_FLIPPED) !== 0;
@@ -173,8 +202,8 @@ export class ConnRules {
     } else {
       table = this.keys;
       key = flipped
-        ? table.findOrAdd(R.dIp[r] | 0, R.dPort[r])
-        : table.findOrAdd(R.sIp[r] | 0, R.sPort[r]);
+        ? table.findOrAdd(R.dIp[r] | 0, R.dPort[r], hash)
+        : table.findOrAdd(R.sIp[r] | 0, R.sPort[r], hash);
     }
     const next = R.next;
     const h = table.group[key] - 1;
@@ -194,6 +223,7 @@ export class ConnRules {
    * byte counters. Call once, after {@link end}.
    */
   sessions(): ZeekSessions {
+    this.#groupBatch();
     const R = this.rows;
     const size = R.size;
     const keys = this.keys, icmpKeys = this.icmpKeys;
