@@ -9,6 +9,7 @@ import { type CliContext, type Command, type CommandEntry, optionsInHelp } from 
 import { closest } from "./cli/_format.ts";
 import { printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
+import { cliMessage, exitCodeOf } from "./cli/errors.ts";
 
 const context: CliContext = {
   out: (line) => console.log(line),
@@ -134,13 +135,11 @@ function reportFailure(command: Command, e: unknown): number {
     );
     return 2;
   }
-  const code = typeof (e as { exitCode?: unknown })?.exitCode === "number"
-    ? (e as { exitCode: number }).exitCode
-    : 1;
+  const code = exitCodeOf(e);
   const suffix = (e as Error)?.name === "UsageError"
     ? ` (see networksage ${command.name} --help)`
     : "";
-  context.err(`networksage ${command.name}: ${firstLine(e)}${suffix}`);
+  context.err(`networksage ${command.name}: ${cliMessage(e)}${suffix}`);
   if (debugEnabled() && e instanceof Error && e.stack) context.err(e.stack);
   return code;
 }

@@ -51,7 +51,9 @@ export interface ClassifierInput {
   dst: string;
   /** `"ICMP"` for ICMP, `""` otherwise. */
   protocolInformation?: string;
+  /** Payload bytes sent by the source. */
   srcBytes: number;
+  /** Payload bytes sent by the destination. */
   dstBytes: number;
 }
 
@@ -60,9 +62,12 @@ export interface ClassifierInput {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifyLocally } from "./classify.ts";
- * console.log(classifyLocally({ dst: "example.com:443", srcBytes: 500, dstBytes: 2000 }));
- * // "local:https:small"
+ * assert.equal(
+ *   classifyLocally({ dst: "example.com:443", srcBytes: 500, dstBytes: 2000 }),
+ *   "local:https:small",
+ * );
  * ```
  */
 export function classifyLocally(flow: ClassifierInput): string {
@@ -103,12 +108,19 @@ export async function flowIdOf(destinationData: string, flowCategory: string): P
 
 /** A `.sf` flash, plus any extra keys it carries (an `eventId` is kept). */
 export interface FlashLike extends ClassifierInput {
+  /** `ip:port` of the source (`ip` for ICMP). */
   src: string;
+  /** Where the destination's name came from. */
   destinationNameSource: string;
+  /** Packets sent by the source. */
   srcPkts: number;
+  /** Packets sent by the destination. */
   dstPkts: number;
+  /** Seconds from the sample's start. */
   relativeStart: number;
+  /** Seconds from first to last packet. */
   duration: number;
+  /** The Event the flash belongs to, when it has one. */
   eventId?: unknown;
 }
 

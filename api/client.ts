@@ -85,11 +85,11 @@ export interface FindUuidOptions extends WaitOptions {
 
 /** What {@link NetworkSageClient.findUploadUuid} found. */
 export interface FoundUpload {
-  /** The sample's UUID. */
+  /** The sample's private UUID. */
   uuid: string;
   /** Present when asked for with `public: true`. */
   publicUuid?: string;
-  /** The upload list's entry. */
+  /** The upload list's entry for it. */
   entry: UploadEntry;
 }
 
@@ -101,8 +101,9 @@ export type UploadAccepted = string | Record<string, unknown>;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { publicUuidOf } from "./client.ts";
- * console.log(publicUuidOf({ id: "7", hash: "ab" })); // "NyNoYXNoI2Fi"
+ * assert.equal(publicUuidOf({ id: "7", hash: "ab" }), "NyNoYXNoI2Fi");
  * ```
  */
 export function publicUuidOf(meta: { id: string | number; hash: string }): string {
@@ -194,7 +195,7 @@ export class NetworkSageClient {
   #retryMaxMs: number;
   #concurrency: number;
 
-  /** A client configured from `options`, then the `NETWORKSAGE_*` environment variables. */
+  /** A client; nothing is sent until a method is called. The API key comes from the options, else (unless `useEnv` is false) from `NETWORKSAGE_API_KEY`. */
   constructor(options: ClientOptions = {}) {
     const env = options.useEnv ?? true;
     this.#apiKey = options.apiKey ?? (env ? envGet("NETWORKSAGE_API_KEY") : undefined);

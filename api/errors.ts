@@ -10,12 +10,15 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NetworkSageError } from "./errors.ts";
  * const e = new NetworkSageError(404, "GET /sec/v1.0/samples/x", "no such sample");
- * console.log(e.message); // "GET /sec/v1.0/samples/x: 404 no such sample"
+ * assert.equal(e.message, "GET /sec/v1.0/samples/x: 404 no such sample");
+ * assert.equal(e.status, 404);
  * ```
  */
 export class NetworkSageError extends Error {
+  /** Always `"NetworkSageError"`. */
   override name = "NetworkSageError";
   /** Exit code the CLI uses for this error. */
   readonly exitCode = 1;
@@ -26,6 +29,7 @@ export class NetworkSageError extends Error {
   /** The server's message (the envelope's `body` or the raw text), or the local reason. */
   readonly serverMessage: string;
 
+  /** An error of the call `endpoint` that got `status` (0: no answer) and `message`. */
   constructor(status: number, endpoint: string, message: string, options?: ErrorOptions) {
     super(`${endpoint}: ${status ? status + " " : ""}${message}`, options);
     this.status = status;

@@ -24,7 +24,8 @@ import type { Sample } from "../secflow/types.ts";
 import { readNameCache, updateNameCache } from "../io/name_cache.ts";
 
 /** The built-in kernel filter of section 6. */
-export const CAPTURE_FILTER = "ip and not port (445 or 5355 or 139 or 137 or 5353 or 389 or 636 " +
+export const CAPTURE_FILTER: string =
+  "ip and not port (445 or 5355 or 139 or 137 or 5353 or 389 or 636 " +
   "or 67 or 68 or 1900) and not ((src net 0.0.0.0/32 or src net 10.0.0.0/8 or " +
   "src net 127.0.0.0/8 or src net 172.16.0.0/12 or src net 192.168.0.0/16 or " +
   "src net 224.0.0.0/4 or src net 239.255.255.250/32 or src net 255.255.255.255/32) and " +
@@ -34,6 +35,7 @@ export const CAPTURE_FILTER = "ip and not port (445 or 5355 or 139 or 137 or 535
 
 /** Default window length in seconds, and the smallest allowed. */
 export const DEFAULT_WINDOW_SECONDS = 300;
+/** The shortest window allowed, in seconds. */
 export const MIN_WINDOW_SECONDS = 10;
 /** Default niceness of the live collector. */
 export const DEFAULT_NICE = 10;
@@ -95,6 +97,7 @@ export interface WindowReport {
   packets: number;
   /** libpcap drop counters during the window. */
   dropped: number;
+  /** Packets the interface (driver) dropped during the window. */
   ifDropped: number;
   /**
    * Where the sample went: `spooled` (the spool has it, the uploader will send it), `saved`
@@ -201,7 +204,9 @@ export function everythingArrived(s: CollectorSummary): boolean {
  * (written and spooled; the uploader gets one last pass) and ends.
  */
 export class Collector implements AsyncIterable<WindowReport> {
+  /** The options it was made with. */
   readonly options: CollectorOptions;
+  /** Window length in seconds. */
   readonly windowSeconds: number;
   #stopping = false;
   #wake: (() => void) | undefined;
@@ -213,6 +218,7 @@ export class Collector implements AsyncIterable<WindowReport> {
   #done = false;
   #error: unknown;
 
+  /** A collector on an interface or a capture file (exactly one of the two); nothing runs until it is iterated or {@link run} is called. */
   constructor(options: CollectorOptions) {
     if ((options.interface === undefined) === (options.file === undefined)) {
       throw new CaptureError("give exactly one of an interface and a capture file");
@@ -262,6 +268,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     for (const w of this.#waiters.splice(0)) w({ done: true, value: undefined });
   }
 
+  /** Starts collecting (if not yet) and yields a report per closed window. */
   [Symbol.asyncIterator](): AsyncIterator<WindowReport> {
     this.run().catch(() => {});
     return {

@@ -14,9 +14,11 @@
 
 /** A capture problem with a CLI exit code (2: environment or input, 1: runtime failure). */
 export class CaptureError extends Error {
+  /** Always `"CaptureError"`. */
   override name = "CaptureError";
   /** Process exit code the CLI uses. */
   readonly exitCode: number;
+  /** A capture problem; `exitCode` 2 for environment or input, 1 for a runtime failure. */
   constructor(message: string, exitCode = 2) {
     super(message);
     this.exitCode = exitCode;
@@ -35,7 +37,9 @@ export interface PcapStats {
 
 /** A device from `pcap_findalldevs`. */
 export interface PcapDevice {
+  /** Device name, as libpcap and `--interface` take it. */
   name: string;
+  /** libpcap's description of the device (may be empty). */
   description: string;
   /** IPv4 addresses of the device. */
   addresses: string[];

@@ -89,6 +89,7 @@ export function uploadName(spoolName: string): string {
 
 /** A directory of samples waiting for upload. */
 export class Spool {
+  /** The spool directory. */
   readonly dir: string;
   readonly rejectedDir: string;
   #lock: Deno.FsFile | undefined;

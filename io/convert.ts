@@ -17,7 +17,7 @@ import {
 } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
-import type { ZeekStats } from "../secflow/zeek.ts";
+import type { ZeekStats } from "../secflow/zeek/mod.ts";
 import {
   fileChunks,
   inputChunks,
@@ -30,9 +30,9 @@ import { readNameCache, updateNameCache } from "./name_cache.ts";
 
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
-const zeekFiles = () => import("./zeek.ts");
-const zeekText = () => import("../secflow/zeek_sample.ts");
-const zeekSniff = () => import("../secflow/zeek_parse.ts");
+const zeekFiles = () => import("./_zeek.ts");
+const zeekText = () => import("../secflow/zeek/sample_text.ts");
+const zeekSniff = () => import("../secflow/zeek/sniff.ts");
 
 /** Input formats the converter accepts. */
 export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";
@@ -179,7 +179,9 @@ export async function readSecflow(path: string, fileName: string): Promise<Sampl
 
 /** What {@link convertFileTo} wrote. */
 export interface WriteResult {
+  /** The detected (or forced) input format. */
   format: InputFormat;
+  /** Every warning, one line each. */
   warnings: string[];
   /** Flashes written; 0 means nothing was written. */
   flashes: number;

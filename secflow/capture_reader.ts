@@ -54,6 +54,7 @@ interface PcapngInterface {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CaptureReader } from "./capture_reader.ts";
  * let packets = 0;
  * const reader = new CaptureReader({ packet() { packets++; } }, "x.pcap");
@@ -62,6 +63,8 @@ interface PcapngInterface {
  * new DataView(header.buffer).setUint32(20, 1, true);
  * reader.push(header);
  * reader.end();
+ * assert.equal(reader.format, "pcap");
+ * assert.equal(packets, 0);
  * ```
  */
 export class CaptureReader {

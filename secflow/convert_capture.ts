@@ -29,12 +29,13 @@ export interface CaptureAnalysis {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { analyzeCapture } from "./convert_capture.ts";
  * const header = new Uint8Array(24);
  * new DataView(header.buffer).setUint32(0, 0xa1b2c3d4, true);
  * new DataView(header.buffer).setUint32(20, 1, true);
  * const { analysis } = await analyzeCapture(() => [header], "empty.pcap");
- * analysis.sessions.length; // 0
+ * assert.equal(analysis.sessions.length, 0);
  * ```
  */
 export async function analyzeCapture(source: ChunkSource, name: string): Promise<CaptureAnalysis> {

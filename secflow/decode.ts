@@ -36,11 +36,12 @@ const ETHERTYPE_IPV4 = 0x0800;
  *
  * @example
  * ```ts
- * import { PacketDecoder } from "./decode.ts";
+ * import assert from "node:assert/strict";
+ * import { Decoded, PacketDecoder } from "./decode.ts";
  * const d = new PacketDecoder();
  * const frame = new Uint8Array(14 + 20);
  * frame[12] = 0x08; frame[14] = 0x45; frame[23] = 1; // Ethernet, IPv4, ICMP
- * d.decode(frame, 0, frame.length, 1); // Decoded.IPv4
+ * assert.equal(d.decode(frame, 0, frame.length, 1), Decoded.IPv4);
  * ```
  */
 export class PacketDecoder {

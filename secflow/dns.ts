@@ -7,6 +7,7 @@ import { isLocalLookupAnswer } from "./net.ts";
 
 /** A harvested `(name, time, address)` for one A record. */
 export interface HarvestedName {
+  /** The question name, as section 2 step A spells it. */
   name: string;
   /** Seconds, as the double the platform uses. */
   time: number;
@@ -19,9 +20,10 @@ const MAX_POINTER_HOPS = 32;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DnsHarvest } from "./dns.ts";
  * const harvest = new DnsHarvest();
- * harvest.namesFor(0x5db8d822); // undefined until a response names 93.184.216.34
+ * assert.equal(harvest.namesFor(0x5db8d822), undefined); // until a response names 93.184.216.34
  * ```
  */
 export class DnsHarvest {

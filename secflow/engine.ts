@@ -48,11 +48,17 @@ export interface FlowEngineOptions {
 
 /** Counters of what the engine saw. */
 export interface EngineStats {
+  /** Packets read. */
   packets: number;
+  /** Packets that were not IPv4 (not converted). */
   notIPv4: number;
+  /** Packets too short to hold the fields that are read. */
   truncated: number;
+  /** Packets of a link type the engine does not decode. */
   unknownLink: number;
+  /** Packets dropped by the section 2 filter. */
   filtered: number;
+  /** Packets kept. */
   kept: number;
 }
 
@@ -182,11 +188,12 @@ class IcmpSessions extends Columns {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { FlowEngine } from "./engine.ts";
  * const engine = new FlowEngine();
  * // engine.packet(frame, 0, frame.length, frame.length, 1, micros) for each frame...
  * const analysis = engine.finish();
- * analysis.sessions.length; // 0
+ * assert.equal(analysis.sessions.length, 0);
  * ```
  */
 export class FlowEngine implements PacketSink {

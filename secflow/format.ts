@@ -10,9 +10,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pyFloat } from "./format.ts";
- * pyFloat(1700000003); // "1700000003.0"
- * pyFloat(0.000001); // "1e-06"
+ * assert.equal(pyFloat(1700000003), "1700000003.0");
+ * assert.equal(pyFloat(0.000001), "1e-06");
  * ```
  */
 export function pyFloat(x: number): string {

@@ -45,12 +45,13 @@ export interface BuiltSample {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { buildSample } from "./sample.ts";
  * const { sample } = buildSample(
  *   { sessions: [], startTime: undefined, active: new Set(), names: new Map() },
  *   { fileName: "x.sf" },
  * );
- * sample; // null
+ * assert.equal(sample, null);
  * ```
  */
 export function buildSample(input: SampleInput, options: BuildOptions): BuiltSample {
@@ -103,9 +104,13 @@ export function newSampleHash(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatSample } from "./sample.ts";
- * formatSample({ hash: "0".repeat(32), trafficDate: "1.0", fileName: "a.sf", flashes: [] });
- * // '{"hash": "000...", "trafficDate": "1.0", "fileName": "a.sf", "flashes": []}'
+ * const hash = "0".repeat(32);
+ * assert.equal(
+ *   formatSample({ hash, trafficDate: "1.0", fileName: "a.sf", flashes: [] }),
+ *   `{"hash": "${hash}", "trafficDate": "1.0", "fileName": "a.sf", "flashes": []}`,
+ * );
  * ```
  */
 export function formatSample(sample: Sample): string {
@@ -194,6 +199,7 @@ function pyString(s: string): string {
 export interface SampleProblem {
   /** JSON path of the offending value, e.g. `$.flashes[3].srcPkts`. */
   path: string;
+  /** What is wrong there, one line. */
   message: string;
 }
 
@@ -311,8 +317,9 @@ export function parseSample(text: string, name = "sample"): Sample {
 
 /** An invalid `.sf` file; `problems` lists each one with its JSON path. */
 export class SampleError extends Error {
+  /** Always `"SampleError"`. */
   override name = "SampleError";
-  readonly exitCode = 2;
+  /** An error for `file`, naming its first problem and counting the rest. */
   constructor(readonly file: string, readonly problems: SampleProblem[]) {
     const first = problems[0];
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";

@@ -12,10 +12,15 @@ export interface Flash {
   src: string;
   /** `"name:port"` or `"ip:port"`; `"name"` or `"ip"` for ICMP. */
   dst: string;
+  /** Where the destination's name came from (section 4). */
   destinationNameSource: NameSource;
+  /** Packets sent by the source side. */
   srcPkts: number;
+  /** Transport payload bytes sent by the source side. */
   srcBytes: number;
+  /** Packets sent by the destination side. */
   dstPkts: number;
+  /** Transport payload bytes sent by the destination side. */
   dstBytes: number;
   /** Seconds from `trafficDate` to the first packet, rounded to 6 decimals. */
   relativeStart: number;

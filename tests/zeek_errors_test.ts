@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { convertZeek, MAX_LINE_WARNINGS } from "../secflow/zeek.ts";
+import { convertZeek, MAX_LINE_WARNINGS } from "../secflow/zeek/mod.ts";
 import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
 import { cli } from "./zeek_fixtures.ts";
 

@@ -5,9 +5,11 @@
  * PassiveNames, and the streamed `.sf` against formatSample on a larger generated log.
  */
 import assert from "node:assert/strict";
-import { analyzeZeek, convertZeek, KeyTable } from "../secflow/zeek.ts";
-import { micros6, microsText, NameChooser, zeekSampleText } from "../secflow/zeek_sample.ts";
-import { ZeekNames } from "../secflow/zeek_names.ts";
+import { analyzeZeek, convertZeek } from "../secflow/zeek/mod.ts";
+import { IntPairTable } from "../secflow/_int_table.ts";
+import { micros6, microsText, zeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { NameChooser } from "../secflow/zeek/_name_chooser.ts";
+import { ZeekNames } from "../secflow/zeek/names.ts";
 import { PassiveNames } from "../secflow/naming.ts";
 import type { HarvestedName } from "../secflow/dns.ts";
 import { formatSample } from "../secflow/sample.ts";
@@ -186,8 +188,8 @@ Deno.test("microsecond writer: equals pyFloat(k / 1e6) and micros6 equals Math.r
   }
 });
 
-Deno.test("key table: finds every key after growing past its planned size", () => {
-  const t = new KeyTable(1024);
+Deno.test("int pair table: finds every key after growing past its planned size", () => {
+  const t = new IntPairTable(1024);
   const rand = rng(3);
   const keys: [number, number][] = [];
   for (let i = 0; i < 50000; i++) keys.push([(rand() * 2 ** 32) | 0, Math.floor(rand() * 65536)]);
@@ -242,8 +244,8 @@ Deno.test("cached name choice: equals PassiveNames.choose, times in and out of o
   assert.deepEqual(chooser.unambiguous(ips), passive.unambiguous());
 });
 
-Deno.test("conn.log read on a second thread: the same analysis, warnings, errors and .sf as on one", async () => {
-  const { analyzeZeekFiles } = await import("../io/zeek.ts");
+Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same bytes (analysis, warnings, errors, .sf)", async () => {
+  const { analyzeZeekFiles } = await import("../io/_zeek.ts");
   const dir = await Deno.makeTempDir();
   try {
     const connPath = `${dir}/conn.log`, dnsPath = `${dir}/dns.log`;
@@ -278,12 +280,17 @@ Deno.test("conn.log read on a second thread: the same analysis, warnings, errors
       ]),
     );
     const hash = "0123456789abcdef0123456789abcdef";
-    const run = async (parallel: boolean) => {
+    const run = async (fromFiles: boolean) => {
       const seen: string[] = [];
-      const a = await analyzeZeekFiles(connPath, dnsPath, {
-        parallel,
-        onWarning: (w) => seen.push(w),
-      });
+      const onWarning = (w: string) => seen.push(w);
+      const a = fromFiles
+        ? await analyzeZeekFiles(connPath, dnsPath, { onWarning })
+        : await analyzeZeek({
+          conn: await Deno.readFile(connPath),
+          dns: await Deno.readFile(dnsPath),
+          connName: connPath,
+          dnsName: dnsPath,
+        }, { onWarning });
       const text = zeekSampleText(a, { fileName: "p.sf", hash }).text();
       return { a, seen, text };
     };
@@ -299,11 +306,13 @@ Deno.test("conn.log read on a second thread: the same analysis, warnings, errors
 
     // An error found on the second thread is the same error.
     await Deno.writeTextFile(connPath, "#fields\tts\tuid\tid.orig_p\n1.0\tC\t5\n");
-    const errorOf = (parallel: boolean) =>
-      analyzeZeekFiles(connPath, undefined, { parallel }).then(
-        () => "no error",
-        (e) => `${e.name}: ${e.message}`,
-      );
+    const errorOf = async (fromFiles: boolean) =>
+      (fromFiles
+        ? analyzeZeekFiles(connPath, undefined)
+        : analyzeZeek({ conn: await Deno.readFile(connPath), connName: connPath })).then(
+          () => "no error",
+          (e) => `${e.name}: ${e.message}`,
+        );
     const [e1, e2] = [await errorOf(false), await errorOf(true)];
     assert.match(e1, /InputError: .*no id\.orig_h column/);
     assert.equal(e2, e1);

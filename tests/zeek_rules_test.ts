@@ -5,9 +5,9 @@
  * doubles, and naming from dns.log. Also: the streamed `.sf` writer equals formatSample.
  */
 import assert from "node:assert/strict";
-import { convertZeek } from "../secflow/zeek.ts";
-import { microsText, radixOrder, zeekSampleText } from "../secflow/zeek_sample.ts";
-import { analyzeZeek } from "../secflow/zeek.ts";
+import { convertZeek } from "../secflow/zeek/mod.ts";
+import { microsText, radixOrder, zeekSampleText } from "../secflow/zeek/sample_text.ts";
+import { analyzeZeek } from "../secflow/zeek/mod.ts";
 import { buildSample, formatSample } from "../secflow/sample.ts";
 import { pyFloat, round6 } from "../secflow/format.ts";
 import type { Flash } from "../secflow/types.ts";
@@ -55,13 +55,42 @@ Deno.test("section 5: rows of a group are taken in ts order (stable), not file o
   assert.equal(f[0].duration, 11);
 });
 
-Deno.test("section 5: last time is max(last, ts + duration), or ts when duration is '-'", async () => {
+Deno.test("section 5 rule 3: last time is max(last, ts + duration)", async () => {
   const { flashes: f } = await flashes([
     { ts: "100.0", oh: L, op: 50001, rh: E, rp: 443, duration: "50.0" },
     { ts: "101.0", oh: L, op: 50001, rh: E, rp: 443, duration: "1.0" }, // 102 < 150: stays
-    { ts: "105.0", oh: L, op: 50001, rh: E, rp: 443, duration: "-" }, // last = ts = 105
   ]);
-  assert.equal(f[0].duration, 5);
+  assert.equal(f[0].duration, 50);
+});
+
+Deno.test("section 5 rule 3: a '-' duration after a longer row leaves the last time (max(last, ts))", async () => {
+  const { flashes: f } = await flashes([
+    { ts: "100.0", oh: L, op: 50001, rh: E, rp: 443, duration: "50.0" },
+    { ts: "105.0", oh: L, op: 50001, rh: E, rp: 443, duration: "-" }, // 105 < 150: stays
+  ]);
+  assert.equal(f[0].duration, 50);
+  const { flashes: g } = await flashes([
+    { ts: "100.0", oh: L, op: 50002, rh: E, rp: 443, duration: "2.0" },
+    { ts: "105.0", oh: L, op: 50002, rh: E, rp: 443, duration: "-" }, // 105 > 102: moves on
+    { ts: "106.0", oh: L, op: 50002, rh: E, rp: 443, duration: "0.5" },
+  ]);
+  assert.equal(g[0].duration, 6.5);
+});
+
+Deno.test("section 5 rule 3: '-' durations in out-of-order rows: taken by ts, the last time never moves back", async () => {
+  const { flashes: f } = await flashes([
+    { ts: "130.0", oh: L, op: 50001, rh: E, rp: 443, duration: "-" },
+    { ts: "100.0", oh: L, op: 50001, rh: E, rp: 443, duration: "40.0" }, // first by ts: last 140
+    { ts: "120.0", oh: L, op: 50001, rh: E, rp: 443, duration: "-" },
+  ]);
+  // By ts: 100 (+40 = 140), 120 ("-": stays 140), 130 ("-": stays 140).
+  assert.equal(f[0].duration, 40);
+  assert.equal(f[0].relativeStart, 0);
+  // A lone "-" row: first = last = ts.
+  const { flashes: g } = await flashes([
+    { ts: "100.0", oh: L, op: 50003, rh: E, rp: 443, duration: "-" },
+  ]);
+  assert.equal(g[0].duration, 0);
 });
 
 Deno.test("section 5: ts + duration in doubles as Python adds them, rounded by round6", async () => {

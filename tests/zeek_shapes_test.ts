@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { convertFile, detectFormat } from "../io/convert.ts";
-import { convertZeek } from "../secflow/zeek.ts";
+import { convertZeek } from "../secflow/zeek/mod.ts";
 import type { Flash, Sample } from "../secflow/types.ts";
 import {
   CONN_FIELDS,

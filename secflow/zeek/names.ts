@@ -6,7 +6,7 @@
  * uses is built only when asked for.
  * @module
  */
-import type { HarvestedName } from "./dns.ts";
+import type { HarvestedName } from "../dns.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();

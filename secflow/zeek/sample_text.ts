@@ -5,12 +5,13 @@
  * Pure: no I/O.
  * @module
  */
-import { pyFloat, round6 } from "./format.ts";
-import type { NameSources } from "./naming.ts";
-import { isLocal } from "./net.ts";
-import { formatSample, newSampleHash } from "./sample.ts";
-import { ZeekNames } from "./zeek_names.ts";
-import { C_DBYTES, C_DPKTS, C_SBYTES, C_SPKTS, F_ICMP, type ZeekAnalysis } from "./zeek.ts";
+import { pyFloat, round6 } from "../format.ts";
+import type { NameSources } from "../naming.ts";
+import { formatSample, newSampleHash } from "../sample.ts";
+import { ZeekNames } from "./names.ts";
+import { C_DBYTES, C_DPKTS, C_SBYTES, C_SPKTS, F_ICMP } from "./_conn_row.ts";
+import { NameChooser, SOURCE_NAMES } from "./_name_chooser.ts";
+import type { ZeekAnalysis } from "./mod.ts";
 
 /** Options of {@link zeekSampleText}. */
 export interface ZeekTextOptions extends NameSources {
@@ -53,17 +54,8 @@ const DBYTES = bytes(', "dstBytes": ');
 const REL = bytes(', "relativeStart": ');
 const PROTO_ICMP = bytes(', "protocolInformation": "ICMP", "duration": ');
 const PROTO = bytes(', "protocolInformation": "", "duration": ');
-const SOURCES = {
-  passive: bytes("passive"),
-  cache: bytes("cache"),
-  original: bytes("original"),
-  session: bytes("session"),
-};
-const SOURCE_NAMES = ["passive", "cache", "original", "session"] as const;
 /** `<source>", "srcPkts": ` by source code. */
-const SOURCE_THEN_SPKTS = (["passive", "cache", "original", "session"] as const).map((k) =>
-  bytes(`${DST_END}${k}", "srcPkts": `)
-);
+const SOURCE_THEN_SPKTS = SOURCE_NAMES.map((k) => bytes(`${DST_END}${k}", "srcPkts": `));
 
 /**
  * Streams the `.sf` text of a Zeek analysis. Concatenated, the chunks equal
@@ -206,6 +198,10 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
 /** Copies `src` to `buf` at `p`; the position after it. */
 function putBytes(buf: Uint8Array, p: number, src: Uint8Array): number {
   const n = src.length;
+  if (n > 24) {
+    buf.set(src, p);
+    return p + n;
+  }
   for (let i = 0; i < n; i++) buf[p + i] = src[i];
   return p + n;
 }
@@ -299,24 +295,18 @@ export function micros6(x: number): number {
   return Math.round(round6(x) * 1e6);
 }
 
-/** Bytes appended to a reused buffer; {@link room} says when a flash may no longer fit. */
+/** Bytes appended to reused buffers, handed out chunk by chunk. */
 class ByteWriter {
   buf: Uint8Array;
   pos = 0;
-  #limit: number;
 
   #buffers: (Uint8Array | undefined)[];
   #current = 0;
 
   constructor(size: number, buffers = 1) {
     this.buf = new Uint8Array(size);
-    this.#limit = size - 2048;
     this.#buffers = new Array(Math.max(1, buffers)).fill(undefined);
     this.#buffers[0] = this.buf;
-  }
-
-  room(): boolean {
-    return this.pos < this.#limit;
   }
 
   /** The bytes so far; the writer moves on to the next buffer of its rotation. */
@@ -327,7 +317,6 @@ class ByteWriter {
       this.#buffers[this.#current] = this.buf;
       this.#current = (this.#current + 1) % this.#buffers.length;
       this.buf = this.#buffers[this.#current] ??= new Uint8Array(this.buf.length);
-      this.#limit = this.buf.length - 2048;
     }
     return out;
   }
@@ -342,84 +331,12 @@ class ByteWriter {
     const b = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
     b.set(this.buf.subarray(0, this.pos));
     this.buf = b;
-    this.#limit = b.length - 2048;
-  }
-
-  byte(c: number): void {
-    this.buf[this.pos++] = c;
-  }
-
-  put(b: Uint8Array): void {
-    const n = b.length;
-    if (n > 512) this.#ensure(n + 1024);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = b[i];
-    this.pos = p;
-  }
-
-  range(b: Uint8Array, s: number, e: number): void {
-    if (e - s > 512) this.#ensure(e - s + 1024);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = s; i < e; i++) buf[p++] = b[i];
-    this.pos = p;
   }
 
   /** ASCII text (the caller guarantees it). */
   ascii(s: string): void {
     this.#ensure(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.pos++] = s.charCodeAt(i);
-  }
-
-  /** A non-negative integer below 2^53, as decimal digits (within the reserved room). */
-  int(v: number): void {
-    this.pos = putCount(this.buf, this.pos, v);
-  }
-
-  /** A dotted-quad address (within the reserved room). */
-  ip(ip: number): void {
-    this.pos = putIp(this.buf, this.pos, ip);
-  }
-
-  port(p: number): void {
-    this.buf[this.pos++] = 58;
-    this.int(p);
-  }
-
-  /** `pyFloat(k / 1e6)` for whole microseconds `k >= 0` (see {@link microsText}). */
-  micros(k: number): void {
-    if (k < 100 || k >= 1e14) {
-      this.ascii(pyFloat(k / 1e6));
-      return;
-    }
-    const whole = Math.floor(k / 1e6);
-    let frac = k - whole * 1e6;
-    this.int(whole);
-    this.buf[this.pos++] = 46;
-    if (frac === 0) {
-      this.buf[this.pos++] = 48;
-      return;
-    }
-    let digits = 6;
-    while (frac % 10 === 0) {
-      frac /= 10;
-      digits--;
-    }
-    // Leading zeros of the fraction, then its significant digits.
-    const width = frac < 10
-      ? 1
-      : frac < 100
-      ? 2
-      : frac < 1000
-      ? 3
-      : frac < 10000
-      ? 4
-      : frac < 100000
-      ? 5
-      : 6;
-    for (let z = width; z < digits; z++) this.buf[this.pos++] = 48;
-    this.int(frac);
   }
 }
 
@@ -432,293 +349,6 @@ class ByteWriter {
 export function microsText(k: number): string {
   const buf = new Uint8Array(64);
   return new TextDecoder().decode(buf.subarray(0, putMicros(buf, 0, k)));
-}
-
-/**
- * Section 4's choice as {@link PassiveNames.choose} makes it (the same lists sorted by time, the
- * same rule order), for a million lookups: the harvested names are bucketed per address once
- * (typed arrays, a typed-array hash from address to bucket), the time is found by binary search,
- * and names are escaped once into one byte pool. Only external addresses have passive names
- * (every destination asked about is a session's destination, so the external ones are exactly
- * the active addresses). The result is left in `nameStart`/`nameEnd` (a range of `pool`; -1 for
- * "write the address itself") and `source`: no object per call.
- */
-export class NameChooser {
-  source: keyof typeof SOURCES = "original";
-  /** {@link source} as a number (0 passive, 1 cache, 2 original, 3 session). */
-  sourceCode = 2;
-  nameStart = -1;
-  nameEnd = -1;
-  pool = new Uint8Array(1 << 16);
-  #poolUsed = 0;
-  #slots: IpTable;
-  #slotStart: Int32Array;
-  #slotLen: Int32Array;
-  #times: Float64Array;
-  #ids: Int32Array;
-  /** Name id + 1 → escaped id + 1. */
-  #escaped: Int32Array;
-  #idOf = new Map<string, number>();
-  #start: number[] = [];
-  #end: number[] = [];
-
-  constructor(private readonly names: ZeekNames, private readonly sources: NameSources) {
-    const n = names.count;
-    const slots = new IpTable(n);
-    const slotOf = new Int32Array(n);
-    let count = new Int32Array(1 << 12);
-    let slotCount = 0;
-    for (let i = 0; i < n; i++) {
-      const ip = names.ip[i];
-      let k = slots.get(ip);
-      if (k < 0) {
-        k = slotCount++;
-        slots.set(ip, k);
-        if (k >= count.length) {
-          const c = new Int32Array(count.length * 2);
-          c.set(count);
-          count = c;
-        }
-      }
-      slotOf[i] = k;
-      count[k]++;
-    }
-    const start = new Int32Array(slotCount + 1);
-    for (let k = 0; k < slotCount; k++) start[k + 1] = start[k] + count[k];
-    const times = new Float64Array(n), ids = new Int32Array(n);
-    const fill = start.slice(0, slotCount);
-    for (let i = 0; i < n; i++) {
-      const p = fill[slotOf[i]]++;
-      times[p] = names.time[i];
-      ids[p] = names.name[i];
-    }
-    // Each bucket by time, stable (insertion sort: buckets are short and mostly in order).
-    for (let k = 0; k < slotCount; k++) {
-      const lo = start[k], hi = start[k + 1];
-      for (let i = lo + 1; i < hi; i++) {
-        const t = times[i];
-        if (t >= times[i - 1]) continue;
-        const id = ids[i];
-        let j = i - 1;
-        while (j >= lo && times[j] > t) {
-          times[j + 1] = times[j];
-          ids[j + 1] = ids[j];
-          j--;
-        }
-        times[j + 1] = t;
-        ids[j + 1] = id;
-      }
-    }
-    this.#slots = slots;
-    this.#slotStart = start;
-    this.#slotLen = new Int32Array(slotCount);
-    for (let k = 0; k < slotCount; k++) this.#slotLen[k] = start[k + 1] - start[k];
-    this.#times = times;
-    this.#ids = ids;
-    this.#escaped = new Int32Array(names.names + 1);
-    this.#cacheT = new Float64Array(2 * slotCount).fill(Infinity);
-    this.#cacheAnswer = new Int32Array(4 * slotCount);
-  }
-
-  /**
-   * Per bucket, the last answer and the times it holds for, `[cacheT[2k], cacheT[2k + 1])`
-   * (between two of the bucket's name times the answer cannot change): sessions come in time
-   * order, so most lookups end here.
-   */
-  #cacheT: Float64Array;
-  #cacheAnswer: Int32Array;
-
-  #id(text: string): number {
-    let id = this.#idOf.get(text);
-    if (id !== undefined) return id;
-    id = this.#add(bytes(escapeLike(text)));
-    this.#idOf.set(text, id);
-    return id;
-  }
-
-  #add(b: Uint8Array): number {
-    if (this.#poolUsed + b.length > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length));
-      bigger.set(this.pool.subarray(0, this.#poolUsed));
-      this.pool = bigger;
-    }
-    this.pool.set(b, this.#poolUsed);
-    const id = this.#start.length;
-    this.#start.push(this.#poolUsed);
-    this.#poolUsed += b.length;
-    this.#end.push(this.#poolUsed);
-    return id;
-  }
-
-  /** The escaped id of harvested name `nameId`. */
-  #nameId(nameId: number): number {
-    const e = this.#escaped[nameId];
-    if (e > 0) return e - 1;
-    const names = this.names;
-    const s = names.nameStart[nameId], end = names.nameEnd[nameId], pool = names.pool;
-    let plain = true;
-    for (let i = s; i < end; i++) {
-      const c = pool[i];
-      if (c < 32 || c > 126 || c === 34 || c === 92) {
-        plain = false;
-        break;
-      }
-    }
-    const id = plain ? this.#add(pool.subarray(s, end)) : this.#id(names.text(nameId));
-    this.#escaped[nameId] = id + 1;
-    return id;
-  }
-
-  #use(id: number, code: number): void {
-    this.nameStart = this.#start[id];
-    this.nameEnd = this.#end[id];
-    this.sourceCode = code;
-    this.source = SOURCE_NAMES[code];
-  }
-
-  /** The bucket of `ip` (external addresses only), or -1. */
-  #slot(ip: number): number {
-    return isLocal(ip) ? -1 : this.#slots.get(ip | 0);
-  }
-
-  choose(ip: number, time: number): void {
-    const k = this.#slot(ip);
-    if (k < 0) return this.#chooseUnnamed(ip);
-    const cacheT = this.#cacheT, answer = this.#cacheAnswer;
-    if (time >= cacheT[2 * k] && time < cacheT[2 * k + 1]) {
-      this.nameStart = answer[4 * k];
-      this.nameEnd = answer[4 * k + 1];
-      const code = answer[4 * k + 2];
-      this.sourceCode = code;
-      this.source = SOURCE_NAMES[code];
-      return;
-    }
-    const base = this.#slotStart[k];
-    const len = this.#slotLen[k];
-    const times = this.#times;
-    // Rule 1: the latest name at or before `time` (the last index with times[i] <= time).
-    let lo = base, hi = base + len;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (times[mid] <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo > base) this.#use(this.#nameId(this.#ids[lo - 1]), 0);
-    else this.#chooseEarly(ip, base);
-    cacheT[2 * k] = lo > base ? times[lo - 1] : -Infinity;
-    cacheT[2 * k + 1] = lo < base + len ? times[lo] : Infinity;
-    answer[4 * k] = this.nameStart;
-    answer[4 * k + 1] = this.nameEnd;
-    answer[4 * k + 2] = this.sourceCode;
-  }
-
-  /** Rules 2-4 for an address with passive names, all later than the time. */
-  #chooseEarly(ip: number, base: number): void {
-    const recent = this.sources.recent?.get(ip);
-    if (recent !== undefined) return this.#use(this.#id(recent), 0);
-    const cached = this.sources.cache?.get(ip);
-    if (cached !== undefined) return this.#use(this.#id(cached), 1);
-    this.#use(this.#nameId(this.#ids[base]), 0);
-  }
-
-  /** Rules 2-5 for an address without passive names. */
-  #chooseUnnamed(ip: number): void {
-    const recent = this.sources.recent?.get(ip);
-    if (recent !== undefined) return this.#use(this.#id(recent), 0);
-    const cached = this.sources.cache?.get(ip);
-    if (cached !== undefined) return this.#use(this.#id(cached), 1);
-    this.nameStart = this.nameEnd = -1;
-    this.source = "original";
-    this.sourceCode = 2;
-  }
-
-  /**
-   * What the persistent cache learns ({@link PassiveNames.unambiguous}): for the given
-   * destinations in order, each external one whose names are all one single name.
-   */
-  unambiguous(destinations: Iterable<number>): Map<number, string> {
-    const out = new Map<number, string>();
-    const seen = new Uint8Array(this.#slotLen.length);
-    for (const ip of destinations) {
-      const k = this.#slot(ip);
-      if (k < 0 || seen[k]) continue;
-      seen[k] = 1;
-      const base = this.#slotStart[k], len = this.#slotLen[k];
-      const id = this.#ids[base];
-      let single = true;
-      for (let i = 1; i < len && single; i++) single = this.#ids[base + i] === id;
-      if (single) out.set(ip >>> 0, this.names.text(id));
-    }
-    return out;
-  }
-}
-
-/**
- * A fixed-size open-addressing map from an IPv4 address (int32) to a value >= 0, key and value
- * side by side so that a lookup touches one cache line.
- */
-class IpTable {
-  #t: Int32Array;
-  #mask: number;
-  #size = 0;
-
-  /** Sized for `maxKeys` keys (it grows beyond). */
-  constructor(maxKeys: number) {
-    let size = 1024;
-    while (size < maxKeys * 2) size *= 2;
-    this.#t = new Int32Array(2 * size);
-    this.#mask = size - 1;
-  }
-
-  /** The value of `ip`, or -1. */
-  get(ip: number): number {
-    const t = this.#t, mask = this.#mask;
-    let h = Math.imul(ip, 0x9e3779b1);
-    h = (h ^ (h >>> 15)) & mask;
-    while (true) {
-      const v = t[2 * h + 1];
-      if (v === 0) return -1;
-      if (t[2 * h] === ip) return v - 1;
-      h = (h + 1) & mask;
-    }
-  }
-
-  /** Stores `value` for a new `ip`. */
-  set(ip: number, value: number): void {
-    if (++this.#size * 2 > this.#mask) this.#grow();
-    this.#put(this.#t, this.#mask, ip, value + 1);
-  }
-
-  #put(t: Int32Array, mask: number, ip: number, v: number): void {
-    let h = Math.imul(ip, 0x9e3779b1);
-    h = (h ^ (h >>> 15)) & mask;
-    while (t[2 * h + 1] !== 0) h = (h + 1) & mask;
-    t[2 * h] = ip;
-    t[2 * h + 1] = v;
-  }
-
-  #grow(): void {
-    const old = this.#t;
-    const size = (this.#mask + 1) * 2;
-    const t = new Int32Array(2 * size);
-    for (let h = 0; h < old.length; h += 2) {
-      if (old[h + 1] !== 0) this.#put(t, size - 1, old[h], old[h + 1]);
-    }
-    this.#t = t;
-    this.#mask = size - 1;
-  }
-}
-
-/**
- * The inside of the JSON string formatSample writes for `text` (Python's ASCII escaping), taken
- * from formatSample itself so the two can never disagree.
- */
-function escapeLike(text: string): string {
-  const empty = formatSample({ hash: "", trafficDate: "", fileName: "", flashes: [] });
-  const full = formatSample({ hash: "", trafficDate: "", fileName: text, flashes: [] });
-  const before = empty.indexOf('"fileName": "') + 13;
-  const after = empty.length - before; // from the closing quote of fileName to the end
-  return full.slice(before, full.length - after);
 }
 
 /**

@@ -1,0 +1,42 @@
+/**
+ * A typed `fetch` client for the NetworkSage platform's API (and for `networksage serve`, which
+ * speaks the same API), with the helpers around it: upload-type detection from content, local
+ * classification, and the platform's record types.
+ *
+ * Loads neither `node:sqlite` nor the libpcap binding: `--allow-net` for the API host (and
+ * `--allow-read` for files it uploads) is all it needs.
+ *
+ * @example Constructing a client (nothing is sent until a method is called)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_API_URL, NetworkSageClient } from "./client.ts";
+ * const client = new NetworkSageClient({ apiKey: "example-key", useEnv: false });
+ * assert.ok(client instanceof NetworkSageClient);
+ * assert.equal(DEFAULT_API_URL, "https://api.seclarity.io");
+ * ```
+ * @module
+ */
+export {
+  type AggregatedOptions,
+  type CallOptions,
+  type ClientOptions,
+  DEFAULT_API_URL,
+  DEFAULT_PUBLIC_URL,
+  type FindUuidOptions,
+  type FoundUpload,
+  NetworkSageClient,
+  publicUuidOf,
+  type UploadAccepted,
+  uploadTimeOf,
+  type WaitOptions,
+} from "./api/client.ts";
+export * from "./api/types.ts";
+export { NetworkSageError } from "./api/errors.ts";
+export { detectUploadType } from "./api/detect.ts";
+export {
+  type ClassifierInput,
+  classifyLocally,
+  type FlashLike,
+  flowIdOf,
+  toPlatformSecflow,
+} from "./api/classify.ts";

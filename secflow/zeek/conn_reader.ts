@@ -1,0 +1,552 @@
+/**
+ * Reads a Zeek conn.log pushed in chunks (TSV by `#fields`, JSON lines, a JSON array) into one
+ * reused {@link ConnRow} per row, and hands each row to section 5 ({@link ConnRules}). Only
+ * parsing happens here: what a row means is decided in `rules.ts`.
+ *
+ * The TSV fast path reads a line in the usual shape in one pass, every value while its field is
+ * scanned, by the column's role; anything unusual sends the line down the general path, which
+ * gives the same values for the usual shapes. Nothing is allocated per row.
+ * @module
+ */
+import { InputError } from "../errors.ts";
+import { printable } from "../printable.ts";
+import {
+  CONN_COLUMNS,
+  DURATION,
+  HISTORY,
+  ORIG_BYTES,
+  ORIG_H,
+  ORIG_IP_BYTES,
+  ORIG_P,
+  ORIG_PKTS,
+  PROTO,
+  REQUIRED,
+  RESP_BYTES,
+  RESP_H,
+  RESP_P,
+  RESP_PKTS,
+  TS,
+  UID,
+} from "./_fields.ts";
+import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
+import {
+  historyBitsOf,
+  historyBitsOfText,
+  IPV6,
+  isUnset,
+  jsonField,
+  latin1,
+  parseAddress,
+  parseAddressText,
+  parseCount,
+  parseDecimal,
+  parseTime,
+  POW10,
+  TWO53,
+} from "./_text.ts";
+import { ConnRow } from "./_conn_row.ts";
+import { ConnRules } from "./rules.ts";
+import type { ZeekSessions } from "./sessions.ts";
+
+/** Counters of one conn.log. */
+export interface ZeekStats {
+  /** Data lines (or JSON records) read. */
+  records: number;
+  /** Rows kept (IPv4, not both addresses local). */
+  rows: number;
+  /** Rows whose two addresses are both local. */
+  local: number;
+  /** IPv6 rows (not converted). */
+  ipv6: number;
+  /** Malformed rows skipped. */
+  skipped: number;
+}
+
+/**
+ * Reads a Zeek conn.log pushed in chunks (TSV, JSON lines or JSON array) into grouped rows; then
+ * {@link ZeekConnReader.sessions} applies section 5.
+ */
+export class ZeekConnReader extends ZeekLogReader {
+  /** Counters so far. */
+  readonly stats: ZeekStats = { records: 0, rows: 0, local: 0, ipv6: 0, skipped: 0 };
+  /** Section 5, fed one row at a time. */
+  readonly rules: ConnRules;
+  /** The one row record every line or JSON record is read into. */
+  readonly #row = new ConnRow();
+
+  // TSV column indexes for the current #fields.
+  #col = new Int32Array(16);
+  #maxCol = 0;
+  #fs = new Int32Array(64);
+  #fe = new Int32Array(64);
+
+  constructor(name: string, options: ZeekReaderOptions = {}) {
+    super(name, "conn", options);
+    this.rules = new ConnRules(options.rowsHint ?? 1 << 16, this.stats);
+    this.#bytesHint = options.bytesHint;
+    this.#fastAllowed = options.fastPath !== false;
+    this.#mapColumns();
+  }
+
+  /** Earliest ts of a kept row (the sample's start time). */
+  get startTime(): number | undefined {
+    return this.rules.startTime;
+  }
+
+  /**
+   * Section 5's sessions (rules 1-4 over every group). Call once, after {@link end}.
+   */
+  sessions(): ZeekSessions {
+    return this.rules.sessions();
+  }
+
+  /** Warnings so far (one line each). */
+  get warnings(): string[] {
+    return this.warn.list;
+  }
+
+  protected headerChanged(_line: number): void {
+    this.#mapColumns();
+  }
+
+  #mapColumns(): void {
+    const h = this.header;
+    if (h.version > 0) {
+      this.checkKind(h.fields);
+      for (const f of REQUIRED) {
+        if (h.column(f) < 0) {
+          throw new InputError(
+            `${
+              printable(this.name)
+            }: its #fields header has no ${f} column, so it is no Zeek conn.log`,
+            { kind: "missing-column", file: this.name, value: f },
+          );
+        }
+      }
+    }
+    const names = CONN_COLUMNS;
+    let max = 0;
+    names.forEach((n, i) => {
+      const c = h.column(n);
+      this.#col[i] = c;
+      if (c > max) max = c;
+    });
+    this.#maxCol = max;
+    // The fast path reads lines with all sixteen columns present, by role per column.
+    this.#roles = new Uint8Array(max + 1);
+    let all = true;
+    for (let i = 0; i < names.length; i++) {
+      const c = this.#col[i];
+      if (c < 0 || this.#roles[c] !== 0) all = false;
+      else this.#roles[c] = i + 1;
+    }
+    this.#fast = all && this.#fastAllowed;
+    if (this.#fs.length <= max + 1) {
+      this.#fs = new Int32Array(max + 2);
+      this.#fe = new Int32Array(max + 2);
+    }
+  }
+
+  #roles = new Uint8Array(0);
+  #fast = false;
+  #fastAllowed = true;
+
+  #bytesHint: number | undefined;
+  #sampleBytes = 0;
+
+  protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
+    if (this.#bytesHint !== undefined) {
+      this.#sampleBytes += e - s + 1;
+      if (line >= 4096) {
+        // Size the key table for the whole log from the average line so far.
+        this.rules.reserveKeys(Math.min(this.#bytesHint / (this.#sampleBytes / line), 1 << 26));
+        this.#bytesHint = undefined;
+      }
+    }
+    if (this.#fast && this.header.separator === 9 && this.#fastLine(b, s, e)) {
+      this.stats.records++;
+      return;
+    }
+    this.#slowLine(b, s, e, line);
+  }
+
+  /**
+   * One pass over a line in the usual shape: every value read while its field is scanned, into
+   * locals, then {@link add}. Anything unusual (an unset required field, IPv6, a number that is
+   * not plain digits, a short line) returns false before anything is stored, and the line takes
+   * the general path, which gives the same values for the usual shapes.
+   */
+  #fastLine(b: Uint8Array, s: number, e: number): boolean {
+    const roles = this.#roles, maxCol = this.#maxCol, sep = 9;
+    let ts = 0, dur = NaN, oIp = 0, rIp = 0, oPort = 0, rPort = 0;
+    let icmp = false, service = false, hist = 0;
+    let oBytes = -1, rBytes = -1, oPkts = 0, oIpB = 0, rPkts = 0, rIpB = 0;
+    let p = s;
+    for (let c = 0; c <= maxCol; c++) {
+      if (p > e) return false; // fewer fields than columns
+      const role = roles[c];
+      const f = p;
+      if (role === 0) {
+        while (p < e && b[p] !== sep) p++;
+        p++;
+        continue;
+      }
+      if (role === TS || role === DURATION) {
+        // ts, duration: digits[.digits], the value parseDecimal gives.
+        if (role === DURATION && b[p] === 45 && (p + 1 === e || b[p + 1] === sep)) {
+          p += 2;
+          continue;
+        }
+        let whole = 0;
+        while (p < e) {
+          const d = b[p] - 48;
+          if (d < 0 || d > 9) break;
+          whole = whole * 10 + d;
+          p++;
+        }
+        const wd = p - f;
+        if (wd === 0 || wd > 15) return false;
+        let v = whole;
+        if (p < e && b[p] === 46) {
+          const dot = ++p;
+          let frac = 0;
+          while (p < e) {
+            const d = b[p] - 48;
+            if (d < 0 || d > 9) break;
+            frac = frac * 10 + d;
+            p++;
+          }
+          const k = p - dot;
+          if (k === 0 || k > 9) return false;
+          const m = whole * POW10[k] + frac;
+          if (m >= TWO53) return false;
+          v = m / POW10[k];
+        }
+        if (p < e && b[p] !== sep) return false;
+        p++;
+        if (role === TS) ts = v;
+        else dur = v;
+        continue;
+      }
+      if (role === ORIG_H || role === RESP_H) {
+        // An IPv4 address.
+        let ip = 0, octet = 0, digits = 0, dots = 0;
+        while (p < e) {
+          const ch = b[p];
+          if (ch >= 48 && ch <= 57) {
+            octet = octet * 10 + (ch - 48);
+            if (++digits > 3 || octet > 255) return false;
+          } else if (ch === 46) {
+            if (digits === 0 || ++dots > 3) return false;
+            ip = ip * 256 + octet;
+            octet = 0;
+            digits = 0;
+          } else break;
+          p++;
+        }
+        if (dots !== 3 || digits === 0 || (p < e && b[p] !== sep)) return false;
+        p++;
+        if (role === ORIG_H) oIp = ip * 256 + octet;
+        else rIp = ip * 256 + octet;
+        continue;
+      }
+      if (role >= ORIG_BYTES || role === ORIG_P || role === RESP_P) {
+        if (role === HISTORY) {
+          // history
+          while (p < e && b[p] !== sep) p++;
+          if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
+          p++;
+          continue;
+        }
+        // A count: digits, or unset ("-" or empty) except for ports.
+        let v = 0;
+        while (p < e) {
+          const d = b[p] - 48;
+          if (d < 0 || d > 9) break;
+          v = v * 10 + d;
+          p++;
+        }
+        if (p === f) {
+          if (role === ORIG_P || role === RESP_P) return false;
+          if (p < e && b[p] === 45) p++;
+          if (p < e && b[p] !== sep) return false;
+          p++;
+          continue; // unset: the defaults stand
+        }
+        if (p - f > 15 || (p < e && b[p] !== sep)) return false;
+        p++;
+        switch (role) {
+          case ORIG_P:
+            if (v > 65535) return false;
+            oPort = v;
+            break;
+          case RESP_P:
+            if (v > 65535) return false;
+            rPort = v;
+            break;
+          case ORIG_BYTES:
+            oBytes = v;
+            break;
+          case RESP_BYTES:
+            rBytes = v;
+            break;
+          case ORIG_PKTS:
+            oPkts = v;
+            break;
+          case ORIG_IP_BYTES:
+            oIpB = v;
+            break;
+          case RESP_PKTS:
+            rPkts = v;
+            break;
+          default: // RESP_IP_BYTES
+            rIpB = v;
+        }
+        continue;
+      }
+      // uid, proto, service: text.
+      while (p < e && b[p] !== sep) p++;
+      const n = p - f;
+      if (role === UID) {
+        if (n === 0 || (n === 1 && b[f] === 45)) return false;
+      } else if (role === PROTO) {
+        icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 && b[f + 3] === 112;
+      } else { // SERVICE
+        service = n > 0 && !(n === 1 && b[f] === 45);
+      }
+      p++;
+    }
+    const row = this.#row;
+    row.ts = ts;
+    row.duration = dur;
+    row.origIp = oIp;
+    row.origPort = oPort;
+    row.respIp = rIp;
+    row.respPort = rPort;
+    row.icmp = icmp;
+    row.service = service;
+    row.origBytes = oBytes;
+    row.respBytes = rBytes;
+    row.history = hist;
+    row.origPkts = oPkts;
+    row.respPkts = rPkts;
+    row.origIpBytes = oIpB;
+    row.respIpBytes = rIpB;
+    this.#addRow();
+    return true;
+  }
+
+  #slowLine(b: Uint8Array, s: number, e: number, line: number): void {
+    this.stats.records++;
+    const fs = this.#fs, fe = this.#fe, maxCol = this.#maxCol;
+    const sep = this.header.separator;
+    let f = 0;
+    let start = s;
+    for (let i = s; i < e; i++) {
+      if (b[i] === sep) {
+        fs[f] = start;
+        fe[f] = i;
+        start = i + 1;
+        if (++f > maxCol) break;
+      }
+    }
+    if (f <= maxCol) {
+      fs[f] = start;
+      fe[f] = e;
+      f++;
+      for (let k = f; k <= maxCol; k++) {
+        fs[k] = 0;
+        fe[k] = 0; // a missing column reads as unset
+      }
+    }
+    const col = this.#col;
+    // Required: ts, uid, and the four id fields.
+    const cTs = col[0], cUid = col[1], cOh = col[2], cOp = col[3], cRh = col[4], cRp = col[5];
+    if (
+      cTs < 0 || isUnset(b, fs[cTs], fe[cTs]) || cUid < 0 || isUnset(b, fs[cUid], fe[cUid]) ||
+      isUnset(b, fs[cOh], fe[cOh]) || isUnset(b, fs[cOp], fe[cOp]) ||
+      isUnset(b, fs[cRh], fe[cRh]) ||
+      isUnset(b, fs[cRp], fe[cRp])
+    ) {
+      return this.#bad(line, `no ${missingName(b, fs, fe, col)}`);
+    }
+    const ts = parseDecimal(b, fs[cTs], fe[cTs]);
+    const time = ts === ts ? ts : parseTime(latin1(b, fs[cTs], fe[cTs]));
+    if (time !== time) {
+      return this.#bad(line, `ts is not a time: "${printable(latin1(b, fs[cTs], fe[cTs]), 40)}"`);
+    }
+    const oIp = parseAddress(b, fs[cOh], fe[cOh]);
+    const rIp = parseAddress(b, fs[cRh], fe[cRh]);
+    if (oIp === IPV6 || rIp === IPV6) {
+      this.stats.ipv6++;
+      this.usable = true; // a well-formed row, only not converted
+      return;
+    }
+    if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
+    const oPort = parseCount(b, fs[cOp], fe[cOp]);
+    const rPort = parseCount(b, fs[cRp], fe[cRp]);
+    if (!(oPort <= 65535) || !(rPort <= 65535)) {
+      return this.#bad(line, "a port is not a number 0-65535");
+    }
+    const cProto = col[6];
+    const icmp = cProto >= 0 && fe[cProto] - fs[cProto] === 4 && b[fs[cProto]] === 105 &&
+      b[fs[cProto] + 1] === 99 && b[fs[cProto] + 2] === 109 && b[fs[cProto] + 3] === 112;
+    const cSv = col[7];
+    const service = cSv >= 0 && !isUnset(b, fs[cSv], fe[cSv]) &&
+      !(fe[cSv] - fs[cSv] === 1 && b[fs[cSv]] === 45);
+    const cDur = col[8];
+    let duration = NaN;
+    if (cDur >= 0 && !isUnset(b, fs[cDur], fe[cDur])) {
+      const d = parseDecimal(b, fs[cDur], fe[cDur]);
+      if (d !== d) return this.#bad(line, "duration is not a number");
+      duration = d;
+    }
+    const oBytes = this.#count(b, fs, fe, col[9], -1);
+    const rBytes = this.#count(b, fs, fe, col[10], -1);
+    const cHist = col[11];
+    const hist = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
+      ? historyBitsOf(b, fs[cHist], fe[cHist])
+      : 0;
+    const oPkts = this.#count(b, fs, fe, col[12], 0);
+    const oIpB = this.#count(b, fs, fe, col[13], 0);
+    const rPkts = this.#count(b, fs, fe, col[14], 0);
+    const rIpB = this.#count(b, fs, fe, col[15], 0);
+    if (
+      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
+        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
+    ) {
+      return this.#bad(line, "a byte or packet count is not a whole number");
+    }
+    const row = this.#row;
+    row.ts = time;
+    row.duration = duration;
+    row.origIp = oIp;
+    row.origPort = oPort;
+    row.respIp = rIp;
+    row.respPort = rPort;
+    row.icmp = icmp;
+    row.service = service;
+    row.origBytes = oBytes;
+    row.respBytes = rBytes;
+    row.history = hist;
+    row.origPkts = oPkts;
+    row.respPkts = rPkts;
+    row.origIpBytes = oIpB;
+    row.respIpBytes = rIpB;
+    this.#addRow();
+  }
+
+  /** A count column; `unset` for "-" or a missing column, NaN when malformed. */
+  #count(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number, unset: number): number {
+    if (c < 0) return unset;
+    const s = fs[c], e = fe[c];
+    if (isUnset(b, s, e)) return unset;
+    return parseCount(b, s, e);
+  }
+
+  #bad(line: number, reason: string): void {
+    this.stats.skipped++;
+    this.warn.line(this.name, line, reason);
+  }
+
+  protected jsonRecord(o: Record<string, unknown>, line: number): void {
+    this.stats.records++;
+    if (this.stats.records === 1) this.checkKind(flatKeys(o));
+    for (const f of ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p"]) {
+      const v = jsonField(o, f);
+      if (v === undefined || v === null || v === "-" || v === "") return this.#bad(line, `no ${f}`);
+    }
+    const time = parseTime(jsonField(o, "ts"));
+    if (time !== time) {
+      return this.#bad(
+        line,
+        `ts is not a time: ${printable(JSON.stringify(jsonField(o, "ts")), 40)}`,
+      );
+    }
+    const oh = jsonField(o, "id.orig_h"), rh = jsonField(o, "id.resp_h");
+    if (typeof oh !== "string" || typeof rh !== "string") {
+      return this.#bad(line, "an id address is not an IP address");
+    }
+    const oIp = parseAddressText(oh), rIp = parseAddressText(rh);
+    if (oIp === IPV6 || rIp === IPV6) {
+      this.stats.ipv6++;
+      this.usable = true; // a well-formed row, only not converted
+      return;
+    }
+    if (oIp < 0 || rIp < 0) return this.#bad(line, "an id address is not an IP address");
+    const oPort = jsonCount(jsonField(o, "id.orig_p"), NaN);
+    const rPort = jsonCount(jsonField(o, "id.resp_p"), NaN);
+    if (!(oPort <= 65535) || !(rPort <= 65535)) {
+      return this.#bad(line, "a port is not a number 0-65535");
+    }
+    const icmp = jsonField(o, "proto") === "icmp";
+    const sv = jsonField(o, "service");
+    const service = sv !== undefined && sv !== null && sv !== "-";
+    const dv = jsonField(o, "duration");
+    let duration = NaN;
+    if (dv !== undefined && dv !== null && dv !== "-") {
+      const d = typeof dv === "number" ? dv : typeof dv === "string" ? parseTimeNumber(dv) : NaN;
+      if (d !== d) return this.#bad(line, "duration is not a number");
+      duration = d;
+    }
+    const oBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
+    const rBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
+    const hv = jsonField(o, "history");
+    const hist = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
+    const oPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
+    const oIpB = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
+    const rPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
+    const rIpB = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
+    if (
+      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
+        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
+    ) {
+      return this.#bad(line, "a byte or packet count is not a whole number");
+    }
+    const row = this.#row;
+    row.ts = time;
+    row.duration = duration;
+    row.origIp = oIp;
+    row.origPort = oPort;
+    row.respIp = rIp;
+    row.respPort = rPort;
+    row.icmp = icmp;
+    row.service = service;
+    row.origBytes = oBytes;
+    row.respBytes = rBytes;
+    row.history = hist;
+    row.origPkts = oPkts;
+    row.respPkts = rPkts;
+    row.origIpBytes = oIpB;
+    row.respIpBytes = rIpB;
+    this.#addRow();
+  }
+
+  /** The row read: usable, so on to section 5. */
+  #addRow(): void {
+    this.usable = true;
+    this.rules.add(this.#row);
+  }
+
+  protected skippedLine(): void {
+    this.stats.records++;
+    this.stats.skipped++;
+  }
+}
+
+function missingName(b: Uint8Array, fs: Int32Array, fe: Int32Array, col: Int32Array): string {
+  for (let i = 0; i < 6; i++) {
+    if (col[i] < 0 || isUnset(b, fs[col[i]], fe[col[i]])) return REQUIRED[i];
+  }
+  return "field";
+}
+
+function jsonCount(v: unknown, unset: number): number {
+  if (v === undefined || v === null || v === "-") return unset;
+  const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
+  return Number.isInteger(n) && n >= 0 ? n : NaN;
+}
+
+function parseTimeNumber(text: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+}

@@ -1,0 +1,26 @@
+/**
+ * The local NetworkSage-compatible server: the platform's API from SQLite (`node:sqlite`), for
+ * one machine or a lab. Needs `--allow-net` for its address and `--allow-read`/`--allow-write`
+ * for its data directory.
+ *
+ * @example The default upload limit
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DEFAULT_MAX_UPLOAD } from "./serve.ts";
+ * assert.equal(DEFAULT_MAX_UPLOAD, 1024 ** 3);
+ * ```
+ * @module
+ */
+export {
+  type ConversionOutput,
+  type Converter,
+  createService,
+  DEFAULT_MAX_UPLOAD,
+  defaultConverter,
+  type RunningServer,
+  serve,
+  type ServeOptions,
+  type Service,
+} from "./api/server.ts";
+export type { ClassifierInput, FlashLike } from "./api/classify.ts";
+export type { UploadType } from "./api/types.ts";
