@@ -16,14 +16,24 @@ export {
   collect,
   Collector,
   type CollectorOptions,
+  type CollectorSummary,
   DEFAULT_WINDOW_SECONDS,
   defaultStateDir,
+  everythingArrived,
   MIN_WINDOW_SECONDS,
   type SampleStream,
   windowLine,
+  type WindowProgress,
   type WindowReport,
 } from "./capture/collector.ts";
-export { apiUploader, type SampleUploader, Spool, type SpoolOptions } from "./capture/spool.ts";
+export {
+  apiUploader,
+  type ApiUploaderOptions,
+  type AttemptRecord,
+  type SampleUploader,
+  Spool,
+  type SpoolOptions,
+} from "./capture/spool.ts";
 export {
   CaptureError,
   findAllDevices,

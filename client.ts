@@ -27,6 +27,7 @@ export {
   NetworkSageClient,
   publicUuidOf,
   type UploadAccepted,
+  type UploadOptions,
   uploadTimeOf,
   type WaitOptions,
 } from "./api/client.ts";

@@ -22,5 +22,6 @@ export {
   type ServeOptions,
   type Service,
 } from "./api/server.ts";
+export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./api/server.ts";
 export type { ClassifierInput, FlashLike } from "./api/classify.ts";
 export type { UploadType } from "./api/types.ts";

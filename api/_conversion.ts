@@ -27,7 +27,7 @@ export type Converter = (
  * The default converter: Secflow samples (`.sf`) are validated and kept as they are (extra flash
  * keys such as `eventId` survive); everything else goes through `io/convert.ts`'s `convertFile`.
  */
-export const defaultConverter: Converter = async (path, options) => {
+export const defaultConverter: Converter = async (path, options): Promise<ConversionOutput> => {
   if (options.format === "secflow") return readSecflowSample(path);
   const result = await convertFile(path, {
     format: options.format,

@@ -23,7 +23,7 @@ import type { UploadType } from "./types.ts";
 import { createPages, isPagePath } from "./pages.ts";
 
 export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
-export type { ApiKey } from "./_keys.ts";
+export type { ApiKey, KeyOwner } from "./_keys.ts";
 export type { Route, RouteAuth, RouteContext } from "./_routes.ts";
 
 /** Options of {@link createService} and {@link serve}. */

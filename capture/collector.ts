@@ -159,8 +159,9 @@ export interface WindowProgress {
   packets: number;
   /** Sessions (future Secflows) in the current window so far, or null when unknown. */
   secflows: number | null;
-  /** libpcap drop counters since the window opened. */
+  /** Packets libpcap dropped since the window opened (its buffer was full). */
   dropped: number;
+  /** Packets the interface or its driver dropped since the window opened. */
   ifDropped: number;
 }
 

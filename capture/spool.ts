@@ -77,8 +77,11 @@ export function platformDate(text: string): number | null {
 
 /** An upload attempt's record: when the first and the latest attempt started (epoch ms). */
 export interface AttemptRecord {
+  /** When the first attempt started (epoch ms). */
   first: number;
+  /** When the latest attempt started (epoch ms). */
   last: number;
+  /** Attempts so far. */
   count: number;
 }
 
@@ -91,9 +94,11 @@ export function uploadName(spoolName: string): string {
 export class Spool {
   /** The spool directory. */
   readonly dir: string;
+  /** Where permanently refused samples go, each with a `.reason` file beside it. */
   readonly rejectedDir: string;
   #lock: Deno.FsFile | undefined;
 
+  /** A spool in `dir` (created 0700 by {@link Spool.open}); nothing is touched until then. */
   constructor(dir: string) {
     this.dir = dir;
     this.rejectedDir = `${dir}/rejected`;
