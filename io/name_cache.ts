@@ -4,7 +4,7 @@
  */
 import { InputError } from "../secflow/errors.ts";
 import { ipToString, parseIPv4 } from "../secflow/net.ts";
-import { writeTextAtomic } from "./files.ts";
+import { writeTextOutput } from "./output.ts";
 
 /** Reads a name cache; a missing file is an empty cache. Malformed lines are errors. */
 export async function readNameCache(path: string): Promise<Map<number, string>> {
@@ -53,5 +53,5 @@ export async function updateNameCache(
 ): Promise<void> {
   if (updates.size === 0) return;
   for (const [ip, name] of updates) cache.set(ip, name);
-  await writeTextAtomic(path, formatNameCache(cache));
+  await writeTextOutput(path, formatNameCache(cache));
 }

@@ -1,0 +1,229 @@
+/**
+ * The one way output reaches the disk. What `-o PATH` means follows tcpdump's `-w`:
+ *
+ * - `-` is standard output;
+ * - a path that exists and is not a regular file (a character device such as `/dev/null`, a FIFO,
+ *   a socket) is written straight through, never replaced;
+ * - a symlink is followed, and its target replaced;
+ * - a regular file (or a new path) is replaced atomically: the bytes go to
+ *   `.NAME.PID.tmp` in the same directory (so `--allow-write=DIR` covers it, and it is never read
+ *   back), are fsynced, and the file is renamed over NAME; the directory is then fsynced when
+ *   read access to it was granted. A failure removes the temporary file and names the output.
+ *
+ * Finding out what an existing path is needs read access to it; without it (`--allow-write`
+ * alone), an existing path is opened for writing and looked at through the open file instead.
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { printable } from "../secflow/printable.ts";
+
+/** Output could not be written (disk full, no such directory...): CLI exit code 1. */
+export class OutputError extends Error {
+  override name = "OutputError";
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode = 1;
+}
+
+/** Bytes to write: chunks may share one buffer (each is written before the next is asked for). */
+export type OutputChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** The temporary file {@link writeOutput} uses for `path` (documented: `.NAME.PID.tmp`). */
+export function temporaryPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+}
+
+/** True for the paths that mean standard output. */
+export function isStdout(path: string): boolean {
+  return path === "-" || path === "/dev/stdout";
+}
+
+/**
+ * Writes `chunks` to `path` as described in the module documentation. Errors are
+ * {@link OutputError}s naming the output (disk full included); permission errors pass through.
+ */
+export async function writeOutput(
+  path: string,
+  chunks: OutputChunks,
+  options: OutputOptions = {},
+): Promise<void> {
+  if (isStdout(path)) {
+    await writeThrough(Deno.stdout, "standard output", chunks);
+    return;
+  }
+  const target = await resolveTarget(path);
+  if (target.kind === "special") {
+    try {
+      await writeThrough(target.file, path, chunks);
+    } finally {
+      target.file.close();
+    }
+    return;
+  }
+  await replaceAtomically(target.path, path, chunks, options);
+}
+
+/** Options of {@link writeOutput}. */
+export interface OutputOptions {
+  /** When the chunks turn out to hold no bytes, leave the path as it was (no empty file). */
+  skipEmpty?: boolean;
+}
+
+/** Writes `text` to `path` like {@link writeOutput}. */
+export async function writeTextOutput(path: string, text: string): Promise<void> {
+  await writeOutput(path, [new TextEncoder().encode(text)]);
+}
+
+type Target =
+  | { kind: "file"; path: string }
+  | { kind: "special"; file: Deno.FsFile };
+
+async function resolveTarget(path: string): Promise<Target> {
+  const canRead = (p: string) => Deno.permissions.querySync({ name: "read", path: p }).state;
+  if (canRead(path) === "granted") {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { kind: "file", path };
+      throw describeWriteError(path, e);
+    }
+    if (info.isSymlink) {
+      let real: string;
+      try {
+        real = await Deno.realPath(path);
+      } catch (e) {
+        // A dangling link: create its target, as tcpdump -w would.
+        if (!(e instanceof Deno.errors.NotFound)) throw describeWriteError(path, e);
+        const link = await Deno.readLink(path);
+        return { kind: "file", path: resolve(dirname(path), link) };
+      }
+      info = await Deno.stat(real);
+      if (info.isFile) return { kind: "file", path: real };
+      path = real;
+    } else if (info.isFile) {
+      return { kind: "file", path };
+    }
+    if (info.isDirectory) {
+      throw new OutputError(
+        `${printable(path)}: is a directory (give a file name, or - for stdout)`,
+      );
+    }
+    return { kind: "special", file: await openForWrite(path) };
+  }
+  // No read access: look through an open file descriptor instead (fstat needs no permission).
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "file", path };
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new OutputError(
+        `${printable(path)}: is a directory (give a file name, or - for stdout)`,
+      );
+    }
+    throw describeWriteError(path, e);
+  }
+  const info = await file.stat();
+  if (info.isFile) {
+    file.close();
+    return { kind: "file", path };
+  }
+  return { kind: "special", file };
+}
+
+async function openForWrite(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true });
+  } catch (e) {
+    throw describeWriteError(path, e);
+  }
+}
+
+async function writeThrough(
+  file: { write(p: Uint8Array): Promise<number> },
+  name: string,
+  chunks: OutputChunks,
+): Promise<void> {
+  try {
+    for await (const chunk of chunks) {
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    }
+  } catch (e) {
+    // A closed pipe (`| head`) is the reader's choice, not an error worth a trace.
+    if (e instanceof Deno.errors.BrokenPipe) return;
+    throw describeWriteError(name, e);
+  }
+}
+
+async function replaceAtomically(
+  path: string,
+  shown: string,
+  chunks: OutputChunks,
+  options: OutputOptions,
+): Promise<void> {
+  const tmp = temporaryPathFor(path);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw describeWriteError(shown, e, tmp);
+  }
+  let open = true;
+  let written = 0;
+  try {
+    for await (const chunk of chunks) {
+      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+      written += chunk.length;
+    }
+    if (written === 0 && options.skipEmpty) {
+      file.close();
+      await Deno.remove(tmp);
+      return;
+    }
+    await file.sync();
+    file.close();
+    open = false;
+    await Deno.rename(tmp, path);
+  } catch (e) {
+    if (open) {
+      try {
+        file.close();
+      } catch { /* already closed */ }
+    }
+    await Deno.remove(tmp).catch(() => {});
+    throw describeWriteError(shown, e);
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes the rename durable; skipped when reading the directory was not granted. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") return;
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch { /* some file systems cannot sync a directory; the data itself is synced */ }
+}
+
+function describeWriteError(path: string, e: unknown, tmp?: string): Error {
+  if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") {
+    return e as Error;
+  }
+  // Errors from producing the bytes (a damaged input) pass through; only I/O errors are ours.
+  if (!Object.values(Deno.errors).some((type) => e instanceof type)) return e as Error;
+  const name = printable(path);
+  if (e instanceof Deno.errors.NotFound) {
+    return new OutputError(`${name}: cannot write: its directory does not exist`);
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new OutputError(
+      `${name}: cannot write: permission denied${tmp ? ` (creating ${printable(tmp)})` : ""}`,
+    );
+  }
+  const message = (e as Error)?.message?.split("\n")[0] ?? String(e);
+  return new OutputError(`${name}: cannot write: ${message.replace(/ \(os error \d+\)$/, "")}`);
+}
