@@ -181,6 +181,15 @@ export async function convertFile(
 ): Promise<ConvertResult> {
   const source = await openSource(path);
   options.onOpen?.(source);
+  return await convertSource(source, options);
+}
+
+/** {@link convertFile} on an opened input. */
+async function convertSource(
+  source: InputSource,
+  options: ConvertOptions,
+): Promise<ConvertResult> {
+  const path = source.path ?? "stdin";
   const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const warnings: string[] = [];
@@ -372,7 +381,7 @@ export async function convertFileTo(
     return await rewriteSecflow(source, output, options);
   }
   if (format !== "zeek") {
-    const result = await convertFile(input, { ...options, format, onOpen: undefined });
+    const result = await convertSource(source, { ...options, format });
     const flashes = result.sample?.flashes.length ?? 0;
     if (result.sample && flashes > 0) await writeSample(output, result.sample);
     return {

@@ -7,11 +7,14 @@
  * - a symlink is followed, and its target replaced;
  * - a regular file (or a new path) is replaced atomically: the bytes go to
  *   `.NAME.PID.tmp` in the same directory (so `--allow-write=DIR` covers it, and it is never read
- *   back), are fsynced, and the file is renamed over NAME; the directory is then fsynced when
- *   read access to it was granted. A failure removes the temporary file and names the output.
+ *   back), are fsynced, and the file is renamed over NAME; the directory is then fsynced. A
+ *   failure removes the temporary file and names the output.
  *
- * Finding out what an existing path is needs read access to it; without it (`--allow-write`
- * alone), an existing path is opened for writing and looked at through the open file instead.
+ * Deno's rename needs read access to both names, so the atomic replace needs
+ * `--allow-read=DIR` besides `--allow-write=DIR`. With `--allow-write` alone the file is written
+ * in place instead (opened once the first bytes exist; removed if writing fails midway), and an
+ * existing path is looked at through a file opened for writing (fstat needs no permission), so
+ * devices and FIFOs are still written through; following a symlink needs read access to it.
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
@@ -59,7 +62,40 @@ export async function writeOutput(
     }
     return;
   }
+  // Deno's rename needs read access to both names: without it, no atomic replace is possible.
+  if (
+    Deno.permissions.querySync({ name: "read", path: dirname(target.path) }).state !== "granted"
+  ) {
+    await writeInPlace(target.path, path, chunks);
+    return;
+  }
   await replaceAtomically(target.path, path, chunks, options);
+}
+
+/**
+ * The output written directly (only when the directory may not be read, so no rename): the file
+ * is opened once the first bytes exist, and removed again if writing fails midway.
+ */
+async function writeInPlace(path: string, shown: string, chunks: OutputChunks): Promise<void> {
+  let file: Deno.FsFile | undefined;
+  try {
+    for await (const chunk of chunks) {
+      file ??= await Deno.open(path, { write: true, create: true, truncate: true });
+      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+    }
+    if (file) await file.sync();
+  } catch (e) {
+    if (file) {
+      try {
+        file.close();
+      } catch { /* closed */ }
+      file = undefined;
+      await Deno.remove(path).catch(() => {});
+    }
+    throw describeWriteError(shown, e);
+  } finally {
+    file?.close();
+  }
 }
 
 /** Options of {@link writeOutput}. */
