@@ -4,6 +4,8 @@
  */
 import { InputError } from "../secflow/errors.ts";
 import { ipToString, parseIPv4 } from "../secflow/net.ts";
+import { isUsableName } from "../secflow/dns.ts";
+import { printable } from "../secflow/printable.ts";
 import { writeTextOutput } from "./output.ts";
 
 /** Reads a name cache; a missing file is an empty cache. Malformed lines are errors. */
@@ -14,9 +16,10 @@ export async function readNameCache(path: string): Promise<Map<number, string>> 
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return new Map();
     if (e instanceof Deno.errors.IsADirectory) {
-      throw new InputError(`${path}: is a directory, not a name cache file`);
+      throw new InputError(`${printable(path)}: is a directory, not a name cache file`);
     }
-    throw e;
+    if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
+    throw new InputError(`${printable(path)}: cannot read the name cache: ${(e as Error).message}`);
   }
   return parseNameCache(text, path);
 }
@@ -31,7 +34,14 @@ export function parseNameCache(text: string, path = "name cache"): Map<number, s
     const ip = parseIPv4(ipText);
     if (ip === undefined || !name || extra !== undefined) {
       throw new InputError(
-        `${path}: line ${i + 1}: expected "ip name", found "${line.slice(0, 60)}"`,
+        `${printable(path)}: line ${i + 1}: expected "ip name", found "${printable(line, 60)}"`,
+      );
+    }
+    if (!isUsableName(name)) {
+      throw new InputError(
+        `${printable(path)}: line ${i + 1}: "${
+          printable(name, 60)
+        }" is not a name a resolver accepts (empty, a label over 63 characters, over 253 in all, or control characters)`,
       );
     }
     cache.set(ip, name);

@@ -90,17 +90,38 @@ const decoder = new TextDecoder();
  * tried again with fewer compressed bytes.
  */
 function inflateHead(head: Uint8Array): Uint8Array {
-  for (let n = head.length; n >= 16; n = Math.floor(n / 2)) {
+  // Deflate expands up to ~1032 times, and zlib may produce all of it before refusing: the
+  // compressed bytes given grow from 256, so no attempt can expand past a few hundred KiB.
+  let best = new Uint8Array(0);
+  for (
+    let n = Math.min(256, head.length);
+    n > 0;
+    n = n >= head.length ? 0 : Math.min(head.length, n * 2)
+  ) {
     try {
-      return new Uint8Array(
+      best = new Uint8Array(
         gunzipSync(head.subarray(0, n), {
           finishFlush: constants.Z_SYNC_FLUSH,
           maxOutputLength: DETECT_CONTENT_BYTES,
         }),
       );
     } catch (e) {
-      if ((e as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") return new Uint8Array(0);
+      if ((e as { code?: string }).code !== "ERR_BUFFER_TOO_LARGE") return best;
+      // Past the limit: what the last attempt gave is enough (or retry smaller pieces).
+      if (best.length > 0) return best;
+      for (let m = n >> 1; m >= 16; m >>= 1) {
+        try {
+          return new Uint8Array(
+            gunzipSync(head.subarray(0, m), {
+              finishFlush: constants.Z_SYNC_FLUSH,
+              maxOutputLength: DETECT_CONTENT_BYTES,
+            }),
+          );
+        } catch { /* still too much */ }
+      }
+      return best;
     }
+    if (best.length >= DETECT_CONTENT_BYTES) return best;
   }
-  return new Uint8Array(0);
+  return best;
 }

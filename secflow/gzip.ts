@@ -65,17 +65,19 @@ async function* inflate(
       `${name}: gzip data is damaged at compressed byte ${pieceStart}: ${why}`,
     );
   };
-  // The input, copied (callers reuse their chunk buffers) and cut into pieces.
-  let chunk: Uint8Array<ArrayBuffer> | undefined = head.slice();
+  // The input, cut into pieces.
+  let chunk: Uint8Array | undefined = head;
   let off = 0;
   const nextPiece = async (): Promise<Uint8Array<ArrayBuffer> | undefined> => {
     while (!chunk || off >= chunk.length) {
       const r = await it.next();
       if (r.done) return undefined;
-      chunk = r.value.slice() as Uint8Array<ArrayBuffer>;
+      chunk = r.value;
       off = 0;
     }
-    const piece = chunk.subarray(off, Math.min(chunk.length, off + GZIP_PIECE_BYTES));
+    // A copy, not a view: a view into a larger buffer written to a DecompressionStream kept
+    // memory from being released (measured: 470 MB peak for 512 MB of output, 120 MB copied).
+    const piece = chunk.slice(off, Math.min(chunk.length, off + GZIP_PIECE_BYTES));
     off += piece.length;
     return piece;
   };
