@@ -41,8 +41,9 @@ options:
                         .sf; NAME.sf becomes NAME.converted.sf; standard input goes to stdout).
                         - is stdout; a device, FIFO or socket is written to; a symlink is
                         followed; a file is replaced atomically (via .OUT.PID.tmp beside it).
-                        Several inputs: a directory (created if missing) that gets INPUT-NAME.sf
-                        for each (default: each sample next to its input)
+                        An existing directory, or several inputs: a directory (created if
+                        missing) that gets INPUT-NAME.sf for each (default: each sample next to
+                        its input)
   --dns DNSLOG          Zeek dns.log that goes with a conn.log (one input only)
   --dns-cache FILE      persistent name cache (ip name lines): read before naming, updated after
   --format F            force the input format: ${FORMATS.join(", ")}
@@ -87,7 +88,11 @@ permissions: --allow-read=INPUT(,DNSLOG,CACHE) --allow-write=OUTDIR(,CACHE)
     const single = positionals.length === 1 && !(await isPlainDirectory(positionals[0]));
     if (single) {
       const input = positionals[0];
-      const output = values.output ?? (isStdin(input) ? "-" : safeDefaultOutput(input));
+      let output = values.output ?? (isStdin(input) ? "-" : safeDefaultOutput(input));
+      // -o DIR with one input: the sample goes into DIR, named as in a batch.
+      if (values.output !== undefined && await isDirectory(values.output)) {
+        output = join(values.output, `${isStdin(input) ? "stdin" : basename(input)}.sf`);
+      }
       return await convertOne(input, output, { ...options, fileName: outputName(output, input) }, {
         quiet,
         out,
@@ -117,6 +122,17 @@ function safeContext(ctx: CliContext): CliContext {
 export function escapeControls(text: string): string {
   // deno-lint-ignore no-control-regex
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => printable(c));
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  if (isStdout(path) || Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+    return false;
+  }
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
 }
 
 async function isPlainDirectory(path: string): Promise<boolean> {

@@ -80,10 +80,13 @@ async function writeInPlace(path: string, shown: string, chunks: OutputChunks): 
   let file: Deno.FsFile | undefined;
   try {
     for await (const chunk of chunks) {
-      file ??= await Deno.open(path, { write: true, create: true, truncate: true });
-      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+      file ??= await io(
+        shown,
+        () => Deno.open(path, { write: true, create: true, truncate: true }),
+      );
+      writeAll(file, chunk, shown);
     }
-    if (file) await file.sync();
+    if (file) await io(shown, () => file!.sync());
   } catch (e) {
     if (file) {
       try {
@@ -92,7 +95,7 @@ async function writeInPlace(path: string, shown: string, chunks: OutputChunks): 
       file = undefined;
       await Deno.remove(path).catch(() => {});
     }
-    throw describeWriteError(shown, e);
+    throw e;
   } finally {
     file?.close();
   }
@@ -180,14 +183,15 @@ async function writeThrough(
   name: string,
   chunks: OutputChunks,
 ): Promise<void> {
-  try {
-    for await (const chunk of chunks) {
+  // Errors of the producer (a damaged input) pass through as they are.
+  for await (const chunk of chunks) {
+    try {
       for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    } catch (e) {
+      // A closed pipe (`| head`) is the reader's choice, not an error worth a trace.
+      if (e instanceof Deno.errors.BrokenPipe) return;
+      throw describeWriteError(name, e);
     }
-  } catch (e) {
-    // A closed pipe (`| head`) is the reader's choice, not an error worth a trace.
-    if (e instanceof Deno.errors.BrokenPipe) return;
-    throw describeWriteError(name, e);
   }
 }
 
@@ -208,7 +212,7 @@ async function replaceAtomically(
   let written = 0;
   try {
     for await (const chunk of chunks) {
-      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+      writeAll(file, chunk, shown);
       written += chunk.length;
     }
     if (written === 0 && options.skipEmpty) {
@@ -216,10 +220,10 @@ async function replaceAtomically(
       await Deno.remove(tmp);
       return;
     }
-    await file.sync();
+    await io(shown, () => file.sync());
     file.close();
     open = false;
-    await Deno.rename(tmp, path);
+    await io(shown, () => Deno.rename(tmp, path));
   } catch (e) {
     if (open) {
       try {
@@ -227,7 +231,7 @@ async function replaceAtomically(
       } catch { /* already closed */ }
     }
     await Deno.remove(tmp).catch(() => {});
-    throw describeWriteError(shown, e);
+    throw e;
   }
   await syncDirectory(dirname(path));
 }
@@ -245,12 +249,28 @@ async function syncDirectory(dir: string): Promise<void> {
   } catch { /* some file systems cannot sync a directory; the data itself is synced */ }
 }
 
+/** Writes all of `chunk`; a failure is an {@link OutputError} naming the output. */
+function writeAll(file: Deno.FsFile, chunk: Uint8Array, shown: string): void {
+  try {
+    for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+  } catch (e) {
+    throw describeWriteError(shown, e);
+  }
+}
+
+/** Runs a file-system call, turning its failure into an {@link OutputError} naming the output. */
+async function io<T>(shown: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw describeWriteError(shown, e);
+  }
+}
+
 function describeWriteError(path: string, e: unknown, tmp?: string): Error {
   if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") {
     return e as Error;
   }
-  // Errors from producing the bytes (a damaged input) pass through; only I/O errors are ours.
-  if (!Object.values(Deno.errors).some((type) => e instanceof type)) return e as Error;
   const name = printable(path);
   if (e instanceof Deno.errors.NotFound) {
     return new OutputError(`${name}: cannot write: its directory does not exist`);

@@ -478,6 +478,35 @@ Deno.test("messages: a damaged gzip names the file and the compressed byte offse
   });
 });
 
+Deno.test("messages: a full disk names the output and leaves no temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const small = join(dir, "small");
+    await Deno.mkdir(small);
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=8k", "tmpfs", small],
+      stderr: "null",
+    }).output();
+    if (!mount.success) {
+      console.warn("skipping: mounting a small tmpfs needs root");
+      return;
+    }
+    try {
+      await Deno.writeFile(join(small, "fill"), new Uint8Array(8192)).catch(() => {});
+      for (const permissions of [undefined, [`--allow-read=${input}`, `--allow-write=${small}`]]) {
+        const r = await runCli(["convert", input, "-o", join(small, "x.sf")], { permissions });
+        assertClean(r);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /small\/x\.sf: cannot write: No space left on device/);
+        assert.deepEqual([...Deno.readDirSync(small)].map((e) => e.name), ["fill"]);
+      }
+    } finally {
+      await new Deno.Command("umount", { args: [small] }).output();
+    }
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // The documented narrow permissions, with --no-prompt
 
