@@ -53,7 +53,8 @@ One summary line per input (and a total for several), on stderr. When no Secflow
 notice is printed and no file is written. Warnings (a capture cut short, skipped records; at
 most 20 malformed log lines are named, then counted) go to stderr.
 
-exit codes: 0 done; 1 some of several inputs failed; 2 usage error, or the one INPUT is bad
+exit codes: 0 done; 1 some of several inputs failed, or the output could not be written;
+  2 usage error, a missing permission, or the one INPUT is not usable
 
 permissions: --allow-read=INPUT(,DNSLOG,CACHE) --allow-write=OUTDIR(,CACHE)
   (the output's directory: the temporary file is made there; add --allow-read of the output
@@ -171,7 +172,11 @@ async function convertOne(
       onOpen: (s) => {
         source = s;
         progress = new Progress({ label: `convert ${printable(shown)}`, quiet: p.quiet });
-        timer = setInterval(() => progress!.update(source!.bytesRead, source!.size ?? 0), 125);
+        // Zeek files are read by their own reader: no byte count, a status instead.
+        timer = setInterval(() => {
+          if (source!.bytesRead > 0) progress!.update(source!.bytesRead, source!.size ?? 0);
+          else progress!.status("reading");
+        }, 125);
       },
     });
     progress?.clear();
@@ -317,6 +322,7 @@ async function convertMany(
   const byOutput = new Map<string, string>();
   const fromDirectory = new Set<string>();
   let failed = emptyDirectories;
+  let notCapable = false;
   for (const input of inputs) {
     const name = isStdin(input.path) ? "stdin" : basename(input.path);
     const output = outDir !== undefined
@@ -362,6 +368,7 @@ async function convertMany(
       p.out.err(`skipped: ${outcome.message}`);
     } else {
       failed++;
+      notCapable ||= outcome.notCapable;
       const hint = outcome.notCapable ? " (see networksage convert --help for permissions)" : "";
       p.out.err(`failed: ${outcome.message}${hint}`);
     }
@@ -384,5 +391,6 @@ async function convertMany(
       } written`,
     );
   }
-  return failed > 0 ? 1 : 0;
+  // A missing permission is the caller's to fix, as for one input: exit 2.
+  return notCapable ? 2 : failed > 0 ? 1 : 0;
 }

@@ -4,6 +4,7 @@
  */
 import { InputError } from "../secflow/errors.ts";
 import { gunzipIfNeeded, isGzip } from "../secflow/gzip.ts";
+import { detect } from "../secflow/detect.ts";
 
 export { isGzip };
 
@@ -142,6 +143,7 @@ export async function openSource(path: string): Promise<InputSource> {
     const info = await file.stat();
     size = info.isFile ? info.size : undefined;
     const head = await readUpTo(file, HEAD_BYTES);
+    const once = size === undefined ? onceOnly(file, head, path) : undefined;
     const source: InputSource = {
       name: path,
       path,
@@ -193,7 +195,7 @@ function onceOnly(
   head: Uint8Array,
   name: string,
 ): AsyncIterable<Uint8Array> {
-  return replayable(file, head, name, () => {
+  return replayable(file, head, name, isCaptureHead(head), () => {
     try {
       file.close();
     } catch { /* closed */ }
@@ -209,8 +211,14 @@ async function stdinSource(): Promise<InputSource> {
     raw: () => counted(source, stdinChunks),
     content: () => gunzipIfNeeded(source.raw(), "standard input"),
   };
-  const stdinChunks = replayable(Deno.stdin, head, "standard input", () => {});
+  const stdinChunks = replayable(Deno.stdin, head, "standard input", isCaptureHead(head), () => {});
   return source;
+}
+
+/** Whether a head is a capture (plain or gzip'd), the one kind of input read twice. */
+function isCaptureHead(head: Uint8Array): boolean {
+  const kind = detect(head).kind;
+  return kind === "pcap" || kind === "pcapng";
 }
 
 /**
@@ -221,9 +229,11 @@ function replayable(
   reader: { read(p: Uint8Array): Promise<number | null> },
   head: Uint8Array,
   name: string,
+  keep: boolean,
   done: () => void,
 ): AsyncIterable<Uint8Array> {
-  let kept: Uint8Array[] | null = [head];
+  // Only captures are ever read twice: other inputs keep nothing.
+  let kept: Uint8Array[] | null = keep ? [head] : null;
   let keptBytes = head.length;
   let read = false;
   return {
