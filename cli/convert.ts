@@ -23,8 +23,8 @@ const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 export const convertCommand: Command = {
   name: "convert",
-  help:
-    `usage: networksage convert INPUT... [--dns DNSLOG] [-o OUT] [--dns-cache FILE] [--format F] [-q]
+  help: `usage: networksage convert INPUT... [--dns DNSLOG] [-o OUT] [--dns-cache FILE] [--format F]
+                                    [--timeout S] [-q]
 
 Converts each INPUT (pcap, pcapng, Zeek conn.log as TSV or JSON, or .sf; detected from the
 content, gzip looked through) into a Secflow sample. A .sf INPUT is validated and written back
@@ -47,6 +47,8 @@ options:
   --dns DNSLOG          Zeek dns.log that goes with a conn.log (one input only)
   --dns-cache FILE      persistent name cache (ip name lines): read before naming, updated after
   --format F            force the input format: ${FORMATS.join(", ")}
+  --timeout S           several inputs: give up on an input after S seconds (it counts as
+                        failed; needs the worker pool, see permissions)
   -q, --quiet           no summary lines and no progress (warnings and errors still show)
 
 One summary line per input (and a total for several), on stderr. When no Secflows result, a
@@ -67,8 +69,13 @@ permissions: --allow-read=INPUT(,DNSLOG,CACHE) --allow-write=OUTDIR(,CACHE)
       "dns-cache": { type: "string" },
       format: { type: "string" },
       quiet: { type: "boolean", short: "q" },
+      timeout: { type: "string" },
     });
     if (positionals.length === 0) throw new UsageError("INPUT is missing");
+    const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+    if (timeout !== undefined && !(timeout > 0)) {
+      throw new UsageError(`--timeout takes seconds (> 0), not '${printable(values.timeout!)}'`);
+    }
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !FORMATS.includes(format)) {
       throw new UsageError(
@@ -105,7 +112,7 @@ permissions: --allow-read=INPUT(,DNSLOG,CACHE) --allow-write=OUTDIR(,CACHE)
     if (values.output !== undefined && isStdout(values.output)) {
       throw new UsageError("with several inputs, -o names a directory, not standard output");
     }
-    return await convertMany(positionals, values.output, options, { quiet, out });
+    return await convertMany(positionals, values.output, options, { quiet, out }, timeout);
   },
 };
 
@@ -315,9 +322,19 @@ async function convertMany(
   outDir: string | undefined,
   options: Omit<ConvertJob["options"], "fileName">,
   p: Printer,
+  timeoutSeconds?: number,
 ): Promise<number> {
   const { inputs, emptyDirectories } = await expand(positionals, p.out);
-  if (outDir !== undefined) await Deno.mkdir(outDir, { recursive: true });
+  if (outDir !== undefined) {
+    try {
+      await Deno.mkdir(outDir, { recursive: true });
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists || e instanceof Deno.errors.NotADirectory) {
+        throw new UsageError(`-o ${printable(outDir)}: with several inputs, -o names a directory`);
+      }
+      throw e;
+    }
+  }
   const jobs: ConvertJob[] = [];
   const byOutput = new Map<string, string>();
   const fromDirectory = new Set<string>();
@@ -378,7 +395,9 @@ async function convertMany(
     const { runJob } = await import("../io/convert_pool.ts");
     onDone(job, await runJob(job, (w) => onWarning(job, w)));
   }
-  await runPool(pooled, { onWarning, onDone });
+  await runPool(pooled, { onWarning, onDone }, {
+    jobTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+  });
   progress.clear();
   if (!p.quiet || failed > 0) {
     const parts = [`${converted} converted`];

@@ -63,6 +63,17 @@ export interface PoolEvents {
   onDone(job: ConvertJob, outcome: JobOutcome): void;
 }
 
+/** Options of {@link runPool}. */
+export interface PoolOptions {
+  /** Workers (default: the number of cores). */
+  workers?: number;
+  /**
+   * Give up on a job after this long: its worker is stopped, the job fails, and a new worker
+   * takes the next one. Only with workers (a conversion on this thread cannot be stopped).
+   */
+  jobTimeoutMs?: number;
+}
+
 /**
  * Runs `jobs` on `workers` workers (default: the number of cores), calling back as each one
  * ends (in the order they end). Falls back to running them here one by one.
@@ -70,8 +81,9 @@ export interface PoolEvents {
 export async function runPool(
   jobs: ConvertJob[],
   events: PoolEvents,
-  workers = navigator.hardwareConcurrency || 2,
+  options: PoolOptions = {},
 ): Promise<void> {
+  const workers = options.workers ?? (navigator.hardwareConcurrency || 2);
   const count = Math.min(workers, jobs.length);
   if (count <= 1 || !canUseWorkers()) {
     for (const job of jobs) {
@@ -80,51 +92,75 @@ export async function runPool(
     return;
   }
   let next = 0;
-  const started: Worker[] = [];
-  const lanes: Promise<void>[] = [];
-  for (let w = 0; w < count; w++) {
-    let worker: Worker;
+  const started = new Set<Worker>();
+  const spawn = (): Worker | undefined => {
     try {
-      worker = new Worker(import.meta.url, { type: "module", name: WORKER_NAME });
+      const w = new Worker(import.meta.url, { type: "module", name: WORKER_NAME });
+      started.add(w);
+      return w;
     } catch {
-      break;
+      return undefined;
     }
-    started.push(worker);
-    lanes.push(
-      new Promise<void>((resolve) => {
-        let current = -1;
-        const feed = () => {
-          if (next >= jobs.length) {
-            resolve();
-            return;
-          }
-          current = next++;
-          worker.postMessage({ id: current, job: jobs[current] } satisfies ToWorker);
-        };
-        worker.onmessage = (e: MessageEvent<FromWorker>) => {
+  };
+  const lane = (first: Worker) =>
+    new Promise<void>((resolve) => {
+      let worker = first;
+      let current = -1;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const fail = (message: string) => {
+        clearTimeout(timer);
+        const job = jobs[current];
+        current = -1;
+        events.onDone(job, { ok: false, message, exitCode: 1, notCapable: false });
+      };
+      const feed = () => {
+        if (next >= jobs.length) {
+          resolve();
+          return;
+        }
+        current = next++;
+        worker.postMessage({ id: current, job: jobs[current] } satisfies ToWorker);
+        if (options.jobTimeoutMs !== undefined) {
+          timer = setTimeout(() => {
+            // Stuck: this worker is stopped, and a new one carries on with the next input.
+            worker.terminate();
+            started.delete(worker);
+            fail(`${jobs[current].input}: gave up after ${options.jobTimeoutMs! / 1000} s`);
+            const fresh = spawn();
+            if (!fresh) return resolve();
+            attach(fresh);
+            feed();
+          }, options.jobTimeoutMs);
+        }
+      };
+      const attach = (w: Worker) => {
+        worker = w;
+        w.onmessage = (e: MessageEvent<FromWorker>) => {
           const m = e.data;
+          if (w !== worker || m.id !== current) return; // from a stopped job
           if (m.type === "warning") events.onWarning(jobs[m.id], m.text);
           else {
+            clearTimeout(timer);
+            current = -1;
             events.onDone(jobs[m.id], m.outcome);
             feed();
           }
         };
-        worker.onerror = (e: ErrorEvent) => {
+        w.onerror = (e: ErrorEvent) => {
           // The worker died: its job failed; the other lanes take the rest.
           e.preventDefault();
-          if (current >= 0) {
-            events.onDone(jobs[current], {
-              ok: false,
-              message: `${jobs[current].input}: the conversion stopped: ${e.message}`,
-              exitCode: 1,
-              notCapable: false,
-            });
-          }
+          if (current >= 0) fail(`${jobs[current].input}: the conversion stopped: ${e.message}`);
           resolve();
         };
-        feed();
-      }),
-    );
+      };
+      attach(first);
+      feed();
+    });
+  const lanes: Promise<void>[] = [];
+  for (let w = 0; w < count; w++) {
+    const worker = spawn();
+    if (!worker) break;
+    lanes.push(lane(worker));
   }
   try {
     await Promise.all(lanes);

@@ -150,8 +150,7 @@ export async function openSource(path: string): Promise<InputSource> {
       size,
       head,
       bytesRead: 0,
-      raw: () =>
-        counted(source, size === undefined ? onceOnly(file, head, path) : fileChunks(path)),
+      raw: () => counted(source, once ?? fileChunks(path)),
       content: () => gunzipIfNeeded(source.raw(), path),
     };
     if (size !== undefined) file.close();

@@ -2,7 +2,8 @@
  * Fuzzing `convert` through the CLI (issue 8, acceptance 2): seed inputs built here (pcap,
  * pcapng, Zeek conn.log as TSV and JSON, a dns.log, a `.sf`, and gzip of some), mutated with a
  * fixed-seed PRNG (bit flips, truncation, inserted garbage, huge length fields, repeated slices),
- * written into a folder and converted as one batch per child process with a timeout. Every run
+ * written into a folder and converted as one batch per child process, each input with a timeout
+ * (`--timeout`: the worker pool stops a stuck conversion) and the batch with another. Every run
  * must end with exit 0 or 1, no stack trace, one outcome line per input, and no written sample
  * that `validate` rejects. The test runs a short campaign; `bench/convert_fuzz.ts` a long one.
  */
@@ -169,6 +170,9 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** Seconds one input may take before the pool gives up on it (and the fuzz reports a hang). */
+export const INPUT_TIMEOUT_S = 20;
+
 /** What a campaign found. */
 export interface FuzzReport {
   cases: number;
@@ -215,7 +219,10 @@ export async function fuzzConvert(
       names.push(name);
     }
     report.batches++;
-    const r = await runCli(["convert", inDir, "-o", outDir], { timeoutMs });
+    // Each input has its own timeout (the pool stops a stuck worker), the batch one more.
+    const r = await runCli(["convert", inDir, "-o", outDir, "--timeout", String(INPUT_TIMEOUT_S)], {
+      timeoutMs,
+    });
     const where = `batch ${first}..${first + names.length - 1} (seed ${seed})`;
     if (r.timedOut) report.problems.push(`${where}: timed out after ${timeoutMs} ms`);
     if (r.code !== 0 && r.code !== 1) {
@@ -235,6 +242,9 @@ export async function fuzzConvert(
         report.problems.push(
           `${where}: ${name}: expected one outcome line, found ${outcome.length}`,
         );
+      }
+      if (outcome.some((l) => / gave up after /.test(l))) {
+        report.problems.push(`${where}: ${name}: took over ${INPUT_TIMEOUT_S} s`);
       }
       if (outcome.some((l) => /^(skipped|failed): /.test(l))) report.failedOrSkipped++;
       else if (outcome.length === 1) report.converted++;

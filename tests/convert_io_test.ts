@@ -137,6 +137,40 @@ Deno.test("input: - and /dev/stdin read standard input once, plain or gzip", asy
   });
 });
 
+Deno.test("input: a capture that must be read three times gives the same sample from stdin, a FIFO and a file", async () => {
+  await withTempDir(async (dir) => {
+    // A TCP packet joins a UDP session created later in the file: the replay path.
+    const replay = pcap([
+      { us: T0, data: ether(tcp({ src: H, dst: "5.5.5.5", sp: 50000, dp: 7000, payload: 11 })) },
+      {
+        us: T0 + 1e6,
+        data: ether(udp({ src: H, dst: "6.6.6.6", sp: 50000, dp: 8000, payload: 22 })),
+      },
+      {
+        us: T0 + 2e6,
+        data: ether(tcp({ src: "5.5.5.5", dst: H, sp: 7000, dp: 50000, payload: 33 })),
+      },
+    ]);
+    const file = join(dir, "replay.pcap");
+    await Deno.writeFile(file, replay);
+    const strip = (b: Uint8Array) =>
+      decoder.decode(b).replace(/"hash": "\w+", /, "").replace(/"fileName": "[^"]*"/, "");
+    const fromFile = await runCli(["convert", file, "-o", "-"]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.match(decoder.decode(fromFile.stdout), /6\.6\.6\.6:8000/);
+    const fromStdin = await runCli(["convert", "-", "-o", "-"], { stdin: replay });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(strip(fromStdin.stdout), strip(fromFile.stdout));
+    const fifo = join(dir, "in.fifo");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const writing = Deno.writeFile(fifo, replay);
+    const fromFifo = await runCli(["convert", fifo, "-o", "-"]);
+    await writing;
+    assert.equal(fromFifo.code, 0, fromFifo.stderr);
+    assert.equal(strip(fromFifo.stdout), strip(fromFile.stdout));
+  });
+});
+
 Deno.test("input: a Zeek conn.log on standard input, and a .sf on standard input", async () => {
   await withTempDir(async (dir) => {
     const conn = connTsv([{ ts: "1700000000.5", oh: "192.168.1.10", op: 5, rh: X, rp: 443 }]);
@@ -196,6 +230,23 @@ Deno.test("batch: a bad input named on the command line fails (exit 1); the othe
     assert.ok(err.some((l) => /^failed: .*c\.txt: not a pcap/.test(l)), r.stderr);
     assert.match(err.at(-1)!, /^total: 3 inputs: .*1 converted.*failed; 2 Secflows written$/);
     await validates(join(dir, "out", "a.pcap.sf"));
+  });
+});
+
+Deno.test("batch: --timeout gives up on an input that never ends (a FIFO nobody writes) and goes on", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(join(dir, "a.pcap"), CAPTURE);
+    const fifo = join(dir, "stuck.fifo");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const r = await runCli(
+      ["convert", fifo, join(dir, "a.pcap"), "--timeout", "1", "-o", join(dir, "out")],
+      { timeoutMs: 30_000 },
+    );
+    assertClean(r);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /failed: .*stuck\.fifo: gave up after 1 s/);
+    assert.match(r.stderr, /total: 2 inputs: 1 converted, 1 failed; 2 Secflows written/);
+    assert.ok(r.ms < 20_000, `${r.ms} ms`);
   });
 });
 
