@@ -12,7 +12,7 @@ import { fuzzConvert } from "../tests/_fuzz.ts";
 const [cases = 50_000, seed = 1, batch = 500] = Deno.args.map(Number);
 const dir = await Deno.makeTempDir({ prefix: "ns_fuzz_bench_" });
 try {
-  const report = await fuzzConvert(dir, cases, seed, batch, 300_000);
+  const report = await fuzzConvert(dir, cases, seed, batch, 300_000, Math.ceil(cases / 100));
   console.log(
     `${report.cases} cases (seed ${seed}) in ${report.batches} batches: ${report.converted} converted ` +
       `or empty, ${report.failedOrSkipped} refused, ${report.samplesValidated} samples validated, ` +

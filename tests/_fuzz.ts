@@ -186,7 +186,7 @@ export interface FuzzReport {
 
 /**
  * Runs `cases` mutations (seeded with `seed`) in batches of `batch` files per child, each batch
- * with `timeoutMs`. Problems are collected, not thrown, so one report names them all.
+ * with `timeoutMs`, then `singles` more, one child each. Problems are collected, not thrown, so one report names them all.
  */
 export async function fuzzConvert(
   dir: string,
@@ -194,6 +194,7 @@ export async function fuzzConvert(
   seed: number,
   batch = 250,
   timeoutMs = 60_000,
+  singles = 0,
 ): Promise<FuzzReport> {
   const started = performance.now();
   const rand = prng(seed);
@@ -270,6 +271,39 @@ export async function fuzzConvert(
     }
     await Deno.remove(inDir, { recursive: true });
     await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  }
+  // A few through the one-input path too: exit 0, 1 or 2, one line on failure.
+  for (let i = 0; i < singles; i++) {
+    const [ext, bytes] = seedInputs[Math.floor(rand() * seedInputs.length)];
+    const input = join(dir, `single${i}.${ext}`);
+    const output = join(dir, `single${i}.out.sf`);
+    await Deno.writeFile(input, mutate(bytes, rand));
+    const r = await runCli(["convert", input, "-o", output], { timeoutMs: INPUT_TIMEOUT_S * 1000 });
+    const where = `single ${i} (seed ${seed}, ${ext})`;
+    if (r.timedOut) report.problems.push(`${where}: took over ${INPUT_TIMEOUT_S} s`);
+    if (![0, 1, 2].includes(r.code)) report.problems.push(`${where}: exit ${r.code}`);
+    const stack = noStack(r);
+    if (stack) {
+      report.problems.push(`${where}: stack trace or uncaught error: ${stack.slice(0, 800)}`);
+    }
+    const errors = lines(r.stderr).filter((l) => l.startsWith("networksage convert:"));
+    if (r.code !== 0 && errors.length !== 1) {
+      report.problems.push(
+        `${where}: exit ${r.code} with ${errors.length} error lines: ${r.stderr}`,
+      );
+    }
+    try {
+      await Deno.lstat(output);
+      const v = await runCli(["validate", "-q", output]);
+      report.samplesValidated++;
+      if (v.code !== 0) {
+        report.problems.push(
+          `${where}: written sample rejected: ${new TextDecoder().decode(v.stdout)}`,
+        );
+      }
+    } catch { /* nothing written */ }
+    await Deno.remove(input);
+    await Deno.remove(output).catch(() => {});
   }
   report.ms = performance.now() - started;
   return report;

@@ -8,11 +8,13 @@ import { fuzzConvert } from "./_fuzz.ts";
 
 const CASES = 3000;
 const SEED = 0x5ec710;
+/** Also through the one-input path (one child each, so few). */
+const SINGLES = 40;
 
 Deno.test(`fuzz: ${CASES} mutated inputs (seed ${SEED}) convert without crashes or invalid samples`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "ns_fuzz_" });
   try {
-    const report = await fuzzConvert(dir, CASES, SEED);
+    const report = await fuzzConvert(dir, CASES, SEED, 250, 60_000, SINGLES);
     console.log(
       `  ${report.cases} cases in ${report.batches} batches: ${report.converted} converted or empty, ` +
         `${report.failedOrSkipped} refused, ${report.samplesValidated} samples validated, ` +
