@@ -116,6 +116,21 @@ Deno.test("output: -o - and -o /dev/stdout write the sample to stdout and replac
   });
 });
 
+Deno.test("summary: singular and plural (1 Secflow from 1 packet; valid (1 flash))", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "one.pcap");
+    await Deno.writeFile(input, pcap([RECS[1]]));
+    const r = await runCli(["convert", input]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /one\.sf: 1 Secflow from 1 packet \(1 kept, .*\); named 0 of 1 destination \(dns\.log 0, passive 0, cache 0\)\n$/,
+    );
+    const v = await runCli(["validate", join(dir, "one.sf")]);
+    assert.match(decoder.decode(v.stdout), /one\.sf: valid \(1 flash\)/);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // Input: standard input read once
 
