@@ -393,6 +393,8 @@ function checkKeys(
   add: (path: string, message: string) => void,
 ): void {
   const keys = Object.keys(obj);
+  // The common case, every key in order: one pass.
+  if (keys.length === expected.length && keys.every((k, i) => k === expected[i])) return;
   for (const key of expected) if (!keys.includes(key)) add(`${at}.${key}`, "is missing");
   for (const key of keys) if (!expected.includes(key)) add(`${at}.${key}`, "is not a known key");
   const present = keys.filter((k) => expected.includes(k));

@@ -50,6 +50,9 @@ type Frame = {
 const WS = new Uint8Array(256);
 for (const c of [9, 10, 13, 32]) WS[c] = 1;
 const NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+/** What makes a string's bytes more than plain ASCII text: escapes, controls, UTF-8. */
+// deno-lint-ignore no-control-regex
+const SPECIAL = /[\x00-\x1f\\\x80-\xff]/;
 
 /**
  * Push parser and validator of one `.sf` document.
@@ -77,10 +80,12 @@ export class SampleReader {
   #fields = new Map<string, unknown>();
   #done = false;
   #fatal = false;
-  /** Token being accumulated across pushes: a string, number or literal. */
-  #token: number[] | null = null;
+  /** A token (string contents, number or literal) is being read, maybe across pushes. */
+  #inToken = false;
   #tokenKind: "string" | "number" | "literal" = "string";
-  #escape = false;
+  /** The token's bytes so far: strings are capped, so one reused buffer holds any token. */
+  #scratch = new Uint8Array(MAX_STRING_BYTES + 8);
+  #tokenLength = 0;
   #elementStart = -1;
   #previousStart = -Infinity;
   #headSent = false;
@@ -121,30 +126,32 @@ export class SampleReader {
 
   /** Feeds bytes. */
   push(b: Uint8Array): void {
-    for (let i = 0; i < b.length && !this.#fatal; i++) {
+    let i = 0;
+    while (i < b.length && !this.#fatal) {
+      if (this.#inToken) {
+        i = this.#scanToken(b, i);
+        continue;
+      }
       const c = b[i];
       const at = this.offset + i;
-      if (this.#token !== null) {
-        if (this.#continueToken(c, at)) continue;
-        if (this.#fatal) break;
-      }
       if (this.#elementStart >= 0 && at - this.#elementStart > MAX_ELEMENT_BYTES) {
         this.#stop(this.#here(), `is longer than ${MAX_ELEMENT_BYTES} bytes`);
         break;
       }
+      i++;
       if (WS[c]) continue;
-      this.#byte(c, at);
+      if (this.#byte(c, at)) i--; // a number or literal starts with this byte: read it again
     }
     this.offset += b.length;
   }
 
   /** Ends the input; problems for a cut document are added. */
   end(): void {
-    if (this.#token !== null && !this.#fatal && this.#tokenKind !== "string") {
+    if (this.#inToken && !this.#fatal && this.#tokenKind !== "string") {
       this.#finishToken(this.offset);
     }
     if (this.#fatal) return;
-    if (this.#token !== null || this.#stack.length > 0 || !this.#done) {
+    if (this.#inToken || this.#stack.length > 0 || !this.#done) {
       this.#stop(
         this.#stack.length > 0 ? this.#here() : "$",
         this.offset === 0
@@ -161,7 +168,8 @@ export class SampleReader {
     this.#stop(this.#here(), `not JSON: unexpected ${shown} at byte ${at}`);
   }
 
-  #byte(c: number, at: number): void {
+  /** One structural byte; true when it starts a number or literal (the caller reads it again). */
+  #byte(c: number, at: number): boolean | void {
     if (this.#done) return this.#unexpected(c, at);
     const top = this.#stack[this.#stack.length - 1];
     if (top) {
@@ -183,7 +191,7 @@ export class SampleReader {
       }
       if (top.want === "key") {
         if (c !== 34) return this.#unexpected(c, at);
-        this.#startToken("string", c);
+        this.#startToken("string");
         return;
       }
     }
@@ -216,65 +224,121 @@ export class SampleReader {
       }
       return;
     }
-    if (c === 34) return this.#startToken("string", c);
-    if (c === 45 || (c >= 48 && c <= 57)) return this.#startToken("number", c);
-    if (c === 116 || c === 102 || c === 110) return this.#startToken("literal", c);
+    if (c === 34) return this.#startToken("string");
+    if (c === 45 || (c >= 48 && c <= 57)) {
+      this.#startToken("number");
+      return true;
+    }
+    if (c === 116 || c === 102 || c === 110) {
+      this.#startToken("literal");
+      return true;
+    }
     this.#unexpected(c, at);
   }
 
-  #startToken(kind: "string" | "number" | "literal", c: number): void {
-    this.#token = [c];
+  #startToken(kind: "string" | "number" | "literal"): void {
+    this.#inToken = true;
     this.#tokenKind = kind;
-    this.#escape = false;
+    this.#tokenLength = 0;
   }
 
-  /** True when `c` was taken by the token; false when the token ended before `c`. */
-  #continueToken(c: number, at: number): boolean {
-    const t = this.#token!;
+  /** Reads the token on from `b[i]`; returns the index of the first byte it did not take. */
+  #scanToken(b: Uint8Array, i: number): number {
+    let j = i;
+    let ended = false;
     if (this.#tokenKind === "string") {
-      if (t.length > MAX_STRING_BYTES) {
-        this.#stop(this.#here(), `is a string longer than ${MAX_STRING_BYTES} bytes`);
-        return true;
+      // The closing quote is the next one not escaped: found with indexOf (native), then the
+      // backslashes before it counted, across pushes when the string started in an earlier one.
+      let from = i;
+      while (true) {
+        const q = b.indexOf(34, from);
+        if (q < 0) {
+          j = b.length;
+          break;
+        }
+        let backslashes = 0;
+        let k = q - 1;
+        while (k >= i && b[k] === 92) {
+          backslashes++;
+          k--;
+        }
+        if (k < i) {
+          for (let m = this.#tokenLength - 1; m >= 0 && this.#scratch[m] === 92; m--) backslashes++;
+        }
+        if (backslashes % 2 === 0) {
+          j = q;
+          ended = true;
+          break;
+        }
+        from = q + 1;
       }
-      t.push(c);
-      if (this.#escape) this.#escape = false;
-      else if (c === 92) this.#escape = true;
-      else if (c === 34) this.#finishToken(at);
-      return true;
+    } else {
+      const number = this.#tokenKind === "number";
+      for (; j < b.length; j++) {
+        const c = b[j];
+        const ok = number
+          ? (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45
+          : c >= 97 && c <= 122;
+        if (!ok) {
+          ended = true;
+          break;
+        }
+      }
     }
-    const ok = this.#tokenKind === "number"
-      ? (c >= 48 && c <= 57) || c === 46 || c === 101 || c === 69 || c === 43 || c === 45
-      : c >= 97 && c <= 122;
-    if (ok && t.length < 64) {
-      t.push(c);
-      return true;
+    const n = j - i;
+    const limit = this.#tokenKind === "string" ? MAX_STRING_BYTES : 64;
+    if (this.#tokenLength + n > limit) {
+      this.#stop(
+        this.#here(),
+        this.#tokenKind === "string"
+          ? `is a string longer than ${MAX_STRING_BYTES} bytes`
+          : `not JSON: a ${this.#tokenKind} of over 64 characters`,
+      );
+      return b.length;
     }
-    if (ok) {
-      this.#stop(this.#here(), `not JSON: a ${this.#tokenKind} of over 64 characters`);
-      return true;
+    this.#scratch.set(b.subarray(i, j), this.#tokenLength);
+    this.#tokenLength += n;
+    if (!ended) return b.length;
+    this.#finishToken(this.offset + j);
+    // A string's closing quote is taken; a number's or literal's end is the next token's.
+    return this.#tokenKind === "string" ? j + 1 : j;
+  }
+
+  /** The token's text (a string's with its escapes resolved), or undefined after a problem. */
+  #tokenText(at: number): string | undefined {
+    const bytes = this.#scratch.subarray(0, this.#tokenLength);
+    let text = String.fromCharCode.apply(null, bytes as unknown as number[]);
+    if (this.#tokenKind !== "string" || !SPECIAL.test(text)) return text;
+    // deno-lint-ignore no-control-regex
+    if (/[\x00-\x1f]/.test(text)) {
+      this.#stop(this.#here(), `not JSON: a control character in a string (before byte ${at})`);
+      return undefined;
     }
-    this.#finishToken(at);
-    return false;
+    if (/[\x80-\xff]/.test(text)) {
+      try {
+        text = utf8.decode(bytes);
+      } catch {
+        this.#stop(this.#here(), `not UTF-8 text (before byte ${at})`);
+        return undefined;
+      }
+    }
+    if (!text.includes("\\")) return text;
+    try {
+      return JSON.parse(`"${text}"`);
+    } catch {
+      this.#stop(this.#here(), `not JSON: a bad string before byte ${at}`);
+      return undefined;
+    }
   }
 
   #finishToken(at: number): void {
-    const bytes = new Uint8Array(this.#token!);
     const kind = this.#tokenKind;
-    this.#token = null;
-    let text: string;
-    try {
-      text = utf8.decode(bytes);
-    } catch {
-      return this.#stop(this.#here(), `not UTF-8 text (before byte ${at})`);
-    }
+    this.#inToken = false;
+    const text = this.#tokenText(at);
+    if (text === undefined) return;
     const top = this.#stack[this.#stack.length - 1];
     if (kind === "string" && top?.want === "key") {
-      let key: string;
-      try {
-        key = JSON.parse(text);
-      } catch {
-        return this.#stop(this.#here(), `not JSON: a bad string before byte ${at}`);
-      }
+      const key = text;
       if (!top.value && this.#stack.length === 1 && this.#headSent) {
         this.#problem(
           `$.${key}`,
@@ -311,11 +375,7 @@ export class SampleReader {
       else if (text === "null") value = null;
       else return this.#stop(this.#here(), `not JSON: unexpected '${text.slice(0, 8)}'`);
     } else {
-      try {
-        value = JSON.parse(text);
-      } catch {
-        return this.#stop(this.#here(), `not JSON: a bad string before byte ${at}`);
-      }
+      value = text;
     }
     this.#value(value);
   }
