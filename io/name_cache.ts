@@ -8,16 +8,28 @@ import { isUsableName } from "../secflow/dns.ts";
 import { printable } from "../secflow/printable.ts";
 import { writeTextOutput } from "./output.ts";
 
+/** Largest name cache read (about a million entries): memory stays bounded on any file. */
+export const MAX_CACHE_BYTES = 64 << 20;
+
 /** Reads a name cache; a missing file is an empty cache. Malformed lines are errors. */
 export async function readNameCache(path: string): Promise<Map<number, string>> {
   let text: string;
   try {
+    const size = (await Deno.stat(path)).size;
+    if (size > MAX_CACHE_BYTES) {
+      throw new InputError(
+        `${printable(path)}: a name cache of ${size} bytes is over the ${
+          MAX_CACHE_BYTES >> 20
+        } MiB limit`,
+      );
+    }
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return new Map();
     if (e instanceof Deno.errors.IsADirectory) {
       throw new InputError(`${printable(path)}: is a directory, not a name cache file`);
     }
+    if (e instanceof InputError) throw e;
     if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
     throw new InputError(`${printable(path)}: cannot read the name cache: ${(e as Error).message}`);
   }
