@@ -30,6 +30,12 @@ type FromWorker =
 
 const WORKER_NAME = "networksage-convert";
 
+/**
+ * Conversions a worker runs at once: two, so that one's file-system waits (an fsync takes
+ * milliseconds) overlap the other's work; a folder of small captures is mostly such waits.
+ */
+const JOBS_PER_WORKER = 2;
+
 /** Runs one job here, turning failures into an outcome. */
 export async function runJob(
   job: ConvertJob,
@@ -102,54 +108,72 @@ export async function runPool(
       return undefined;
     }
   };
+  /** Jobs handed back by a stopped worker (its other in-flight job), taken before new ones. */
+  const again: number[] = [];
+  const take = (): number | undefined => again.shift() ?? (next < jobs.length ? next++ : undefined);
   const lane = (first: Worker) =>
     new Promise<void>((resolve) => {
       let worker = first;
-      let current = -1;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const fail = (message: string) => {
-        clearTimeout(timer);
-        const job = jobs[current];
-        current = -1;
-        events.onDone(job, { ok: false, message, exitCode: 1, notCapable: false });
+      /** Jobs on this worker, with their timers. */
+      const inFlight = new Map<number, ReturnType<typeof setTimeout> | undefined>();
+      const finish = (id: number, outcome: JobOutcome) => {
+        clearTimeout(inFlight.get(id));
+        inFlight.delete(id);
+        events.onDone(jobs[id], outcome);
       };
+      const failed = (message: string): JobOutcome => ({
+        ok: false,
+        message,
+        exitCode: 1,
+        notCapable: false,
+      });
       const feed = () => {
-        if (next >= jobs.length) {
-          resolve();
-          return;
+        while (inFlight.size < JOBS_PER_WORKER) {
+          const id = take();
+          if (id === undefined) break;
+          worker.postMessage({ id, job: jobs[id] } satisfies ToWorker);
+          inFlight.set(
+            id,
+            options.jobTimeoutMs === undefined ? undefined : setTimeout(() => {
+              // Stuck: this worker is stopped (its other job goes back to the queue), and a
+              // new one carries on.
+              worker.terminate();
+              started.delete(worker);
+              finish(
+                id,
+                failed(`${jobs[id].input}: gave up after ${options.jobTimeoutMs! / 1000} s`),
+              );
+              for (const [other, timer] of inFlight) {
+                clearTimeout(timer);
+                again.push(other);
+              }
+              inFlight.clear();
+              const fresh = spawn();
+              if (!fresh) return resolve();
+              attach(fresh);
+              feed();
+            }, options.jobTimeoutMs),
+          );
         }
-        current = next++;
-        worker.postMessage({ id: current, job: jobs[current] } satisfies ToWorker);
-        if (options.jobTimeoutMs !== undefined) {
-          timer = setTimeout(() => {
-            // Stuck: this worker is stopped, and a new one carries on with the next input.
-            worker.terminate();
-            started.delete(worker);
-            fail(`${jobs[current].input}: gave up after ${options.jobTimeoutMs! / 1000} s`);
-            const fresh = spawn();
-            if (!fresh) return resolve();
-            attach(fresh);
-            feed();
-          }, options.jobTimeoutMs);
-        }
+        if (inFlight.size === 0) resolve();
       };
       const attach = (w: Worker) => {
         worker = w;
         w.onmessage = (e: MessageEvent<FromWorker>) => {
           const m = e.data;
-          if (w !== worker || m.id !== current) return; // from a stopped job
+          if (w !== worker || !inFlight.has(m.id)) return; // from a stopped worker
           if (m.type === "warning") events.onWarning(jobs[m.id], m.text);
           else {
-            clearTimeout(timer);
-            current = -1;
-            events.onDone(jobs[m.id], m.outcome);
+            finish(m.id, m.outcome);
             feed();
           }
         };
         w.onerror = (e: ErrorEvent) => {
-          // The worker died: its job failed; the other lanes take the rest.
+          // The worker died: its jobs failed; the other lanes take the rest.
           e.preventDefault();
-          if (current >= 0) fail(`${jobs[current].input}: the conversion stopped: ${e.message}`);
+          for (const id of [...inFlight.keys()]) {
+            finish(id, failed(`${jobs[id].input}: the conversion stopped: ${e.message}`));
+          }
           resolve();
         };
       };
@@ -165,8 +189,8 @@ export async function runPool(
   try {
     await Promise.all(lanes);
     // Jobs left when every worker died run here.
-    while (next < jobs.length) {
-      const job = jobs[next++];
+    for (let id = take(); id !== undefined; id = take()) {
+      const job = jobs[id];
       events.onDone(job, await runJob(job, (w) => events.onWarning(job, w)));
     }
   } finally {
