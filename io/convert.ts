@@ -4,7 +4,7 @@
  * the optional persistent name cache, and write the sample with `io/output.ts`.
  * @module
  */
-import { basename, dirname, extname, join } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import { describeStart } from "../secflow/capture_reader.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
 import { detect, type Detection } from "../secflow/detect.ts";
@@ -199,7 +199,8 @@ async function convertSource(
   };
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
-    return { sample: await readSecflowSource(source, fileName), format, warnings };
+    const sample = await readSecflowSource(source, fileName);
+    return { sample, format, warnings, naming: summarize(sample, false, 0) };
   }
   const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   if (format === "pcap" || format === "pcapng") {
@@ -378,7 +379,9 @@ export async function convertFileTo(
   const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
-    return await rewriteSecflow(source, output, options);
+    // Written over itself: read whole first (streaming would overwrite what is still unread
+    // when the output cannot be replaced atomically).
+    if (!(await sameFile(source, output))) return await rewriteSecflow(source, output, options);
   }
   if (format !== "zeek") {
     const result = await convertSource(source, { ...options, format });
@@ -412,6 +415,19 @@ export async function convertFileTo(
     dnsLogBeside: beside,
     name: source.name,
   };
+}
+
+/** Whether `output` is the input file itself (by path, or by inode when both can be seen). */
+async function sameFile(source: InputSource, output: string): Promise<boolean> {
+  if (source.path === undefined || isStdin(source.path)) return false;
+  if (resolve(source.path) === resolve(output)) return true;
+  if (Deno.permissions.querySync({ name: "read", path: output }).state !== "granted") return false;
+  try {
+    const [a, b] = await Promise.all([Deno.stat(source.path), Deno.stat(output)]);
+    return a.dev === b.dev && a.ino !== null && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 async function convertZeekFolder(

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
 import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
 import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
+import { formatSample } from "../secflow/sample.ts";
 
 const H = "10.0.0.5";
 const X = "93.184.216.34";
@@ -470,6 +471,38 @@ for (const [what, flash, message] of INVALID) {
     });
   });
 }
+
+Deno.test("a .sf converted onto itself with write-only permission is read whole first, not truncated", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "self.sf");
+    const flashes = Array.from({ length: 5000 }, (_, i) => ({
+      src: `10.0.0.5:${1024 + i}`,
+      dst: "example.com:443",
+      destinationNameSource: "passive" as const,
+      srcPkts: 1,
+      srcBytes: i,
+      dstPkts: 1,
+      dstBytes: 1,
+      relativeStart: i / 1000,
+      protocolInformation: "" as const,
+      duration: 0.5,
+    }));
+    const text = formatSample({
+      hash: "0".repeat(32),
+      trafficDate: "1.0",
+      fileName: "self.sf",
+      flashes,
+    });
+    assert.ok(text.length > 4 * 65536, "larger than the buffered head");
+    await Deno.writeTextFile(path, text);
+    const r = await runCli(["convert", path, "-o", path], {
+      permissions: [`--allow-read=${path}`, `--allow-write=${dir}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sampleOf(await Deno.readFile(path)).flashes.length, 5000);
+    await validates(path);
+  });
+});
 
 Deno.test("round trip: a valid .sf keeps its numbers exactly (2^53 - 1 included)", async () => {
   await withTempDir(async (dir) => {
