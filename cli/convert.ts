@@ -12,7 +12,7 @@ import {
   type WriteResult,
   zeekFolder,
 } from "../io/convert.ts";
-import { type ConvertJob, type JobOutcome, runPool } from "../io/convert_pool.ts";
+import { type ConvertJob, type JobOutcome, runJob, runPool } from "../io/convert_pool.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
 import { isStdout } from "../io/output.ts";
@@ -364,10 +364,9 @@ async function convertMany(
   // Standard input cannot travel to a worker: it is converted here first.
   const here = jobs.filter((j) => isStdin(j.input));
   const pooled = jobs.filter((j) => !isStdin(j.input));
-  const onWarning = (job: ConvertJob, w: string) => {
+  const onWarning = (_job: ConvertJob, w: string) => {
     progress.clear();
     p.out.err(`warning: ${w}`);
-    void job;
   };
   const onDone = (job: ConvertJob, outcome: JobOutcome) => {
     done++;
@@ -391,10 +390,7 @@ async function convertMany(
     }
     progress.update(done, jobs.length);
   };
-  for (const job of here) {
-    const { runJob } = await import("../io/convert_pool.ts");
-    onDone(job, await runJob(job, (w) => onWarning(job, w)));
-  }
+  for (const job of here) onDone(job, await runJob(job, (w) => onWarning(job, w)));
   await runPool(pooled, { onWarning, onDone }, {
     jobTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
   });
