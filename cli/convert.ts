@@ -51,17 +51,18 @@ options:
                         failed; needs the worker pool, see permissions)
   -q, --quiet           no summary lines and no progress (warnings and errors still show)
 
-One summary line per input (and a total for several), on stderr. When no Secflows result, a
-notice is printed and no file is written. Warnings (a capture cut short, skipped records; at
+One summary line per input (and a total for several), on stderr, saying how destinations were
+named (dns.log, the capture's own DNS, the cache). When no Secflows result, a notice is printed
+and no file is written. Warnings (a capture cut short, skipped records; at
 most 20 malformed log lines are named, then counted) go to stderr.
 
 exit codes: 0 done; 1 some of several inputs failed, or the output could not be written;
   2 usage error, a missing permission, or the one INPUT is not usable
 
-permissions: --allow-read=INPUT(,DNSLOG,CACHE) --allow-write=OUTDIR(,CACHE)
-  (the output's directory: the temporary file is made there; add --allow-read of the output
-  to follow a symlink there; several inputs use all cores when the program's own files are
-  readable, e.g. plain --allow-read)`,
+permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and the cache to
+  --allow-read, the cache to --allow-write). Without read access to OUTDIR the output is written
+  in place instead of replaced atomically (Deno's rename needs it). Several inputs use all cores
+  when the program's own files are readable (e.g. plain --allow-read). See docs/CONVERT.md.`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("convert", args, {
       output: { type: "string", short: "o" },
