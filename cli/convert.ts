@@ -53,8 +53,8 @@ options:
 
 One summary line per input (and a total for several), on stderr, saying how destinations were
 named (dns.log, the capture's own DNS, the cache). When no Secflows result, a notice is printed
-and no file is written. Warnings (a capture cut short, skipped records; at
-most 20 malformed log lines are named, then counted) go to stderr.
+and no file is written. Warnings (a capture cut short, skipped records; at most 20 malformed log
+lines are named, then counted) go to stderr.
 
 exit codes: 0 done; 1 some of several inputs failed, or the output could not be written;
   2 usage error, a missing permission, or the one INPUT is not usable
