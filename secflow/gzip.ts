@@ -61,9 +61,18 @@ async function* inflate(
   let ended = false;
   const damaged = (e: unknown) => {
     const why = (e as Error)?.message?.split("\n")[0] ?? String(e);
-    return new InputError(
-      `${name}: gzip data is damaged at compressed byte ${pieceStart}: ${why}`,
-    );
+    if (/failed to write whole buffer/.test(why)) {
+      // What the decompressor says when bytes follow the end of the gzip stream.
+      return new InputError(
+        `${name}: more data follows the end of the gzip stream, near compressed byte ` +
+          `${pieceStart} (a second gzip member, as from concatenated .gz files, or trailing ` +
+          `bytes): not read; decompress it with gzip -dc first`,
+      );
+    }
+    const where = ended
+      ? `gzip data is damaged or cut short (found at its end, compressed byte ${consumed})`
+      : `gzip data is damaged at compressed byte ${pieceStart}`;
+    return new InputError(`${name}: ${where}: ${why}`);
   };
   // The input, cut into pieces.
   let chunk: Uint8Array | undefined = head;

@@ -574,7 +574,27 @@ Deno.test("messages: a damaged gzip names the file and the compressed byte offse
     const r = await runCli(["convert", path, "-o", join(dir, "x.sf")]);
     assertClean(r);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /conn\.log\.gz: gzip data is damaged at compressed byte \d+/);
+    assert.match(r.stderr, /conn\.log\.gz: gzip data is damaged.* compressed byte \d+/);
+    assert.equal(await exists(join(dir, "x.sf")), false);
+  });
+});
+
+Deno.test("messages: concatenated gzip members and a cut gzip say what they are", async () => {
+  await withTempDir(async (dir) => {
+    const conn = connTsv(Array.from({ length: 3000 }, (_, i) => ({ ...CONN, op: i })));
+    const zipped = await gzip(conn);
+    const two = join(dir, "two.log.gz");
+    await Deno.writeFile(two, new Uint8Array([...zipped, ...zipped]));
+    let r = await runCli(["convert", two, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /two\.log\.gz: more data follows the end of the gzip stream/);
+    const cut = join(dir, "cut.log.gz");
+    await Deno.writeFile(cut, zipped.subarray(0, zipped.length - 100));
+    r = await runCli(["convert", cut, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cut\.log\.gz: gzip data is damaged or cut short \(found at its end/);
     assert.equal(await exists(join(dir, "x.sf")), false);
   });
 });
