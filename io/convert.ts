@@ -1,38 +1,37 @@
 /**
- * File-level conversion: detect the input's format from its content, stream it through the pure
- * core, apply the optional persistent name cache, write the sample.
+ * File-level conversion: open the input once (a file, standard input, or a Zeek folder), detect
+ * what it is from its first bytes (`secflow/detect.ts`), stream it through the pure core, apply
+ * the optional persistent name cache, and write the sample with `io/output.ts`.
  * @module
  */
-import { basename, dirname, extname, join } from "node:path";
-import { describeStart, sniffCapture } from "../secflow/capture_reader.ts";
+import { basename, dirname, extname, join, resolve } from "node:path";
+import { describeStart } from "../secflow/capture_reader.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
+import { detect, type Detection } from "../secflow/detect.ts";
 import { InputError } from "../secflow/errors.ts";
+import { printable } from "../secflow/printable.ts";
 import {
   buildSample,
+  flashText,
   newSampleHash,
-  parseSample,
   sampleChunks,
+  SampleError,
+  sampleHeadText,
   type SampleProblem,
-  validateSample,
 } from "../secflow/sample.ts";
-import type { Sample } from "../secflow/types.ts";
+import { type SampleHead, SampleReader } from "../secflow/sample_reader.ts";
+import type { Flash, NameSource, Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
-import type { ZeekStats } from "../secflow/zeek/mod.ts";
-import {
-  fileChunks,
-  inputChunks,
-  isGzip,
-  readContentHead,
-  readHead,
-  writeChunksAtomic,
-} from "./files.ts";
+import type { ZeekAnalysis, ZeekStats } from "../secflow/zeek/mod.ts";
+import { inputChunks, type InputSource, isStdin, openInput, openSource } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
+import { writeOutput } from "./output.ts";
 
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
 const zeekFiles = () => import("./_zeek.ts");
 const zeekText = () => import("../secflow/zeek/sample_text.ts");
-const zeekSniff = () => import("../secflow/zeek/sniff.ts");
+const zeekCore = () => import("../secflow/zeek/mod.ts");
 
 /** Input formats the converter accepts. */
 export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";
@@ -49,6 +48,8 @@ export interface ConvertOptions {
   fileName?: string;
   /** Called for every warning as it happens (they are also returned). */
   onWarning?: (message: string) => void;
+  /** Called once the input is open (for progress: `bytesRead` of `size`). */
+  onOpen?: (source: InputSource) => void;
 }
 
 /** What a conversion produced. */
@@ -63,6 +64,26 @@ export interface ConvertResult {
   stats?: EngineStats & { records: number };
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
+  /** How destinations were named. */
+  naming?: NamingSummary;
+}
+
+/** How the destinations of a sample were named: flashes by name source. */
+export interface NamingSummary {
+  /** Flashes (each has one destination). */
+  total: number;
+  /** From the input's own DNS answers (a capture's, or the dns.log's). */
+  passive: number;
+  /** From the persistent name cache. */
+  cache: number;
+  /** Left as the address. */
+  original: number;
+  /** Named by the session rule. */
+  session: number;
+  /** Whether the passive names came from a Zeek dns.log. */
+  fromDnsLog: boolean;
+  /** DNS answers skipped because a resolver would reject their name. */
+  rejectedNames: number;
 }
 
 /** The default output path: next to the input, its last extension replaced by `.sf`. */
@@ -72,32 +93,80 @@ export function defaultOutputPath(input: string): string {
   return join(dirname(input), `${ext ? base.slice(0, -ext.length) : base}.sf`);
 }
 
+const WHAT = "not a pcap or pcapng capture, Zeek log or Secflow sample";
+
+/** The input format of a detection, or an {@link InputError} that says what the input is not. */
+export function formatOf(name: string, d: Detection, rawHead: Uint8Array): InputFormat {
+  const shown = printable(name);
+  if (rawHead.length === 0) throw new InputError(`${shown}: the file is empty, ${WHAT}`);
+  switch (d.kind) {
+    case "pcap":
+    case "pcapng":
+    case "secflow":
+      return d.kind;
+    case "zeek":
+    case "zeek-conn":
+    case "zeek-dns":
+      return "zeek";
+  }
+  if (d.gzip && d.content.length === 0) {
+    throw new InputError(`${shown}: gzip data that cannot be read (damaged or cut short)`);
+  }
+  throw new InputError(`${shown}: ${WHAT} (${describeStart(d.gzip ? d.content : rawHead)})`);
+}
+
 /**
  * Detects the format of the file at `path` from its content (never its name): pcap, pcapng, Zeek
  * TSV or JSON, or a Secflow sample; gzip-compressed files are looked through.
  */
 export async function detectFormat(path: string): Promise<InputFormat> {
-  const raw = await readHead(path, 4096);
-  if (raw.length === 0) {
-    throw new InputError(
-      `${path}: the file is empty, not a pcap or pcapng capture, Zeek log or Secflow sample`,
-    );
+  const source = await openSource(path);
+  return formatOf(source.name, detect(source.head), source.head);
+}
+
+/** A Zeek folder: its conn.log (or rotated pieces, in order) and its dns.log. */
+export interface ZeekFolder {
+  dir: string;
+  conn: string[];
+  dns?: string;
+}
+
+const CONN_NAME = /^conn(\.[^/]*)?\.log(\.gz)?$/;
+const DNS_NAME = /^dns(\.[^/]*)?\.log(\.gz)?$/;
+
+/**
+ * The Zeek folder at `dir`, or undefined when it holds no conn.log: `conn.log` plain or `.gz`,
+ * or Zeek's rotated `conn.*.log[.gz]` (read in name order, which is time order), with `dns.log`
+ * (or `dns.log.gz`) when there is one.
+ */
+export async function zeekFolder(dir: string): Promise<ZeekFolder | undefined> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
+  names.sort();
+  const conn = names.filter((n) => CONN_NAME.test(n));
+  if (conn.length === 0) return undefined;
+  // A plain conn.log and its own .gz copy would count twice: the plain one wins.
+  const unique = conn.filter((n) => !(n.endsWith(".gz") && conn.includes(n.slice(0, -3))));
+  const dnsNames = names.filter((n) => DNS_NAME.test(n));
+  const dns = dnsNames.find((n) => n === "dns.log") ?? dnsNames.find((n) => n === "dns.log.gz");
+  return { dir, conn: unique.map((n) => join(dir, n)), dns: dns ? join(dir, dns) : undefined };
+}
+
+/** A dns.log beside a conn.log (for the hint when `--dns` was not given). */
+export async function dnsLogBeside(connPath: string): Promise<string | undefined> {
+  for (const name of ["dns.log", "dns.log.gz"]) {
+    const p = join(dirname(connPath), name);
+    if (Deno.permissions.querySync({ name: "read", path: p }).state !== "granted") continue;
+    try {
+      if ((await Deno.stat(p)).isFile) return p;
+    } catch { /* not there */ }
   }
-  const plain = sniffCapture(raw);
-  if (plain) return plain;
-  const head = await readContentHead(path);
-  if (head.length === 0) throw new InputError(`${path}: the file is empty (once decompressed)`);
-  const capture = sniffCapture(head);
-  if (capture) return capture;
-  const text = (await zeekSniff()).sniffText(head);
-  if (text) return text.format;
-  throw new InputError(
-    `${path}: not a pcap or pcapng capture, Zeek log or Secflow sample (${describeStart(head)})`,
-  );
+  return undefined;
 }
 
 /**
- * Converts the file at `path` into a Secflow sample.
+ * Converts the file at `path` into a Secflow sample (held in memory; {@link convertFileTo}
+ * streams instead).
  *
  * @example
  * ```ts ignore
@@ -110,26 +179,37 @@ export async function convertFile(
   path: string,
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
-  const format = options.format ?? await detectFormat(path);
+  const source = await openSource(path);
+  options.onOpen?.(source);
+  return await convertSource(source, options);
+}
+
+/** {@link convertFile} on an opened input. */
+async function convertSource(
+  source: InputSource,
+  options: ConvertOptions,
+): Promise<ConvertResult> {
+  const path = source.path ?? "stdin";
+  const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
-  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   const warnings: string[] = [];
   const warn = (w: string) => {
     warnings.push(w);
     options.onWarning?.(w);
   };
+  if (format === "secflow") {
+    rejectDnsLog(options, "a Secflow sample");
+    const sample = await readSecflowSource(source, fileName);
+    return { sample, format, warnings, naming: summarize(sample, false, 0) };
+  }
+  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   if (format === "pcap" || format === "pcapng") {
-    if (options.dnsLog) {
-      throw new InputError(
-        `${options.dnsLog}: --dns goes with a Zeek conn.log, not with a ${format} capture`,
-      );
-    }
-    // Gzip-compressed captures are read through a decompressor; plain ones as before.
-    const gzip = isGzip(await readHead(path, 2));
-    const source = gzip ? () => inputChunks(path) : () => fileChunks(path);
-    const result = await convertCapture(source, path, { fileName, cache });
+    rejectDnsLog(options, `a ${format} capture`);
+    const result = await convertCapture(() => source.content(), source.name, { fileName, cache });
     if (result.format !== format) {
-      throw new InputError(`${path}: not a ${format} capture (it is ${result.format})`);
+      throw new InputError(
+        `${printable(source.name)}: not a ${format} capture (it is ${result.format})`,
+      );
     }
     result.warnings.forEach(warn);
     if (options.dnsCache && cache) {
@@ -140,41 +220,111 @@ export async function convertFile(
       format,
       warnings,
       stats: { ...result.analysis.stats, records: result.records },
+      naming: summarize(result.sample, false, result.analysis.harvest.rejectedNames),
     };
   }
-  if (format === "zeek") {
-    const { analyzeZeekFiles } = await zeekFiles();
-    const analysis = await analyzeZeekFiles(path, options.dnsLog, { onWarning: warn });
-    const built = buildSample(
-      {
-        sessions: analysis.sessions.records(),
-        startTime: analysis.startTime,
-        active: analysis.sessions.active(),
-        names: analysis.names,
-      },
-      { fileName, cache },
-    );
-    if (options.dnsCache && cache) {
-      await updateNameCache(options.dnsCache, cache, built.cacheUpdates);
-    }
-    return { sample: built.sample, format, warnings, zeek: analysis.stats };
+  const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
+  const built = buildSample(
+    {
+      sessions: analysis.sessions.records(),
+      startTime: analysis.startTime,
+      active: analysis.sessions.active(),
+      names: analysis.names,
+    },
+    { fileName, cache },
+  );
+  if (options.dnsCache && cache) {
+    await updateNameCache(options.dnsCache, cache, built.cacheUpdates);
   }
+  return {
+    sample: built.sample,
+    format,
+    warnings,
+    zeek: analysis.stats,
+    naming: summarize(built.sample, options.dnsLog !== undefined, analysis.harvest?.rejected ?? 0),
+  };
+}
+
+function rejectDnsLog(options: ConvertOptions, what: string): void {
   if (options.dnsLog) {
     throw new InputError(
-      `${options.dnsLog}: --dns goes with a Zeek conn.log, not with a Secflow sample`,
+      `${printable(options.dnsLog)}: --dns goes with a Zeek conn.log, not with ${what}`,
     );
   }
-  return { sample: await readSecflow(path, fileName), format, warnings };
+}
+
+function summarize(
+  sample: Sample | null,
+  fromDnsLog: boolean,
+  rejectedNames: number,
+): NamingSummary {
+  const counts = { passive: 0, cache: 0, original: 0, session: 0 } as Record<NameSource, number>;
+  for (const f of sample?.flashes ?? []) counts[f.destinationNameSource]++;
+  return { total: sample?.flashes.length ?? 0, ...counts, fromDnsLog, rejectedNames };
+}
+
+/** A Zeek conn.log from a source (stdin, or a file) with an optional dns.log file. */
+async function analyzeZeekSource(
+  source: InputSource,
+  dnsLog: string | undefined,
+  warn: (w: string) => void,
+): Promise<ZeekAnalysis> {
+  if (source.path !== undefined && !isStdin(source.path) && source.size !== undefined) {
+    const { analyzeZeekFiles } = await zeekFiles();
+    return await analyzeZeekFiles(source.path, dnsLog, { onWarning: warn });
+  }
+  if (dnsLog !== undefined) (await openInput(dnsLog)).close();
+  const { analyzeZeek } = await zeekCore();
+  return await analyzeZeek(
+    {
+      conn: source.content(),
+      connName: source.name,
+      dns: dnsLog === undefined ? undefined : inputChunks(dnsLog),
+      dnsName: dnsLog,
+    },
+    { onWarning: warn },
+  );
+}
+
+/** The conn.log pieces of a Zeek folder, one after the other, each ending in a newline. */
+async function* concatenated(paths: string[]): AsyncGenerator<Uint8Array> {
+  const newline = new Uint8Array([10]);
+  for (const p of paths) {
+    let last = 10;
+    for await (const chunk of inputChunks(p)) {
+      if (chunk.length > 0) last = chunk[chunk.length - 1];
+      yield chunk;
+    }
+    if (last !== 10) yield newline;
+  }
+}
+
+/** A `.sf` source read and validated, with a new hash and `fileName`; flashes kept in memory. */
+async function readSecflowSource(source: InputSource, fileName: string): Promise<Sample | null> {
+  const flashes: Flash[] = [];
+  let head: SampleHead | undefined;
+  const reader = new SampleReader({
+    onHead: (h) => head = h,
+    onFlash: (f) => flashes.push(f),
+  });
+  await feedSample(reader, source);
+  if (reader.failed) throw new SampleError(source.name, reader.problems, reader.problemCount);
+  const trafficDate = (head?.fields.get("trafficDate") as string | undefined) ?? "0.0";
+  return { hash: newSampleHash(), trafficDate, fileName, flashes };
+}
+
+/** Conversion stops at the first problem (validation reads on to list them all). */
+async function feedSample(reader: SampleReader, source: InputSource): Promise<void> {
+  for await (const chunk of source.content()) {
+    reader.push(chunk);
+    if (reader.failed) break;
+  }
+  reader.end();
 }
 
 /** A `.sf` file read and validated against section 1, with a new hash and `fileName`. */
 export async function readSecflow(path: string, fileName: string): Promise<Sample | null> {
-  const decoder = new TextDecoder();
-  let text = "";
-  for await (const chunk of inputChunks(path)) text += decoder.decode(chunk, { stream: true });
-  text += decoder.decode();
-  const sample = parseSample(text, path);
-  return { ...sample, hash: newSampleHash(), fileName };
+  return await readSecflowSource(await openSource(path), fileName);
 }
 
 /** What {@link convertFileTo} wrote. */
@@ -189,78 +339,253 @@ export interface WriteResult {
   stats?: EngineStats & { records: number };
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
+  /** How destinations were named. */
+  naming?: NamingSummary;
+  /** For a conn.log converted without `--dns`: a dns.log found beside it. */
+  dnsLogBeside?: string;
+  /** The input's name in messages (`standard input` for `-`). */
+  name: string;
 }
 
 /**
- * Converts the file at `path` and writes the sample to `output` (nothing is written when no
- * Secflows result). Zeek logs are written piece by piece, so a million sessions never exist as
- * one object graph or one string.
+ * Converts `input` (a file, `-` or `/dev/stdin` for standard input, or a Zeek folder) and writes
+ * the sample to `output` (see `io/output.ts`; nothing is written when no Secflows result).
+ * Zeek logs and `.sf` inputs are written piece by piece, so a million sessions never exist as one
+ * object graph or one string.
  */
 export async function convertFileTo(
-  path: string,
+  input: string,
   output: string,
   options: ConvertOptions = {},
 ): Promise<WriteResult> {
-  const format = options.format ?? await detectFormat(path);
+  let folder: ZeekFolder | undefined;
+  if (!isStdin(input)) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = await Deno.stat(input);
+    } catch { /* openSource says what is wrong */ }
+    if (info?.isDirectory) {
+      folder = await zeekFolder(input);
+      if (!folder) {
+        throw new InputError(
+          `${
+            printable(input)
+          }: is a directory without a Zeek conn.log (give its files, or several inputs)`,
+        );
+      }
+    }
+  }
+  if (folder) return await convertZeekFolder(folder, output, options);
+  const source = await openSource(input);
+  options.onOpen?.(source);
+  const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
+  if (format === "secflow") {
+    rejectDnsLog(options, "a Secflow sample");
+    // Written over itself: read whole first (streaming would overwrite what is still unread
+    // when the output cannot be replaced atomically).
+    if (!(await sameFile(source, output))) return await rewriteSecflow(source, output, options);
+  }
   if (format !== "zeek") {
-    const result = await convertFile(path, { ...options, format });
+    const result = await convertSource(source, { ...options, format });
     const flashes = result.sample?.flashes.length ?? 0;
     if (result.sample && flashes > 0) await writeSample(output, result.sample);
-    return { format, warnings: result.warnings, flashes, stats: result.stats, zeek: result.zeek };
+    return {
+      format,
+      warnings: result.warnings,
+      flashes,
+      stats: result.stats,
+      naming: result.naming,
+      name: source.name,
+    };
   }
-  const fileName = options.fileName ?? basename(output);
-  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   const warnings: string[] = [];
-  const [{ analyzeZeekFiles, writeSampleText }, { zeekSampleText }] = await Promise.all([
-    zeekFiles(),
-    zeekText(),
-  ]);
-  const analysis = await analyzeZeekFiles(path, options.dnsLog, {
-    onWarning: (w) => {
-      warnings.push(w);
-      options.onWarning?.(w);
-    },
-  });
-  const text = zeekSampleText(analysis, { fileName, cache });
-  if (text.flashes > 0) await writeSampleText(output, text);
-  if (options.dnsCache && cache) await updateNameCache(options.dnsCache, cache, text.cacheUpdates);
-  return { format, warnings, flashes: text.flashes, zeek: analysis.stats };
+  const warn = (w: string) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
+  const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
+  const written = await writeZeek(analysis, output, options);
+  const beside = options.dnsLog === undefined && source.path !== undefined
+    ? await dnsLogBeside(source.path)
+    : undefined;
+  return {
+    format,
+    warnings,
+    flashes: written.flashes,
+    zeek: analysis.stats,
+    naming: { ...written.naming, fromDnsLog: options.dnsLog !== undefined },
+    dnsLogBeside: beside,
+    name: source.name,
+  };
 }
 
-/** Writes a sample as `.sf` text, atomically. */
+/** Whether `output` is the input file itself (by path, or by inode when both can be seen). */
+async function sameFile(source: InputSource, output: string): Promise<boolean> {
+  if (source.path === undefined || isStdin(source.path)) return false;
+  if (resolve(source.path) === resolve(output)) return true;
+  if (Deno.permissions.querySync({ name: "read", path: output }).state !== "granted") return false;
+  try {
+    const [a, b] = await Promise.all([Deno.stat(source.path), Deno.stat(output)]);
+    return a.dev === b.dev && a.ino !== null && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+async function convertZeekFolder(
+  folder: ZeekFolder,
+  output: string,
+  options: ConvertOptions,
+): Promise<WriteResult> {
+  const dnsLog = options.dnsLog ?? folder.dns;
+  const warnings: string[] = [];
+  const warn = (w: string) => {
+    warnings.push(w);
+    options.onWarning?.(w);
+  };
+  let analysis: ZeekAnalysis;
+  if (folder.conn.length === 1) {
+    const { analyzeZeekFiles } = await zeekFiles();
+    analysis = await analyzeZeekFiles(folder.conn[0], dnsLog, { onWarning: warn });
+  } else {
+    if (dnsLog !== undefined) (await openInput(dnsLog)).close();
+    const { analyzeZeek } = await zeekCore();
+    analysis = await analyzeZeek(
+      {
+        conn: concatenated(folder.conn),
+        connName: `${folder.dir}/conn.*.log`,
+        dns: dnsLog === undefined ? undefined : inputChunks(dnsLog),
+        dnsName: dnsLog,
+      },
+      { onWarning: warn },
+    );
+  }
+  const written = await writeZeek(analysis, output, options);
+  return {
+    format: "zeek",
+    warnings,
+    flashes: written.flashes,
+    zeek: analysis.stats,
+    naming: { ...written.naming, fromDnsLog: dnsLog !== undefined },
+    name: folder.dir,
+  };
+}
+
+async function writeZeek(
+  analysis: ZeekAnalysis,
+  output: string,
+  options: ConvertOptions,
+): Promise<{ flashes: number; naming: NamingSummary }> {
+  const fileName = options.fileName ?? basename(output);
+  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
+  const { zeekSampleText } = await zeekText();
+  const text = zeekSampleText(analysis, { fileName, cache });
+  if (text.flashes > 0) await writeOutput(output, text.chunks());
+  if (options.dnsCache && cache) await updateNameCache(options.dnsCache, cache, text.cacheUpdates);
+  const [passive, fromCache, original, session] = text.sourceCounts;
+  return {
+    flashes: text.flashes,
+    naming: {
+      total: text.flashes,
+      passive,
+      cache: fromCache,
+      original,
+      session,
+      fromDnsLog: false,
+      rejectedNames: analysis.harvest?.rejected ?? 0,
+    },
+  };
+}
+
+/**
+ * A `.sf` input validated and written back with a new hash and `fileName`, flash by flash as it
+ * is read: the output starts with the first valid flash, and a problem anywhere drops the
+ * temporary file, so nothing is written unless the whole input is valid.
+ */
+async function rewriteSecflow(
+  source: InputSource,
+  output: string,
+  options: ConvertOptions,
+): Promise<WriteResult> {
+  const fileName = options.fileName ?? basename(output);
+  const counts = { passive: 0, cache: 0, original: 0, session: 0 } as Record<NameSource, number>;
+  let flashes = 0;
+  async function* chunks(): AsyncGenerator<Uint8Array> {
+    let pending: string[] = [];
+    let head: SampleHead | undefined;
+    const reader = new SampleReader({
+      onHead: (h) => head = h,
+      onFlash: (f) => {
+        counts[f.destinationNameSource]++;
+        if (flashes++ === 0) {
+          const trafficDate = head?.fields.get("trafficDate") as string;
+          pending.push(sampleHeadText({ hash: newSampleHash(), trafficDate, fileName }));
+        } else {
+          pending.push(", ");
+        }
+        pending.push(flashText(f));
+      },
+    });
+    for await (const chunk of source.content()) {
+      reader.push(chunk);
+      if (reader.failed) break;
+      if (pending.length > 0) {
+        yield encoder.encode(pending.join(""));
+        pending = [];
+      }
+    }
+    reader.end();
+    if (reader.failed) throw new SampleError(source.name, reader.problems, reader.problemCount);
+    if (flashes > 0) yield encoder.encode(pending.join("") + "]}");
+  }
+  await writeOutput(output, chunks(), { skipEmpty: true });
+  return {
+    format: "secflow",
+    warnings: [],
+    flashes,
+    naming: { ...counts, total: flashes, fromDnsLog: false, rejectedNames: 0 },
+    name: source.name,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** Writes a sample as `.sf` text (see `io/output.ts`: `-`, devices, symlinks, atomic files). */
 export async function writeSample(path: string, sample: Sample): Promise<void> {
-  await writeChunksAtomic(path, sampleChunks(sample));
+  await writeOutput(path, sampleChunks(sample));
 }
 
 /** The outcome of validating one `.sf` file. */
 export interface ValidationReport {
-  /** Every problem found, each with its JSON path; empty when the file is a valid sample. */
+  /** Every problem found (at most 1000 kept), each with its JSON path; empty when valid. */
   problems: SampleProblem[];
-  /** Number of flashes (when `flashes` is an array). */
+  /** Problems found in all. */
+  problemCount: number;
+  /** Number of flashes read. */
   flashes: number;
 }
 
 /**
- * Validates the `.sf` file at `path` (gzip looked through) against section 1. A file that cannot
- * be read or is not JSON is reported as a problem at `$`, not thrown.
+ * Validates the `.sf` file at `path` (gzip looked through; `-` is standard input) against
+ * section 1, streaming: memory does not grow with the file. A file that cannot be read or is not
+ * JSON is reported as a problem at `$`, not thrown; a missing permission is thrown.
  */
 export async function validateSampleFile(path: string): Promise<ValidationReport> {
-  let text = "";
+  const reader = new SampleReader();
   try {
-    const decoder = new TextDecoder("utf-8", { fatal: true });
-    for await (const chunk of inputChunks(path)) text += decoder.decode(chunk, { stream: true });
-    text += decoder.decode();
+    const source = await openSource(path);
+    for await (const chunk of source.content()) reader.push(chunk);
+    reader.end();
   } catch (e) {
-    return { problems: [{ path: "$", message: `cannot read: ${firstLine(e)}` }], flashes: 0 };
+    if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
+    const message = firstLine(e).replace(`${path}: `, "");
+    return {
+      problems: [...reader.problems, { path: "$", message: `cannot read: ${message}` }],
+      problemCount: reader.problemCount + 1,
+      flashes: reader.flashes,
+    };
   }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    return { problems: [{ path: "$", message: `not JSON: ${firstLine(e)}` }], flashes: 0 };
-  }
-  const flashes = (value as { flashes?: unknown } | null)?.flashes;
-  return { problems: validateSample(value), flashes: Array.isArray(flashes) ? flashes.length : 0 };
+  return { problems: reader.problems, problemCount: reader.problemCount, flashes: reader.flashes };
 }
 
 function firstLine(e: unknown): string {

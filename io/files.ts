@@ -4,6 +4,8 @@
  */
 import { InputError } from "../secflow/errors.ts";
 import { gunzipIfNeeded, isGzip } from "../secflow/gzip.ts";
+import { detect } from "../secflow/detect.ts";
+import { writeOutput, writeTextOutput } from "./output.ts";
 
 export { isGzip };
 
@@ -80,43 +82,23 @@ export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
   }
 }
 
-/** Writes `text` to `path` atomically: a temporary file beside it, then a rename. */
+/**
+ * Writes `text` to `path` through the one output writer (`io/output.ts`: `-` is stdout, devices
+ * and FIFOs are written through, symlinks followed, files replaced atomically). Kept for callers
+ * written before it.
+ */
 export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  try {
-    await Deno.writeTextFile(tmp, text);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeTextOutput(path, text);
 }
 
-/**
- * Writes `chunks` to `path` atomically: a temporary file beside it, then a rename. Each chunk is
- * written before the next is requested, so the chunks may share one buffer.
- */
+/** Writes `chunks` to `path` through the one output writer (see {@link writeTextAtomic}). */
 export async function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  try {
-    for (const chunk of chunks) {
-      for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
-    }
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeOutput(path, chunks);
 }
 
 /** The file's bytes, decompressed when it is gzip, as a stream of chunks. */
 export function inputChunks(path: string): AsyncGenerator<Uint8Array> {
-  return gunzipIfNeeded(fileChunks(path));
+  return gunzipIfNeeded(fileChunks(path), path);
 }
 
 /** The first `n` bytes of the file's content, looking through gzip. */
@@ -126,14 +108,183 @@ export async function readContentHead(path: string, n = 65536): Promise<Uint8Arr
   const out = new Uint8Array(n);
   let got = 0;
   try {
-    for await (const chunk of gunzipIfNeeded(fileChunks(path, 65536))) {
+    for await (const chunk of gunzipIfNeeded(fileChunks(path, 65536), path)) {
       const take = Math.min(chunk.length, n - got);
       out.set(chunk.subarray(0, take), got);
       got += take;
       if (got >= n) break;
     }
   } catch (e) {
-    if (got === 0) throw new InputError(`${path}: ${(e as Error).message}`);
+    if (got === 0) throw e;
   }
   return out.subarray(0, got);
+}
+
+/** The paths that mean standard input. */
+export function isStdin(path: string): boolean {
+  return path === "-" || path === "/dev/stdin" || path === "/proc/self/fd/0";
+}
+
+/** Bytes of standard input kept for a second reading (see {@link InputSource.raw}). */
+export const STDIN_REPLAY_BYTES = 64 << 20;
+
+/**
+ * One input, opened once: its head is read and buffered up front (to detect what it is), and its
+ * bytes are then streamed from the start without opening it again. A file can be read again (a
+ * capture needs that in a rare case); standard input keeps up to {@link STDIN_REPLAY_BYTES} of
+ * what it read for that, and a larger stdin that needs it is an error that says to use a file.
+ */
+export interface InputSource {
+  /** The name used in messages (`standard input` for stdin). */
+  name: string;
+  /** The file's path; undefined for standard input. */
+  path?: string;
+  /** Size in bytes when known (a regular file). */
+  size?: number;
+  /** The first raw bytes (up to 64 KiB; fewer only when the input is shorter). */
+  head: Uint8Array;
+  /** Raw bytes read so far by the current reading (for progress). */
+  bytesRead: number;
+  /** The raw bytes from the start. */
+  raw(): AsyncIterable<Uint8Array>;
+  /** The content from the start, gzip decompressed in bounded pieces. */
+  content(): AsyncIterable<Uint8Array>;
+}
+
+const HEAD_BYTES = 65536;
+
+/** Opens `path` (or standard input for `-` and `/dev/stdin`) as an {@link InputSource}. */
+export async function openSource(path: string): Promise<InputSource> {
+  if (isStdin(path)) return await stdinSource();
+  const file = await openInput(path);
+  let size: number | undefined;
+  try {
+    const info = await file.stat();
+    size = info.isFile ? info.size : undefined;
+    const head = await readUpTo(file, HEAD_BYTES);
+    const once = size === undefined ? onceOnly(file, head, path) : undefined;
+    const source: InputSource = {
+      name: path,
+      path,
+      size,
+      head,
+      bytesRead: 0,
+      raw: () => counted(source, once ?? fileChunks(path)),
+      content: () => gunzipIfNeeded(source.raw(), path),
+    };
+    if (size !== undefined) file.close();
+    return source;
+  } catch (e) {
+    try {
+      file.close();
+    } catch { /* closed */ }
+    throw e;
+  }
+}
+
+async function readUpTo(
+  file: { read(p: Uint8Array): Promise<number | null> },
+  n: number,
+): Promise<Uint8Array> {
+  const buf = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const r = await file.read(buf.subarray(got));
+    if (r === null) break;
+    got += r;
+  }
+  return buf.subarray(0, got);
+}
+
+async function* counted(
+  source: InputSource,
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<Uint8Array> {
+  source.bytesRead = 0;
+  for await (const chunk of chunks) {
+    source.bytesRead += chunk.length;
+    yield chunk;
+  }
+}
+
+/** A pipe or device opened once: the buffered head, then the rest; a second reading fails. */
+function onceOnly(
+  file: Deno.FsFile,
+  head: Uint8Array,
+  name: string,
+): AsyncIterable<Uint8Array> {
+  return replayable(file, head, name, isCaptureHead(head), () => {
+    try {
+      file.close();
+    } catch { /* closed */ }
+  });
+}
+
+async function stdinSource(): Promise<InputSource> {
+  const head = await readUpTo(Deno.stdin, HEAD_BYTES);
+  const source: InputSource = {
+    name: "standard input",
+    head,
+    bytesRead: 0,
+    raw: () => counted(source, stdinChunks),
+    content: () => gunzipIfNeeded(source.raw(), "standard input"),
+  };
+  const stdinChunks = replayable(Deno.stdin, head, "standard input", isCaptureHead(head), () => {});
+  return source;
+}
+
+/** Whether a head is a capture (plain or gzip'd), the one kind of input read twice. */
+function isCaptureHead(head: Uint8Array): boolean {
+  const kind = detect(head).kind;
+  return kind === "pcap" || kind === "pcapng";
+}
+
+/**
+ * A stream read once that can be iterated again: the first iteration keeps what it reads (up to
+ * {@link STDIN_REPLAY_BYTES}), later ones replay that.
+ */
+function replayable(
+  reader: { read(p: Uint8Array): Promise<number | null> },
+  head: Uint8Array,
+  name: string,
+  keep: boolean,
+  done: () => void,
+): AsyncIterable<Uint8Array> {
+  // Only captures are ever read twice: other inputs keep nothing.
+  let kept: Uint8Array[] | null = keep ? [head] : null;
+  let keptBytes = head.length;
+  let read = false;
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (read) {
+        if (!kept) {
+          throw new InputError(
+            `${name}: this capture must be read twice and is over ${
+              STDIN_REPLAY_BYTES >> 20
+            } MiB: give it as a file`,
+          );
+        }
+        yield* kept;
+        return;
+      }
+      read = true;
+      if (head.length > 0) yield head;
+      try {
+        while (true) {
+          const buf = new Uint8Array(CHUNK_BYTES);
+          const n = await reader.read(buf);
+          if (n === null) return;
+          const chunk = buf.subarray(0, n);
+          if (kept) {
+            keptBytes += n;
+            if (keptBytes > STDIN_REPLAY_BYTES) kept = null;
+            else kept.push(chunk);
+          }
+          yield chunk;
+        }
+      } finally {
+        done();
+      }
+    },
+  };
 }

@@ -4,19 +4,34 @@
  */
 import { InputError } from "../secflow/errors.ts";
 import { ipToString, parseIPv4 } from "../secflow/net.ts";
-import { writeTextAtomic } from "./files.ts";
+import { isUsableName } from "../secflow/dns.ts";
+import { printable } from "../secflow/printable.ts";
+import { writeTextOutput } from "./output.ts";
+
+/** Largest name cache read (about a million entries): memory stays bounded on any file. */
+export const MAX_CACHE_BYTES = 64 << 20;
 
 /** Reads a name cache; a missing file is an empty cache. Malformed lines are errors. */
 export async function readNameCache(path: string): Promise<Map<number, string>> {
   let text: string;
   try {
+    const size = (await Deno.stat(path)).size;
+    if (size > MAX_CACHE_BYTES) {
+      throw new InputError(
+        `${printable(path)}: a name cache of ${size} bytes is over the ${
+          MAX_CACHE_BYTES >> 20
+        } MiB limit`,
+      );
+    }
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return new Map();
     if (e instanceof Deno.errors.IsADirectory) {
-      throw new InputError(`${path}: is a directory, not a name cache file`);
+      throw new InputError(`${printable(path)}: is a directory, not a name cache file`);
     }
-    throw e;
+    if (e instanceof InputError) throw e;
+    if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
+    throw new InputError(`${printable(path)}: cannot read the name cache: ${(e as Error).message}`);
   }
   return parseNameCache(text, path);
 }
@@ -31,7 +46,14 @@ export function parseNameCache(text: string, path = "name cache"): Map<number, s
     const ip = parseIPv4(ipText);
     if (ip === undefined || !name || extra !== undefined) {
       throw new InputError(
-        `${path}: line ${i + 1}: expected "ip name", found "${line.slice(0, 60)}"`,
+        `${printable(path)}: line ${i + 1}: expected "ip name", found "${printable(line, 60)}"`,
+      );
+    }
+    if (!isUsableName(name)) {
+      throw new InputError(
+        `${printable(path)}: line ${i + 1}: "${
+          printable(name, 60)
+        }" is not a name a resolver accepts (empty, a label over 63 characters, over 253 in all, or control characters)`,
       );
     }
     cache.set(ip, name);
@@ -53,5 +75,5 @@ export async function updateNameCache(
 ): Promise<void> {
   if (updates.size === 0) return;
   for (const [ip, name] of updates) cache.set(ip, name);
-  await writeTextAtomic(path, formatNameCache(cache));
+  await writeTextOutput(path, formatNameCache(cache));
 }

@@ -33,6 +33,8 @@ export class DnsHarvest {
   localLookups = false;
   /** DNS responses read. */
   responses = 0;
+  /** A answers skipped because their name is one a resolver would reject (see {@link isUsableName}). */
+  rejectedNames = 0;
 
   /** Names harvested for `ip`, in harvest order. */
   namesFor(ip: number): HarvestedName[] | undefined {
@@ -41,6 +43,10 @@ export class DnsHarvest {
 
   /** Records one A answer. */
   addAddress(name: string, time: number, ip: number): void {
+    if (!isUsableName(name)) {
+      this.rejectedNames++;
+      return;
+    }
     const list = this.byAddress.get(ip);
     if (list) list.push({ name, time });
     else this.byAddress.set(ip, [{ name, time }]);
@@ -107,6 +113,42 @@ export class DnsHarvest {
     }
     if (ptrAnswers > 0 && isPrivateReverseName(q.name)) this.localLookups = true;
   }
+}
+
+/** Longest name a resolver accepts, in its dotted form (RFC 1035's 255 octets on the wire). */
+export const MAX_NAME_LENGTH = 253;
+/** Longest label (RFC 1035). */
+export const MAX_LABEL_LENGTH = 63;
+
+/**
+ * Whether `name` can name a destination: what a resolver would accept (not empty, as the root
+ * name is; no label over 63 bytes; at most 253 in all; one trailing dot allowed) and what the
+ * `.sf` format can carry in `dst` (no control characters, whitespace or `:`). Names that fail
+ * are skipped by the harvest and counted, so no sample says `":443"`.
+ *
+ * @example
+ * ```ts
+ * import { isUsableName } from "./dns.ts";
+ * isUsableName("example.com"); // true
+ * isUsableName(""); // false: the root name
+ * isUsableName("a".repeat(64) + ".com"); // false: a label over 63 bytes
+ * ```
+ */
+export function isUsableName(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > MAX_NAME_LENGTH + 1) return false;
+  const body = name.charCodeAt(n - 1) === 46 ? n - 1 : n;
+  if (body === 0 || body > MAX_NAME_LENGTH) return false;
+  let label = 0;
+  for (let i = 0; i < body; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c === 58 || (c >= 0x7f && c <= 0xa0) || c === 0x2028 || c === 0x2029) {
+      return false;
+    }
+    if (c === 46) label = 0;
+    else if (++label > MAX_LABEL_LENGTH) return false;
+  }
+  return true;
 }
 
 /**

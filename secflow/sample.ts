@@ -5,6 +5,8 @@
  * @module
  */
 import { pyFloat, round6 } from "./format.ts";
+import { printable } from "./printable.ts";
+import { SampleReader } from "./sample_reader.ts";
 import { ipToString } from "./net.ts";
 import type { HarvestedName } from "./dns.ts";
 import { type NameSources, PassiveNames } from "./naming.ts";
@@ -153,7 +155,17 @@ export function* sampleChunks(sample: Sample, chunkBytes = 256 * 1024): Generato
 
 const encoder = new TextEncoder();
 
-function sampleHead(sample: Sample): string {
+/** The text of a sample up to its first flash: `{"hash": ..., "flashes": [`. */
+export function sampleHeadText(sample: Omit<Sample, "flashes">): string {
+  return sampleHead(sample);
+}
+
+/** The text of one flash, as {@link formatSample} writes it. */
+export function flashText(flash: Flash): string {
+  return formatFlash(flash);
+}
+
+function sampleHead(sample: Omit<Sample, "flashes">): string {
   return `{"hash": ${pyString(sample.hash)}, "trafficDate": ${pyString(sample.trafficDate)}, ` +
     `"fileName": ${pyString(sample.fileName)}, "flashes": [`;
 }
@@ -238,61 +250,9 @@ export function validateSample(value: unknown): SampleProblem[] {
     } else {
       let previous = -Infinity;
       value.flashes.forEach((flash, i) => {
-        const at = `$.flashes[${i}]`;
-        if (!isRecord(flash)) {
-          add(at, `must be an object, found ${kind(flash)}`);
-          return;
-        }
-        checkKeys(flash, FLASH_KEYS, at, add);
-        for (const key of ["src", "dst", "protocolInformation"] as const) {
-          if (key in flash && typeof flash[key] !== "string") {
-            add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
-          }
-        }
-        if (
-          "destinationNameSource" in flash &&
-          !NAME_SOURCES.includes(flash.destinationNameSource as NameSource)
-        ) {
-          add(
-            `${at}.destinationNameSource`,
-            `must be one of ${NAME_SOURCES.join(", ")}, found ${show(flash.destinationNameSource)}`,
-          );
-        }
-        for (const key of ["srcPkts", "srcBytes", "dstPkts", "dstBytes"] as const) {
-          if (key in flash && !(Number.isInteger(flash[key]) && (flash[key] as number) >= 0)) {
-            add(`${at}.${key}`, `must be a whole number >= 0, found ${show(flash[key])}`);
-          }
-        }
-        for (const key of ["relativeStart", "duration"] as const) {
-          if (key in flash && !(typeof flash[key] === "number" && (flash[key] as number) >= 0)) {
-            add(`${at}.${key}`, `must be a number >= 0, found ${show(flash[key])}`);
-          }
-        }
-        const icmp = flash.protocolInformation === "ICMP";
-        if ("protocolInformation" in flash && flash.protocolInformation !== "" && !icmp) {
-          add(
-            `${at}.protocolInformation`,
-            `must be "" or "ICMP", found ${show(flash.protocolInformation)}`,
-          );
-        }
-        if (
-          typeof flash.src === "string" &&
-          !(icmp ? /^\d+\.\d+\.\d+\.\d+$/ : /^\d+\.\d+\.\d+\.\d+:\d+$/).test(flash.src)
-        ) {
-          add(`${at}.src`, `must be ${icmp ? '"ip"' : '"ip:port"'}, found ${show(flash.src)}`);
-        }
-        if (typeof flash.dst === "string" && !icmp && !/^[^:\s]+:\d+$/.test(flash.dst)) {
-          add(`${at}.dst`, `must be "name:port", found ${show(flash.dst)}`);
-        }
-        if (typeof flash.relativeStart === "number") {
-          if (flash.relativeStart < previous) {
-            add(
-              `${at}.relativeStart`,
-              `flashes must be ordered by relativeStart (${flash.relativeStart} < ${previous})`,
-            );
-          }
-          previous = flash.relativeStart;
-        }
+        const found = validateFlash(flash, `$.flashes[${i}]`, previous);
+        problems.push(...found.problems);
+        previous = found.relativeStart;
       });
     }
   }
@@ -300,30 +260,135 @@ export function validateSample(value: unknown): SampleProblem[] {
 }
 
 /**
- * Parses and validates `.sf` text. Throws a `SampleError` listing the problems when it is not a
- * valid sample.
+ * Validates one flash at JSON path `at`. `previous` is the relativeStart of the flash before it
+ * (flashes are ordered by it); the answer carries this flash's, for the next call.
  */
-export function parseSample(text: string, name = "sample"): Sample {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new SampleError(name, [{ path: "$", message: `not JSON: ${(e as Error).message}` }]);
+export function validateFlash(
+  flash: unknown,
+  at: string,
+  previous: number,
+): { problems: SampleProblem[]; relativeStart: number } {
+  const problems: SampleProblem[] = [];
+  const add = (path: string, message: string) => problems.push({ path, message });
+  if (!isRecord(flash)) {
+    add(at, `must be an object, found ${kind(flash)}`);
+    return { problems, relativeStart: previous };
   }
-  const problems = validateSample(value);
-  if (problems.length > 0) throw new SampleError(name, problems);
-  return value as Sample;
+  checkKeys(flash, FLASH_KEYS, at, add);
+  for (const key of ["src", "dst", "protocolInformation"] as const) {
+    if (key in flash && typeof flash[key] !== "string") {
+      add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
+    }
+  }
+  if (
+    "destinationNameSource" in flash &&
+    !NAME_SOURCES.includes(flash.destinationNameSource as NameSource)
+  ) {
+    add(
+      `${at}.destinationNameSource`,
+      `must be one of ${NAME_SOURCES.join(", ")}, found ${show(flash.destinationNameSource)}`,
+    );
+  }
+  for (const key of ["srcPkts", "srcBytes", "dstPkts", "dstBytes"] as const) {
+    if (key in flash && !(Number.isSafeInteger(flash[key]) && (flash[key] as number) >= 0)) {
+      add(`${at}.${key}`, `must be a whole number from 0 to 2^53-1, found ${show(flash[key])}`);
+    }
+  }
+  for (const key of ["relativeStart", "duration"] as const) {
+    const v = flash[key];
+    if (key in flash && !(typeof v === "number" && Number.isFinite(v) && v >= 0)) {
+      add(`${at}.${key}`, `must be a finite number >= 0, found ${show(v)}`);
+    }
+  }
+  const icmp = flash.protocolInformation === "ICMP";
+  if ("protocolInformation" in flash && flash.protocolInformation !== "" && !icmp) {
+    add(
+      `${at}.protocolInformation`,
+      `must be "" or "ICMP", found ${show(flash.protocolInformation)}`,
+    );
+  }
+  if (typeof flash.src === "string") {
+    const m = (icmp ? /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/ : /^(\d+)\.(\d+)\.(\d+)\.(\d+):(\d+)$/)
+      .exec(flash.src);
+    if (!m) {
+      add(`${at}.src`, `must be ${icmp ? '"ip"' : '"ip:port"'}, found ${show(flash.src)}`);
+    } else if (m.slice(1, 5).some((o) => Number(o) > 255) || (m[5] && Number(m[5]) > 65535)) {
+      add(`${at}.src`, `has an address or port out of range: ${show(flash.src)}`);
+    }
+  }
+  if (typeof flash.dst === "string") {
+    const m = icmp ? [flash.dst, flash.dst] : /^(.*):(\d+)$/s.exec(flash.dst);
+    if (!m || (!icmp && !/^[^:\s]+$/.test(m[1]))) {
+      add(`${at}.dst`, `must be "name:port", found ${show(flash.dst)}`);
+    } else {
+      const name = m[1];
+      const bad = name.length === 0
+        ? "is empty"
+        : name.length > 253
+        ? `is ${name.length} characters long (at most 253)`
+        // deno-lint-ignore no-control-regex
+        : /[\x00-\x1f\x7f-\x9f]/.test(name)
+        ? "holds control characters"
+        : undefined;
+      if (bad) add(`${at}.dst`, `the name ${bad}: ${show(flash.dst)}`);
+      else if (!icmp && Number(m[2]) > 65535) {
+        add(`${at}.dst`, `has a port out of range: ${show(flash.dst)}`);
+      }
+    }
+  }
+  let relativeStart = previous;
+  if (typeof flash.relativeStart === "number") {
+    if (flash.relativeStart < previous) {
+      add(
+        `${at}.relativeStart`,
+        `flashes must be ordered by relativeStart (${flash.relativeStart} < ${previous})`,
+      );
+    }
+    relativeStart = flash.relativeStart;
+  }
+  return { problems, relativeStart };
 }
 
-/** An invalid `.sf` file; `problems` lists each one with its JSON path. */
+/**
+ * Parses and validates `.sf` text with the streaming reader (so numbers out of range and
+ * integers beyond 2^53 are caught, which `JSON.parse` hides). Throws a {@link SampleError}
+ * listing the problems when it is not a valid sample.
+ */
+export function parseSample(text: string, name = "sample"): Sample {
+  const flashes: Flash[] = [];
+  let head: Map<string, unknown> | undefined;
+  const reader = new SampleReader({
+    onHead: (h) => head = h.fields,
+    onFlash: (f) => flashes.push(f),
+  });
+  reader.push(new TextEncoder().encode(text));
+  reader.end();
+  if (reader.failed) throw new SampleError(name, reader.problems, reader.problemCount);
+  return {
+    hash: head!.get("hash") as string,
+    trafficDate: head!.get("trafficDate") as string,
+    fileName: head!.get("fileName") as string,
+    flashes,
+  };
+}
+
+/** An invalid `.sf` file; `problems` lists each one with its JSON path. CLI exit code 2. */
 export class SampleError extends Error {
   /** Always `"SampleError"`. */
   override name = "SampleError";
-  /** An error for `file`, naming its first problem and counting the rest. */
-  constructor(readonly file: string, readonly problems: SampleProblem[]) {
+  /** An error for `file`, naming its first problem and counting the rest (`count` in all). */
+  constructor(
+    readonly file: string,
+    readonly problems: SampleProblem[],
+    count: number = problems.length,
+  ) {
     const first = problems[0];
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problems)` : "";
-    super(`${file}: not a valid Secflow sample: ${first.path}: ${first.message}${more}`);
+    const more = count > 1 ? ` (and ${count - 1} more problems)` : "";
+    super(
+      `${printable(file)}: not a valid Secflow sample: ${first.path}: ${
+        printable(first.message)
+      }${more}`,
+    );
   }
 }
 
@@ -334,6 +399,8 @@ function checkKeys(
   add: (path: string, message: string) => void,
 ): void {
   const keys = Object.keys(obj);
+  // The common case, every key in order: one pass.
+  if (keys.length === expected.length && keys.every((k, i) => k === expected[i])) return;
   for (const key of expected) if (!keys.includes(key)) add(`${at}.${key}`, "is missing");
   for (const key of keys) if (!expected.includes(key)) add(`${at}.${key}`, "is not a known key");
   const present = keys.filter((k) => expected.includes(k));
@@ -352,6 +419,8 @@ function kind(v: unknown): string {
 }
 
 function show(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
+  const text = typeof v === "number" && !Number.isFinite(v)
+    ? String(v)
+    : JSON.stringify(v) ?? String(v);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -120,11 +120,11 @@ Deno.test("CLI bad input: a missing path", async () => {
   });
 });
 
-Deno.test("CLI bad input: a directory", async () => {
+Deno.test("CLI bad input: a directory with nothing to convert", async () => {
   await withTempDir(async (dir) => {
     const sub = join(dir, "captures.pcap");
     await Deno.mkdir(sub);
-    await badInput(sub, /is a directory, not a file/);
+    await badInput(sub, /no files to convert in this directory/);
   });
 });
 

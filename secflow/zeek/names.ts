@@ -7,6 +7,7 @@
  * @module
  */
 import type { HarvestedName } from "../dns.ts";
+import { isUsableName } from "../dns.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -98,8 +99,15 @@ export class ZeekNames {
     return t;
   }
 
+  /** Answers skipped: their name is not one a resolver accepts (see dns.ts `isUsableName`). */
+  rejected = 0;
+
   /** Records one harvested answer. `ip` unsigned or int32. */
   add(ip: number, time: number, nameId: number): void {
+    if (!isUsableName(this.text(nameId))) {
+      this.rejected++;
+      return;
+    }
     const i = this.count++;
     if (i >= this.ip.length) {
       this.ip = grownInt32(this.ip);

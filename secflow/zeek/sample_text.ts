@@ -32,6 +32,8 @@ export interface ZeekSampleText {
   flashes: number;
   /** What the persistent cache learns. */
   cacheUpdates: Map<number, string>;
+  /** Flashes written per name source (passive, cache, original, session), once written. */
+  sourceCounts: number[];
   /**
    * The bytes, chunk by chunk; a chunk is valid until `buffers` (default: the option, else 1)
    * more have been requested.
@@ -68,6 +70,7 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
   const nameChooser = () => chooser ??= new NameChooser(harvest, options);
   let cacheUpdates: Map<number, string> | undefined;
   const n = analysis.startTime === undefined ? 0 : sessions.length;
+  const sourceCounts = [0, 0, 0, 0];
   const chunks = function* (buffers = options.buffers ?? 1): Generator<Uint8Array> {
     if (n === 0) return;
     const start = analysis.startTime!;
@@ -146,6 +149,7 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
           p = putInt(buf, p, dPortCol[r]);
         }
         p = putBytes(buf, p, SOURCE_THEN_SPKTS[names.sourceCode]);
+        sourceCounts[names.sourceCode]++;
         p = putCount(buf, p, count(sPktsCol, C_SPKTS, r));
         p = putBytes(buf, p, SBYTES);
         p = putCount(buf, p, count(sBytesCol, C_SBYTES, r));
@@ -174,6 +178,7 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
   };
   return {
     flashes: n,
+    sourceCounts,
     get cacheUpdates() {
       if (!cacheUpdates) {
         const R = sessions.rows, holder = sessions.holder;

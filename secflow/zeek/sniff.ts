@@ -5,6 +5,9 @@
  */
 import { kindOfFields, type ZeekKind, type ZeekShape } from "./_fields.ts";
 
+// The column-name test `detect.ts` applies to JSON keys, public to the rest of secflow/ from here.
+export { kindOfFields };
+
 /** What the first bytes of a text input say it is. */
 export interface TextSniff {
   /** A Zeek log or a Secflow sample. */

@@ -1,0 +1,285 @@
+/**
+ * The one way output reaches the disk. What `-o PATH` means follows tcpdump's `-w`:
+ *
+ * - `-` is standard output;
+ * - a path that exists and is not a regular file (a character device such as `/dev/null`, a FIFO,
+ *   a socket) is written straight through, never replaced;
+ * - a symlink is followed, and its target replaced;
+ * - a regular file (or a new path) is replaced atomically: the bytes go to
+ *   `.NAME.PID.tmp` in the same directory (so `--allow-write=DIR` covers it, and it is never read
+ *   back), are fsynced, and the file is renamed over NAME; the directory is then fsynced. A
+ *   failure removes the temporary file and names the output.
+ *
+ * Deno's rename needs read access to both names, so the atomic replace needs
+ * `--allow-read=DIR` besides `--allow-write=DIR`. With `--allow-write` alone the file is written
+ * in place instead (opened once the first bytes exist; removed if writing fails midway), and an
+ * existing path is looked at through a file opened for writing (fstat needs no permission), so
+ * devices and FIFOs are still written through; following a symlink needs read access to it.
+ * @module
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { printable } from "../secflow/printable.ts";
+
+/** Output could not be written (disk full, no such directory...): CLI exit code 1. */
+export class OutputError extends Error {
+  override name = "OutputError";
+  /** Process exit code the CLI uses for this error. */
+  readonly exitCode = 1;
+}
+
+/** Bytes to write: chunks may share one buffer (each is written before the next is asked for). */
+export type OutputChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+/** The temporary file {@link writeOutput} uses for `path` (documented: `.NAME.PID.tmp`). */
+export function temporaryPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+}
+
+/** True for the paths that mean standard output. */
+export function isStdout(path: string): boolean {
+  return path === "-" || path === "/dev/stdout";
+}
+
+/**
+ * Writes `chunks` to `path` as described in the module documentation. Errors are
+ * {@link OutputError}s naming the output (disk full included); permission errors pass through.
+ */
+export async function writeOutput(
+  path: string,
+  chunks: OutputChunks,
+  options: OutputOptions = {},
+): Promise<void> {
+  if (isStdout(path)) {
+    await writeThrough(Deno.stdout, "standard output", chunks);
+    return;
+  }
+  const target = await resolveTarget(path);
+  if (target.kind === "special") {
+    try {
+      await writeThrough(target.file, path, chunks);
+    } finally {
+      target.file.close();
+    }
+    return;
+  }
+  // Deno's rename needs read access to both names: without it, no atomic replace is possible.
+  if (
+    Deno.permissions.querySync({ name: "read", path: dirname(target.path) }).state !== "granted"
+  ) {
+    await writeInPlace(target.path, path, chunks);
+    return;
+  }
+  await replaceAtomically(target.path, path, chunks, options);
+}
+
+/**
+ * The output written directly (only when the directory may not be read, so no rename): the file
+ * is opened once the first bytes exist, and removed again if writing fails midway.
+ */
+async function writeInPlace(path: string, shown: string, chunks: OutputChunks): Promise<void> {
+  let file: Deno.FsFile | undefined;
+  try {
+    for await (const chunk of chunks) {
+      file ??= await io(
+        shown,
+        () => Deno.open(path, { write: true, create: true, truncate: true }),
+      );
+      writeAll(file, chunk, shown);
+    }
+    if (file) await io(shown, () => file!.sync());
+  } catch (e) {
+    if (file) {
+      try {
+        file.close();
+      } catch { /* closed */ }
+      file = undefined;
+      await Deno.remove(path).catch(() => {});
+    }
+    throw e;
+  } finally {
+    file?.close();
+  }
+}
+
+/** Options of {@link writeOutput}. */
+export interface OutputOptions {
+  /** When the chunks turn out to hold no bytes, leave the path as it was (no empty file). */
+  skipEmpty?: boolean;
+}
+
+/** Writes `text` to `path` like {@link writeOutput}. */
+export async function writeTextOutput(path: string, text: string): Promise<void> {
+  await writeOutput(path, [new TextEncoder().encode(text)]);
+}
+
+type Target =
+  | { kind: "file"; path: string }
+  | { kind: "special"; file: Deno.FsFile };
+
+async function resolveTarget(path: string): Promise<Target> {
+  const canRead = (p: string) => Deno.permissions.querySync({ name: "read", path: p }).state;
+  if (canRead(path) === "granted") {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(path);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return { kind: "file", path };
+      throw describeWriteError(path, e);
+    }
+    if (info.isSymlink) {
+      let real: string;
+      try {
+        real = await Deno.realPath(path);
+      } catch (e) {
+        // A dangling link: create its target, as tcpdump -w would.
+        if (!(e instanceof Deno.errors.NotFound)) throw describeWriteError(path, e);
+        const link = await Deno.readLink(path);
+        return { kind: "file", path: resolve(dirname(path), link) };
+      }
+      info = await Deno.stat(real);
+      if (info.isFile) return { kind: "file", path: real };
+      path = real;
+    } else if (info.isFile) {
+      return { kind: "file", path };
+    }
+    if (info.isDirectory) {
+      throw new OutputError(
+        `${printable(path)}: is a directory (give a file name, or - for stdout)`,
+      );
+    }
+    return { kind: "special", file: await openForWrite(path) };
+  }
+  // No read access: look through an open file descriptor instead (fstat needs no permission).
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { kind: "file", path };
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new OutputError(
+        `${printable(path)}: is a directory (give a file name, or - for stdout)`,
+      );
+    }
+    throw describeWriteError(path, e);
+  }
+  const info = await file.stat();
+  if (info.isFile) {
+    file.close();
+    return { kind: "file", path };
+  }
+  return { kind: "special", file };
+}
+
+async function openForWrite(path: string): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { write: true });
+  } catch (e) {
+    throw describeWriteError(path, e);
+  }
+}
+
+async function writeThrough(
+  file: { write(p: Uint8Array): Promise<number> },
+  name: string,
+  chunks: OutputChunks,
+): Promise<void> {
+  // Errors of the producer (a damaged input) pass through as they are.
+  for await (const chunk of chunks) {
+    try {
+      for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
+    } catch (e) {
+      // A closed pipe (`| head`) is the reader's choice, not an error worth a trace.
+      if (e instanceof Deno.errors.BrokenPipe) return;
+      throw describeWriteError(name, e);
+    }
+  }
+}
+
+async function replaceAtomically(
+  path: string,
+  shown: string,
+  chunks: OutputChunks,
+  options: OutputOptions,
+): Promise<void> {
+  const tmp = temporaryPathFor(path);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  } catch (e) {
+    throw describeWriteError(shown, e, tmp);
+  }
+  let open = true;
+  let written = 0;
+  try {
+    for await (const chunk of chunks) {
+      writeAll(file, chunk, shown);
+      written += chunk.length;
+    }
+    if (written === 0 && options.skipEmpty) {
+      file.close();
+      await Deno.remove(tmp);
+      return;
+    }
+    await io(shown, () => file.sync());
+    file.close();
+    open = false;
+    await io(shown, () => Deno.rename(tmp, path));
+  } catch (e) {
+    if (open) {
+      try {
+        file.close();
+      } catch { /* already closed */ }
+    }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+  await syncDirectory(dirname(path));
+}
+
+/** Makes the rename durable; skipped when reading the directory was not granted. */
+async function syncDirectory(dir: string): Promise<void> {
+  if (Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") return;
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch { /* some file systems cannot sync a directory; the data itself is synced */ }
+}
+
+/** Writes all of `chunk`; a failure is an {@link OutputError} naming the output. */
+function writeAll(file: Deno.FsFile, chunk: Uint8Array, shown: string): void {
+  try {
+    for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+  } catch (e) {
+    throw describeWriteError(shown, e);
+  }
+}
+
+/** Runs a file-system call, turning its failure into an {@link OutputError} naming the output. */
+async function io<T>(shown: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    throw describeWriteError(shown, e);
+  }
+}
+
+function describeWriteError(path: string, e: unknown, tmp?: string): Error {
+  if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") {
+    return e as Error;
+  }
+  const name = printable(path);
+  if (e instanceof Deno.errors.NotFound) {
+    return new OutputError(`${name}: cannot write: its directory does not exist`);
+  }
+  if (e instanceof Deno.errors.PermissionDenied) {
+    return new OutputError(
+      `${name}: cannot write: permission denied${tmp ? ` (creating ${printable(tmp)})` : ""}`,
+    );
+  }
+  const message = (e as Error)?.message?.split("\n")[0] ?? String(e);
+  return new OutputError(`${name}: cannot write: ${message.replace(/ \(os error \d+\)$/, "")}`);
+}

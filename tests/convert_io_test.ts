@@ -1,0 +1,678 @@
+/**
+ * Issue 8: nothing a user hands `convert` is damaged, and hostile input costs a clear error, not
+ * the machine. Every case runs the CLI as a child process on inputs built here, and asserts the
+ * exit code, the output, and (where it matters) the child's peak memory (VmHWM < 256 MiB).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
+import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
+import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
+import { formatSample } from "../secflow/sample.ts";
+
+const H = "10.0.0.5";
+const X = "93.184.216.34";
+const RECS: Rec[] = [
+  { us: T0, data: ether(dnsA({ server: "8.8.8.8", client: H, qname: "example.com", addrs: [X] })) },
+  { us: T0 + 100_000, data: ether(tcp({ src: H, dst: X, sp: 50000, dp: 443, payload: 100 })) },
+  { us: T0 + 200_000, data: ether(tcp({ src: X, dst: H, sp: 443, dp: 50000, payload: 1000 })) },
+];
+const CAPTURE = pcap(RECS);
+const MEMORY_LIMIT_MIB = 256;
+
+const decoder = new TextDecoder();
+
+async function validates(path: string): Promise<void> {
+  const r = await runCli(["validate", path]);
+  assert.equal(r.code, 0, `${path} must validate:\n${decoder.decode(r.stdout)}${r.stderr}`);
+}
+
+function assertClean(r: Awaited<ReturnType<typeof runCli>>): void {
+  const stack = noStack(r);
+  assert.equal(stack, undefined, `stack trace or uncaught error:\n${stack}`);
+  assert.ok(!r.timedOut, "timed out");
+}
+
+function sampleOf(bytes: Uint8Array): { flashes: { dst: string }[]; fileName: string } {
+  return JSON.parse(decoder.decode(bytes));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output: devices, FIFOs and symlinks are written through or followed, never replaced
+
+Deno.test("output: -o onto a character device made with mknod writes through; it stays a device", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const dev = join(dir, "null2");
+    const made = await new Deno.Command("mknod", { args: [dev, "c", "1", "3"] }).output();
+    if (!made.success) {
+      console.warn("skipping: mknod needs root");
+      return;
+    }
+    const r = await runCli(["convert", input, "-o", dev]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /null2: 2 Secflows from 3 packets/);
+    const info = await Deno.lstat(dev);
+    assert.ok(info.isCharDevice, "still a character device");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["a.pcap", "null2"],
+      "no temporary file left",
+    );
+  });
+});
+
+Deno.test("output: a symlink is followed and its target replaced; the link stays", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    await Deno.mkdir(join(dir, "real"));
+    await Deno.writeTextFile(join(dir, "real", "target.sf"), "old");
+    await Deno.symlink(join("real", "target.sf"), join(dir, "link.sf"));
+    const r = await runCli(["convert", input, "-o", join(dir, "link.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((await Deno.lstat(join(dir, "link.sf"))).isSymlink, "the link is still a link");
+    const sample = sampleOf(await Deno.readFile(join(dir, "real", "target.sf")));
+    assert.equal(sample.flashes.length, 2);
+    await validates(join(dir, "real", "target.sf"));
+  });
+});
+
+Deno.test("output: a FIFO is written to (its reader gets the sample); it stays a FIFO", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const fifo = join(dir, "pipe");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const reading = (async () => {
+      const f = await Deno.open(fifo, { read: true });
+      return new Uint8Array(await new Response(f.readable).arrayBuffer());
+    })();
+    const r = await runCli(["convert", input, "-o", fifo]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sampleOf(await reading).flashes.length, 2);
+    assert.ok((await Deno.lstat(fifo)).isFifo);
+  });
+});
+
+Deno.test("output: -o - and -o /dev/stdout write the sample to stdout and replace nothing", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    for (const o of ["-", "/dev/stdout"]) {
+      const r = await runCli(["convert", input, "-o", o], { cwd: dir });
+      assertClean(r);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(sampleOf(r.stdout).flashes.length, 2);
+      assert.match(r.stderr, /^standard output: 2 Secflows from 3 packets/);
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["a.pcap"]);
+    // (Deno asks for --allow-all to stat /dev/stdout: `test -L` looks instead.)
+    const link = await new Deno.Command("test", { args: ["-L", "/dev/stdout"] }).output();
+    assert.ok(link.success, "/dev/stdout is still a symlink");
+  });
+});
+
+Deno.test("summary: singular and plural (1 Secflow from 1 packet; valid (1 flash))", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "one.pcap");
+    await Deno.writeFile(input, pcap([RECS[1]]));
+    const r = await runCli(["convert", input]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /one\.sf: 1 Secflow from 1 packet \(1 kept, .*\); named 0 of 1 destination \(dns\.log 0, passive 0, cache 0\)\n$/,
+    );
+    const v = await runCli(["validate", join(dir, "one.sf")]);
+    assert.match(decoder.decode(v.stdout), /one\.sf: valid \(1 flash\)/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Input: standard input read once
+
+Deno.test("input: - and /dev/stdin read standard input once, plain or gzip", async () => {
+  await withTempDir(async (dir) => {
+    const zipped = await gzip(CAPTURE);
+    for (const [arg, bytes] of [["-", CAPTURE], ["/dev/stdin", CAPTURE], ["-", zipped]] as const) {
+      const out = join(dir, "out.sf");
+      const r = await runCli(["convert", arg, "-o", out], { stdin: bytes });
+      assertClean(r);
+      assert.equal(r.code, 0, `${arg}: ${r.stderr}`);
+      assert.equal(sampleOf(await Deno.readFile(out)).flashes.length, 2);
+      await Deno.remove(out);
+    }
+    // Without -o, a sample from standard input goes to standard output.
+    const r = await runCli(["convert", "-"], { stdin: CAPTURE });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sampleOf(r.stdout).fileName, "stdin.sf");
+  });
+});
+
+Deno.test("input: a capture that must be read three times gives the same sample from stdin, a FIFO and a file", async () => {
+  await withTempDir(async (dir) => {
+    // A TCP packet joins a UDP session created later in the file: the replay path.
+    const replay = pcap([
+      { us: T0, data: ether(tcp({ src: H, dst: "5.5.5.5", sp: 50000, dp: 7000, payload: 11 })) },
+      {
+        us: T0 + 1e6,
+        data: ether(udp({ src: H, dst: "6.6.6.6", sp: 50000, dp: 8000, payload: 22 })),
+      },
+      {
+        us: T0 + 2e6,
+        data: ether(tcp({ src: "5.5.5.5", dst: H, sp: 7000, dp: 50000, payload: 33 })),
+      },
+    ]);
+    const file = join(dir, "replay.pcap");
+    await Deno.writeFile(file, replay);
+    const strip = (b: Uint8Array) =>
+      decoder.decode(b).replace(/"hash": "\w+", /, "").replace(/"fileName": "[^"]*"/, "");
+    const fromFile = await runCli(["convert", file, "-o", "-"]);
+    assert.equal(fromFile.code, 0, fromFile.stderr);
+    assert.match(decoder.decode(fromFile.stdout), /6\.6\.6\.6:8000/);
+    const fromStdin = await runCli(["convert", "-", "-o", "-"], { stdin: replay });
+    assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    assert.equal(strip(fromStdin.stdout), strip(fromFile.stdout));
+    const fifo = join(dir, "in.fifo");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const writing = Deno.writeFile(fifo, replay);
+    const fromFifo = await runCli(["convert", fifo, "-o", "-"]);
+    await writing;
+    assert.equal(fromFifo.code, 0, fromFifo.stderr);
+    assert.equal(strip(fromFifo.stdout), strip(fromFile.stdout));
+  });
+});
+
+Deno.test("input: a Zeek conn.log on standard input, and a .sf on standard input", async () => {
+  await withTempDir(async (dir) => {
+    const conn = connTsv([{ ts: "1700000000.5", oh: "192.168.1.10", op: 5, rh: X, rp: 443 }]);
+    let r = await runCli(["convert", "-", "-o", "-"], { stdin: new TextEncoder().encode(conn) });
+    assert.equal(r.code, 0, r.stderr);
+    const sample = r.stdout;
+    assert.equal(sampleOf(sample).flashes.length, 1);
+    r = await runCli(["convert", "-", "-o", join(dir, "again.sf")], { stdin: sample });
+    assert.equal(r.code, 0, r.stderr);
+    await validates(join(dir, "again.sf"));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Several inputs, directories, Zeek folders
+
+Deno.test("batch: a directory with a stray text file: captures converted, the text file skipped", async () => {
+  await withTempDir(async (dir) => {
+    const inputs = join(dir, "in");
+    await Deno.mkdir(inputs);
+    await Deno.writeFile(join(inputs, "a.pcap"), CAPTURE);
+    await Deno.writeFile(join(inputs, "b.pcap.gz"), await gzip(CAPTURE));
+    await Deno.writeTextFile(join(inputs, "notes.txt"), "remember the milk\n");
+    const out = join(dir, "out");
+    const r = await runCli(["convert", inputs, "-o", out]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    const err = lines(r.stderr);
+    assert.ok(err.some((l) => /out\/a\.pcap\.sf: 2 Secflows from 3 packets/.test(l)), r.stderr);
+    assert.ok(err.some((l) => /out\/b\.pcap\.gz\.sf: 2 Secflows/.test(l)), r.stderr);
+    assert.ok(err.some((l) => /^skipped: .*notes\.txt: not a pcap/.test(l)), r.stderr);
+    assert.match(err.at(-1)!, /^total: 3 inputs: 2 converted, 1 skipped; 4 Secflows written$/);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+      "a.pcap.sf",
+      "b.pcap.gz.sf",
+    ]);
+    await validates(join(out, "a.pcap.sf"));
+  });
+});
+
+Deno.test("batch: a bad input named on the command line fails (exit 1); the others are converted", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(join(dir, "a.pcap"), CAPTURE);
+    await Deno.writeFile(join(dir, "bad.pcap"), CAPTURE.subarray(0, 10));
+    await Deno.writeTextFile(join(dir, "c.txt"), "text");
+    const r = await runCli([
+      "convert",
+      join(dir, "bad.pcap"),
+      join(dir, "c.txt"),
+      join(dir, "a.pcap"),
+      "-o",
+      join(dir, "out"),
+    ]);
+    assertClean(r);
+    assert.equal(r.code, 1, r.stderr);
+    const err = lines(r.stderr);
+    assert.ok(err.some((l) => /^failed: .*c\.txt: not a pcap/.test(l)), r.stderr);
+    assert.match(err.at(-1)!, /^total: 3 inputs: .*1 converted.*failed; 2 Secflows written$/);
+    await validates(join(dir, "out", "a.pcap.sf"));
+  });
+});
+
+Deno.test("batch: --timeout gives up on an input that never ends (a FIFO nobody writes) and goes on", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(join(dir, "a.pcap"), CAPTURE);
+    const fifo = join(dir, "stuck.fifo");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const r = await runCli(
+      ["convert", fifo, join(dir, "a.pcap"), "--timeout", "1", "-o", join(dir, "out")],
+      { timeoutMs: 30_000 },
+    );
+    assertClean(r);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /failed: .*stuck\.fifo: gave up after 1 s/);
+    assert.match(r.stderr, /total: 2 inputs: 1 converted, 1 failed; 2 Secflows written/);
+    assert.ok(r.ms < 20_000, `${r.ms} ms`);
+  });
+});
+
+const L = "192.168.1.10";
+const CONN: ConnRow = {
+  ts: "1700000000.5",
+  oh: L,
+  op: 50001,
+  rh: X,
+  rp: 443,
+  opk: "1",
+  rpk: "1",
+  duration: "1.0",
+};
+function dnsLog(query: string, answer = X): string {
+  return tsv("dns", DNS_FIELDS, [{
+    ts: "1700000000.0",
+    uid: "D",
+    "id.orig_h": L,
+    "id.orig_p": "1",
+    "id.resp_h": "10.0.0.1",
+    "id.resp_p": "53",
+    query,
+    qclass: "1",
+    qtype: "1",
+    rtt: "0.1",
+    rcode_name: "NOERROR",
+    answers: answer,
+  }]);
+}
+
+Deno.test("batch: a Zeek folder (rotated conn.*.log.gz pieces + dns.log) is one input", async () => {
+  await withTempDir(async (dir) => {
+    const zeek = join(dir, "zeek");
+    await Deno.mkdir(zeek);
+    const second: ConnRow = { ...CONN, ts: "1700000100.5", op: 50002 };
+    await Deno.writeFile(join(zeek, "conn.00:00:00-01:00:00.log.gz"), await gzip(connTsv([CONN])));
+    await Deno.writeTextFile(join(zeek, "conn.01:00:00-02:00:00.log"), connTsv([second]));
+    await Deno.writeTextFile(join(zeek, "dns.log"), dnsLog("example.com"));
+    const out = join(dir, "zeek.sf");
+    const r = await runCli(["convert", zeek, "-o", out]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /zeek\.sf: 2 Secflows from 2 conn\.log records .*named 2 of 2 destinations \(dns\.log 2, passive 0, cache 0\)/,
+    );
+    const sample = sampleOf(await Deno.readFile(out));
+    assert.deepEqual(sample.flashes.map((f) => f.dst), ["example.com:443", "example.com:443"]);
+    await validates(out);
+    // Beside another input, the folder is one input of the batch.
+    await Deno.writeFile(join(dir, "a.pcap"), CAPTURE);
+    const b = await runCli(["convert", zeek, join(dir, "a.pcap"), "-o", join(dir, "out")]);
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /total: 2 inputs: 2 converted; 4 Secflows written/);
+  });
+});
+
+Deno.test("convert: a conn.log without --dns while a dns.log sits beside it prints a hint", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "conn.log"), connTsv([CONN]));
+    await Deno.writeTextFile(join(dir, "dns.log"), dnsLog("example.com"));
+    const r = await runCli(["convert", join(dir, "conn.log")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /named 0 of 1 destination \(dns\.log 0, passive 0, cache 0\)/);
+    assert.match(r.stderr, /hint: .*dns\.log sits beside .*conn\.log; add --dns/);
+    const q = await runCli(["convert", join(dir, "conn.log"), "--quiet"]);
+    assert.equal(q.stderr, "");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Bounded memory on hostile input
+
+Deno.test("memory: a gzip bomb of a capture (1 GiB of zeros after a pcap header) stays bounded", async () => {
+  await withTempDir(async (dir) => {
+    const bomb = join(dir, "bomb.pcap.gz");
+    await Deno.writeFile(bomb, await gzipBomb(pcapHeader(), 0, 1 << 30));
+    const r = await runCli(["convert", bomb, "-o", join(dir, "b.sf")], { timeoutMs: 120_000 });
+    assertClean(r);
+    assert.ok([0, 2].includes(r.code), `exit ${r.code}: ${r.stderr}`);
+    assert.ok(r.peakMiB < MEMORY_LIMIT_MIB, `peak ${r.peakMiB.toFixed(0)} MiB`);
+    console.log(
+      `  capture bomb: exit ${r.code}, peak ${r.peakMiB.toFixed(0)} MiB, ${r.ms.toFixed(0)} ms`,
+    );
+  });
+});
+
+Deno.test("memory: a gzip bomb of JSON spaces as .sf is rejected with bounded memory, for convert and validate", async () => {
+  await withTempDir(async (dir) => {
+    const bomb = join(dir, "spaces.sf.gz");
+    const head = new TextEncoder().encode('{"hash": ');
+    await Deno.writeFile(bomb, await gzipBomb(head, 0x20, 512 << 20));
+    for (const args of [["convert", bomb, "-o", join(dir, "s.sf")], ["validate", bomb]]) {
+      const r = await runCli(args, { timeoutMs: 120_000 });
+      assertClean(r);
+      assert.equal(r.code, args[0] === "convert" ? 2 : 1, r.stderr);
+      const text = decoder.decode(r.stdout) + r.stderr;
+      assert.match(text, /spaces\.sf\.gz: .*\$/);
+      assert.ok(r.peakMiB < MEMORY_LIMIT_MIB, `${args[0]}: peak ${r.peakMiB.toFixed(0)} MiB`);
+      console.log(
+        `  JSON bomb ${args[0]}: peak ${r.peakMiB.toFixed(0)} MiB, ${r.ms.toFixed(0)} ms`,
+      );
+    }
+    assert.equal(await exists(join(dir, "s.sf")), false);
+  });
+});
+
+Deno.test("memory: a .sf string of 100 MB is cut off at once with its JSON path", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "long.sf.gz");
+    const head = new TextEncoder().encode(
+      `{"hash": "${"0".repeat(32)}", "trafficDate": "1.0", "fileName": "`,
+    );
+    await Deno.writeFile(path, await gzipBomb(head, 0x61, 100 << 20));
+    const r = await runCli(["validate", path]);
+    assert.equal(r.code, 1);
+    assert.match(decoder.decode(r.stdout), /\$\.fileName: is a string longer than 4096 bytes/);
+    assert.ok(r.peakMiB < MEMORY_LIMIT_MIB, `peak ${r.peakMiB.toFixed(0)} MiB`);
+  });
+});
+
+Deno.test("input: /dev/zero ends at once with exit 2 and one line saying what it is not", async () => {
+  const r = await runCli(["convert", "/dev/zero", "-o", "-"], { timeoutMs: 20_000 });
+  assertClean(r);
+  assert.equal(r.code, 2);
+  assert.deepEqual(lines(r.stderr).length, 1);
+  assert.match(
+    r.stderr,
+    /\/dev\/zero: not a pcap or pcapng capture, Zeek log or Secflow sample \(it starts with the bytes 00 00/,
+  );
+  assert.ok(r.ms < 15_000);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never write what validate rejects
+
+function sfWith(flash: Record<string, string>): string {
+  const base: Record<string, string> = {
+    src: '"10.0.0.5:50000"',
+    dst: '"example.com:443"',
+    destinationNameSource: '"passive"',
+    srcPkts: "1",
+    srcBytes: "2",
+    dstPkts: "3",
+    dstBytes: "4",
+    relativeStart: "0.0",
+    protocolInformation: '""',
+    duration: "1.5",
+    ...flash,
+  };
+  const body = Object.entries(base).map(([k, v]) => `"${k}": ${v}`).join(", ");
+  return `{"hash": "${
+    "0".repeat(32)
+  }", "trafficDate": "1700000000.0", "fileName": "x.sf", "flashes": [{${body}}]}`;
+}
+
+const INVALID: [string, Record<string, string>, RegExp][] = [
+  ["1e400", { duration: "1e400" }, /\$\.flashes\[0\]\.duration: the number 1e400 is out of range/],
+  [
+    "2^53 + 1",
+    { srcBytes: "9007199254740993" },
+    /\$\.flashes\[0\]\.srcBytes: the integer 9007199254740993 is beyond 2\^53/,
+  ],
+  ["root name", { dst: '":443"' }, /\$\.flashes\[0\]\.dst: must be "name:port"/],
+  [
+    "511 characters",
+    { dst: `"${"a".repeat(511)}:443"` },
+    /\$\.flashes\[0\]\.dst: the name is 511 characters long \(at most 253\)/,
+  ],
+  [
+    "control characters",
+    { dst: '"ev\\u001b[2Jil:443"' },
+    /\$\.flashes\[0\]\.dst: the name holds control characters: "ev\\+u001b\[2Jil:443"/,
+  ],
+  ["negative", { dstPkts: "-1" }, /\$\.flashes\[0\]\.dstPkts: must be a whole number/],
+  [
+    "port",
+    { src: '"10.0.0.5:70000"' },
+    /\$\.flashes\[0\]\.src: has an address or port out of range/,
+  ],
+];
+
+for (const [what, flash, message] of INVALID) {
+  Deno.test(`never written: a .sf with ${what} is refused by convert (exit 2) and validate (exit 1)`, async () => {
+    await withTempDir(async (dir) => {
+      const input = join(dir, "in.sf");
+      await Deno.writeTextFile(input, sfWith(flash));
+      const out = join(dir, "out.sf");
+      const c = await runCli(["convert", input, "-o", out]);
+      assertClean(c);
+      assert.equal(c.code, 2, c.stderr);
+      assert.equal(lines(c.stderr).length, 1, c.stderr);
+      assert.match(c.stderr, /in\.sf: not a valid Secflow sample: /);
+      assert.match(c.stderr, message);
+      assert.ok(!c.stderr.includes("\x1b"));
+      assert.equal(await exists(out), false, "nothing written");
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name),
+        ["in.sf"],
+        "no temporary file",
+      );
+      const v = await runCli(["validate", input]);
+      assert.equal(v.code, 1);
+      assert.match(decoder.decode(v.stdout), message);
+    });
+  });
+}
+
+Deno.test("a .sf converted onto itself with write-only permission is read whole first, not truncated", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "self.sf");
+    const flashes = Array.from({ length: 5000 }, (_, i) => ({
+      src: `10.0.0.5:${1024 + i}`,
+      dst: "example.com:443",
+      destinationNameSource: "passive" as const,
+      srcPkts: 1,
+      srcBytes: i,
+      dstPkts: 1,
+      dstBytes: 1,
+      relativeStart: i / 1000,
+      protocolInformation: "" as const,
+      duration: 0.5,
+    }));
+    const text = formatSample({
+      hash: "0".repeat(32),
+      trafficDate: "1.0",
+      fileName: "self.sf",
+      flashes,
+    });
+    assert.ok(text.length > 4 * 65536, "larger than the buffered head");
+    await Deno.writeTextFile(path, text);
+    const r = await runCli(["convert", path, "-o", path], {
+      permissions: [`--allow-read=${path}`, `--allow-write=${dir}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(sampleOf(await Deno.readFile(path)).flashes.length, 5000);
+    await validates(path);
+  });
+});
+
+Deno.test("round trip: a valid .sf keeps its numbers exactly (2^53 - 1 included)", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "in.sf");
+    await Deno.writeTextFile(input, sfWith({ srcBytes: "9007199254740991", duration: "0.000001" }));
+    const r = await runCli(["convert", input, "-o", "-"]);
+    assert.equal(r.code, 0, r.stderr);
+    const text = decoder.decode(r.stdout);
+    assert.match(text, /"srcBytes": 9007199254740991,/);
+    assert.match(text, /"duration": 1e-06\}/);
+  });
+});
+
+Deno.test("DNS harvest: answers for the root name and over-long names are skipped and counted", async () => {
+  await withTempDir(async (dir) => {
+    const long = Array.from({ length: 5 }, () => "a".repeat(60)).join(".");
+    const answer = (qname: string, us: number): Rec => ({
+      us,
+      data: ether(dnsA({ server: "8.8.8.8", client: H, qname, addrs: [X] })),
+    });
+    const root = dnsMessage({ qname: "", qtype: 1, answers: [{ type: 1, data: X }] });
+    const recs: Rec[] = [
+      { us: T0, data: ether(udp({ src: "8.8.8.8", dst: H, sp: 53, dp: 40000, payload: root })) },
+      answer(long, T0 + 1000),
+      { us: T0 + 100_000, data: ether(tcp({ src: H, dst: X, sp: 50000, dp: 443, payload: 100 })) },
+    ];
+    const input = join(dir, "names.pcap");
+    await Deno.writeFile(input, pcap(recs));
+    const out = join(dir, "names.sf");
+    const r = await runCli(["convert", input, "-o", out]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /2 DNS answers skipped for a name no resolver accepts/);
+    const sample = sampleOf(await Deno.readFile(out));
+    assert.ok(sample.flashes.every((f) => !f.dst.startsWith(":")), JSON.stringify(sample));
+    assert.ok(sample.flashes.some((f) => f.dst === `${X}:443`));
+    await validates(out);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Messages: control bytes escaped, files named
+
+Deno.test("messages: escape sequences from a conn.log and from --dns-cache are shown escaped", async () => {
+  await withTempDir(async (dir) => {
+    const conn = join(dir, "conn.log");
+    await Deno.writeTextFile(conn, connTsv([CONN, { ...CONN, ts: "ts\x1b[2J" }]));
+    const r = await runCli(["convert", conn]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stderr.includes("\x1b"), r.stderr);
+    assert.match(r.stderr, /ts\\x1b\[2J/);
+    const cache = join(dir, "names.txt");
+    await Deno.writeTextFile(cache, `${X} evil\x1b]0;owned\x07\n`);
+    const c = await runCli(["convert", conn, "--dns-cache", cache]);
+    assert.equal(c.code, 2);
+    assert.ok(!c.stderr.includes("\x1b") && !c.stderr.includes("\x07"), c.stderr);
+    assert.match(c.stderr, /names\.txt: line 1: "evil\\x1b\]0;owned\\x07" is not a name/);
+  });
+});
+
+Deno.test("messages: a damaged gzip names the file and the compressed byte offset", async () => {
+  await withTempDir(async (dir) => {
+    const zipped = await gzip(
+      connTsv(Array.from({ length: 2000 }, (_, i) => ({ ...CONN, op: i }))),
+    );
+    zipped[Math.floor(zipped.length / 2)] ^= 0xff;
+    const path = join(dir, "conn.log.gz");
+    await Deno.writeFile(path, zipped);
+    const r = await runCli(["convert", path, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /conn\.log\.gz: gzip data is damaged.* compressed byte \d+/);
+    assert.equal(await exists(join(dir, "x.sf")), false);
+  });
+});
+
+Deno.test("messages: concatenated gzip members and a cut gzip say what they are", async () => {
+  await withTempDir(async (dir) => {
+    const conn = connTsv(Array.from({ length: 3000 }, (_, i) => ({ ...CONN, op: i })));
+    const zipped = await gzip(conn);
+    const two = join(dir, "two.log.gz");
+    await Deno.writeFile(two, new Uint8Array([...zipped, ...zipped]));
+    let r = await runCli(["convert", two, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /two\.log\.gz: more data follows the end of the gzip stream/);
+    const cut = join(dir, "cut.log.gz");
+    await Deno.writeFile(cut, zipped.subarray(0, zipped.length - 100));
+    r = await runCli(["convert", cut, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /cut\.log\.gz: gzip data is damaged or cut short \(found at its end/);
+    assert.equal(await exists(join(dir, "x.sf")), false);
+  });
+});
+
+Deno.test("messages: a full disk names the output and leaves no temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "a.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const small = join(dir, "small");
+    await Deno.mkdir(small);
+    const mount = await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=8k", "tmpfs", small],
+      stderr: "null",
+    }).output();
+    if (!mount.success) {
+      console.warn("skipping: mounting a small tmpfs needs root");
+      return;
+    }
+    try {
+      await Deno.writeFile(join(small, "fill"), new Uint8Array(8192)).catch(() => {});
+      for (const permissions of [undefined, [`--allow-read=${input}`, `--allow-write=${small}`]]) {
+        const r = await runCli(["convert", input, "-o", join(small, "x.sf")], { permissions });
+        assertClean(r);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, /small\/x\.sf: cannot write: No space left on device/);
+        assert.deepEqual([...Deno.readDirSync(small)].map((e) => e.name), ["fill"]);
+      }
+    } finally {
+      await new Deno.Command("umount", { args: [small] }).output();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The documented narrow permissions, with --no-prompt
+
+Deno.test("permissions: convert and validate run with exactly the documented narrow permissions", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "capture.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const out = join(dir, "out");
+    await Deno.mkdir(out);
+    // docs/CONVERT.md: atomic replace
+    let r = await runCli(["convert", input, "-o", join(out, "capture.sf")], {
+      permissions: [`--allow-read=${input},${out}`, `--allow-write=${out}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    // ... and the narrowest: write only (the file is written in place)
+    r = await runCli(["convert", input, "-o", join(out, "narrow.sf")], {
+      permissions: [`--allow-read=${input}`, `--allow-write=${out}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    // Several inputs into a directory.
+    r = await runCli(["convert", input, input.replace(".pcap", ".pcap"), "-o", out], {
+      permissions: [`--allow-read=${input},${out}`, `--allow-write=${out}`],
+    });
+    assert.equal(r.code, 2, "the same input twice is a usage error");
+    r = await runCli(["validate", join(out, "capture.sf"), join(out, "narrow.sf")], {
+      permissions: [`--allow-read=${join(out, "capture.sf")},${join(out, "narrow.sf")}`],
+    });
+    assert.equal(r.code, 0, decoder.decode(r.stdout) + r.stderr);
+    assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name).sort(), [
+      "capture.sf",
+      "narrow.sf",
+    ]);
+    // A missing grant: exit 2, one line naming the flag.
+    r = await runCli(["validate", join(out, "capture.sf")], { permissions: [] });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--allow-read/);
+    assert.equal(lines(r.stderr).length, 1);
+  });
+});
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
