@@ -29,13 +29,16 @@ export {
   defaultOutputPath,
   detectFormat,
   type InputFormat,
+  type NamingSummary,
   readSecflow,
   validateSampleFile,
   type ValidationReport,
   type WriteResult,
   writeSample,
 } from "./io/convert.ts";
+export type { InputSource } from "./io/files.ts";
 export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";
+export { type ContentKind, detect, type Detection } from "./secflow/detect.ts";
 
 // Zeek logs as text, bytes, streams or chunks.
 export {

@@ -24,6 +24,7 @@ export type ContentKind =
 
 /** The answer of {@link detect}. */
 export interface Detection {
+  /** What the content is; `unknown` when none of the formats matches. */
   kind: ContentKind;
   /** The bytes are gzip-compressed (the kind is that of the content). */
   gzip: boolean;

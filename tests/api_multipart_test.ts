@@ -7,6 +7,7 @@ import { boundaryOf, multipartBody, MultipartError, readMultipart } from "../api
 import { detectUploadType } from "../api/detect.ts";
 import { classifyLocally, flowIdOf } from "../api/classify.ts";
 import { tempDir, tinyPcap } from "./api_fixtures.ts";
+import { exitCodeOf } from "../cli/errors.ts";
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());
@@ -124,7 +125,7 @@ Deno.test("detect: upload types as convert detects them: gzip looked through, re
       await assert.rejects(() => detectUploadType(path), (e: Error) => {
         assert.match(e.message, want);
         assert.ok(e.message.startsWith(path), e.message);
-        assert.equal((e as unknown as { exitCode: number }).exitCode, 2);
+        assert.equal(exitCodeOf(e), 2, "the CLI exits 2 for it");
         return true;
       });
     }
