@@ -429,3 +429,25 @@ Deno.test("dates in UTC as ISO 8601: samples, sample, wait", async () => {
     await s.shutdown();
   }
 });
+
+Deno.test("errors quoting a file name escape its control characters (no raw ESC on the terminal)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = `${dir}/x\x1b[2J\x07.sf`;
+    for (const command of ["view", "stats", "report", "convert"]) {
+      const r = await cli([command, missing]);
+      assert.equal(r.code, 2, command);
+      assert.equal(r.err.length, 1, command);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(r.err[0], /[\x00-\x1f\x7f-\x9f]/, command);
+      assert.ok(r.err[0].includes("x\\x1b[2J\\x07.sf"), r.err[0]);
+    }
+    const garbage = `${dir}/g\x1b]0;title\x07.pcap`;
+    await Deno.writeTextFile(garbage, "garbage");
+    const r = await cli(["view", garbage]);
+    assert.equal(r.code, 2);
+    assert.ok(r.err[0].includes("g\\x1b]0;title\\x07.pcap"), r.err[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
