@@ -274,3 +274,19 @@ Deno.test("cli: server errors surface with their message; the key is never print
     await s.shutdown();
   }
 });
+
+Deno.test("cli: a host --allow-net does not cover exits 2 at once, naming the permission", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/x.sf`, sfSample([{}]));
+  // Granted 127.0.0.1:9 only; the API is on another port, so no request can leave.
+  const perms = apiPermissions("http://127.0.0.1:9", `--allow-read=${dir.path}/x.sf`);
+  const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: "http://127.0.0.1:18999" };
+  for (const args of [["samples"], ["upload", `${dir.path}/x.sf`]]) {
+    const run = await runCli(args, perms, env);
+    assert.equal(run.code, 2, `${args[0]}: ${run.stderr}`);
+    assert.match(run.stderr, /--allow-net/, args[0]);
+    assert.match(run.stderr, /permissions it needs/, args[0]);
+    assert.doesNotMatch(run.stderr, /attempts/, `${args[0]} must not retry: ${run.stderr}`);
+    assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
+  }
+});
