@@ -372,7 +372,12 @@ export async function serve(
           Math.round(performance.now() - started)
         } ms`,
     );
-    return new Response(body, { status: response.status, headers: response.headers });
+    // 204 and 304 answers must have a null body: new Response(empty bytes, 204) throws.
+    const nullBody = [101, 103, 204, 205, 304].includes(response.status);
+    return new Response(nullBody ? null : body, {
+      status: response.status,
+      headers: response.headers,
+    });
   };
   let http;
   try {

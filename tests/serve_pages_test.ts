@@ -130,6 +130,18 @@ Deno.test("pages: login sets an HttpOnly, SameSite=Strict random session id, nev
   }
 });
 
+Deno.test("pages: /favicon.ico is an empty 204 (browsers ask for it on every page)", async () => {
+  await using dir = await tempDir();
+  const { server } = await fixture(dir.path);
+  try {
+    const icon = await fetch(`${server.url}/favicon.ico`);
+    assert.equal(icon.status, 204);
+    assert.equal(await icon.text(), "");
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("pages: a sample shows only to its owner's session; another key's is a 404", async () => {
   await using dir = await tempDir();
   const { server, uuids } = await fixture(dir.path);
