@@ -19,6 +19,7 @@ import { NetworkSageClient } from "../api/client.ts";
 import { linkTypeName, resolveInterface } from "../cli/interfaces.ts";
 import { closest } from "../cli/_format.ts";
 import { hoistGlobalOptions } from "../cli.ts";
+import { pcapOf, T0, tcp } from "./_pcap.ts";
 import { announceSkip, cliInNamespace, pcapSkipReason, run } from "./capture_helpers.ts";
 
 /** The CLI in process; output split into lines (a command may print many lines in one write). */
@@ -447,6 +448,36 @@ Deno.test("errors quoting a file name escape its control characters (no raw ESC 
     const r = await cli(["view", garbage]);
     assert.equal(r.code, 2);
     assert.ok(r.err[0].includes("g\\x1b]0;title\\x07.pcap"), r.err[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("capture -r without --state-dir or env access refuses, instead of writing ./.local/state", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/c.pcap`;
+    await Deno.writeFile(
+      file,
+      pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+    );
+    const args = ["run", "--quiet", "--no-prompt", "--allow-ffi", `--allow-read=${dir}`];
+    const cliArgs = ["capture", "-r", file, "--no-upload", "--output", `${dir}/out`];
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...args,
+        `--allow-write=${dir}`,
+        new URL("../cli.ts", import.meta.url).pathname,
+        ...cliArgs,
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 2, err);
+    assert.match(err, /--state-dir DIR or --allow-env=HOME/);
+    assert.equal(await Deno.stat(`${dir}/.local`).catch(() => null), null, "nothing under cwd");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
