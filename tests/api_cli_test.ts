@@ -290,3 +290,15 @@ Deno.test("cli: a host --allow-net does not cover exits 2 at once, naming the pe
     assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
   }
 });
+
+Deno.test("cli: serve without env access names the permission that would read its keys", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  const perms = ["--allow-net=127.0.0.1", `--allow-read=${data}`, `--allow-write=${data}`];
+  const run = await runCli(["serve", "--data", data, "--port", "0"], perms, {
+    NETWORKSAGE_SERVE_KEYS: `${KEY} admin`,
+  });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /is read only with --allow-env=NETWORKSAGE_SERVE_KEYS/);
+  assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
+});
