@@ -482,3 +482,12 @@ Deno.test("capture -r without --state-dir or env access refuses, instead of writ
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("an option value starting with a dash is explained, not called 'ambiguous'", async () => {
+  const r = await cli(["view", "x.sf", "--top", "-1"]);
+  assert.equal(r.code, 2);
+  assert.deepEqual(r.err, [
+    "networksage view: option '--top' needs a value; for one starting with a dash write " +
+    "--top=-1 (see networksage view --help)",
+  ]);
+});
