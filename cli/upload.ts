@@ -92,7 +92,11 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     if (values.dns !== undefined && type !== "zeek") {
       throw new UsageError(`--dns goes only with Zeek logs (this file is ${type})`);
     }
-    let fileName = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    // Control characters are sent as nothing: serve drops them from stored names, and --wait
+    // finds the upload by the name stored (with them kept it waited for a name never listed).
+    const given = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    // deno-lint-ignore no-control-regex
+    let fileName = given.replace(/[\x00-\x1f\x7f]/g, "");
     let sendPath = path;
     let tempDir: string | undefined;
     if (values.convert && type !== "secflow") {

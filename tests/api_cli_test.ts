@@ -303,20 +303,22 @@ Deno.test("cli: serve without env access names the permission that would read it
   assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
 });
 
-Deno.test("cli: upload prints a file name holding terminal sequences escaped", async () => {
+Deno.test("cli: upload sends a name without control characters, prints it escaped, --wait finds it", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
   try {
-    const file = `${dir.path}/e\x1b]0;x\x07\x1b[2J.sf`;
+    // C0 characters (ESC, BEL) are dropped from the name as serve drops them; C1 (CSI) is kept
+    // and must be printed escaped.
+    const file = `${dir.path}/e\x1b]0;x\x07\x9b2J.sf`;
     await Deno.writeTextFile(file, sfSample([{}]));
     const env = { NETWORKSAGE_API_KEY: KEY };
     const perms = apiPermissions(s.url, `--allow-read=${dir.path}`);
-    for (const extra of [[]]) {
+    for (const extra of [[], ["--wait", "--interval", "0.05", "--timeout", "20"]]) {
       const run = await runCli(["upload", file, "--api-url", s.url, ...extra], perms, env);
       assert.equal(run.code, 0, run.stderr);
       // deno-lint-ignore no-control-regex
       assert.doesNotMatch(run.stdout + run.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
-      assert.ok(run.stdout.includes("e\\x1b]0;x\\x07\\x1b[2J.sf"), run.stdout);
+      assert.ok(run.stdout.includes("e]0;x\\x9b2J.sf"), run.stdout);
     }
   } finally {
     await s.shutdown();
