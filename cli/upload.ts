@@ -5,6 +5,7 @@
 import { type Command, OperationError, parseCommandArgs, UsageError } from "./command.ts";
 import { Progress } from "./_progress.ts";
 import { printable } from "../secflow/printable.ts";
+import { formatDate } from "./_format.ts";
 import { NetworkSageError } from "../api/errors.ts";
 import {
   API_OPTIONS,
@@ -156,7 +157,9 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     else {
       ctx.out(
         `${found.uuid}  ${printable(fileName)}  processed, trafficDate ${
-          meta.trafficDate || "(none: no Secflows)"
+          meta.trafficDate
+            ? `${meta.trafficDate} (${formatDate(Number(meta.trafficDate))})`
+            : "(none: no Secflows)"
         }`,
       );
     }

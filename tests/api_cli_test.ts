@@ -173,7 +173,9 @@ Deno.test("cli: upload --wait detects the type, waits, and prints the UUID", asy
     assert.equal(entry.fileType, "secflow");
     assert.match(
       run.stdout,
-      new RegExp(`^${entry.uuid}  w\\.sf  processed, trafficDate 1700000000\\.0\n$`),
+      new RegExp(
+        `^${entry.uuid}  w\\.sf  processed, trafficDate 1700000000\\.0 \\(2023-11-14 22:13:20Z\\)\n$`,
+      ),
     );
     assert.ok(!run.stdout.includes(KEY) && !run.stderr.includes(KEY));
   } finally {
