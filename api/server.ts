@@ -77,7 +77,7 @@ export const MAX_CONVERSION_ATTEMPTS = 2;
 /** Reads a keys file: one key per line, optionally followed by `admin`; `#` comments skipped. */
 export async function readKeysFile(path: string): Promise<ApiKey[]> {
   const { parseKeys } = await import("./_keys.ts");
-  return parseKeys(await Deno.readTextFile(path));
+  return parseKeys(await Deno.readTextFile(path), path);
 }
 
 /** The API implemented over a data directory, without a listener (wrap it, serve it, test it). */

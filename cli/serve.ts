@@ -136,7 +136,9 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       Deno.permissions.querySync({ name: "env", variable: KEYS_ENV }).state === "granted";
     if (envReadable) {
       const { parseKeys } = await import("../api/_keys.ts");
-      keys.push(...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n")));
+      keys.push(
+        ...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n"), KEYS_ENV, "entry"),
+      );
     }
     if (keys.length === 0) {
       // Without env access the variable reads as unset: say so rather than ask for what was set.

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import {
   apiPermissions,
+  CLI,
   flakyFront,
   runCli,
   sfSample,
@@ -325,4 +326,47 @@ Deno.test("cli: upload sends a name without control characters, prints it escape
   } finally {
     await s.shutdown();
   }
+});
+
+/** `serve` under `permissions`, killed after 30 s: a serve that starts instead of refusing fails. */
+async function serveRefusing(
+  args: string[],
+  permissions: string[],
+  env: Record<string, string> = {},
+) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--quiet", ...permissions, CLI, "serve", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("cli: serve refuses a keys line it would misread (two keys, a typo for admin), naming the line", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  const keysFile = `${dir.path}/keys.txt`;
+  await Deno.writeTextFile(keysFile, `# keys\n${KEY} admin\nsk-second-0123 amdin\n`);
+  const perms = [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${data},${keysFile}`,
+    `--allow-write=${data}`,
+    "--allow-env=NETWORKSAGE_SERVE_KEYS",
+  ];
+  const file = await serveRefusing(
+    ["--data", data, "--port", "0", "--keys-file", keysFile],
+    perms,
+  );
+  assert.equal(file.code, 2, file.stderr);
+  assert.match(file.stderr, /keys\.txt line 3: expected KEY or "KEY admin", found 2 words/);
+  assert.ok(!file.stderr.includes("sk-second") && !file.stderr.includes(KEY), file.stderr);
+  const env = await serveRefusing(["--data", data, "--port", "0"], perms, {
+    NETWORKSAGE_SERVE_KEYS: `${KEY} sk-second-0123`,
+  });
+  assert.equal(env.code, 2, env.stderr);
+  assert.match(env.stderr, /NETWORKSAGE_SERVE_KEYS entry 1: .*separate keys with commas/);
+  assert.ok(!env.stderr.includes("sk-second") && !env.stderr.includes(KEY), env.stderr);
 });
