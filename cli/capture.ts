@@ -4,6 +4,7 @@
  * @module
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { printable } from "../secflow/printable.ts";
 import {
   Collector,
   type CollectorSummary,
@@ -152,10 +153,12 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       onStart: (info) =>
         quiet || say(
           values.interface !== undefined
-            ? `listening on ${info.source}, link-type ${
+            ? `listening on ${printable(info.source)}, link-type ${
               linkTypeName(info.linkType)
             }, snapshot length 350 bytes`
-            : `reading from file ${info.source}, link-type ${linkTypeName(info.linkType)}`,
+            : `reading from file ${printable(info.source)}, link-type ${
+              linkTypeName(info.linkType)
+            }`,
         ),
       onWindow: (r) => {
         windowNumber++;

@@ -491,3 +491,34 @@ Deno.test("an option value starting with a dash is explained, not called 'ambigu
     "--top=-1 (see networksage view --help)",
   ]);
 });
+
+Deno.test("capture -r: the file name is printed escaped, and named once when libpcap refuses it", async () => {
+  if (announceSkip("capture -r names", pcapSkipReason())) return;
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/e\x1b[2J.pcap`;
+    await Deno.writeFile(
+      file,
+      pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+    );
+    const capture = async (input: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "-A", new URL("../cli.ts", import.meta.url).pathname, "capture"]
+          .concat(["-r", input, "--no-upload", "--output", `${dir}/out`, "--state-dir", dir]),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+    };
+    const ok = await capture(file);
+    assert.equal(ok.code, 0, ok.err);
+    assert.ok(ok.err.includes("reading from file"), ok.err);
+    assert.ok(!ok.err.includes("\x1b"), "a raw ESC reached stderr");
+    assert.ok(ok.err.includes("e\\x1b[2J.pcap"), ok.err);
+    const missing = await capture(`${dir}/none.pcap`);
+    assert.equal(missing.code, 2, missing.err);
+    assert.equal(missing.err.split(`${dir}/none.pcap`).length - 1, 1, missing.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
