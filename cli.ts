@@ -130,7 +130,7 @@ function reportFailure(command: Command, e: unknown): number {
   if (e instanceof Deno.errors.NotCapable || (e instanceof Error && e.name === "NotCapable")) {
     context.err(
       `networksage ${command.name}: ${
-        firstLine(e)
+        controlsEscaped(firstLine(e))
       } (see networksage ${command.name} --help for the permissions it needs)`,
     );
     return 2;
@@ -139,7 +139,7 @@ function reportFailure(command: Command, e: unknown): number {
   const suffix = (e as Error)?.name === "UsageError"
     ? ` (see networksage ${command.name} --help)`
     : "";
-  context.err(`networksage ${command.name}: ${cliMessage(e)}${suffix}`);
+  context.err(`networksage ${command.name}: ${controlsEscaped(cliMessage(e))}${suffix}`);
   if (debugEnabled() && e instanceof Error && e.stack) context.err(e.stack);
   return code;
 }
@@ -149,6 +149,17 @@ function debugEnabled(): boolean {
   const query = { name: "env", variable: "NETWORKSAGE_DEBUG" } as const;
   return Deno.permissions.querySync(query).state === "granted" &&
     Boolean(Deno.env.get("NETWORKSAGE_DEBUG"));
+}
+
+/**
+ * The last guard before the terminal: an error may quote a file name or a path from the system
+ * (a permission error) raw, and `ESC[2J` in a file name must not clear the screen. Control
+ * characters become `\xNN` like {@link printable} writes them; backslashes are left alone so
+ * text already escaped by printable is not escaped twice.
+ */
+function controlsEscaped(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => printable(c));
 }
 
 function firstLine(e: unknown): string {

@@ -193,9 +193,19 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Reason phrases of the statuses serve sends; any other goes out with an empty one (allowed). */
 const REASONS: Record<number, string> = {
   100: "Continue",
   200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
@@ -203,11 +213,17 @@ const REASONS: Record<number, string> = {
   405: "Method Not Allowed",
   408: "Request Timeout",
   411: "Length Required",
+  409: "Conflict",
+  410: "Gone",
   413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   501: "Not Implemented",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 function plainAnswer(status: number, message: string): Uint8Array {
@@ -431,7 +447,7 @@ export function listenHttp1(
       } else keepAlive = false;
     }
     if (stopping) keepAlive = false;
-    let text = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? "Status"}\r\n`;
+    let text = `HTTP/1.1 ${response.status} ${REASONS[response.status] ?? ""}\r\n`;
     response.headers.forEach((value, name) => {
       if (name !== "content-length" && name !== "connection" && name !== "transfer-encoding") {
         text += `${name}: ${value}\r\n`;

@@ -45,17 +45,37 @@ export function hashKey(key: string, saltHex: string): Promise<string> {
   });
 }
 
+/** A keys list that cannot be read as meant; its message never quotes a key. Exit code 2. */
+export class KeyListError extends Error {
+  override name = "KeyListError";
+  /** A usage error for the CLI: the user must fix the list. */
+  readonly exitCode = 2;
+}
+
 /**
  * Reads keys from a keys file's text: one key per line, optionally followed by `admin`; blank
- * lines and `#` comments are skipped.
+ * lines and `#` comments are skipped. Anything else after the key is refused rather than guessed
+ * at: "k1 k2" (two keys meant) or "k1 amdin" would otherwise give one key, or no admin, silently.
+ * `source` and `unit` name the place in errors (`keys.txt line 3`).
  */
-export function parseKeys(text: string): ApiKey[] {
+export function parseKeys(text: string, source = "keys", unit = "line"): ApiKey[] {
   const keys: ApiKey[] = [];
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
     if (line === "" || line.startsWith("#")) continue;
     const [key, ...rest] = line.split(/\s+/);
-    keys.push({ key, admin: rest.length > 0 && rest[0].toLowerCase() === "admin" });
+    const admin = rest.length === 1 && rest[0].toLowerCase() === "admin";
+    if (rest.length > 0 && !admin) {
+      throw new KeyListError(
+        `${source} ${unit} ${i + 1}: expected KEY or "KEY admin", found ${
+          rest.length + 1
+        } words (a key holds no spaces; ${
+          unit === "line" ? "one key per line" : "separate keys with commas"
+        })`,
+      );
+    }
+    keys.push({ key, admin });
   }
   return keys;
 }

@@ -274,6 +274,8 @@ export class NetworkSageClient {
         }
       } catch (e) {
         if (e instanceof NetworkSageError) throw e;
+        // A missing --allow-net is the caller's to fix, not the network's: retrying cannot help.
+        if (e instanceof Deno.errors.NotCapable) throw e;
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
         const host = new URL(base).host;
         const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);

@@ -77,7 +77,7 @@ export const MAX_CONVERSION_ATTEMPTS = 2;
 /** Reads a keys file: one key per line, optionally followed by `admin`; `#` comments skipped. */
 export async function readKeysFile(path: string): Promise<ApiKey[]> {
   const { parseKeys } = await import("./_keys.ts");
-  return parseKeys(await Deno.readTextFile(path));
+  return parseKeys(await Deno.readTextFile(path), path);
 }
 
 /** The API implemented over a data directory, without a listener (wrap it, serve it, test it). */
@@ -372,7 +372,12 @@ export async function serve(
           Math.round(performance.now() - started)
         } ms`,
     );
-    return new Response(body, { status: response.status, headers: response.headers });
+    // 204 and 304 answers must have a null body: new Response(empty bytes, 204) throws.
+    const nullBody = [101, 103, 204, 205, 304].includes(response.status);
+    return new Response(nullBody ? null : body, {
+      status: response.status,
+      headers: response.headers,
+    });
   };
   let http;
   try {

@@ -294,7 +294,11 @@ export class Pcap {
     const lib = loadLibpcap();
     const errbuf = new Uint8Array(512);
     const h = lib.pcap_open_offline(cString(path), errbuf);
-    if (h === null) throw new CaptureError(`${path}: ${readErrbuf(errbuf)}`);
+    if (h === null) {
+      // libpcap often starts its message with the path already ("x.pcap: No such file ...").
+      const reason = readErrbuf(errbuf);
+      throw new CaptureError(reason.startsWith(`${path}: `) ? reason : `${path}: ${reason}`);
+    }
     const p = new Pcap(h, true);
     p.linkType = lib.pcap_datalink(h);
     return p;

@@ -4,6 +4,7 @@
  * @module
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { printable } from "../secflow/printable.ts";
 import {
   Collector,
   type CollectorSummary,
@@ -69,7 +70,8 @@ environment: NETWORKSAGE_API_KEY, NETWORKSAGE_API_URL, NETWORKSAGE_LIBPCAP (libp
 
 Capturing needs root or CAP_NET_RAW.
 permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, state directory)
-  --allow-env --allow-net (upload only)`,
+  --allow-env=HOME,XDG_STATE_HOME,NETWORKSAGE_STATE_DIR (the default state directory; not
+  needed with --state-dir)  --allow-env --allow-net (upload only)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("capture", args, {
       interface: { type: "string", short: "i" },
@@ -117,6 +119,12 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       }
       bufferSize = kib * 1024;
     }
+    if (values["state-dir"] === undefined && !stateDirKnown()) {
+      throw new UsageError(
+        "the state directory (name cache, upload spool) is found from $HOME: give --state-dir DIR " +
+          "or --allow-env=HOME,XDG_STATE_HOME,NETWORKSAGE_STATE_DIR",
+      );
+    }
     const upload = !values["no-upload"] && env("NETWORKSAGE_API_KEY") !== undefined;
     const retryMs = positiveEnv("NETWORKSAGE_SPOOL_RETRY_MS", 5000);
     const uploadTimeoutMs = positiveEnv("NETWORKSAGE_UPLOAD_TIMEOUT_MS", 60_000);
@@ -145,10 +153,12 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       onStart: (info) =>
         quiet || say(
           values.interface !== undefined
-            ? `listening on ${info.source}, link-type ${
+            ? `listening on ${printable(info.source)}, link-type ${
               linkTypeName(info.linkType)
             }, snapshot length 350 bytes`
-            : `reading from file ${info.source}, link-type ${linkTypeName(info.linkType)}`,
+            : `reading from file ${printable(info.source)}, link-type ${
+              linkTypeName(info.linkType)
+            }`,
         ),
       onWindow: (r) => {
         windowNumber++;
@@ -216,4 +226,16 @@ export function pendingLine(s: CollectorSummary): string {
   if (s.held > 0) parts.push(`${plural(s.held, "sample")} held in ${s.heldDir}`);
   if (s.lost > 0) parts.push(`${plural(s.lost, "sample")} lost (no directory could take them)`);
   return `not everything arrived: ${parts.join("; ")}`;
+}
+
+/**
+ * Whether the default state directory can be found. Without env access HOME reads as unset and
+ * the name cache and spool would land in ./.local/state of whatever directory the user is in.
+ */
+function stateDirKnown(): boolean {
+  if (Deno.build.os === "windows") return true;
+  const granted = (variable: string) =>
+    Deno.permissions.querySync({ name: "env", variable }).state === "granted";
+  return granted("NETWORKSAGE_STATE_DIR") && Deno.env.get("NETWORKSAGE_STATE_DIR") !== undefined ||
+    granted("HOME");
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { printable } from "../secflow/printable.ts";
 import { closest } from "./_format.ts";
 
 /** What a command gets besides its arguments. */
@@ -69,6 +70,14 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     let text = msg.replace(/\. To specify a positional.*$/, "");
+    // node says "argument is ambiguous." and explains only on lines the CLI does not print.
+    const dashed = /^Option '(-[^']*)' argument is ambiguous\.$/.exec(text);
+    if (dashed) {
+      const value = args[args.indexOf(dashed[1]) + 1] ?? "-X";
+      text = `option '${dashed[1]}' needs a value; for one starting with a dash write ${
+        dashed[1]
+      }=${printable(value, 40)}`;
+    }
     const unknown = /^Unknown option '(-{1,2})([^'=]*)/.exec(text);
     if (unknown) {
       const names = Object.keys(options);

@@ -105,13 +105,17 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
       });
       sample = loaded.sample && { ...loaded.sample, fileName: basename(input) };
     }
+    const existing = await Deno.stat(output).catch(() => null);
+    if (existing?.isDirectory) {
+      throw new UsageError(`-o ${printable(output)} is a directory; give a file name`);
+    }
     if (!sample || sample.flashes.length === 0) {
       ctx.err(`${printable(values.uuid ?? positionals[0])}: no Secflows; nothing written`);
       return 0;
     }
     await writeTextAtomic(output, renderReport(sample, extras));
     const n = sample.flashes.length;
-    if (!values.quiet) ctx.err(`${output}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
+    if (!values.quiet) ctx.err(`${printable(output)}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
     return 0;
   },
 };

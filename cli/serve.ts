@@ -132,12 +132,18 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
         throw e;
       }
     }
-    if (Deno.permissions.querySync({ name: "env", variable: KEYS_ENV }).state === "granted") {
+    const envReadable =
+      Deno.permissions.querySync({ name: "env", variable: KEYS_ENV }).state === "granted";
+    if (envReadable) {
       const { parseKeys } = await import("../api/_keys.ts");
-      keys.push(...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n")));
+      keys.push(
+        ...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n"), KEYS_ENV, "entry"),
+      );
     }
     if (keys.length === 0) {
-      throw new UsageError(`give at least one API key with --keys-file or ${KEYS_ENV}`);
+      // Without env access the variable reads as unset: say so rather than ask for what was set.
+      const unread = envReadable ? "" : ` (${KEYS_ENV} is read only with --allow-env=${KEYS_ENV})`;
+      throw new UsageError(`give at least one API key with --keys-file or ${KEYS_ENV}${unread}`);
     }
     const dataDir = values.data ?? "./networksage-data";
     const controller = new AbortController();

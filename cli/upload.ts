@@ -4,6 +4,8 @@
  */
 import { type Command, OperationError, parseCommandArgs, UsageError } from "./command.ts";
 import { Progress } from "./_progress.ts";
+import { printable } from "../secflow/printable.ts";
+import { formatDate } from "./_format.ts";
 import { NetworkSageError } from "../api/errors.ts";
 import {
   API_OPTIONS,
@@ -83,13 +85,19 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
       // The converter's own detector: refuses (InputError, exit 2) what convert refuses.
       type ??= await detectUploadType(path);
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) throw new UsageError(`no such file '${path}'`);
+      if (e instanceof Deno.errors.NotFound) {
+        throw new UsageError(`no such file '${printable(path)}'`);
+      }
       throw e;
     }
     if (values.dns !== undefined && type !== "zeek") {
       throw new UsageError(`--dns goes only with Zeek logs (this file is ${type})`);
     }
-    let fileName = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    // Control characters are sent as nothing: serve drops them from stored names, and --wait
+    // finds the upload by the name stored (with them kept it waited for a name never listed).
+    const given = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    // deno-lint-ignore no-control-regex
+    let fileName = given.replace(/[\x00-\x1f\x7f]/g, "");
     let sendPath = path;
     let tempDir: string | undefined;
     if (values.convert && type !== "secflow") {
@@ -105,14 +113,16 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
       });
       if (written.flashes === 0) {
         await Deno.remove(tempDir, { recursive: true });
-        ctx.err(`${path}: no Secflows; nothing uploaded`);
+        ctx.err(`${printable(path)}: no Secflows; nothing uploaded`);
         return 0;
       }
-      if (!values.quiet) ctx.err(`${path}: ${written.flashes} Secflows; uploading only those`);
+      if (!values.quiet) {
+        ctx.err(`${printable(path)}: ${written.flashes} Secflows; uploading only those`);
+      }
       type = "secflow";
     }
     const progress = new Progress({
-      label: `upload ${fileName}`,
+      label: `upload ${printable(fileName)}`,
       unit: "bytes",
       quiet: values.quiet,
     });
@@ -130,13 +140,13 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     if (!values.wait) {
       if (values.json) ctx.out(JSON.stringify(body));
       else {ctx.out(
-          `uploaded ${fileName} (${type}): ${
-            typeof body === "string" ? body : JSON.stringify(body)
+          `uploaded ${printable(fileName)} (${type}): ${
+            printable(typeof body === "string" ? body : JSON.stringify(body), 1000)
           }`,
         );}
       return 0;
     }
-    if (!values.json) ctx.err(`uploaded ${fileName} (${type}); waiting for processing`);
+    if (!values.json) ctx.err(`uploaded ${printable(fileName)} (${type}); waiting for processing`);
     const found = await client.findUploadUuid(fileName, new Date(started), {
       intervalMs,
       timeoutMs,
@@ -146,8 +156,10 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     if (values.json) ctx.out(JSON.stringify(meta));
     else {
       ctx.out(
-        `${found.uuid}  ${fileName}  processed, trafficDate ${
-          meta.trafficDate || "(none: no Secflows)"
+        `${found.uuid}  ${printable(fileName)}  processed, trafficDate ${
+          meta.trafficDate
+            ? `${meta.trafficDate} (${formatDate(Number(meta.trafficDate))})`
+            : "(none: no Secflows)"
         }`,
       );
     }

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import {
   apiPermissions,
+  CLI,
   flakyFront,
   runCli,
   sfSample,
@@ -173,7 +174,9 @@ Deno.test("cli: upload --wait detects the type, waits, and prints the UUID", asy
     assert.equal(entry.fileType, "secflow");
     assert.match(
       run.stdout,
-      new RegExp(`^${entry.uuid}  w\\.sf  processed, trafficDate 1700000000\\.0\n$`),
+      new RegExp(
+        `^${entry.uuid}  w\\.sf  processed, trafficDate 1700000000\\.0 \\(2023-11-14 22:13:20Z\\)\n$`,
+      ),
     );
     assert.ok(!run.stdout.includes(KEY) && !run.stderr.includes(KEY));
   } finally {
@@ -273,4 +276,97 @@ Deno.test("cli: server errors surface with their message; the key is never print
   } finally {
     await s.shutdown();
   }
+});
+
+Deno.test("cli: a host --allow-net does not cover exits 2 at once, naming the permission", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/x.sf`, sfSample([{}]));
+  // Granted 127.0.0.1:9 only; the API is on another port, so no request can leave.
+  const perms = apiPermissions("http://127.0.0.1:9", `--allow-read=${dir.path}/x.sf`);
+  const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: "http://127.0.0.1:18999" };
+  for (const args of [["samples"], ["upload", `${dir.path}/x.sf`]]) {
+    const run = await runCli(args, perms, env);
+    assert.equal(run.code, 2, `${args[0]}: ${run.stderr}`);
+    assert.match(run.stderr, /--allow-net/, args[0]);
+    assert.match(run.stderr, /permissions it needs/, args[0]);
+    assert.doesNotMatch(run.stderr, /attempts/, `${args[0]} must not retry: ${run.stderr}`);
+    assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
+  }
+});
+
+Deno.test("cli: serve without env access names the permission that would read its keys", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  const perms = ["--allow-net=127.0.0.1", `--allow-read=${data}`, `--allow-write=${data}`];
+  const run = await runCli(["serve", "--data", data, "--port", "0"], perms, {
+    NETWORKSAGE_SERVE_KEYS: `${KEY} admin`,
+  });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.stderr, /is read only with --allow-env=NETWORKSAGE_SERVE_KEYS/);
+  assert.ok(!run.stderr.includes(KEY) && !run.stdout.includes(KEY));
+});
+
+Deno.test("cli: upload sends a name without control characters, prints it escaped, --wait finds it", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    // C0 characters (ESC, BEL) are dropped from the name as serve drops them; C1 (CSI) is kept
+    // and must be printed escaped.
+    const file = `${dir.path}/e\x1b]0;x\x07\x9b2J.sf`;
+    await Deno.writeTextFile(file, sfSample([{}]));
+    const env = { NETWORKSAGE_API_KEY: KEY };
+    const perms = apiPermissions(s.url, `--allow-read=${dir.path}`);
+    for (const extra of [[], ["--wait", "--interval", "0.05", "--timeout", "20"]]) {
+      const run = await runCli(["upload", file, "--api-url", s.url, ...extra], perms, env);
+      assert.equal(run.code, 0, run.stderr);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(run.stdout + run.stderr, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+      assert.ok(run.stdout.includes("e]0;x\\x9b2J.sf"), run.stdout);
+    }
+  } finally {
+    await s.shutdown();
+  }
+});
+
+/** `serve` under `permissions`, killed after 30 s: a serve that starts instead of refusing fails. */
+async function serveRefusing(
+  args: string[],
+  permissions: string[],
+  env: Record<string, string> = {},
+) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--quiet", ...permissions, CLI, "serve", ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("cli: serve refuses a keys line it would misread (two keys, a typo for admin), naming the line", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  const keysFile = `${dir.path}/keys.txt`;
+  await Deno.writeTextFile(keysFile, `# keys\n${KEY} admin\nsk-second-0123 amdin\n`);
+  const perms = [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${data},${keysFile}`,
+    `--allow-write=${data}`,
+    "--allow-env=NETWORKSAGE_SERVE_KEYS",
+  ];
+  const file = await serveRefusing(
+    ["--data", data, "--port", "0", "--keys-file", keysFile],
+    perms,
+  );
+  assert.equal(file.code, 2, file.stderr);
+  assert.match(file.stderr, /keys\.txt line 3: expected KEY or "KEY admin", found 2 words/);
+  assert.ok(!file.stderr.includes("sk-second") && !file.stderr.includes(KEY), file.stderr);
+  const env = await serveRefusing(["--data", data, "--port", "0"], perms, {
+    NETWORKSAGE_SERVE_KEYS: `${KEY} sk-second-0123`,
+  });
+  assert.equal(env.code, 2, env.stderr);
+  assert.match(env.stderr, /NETWORKSAGE_SERVE_KEYS entry 1: .*separate keys with commas/);
+  assert.ok(!env.stderr.includes("sk-second") && !env.stderr.includes(KEY), env.stderr);
 });

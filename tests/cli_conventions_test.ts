@@ -19,6 +19,7 @@ import { NetworkSageClient } from "../api/client.ts";
 import { linkTypeName, resolveInterface } from "../cli/interfaces.ts";
 import { closest } from "../cli/_format.ts";
 import { hoistGlobalOptions } from "../cli.ts";
+import { pcapOf, T0, tcp } from "./_pcap.ts";
 import { announceSkip, cliInNamespace, pcapSkipReason, run } from "./capture_helpers.ts";
 
 /** The CLI in process; output split into lines (a command may print many lines in one write). */
@@ -427,5 +428,97 @@ Deno.test("dates in UTC as ISO 8601: samples, sample, wait", async () => {
     assert.equal(JSON.parse(json.stdout).dateCreated, entry.dateCreated);
   } finally {
     await s.shutdown();
+  }
+});
+
+Deno.test("errors quoting a file name escape its control characters (no raw ESC on the terminal)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const missing = `${dir}/x\x1b[2J\x07.sf`;
+    for (const command of ["view", "stats", "report", "convert"]) {
+      const r = await cli([command, missing]);
+      assert.equal(r.code, 2, command);
+      assert.equal(r.err.length, 1, command);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(r.err[0], /[\x00-\x1f\x7f-\x9f]/, command);
+      assert.ok(r.err[0].includes("x\\x1b[2J\\x07.sf"), r.err[0]);
+    }
+    const garbage = `${dir}/g\x1b]0;title\x07.pcap`;
+    await Deno.writeTextFile(garbage, "garbage");
+    const r = await cli(["view", garbage]);
+    assert.equal(r.code, 2);
+    assert.ok(r.err[0].includes("g\\x1b]0;title\\x07.pcap"), r.err[0]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("capture -r without --state-dir or env access refuses, instead of writing ./.local/state", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/c.pcap`;
+    await Deno.writeFile(
+      file,
+      pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+    );
+    const args = ["run", "--quiet", "--no-prompt", "--allow-ffi", `--allow-read=${dir}`];
+    const cliArgs = ["capture", "-r", file, "--no-upload", "--output", `${dir}/out`];
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        ...args,
+        `--allow-write=${dir}`,
+        new URL("../cli.ts", import.meta.url).pathname,
+        ...cliArgs,
+      ],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const err = new TextDecoder().decode(run.stderr);
+    assert.equal(run.code, 2, err);
+    assert.match(err, /--state-dir DIR or --allow-env=HOME/);
+    assert.equal(await Deno.stat(`${dir}/.local`).catch(() => null), null, "nothing under cwd");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an option value starting with a dash is explained, not called 'ambiguous'", async () => {
+  const r = await cli(["view", "x.sf", "--top", "-1"]);
+  assert.equal(r.code, 2);
+  assert.deepEqual(r.err, [
+    "networksage view: option '--top' needs a value; for one starting with a dash write " +
+    "--top=-1 (see networksage view --help)",
+  ]);
+});
+
+Deno.test("capture -r: the file name is printed escaped, and named once when libpcap refuses it", async () => {
+  if (announceSkip("capture -r names", pcapSkipReason())) return;
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/e\x1b[2J.pcap`;
+    await Deno.writeFile(
+      file,
+      pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+    );
+    const capture = async (input: string) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "-A", new URL("../cli.ts", import.meta.url).pathname, "capture"]
+          .concat(["-r", input, "--no-upload", "--output", `${dir}/out`, "--state-dir", dir]),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+    };
+    const ok = await capture(file);
+    assert.equal(ok.code, 0, ok.err);
+    assert.ok(ok.err.includes("reading from file"), ok.err);
+    assert.ok(!ok.err.includes("\x1b"), "a raw ESC reached stderr");
+    assert.ok(ok.err.includes("e\\x1b[2J.pcap"), ok.err);
+    const missing = await capture(`${dir}/none.pcap`);
+    assert.equal(missing.code, 2, missing.err);
+    assert.equal(missing.err.split(`${dir}/none.pcap`).length - 1, 1, missing.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -284,3 +284,44 @@ Deno.test("README Install: deno install -g -A -n networksage <url>/cli.ts, and f
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("README Permissions: deno task serve starts with its own permission set and the keys in the environment", async () => {
+  const tasks = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`)).tasks;
+  const words: string[] = tasks.serve.split(/\s+/);
+  assert.equal(words[0], "deno");
+  const data = await Deno.makeTempDir();
+  try {
+    // The task as written, pointed at this repository's cli.ts, a temporary data directory and
+    // any free port (--allow-net=127.0.0.1 covers every port).
+    const args = words.slice(1).map((w) =>
+      w === "cli.ts" ? `${REPO}cli.ts` : w.replaceAll("./networksage-data", data)
+    );
+    const server = new Deno.Command(Deno.execPath(), {
+      args: [...args, "--port", "0"],
+      env: { NETWORKSAGE_SERVE_KEYS: "sk-task-key-0123 admin" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const out = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    try {
+      while (!/listening on http:\/\/\S+/.test(text)) {
+        const { value, done } = await out.read();
+        if (done) break;
+        text += value;
+      }
+    } finally {
+      out.releaseLock();
+      await server.stdout.cancel().catch(() => {});
+      if (/listening/.test(text)) server.kill("SIGTERM");
+      const status = await server.status;
+      const err = new TextDecoder().decode(
+        new Uint8Array(await new Response(server.stderr).arrayBuffer()),
+      );
+      assert.match(text, /listening on http:\/\/127\.0\.0\.1:\d+/, `code ${status.code}: ${err}`);
+    }
+  } finally {
+    await Deno.remove(data, { recursive: true });
+  }
+});

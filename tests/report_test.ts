@@ -143,6 +143,13 @@ Deno.test("report command: a capture becomes one HTML file, nothing else written
   assert.equal(clobber.code, 2);
   assert.match(clobber.stderr, /would overwrite an input/);
   assert.deepEqual(await Deno.readFile(input), before);
+  const intoDir = await runCli(["report", input, "-o", dir.path], [
+    `--allow-read=${dir.path}`,
+    `--allow-write=${dir.path}`,
+  ]);
+  assert.equal(intoDir.code, 2, intoDir.stderr);
+  assert.match(intoDir.stderr, /is a directory; give a file name/);
+  assert.ok(!intoDir.stderr.includes("os error"), intoDir.stderr);
   const bad = await runCli(["report", `${dir.path}/missing.pcap`], [`--allow-read=${dir.path}`]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /missing\.pcap: no such file/);

@@ -130,6 +130,43 @@ Deno.test("pages: login sets an HttpOnly, SameSite=Strict random session id, nev
   }
 });
 
+/** The status line of `request` sent raw (fetch shows its own reason phrase, not the wire's). */
+async function statusLine(url: string, request: string): Promise<string> {
+  const u = new URL(url);
+  const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    return new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("pages: redirects and empty answers carry their standard reason phrases", async () => {
+  await using dir = await tempDir();
+  const { server } = await fixture(dir.path);
+  try {
+    const host = new URL(server.url).host;
+    const body = `apikey=${ALICE}`;
+    const login = await statusLine(
+      server.url,
+      `POST /login HTTP/1.1\r\nhost: ${host}\r\norigin: ${server.url}\r\n` +
+        `content-type: application/x-www-form-urlencoded\r\n` +
+        `content-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+    );
+    assert.equal(login, "HTTP/1.1 303 See Other");
+    const icon = await statusLine(
+      server.url,
+      `GET /favicon.ico HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`,
+    );
+    assert.equal(icon, "HTTP/1.1 204 No Content");
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("pages: a sample shows only to its owner's session; another key's is a 404", async () => {
   await using dir = await tempDir();
   const { server, uuids } = await fixture(dir.path);
