@@ -43,7 +43,7 @@ permissions: --allow-read=FILE...`,
       invalid++;
       for (const p of report.problems) out(`${shown}: ${p.path}: ${p.message}`);
       const more = report.problemCount - report.problems.length;
-      if (more > 0) out(`${shown}: ... and ${more} more problems`);
+      if (more > 0) out(`${shown}: ... and ${more} more problem${more === 1 ? "" : "s"}`);
     }
     if (invalid > 0 && positionals.length > 1) {
       ctx.err(`${invalid} of ${positionals.length} files invalid`);

@@ -383,7 +383,7 @@ export class SampleError extends Error {
     count: number = problems.length,
   ) {
     const first = problems[0];
-    const more = count > 1 ? ` (and ${count - 1} more problems)` : "";
+    const more = count > 1 ? ` (and ${count - 1} more problem${count > 2 ? "s" : ""})` : "";
     super(
       `${printable(file)}: not a valid Secflow sample: ${first.path}: ${
         printable(first.message)
