@@ -1,7 +1,8 @@
 /**
  * `serve`: a local server that speaks the NetworkSage API contract (`API.md`), backed by SQLite
- * (`node:sqlite`). Uploads are streamed to disk, recorded once complete, and converted in the
- * background with the project's converter; only the Secflows are kept unless `keepOriginals`.
+ * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage.ts`). Uploads are streamed to disk,
+ * recorded once complete, and converted in the background with the project's converter; only the
+ * Secflows are kept unless `keepOriginals`.
  *
  * Beyond the platform, it accepts `PUT` on the Destination, Behavior and Event paths to annotate
  * them (a JSON object, which later `GET`s return), reports conversion failures as
@@ -9,7 +10,8 @@
  * Secflows get `flowCategory` from the local classifier of `classify.ts` (`local:` labels).
  * @module
  */
-import { type AnnotationKind, keyDigest, sampleMetadataOf, Store, uploadEntryOf } from "./store.ts";
+import { type AnnotationKind, keyDigest, sampleMetadataOf, uploadEntryOf } from "./store.ts";
+import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage.ts";
 import { boundaryOf, MultipartError, type PartWriter, readMultipart } from "./multipart.ts";
 import { type FlashLike, toPlatformSecflow } from "./classify.ts";
 import { sniffUploadType } from "./detect.ts";
@@ -53,6 +55,19 @@ export interface ServeOptions {
    * still running then are abandoned and stay pending: the next start converts them again.
    */
   shutdownGraceMs?: number;
+  /**
+   * A `postgres://` URL: keep everything in that PostgreSQL database, shared with other nodes
+   * (default: SQLite in `dataDir`).
+   */
+  database?: string;
+  /**
+   * PostgreSQL: how long a node's claim on a conversion lasts without renewal, in ms (default
+   * 60 000). A node renews its claims every third of it; when it dies, another node takes the
+   * conversion over once the lease expires.
+   */
+  leaseMs?: number;
+  /** PostgreSQL: how often to look for work uploaded to other nodes, in ms (default 1 000). */
+  pollMs?: number;
 }
 
 /** The default size limit of an upload: 1 GiB. */
@@ -127,53 +142,19 @@ function safeName(name: string): string {
   return clean === "" || clean === "." || clean === ".." ? "upload" : clean;
 }
 
-/** A running conversion queue. */
-class Queue {
-  #waiting: string[] = [];
-  #active = 0;
-  #stopped = false;
-  #idle: (() => void)[] = [];
-  constructor(private limit: number, private work: (uuid: string) => Promise<void>) {}
-  push(uuid: string) {
-    this.#waiting.push(uuid);
-    this.#pump();
-  }
-  #pump() {
-    while (!this.#stopped && this.#active < this.limit && this.#waiting.length) {
-      const uuid = this.#waiting.shift()!;
-      this.#active++;
-      this.work(uuid).catch(() => {}).finally(() => {
-        this.#active--;
-        this.#pump();
-      });
-    }
-    if (this.#active === 0 && (this.#waiting.length === 0 || this.#stopped)) {
-      for (const f of this.#idle.splice(0)) f();
-    }
-  }
-  idle(): Promise<void> {
-    if (this.#active === 0 && (this.#waiting.length === 0 || this.#stopped)) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-  stop(): Promise<void> {
-    this.#stopped = true;
-    return this.idle();
-  }
-}
-
 /** The API implemented over a data directory, without a listener (wrap it, serve it, test it). */
 export interface Service {
   /** Answers one request. Never throws. */
   handler(request: Request): Promise<Response>;
-  /** Resolves when no conversion is running or waiting. */
+  /** Resolves when this node runs no conversion and finds none to claim. */
   idle(): Promise<void>;
   /**
    * Lets running conversions finish (up to `shutdownGraceMs`; waiting and abandoned ones stay
-   * pending for the next start) and closes the database.
+   * pending for the next start or another node) and closes the database.
    */
   close(): Promise<void>;
+  /** Where the samples are kept. */
+  storage: Storage;
 }
 
 /**
@@ -195,62 +176,24 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const log = options.onLog ?? ((line: string) => console.error(line));
   const owners = new Set(await Promise.all(options.apiKeys.map(keyDigest)));
   const tmpRoot = join(dataDir, "tmp");
-  const uploadsRoot = join(dataDir, "uploads");
   await Deno.mkdir(dataDir, { recursive: true });
   // Uploads that never completed: nothing of them is kept.
   await Deno.remove(tmpRoot, { recursive: true }).catch(() => {});
   await Deno.mkdir(tmpRoot, { recursive: true });
-  await Deno.mkdir(uploadsRoot, { recursive: true });
-  const store = new Store(join(dataDir, "networksage.db"));
-
-  // Originals no row points to (a crash between finishing and removing): remove them.
-  const live = new Set<string>();
-  for (const s of store.pending()) live.add(s.uuid);
-  for await (const entry of Deno.readDir(uploadsRoot)) {
-    const s = live.has(entry.name) ? undefined : store.sample(entry.name, null);
-    if (!live.has(entry.name) && !(s && s.storedPath)) {
-      await Deno.remove(join(uploadsRoot, entry.name), { recursive: true }).catch(() => {});
-    }
-  }
-
-  let closed = false;
-  const queue = new Queue(Math.max(1, options.conversions ?? 2), async (uuid) => {
-    if (closed) return;
-    const s = store.sample(uuid, null);
-    if (!s || s.status !== "pending" || !s.storedPath) return;
-    const dir = join(uploadsRoot, uuid);
-    try {
-      const out = await convert(s.storedPath, {
-        format: s.fileType as UploadType,
-        dnsLog: s.dnsPath ?? undefined,
-        fileName: s.fileName,
-      });
-      const secflows = out.sample
-        ? await Promise.all(out.sample.flashes.map(toPlatformSecflow))
-        : [];
-      if (closed) return; // abandoned at shutdown: stays pending
-      store.finish(uuid, {
-        hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
-        trafficDate: out.sample?.trafficDate ?? "",
-        warnings: out.warnings,
-        secflows,
-      }, keep);
-    } catch (e) {
-      if (closed) return;
-      // Name the upload, not where this server keeps it.
-      const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]
-        .replaceAll(s.storedPath, s.fileName).replaceAll(s.dnsPath ?? "\0", `dns_${s.fileName}`);
-      log(`networksage serve: conversion of ${s.fileName} (${uuid}) failed: ${message}`);
-      try {
-        store.fail(uuid, message, keep);
-      } catch (e2) {
-        log(`networksage serve: could not record the failure of ${uuid}: ${e2}`);
-        return;
-      }
-    }
-    if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  const storage = await openStorage({
+    database: options.database,
+    dataDir,
+    keepOriginals: keep,
+    leaseMs: options.leaseMs,
+    pollMs: options.pollMs,
+    log,
   });
-  for (const s of store.pending()) queue.push(s.uuid);
+  const conversions = new Conversions(storage, Math.max(1, options.conversions ?? 2), {
+    convert,
+    log,
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+  });
+  conversions.wake();
 
   async function authorize(request: Request): Promise<string | Response> {
     const key = request.headers.get("apikey");
@@ -352,29 +295,31 @@ export async function createService(options: ServeOptions): Promise<Service> {
     const dns = files.get("zeekDnsFile");
     if (dns && type !== "zeek") return reject("a 'zeekDnsFile' part goes only with type zeek");
     const fileName = safeName(fields.get("fileName") || file.fileName || "upload");
-    const finalDir = join(uploadsRoot, uuid);
-    await Deno.rename(tmpDir, finalDir);
-    store.addSample({
-      uuid,
-      owner,
-      fileName,
-      fileType: type,
-      createdMs: Date.now(),
-      storedPath: join(finalDir, "sample"),
-      dnsPath: dns ? join(finalDir, "dns") : null,
-    });
-    queue.push(uuid);
+    try {
+      await storage.addUpload({
+        uuid,
+        owner,
+        fileName,
+        fileType: type,
+        createdMs: Date.now(),
+        dir: tmpDir,
+        hasDns: dns !== undefined,
+      });
+    } finally {
+      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+    }
+    conversions.wake();
     return envelope(200, `File ${fileName} was uploaded as ${uuid} and will be processed shortly`);
   }
 
-  function aggregated(uuid: string): Activity[] {
-    return store.secflows(uuid).map((secflow) => ({
+  async function aggregated(uuid: string): Promise<Activity[]> {
+    return await Promise.all((await storage.secflows(uuid)).map(async (secflow) => ({
       secflow,
-      destination: store.annotation("destination", secflow.destinationData),
-      behavior: store.annotation("behavior", secflow.flowId),
-      event: secflow.eventId ? store.annotation("event", secflow.eventId) : {},
-      flowIdCount: store.count(secflow.flowId),
-    }));
+      destination: await storage.annotation("destination", secflow.destinationData),
+      behavior: await storage.annotation("behavior", secflow.flowId),
+      event: secflow.eventId ? await storage.annotation("event", secflow.eventId) : {},
+      flowIdCount: await storage.count(secflow.flowId),
+    })));
   }
 
   async function route(request: Request): Promise<Response> {
@@ -400,11 +345,11 @@ export async function createService(options: ServeOptions): Promise<Service> {
         );
       } catch { /* not base64 */ }
       const at = decoded.indexOf("#hash#");
-      const s = at > 0 ? store.sample(decoded.slice(0, at), null) : undefined;
+      const s = at > 0 ? await storage.sample(decoded.slice(0, at), null) : undefined;
       if (!s || s.status !== "processed" || s.hash !== decoded.slice(at + 6)) {
         return envelope(404, `no public sample '${seg[3]}'`);
       }
-      return envelope(200, aggregated(s.uuid));
+      return envelope(200, await aggregated(s.uuid));
     }
 
     const known = is("upload", "v1.0", "uploader") || is("upload", "v1.0", "uploads", "list") ||
@@ -423,24 +368,24 @@ export async function createService(options: ServeOptions): Promise<Service> {
 
     if (is("upload", "v1.0", "uploader")) return only("POST") ?? upload(request, owner);
     if (is("upload", "v1.0", "uploads", "list")) {
-      return only("GET") ?? envelope(200, store.samples(owner).map(uploadEntryOf));
+      return only("GET") ?? envelope(200, (await storage.samples(owner)).map(uploadEntryOf));
     }
     if (is("sec", "v1.0", "samples", null) || is("sec", "v1.0", "samples", null, "list")) {
       const bad = only("GET");
       if (bad) return bad;
-      const s = store.sample(seg[3], owner);
+      const s = await storage.sample(seg[3], owner);
       if (!s) return envelope(404, `no sample '${seg[3]}'`);
-      return envelope(200, seg.length === 4 ? sampleMetadataOf(s) : store.secflows(s.uuid));
+      return envelope(200, seg.length === 4 ? sampleMetadataOf(s) : await storage.secflows(s.uuid));
     }
     if (is("sec", "v1.0", "secflows", null, "count")) {
-      return only("GET") ?? envelope(200, store.count(seg[3]));
+      return only("GET") ?? envelope(200, await storage.count(seg[3]));
     }
     const kind: AnnotationKind = seg[2] === "destinations"
       ? "destination"
       : seg[2] === "behaviors"
       ? "behavior"
       : "event";
-    if (m === "GET") return envelope(200, store.annotation(kind, seg[3]));
+    if (m === "GET") return envelope(200, await storage.annotation(kind, seg[3]));
     if (m === "PUT") {
       const text = await readLimited(request, 1 << 20);
       if (text === null) return envelope(413, "annotation larger than 1 MiB");
@@ -453,7 +398,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
       if (!data || typeof data !== "object" || Array.isArray(data)) {
         return envelope(400, "the annotation must be a JSON object");
       }
-      store.annotate(kind, seg[3], data as Metadata);
+      await storage.annotate(kind, seg[3], data as Metadata);
       return envelope(200, data);
     }
     return envelope(405, `${m} is not allowed on /${path}`);
@@ -468,21 +413,176 @@ export async function createService(options: ServeOptions): Promise<Service> {
         return envelope(500, "internal error");
       }
     },
-    idle: () => queue.idle(),
+    idle: () => conversions.idle(),
     async close() {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        queue.stop(),
+        conversions.stop(),
         new Promise((r) => timer = setTimeout(r, options.shutdownGraceMs ?? 10_000)),
       ]);
       clearTimeout(timer);
-      closed = true;
-      store.close();
+      await conversions.abandon();
+      await storage.close();
     },
+    storage,
   };
 }
 
 type FsFileSet = Set<Deno.FsFile>;
+
+/**
+ * This node's conversions: claims work from the storage while fewer than `limit` run, when told
+ * there is some (an upload here, a notification from another node), when one finishes, and every
+ * `storage.pollMs`. Renews each claim's lease while its conversion runs.
+ */
+class Conversions {
+  #running = new Map<string, Claim>();
+  #claiming = 0;
+  #stopped = false;
+  #again = false;
+  #idle: (() => void)[] = [];
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #settled = new Set<Promise<void>>();
+
+  constructor(
+    private storage: Storage,
+    private limit: number,
+    private options: {
+      convert: Converter;
+      log: (line: string) => void;
+      leaseMs: number;
+    },
+  ) {
+    if (storage.pollMs !== null) this.#poll = setInterval(() => this.wake(), storage.pollMs);
+    storage.watch?.(() => this.wake()).catch((e) =>
+      options.log(`networksage serve: not notified of other nodes' uploads: ${e}`)
+    );
+  }
+
+  /** Claims work until the limit is reached or none is left. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#claiming > 0) {
+      this.#again = true; // a claim loop is running: let it look once more
+      return;
+    }
+    this.#claiming++;
+    this.#claimLoop().finally(() => {
+      this.#claiming--;
+      this.#checkIdle();
+    });
+  }
+
+  async #claimLoop(): Promise<void> {
+    do {
+      this.#again = false;
+      while (!this.#stopped && this.#running.size < this.limit) {
+        let claim: Claim | null;
+        try {
+          claim = await this.storage.claim();
+        } catch (e) {
+          if (!this.#stopped) this.options.log(`networksage serve: cannot claim work: ${e}`);
+          return;
+        }
+        if (!claim) break;
+        if (this.#stopped) {
+          await this.storage.release(claim).catch(() => {});
+          return;
+        }
+        const held = claim;
+        this.#running.set(held.token, held);
+        const done: Promise<void> = this.#convert(held).finally(() => {
+          this.#running.delete(held.token);
+          this.#settled.delete(done);
+          this.wake();
+          this.#checkIdle();
+        });
+        this.#settled.add(done);
+      }
+    } while (this.#again && !this.#stopped);
+  }
+
+  async #convert(claim: Claim): Promise<void> {
+    const { storage, options } = this;
+    const s = claim.sample;
+    const renew = setInterval(() => {
+      storage.renew(claim).then((held) => {
+        if (!held) options.log(`networksage serve: lost the lease on ${s.uuid}`);
+      }).catch(() => {});
+    }, Math.max(10, options.leaseMs / 3));
+    try {
+      let result;
+      try {
+        const out = await options.convert(claim.samplePath, {
+          format: s.fileType as UploadType,
+          dnsLog: claim.dnsPath ?? undefined,
+          fileName: s.fileName,
+        });
+        const secflows = out.sample
+          ? await Promise.all(out.sample.flashes.map(toPlatformSecflow))
+          : [];
+        result = {
+          hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
+          trafficDate: out.sample?.trafficDate ?? "",
+          warnings: out.warnings,
+          secflows,
+        };
+      } catch (e) {
+        if (this.#stopped) return; // abandoned at shutdown: released, stays pending
+        // Name the upload, not where this server keeps it.
+        const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]
+          .replaceAll(claim.samplePath, s.fileName)
+          .replaceAll(claim.dnsPath ?? "\0", `dns_${s.fileName}`);
+        options.log(
+          `networksage serve: conversion of ${s.fileName} (${s.uuid}) failed: ${message}`,
+        );
+        try {
+          await storage.fail(claim, message);
+        } catch (e2) {
+          options.log(`networksage serve: could not record the failure of ${s.uuid}: ${e2}`);
+        }
+        return;
+      }
+      if (this.#stopped) return;
+      if (!await storage.finish(claim, result)) {
+        options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
+      }
+    } catch (e) {
+      if (!this.#stopped) options.log(`networksage serve: could not store ${s.uuid}: ${e}`);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  #isIdle(): boolean {
+    return this.#claiming === 0 && (this.#running.size === 0 || this.#stopped);
+  }
+
+  #checkIdle(): void {
+    if (this.#isIdle()) { for (const f of this.#idle.splice(0)) f(); }
+  }
+
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops claiming; resolves when running conversions have finished. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    await Promise.all([...this.#settled]);
+  }
+
+  /** Releases the claims of conversions still running (after the grace period). */
+  async abandon(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    for (const claim of this.#running.values()) {
+      await this.storage.release(claim).catch(() => {});
+    }
+  }
+}
 
 function concatAll(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
