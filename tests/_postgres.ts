@@ -6,6 +6,7 @@
  * (No tests here.)
  * @module
  */
+// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import postgres from "npm:postgres@3.4.7";
 
 /** Where the tests find a PostgreSQL server, or why there is none. */
