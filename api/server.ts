@@ -505,11 +505,15 @@ class Conversions {
   async #convert(claim: Claim): Promise<void> {
     const { storage, options } = this;
     const s = claim.sample;
-    const renew = setInterval(() => {
+    const extend = () =>
       storage.renew(claim).then((held) => {
-        if (!held) options.log(`networksage serve: lost the lease on ${s.uuid}`);
+        if (held) return;
+        clearInterval(renew);
+        options.log(`networksage serve: lost the lease on ${s.uuid} (another node may take it)`);
       }).catch(() => {});
-    }, Math.max(10, options.leaseMs / 3));
+    // Right away (copying the upload out took part of the lease), then every third of it.
+    const renew = setInterval(extend, Math.max(10, options.leaseMs / 3));
+    extend();
     try {
       let result;
       try {
@@ -536,6 +540,7 @@ class Conversions {
         options.log(
           `networksage serve: conversion of ${s.fileName} (${s.uuid}) failed: ${message}`,
         );
+        clearInterval(renew);
         try {
           await storage.fail(claim, message);
         } catch (e2) {
@@ -544,6 +549,8 @@ class Conversions {
         return;
       }
       if (this.#stopped) return;
+      // No renewal while the result is stored: finish locks the row, so no node can claim it.
+      clearInterval(renew);
       if (!await storage.finish(claim, result)) {
         options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
       }

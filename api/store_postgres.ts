@@ -13,6 +13,7 @@
  *   starting together apply each exactly once.
  * @module
  */
+// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 import type { SampleRow } from "./store.ts";
 import { isoMicros } from "./store.ts";
@@ -152,6 +153,7 @@ const SAMPLE_COLUMNS = [
 export async function openPostgresStorage(
   options: StorageOptions & { database: string },
 ): Promise<Storage> {
+  // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
   const { default: postgres } = await import("npm:postgres@3.4.7");
   const keep = options.keepOriginals;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
@@ -277,9 +279,12 @@ export async function openPostgresStorage(
     async claim() {
       for (;;) {
         const token = crypto.randomUUID();
+        // Never this node's own running conversions, even when their lease ran out meanwhile.
+        const running = [...held.values()].map((c) => c.sample.uuid);
         const outcome = await sql.begin(async (tx) => {
           const [row] = await tx`SELECT ${tx(SAMPLE_COLUMNS)}, attempts FROM samples
             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < clock_timestamp())
+              AND NOT (uuid = ANY(${running}::text[]))
             ORDER BY created_ms, uuid LIMIT 1 FOR UPDATE SKIP LOCKED`;
           if (!row) return null;
           if (Number(row.attempts) >= MAX_ATTEMPTS) {
@@ -334,15 +339,15 @@ export async function openPostgresStorage(
     finish: (claim, result) =>
       settle(claim, async (tx) => {
         await tx`DELETE FROM secflows WHERE sample_uuid = ${claim.sample.uuid}`;
-        const rows = result.secflows.map((s, idx) => ({
-          sample_uuid: claim.sample.uuid,
-          idx,
-          flow_id: s.flowId,
-          data: JSON.stringify(s),
-        }));
-        // Bounded batches: a statement carries at most 65535 parameters.
-        for (let i = 0; i < rows.length; i += 5000) {
-          await tx`INSERT INTO secflows ${tx(rows.slice(i, i + 5000))}`;
+        // Columns as arrays through unnest(): three parameters per batch, not four per row.
+        const uuid = claim.sample.uuid;
+        for (let i = 0; i < result.secflows.length; i += 10_000) {
+          const batch = result.secflows.slice(i, i + 10_000);
+          await tx`INSERT INTO secflows(sample_uuid, idx, flow_id, data)
+            SELECT ${uuid}, * FROM unnest(
+              ${batch.map((_, j) => i + j)}::integer[],
+              ${batch.map((s) => s.flowId)}::text[],
+              ${batch.map((s) => JSON.stringify(s))}::text[])`;
         }
         await tx`UPDATE samples SET status = 'processed', processed_ms = ${Date.now()},
           hash = ${result.hash}, traffic_date = ${result.trafficDate},

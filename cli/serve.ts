@@ -4,6 +4,16 @@
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { DEFAULT_MAX_UPLOAD, readKeysFile, serve } from "../api/server.ts";
+import { isPostgresUrl, redactUrl } from "../api/storage.ts";
+
+/** The environment variable naming the PostgreSQL database when `--database` is absent. */
+export const DATABASE_ENV = "NETWORKSAGE_DATABASE_URL";
+
+/** `NETWORKSAGE_DATABASE_URL` when set and readable without prompting. */
+function databaseFromEnv(): string | undefined {
+  const state = Deno.permissions.querySync({ name: "env", variable: DATABASE_ENV }).state;
+  return state === "granted" ? Deno.env.get(DATABASE_ENV) || undefined : undefined;
+}
 
 /** Parses a size such as `1048576`, `512K`, `100M`, `1G` (binary units). */
 export function parseSize(text: string): number | null {
@@ -20,6 +30,7 @@ export const serveCommand: Command = {
   help:
     `usage: networksage serve [--host H] [--port P] [--data DIR] (--api-key KEY... | --keys-file F)
                         [--max-upload SIZE] [--keep-originals]
+                        [--database postgres://...] [--lease SECONDS]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
 Destinations, Behaviors and Events) from a SQLite database in DIR. Uploads are converted in the
@@ -34,11 +45,17 @@ options:
   --keys-file F      a file of accepted keys, one per line (# comments)
   --max-upload SIZE  largest upload, bytes or with K/M/G (default 1G); larger ones get 413
   --keep-originals   keep uploaded files next to their Secflows
+  --database URL     keep everything in PostgreSQL (postgres://user:pass@host:port/db), shared by
+                     several serve nodes; default: $NETWORKSAGE_DATABASE_URL, else SQLite in DIR
+                     (then DIR is only this node's scratch space). See docs/POSTGRES.md.
+  --lease SECONDS    PostgreSQL: how long a node's claim on a conversion lasts unrenewed; a dead
+                     node's conversions move to another node after it (default 60)
 
 example: networksage serve --data ./ns-data --keys-file ./keys.txt
 
 permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-write=DIR
-  (with --host/--port, that host:port)`,
+  (with --host/--port, that host:port); with PostgreSQL also --allow-net=DBHOST:PORT and
+  --allow-env (the client reads PG* variables), and --allow-read for a socket path`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("serve", args, {
       host: { type: "string" },
@@ -48,6 +65,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       "keys-file": { type: "string" },
       "max-upload": { type: "string" },
       "keep-originals": { type: "boolean" },
+      database: { type: "string" },
+      lease: { type: "string" },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const port = values.port === undefined ? 8787 : Number(values.port);
@@ -76,6 +95,22 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     if (keys.length === 0) {
       throw new UsageError("give at least one API key with --api-key or --keys-file");
     }
+    const database = values.database ?? databaseFromEnv();
+    if (database !== undefined && !isPostgresUrl(database)) {
+      throw new UsageError(
+        `--database must be a postgres:// or postgresql:// URL, not '${redactUrl(database)}'`,
+      );
+    }
+    let leaseMs: number | undefined;
+    if (values.lease !== undefined) {
+      const seconds = Number(values.lease);
+      if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86400) {
+        throw new UsageError(
+          `--lease must be seconds between 0.1 and 86400, not '${values.lease}'`,
+        );
+      }
+      leaseMs = Math.round(seconds * 1000);
+    }
     const dataDir = values.data ?? "./networksage-data";
     const controller = new AbortController();
     const server = await serve({
@@ -85,6 +120,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       port,
       maxUploadBytes,
       keepOriginals: values["keep-originals"] ?? false,
+      database,
+      leaseMs,
       signal: controller.signal,
       onLog: (line) => ctx.err(line),
     });
@@ -92,9 +129,9 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, stop);
     ctx.out(
-      `networksage serve: listening on ${server.url} (data ${dataDir}, ${keys.length} key${
-        keys.length === 1 ? "" : "s"
-      })`,
+      `networksage serve: listening on ${server.url} (${
+        database ? `database ${redactUrl(database)}, scratch ${dataDir}` : `data ${dataDir}`
+      }, ${keys.length} key${keys.length === 1 ? "" : "s"})`,
     );
     await server.finished;
     for (const s of signals) Deno.removeSignalListener(s, stop);

@@ -1,0 +1,288 @@
+/**
+ * Several `serve` nodes on one PostgreSQL database: an upload to one node is listed, converted
+ * and served by another exactly as `convert` gives it; a node killed (SIGKILL) in the middle of
+ * a large conversion loses its lease and another node finishes the job; concurrent uploads
+ * spread over two nodes are converted exactly once; migrations race safely. Skipped with a
+ * message when no PostgreSQL is available (`tests/_postgres.ts`).
+ */
+import assert from "node:assert/strict";
+// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
+import postgres from "npm:postgres@3.4.7";
+import { NetworkSageClient } from "../api/client.ts";
+import { toPlatformSecflow } from "../api/classify.ts";
+import { defaultConverter, serve } from "../api/server.ts";
+import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
+import { CLI, runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { freshDatabase } from "./_postgres.ts";
+import { postgresUrl, warnSkip } from "./_storages.ts";
+
+const KEY = "key-fleet";
+const ignore = postgresUrl === null;
+if (ignore) warnSkip();
+
+function client(url: string) {
+  return new NetworkSageClient({ apiKey: KEY, apiUrl: url, useEnv: false, maxAttempts: 1 });
+}
+
+/** `cli.ts serve --database URL` as a subprocess on an ephemeral port. */
+async function node(dataDir: string, database: string, extra: string[] = []) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--quiet",
+      "--allow-net=127.0.0.1",
+      `--allow-read=${dataDir}`,
+      `--allow-write=${dataDir}`,
+      "--allow-env",
+      CLI,
+      "serve",
+      "--port",
+      "0",
+      "--data",
+      dataDir,
+      "--api-key",
+      KEY,
+      "--database",
+      database,
+      ...extra,
+    ],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const m = /listening on (http:\/\/\S+)/.exec(text);
+  if (!m) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`serve did not start: ${text} ${await stderr}`);
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return {
+    url: m[1],
+    firstLine: text.split("\n")[0],
+    child,
+    /** SIGTERM (or `signal`), then the exit code and stderr. */
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+      const status = await child.status;
+      return { code: status.code, signal: status.signal, stderr: await stderr };
+    },
+  };
+}
+
+/** What `convert` gives for `path`, in the platform's Secflow shape. */
+async function convertedSecflows(path: string, out: string) {
+  const dir = out.slice(0, out.lastIndexOf("/"));
+  const run = await runCli(["convert", path, "-o", out], [
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const sample = JSON.parse(await Deno.readTextFile(out));
+  return await Promise.all(sample.flashes.map(toPlatformSecflow));
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test({
+  name: "postgres: an upload to node A is listed, converted and served by node B as convert gives",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    await using db = await freshDatabase(postgresUrl!);
+    const pcap = `${dir.path}/two.pcap`;
+    await Deno.writeFile(pcap, tinyPcap(1_700_000_000, 3));
+    const a = await node(`${dir.path}/a`, db.url);
+    const b = await node(`${dir.path}/b`, db.url);
+    try {
+      assert.match(a.firstLine, /database postgres:\/\/postgres@127\.0\.0\.1:\d+\/ns_test_/);
+      await client(a.url).upload({ path: pcap });
+      const cb = client(b.url);
+      const [entry] = await cb.listUploads();
+      assert.equal(entry.fileName, "two.pcap");
+      const meta = await cb.waitForProcessing(entry.uuid, { intervalMs: 20, timeoutMs: 20_000 });
+      assert.notEqual(meta.trafficDate, "");
+      const served = await cb.listSecflows(entry.uuid);
+      assert.deepEqual(served, await convertedSecflows(pcap, `${dir.path}/two.sf`));
+      assert.deepEqual(await client(a.url).listSecflows(entry.uuid), served);
+      // Counts and annotations read the same from both nodes.
+      const flowId = served[0].flowId;
+      assert.equal(await cb.secflowCount(flowId), 1);
+      assert.equal(await client(a.url).secflowCount(flowId), 1);
+      const put = await fetch(`${a.url}/sec/v1.0/behaviors/${flowId}`, {
+        method: "PUT",
+        headers: { apikey: KEY, "content-type": "application/json" },
+        body: JSON.stringify({ title: "seen on A" }),
+      });
+      assert.equal(put.status, 200, await put.text());
+      assert.deepEqual(await cb.behavior(flowId), { title: "seen on A" });
+      // The original is gone once converted (no --keep-originals).
+      const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+      try {
+        assert.equal((await sql`SELECT sample_uuid FROM originals`).length, 0);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: a node killed with SIGKILL mid-conversion loses its lease; another finishes it",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    await using db = await freshDatabase(postgresUrl!);
+    const pcap = `${dir.path}/large.pcap`;
+    // ~30 MB, 180k packets: long enough in serve (copy out, convert, store 30k Secflows) to be
+    // killed in the middle.
+    await Deno.writeFile(pcap, tinyPcap(1_700_000_000, 29_999));
+    const leaseSeconds = 3;
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const a = await node(`${dir.path}/a`, db.url, ["--lease", String(leaseSeconds)]);
+    let b: Awaited<ReturnType<typeof node>> | undefined;
+    try {
+      await client(a.url).upload({ path: pcap });
+      const [claimed] = await until("node A to claim the upload", async () => {
+        const rows = await sql`SELECT uuid, attempts, status, lease_node FROM samples
+                               WHERE lease_node IS NOT NULL`;
+        return rows.length ? rows : undefined;
+      });
+      // Into the job (copying the upload out, converting), then gone without a word.
+      await new Promise((r) => setTimeout(r, 700));
+      const killed = await a.stop("SIGKILL");
+      assert.equal(killed.signal, "SIGKILL");
+      const [atKill] = await sql`SELECT status, attempts FROM samples WHERE uuid = ${claimed.uuid}`;
+      assert.equal(atKill.status, "pending", "node A finished before it was killed");
+      const killedAt = Date.now();
+      b = await node(`${dir.path}/b`, db.url, ["--lease", String(leaseSeconds)]);
+      const cb = client(b.url);
+      await until("node B to take the upload over", async () => {
+        const [r] = await sql`SELECT attempts FROM samples WHERE uuid = ${claimed.uuid}`;
+        return r.attempts === 2 ? true : undefined;
+      }, 60_000);
+      const takenOver = (Date.now() - killedAt) / 1000;
+      await cb.waitForProcessing(claimed.uuid, { intervalMs: 50, timeoutMs: 120_000 });
+      const [row] = await sql`SELECT status, attempts, lease_node, error FROM samples
+                              WHERE uuid = ${claimed.uuid}`;
+      assert.equal(row.status, "processed", String(row.error));
+      assert.equal(row.attempts, 2, "claimed by A, then once by B");
+      const served = await cb.listSecflows(claimed.uuid);
+      const expected = await convertedSecflows(pcap, `${dir.path}/large.sf`);
+      assert.ok(expected.length > 29_000, `${expected.length} Secflows`);
+      assert.deepEqual(served, expected);
+      console.log(
+        `  node A killed mid-conversion; node B took over after ${takenOver.toFixed(1)} s ` +
+          `(lease ${leaseSeconds} s) and finished ${
+            ((Date.now() - killedAt) / 1000).toFixed(1)
+          } s ` +
+          `after the kill`,
+      );
+    } finally {
+      await sql.end();
+      await a.stop("SIGKILL").catch(() => {});
+      await b?.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: 20 concurrent uploads spread over two nodes are each converted exactly once",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    await using db = await freshDatabase(postgresUrl!);
+    const conversions = new Map<string, number>();
+    const nodes = await Promise.all(["a", "b"].map((name) =>
+      serve({
+        dataDir: `${dir.path}/${name}`,
+        database: db.url,
+        apiKeys: [KEY],
+        port: 0,
+        pollMs: 50,
+        onLog: () => {},
+        convert: async (path, o) => {
+          conversions.set(o.fileName, (conversions.get(o.fileName) ?? 0) + 1);
+          await new Promise((r) => setTimeout(r, 30)); // give the other node a chance to race
+          return defaultConverter(path, o);
+        },
+      })
+    ));
+    try {
+      const paths = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+        const path = `${dir.path}/c${i}.pcap`;
+        await Deno.writeFile(path, tinyPcap(1_700_000_000 + i * 100, i % 4));
+        return path;
+      }));
+      await Promise.all(paths.map((path, i) => client(nodes[i % 2].url).upload({ path })));
+      const [ca, cb] = nodes.map((n) => client(n.url));
+      const entries = await ca.listUploads();
+      assert.equal(entries.length, 20);
+      assert.deepEqual((await cb.listUploads()).map((e) => e.uuid), entries.map((e) => e.uuid));
+      await Promise.all(
+        entries.map((e) => cb.waitForProcessing(e.uuid, { intervalMs: 20, timeoutMs: 30_000 })),
+      );
+      for (const e of entries) {
+        const i = Number(e.fileName.slice(1, -5));
+        assert.equal((await ca.listSecflows(e.uuid)).length, 1 + (i % 4), e.fileName);
+      }
+      assert.equal(conversions.size, 20);
+      assert.deepEqual([...conversions.values()], Array(20).fill(1), "each converted once");
+    } finally {
+      await Promise.all(nodes.map((n) => n.shutdown()));
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: migrations run once when several nodes start together",
+  ignore,
+  async fn() {
+    await using db = await freshDatabase(postgresUrl!);
+    const clients = Array.from(
+      { length: 4 },
+      () => postgres(db.url, { max: 1, onnotice: () => {} }),
+    );
+    try {
+      const applied = await Promise.all(clients.map((sql) => migrate(sql)));
+      assert.deepEqual(
+        applied.flat().sort(),
+        MIGRATIONS.map((_, i) => i + 1),
+        "each version applied by exactly one node",
+      );
+      const rows = await clients[0]`SELECT version FROM networksage_migrations ORDER BY version`;
+      assert.deepEqual(rows.map((r) => r.version), MIGRATIONS.map((_, i) => i + 1));
+      // A database from a newer serve is refused rather than misread.
+      await clients[0]`INSERT INTO networksage_migrations(version) VALUES (${
+        MIGRATIONS.length + 1
+      })`;
+      await assert.rejects(migrate(clients[1]), /newer than this serve knows/);
+    } finally {
+      await Promise.all(clients.map((sql) => sql.end()));
+    }
+  },
+});
