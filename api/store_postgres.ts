@@ -15,6 +15,8 @@
  */
 // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
+// deno-lint-ignore no-import-prefix -- as above
+import type Postgres from "npm:postgres@3.4.7";
 import type { SampleRow } from "./store.ts";
 import { isoMicros } from "./store.ts";
 import {
@@ -26,6 +28,9 @@ import {
   type Storage,
   type StorageOptions,
 } from "./storage.ts";
+
+/** The client, pinned (`deno compile` needs `--include npm:postgres@3.4.7` to embed it). */
+export const POSTGRES_CLIENT = "npm:postgres@3.4.7";
 
 /** Bytes per row of `originals`. */
 const CHUNK = 1 << 20;
@@ -153,8 +158,9 @@ const SAMPLE_COLUMNS = [
 export async function openPostgresStorage(
   options: StorageOptions & { database: string },
 ): Promise<Storage> {
-  // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
-  const { default: postgres } = await import("npm:postgres@3.4.7");
+  // A specifier in a variable: Deno fetches the npm packages of literal dynamic imports when the
+  // program starts, and SQLite users must not download (or need) a PostgreSQL client.
+  const { default: postgres } = (await import(POSTGRES_CLIENT)) as { default: typeof Postgres };
   const keep = options.keepOriginals;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const node = crypto.randomUUID();

@@ -6,8 +6,14 @@
  * (No tests here.)
  * @module
  */
+import { POSTGRES_CLIENT } from "../api/store_postgres.ts";
 // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
-import postgres from "npm:postgres@3.4.7";
+import type Postgres from "npm:postgres@3.4.7";
+
+/** The client, loaded on first use (so SQLite-only test runs never fetch it). */
+async function client(): Promise<typeof Postgres> {
+  return ((await import(POSTGRES_CLIENT)) as { default: typeof Postgres }).default;
+}
 
 /** Where the tests find a PostgreSQL server, or why there is none. */
 export type PostgresServer = { url: string } | { skip: string };
@@ -115,6 +121,7 @@ export async function freshDatabase(
   base: string,
 ): Promise<{ url: string; [Symbol.asyncDispose](): Promise<void> }> {
   const name = `ns_test_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const postgres = await client();
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`CREATE DATABASE ${name}`);

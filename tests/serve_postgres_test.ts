@@ -286,3 +286,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test("serve on SQLite runs without npm: the PostgreSQL client is loaded only for a URL", async () => {
+  await using dir = await tempDir();
+  const args = (extra: string[]) => [
+    "run",
+    "--no-npm",
+    "--no-prompt",
+    "--quiet",
+    "--allow-net=127.0.0.1",
+    `--allow-read=${dir.path}`,
+    `--allow-write=${dir.path}`,
+    "--allow-env",
+    CLI,
+    "serve",
+    "--port",
+    "0",
+    "--data",
+    `${dir.path}/data`,
+    "--api-key",
+    KEY,
+    ...extra,
+  ];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: args([]),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const { value } = await reader.read();
+  reader.releaseLock();
+  child.kill("SIGTERM");
+  await child.stdout.cancel().catch(() => {});
+  const stderr = await new Response(child.stderr).text();
+  await child.status;
+  assert.match(value ?? "", /listening on http:\/\/127\.0\.0\.1:\d+/, stderr);
+  // The same program asked for PostgreSQL does need npm: proof the client is what was avoided.
+  const pg = await new Deno.Command(Deno.execPath(), {
+    args: args(["--database", "postgres://nobody@127.0.0.1:1/none"]),
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).output();
+  assert.notEqual(pg.code, 0);
+  assert.match(new TextDecoder().decode(pg.stderr), /npm/);
+});
