@@ -75,7 +75,7 @@ export { pyFloat } from "./secflow/format.ts";
 export * from "./api/types.ts";
 export { NetworkSageError } from "./api/errors.ts";
 export * from "./api/client.ts";
-export { detectUploadType, sniffUploadType } from "./api/detect.ts";
+export { detectUploadType } from "./api/detect.ts";
 export { classifyLocally, flowIdOf, toPlatformSecflow } from "./api/classify.ts";
 export * from "./api/server.ts";
 

@@ -4,7 +4,8 @@
  * @module
  */
 import { NetworkSageError } from "./errors.ts";
-import { multipartBody, type OutgoingPart } from "./multipart.ts";
+import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipart.ts";
+import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { detectUploadType } from "./detect.ts";
 import type {
   Activity,
@@ -50,6 +51,12 @@ export interface ClientOptions {
 export interface CallOptions {
   /** Aborts the call, retries and waits included. */
   signal?: AbortSignal;
+}
+
+/** Options of {@link NetworkSageClient.upload}. */
+export interface UploadOptions extends CallOptions {
+  /** Told the bytes sent so far of each attempt, and the body's total. */
+  onProgress?: (sent: number, total: number) => void;
 }
 
 /** Options of {@link NetworkSageClient.aggregated}. */
@@ -151,6 +158,8 @@ interface RequestSpec {
   path: string;
   /** A fresh body for every attempt. */
   body?: () => Promise<{ body: BodyInit; headers: Record<string, string> }>;
+  /** A streamed upload, sent with its exact length. */
+  upload?: { body: MultipartBody; onProgress?: (sent: number, total: number) => void };
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -173,6 +182,7 @@ export class NetworkSageClient {
   readonly publicUrl: string;
   #apiKey: string | undefined;
   #fetch: typeof fetch;
+  #customFetch: boolean;
   #timeoutMs: number;
   #uploadTimeoutMs: number;
   #maxAttempts: number;
@@ -191,6 +201,7 @@ export class NetworkSageClient {
         DEFAULT_PUBLIC_URL,
     );
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.#customFetch = options.fetch !== undefined;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 3_600_000;
     this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
@@ -230,14 +241,8 @@ export class NetworkSageClient {
       let retryDelay: number | null = null;
       let lastError: NetworkSageError;
       try {
-        const extra = spec.body ? await spec.body() : undefined;
-        const response = await this.#fetch(base + spec.path, {
-          method: spec.method,
-          headers: { ...headers, ...extra?.headers },
-          body: extra?.body,
-          signal,
-        });
-        const text = await response.text();
+        const response = await this.#send(base + spec.path, spec, headers, signal);
+        const text = response.text;
         if (response.status === 429 || response.status >= 500) {
           retryDelay = retryAfterMs(response.headers.get("retry-after"));
           lastError = fail(response.status, messageOf(text));
@@ -263,10 +268,10 @@ export class NetworkSageClient {
       } catch (e) {
         if (e instanceof NetworkSageError) throw e;
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
-        const message = timeout.aborted
-          ? `no answer within ${timeoutMs} ms`
-          : `network error: ${e instanceof Error ? e.message : String(e)}`;
-        lastError = fail(0, message, e);
+        const host = new URL(base).host;
+        const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
+        const tries = attempt === 1 ? "1 attempt" : `${attempt} attempts`;
+        lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);
       }
       if (attempt >= this.#maxAttempts) throw lastError;
       const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
@@ -280,11 +285,43 @@ export class NetworkSageClient {
     }
   }
 
+  /** One attempt: an upload goes length-framed through `node:http(s)`, the rest through fetch. */
+  async #send(
+    url: string,
+    spec: RequestSpec,
+    headers: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<PlainResponse> {
+    if (spec.upload && !this.#customFetch) {
+      return await postLengthFramed(url, headers, spec.upload.body, signal, spec.upload.onProgress);
+    }
+    const extra = spec.upload
+      ? {
+        body: spec.upload.body.stream(),
+        headers: {
+          "content-type": spec.upload.body.contentType,
+          "content-length": String(spec.upload.body.length),
+        },
+      }
+      : spec.body
+      ? await spec.body()
+      : undefined;
+    const response = await this.#fetch(url, {
+      method: spec.method,
+      headers: { ...headers, ...extra?.headers },
+      body: extra?.body,
+      signal,
+    });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  }
+
   /**
    * Endpoint 1: uploads a sample. The file is streamed from disk in 1 MiB chunks (re-opened for
-   * each attempt); its type is detected from its first bytes when not given.
+   * each attempt) with an exact `Content-Length` (never chunked); its type is detected from its
+   * content when not given, as `convert` detects it (what `convert` refuses is refused here,
+   * before any byte is sent).
    */
-  async upload(request: UploadRequest, options: CallOptions = {}): Promise<UploadAccepted> {
+  async upload(request: UploadRequest, options: UploadOptions = {}): Promise<UploadAccepted> {
     const type = request.type ?? await detectUploadType(request.path);
     const fileName = request.fileName ?? basename(request.path);
     const parts: OutgoingPart[] = [
@@ -309,12 +346,7 @@ export class NetworkSageClient {
       path: "/upload/v1.0/uploader",
       timeoutMs: this.#uploadTimeoutMs,
       signal: options.signal,
-      body: () =>
-        Promise.resolve({
-          body: body.stream(),
-          // Sent for servers and fetch implementations that use it; Deno's fetch streams chunked.
-          headers: { "content-type": body.contentType, "content-length": String(body.length) },
-        }),
+      upload: { body, onProgress: options.onProgress },
     });
   }
 

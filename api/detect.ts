@@ -1,45 +1,18 @@
 /**
- * Upload type detection from a file's first bytes.
+ * Upload type detection: the one place `upload` and `serve` decide what a file is. It asks the
+ * converter's own detector (`io/convert.ts` `detectFormat`: gzip looked through, refusals worded
+ * as `convert` words them), so an upload is refused exactly when `convert` would refuse the file.
  * @module
  */
 import type { UploadType } from "./types.ts";
 
 /**
- * The upload type of content starting with `head` (a few KiB are enough): pcap by its four magic
- * numbers, pcapng by its section header block, a JSON object mentioning `"flashes"` as a Secflow
- * sample, anything else as Zeek logs.
- *
- * @example
- * ```ts
- * import { sniffUploadType } from "./detect.ts";
- * console.log(sniffUploadType(new Uint8Array([0xd4, 0xc3, 0xb2, 0xa1]))); // "pcap"
- * ```
+ * The upload type of the file at `path`, detected from its content as `convert` detects it.
+ * Throws the converter's `InputError` (exit code 2, one line naming the file) when `convert`
+ * would refuse it: empty, or not a capture, Zeek log or Secflow sample.
  */
-export function sniffUploadType(head: Uint8Array): UploadType {
-  if (head.length >= 4) {
-    const m = ((head[0] << 24) | (head[1] << 16) | (head[2] << 8) | head[3]) >>> 0;
-    if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1) return "pcap";
-    if (m === 0x0a0d0d0a) return "pcapng";
-  }
-  const text = new TextDecoder().decode(head.subarray(0, 65536));
-  const start = text.replace(/^\uFEFF/, "").trimStart();
-  if (start.startsWith("{") && text.includes('"flashes"')) return "secflow";
-  return "zeek";
-}
-
-/** Reads the first 64 KiB of the file at `path` and {@link sniffUploadType}s them. */
 export async function detectUploadType(path: string): Promise<UploadType> {
-  const file = await Deno.open(path, { read: true });
-  try {
-    const buf = new Uint8Array(65536);
-    let n = 0;
-    while (n < buf.length) {
-      const r = await file.read(buf.subarray(n));
-      if (r === null) break;
-      n += r;
-    }
-    return sniffUploadType(buf.subarray(0, n));
-  } finally {
-    file.close();
-  }
+  // Loaded on use: the client's other calls do not pay for the converter.
+  const { detectFormat } = await import("../io/convert.ts");
+  return await detectFormat(path);
 }

@@ -125,6 +125,14 @@ export interface PartInfo {
   contentType?: string;
 }
 
+/** Limits of {@link readMultipart}; a body beyond them is a {@link MultipartError}. */
+export interface MultipartLimits {
+  /** Parts in the body (default 16). */
+  maxParts?: number;
+  /** Header bytes of one part (default 8 KiB). */
+  maxPartHeaderBytes?: number;
+}
+
 /** What {@link readMultipart} does with each part. */
 export interface PartSink {
   /** Called for each part before its data; returns the writer of its bytes. */
@@ -195,7 +203,11 @@ export async function readMultipart(
   body: ReadableStream<Uint8Array>,
   boundary: string,
   sink: PartSink,
+  limits: MultipartLimits = {},
 ): Promise<void> {
+  const maxParts = limits.maxParts ?? 16;
+  const maxHeader = limits.maxPartHeaderBytes ?? 8192;
+  let parts = 0;
   const delimiter = encoder.encode(`\r\n--${boundary}`);
   const headerEnd = encoder.encode("\r\n\r\n");
   // The body starts with "--boundary"; prefixing CRLF makes every delimiter look alike.
@@ -241,18 +253,23 @@ export async function readMultipart(
         } else if (state === "headers") {
           const i = indexOf(buf, headerEnd, 0);
           if (i >= 0) {
+            if (i > maxHeader) {
+              throw new MultipartError(`part headers longer than ${maxHeader} bytes`);
+            }
+            if (++parts > maxParts) throw new MultipartError(`more than ${maxParts} parts`);
             const info = parseHeaders(decoder.decode(buf.subarray(0, i)));
             buf = buf.subarray(i + 4);
             writer = await sink.open(info);
             state = "data";
             progressed = true;
-          } else if (buf.length > 16384) {
-            throw new MultipartError("part headers longer than 16 KiB");
+          } else if (buf.length > maxHeader + 4) {
+            throw new MultipartError(`part headers longer than ${maxHeader} bytes`);
           }
         } else if (state === "data") {
           const i = indexOf(buf, delimiter, 0);
           if (i >= 0) {
-            if (i > 0) await writer!.write(buf.slice(0, i));
+            // Subarrays are safe to hand over: every chunk is fresh (concat copies, reads allocate).
+            if (i > 0) await writer!.write(buf.subarray(0, i));
             await writer!.close();
             writer = undefined;
             buf = buf.subarray(i + delimiter.length);
@@ -263,7 +280,7 @@ export async function readMultipart(
             const keep = Math.min(buf.length, delimiter.length - 1);
             const emit = buf.length - keep;
             if (emit > 0) {
-              await writer!.write(buf.slice(0, emit));
+              await writer!.write(buf.subarray(0, emit));
               buf = buf.subarray(emit);
             }
           }
@@ -276,7 +293,17 @@ export async function readMultipart(
         ended = true;
         continue;
       }
-      buf = concat(buf, value);
+      if (state === "data" && buf.length > 0 && value.length >= delimiter.length) {
+        // The kept tail (shorter than a delimiter) is data unless a delimiter starts in it:
+        // decide on a small window instead of copying every chunk behind the tail.
+        const window = concat(buf, value.subarray(0, delimiter.length));
+        const i = indexOf(window, delimiter, 0);
+        if (i >= 0 && i < buf.length) buf = concat(buf, value);
+        else {
+          await writer!.write(buf);
+          buf = value;
+        }
+      } else buf = concat(buf, value);
     }
   } finally {
     reader.releaseLock();

@@ -1,41 +1,38 @@
 /**
  * `serve`: a local server that speaks the NetworkSage API contract (`API.md`), backed by SQLite
- * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage.ts`). Uploads are streamed to disk,
- * recorded once complete, and converted in the background with the project's converter; only the
- * Secflows are kept unless `keepOriginals`.
+ * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage.ts`). Uploads are streamed to disk
+ * (`_ingest.ts`), recorded once complete, and converted in capped subprocesses
+ * (`_convert_pool.ts`) as claims on the storage; only the Secflows are kept unless
+ * `keepOriginals`. The API is one route table (`_routes.ts`); HTTP is `_http1.ts`, which bounds
+ * connections, heads and stalls and survives descriptor exhaustion.
  *
- * Beyond the platform, it accepts `PUT` on the Destination, Behavior and Event paths to annotate
- * them (a JSON object, which later `GET`s return), reports conversion failures as
- * `processingError` in the upload list and the sample metadata, and marks `processed: true`.
- * Secflows get `flowCategory` from the local classifier of `classify.ts` (`local:` labels).
+ * Beyond the platform, admin keys may `PUT` Destination, Behavior and Event annotations (a JSON
+ * object, which later `GET`s return); conversion failures show as `processingError`, and
+ * `processed: true` marks a converted sample. Secflows get `flowCategory` from the local
+ * classifier of `classify.ts` (`local:` labels).
  * @module
  */
-import { type AnnotationKind, keyDigest, sampleMetadataOf, uploadEntryOf } from "./store.ts";
+import { legacyKeyDigest } from "./store.ts";
 import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage.ts";
-import { boundaryOf, MultipartError, type PartWriter, readMultipart } from "./multipart.ts";
-import { type FlashLike, toPlatformSecflow } from "./classify.ts";
-import { sniffUploadType } from "./detect.ts";
-import { type Activity, type Metadata, UPLOAD_TYPES, type UploadType } from "./types.ts";
-import { convertFile } from "../io/convert.ts";
+import { toPlatformSecflow } from "./classify.ts";
+import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
+import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
+import { IngestError, privateDir, receiveUpload } from "./_ingest.ts";
+import { canIsolate, isolatedConverter } from "./_convert_pool.ts";
+import { type Converter, defaultConverter } from "./_conversion.ts";
+import { listenHttp1 } from "./_http1.ts";
+import type { UploadType } from "./types.ts";
 
-/** What a converter gives `serve` for one upload. */
-export interface ConversionOutput {
-  sample: { hash: string; trafficDate: string; flashes: FlashLike[] } | null;
-  warnings: string[];
-}
-
-/** Turns a stored upload into Secflows. */
-export type Converter = (
-  path: string,
-  options: { format: UploadType; dnsLog?: string; fileName: string },
-) => Promise<ConversionOutput>;
+export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
+export type { ApiKey } from "./_keys.ts";
+export type { Route, RouteAuth, RouteContext } from "./_routes.ts";
 
 /** Options of {@link createService} and {@link serve}. */
 export interface ServeOptions {
-  /** Directory of the database and of uploads in progress (created when missing). */
+  /** Directory of the database and of uploads in progress (created 0700 when missing). */
   dataDir: string;
-  /** Accepted API keys (at least one). */
-  apiKeys: string[];
+  /** Accepted API keys (at least one): plain strings, or `{key, admin}`. */
+  apiKeys: (string | ApiKey)[];
   /** Interface to listen on (default `127.0.0.1`). */
   hostname?: string;
   /** Port (default 8787; 0 picks a free one). */
@@ -46,15 +43,29 @@ export interface ServeOptions {
   keepOriginals?: boolean;
   /** Conversions running at once (default 2). */
   conversions?: number;
-  /** The converter (default {@link defaultConverter}). */
+  /**
+   * The converter. Default: {@link defaultConverter} in a capped `deno` subprocess when this
+   * process may run `deno` (`--allow-run`), in this process otherwise.
+   */
   convert?: Converter;
+  /** Memory cap of one conversion subprocess in bytes (default 512 MiB). */
+  maxConvertMemory?: number;
+  /** Time limit of one conversion in ms (default 600 000). */
+  convertTimeoutMs?: number;
   /** Where log lines go (default stderr). They never contain a key. */
   onLog?: (line: string) => void;
-  /**
-   * On shutdown, how long running conversions may take to finish, in ms (default 10 000). Those
-   * still running then are abandoned and stay pending: the next start converts them again.
-   */
+  /** On shutdown, how long running requests may take to finish, in ms (default 3 000). */
   shutdownGraceMs?: number;
+  /** Time for a request head to arrive, in ms (default 10 000). */
+  headerTimeoutMs?: number;
+  /** Time a kept-alive connection may idle, in ms (default 5 000). */
+  idleTimeoutMs?: number;
+  /** Time a body read or answer write may stall, in ms (default 15 000). */
+  stallTimeoutMs?: number;
+  /** Connections open at once (default 512; keep it under the descriptor limit). */
+  maxConnections?: number;
+  /** More routes (pages), tried after the API's. */
+  routes?: Route[];
   /**
    * A `postgres://` URL: keep everything in that PostgreSQL database, shared with other nodes
    * (default: SQLite in `dataDir`).
@@ -72,85 +83,25 @@ export interface ServeOptions {
 
 /** The default size limit of an upload: 1 GiB. */
 export const DEFAULT_MAX_UPLOAD = 1024 ** 3;
+/** The default memory cap of one conversion: 512 MiB. */
+export const DEFAULT_MAX_CONVERT_MEMORY = 512 * 1024 ** 2;
+export { MAX_CONVERSION_ATTEMPTS } from "./storage.ts";
 
-/**
- * The default converter: Secflow samples (`.sf`) are validated and kept as they are (extra flash
- * keys such as `eventId` survive); everything else goes through `io/convert.ts`'s `convertFile`.
- */
-export const defaultConverter: Converter = async (path, options) => {
-  if (options.format === "secflow") return readSecflowSample(path);
-  const result = await convertFile(path, {
-    format: options.format,
-    dnsLog: options.dnsLog,
-  });
-  return { sample: result.sample, warnings: result.warnings };
-};
-
-async function readSecflowSample(path: string): Promise<ConversionOutput> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new Error(`not a Secflow sample: ${e instanceof Error ? e.message : e}`);
-  }
-  const obj = parsed as Record<string, unknown>;
-  if (!obj || typeof obj !== "object" || !Array.isArray(obj.flashes)) {
-    throw new Error("not a Secflow sample: no 'flashes' array");
-  }
-  const flashes = obj.flashes as FlashLike[];
-  flashes.forEach((f, i) => {
-    if (
-      !f || typeof f !== "object" || typeof f.src !== "string" || typeof f.dst !== "string" ||
-      typeof f.srcBytes !== "number" || typeof f.dstBytes !== "number"
-    ) {
-      throw new Error(`not a Secflow sample: flash ${i} lacks src, dst, srcBytes or dstBytes`);
-    }
-  });
-  const hash = typeof obj.hash === "string" && /^[0-9a-f]{32}$/.test(obj.hash)
-    ? obj.hash
-    : crypto.randomUUID().replaceAll("-", "");
-  const trafficDate = typeof obj.trafficDate === "string" || typeof obj.trafficDate === "number"
-    ? String(obj.trafficDate)
-    : "";
-  if (flashes.length === 0) return { sample: null, warnings: ["the sample has no flashes"] };
-  return { sample: { hash, trafficDate, flashes }, warnings: [] };
-}
-
-/** Reads a keys file: one key per line; blank lines and `#` comments are skipped. */
-export async function readKeysFile(path: string): Promise<string[]> {
-  return (await Deno.readTextFile(path)).split(/\r?\n/).map((l) => l.trim())
-    .filter((l) => l !== "" && !l.startsWith("#"));
-}
-
-function envelope(status: number, body: unknown): Response {
-  return new Response(JSON.stringify({ error: status !== 200, body }), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-}
-
-class TooLarge extends Error {}
-
-function join(...parts: string[]): string {
-  return parts.join("/").replace(/\/+/g, "/");
-}
-
-function safeName(name: string): string {
-  const base = name.split(/[\\/]/).filter(Boolean).pop() ?? "";
-  // deno-lint-ignore no-control-regex
-  const clean = base.replace(/[\x00-\x1f]/g, "").slice(0, 255);
-  return clean === "" || clean === "." || clean === ".." ? "upload" : clean;
+/** Reads a keys file: one key per line, optionally followed by `admin`; `#` comments skipped. */
+export async function readKeysFile(path: string): Promise<ApiKey[]> {
+  const { parseKeys } = await import("./_keys.ts");
+  return parseKeys(await Deno.readTextFile(path));
 }
 
 /** The API implemented over a data directory, without a listener (wrap it, serve it, test it). */
 export interface Service {
   /** Answers one request. Never throws. */
   handler(request: Request): Promise<Response>;
-  /** Resolves when this node runs no conversion and finds none to claim. */
+  /** Resolves when no conversion is running or waiting. */
   idle(): Promise<void>;
   /**
-   * Lets running conversions finish (up to `shutdownGraceMs`; waiting and abandoned ones stay
-   * pending for the next start or another node) and closes the database.
+   * Stops conversions at once (they stay pending and resume on the next start or on another
+   * node) and closes the database.
    */
   close(): Promise<void>;
   /** Where the samples are kept. */
@@ -159,27 +110,31 @@ export interface Service {
 
 /**
  * Opens the data directory and returns the request handler. Samples left pending by an earlier
- * run are converted again; half-received uploads and orphaned files are removed.
+ * run are converted again (at most {@link MAX_CONVERSION_ATTEMPTS} starts in all); half-received
+ * uploads and orphaned files are removed.
  *
  * @example
  * ```ts ignore
  * const service = await createService({ dataDir: "data", apiKeys: ["k"] });
- * Deno.serve({ hostname: "127.0.0.1", port: 0 }, service.handler);
  * ```
  */
 export async function createService(options: ServeOptions): Promise<Service> {
   if (options.apiKeys.length === 0) throw new Error("serve needs at least one API key");
-  const dataDir = options.dataDir;
-  const maxUpload = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+  const dataDir = options.dataDir.replace(/\/+$/, "") || "/";
   const keep = options.keepOriginals ?? false;
-  const convert = options.convert ?? defaultConverter;
   const log = options.onLog ?? ((line: string) => console.error(line));
-  const owners = new Set(await Promise.all(options.apiKeys.map(keyDigest)));
-  const tmpRoot = join(dataDir, "tmp");
-  await Deno.mkdir(dataDir, { recursive: true });
+  const convert = options.convert ??
+    (canIsolate()
+      ? isolatedConverter({
+        memoryBytes: options.maxConvertMemory ?? DEFAULT_MAX_CONVERT_MEMORY,
+        timeoutMs: options.convertTimeoutMs ?? 600_000,
+      })
+      : defaultConverter);
+  const tmpRoot = `${dataDir}/tmp`;
+  await privateDir(dataDir);
   // Uploads that never completed: nothing of them is kept.
   await Deno.remove(tmpRoot, { recursive: true }).catch(() => {});
-  await Deno.mkdir(tmpRoot, { recursive: true });
+  await privateDir(tmpRoot);
   const storage = await openStorage({
     database: options.database,
     dataDir,
@@ -188,226 +143,65 @@ export async function createService(options: ServeOptions): Promise<Service> {
     pollMs: options.pollMs,
     log,
   });
+  let ring: KeyRing;
+  try {
+    const keys = options.apiKeys.map((k) => typeof k === "string" ? { key: k, admin: false } : k);
+    ring = await storage.withKeyRecords((records) => KeyRing.open(records, keys));
+    for (const { key } of keys) {
+      await storage.reassignOwner(await legacyKeyDigest(key), ring.owner(key)!.id);
+    }
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+
+  const stopConversions = new AbortController();
   const conversions = new Conversions(storage, Math.max(1, options.conversions ?? 2), {
     convert,
     log,
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    signal: stopConversions.signal,
   });
   conversions.wake();
 
-  async function authorize(request: Request): Promise<string | Response> {
-    const key = request.headers.get("apikey");
-    if (key === null || key === "") return envelope(401, "missing API key (header 'apikey')");
-    const owner = await keyDigest(key);
-    return owners.has(owner) ? owner : envelope(401, "invalid API key");
-  }
-
-  async function upload(request: Request, owner: string): Promise<Response> {
-    const declared = request.headers.get("content-length");
-    if (declared !== null && Number(declared) > maxUpload) {
-      await request.body?.cancel().catch(() => {});
-      return envelope(413, `upload larger than the limit of ${maxUpload} bytes`);
-    }
-    const boundary = boundaryOf(request.headers.get("content-type"));
-    if (!boundary) return envelope(400, "expected a multipart/form-data body with a boundary");
-    if (!request.body) return envelope(400, "empty body");
+  async function upload(request: Request, owner: KeyOwner): Promise<Response> {
     const uuid = crypto.randomUUID();
-    const tmpDir = join(tmpRoot, uuid);
-    await Deno.mkdir(tmpDir);
-    const fields = new Map<string, string>();
-    const files = new Map<string, { path: string; fileName: string; size: number }>();
-    let fieldBytes = 0;
-    let received = 0;
-    const counted = request.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          received += chunk.length;
-          if (received > maxUpload) {
-            controller.error(new TooLarge());
-          } else controller.enqueue(chunk);
-        },
-      }),
-    );
-    const open: FsFileSet = new Set();
+    let received;
     try {
-      await readMultipart(counted, boundary, {
-        async open(info): Promise<PartWriter> {
-          if (info.name === "file" || info.name === "zeekDnsFile") {
-            if (files.has(info.name)) throw new MultipartError(`two '${info.name}' parts`);
-            const path = join(tmpDir, info.name === "file" ? "sample" : "dns");
-            const file = await Deno.open(path, { write: true, createNew: true });
-            open.add(file);
-            const record = { path, fileName: info.fileName ?? "", size: 0 };
-            files.set(info.name, record);
-            return {
-              async write(chunk) {
-                record.size += chunk.length;
-                let off = 0;
-                while (off < chunk.length) off += await file.write(chunk.subarray(off));
-              },
-              close() {
-                open.delete(file);
-                file.close();
-              },
-            };
-          }
-          const parts: Uint8Array[] = [];
-          return {
-            write(chunk) {
-              fieldBytes += chunk.length;
-              if (fieldBytes > 65536) throw new MultipartError("form fields larger than 64 KiB");
-              parts.push(chunk);
-            },
-            close() {
-              fields.set(info.name, new TextDecoder().decode(concatAll(parts)));
-            },
-          };
-        },
+      received = await receiveUpload(request, `${tmpRoot}/${uuid}`, {
+        maxUploadBytes: options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD,
       });
     } catch (e) {
-      for (const f of open) f.close();
-      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-      if (e instanceof TooLarge) {
-        return envelope(413, `upload larger than the limit of ${maxUpload} bytes`);
-      }
-      if (e instanceof MultipartError) {
-        return envelope(400, `malformed multipart body: ${e.message}`);
-      }
-      return envelope(400, `upload interrupted: ${e instanceof Error ? e.message : e}`);
+      if (e instanceof IngestError) return envelope(e.status, e.message);
+      throw e;
     }
-    const reject = async (message: string) => {
-      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
-      return envelope(400, message);
-    };
-    const file = files.get("file");
-    if (!file) return reject("no 'file' part in the upload");
-    let type = fields.get("type")?.trim() as UploadType | undefined;
-    if (type === undefined || type === ("" as UploadType)) {
-      const f = await Deno.open(file.path);
-      const head = new Uint8Array(65536);
-      const n = (await f.read(head)) ?? 0;
-      f.close();
-      type = sniffUploadType(head.subarray(0, n));
-    }
-    if (!UPLOAD_TYPES.includes(type)) {
-      return reject(`unknown type '${type}' (expected ${UPLOAD_TYPES.join(", ")})`);
-    }
-    const dns = files.get("zeekDnsFile");
-    if (dns && type !== "zeek") return reject("a 'zeekDnsFile' part goes only with type zeek");
-    const fileName = safeName(fields.get("fileName") || file.fileName || "upload");
     try {
       await storage.addUpload({
         uuid,
-        owner,
-        fileName,
-        fileType: type,
+        owner: owner.id,
+        fileName: received.fileName,
+        fileType: received.type,
         createdMs: Date.now(),
-        dir: tmpDir,
-        hasDns: dns !== undefined,
+        dir: received.dir,
+        hasDns: received.hasDns,
       });
     } finally {
-      await Deno.remove(tmpDir, { recursive: true }).catch(() => {});
+      await Deno.remove(received.dir, { recursive: true }).catch(() => {});
     }
     conversions.wake();
-    return envelope(200, `File ${fileName} was uploaded as ${uuid} and will be processed shortly`);
+    return envelope(
+      200,
+      `File ${received.fileName} was uploaded as ${uuid} and will be processed shortly`,
+    );
   }
 
-  async function aggregated(uuid: string): Promise<Activity[]> {
-    return await Promise.all((await storage.secflows(uuid)).map(async (secflow) => ({
-      secflow,
-      destination: await storage.annotation("destination", secflow.destinationData),
-      behavior: await storage.annotation("behavior", secflow.flowId),
-      event: secflow.eventId ? await storage.annotation("event", secflow.eventId) : {},
-      flowIdCount: await storage.count(secflow.flowId),
-    })));
-  }
-
-  async function route(request: Request): Promise<Response> {
-    const url = new URL(request.url);
-    let seg: string[];
-    try {
-      seg = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
-    } catch {
-      return envelope(400, "malformed percent-encoding in the path");
-    }
-    const m = request.method;
-    const path = seg.join("/");
-    const is = (...p: (string | null)[]) =>
-      seg.length === p.length && p.every((x, i) => x === null || x === seg[i]);
-
-    // Endpoint 5: public, no key.
-    if (is("public", "secflows", "v1", null, "list", "aggregated")) {
-      if (m !== "GET") return envelope(405, `${m} is not allowed on /${path}`);
-      let decoded = "";
-      try {
-        decoded = new TextDecoder("utf-8", { fatal: true }).decode(
-          Uint8Array.from(atob(seg[3]), (c) => c.charCodeAt(0)),
-        );
-      } catch { /* not base64 */ }
-      const at = decoded.indexOf("#hash#");
-      const s = at > 0 ? await storage.sample(decoded.slice(0, at), null) : undefined;
-      if (!s || s.status !== "processed" || s.hash !== decoded.slice(at + 6)) {
-        return envelope(404, `no public sample '${seg[3]}'`);
-      }
-      return envelope(200, await aggregated(s.uuid));
-    }
-
-    const known = is("upload", "v1.0", "uploader") || is("upload", "v1.0", "uploads", "list") ||
-      is("sec", "v1.0", "samples", null) || is("sec", "v1.0", "samples", null, "list") ||
-      is("sec", "v1.0", "secflows", null, "count") || is("sec", "v1.0", "destinations", null) ||
-      is("sec", "v1.0", "behaviors", null) || is("sec", "v1.0", "events", null);
-    if (!known) return envelope(404, `no such endpoint: ${m} /${path}`);
-    const auth = await authorize(request);
-    if (auth instanceof Response) {
-      await request.body?.cancel().catch(() => {});
-      return auth;
-    }
-    const owner = auth;
-    const only = (method: string) =>
-      m === method ? null : envelope(405, `${m} is not allowed on /${path}`);
-
-    if (is("upload", "v1.0", "uploader")) return only("POST") ?? upload(request, owner);
-    if (is("upload", "v1.0", "uploads", "list")) {
-      return only("GET") ?? envelope(200, (await storage.samples(owner)).map(uploadEntryOf));
-    }
-    if (is("sec", "v1.0", "samples", null) || is("sec", "v1.0", "samples", null, "list")) {
-      const bad = only("GET");
-      if (bad) return bad;
-      const s = await storage.sample(seg[3], owner);
-      if (!s) return envelope(404, `no sample '${seg[3]}'`);
-      return envelope(200, seg.length === 4 ? sampleMetadataOf(s) : await storage.secflows(s.uuid));
-    }
-    if (is("sec", "v1.0", "secflows", null, "count")) {
-      return only("GET") ?? envelope(200, await storage.count(seg[3]));
-    }
-    const kind: AnnotationKind = seg[2] === "destinations"
-      ? "destination"
-      : seg[2] === "behaviors"
-      ? "behavior"
-      : "event";
-    if (m === "GET") return envelope(200, await storage.annotation(kind, seg[3]));
-    if (m === "PUT") {
-      const text = await readLimited(request, 1 << 20);
-      if (text === null) return envelope(413, "annotation larger than 1 MiB");
-      let data: unknown;
-      try {
-        data = JSON.parse(text);
-      } catch {
-        return envelope(400, "the annotation must be a JSON object");
-      }
-      if (!data || typeof data !== "object" || Array.isArray(data)) {
-        return envelope(400, "the annotation must be a JSON object");
-      }
-      await storage.annotate(kind, seg[3], data as Metadata);
-      return envelope(200, data);
-    }
-    return envelope(405, `${m} is not allowed on /${path}`);
-  }
+  const routes = [...apiRoutes({ store: storage, upload }), ...(options.routes ?? [])];
+  const authorize = (key: string) => ring.owner(key);
 
   return {
     async handler(request: Request): Promise<Response> {
       try {
-        return await route(request);
+        return await dispatch(routes, request, authorize);
       } catch (e) {
         log(`networksage serve: ${request.method} ${new URL(request.url).pathname}: ${e}`);
         return envelope(500, "internal error");
@@ -415,10 +209,13 @@ export async function createService(options: ServeOptions): Promise<Service> {
     },
     idle: () => conversions.idle(),
     async close() {
+      const stopping = conversions.stop();
+      stopConversions.abort();
+      // Subprocesses die at once; an in-process converter gets the grace time, then is left.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        conversions.stop(),
-        new Promise((r) => timer = setTimeout(r, options.shutdownGraceMs ?? 10_000)),
+        stopping,
+        new Promise((r) => timer = setTimeout(r, options.shutdownGraceMs ?? 3_000)),
       ]);
       clearTimeout(timer);
       await conversions.abandon();
@@ -427,8 +224,6 @@ export async function createService(options: ServeOptions): Promise<Service> {
     storage,
   };
 }
-
-type FsFileSet = Set<Deno.FsFile>;
 
 /**
  * This node's conversions: claims work from the storage while fewer than `limit` run, when told
@@ -451,6 +246,7 @@ class Conversions {
       convert: Converter;
       log: (line: string) => void;
       leaseMs: number;
+      signal: AbortSignal;
     },
   ) {
     if (storage.pollMs !== null) this.#poll = setInterval(() => this.wake(), storage.pollMs);
@@ -486,7 +282,7 @@ class Conversions {
         }
         if (!claim) break;
         if (this.#stopped) {
-          await this.storage.release(claim).catch(() => {});
+          await this.storage.release(claim, true).catch(() => {});
           return;
         }
         const held = claim;
@@ -521,10 +317,10 @@ class Conversions {
           format: s.fileType as UploadType,
           dnsLog: claim.dnsPath ?? undefined,
           fileName: s.fileName,
+          signal: options.signal,
         });
-        const secflows = out.sample
-          ? await Promise.all(out.sample.flashes.map(toPlatformSecflow))
-          : [];
+        const secflows = out.secflows ??
+          (out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : []);
         result = {
           hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
           trafficDate: out.sample?.trafficDate ?? "",
@@ -532,7 +328,8 @@ class Conversions {
           secflows,
         };
       } catch (e) {
-        if (this.#stopped) return; // abandoned at shutdown: released, stays pending
+        // Stopped at shutdown: stays pending, and this start does not count.
+        if (this.#stopped) return await storage.release(claim, true);
         // Name the upload, not where this server keeps it.
         const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]
           .replaceAll(claim.samplePath, s.fileName)
@@ -548,7 +345,7 @@ class Conversions {
         }
         return;
       }
-      if (this.#stopped) return;
+      if (this.#stopped) return await storage.release(claim, true);
       // No renewal while the result is stored: finish locks the row, so no node can claim it.
       clearInterval(renew);
       if (!await storage.finish(claim, result)) {
@@ -581,36 +378,17 @@ class Conversions {
     await Promise.all([...this.#settled]);
   }
 
-  /** Releases the claims of conversions still running (after the grace period). */
+  /**
+   * Releases the claims of conversions still running after the grace period, their start still
+   * counted: a conversion that does not stop may be what brings servers down.
+   */
   async abandon(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#poll);
     for (const claim of this.#running.values()) {
-      await this.storage.release(claim).catch(() => {});
+      await this.storage.release(claim, false).catch(() => {});
     }
   }
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-async function readLimited(request: Request, limit: number): Promise<string | null> {
-  if (!request.body) return "";
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of request.body) {
-    n += chunk.length;
-    if (n > limit) return null;
-    parts.push(chunk);
-  }
-  return new TextDecoder().decode(concatAll(parts));
 }
 
 /** A listening server. */
@@ -620,17 +398,27 @@ export interface RunningServer {
   hostname: string;
   port: number;
   service: Service;
+  /** Open connections now. */
+  readonly connections: number;
   /** Resolves when no conversion is running or waiting. */
   idle(): Promise<void>;
-  /** Stops listening, lets running conversions finish, closes the database. */
+  /** Stops listening, lets running requests finish briefly, stops conversions, closes. */
   shutdown(): Promise<void>;
   /** Resolves once the server has shut down. */
   finished: Promise<void>;
 }
 
+/** A listen failure worded for a person: the address and port, and what is wrong. */
+export class ListenError extends Error {
+  override name = "ListenError";
+  /** Exit code of the CLI. */
+  readonly exitCode = 1;
+}
+
 /**
- * Starts `serve`: {@link createService} behind `Deno.serve` on `hostname:port`
- * (default `127.0.0.1:8787`).
+ * Starts `serve`: {@link createService} behind the HTTP/1.1 listener of `_http1.ts` on
+ * `hostname:port` (default `127.0.0.1:8787`). Logs one line per request: method, path (no query),
+ * status, bytes received and sent, milliseconds; never the key.
  *
  * @example
  * ```ts ignore
@@ -644,36 +432,78 @@ export async function serve(
 ): Promise<RunningServer> {
   const service = await createService(options);
   const hostname = options.hostname ?? "127.0.0.1";
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const port = options.port ?? 8787;
+  const log = options.onLog ?? ((line: string) => console.error(line));
+  const handler = async (request: Request): Promise<Response> => {
+    const started = performance.now();
+    let received = 0;
+    const counted = request.body
+      ? new Request(request, {
+        body: request.body.pipeThrough(
+          new TransformStream({
+            transform(chunk, controller) {
+              received += chunk.length;
+              controller.enqueue(chunk);
+            },
+          }),
+        ),
+        // @ts-ignore: duplex is required for stream bodies and not yet in every lib.dom
+        duplex: "half",
+      })
+      : request;
+    const response = await service.handler(counted);
+    const body = new Uint8Array(await response.arrayBuffer());
+    log(
+      `${request.method} ${new URL(request.url).pathname} ${response.status} ` +
+        `received ${received} B, sent ${body.length} B, ${
+          Math.round(performance.now() - started)
+        } ms`,
+    );
+    return new Response(body, { status: response.status, headers: response.headers });
+  };
+  let http;
   try {
-    server = Deno.serve({
+    http = listenHttp1({
       hostname,
-      port: options.port ?? 8787,
-      signal: options.signal,
-      onListen() {},
-      onError(e) {
-        (options.onLog ?? console.error)(`networksage serve: ${e}`);
-        return envelope(500, "internal error");
-      },
-    }, service.handler);
+      port,
+      headerTimeoutMs: options.headerTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs,
+      stallTimeoutMs: options.stallTimeoutMs,
+      maxConnections: options.maxConnections,
+      onError: (e) => log(`networksage serve: ${e}`),
+    }, handler);
   } catch (e) {
     await service.close();
-    throw e;
+    const where = `${hostname}:${port}`;
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new ListenError(`port ${port} is already in use (${where}); pick another with --port`);
+    }
+    if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
+      throw new ListenError(`not allowed to listen on ${where}: ${(e as Error).message}`);
+    }
+    throw new ListenError(`cannot listen on ${where}: ${(e as Error).message}`);
   }
-  const port = server.addr.port;
+  const server = http;
   let closing: Promise<void> | undefined;
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((r) => resolveFinished = r);
   const shutdown = () =>
     closing ??= (async () => {
-      await server.shutdown();
+      await server.shutdown(options.shutdownGraceMs ?? 3_000);
       await service.close();
+      resolveFinished();
     })();
-  const finished = server.finished.then(() => shutdown());
+  if (options.signal?.aborted) shutdown();
+  options.signal?.addEventListener("abort", () => shutdown(), { once: true });
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${host}:${server.addr.port}`,
     hostname,
-    port,
+    port: server.addr.port,
     service,
+    get connections() {
+      return server.connections;
+    },
     idle: () => service.idle(),
     shutdown,
     finished,

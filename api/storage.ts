@@ -13,6 +13,7 @@
  */
 import type { Metadata, PlatformSecflow } from "./types.ts";
 import type { AnnotationKind, SampleRow } from "./store.ts";
+import type { KeyRecordStore } from "./_keys.ts";
 
 /** A fully received upload, as the server hands it to the storage. */
 export interface NewUpload {
@@ -51,6 +52,14 @@ export interface ConversionResult {
 
 /** Everything `serve` keeps. Every method may be called concurrently. */
 export interface Storage {
+  /**
+   * Runs `fn` over the stored API key records (salted hashes; `_keys.ts`) while no other node
+   * does: nodes starting together with a new key must agree on one record for it, or each would
+   * give the key's samples a different owner.
+   */
+  withKeyRecords<T>(fn: (records: KeyRecordStore) => Promise<T>): Promise<T>;
+  /** Gives every sample owned by `from` to `to` (moving legacy digests to key records). */
+  reassignOwner(from: string, to: string): Promise<void>;
   /** `sqlite` or `postgres`. */
   readonly kind: "sqlite" | "postgres";
   /**
@@ -64,7 +73,11 @@ export interface Storage {
   sample(uuid: string, owner: string | null): Promise<SampleRow | undefined>;
   /** Every sample of `owner`, oldest first. */
   samples(owner: string): Promise<SampleRow[]>;
-  /** Claims the oldest pending upload nobody holds, or gives `null`. */
+  /**
+   * Claims the oldest pending upload nobody holds, or gives `null`, counting one more attempt
+   * (persisted before the conversion starts). An upload already started
+   * {@link MAX_CONVERSION_ATTEMPTS} times is marked failed instead ({@link interruptedMessage}).
+   */
   claim(): Promise<Claim | null>;
   /** Extends the lease of a claim; `false` when it is no longer this node's. */
   renew(claim: Claim): Promise<boolean>;
@@ -75,8 +88,11 @@ export interface Storage {
   finish(claim: Claim, result: ConversionResult): Promise<boolean>;
   /** Records a failed conversion if the claim still holds. */
   fail(claim: Claim, message: string): Promise<boolean>;
-  /** Gives a claim up unconverted (shutdown): the upload stays pending for any node. */
-  release(claim: Claim): Promise<void>;
+  /**
+   * Gives a claim up unconverted (shutdown): the upload stays pending for any node; its attempt
+   * is taken back when `undo` (the conversion stopped on request), kept otherwise.
+   */
+  release(claim: Claim, undo: boolean): Promise<void>;
   /** The Secflows of a sample, in order. */
   secflows(uuid: string): Promise<PlatformSecflow[]>;
   /** The number of stored samples holding `flowId`. */
@@ -91,7 +107,7 @@ export interface Storage {
   readOriginal(uuid: string, part: "sample" | "dns"): Promise<Uint8Array | null>;
   /** Calls `wake` when another node adds work (optional; polling covers its absence). */
   watch?(wake: () => void): Promise<void>;
-  /** Closes connections and files. Claims still held are released first. */
+  /** Closes connections and files. Claims still held are released first (attempts kept). */
   close(): Promise<void>;
 }
 
@@ -114,8 +130,16 @@ export interface StorageOptions {
 /** The default lease of a claim: 60 s. */
 export const DEFAULT_LEASE_MS = 60_000;
 
-/** Conversion attempts before an upload is marked failed (a file that kills nodes). */
-export const MAX_ATTEMPTS = 3;
+/**
+ * A pending upload whose conversion was started this many times is not started again (a file
+ * that kills the converting node, or a server stopped during it every time).
+ */
+export const MAX_CONVERSION_ATTEMPTS = 2;
+
+/** The `processingError` of an upload given up after {@link MAX_CONVERSION_ATTEMPTS}. */
+export function interruptedMessage(attempts: number): string {
+  return `its conversion was interrupted ${attempts} times (the server stopped during it); not retried`;
+}
 
 /** Whether `url` names a PostgreSQL database. */
 export function isPostgresUrl(url: string): boolean {

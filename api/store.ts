@@ -1,6 +1,10 @@
 /**
- * The SQLite store behind `serve` (`node:sqlite`): samples, their Secflows, and the Destination,
- * Behavior and Event annotations. Owners are kept as SHA-256 digests of API keys, never the keys.
+ * The SQLite store behind `serve` (`node:sqlite`): samples, their Secflows, the Destination,
+ * Behavior and Event annotations, and the salted hashes of API keys. A sample's owner is the
+ * opaque id of a key record (`keys.id`), never the key nor an unsalted digest of it.
+ *
+ * Every method is async so that another backend (PostgreSQL) can implement the same surface; this
+ * one answers synchronously underneath. The database file and its WAL files are made 0600.
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
@@ -26,6 +30,17 @@ export interface SampleRow {
   warnings: string[];
   storedPath: string | null;
   dnsPath: string | null;
+  /** Conversions started for this sample (a crash loop guard across restarts). */
+  attempts: number;
+}
+
+/** A stored API key: an id (what samples' `owner` holds) and its salted scrypt hash. */
+export interface KeyRecord {
+  id: string;
+  /** Hex salt. */
+  salt: string;
+  /** Hex scrypt(key, salt). */
+  hash: string;
 }
 
 const SCHEMA = `
@@ -43,7 +58,8 @@ CREATE TABLE IF NOT EXISTS samples(
   traffic_date TEXT NOT NULL DEFAULT '',
   warnings TEXT NOT NULL DEFAULT '[]',
   stored_path TEXT,
-  dns_path TEXT
+  dns_path TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS samples_owner ON samples(owner, created_ms);
 CREATE TABLE IF NOT EXISTS secflows(
@@ -59,6 +75,11 @@ CREATE TABLE IF NOT EXISTS annotations(
   name TEXT NOT NULL,
   data TEXT NOT NULL,
   PRIMARY KEY(kind, name)
+);
+CREATE TABLE IF NOT EXISTS keys(
+  id TEXT PRIMARY KEY,
+  salt TEXT NOT NULL,
+  hash TEXT NOT NULL
 );
 `;
 
@@ -79,8 +100,11 @@ export function isoMicros(ms: number): string {
   return new Date(ms).toISOString().slice(0, 23) + "000";
 }
 
-/** SHA-256 hex of an API key: how owners are stored and compared. */
-export async function keyDigest(key: string): Promise<string> {
+/**
+ * Unsalted SHA-256 hex of an API key: how owners were stored before key records. Only used to
+ * move such samples to their key's record once, never stored anew.
+ */
+export async function legacyKeyDigest(key: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -104,6 +128,7 @@ function toSample(r: Row): SampleRow {
     warnings: JSON.parse(r.warnings),
     storedPath: r.stored_path,
     dnsPath: r.dns_path,
+    attempts: Number(r.attempts ?? 0),
   };
 }
 
@@ -111,15 +136,51 @@ function toSample(r: Row): SampleRow {
 export class Store {
   #db: DatabaseSync;
 
-  /** Opens (creating if needed) the database file at `path`. */
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
-    this.#db.exec(SCHEMA);
+  private constructor(db: DatabaseSync) {
+    this.#db = db;
   }
 
-  close(): void {
+  /** Opens (creating if needed) the database file at `path`, readable by its owner only. */
+  static async open(path: string): Promise<Store> {
+    const db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;");
+    db.exec(SCHEMA);
+    const columns = db.prepare("PRAGMA table_info(samples)").all().map((r) => (r as Row).name);
+    if (!columns.includes("attempts")) {
+      db.exec("ALTER TABLE samples ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0");
+    }
+    // SQLite creates files with 0644 less the umask; the WAL and shm files copy the main file's.
+    for (const suffix of ["", "-wal", "-shm"]) {
+      await Deno.chmod(path + suffix, 0o600).catch(() => {});
+    }
+    return new Store(db);
+  }
+
+  /** Closes the database. */
+  close(): Promise<void> {
     this.#db.close();
+    return Promise.resolve();
+  }
+
+  /** Every key record. */
+  keyRecords(): Promise<KeyRecord[]> {
+    return Promise.resolve(
+      this.#db.prepare("SELECT id, salt, hash FROM keys ORDER BY id").all()
+        .map((r) => ({ id: String((r as Row).id), salt: (r as Row).salt, hash: (r as Row).hash })),
+    );
+  }
+
+  /** Adds a key record. */
+  addKeyRecord(record: KeyRecord): Promise<void> {
+    this.#db.prepare("INSERT INTO keys(id, salt, hash) VALUES (?, ?, ?)")
+      .run(record.id, record.salt, record.hash);
+    return Promise.resolve();
+  }
+
+  /** Gives every sample owned by `from` to `to` (moving legacy digests to key records). */
+  reassignOwner(from: string, to: string): Promise<void> {
+    this.#db.prepare("UPDATE samples SET owner = ? WHERE owner = ?").run(to, from);
+    return Promise.resolve();
   }
 
   /** Records a fully received upload, pending conversion. */
@@ -131,7 +192,7 @@ export class Store {
     createdMs: number;
     storedPath: string;
     dnsPath: string | null;
-  }): void {
+  }): Promise<void> {
     this.#db.prepare(
       `INSERT INTO samples(uuid, owner, file_name, file_type, created_ms, created_iso, stored_path, dns_path)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -145,33 +206,48 @@ export class Store {
       s.storedPath,
       s.dnsPath,
     );
+    return Promise.resolve();
   }
 
   /** A sample by UUID, when `owner` uploaded it (or any owner when `owner` is null). */
-  sample(uuid: string, owner: string | null): SampleRow | undefined {
+  sample(uuid: string, owner: string | null): Promise<SampleRow | undefined> {
     const r = owner === null
       ? this.#db.prepare("SELECT * FROM samples WHERE uuid = ?").get(uuid)
       : this.#db.prepare("SELECT * FROM samples WHERE uuid = ? AND owner = ?").get(uuid, owner);
-    return r ? toSample(r as Row) : undefined;
+    return Promise.resolve(r ? toSample(r as Row) : undefined);
   }
 
   /** Every sample of `owner`, oldest first. */
-  samples(owner: string): SampleRow[] {
-    return this.#db.prepare("SELECT * FROM samples WHERE owner = ? ORDER BY created_ms, uuid")
-      .all(owner).map((r) => toSample(r as Row));
-  }
-
-  /** Samples still waiting for conversion (after a restart). */
-  pending(): SampleRow[] {
-    return this.#db.prepare("SELECT * FROM samples WHERE status = 'pending' ORDER BY created_ms")
-      .all().map((r) => toSample(r as Row));
-  }
-
-  /** Every stored path of originals (to find orphans). */
-  knownUuids(): Set<string> {
-    return new Set(
-      this.#db.prepare("SELECT uuid FROM samples").all().map((r) => String((r as Row).uuid)),
+  samples(owner: string): Promise<SampleRow[]> {
+    return Promise.resolve(
+      this.#db.prepare("SELECT * FROM samples WHERE owner = ? ORDER BY created_ms, uuid")
+        .all(owner).map((r) => toSample(r as Row)),
     );
+  }
+
+  /** Samples still waiting for conversion (after a restart), oldest first. */
+  pending(): Promise<SampleRow[]> {
+    return Promise.resolve(
+      this.#db.prepare("SELECT * FROM samples WHERE status = 'pending' ORDER BY created_ms")
+        .all().map((r) => toSample(r as Row)),
+    );
+  }
+
+  /**
+   * Counts one more conversion attempt of a sample, persisted before the conversion starts, and
+   * returns the new count: a conversion that takes the whole server down still counts.
+   */
+  startAttempt(uuid: string): Promise<number> {
+    const r = this.#db.prepare(
+      "UPDATE samples SET attempts = attempts + 1 WHERE uuid = ? RETURNING attempts",
+    ).get(uuid) as Row | undefined;
+    return Promise.resolve(r ? Number(r.attempts) : 0);
+  }
+
+  /** Takes back an attempt that was abandoned on purpose (an orderly shutdown). */
+  abandonAttempt(uuid: string): Promise<void> {
+    this.#db.prepare("UPDATE samples SET attempts = MAX(0, attempts - 1) WHERE uuid = ?").run(uuid);
+    return Promise.resolve();
   }
 
   /** Stores the Secflows of a converted sample and marks it processed, atomically. */
@@ -179,7 +255,7 @@ export class Store {
     uuid: string,
     result: { hash: string; trafficDate: string; warnings: string[]; secflows: PlatformSecflow[] },
     keptPath: boolean,
-  ): void {
+  ): Promise<void> {
     const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
@@ -198,43 +274,48 @@ export class Store {
       db.exec("ROLLBACK");
       throw e;
     }
+    return Promise.resolve();
   }
 
   /** Records a conversion failure. */
-  fail(uuid: string, message: string, keptPath: boolean): void {
+  fail(uuid: string, message: string, keptPath: boolean): Promise<void> {
     this.#db.prepare(
       `UPDATE samples SET status = 'failed', processed_ms = ?, error = ?
        ${keptPath ? "" : ", stored_path = NULL, dns_path = NULL"} WHERE uuid = ?`,
     ).run(Date.now(), message, uuid);
+    return Promise.resolve();
   }
 
   /** The Secflows of a sample, in order. */
-  secflows(uuid: string): PlatformSecflow[] {
-    return this.#db.prepare("SELECT data FROM secflows WHERE sample_uuid = ? ORDER BY idx")
-      .all(uuid).map((r) => JSON.parse(String((r as Row).data)));
+  secflows(uuid: string): Promise<PlatformSecflow[]> {
+    return Promise.resolve(
+      this.#db.prepare("SELECT data FROM secflows WHERE sample_uuid = ? ORDER BY idx")
+        .all(uuid).map((r) => JSON.parse(String((r as Row).data))),
+    );
   }
 
   /** The number of stored samples holding `flowId`. */
-  count(flowId: string): number {
+  count(flowId: string): Promise<number> {
     const r = this.#db.prepare(
       "SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ?",
     ).get(flowId) as Row;
-    return Number(r.n);
+    return Promise.resolve(Number(r.n));
   }
 
   /** An annotation, or `{}`. */
-  annotation(kind: AnnotationKind, name: string): Metadata {
+  annotation(kind: AnnotationKind, name: string): Promise<Metadata> {
     const r = this.#db.prepare("SELECT data FROM annotations WHERE kind = ? AND name = ?")
       .get(kind, name) as Row | undefined;
-    return r ? JSON.parse(String(r.data)) : {};
+    return Promise.resolve(r ? JSON.parse(String(r.data)) : {});
   }
 
   /** Sets (replaces) an annotation. */
-  annotate(kind: AnnotationKind, name: string, data: Metadata): void {
+  annotate(kind: AnnotationKind, name: string, data: Metadata): Promise<void> {
     this.#db.prepare(
       "INSERT INTO annotations(kind, name, data) VALUES (?, ?, ?) " +
         "ON CONFLICT(kind, name) DO UPDATE SET data = excluded.data",
     ).run(kind, name, JSON.stringify(data));
+    return Promise.resolve();
   }
 }
 

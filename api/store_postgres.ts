@@ -18,11 +18,13 @@ import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 // deno-lint-ignore no-import-prefix -- as above
 import type Postgres from "npm:postgres@3.4.7";
 import type { SampleRow } from "./store.ts";
+import type { KeyRecordStore } from "./_keys.ts";
 import { isoMicros } from "./store.ts";
 import {
   type Claim,
   DEFAULT_LEASE_MS,
-  MAX_ATTEMPTS,
+  interruptedMessage,
+  MAX_CONVERSION_ATTEMPTS,
   type NewUpload,
   redactUrl,
   type Storage,
@@ -37,6 +39,9 @@ const CHUNK = 1 << 20;
 
 /** Key of the advisory lock that serialises migrations ("nsmigrat"). */
 const MIGRATION_LOCK = 0x6e736d6967726174n;
+
+/** Key of the advisory lock that serialises matching API keys to records ("nskeysrg"). */
+const KEYS_LOCK = 0x6e736b6579737267n;
 
 /** The schema, one version per entry; never edit a released entry, append a new one. */
 export const MIGRATIONS: readonly string[][] = [
@@ -77,6 +82,11 @@ export const MIGRATIONS: readonly string[][] = [
       PRIMARY KEY(sample_uuid, idx)
     )`,
     `CREATE INDEX secflows_flow ON secflows(flow_id, sample_uuid)`,
+    `CREATE TABLE keys(
+      id text PRIMARY KEY,
+      salt text NOT NULL,
+      hash text NOT NULL
+    )`,
     `CREATE TABLE annotations(
       kind text NOT NULL,
       name text NOT NULL,
@@ -135,6 +145,7 @@ function toSample(r: Row): SampleRow {
     warnings: JSON.parse(r.warnings),
     storedPath: null,
     dnsPath: null,
+    attempts: Number(r.attempts ?? 0),
   };
 }
 
@@ -152,6 +163,7 @@ const SAMPLE_COLUMNS = [
   "traffic_date",
   "warnings",
   "has_dns",
+  "attempts",
 ];
 
 /** Connects, migrates, and returns the storage. */
@@ -256,6 +268,26 @@ export async function openPostgresStorage(
 
   const storage: Storage = {
     kind: "postgres",
+    async withKeyRecords<T>(fn: (records: KeyRecordStore) => Promise<T>): Promise<T> {
+      let out!: T; // through a variable: begin() types its result as an unwrapped array
+      await sql.begin(async (tx) => {
+        await tx`SELECT pg_advisory_xact_lock(${KEYS_LOCK.toString()}::bigint)`;
+        out = await fn({
+          async keyRecords() {
+            return (await tx`SELECT id, salt, hash FROM keys ORDER BY id`)
+              .map((r) => ({ id: String(r.id), salt: String(r.salt), hash: String(r.hash) }));
+          },
+          async addKeyRecord(record) {
+            await tx`INSERT INTO keys(id, salt, hash)
+                     VALUES (${record.id}, ${record.salt}, ${record.hash})`;
+          },
+        });
+      });
+      return out;
+    },
+    async reassignOwner(from, to) {
+      await sql`UPDATE samples SET owner = ${to} WHERE owner = ${from}`;
+    },
     pollMs: options.pollMs ?? 1000,
     async addUpload(u: NewUpload) {
       try {
@@ -288,14 +320,14 @@ export async function openPostgresStorage(
         // Never this node's own running conversions, even when their lease ran out meanwhile.
         const running = [...held.values()].map((c) => c.sample.uuid);
         const outcome = await sql.begin(async (tx) => {
-          const [row] = await tx`SELECT ${tx(SAMPLE_COLUMNS)}, attempts FROM samples
+          const [row] = await tx`SELECT ${tx(SAMPLE_COLUMNS)} FROM samples
             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < clock_timestamp())
               AND NOT (uuid = ANY(${running}::text[]))
             ORDER BY created_ms, uuid LIMIT 1 FOR UPDATE SKIP LOCKED`;
           if (!row) return null;
-          if (Number(row.attempts) >= MAX_ATTEMPTS) {
+          if (Number(row.attempts) >= MAX_CONVERSION_ATTEMPTS) {
             await tx`UPDATE samples SET status = 'failed', processed_ms = ${Date.now()},
-              error = ${`conversion did not finish after ${MAX_ATTEMPTS} attempts (the node converting it stopped each time)`},
+              error = ${interruptedMessage(Number(row.attempts))},
               lease_token = NULL, lease_node = NULL, lease_until = NULL
               WHERE uuid = ${row.uuid}`;
             if (!keep) await tx`DELETE FROM originals WHERE sample_uuid = ${row.uuid}`;
@@ -369,10 +401,10 @@ export async function openPostgresStorage(
           lease_token = NULL, lease_node = NULL, lease_until = NULL
           WHERE uuid = ${claim.sample.uuid}`,
       ),
-    async release(claim) {
+    async release(claim, undo) {
       try {
         await sql`UPDATE samples SET lease_token = NULL, lease_node = NULL, lease_until = NULL,
-          attempts = greatest(attempts - 1, 0)
+          attempts = greatest(attempts - ${undo ? 1 : 0}, 0)
           WHERE uuid = ${claim.sample.uuid} AND status = 'pending' AND lease_token = ${claim.token}`;
       } finally {
         await cleanup(claim);
@@ -416,7 +448,9 @@ export async function openPostgresStorage(
       await sql.listen("networksage_uploads", () => wake());
     },
     async close() {
-      for (const claim of [...held.values()]) await storage.release(claim).catch(() => {});
+      for (const claim of [...held.values()]) {
+        await storage.release(claim, false).catch(() => {});
+      }
       await sql.end({ timeout: 5 });
       await Deno.remove(workRoot, { recursive: true }).catch(() => {});
     },

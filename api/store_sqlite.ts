@@ -6,7 +6,16 @@
  * @module
  */
 import { Store } from "./store.ts";
-import type { Claim, ConversionResult, NewUpload, Storage, StorageOptions } from "./storage.ts";
+import { privateDir } from "./_ingest.ts";
+import {
+  type Claim,
+  type ConversionResult,
+  interruptedMessage,
+  MAX_CONVERSION_ATTEMPTS,
+  type NewUpload,
+  type Storage,
+  type StorageOptions,
+} from "./storage.ts";
 
 function join(...parts: string[]): string {
   return parts.join("/").replace(/\/+/g, "/");
@@ -16,34 +25,36 @@ function join(...parts: string[]): string {
 export async function openSqliteStorage(options: StorageOptions): Promise<Storage> {
   const keep = options.keepOriginals;
   const uploadsRoot = join(options.dataDir, "uploads");
-  await Deno.mkdir(uploadsRoot, { recursive: true });
-  const store = new Store(join(options.dataDir, "networksage.db"));
+  await privateDir(uploadsRoot);
+  const store = await Store.open(join(options.dataDir, "networksage.db"));
 
   // Originals no row points to (a crash between finishing and removing): remove them.
-  const live = new Set(store.pending().map((s) => s.uuid));
+  const live = new Set((await store.pending()).map((s) => s.uuid));
   for await (const entry of Deno.readDir(uploadsRoot)) {
-    if (live.has(entry.name) || store.sample(entry.name, null)?.storedPath) continue;
+    if (live.has(entry.name) || (await store.sample(entry.name, null))?.storedPath) continue;
     await Deno.remove(join(uploadsRoot, entry.name), { recursive: true }).catch(() => {});
   }
 
   const claimed = new Set<string>();
   let closed = false;
-  const settle = async (claim: Claim, record: () => void): Promise<boolean> => {
+  const settle = async (claim: Claim, record: () => Promise<void>): Promise<boolean> => {
     if (closed || !claimed.delete(claim.sample.uuid)) return false;
-    record();
+    await record();
     if (!keep) {
       await Deno.remove(join(uploadsRoot, claim.sample.uuid), { recursive: true }).catch(() => {});
     }
     return true;
   };
 
-  return {
+  const storage: Storage = {
     kind: "sqlite",
+    withKeyRecords: (fn) => fn(store), // one process owns the data directory
+    reassignOwner: (from, to) => store.reassignOwner(from, to),
     pollMs: null,
     async addUpload(u: NewUpload) {
       const dir = join(uploadsRoot, u.uuid);
       await Deno.rename(u.dir, dir);
-      store.addSample({
+      await store.addSample({
         uuid: u.uuid,
         owner: u.owner,
         fileName: u.fileName,
@@ -53,35 +64,35 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
         dnsPath: u.hasDns ? join(dir, "dns") : null,
       });
     },
-    sample: (uuid, owner) => Promise.resolve(store.sample(uuid, owner)),
-    samples: (owner) => Promise.resolve(store.samples(owner)),
-    claim() {
-      if (closed) return Promise.resolve(null);
-      const s = store.pending().find((s) => !claimed.has(s.uuid) && s.storedPath);
-      if (!s) return Promise.resolve(null);
-      claimed.add(s.uuid);
-      return Promise.resolve({
-        sample: s,
-        samplePath: s.storedPath!,
-        dnsPath: s.dnsPath,
-        token: s.uuid,
-      });
+    sample: (uuid, owner) => store.sample(uuid, owner),
+    samples: (owner) => store.samples(owner),
+    async claim() {
+      for (;;) {
+        if (closed) return null;
+        const s = (await store.pending()).find((s) => !claimed.has(s.uuid) && s.storedPath);
+        if (!s) return null;
+        const claim = { sample: s, samplePath: s.storedPath!, dnsPath: s.dnsPath, token: s.uuid };
+        claimed.add(s.uuid);
+        if (s.attempts >= MAX_CONVERSION_ATTEMPTS) {
+          await storage.fail(claim, interruptedMessage(s.attempts));
+          continue;
+        }
+        await store.startAttempt(s.uuid);
+        return claim;
+      }
     },
     renew: (claim) => Promise.resolve(!closed && claimed.has(claim.sample.uuid)),
     finish: (claim, result: ConversionResult) =>
       settle(claim, () => store.finish(claim.sample.uuid, result, keep)),
     fail: (claim, message) => settle(claim, () => store.fail(claim.sample.uuid, message, keep)),
-    release(claim) {
-      claimed.delete(claim.sample.uuid);
-      return Promise.resolve();
+    async release(claim, undo) {
+      if (closed || !claimed.delete(claim.sample.uuid)) return;
+      if (undo) await store.abandonAttempt(claim.sample.uuid);
     },
-    secflows: (uuid) => Promise.resolve(store.secflows(uuid)),
-    count: (flowId) => Promise.resolve(store.count(flowId)),
-    annotation: (kind, name) => Promise.resolve(store.annotation(kind, name)),
-    annotate(kind, name, data) {
-      store.annotate(kind, name, data);
-      return Promise.resolve();
-    },
+    secflows: (uuid) => store.secflows(uuid),
+    count: (flowId) => store.count(flowId),
+    annotation: (kind, name) => store.annotation(kind, name),
+    annotate: (kind, name, data) => store.annotate(kind, name, data),
     async originals() {
       const out: string[] = [];
       for await (const entry of Deno.readDir(uploadsRoot)) out.push(entry.name);
@@ -91,13 +102,12 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
       if (!/^[0-9a-f-]{36}$/.test(uuid)) return null;
       return await Deno.readFile(join(uploadsRoot, uuid, part)).catch(() => null);
     },
-    close() {
-      if (!closed) {
-        closed = true;
-        claimed.clear();
-        store.close();
-      }
-      return Promise.resolve();
+    async close() {
+      if (closed) return;
+      claimed.clear();
+      closed = true;
+      await store.close();
     },
   };
+  return storage;
 }

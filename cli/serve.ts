@@ -3,7 +3,13 @@
  * @module
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
-import { DEFAULT_MAX_UPLOAD, readKeysFile, serve } from "../api/server.ts";
+import {
+  type ApiKey,
+  DEFAULT_MAX_CONVERT_MEMORY,
+  DEFAULT_MAX_UPLOAD,
+  readKeysFile,
+  serve,
+} from "../api/server.ts";
 import { isPostgresUrl, redactUrl } from "../api/storage.ts";
 
 /** The environment variable naming the PostgreSQL database when `--database` is absent. */
@@ -24,46 +30,77 @@ export function parseSize(text: string): number | null {
   return Math.floor(Number(m[1]) * mult);
 }
 
+/** The environment variable holding keys, in the keys file's format (commas also separate). */
+export const KEYS_ENV = "NETWORKSAGE_SERVE_KEYS";
+
 /** `serve`. */
 export const serveCommand: Command = {
   name: "serve",
   help:
-    `usage: networksage serve [--host H] [--port P] [--data DIR] (--api-key KEY... | --keys-file F)
-                        [--max-upload SIZE] [--keep-originals]
+    `usage: networksage serve [--host H] [--port P] [--data DIR] [--keys-file F] [--max-upload SIZE]
+                        [--max-convert-memory SIZE] [--convert-timeout S] [--keep-originals]
                         [--database postgres://...] [--lease SECONDS]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
-Destinations, Behaviors and Events) from a SQLite database in DIR. Uploads are converted in the
-background; only their Secflows are kept unless --keep-originals. flowCategory comes from a local
-classifier (labels start with "local:"), not the platform's. Stops on Ctrl-C / SIGTERM.
+Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600).
+Uploads are converted in the background, each in its own deno subprocess with a memory cap and a
+time limit; one that fails is marked failed with the reason (processingError). Only Secflows are
+kept unless --keep-originals. flowCategory comes from a local classifier ("local:" labels), not
+the platform's. Stops on Ctrl-C / SIGTERM within a few seconds; conversions then in progress
+resume at the next start (an upload whose conversion was cut short twice is marked failed).
+
+Keys: from --keys-file (one key per line, "KEY admin" for an admin key, # comments) and from
+$${KEYS_ENV} (same format; commas also separate). Only admin keys may PUT annotations. Keys
+are stored as salted scrypt hashes. --api-key/--admin-key work but show the key to every local
+user in the process list: prefer the file or the environment.
 
 options:
-  --host H           interface to listen on (default 127.0.0.1)
-  --port P           port (default 8787; 0 picks a free one)
-  --data DIR         data directory (default ./networksage-data)
-  --api-key KEY      an accepted API key (repeatable); each key sees only its own samples
-  --keys-file F      a file of accepted keys, one per line (# comments)
-  --max-upload SIZE  largest upload, bytes or with K/M/G (default 1G); larger ones get 413
-  --keep-originals   keep uploaded files next to their Secflows
-  --database URL     keep everything in PostgreSQL (postgres://user:pass@host:port/db), shared by
-                     several serve nodes; default: $NETWORKSAGE_DATABASE_URL, else SQLite in DIR
-                     (then DIR is only this node's scratch space). See docs/POSTGRES.md.
-  --lease SECONDS    PostgreSQL: how long a node's claim on a conversion lasts unrenewed; a dead
-                     node's conversions move to another node after it (default 60)
+  --host H                  interface to listen on (default 127.0.0.1)
+  --port P                  port (default 8787; 0 picks a free one)
+  --data DIR                data directory (default ./networksage-data)
+  --keys-file F             accepted keys, one per line ("KEY admin" for admin keys)
+  --api-key KEY             an accepted key (repeatable; visible in the process list)
+  --admin-key KEY           an accepted admin key (repeatable; visible in the process list)
+  --max-upload SIZE         largest upload, bytes or with K/M/G (default 1G); larger get 413
+  --max-convert-memory SIZE memory cap of one conversion (default 512M)
+  --convert-timeout S       time limit of one conversion in seconds (default 600)
+  --conversions N           conversions at once (default 2)
+  --max-connections N       connections at once (default 512; keep under the descriptor limit)
+  --header-timeout S        a request's head must arrive within S seconds (default 10)
+  --idle-timeout S          a kept-alive connection may idle S seconds (default 5)
+  --stall-timeout S         a body or answer may stall S seconds (default 15)
+  --keep-originals          keep uploaded files next to their Secflows
+  --database URL            keep everything in PostgreSQL (postgres://user:pass@host:port/db),
+                            shared by several serve nodes; default $NETWORKSAGE_DATABASE_URL,
+                            else SQLite in DIR (then DIR is this node's scratch space only).
+                            See docs/POSTGRES.md.
+  --lease S                 PostgreSQL: how long a node's claim on a conversion lasts unrenewed;
+                            a dead node's conversions move to another node after it (default 60)
 
-example: networksage serve --data ./ns-data --keys-file ./keys.txt
+example: ${KEYS_ENV}=... networksage serve --data ./ns-data --keys-file ./keys.txt
 
 permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-write=DIR
-  (with --host/--port, that host:port); with PostgreSQL also --allow-net=DBHOST:PORT and
-  --allow-env (the client reads PG* variables), and --allow-read for a socket path`,
+  --allow-run=$(which deno)   (conversions in capped subprocesses; without it they run in the
+                              server's process, uncapped)
+  --allow-env=${KEYS_ENV}   (optional; keys from the environment)
+  (with --host/--port, that host:port); with --database also --allow-net=DBHOST:PORT and
+  --allow-env (the PostgreSQL client reads PG* variables)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("serve", args, {
       host: { type: "string" },
       port: { type: "string" },
       data: { type: "string" },
       "api-key": { type: "string", multiple: true },
+      "admin-key": { type: "string", multiple: true },
       "keys-file": { type: "string" },
       "max-upload": { type: "string" },
+      "max-convert-memory": { type: "string" },
+      "convert-timeout": { type: "string" },
+      conversions: { type: "string" },
+      "max-connections": { type: "string" },
+      "header-timeout": { type: "string" },
+      "idle-timeout": { type: "string" },
+      "stall-timeout": { type: "string" },
       "keep-originals": { type: "boolean" },
       database: { type: "string" },
       lease: { type: "string" },
@@ -73,15 +110,37 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`--port must be 0 to 65535, not '${values.port}'`);
     }
-    let maxUploadBytes = DEFAULT_MAX_UPLOAD;
-    if (values["max-upload"] !== undefined) {
-      const size = parseSize(values["max-upload"]);
-      if (size === null || size < 1) {
-        throw new UsageError(`--max-upload must be a size like 1048576, 100M or 1G`);
+    const size = (name: string, value: string | undefined, fallback: number) => {
+      if (value === undefined) return fallback;
+      const n = parseSize(value);
+      if (n === null || n < 1) throw new UsageError(`--${name} must be a size like 100M or 1G`);
+      return n;
+    };
+    const count = (name: string, value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new UsageError(`--${name} must be a whole number above 0`);
       }
-      maxUploadBytes = size;
+      return n;
+    };
+    const seconds = (name: string, value: string | undefined) => {
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      if (!Number.isFinite(n) || n <= 0) {
+        throw new UsageError(`--${name} must be a number of seconds above 0`);
+      }
+      return n * 1000;
+    };
+    const keys: ApiKey[] = [];
+    if (values["api-key"]?.length || values["admin-key"]?.length) {
+      ctx.err(
+        "networksage serve: warning: keys given on the command line are visible to every local " +
+          `user (ps, /proc); prefer --keys-file or ${KEYS_ENV}`,
+      );
     }
-    const keys = [...(values["api-key"] ?? [])];
+    for (const key of values["api-key"] ?? []) keys.push({ key, admin: false });
+    for (const key of values["admin-key"] ?? []) keys.push({ key, admin: true });
     if (values["keys-file"] !== undefined) {
       try {
         keys.push(...await readKeysFile(values["keys-file"]));
@@ -92,8 +151,12 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
         throw e;
       }
     }
+    if (Deno.permissions.querySync({ name: "env", variable: KEYS_ENV }).state === "granted") {
+      const { parseKeys } = await import("../api/_keys.ts");
+      keys.push(...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n")));
+    }
     if (keys.length === 0) {
-      throw new UsageError("give at least one API key with --api-key or --keys-file");
+      throw new UsageError(`give at least one API key with --keys-file or ${KEYS_ENV}`);
     }
     const database = values.database ?? databaseFromEnv();
     if (database !== undefined && !isPostgresUrl(database)) {
@@ -118,7 +181,18 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       apiKeys: keys,
       hostname: values.host ?? "127.0.0.1",
       port,
-      maxUploadBytes,
+      maxUploadBytes: size("max-upload", values["max-upload"], DEFAULT_MAX_UPLOAD),
+      maxConvertMemory: size(
+        "max-convert-memory",
+        values["max-convert-memory"],
+        DEFAULT_MAX_CONVERT_MEMORY,
+      ),
+      convertTimeoutMs: seconds("convert-timeout", values["convert-timeout"]),
+      conversions: count("conversions", values.conversions),
+      maxConnections: count("max-connections", values["max-connections"]),
+      headerTimeoutMs: seconds("header-timeout", values["header-timeout"]),
+      idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
+      stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),
       keepOriginals: values["keep-originals"] ?? false,
       database,
       leaseMs,
@@ -128,10 +202,11 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     const stop = () => controller.abort();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
     for (const s of signals) Deno.addSignalListener(s, stop);
+    const admins = keys.filter((k) => k.admin).length;
     ctx.out(
       `networksage serve: listening on ${server.url} (${
         database ? `database ${redactUrl(database)}, scratch ${dataDir}` : `data ${dataDir}`
-      }, ${keys.length} key${keys.length === 1 ? "" : "s"})`,
+      }, ${keys.length} key${keys.length === 1 ? "" : "s"}${admins ? `, ${admins} admin` : ""})`,
     );
     await server.finished;
     for (const s of signals) Deno.removeSignalListener(s, stop);

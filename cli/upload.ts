@@ -2,7 +2,9 @@
  * `upload FILE`: endpoint 1, optionally waiting for processing (helpers 2 and 3).
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, OperationError, parseCommandArgs, UsageError } from "./command.ts";
+import { Progress } from "./_progress.ts";
+import { NetworkSageError } from "../api/errors.ts";
 import {
   API_OPTIONS,
   API_OPTIONS_HELP,
@@ -14,22 +16,38 @@ import {
 import { UPLOAD_TYPES, type UploadType } from "../api/types.ts";
 import { detectUploadType } from "../api/detect.ts";
 
-/** `upload FILE [--type T] [--dns DNSLOG] [--name NAME] [--wait]`. */
+/** A refused key is final: one line saying so, exit 1, no retry (the client never retries 4xx). */
+function keyRefused(e: unknown): never {
+  if (e instanceof NetworkSageError && (e.status === 401 || e.status === 403)) {
+    throw new OperationError(
+      `the server refused the API key (${e.status} ${e.serverMessage}); check NETWORKSAGE_API_KEY`,
+    );
+  }
+  throw e;
+}
+
+/** `upload FILE [--type T] [--dns DNSLOG] [--name NAME] [--convert] [--wait]`. */
 export const uploadCommand: Command = {
   name: "upload",
   help:
     `usage: networksage upload FILE [--type pcap|pcapng|zeek|secflow] [--dns DNSLOG] [--name NAME]
-                         [--wait [--interval S] [--timeout S]] [--json] [--api-url URL]
+                         [--convert] [--wait [--interval S] [--timeout S]] [--json] [--quiet]
+                         [--api-url URL]
 
-Uploads FILE (endpoint 1), streaming it from disk. The type is detected from the content when
---type is absent (pcap and pcapng by magic number, a JSON object with "flashes" as secflow,
-anything else as zeek). With --wait, finds the upload's UUID and waits until it is processed.
---json prints the upload answer's body, or with --wait the processed sample's metadata.
+Uploads FILE (endpoint 1), streamed from disk with an exact Content-Length. The type is detected
+from the content as convert detects it (gzip looked through) when --type is absent; what convert
+would refuse is refused before any byte is sent (exit 2). With --convert, FILE is converted here
+and only the resulting Secflows are uploaded: the capture or log itself never leaves the machine.
+With --wait, finds the upload's UUID and waits until it is processed. --json prints the upload
+answer's body, or with --wait the processed sample's metadata. A refused key (401/403) is final:
+exit 1 without retrying. Progress (bytes, rate, ETA) is drawn on a terminal only.
 
 options:
   --type T           pcap, pcapng, zeek or secflow
   --dns DNSLOG       the dns.log that goes with a Zeek conn.log
   --name NAME        the sample's name (default: FILE's base name)
+  --convert          convert locally and upload only the Secflows (privacy: FILE stays here)
+  -q, --quiet        no progress line
   --wait             wait until the sample is processed, then print its UUID
   --interval S       with --wait: seconds between polls (default 15)
   --timeout S        with --wait: give up after S seconds (default: never)
@@ -37,7 +55,8 @@ ${API_OPTIONS_HELP}
 
 example: NETWORKSAGE_API_KEY=... networksage upload capture.pcap --wait --interval 5
 
-${privatePermissions(" --allow-read=FILE[,DNSLOG]")}`,
+${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
+  (--convert also needs --allow-read and --allow-write on the temporary directory)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("upload", args, {
       ...API_OPTIONS,
@@ -47,6 +66,8 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}`,
       wait: { type: "boolean" },
       interval: { type: "string" },
       timeout: { type: "string" },
+      convert: { type: "boolean" },
+      quiet: { type: "boolean", short: "q" },
     });
     const path = onePositional(positionals, "FILE");
     if (values.type !== undefined && !UPLOAD_TYPES.includes(values.type as UploadType)) {
@@ -59,6 +80,7 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}`,
     const client = clientFrom(values, true);
     let type = values.type as UploadType | undefined;
     try {
+      // The converter's own detector: refuses (InputError, exit 2) what convert refuses.
       type ??= await detectUploadType(path);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) throw new UsageError(`no such file '${path}'`);
@@ -67,9 +89,44 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}`,
     if (values.dns !== undefined && type !== "zeek") {
       throw new UsageError(`--dns goes only with Zeek logs (this file is ${type})`);
     }
-    const fileName = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    let fileName = values.name ?? path.split(/[\\/]/).filter(Boolean).pop() ?? path;
+    let sendPath = path;
+    let tempDir: string | undefined;
+    if (values.convert && type !== "secflow") {
+      const { convertFileTo } = await import("../io/convert.ts");
+      tempDir = await Deno.makeTempDir({ prefix: "networksage-upload-" });
+      fileName = fileName.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".sf";
+      sendPath = `${tempDir}/${fileName}`;
+      const written = await convertFileTo(path, sendPath, {
+        format: type,
+        dnsLog: values.dns,
+        fileName,
+        onWarning: (w) => ctx.err(`warning: ${w}`),
+      });
+      if (written.flashes === 0) {
+        await Deno.remove(tempDir, { recursive: true });
+        ctx.err(`${path}: no Secflows; nothing uploaded`);
+        return 0;
+      }
+      if (!values.quiet) ctx.err(`${path}: ${written.flashes} Secflows; uploading only those`);
+      type = "secflow";
+    }
+    const progress = new Progress({
+      label: `upload ${fileName}`,
+      unit: "bytes",
+      quiet: values.quiet,
+    });
     const started = Date.now();
-    const body = await client.upload({ path, type, fileName, dnsLog: values.dns });
+    let body;
+    try {
+      body = await client.upload(
+        { path: sendPath, type, fileName, dnsLog: values.convert ? undefined : values.dns },
+        { onProgress: (sent, total) => progress.update(sent, total) },
+      ).catch(keyRefused);
+    } finally {
+      progress.clear();
+      if (tempDir) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
+    }
     if (!values.wait) {
       if (values.json) ctx.out(JSON.stringify(body));
       else {ctx.out(
@@ -83,8 +140,9 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}`,
     const found = await client.findUploadUuid(fileName, new Date(started), {
       intervalMs,
       timeoutMs,
-    });
-    const meta = await client.waitForProcessing(found.uuid, { intervalMs, timeoutMs });
+    }).catch(keyRefused);
+    const meta = await client.waitForProcessing(found.uuid, { intervalMs, timeoutMs })
+      .catch(keyRefused);
     if (values.json) ctx.out(JSON.stringify(meta));
     else {
       ctx.out(

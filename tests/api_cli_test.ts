@@ -19,7 +19,7 @@ const KEY = "sk-cli-secret-4242";
 
 Deno.test("cli: every API command gives the documented result through 503-once fronts", async () => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [{ key: KEY, admin: true }] });
   const fronts: ReturnType<typeof flakyFront>[] = [];
   try {
     const direct = new NetworkSageClient({

@@ -205,7 +205,12 @@ export async function runCli(
 
 /** The permissions `serve` needs for a data dir (any port on 127.0.0.1, for port 0). */
 export function servePermissions(dataDir: string): string[] {
-  return ["--allow-net=127.0.0.1", `--allow-read=${dataDir}`, `--allow-write=${dataDir}`];
+  return [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${dataDir}`,
+    `--allow-write=${dataDir}`,
+    `--allow-run=${Deno.execPath()}`,
+  ];
 }
 
 /** `cli.ts serve` as a subprocess on an ephemeral port; resolves once it listens. */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { boundaryOf, multipartBody, MultipartError, readMultipart } from "../api/multipart.ts";
-import { sniffUploadType } from "../api/detect.ts";
+import { detectUploadType } from "../api/detect.ts";
 import { classifyLocally, flowIdOf } from "../api/classify.ts";
 import { tempDir, tinyPcap } from "./api_fixtures.ts";
 
@@ -64,7 +64,7 @@ Deno.test("multipart: written body has the announced length and parses back at a
   const bytes = await collect(body.stream());
   assert.equal(bytes.length, body.length);
   const boundary = boundaryOf(body.contentType)!;
-  for (const size of [2, 7, 100, 4096, 1 << 20]) {
+  for (const size of [2, 7, 50, 51, 52, 53, 100, 101, 4096, 1 << 20]) {
     const parts = await parse(bytes, boundary, size);
     assert.deepEqual(parts.map((p) => [p.name, p.fileName]), [
       ["type", undefined],
@@ -97,20 +97,38 @@ Deno.test("multipart: malformed bodies are MultipartErrors", async () => {
   assert.equal(boundaryOf("multipart/form-data"), null);
 });
 
-Deno.test("detect: upload types from magic numbers and content", () => {
-  const le = tinyPcap();
-  assert.equal(sniffUploadType(le), "pcap");
-  for (
-    const magic of [[0xa1, 0xb2, 0xc3, 0xd4], [0xa1, 0xb2, 0x3c, 0x4d], [0x4d, 0x3c, 0xb2, 0xa1]]
-  ) {
-    assert.equal(sniffUploadType(new Uint8Array([...magic, 0, 0])), "pcap");
-  }
-  assert.equal(sniffUploadType(new Uint8Array([0x0a, 0x0d, 0x0d, 0x0a, 1, 2])), "pcapng");
+Deno.test("detect: upload types as convert detects them: gzip looked through, refusals alike", async () => {
+  await using dir = await tempDir();
   const enc = new TextEncoder();
-  assert.equal(sniffUploadType(enc.encode(' {"hash": "x", "flashes": []}')), "secflow");
-  assert.equal(sniffUploadType(enc.encode('{"ts": 1, "id.orig_h": "1.2.3.4"}')), "zeek");
-  assert.equal(sniffUploadType(enc.encode("#separator \\x09\n")), "zeek");
-  assert.equal(sniffUploadType(new Uint8Array()), "zeek");
+  const gz = async (bytes: Uint8Array) =>
+    new Uint8Array(
+      await new Response(
+        new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new CompressionStream("gzip"),
+        ),
+      )
+        .arrayBuffer(),
+    );
+  const cases: [string, Uint8Array, string | RegExp][] = [
+    ["le.pcap", tinyPcap(), "pcap"],
+    ["le.pcap.gz", await gz(tinyPcap()), "pcap"],
+    ["x.sf", enc.encode(' {"hash": "x", "flashes": []}'), "secflow"],
+    ["README.md", enc.encode("# A readme\n\nSome text that is no log.\n"), /not a pcap/],
+    ["empty", new Uint8Array(), /empty/],
+  ];
+  for (const [name, bytes, want] of cases) {
+    const path = `${dir.path}/${name}`;
+    await Deno.writeFile(path, bytes);
+    if (typeof want === "string") assert.equal(await detectUploadType(path), want, name);
+    else {
+      await assert.rejects(() => detectUploadType(path), (e: Error) => {
+        assert.match(e.message, want);
+        assert.ok(e.message.startsWith(path), e.message);
+        assert.equal((e as unknown as { exitCode: number }).exitCode, 2);
+        return true;
+      });
+    }
+  }
 });
 
 Deno.test("classify: local labels by protocol, port and volume; flowId stable", async () => {

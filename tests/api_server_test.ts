@@ -192,7 +192,11 @@ serveTest(
   "serve: PUT annotations for destinations, behaviors and events; unknown ones are {}",
   async (storage) => {
     await using dir = await tempDir();
-    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    const s = await startServe({
+      ...storage,
+      dataDir: `${dir.path}/data`,
+      apiKeys: [{ key: "key-alice", admin: true }],
+    });
     try {
       const c = client(s.url);
       assert.deepEqual(await c.destination("example.com:443"), {});
@@ -290,7 +294,7 @@ serveTest("serve: a conversion failure is recorded and reported, not lost", asyn
   try {
     const c = client(s.url);
     await Deno.writeTextFile(`${dir.path}/bad.sf`, '{"flashes": [1, 2');
-    await c.upload({ path: `${dir.path}/bad.sf` });
+    await c.upload({ path: `${dir.path}/bad.sf`, type: "secflow" });
     await s.idle();
     const [entry] = await c.listUploads();
     assert.equal(entry.processed, false);

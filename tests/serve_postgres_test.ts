@@ -41,7 +41,7 @@ async function node(dataDir: string, database: string, extra: string[] = []) {
       "0",
       "--data",
       dataDir,
-      "--api-key",
+      "--admin-key",
       KEY,
       "--database",
       database,

@@ -1,0 +1,105 @@
+/**
+ * Conversions of `serve` in subprocesses, so that a hostile upload costs a clear failure and
+ * never the server: each conversion runs in its own `deno` process with a V8 heap limit, a
+ * resident-memory watchdog (`_convert_worker.ts`) and a wall-clock limit, reading and writing only
+ * the upload's own directory. The server's event loop only waits for the process, so requests
+ * never queue behind a conversion.
+ *
+ * Needs `--allow-run` for the `deno` executable. Under `deno compile` (no `deno` to run) or
+ * without that permission, conversions run in the server's process instead, without those caps.
+ * @module
+ */
+import type { ConversionOutput, Converter } from "./_conversion.ts";
+
+/** Limits of one conversion subprocess. */
+export interface IsolationOptions {
+  /** Resident memory cap of one conversion in bytes. */
+  memoryBytes: number;
+  /** Wall-clock limit of one conversion in ms. */
+  timeoutMs: number;
+}
+
+/** A conversion that ended badly: `message` is what the upload's `processingError` says. */
+export class ConversionFailure extends Error {}
+
+/** Whether this process can run conversions in `deno` subprocesses. */
+export function canIsolate(): boolean {
+  const exe = Deno.execPath();
+  if (!/(^|[\\/])deno(\.exe)?$/.test(exe)) return false;
+  return Deno.permissions.querySync({ name: "run", command: exe }).state === "granted";
+}
+
+/** A {@link Converter} that runs each conversion in a capped `deno` subprocess. */
+export function isolatedConverter(options: IsolationOptions): Converter {
+  const worker = new URL("./_convert_worker.ts", import.meta.url).href;
+  const heapMiB = Math.max(64, Math.floor(options.memoryBytes / 1048576 * 0.75));
+  return async (path, job) => {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    const output = `${dir}/result.json`;
+    await Deno.remove(output).catch(() => {});
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--no-config",
+        "--no-lock",
+        `--v8-flags=--max-old-space-size=${heapMiB}`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        worker,
+        path,
+        job.format,
+        job.fileName,
+        output,
+        String(options.memoryBytes),
+        job.dnsLog ?? "",
+      ],
+      // Kept open and never written: the worker exits when it closes (this process died).
+      stdin: "piped",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let timedOut = false;
+    const onAbort = () => child.kill("SIGKILL");
+    job.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, options.timeoutMs);
+    const stderr = readCapped(child.stderr, 4096);
+    const status = await child.status;
+    await child.stdin.close().catch(() => {});
+    clearTimeout(timer);
+    job.signal?.removeEventListener("abort", onAbort);
+    const said = (await stderr).trim().split("\n").filter(Boolean);
+    if (job.signal?.aborted) throw new ConversionFailure("abandoned");
+    if (timedOut) {
+      throw new ConversionFailure(
+        `the conversion took longer than the limit of ${Math.round(options.timeoutMs / 1000)} s`,
+      );
+    }
+    const cap = `${Math.round(options.memoryBytes / 1048576)} MiB`;
+    if (status.code === 3 || said.some((l) => /out of memory|heap limit/i.test(l))) {
+      throw new ConversionFailure(`the conversion needed more than the memory cap of ${cap}`);
+    }
+    if (status.code === 2) throw new ConversionFailure(said[0] ?? "the conversion failed");
+    if (status.code !== 0) {
+      throw new ConversionFailure(
+        `the conversion process died (${status.signal ?? `exit ${status.code}`})`,
+      );
+    }
+    const out = JSON.parse(await Deno.readTextFile(output)) as ConversionOutput;
+    await Deno.remove(output).catch(() => {});
+    return out;
+  };
+}
+
+async function readCapped(stream: ReadableStream<Uint8Array>, max: number): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for await (const chunk of stream) {
+    if (text.length < max) text += decoder.decode(chunk, { stream: true });
+  }
+  return text.slice(0, max);
+}

@@ -1,0 +1,114 @@
+/**
+ * API keys of `serve`: read from a keys file or the environment, stored only as salted scrypt
+ * hashes (`keys` table), and recognised per request without a slow hash: at start each configured
+ * key is matched to its stored record once (scrypt), then requests are looked up by an HMAC under
+ * a secret that lives only in this process's memory.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import type { KeyRecord } from "./store.ts";
+
+/** A key `serve` accepts, and whether it may write annotations. */
+export interface ApiKey {
+  key: string;
+  admin: boolean;
+}
+
+/** Who a request's key is: the owner id its samples carry, and its rights. */
+export interface KeyOwner {
+  id: string;
+  admin: boolean;
+}
+
+/** What {@link KeyRing.open} needs of a store. */
+export interface KeyRecordStore {
+  keyRecords(): Promise<KeyRecord[]>;
+  addKeyRecord(record: KeyRecord): Promise<void>;
+}
+
+// scrypt N=2^14, r=8, p=1: 16 MiB and ~50 ms per hash here, paid once per key at start.
+const SCRYPT = { N: 1 << 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 };
+const HASH_BYTES = 32;
+
+/** scrypt(key, salt) in hex. */
+export function hashKey(key: string, saltHex: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    scrypt(key, Buffer.from(saltHex, "hex"), HASH_BYTES, SCRYPT, (err, out) => {
+      if (err) reject(err);
+      else resolve(out.toString("hex"));
+    });
+  });
+}
+
+/**
+ * Reads keys from a keys file's text: one key per line, optionally followed by `admin`; blank
+ * lines and `#` comments are skipped.
+ */
+export function parseKeys(text: string): ApiKey[] {
+  const keys: ApiKey[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#")) continue;
+    const [key, ...rest] = line.split(/\s+/);
+    keys.push({ key, admin: rest.length > 0 && rest[0].toLowerCase() === "admin" });
+  }
+  return keys;
+}
+
+/** The accepted keys of a running `serve`. */
+export class KeyRing {
+  #secret = randomBytes(32);
+  #owners = new Map<string, KeyOwner>();
+
+  private constructor() {}
+
+  /**
+   * Matches every configured key with its stored record (creating records for new keys) and
+   * returns the ring, with `legacy` listing `[sha256 digest, owner id]` pairs so samples of an
+   * older data directory can be moved to their key's record.
+   */
+  static async open(store: KeyRecordStore, keys: ApiKey[]): Promise<KeyRing> {
+    const ring = new KeyRing();
+    const records = await store.keyRecords();
+    for (const { key, admin } of keys) {
+      if (ring.#owners.has(ring.#tag(key))) {
+        const known = ring.#owners.get(ring.#tag(key))!;
+        known.admin ||= admin;
+        continue;
+      }
+      let id: string | undefined;
+      for (const record of records) {
+        const hash = Buffer.from(await hashKey(key, record.salt), "hex");
+        const stored = Buffer.from(record.hash, "hex");
+        if (hash.length === stored.length && timingSafeEqual(hash, stored)) {
+          id = record.id;
+          break;
+        }
+      }
+      if (id === undefined) {
+        const salt = randomBytes(16).toString("hex");
+        const record = { id: crypto.randomUUID(), salt, hash: await hashKey(key, salt) };
+        await store.addKeyRecord(record);
+        records.push(record);
+        id = record.id;
+      }
+      ring.#owners.set(ring.#tag(key), { id, admin });
+    }
+    return ring;
+  }
+
+  #tag(key: string): string {
+    return createHmac("sha256", this.#secret).update(key).digest("base64");
+  }
+
+  /** The owner of `key`, or undefined when it is not accepted. */
+  owner(key: string): KeyOwner | undefined {
+    return this.#owners.get(this.#tag(key));
+  }
+
+  /** How many distinct keys are accepted. */
+  get size(): number {
+    return this.#owners.size;
+  }
+}

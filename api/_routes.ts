@@ -1,0 +1,223 @@
+/**
+ * The API of `serve` as one route table: each entry is a method, a path pattern (`:name` binds a
+ * URL-decoded segment), who may call it (`public`, any accepted `key`, or an `admin` key) and a
+ * handler of a few lines. {@link dispatch} matches, authorizes and answers 404/405/401/403.
+ * @module
+ */
+import type { KeyOwner } from "./_keys.ts";
+import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./store.ts";
+import type { Storage } from "./storage.ts";
+import type { Activity, Metadata } from "./types.ts";
+
+/** Who may call a route. */
+export type RouteAuth = "public" | "key" | "admin";
+
+/** What a route's handler gets. */
+export interface RouteContext {
+  request: Request;
+  /** The URL-decoded `:name` segments. */
+  params: Record<string, string>;
+  /** The caller's key, for `key` and `admin` routes. */
+  owner: KeyOwner;
+}
+
+/** One entry of the route table. */
+export interface Route {
+  method: string;
+  /** e.g. `/sec/v1.0/samples/:uuid/list`. */
+  path: string;
+  auth: RouteAuth;
+  handler(context: RouteContext): Promise<Response>;
+}
+
+/** A JSON envelope answer. */
+export function envelope(status: number, body: unknown): Response {
+  return new Response(JSON.stringify({ error: status !== 200, body }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** What the API routes need of the server. */
+export interface ApiDeps {
+  store: Storage;
+  /** Endpoint 1. */
+  upload(request: Request, owner: KeyOwner): Promise<Response>;
+}
+
+/** The NetworkSage API (`API.md`), plus PUT annotations for admin keys. */
+export function apiRoutes({ store, upload }: ApiDeps): Route[] {
+  async function aggregated(uuid: string): Promise<Activity[]> {
+    return await Promise.all((await store.secflows(uuid)).map(async (secflow) => ({
+      secflow,
+      destination: await store.annotation("destination", secflow.destinationData),
+      behavior: await store.annotation("behavior", secflow.flowId),
+      event: secflow.eventId ? await store.annotation("event", secflow.eventId) : {},
+      flowIdCount: await store.count(secflow.flowId),
+    })));
+  }
+  const annotations: [string, AnnotationKind][] = [
+    ["destinations", "destination"],
+    ["behaviors", "behavior"],
+    ["events", "event"],
+  ];
+  return [
+    {
+      method: "GET",
+      path: "/public/secflows/v1/:publicUuid/list/aggregated",
+      auth: "public",
+      async handler({ params }) {
+        let decoded = "";
+        try {
+          decoded = new TextDecoder("utf-8", { fatal: true }).decode(
+            Uint8Array.from(atob(params.publicUuid), (c) => c.charCodeAt(0)),
+          );
+        } catch { /* not base64 */ }
+        const at = decoded.indexOf("#hash#");
+        const s = at > 0 ? await store.sample(decoded.slice(0, at), null) : undefined;
+        if (!s || s.status !== "processed" || s.hash !== decoded.slice(at + 6)) {
+          return envelope(404, `no public sample '${params.publicUuid}'`);
+        }
+        return envelope(200, await aggregated(s.uuid));
+      },
+    },
+    {
+      method: "POST",
+      path: "/upload/v1.0/uploader",
+      auth: "key",
+      handler: ({ request, owner }) => upload(request, owner),
+    },
+    {
+      method: "GET",
+      path: "/upload/v1.0/uploads/list",
+      auth: "key",
+      handler: async ({ owner }) =>
+        envelope(200, (await store.samples(owner.id)).map(uploadEntryOf)),
+    },
+    {
+      method: "GET",
+      path: "/sec/v1.0/samples/:uuid",
+      auth: "key",
+      async handler({ params, owner }) {
+        const s = await store.sample(params.uuid, owner.id);
+        return s ? envelope(200, sampleMetadataOf(s)) : envelope(404, `no sample '${params.uuid}'`);
+      },
+    },
+    {
+      method: "GET",
+      path: "/sec/v1.0/samples/:uuid/list",
+      auth: "key",
+      async handler({ params, owner }) {
+        const s = await store.sample(params.uuid, owner.id);
+        return s
+          ? envelope(200, await store.secflows(s.uuid))
+          : envelope(404, `no sample '${params.uuid}'`);
+      },
+    },
+    {
+      method: "GET",
+      path: "/sec/v1.0/secflows/:flowId/count",
+      auth: "key",
+      handler: async ({ params }) => envelope(200, await store.count(params.flowId)),
+    },
+    ...annotations.flatMap(([segment, kind]): Route[] => [
+      {
+        method: "GET",
+        path: `/sec/v1.0/${segment}/:name`,
+        auth: "key",
+        handler: async ({ params }) => envelope(200, await store.annotation(kind, params.name)),
+      },
+      {
+        method: "PUT",
+        path: `/sec/v1.0/${segment}/:name`,
+        auth: "admin",
+        async handler({ request, params }) {
+          const text = await readLimited(request, 1 << 20);
+          if (text === null) return envelope(413, "annotation larger than 1 MiB");
+          let data: unknown;
+          try {
+            data = JSON.parse(text);
+          } catch { /* below */ }
+          if (!data || typeof data !== "object" || Array.isArray(data)) {
+            return envelope(400, "the annotation must be a JSON object");
+          }
+          await store.annotate(kind, params.name, data as Metadata);
+          return envelope(200, data);
+        },
+      },
+    ]),
+  ];
+}
+
+async function readLimited(request: Request, limit: number): Promise<string | null> {
+  if (!request.body) return "";
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const chunk of request.body) {
+    n += chunk.length;
+    if (n > limit) return null;
+    parts.push(chunk);
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return new TextDecoder().decode(out);
+}
+
+/** How a request's key is checked. */
+export type Authorize = (key: string) => KeyOwner | undefined;
+
+/**
+ * Answers `request` from `routes`: 404 when no path matches, 405 when the path does but not the
+ * method, 401 for a missing or unknown key, 403 for a non-admin key on an admin route.
+ */
+export async function dispatch(
+  routes: Route[],
+  request: Request,
+  authorize: Authorize,
+): Promise<Response> {
+  const url = new URL(request.url);
+  let segments: string[];
+  try {
+    segments = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
+  } catch {
+    return envelope(400, "malformed percent-encoding in the path");
+  }
+  let pathMatched = false;
+  for (const route of routes) {
+    const params = match(route.path, segments);
+    if (!params) continue;
+    pathMatched = true;
+    if (route.method !== request.method) continue;
+    let owner: KeyOwner = { id: "", admin: false };
+    if (route.auth !== "public") {
+      const key = request.headers.get("apikey");
+      if (key === null || key === "") return envelope(401, "missing API key (header 'apikey')");
+      const found = authorize(key);
+      if (!found) return envelope(401, "invalid API key");
+      if (route.auth === "admin" && !found.admin) {
+        return envelope(403, "this key may not write annotations (admin keys only)");
+      }
+      owner = found;
+    }
+    return await route.handler({ request, params, owner });
+  }
+  const path = "/" + segments.join("/");
+  return pathMatched
+    ? envelope(405, `${request.method} is not allowed on ${path}`)
+    : envelope(404, `no such endpoint: ${request.method} ${path}`);
+}
+
+function match(pattern: string, segments: string[]): Record<string, string> | null {
+  const parts = pattern.split("/").filter((s) => s !== "");
+  if (parts.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].startsWith(":")) params[parts[i].slice(1)] = segments[i];
+    else if (parts[i] !== segments[i]) return null;
+  }
+  return params;
+}

@@ -1,0 +1,525 @@
+/**
+ * `serve` under attack and the client against strict servers, over real HTTP on 127.0.0.1: silent
+ * and dripping connections, descriptor exhaustion, oversized forms, decompression bombs, a server
+ * refusing chunked bodies, admin-only annotations, file modes, salted key hashes, refused keys.
+ * Timeouts are shortened through options so that nothing here waits the default 10-15 s.
+ */
+import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
+import { NetworkSageClient } from "../api/client.ts";
+import { multipartBody } from "../api/multipart.ts";
+import { Store } from "../api/store.ts";
+import { createService } from "../api/server.ts";
+import { CLI, runCli, servePermissions, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+
+const enc = new TextEncoder();
+
+function client(url: string, apiKey = "key-alice") {
+  return new NetworkSageClient({ apiKey, apiUrl: url, useEnv: false, maxAttempts: 1 });
+}
+
+async function connect(url: string): Promise<Deno.TcpConn> {
+  const u = new URL(url);
+  return await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
+}
+
+/** Resolves true when the server closed `conn` (EOF or reset) within `ms`. */
+async function closedWithin(conn: Deno.Conn, ms: number): Promise<boolean> {
+  const buf = new Uint8Array(4096);
+  const deadline = Date.now() + ms;
+  try {
+    while (Date.now() < deadline) {
+      const n = await Promise.race([
+        conn.read(buf),
+        new Promise<"wait">((r) => setTimeout(() => r("wait"), deadline - Date.now())),
+      ]);
+      if (n === null) return true;
+      if (n === "wait") return false;
+    }
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+Deno.test("serve: silent, dripping and idle kept-alive connections are dropped by their timeouts", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({
+    dataDir: `${dir.path}/data`,
+    headerTimeoutMs: 400,
+    idleTimeoutMs: 300,
+  });
+  try {
+    const silent = await Promise.all(Array.from({ length: 30 }, () => connect(s.url)));
+    const dripping = await Promise.all(Array.from({ length: 30 }, () => connect(s.url)));
+    let dripping_on = true;
+    const drip = (async () => {
+      const head = enc.encode("GET /upload/v1.0/uploads/list HTTP/1.1\r\nhost: x\r\n");
+      for (let i = 0; dripping_on && i < head.length; i++) {
+        await Promise.all(dripping.map((c) => c.write(head.subarray(i, i + 1)).catch(() => {})));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    // A served request leaves a kept-alive connection: it must go too once idle.
+    const kept = await connect(s.url);
+    await kept.write(enc.encode("GET /nope HTTP/1.1\r\nhost: x\r\n\r\n"));
+    const answer = new Uint8Array(4096);
+    const n = await kept.read(answer);
+    assert.match(new TextDecoder().decode(answer.subarray(0, n ?? 0)), /^HTTP\/1\.1 404/);
+    const closed = await Promise.all(
+      [...silent, ...dripping, kept].map((c) => closedWithin(c, 3000)),
+    );
+    dripping_on = false;
+    await drip;
+    assert.equal(closed.filter(Boolean).length, closed.length, "every slow connection closed");
+    for (const c of [...silent, ...dripping, kept]) c.close();
+    assert.equal((await client(s.url).listUploads()).length, 0, "still answering");
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await Deno.writeTextFile(`${dir.path}/keys`, "key-alice\n");
+  const child = new Deno.Command("prlimit", {
+    args: [
+      "--nofile=1024",
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--quiet",
+      ...servePermissions(data),
+      `--allow-read=${data},${dir.path}/keys`,
+      CLI,
+      "serve",
+      "--port",
+      "0",
+      "--data",
+      data,
+      "--keys-file",
+      `${dir.path}/keys`,
+      // Above the descriptor limit on purpose: accept itself must run out and be survived.
+      "--max-connections",
+      "5000",
+      "--header-timeout",
+      "3",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const stderr = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  const url = /listening on (\S+)/.exec(text)?.[1];
+  const conns: Deno.TcpConn[] = [];
+  try {
+    assert.ok(url, `serve did not start: ${text}`);
+    for (let i = 0; i < 1100; i++) conns.push(await connect(url));
+    // While they are all open (more than the server has descriptors): a real request is answered.
+    const started = Date.now();
+    const r = await fetch(`${url}/upload/v1.0/uploads/list`, {
+      headers: { apikey: "key-alice" },
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { error: false, body: [] });
+    assert.ok(Date.now() - started < 10_000);
+    for (const c of conns) c.close();
+    conns.length = 0;
+    const again = await fetch(`${url}/upload/v1.0/uploads/list`, {
+      headers: { apikey: "key-alice" },
+    });
+    assert.equal(again.status, 200);
+    await again.body?.cancel();
+  } finally {
+    for (const c of conns) c.close();
+    child.kill("SIGTERM");
+    const status = await child.status;
+    await reader.cancel();
+    const err = await stderr;
+    assert.equal(status.code, 0, err);
+    assert.ok(!/Too many open files/.test(err) || status.code === 0, err);
+  }
+});
+
+/** A multipart body streamed from a generator of parts (never built whole). */
+function streamedForm(
+  boundary: string,
+  parts: () => Generator<string>,
+): ReadableStream<Uint8Array> {
+  const it = parts();
+  return new ReadableStream({
+    pull(controller) {
+      const next = it.next();
+      if (next.done) {
+        controller.enqueue(enc.encode(`--${boundary}--\r\n`));
+        controller.close();
+      } else controller.enqueue(enc.encode(next.value));
+    },
+  });
+}
+
+Deno.test("serve: many fields, long names, too many parts and huge part headers are refused, bounded", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data` });
+  try {
+    const post = async (parts: () => Generator<string>) => {
+      const r = await fetch(`${s.url}/upload/v1.0/uploader`, {
+        method: "POST",
+        headers: { apikey: "key-alice", "content-type": "multipart/form-data; boundary=BB" },
+        body: streamedForm("BB", parts),
+      });
+      return { status: r.status, body: (await r.json()).body as string };
+    };
+    const longName = "n".repeat(16 * 1024);
+    // The issue's attack: 30,000 empty fields with 16 KB names.
+    const manyLong = await post(function* () {
+      for (let i = 0; i < 30_000; i++) {
+        yield `--BB\r\nContent-Disposition: form-data; name="${longName}${i}"\r\n\r\n\r\n`;
+      }
+    });
+    assert.equal(manyLong.status, 400);
+    assert.match(manyLong.body, /part headers longer than 8192 bytes/);
+    const manyShort = await post(function* () {
+      for (let i = 0; i < 30_000; i++) {
+        yield `--BB\r\nContent-Disposition: form-data; name="f${i}"\r\n\r\n\r\n`;
+      }
+    });
+    assert.equal(manyShort.status, 400);
+    assert.match(manyShort.body, /more than 16 parts/);
+    // Names count with values: 10 fields with 7 KB names go over 64 KiB.
+    const names = await post(function* () {
+      for (let i = 0; i < 10; i++) {
+        yield `--BB\r\nContent-Disposition: form-data; name="${"m".repeat(7000)}${i}"\r\n\r\nx\r\n`;
+      }
+    });
+    assert.equal(names.status, 400);
+    assert.match(names.body, /form fields and names larger than 65536 bytes/);
+    assert.deepEqual([...Deno.readDirSync(`${dir.path}/data/tmp`)], [], "nothing left behind");
+  } finally {
+    await s.shutdown();
+  }
+});
+
+async function gzipOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(
+    await new Response(
+      stream.pipeThrough(
+        new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+      ),
+    ).arrayBuffer(),
+  );
+}
+
+function repeated(byte: number, total: number): ReadableStream<Uint8Array> {
+  const chunk = new Uint8Array(1 << 20).fill(byte);
+  let left = total;
+  return new ReadableStream({
+    pull(c) {
+      if (left <= 0) return c.close();
+      const n = Math.min(left, chunk.length);
+      c.enqueue(chunk.subarray(0, n));
+      left -= n;
+    },
+  });
+}
+
+Deno.test("serve: a gzip bomb is converted under the memory cap, marked failed, never re-converted", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  // 256 MB of spaces after a JSON-looking start, as `zeek`: about 400 KB gzipped.
+  const head = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(enc.encode('{"ts": 1, "id.orig_h": "10.0.0.1", "note": "'));
+      c.close();
+    },
+  });
+  const bomb = await gzipOf(
+    new ReadableStream({
+      async start(c) {
+        for await (const x of head) c.enqueue(x);
+        for await (const x of repeated(0x20, 256 * 1024 * 1024)) c.enqueue(x);
+        c.close();
+      },
+    }),
+  );
+  assert.ok(bomb.length < 2 * 1024 * 1024, `${bomb.length} bytes`);
+  await Deno.writeFile(`${dir.path}/bomb.log.gz`, bomb);
+  const s = await startServe({ dataDir: data, maxConvertMemory: 160 * 1024 * 1024 });
+  let uuid = "";
+  try {
+    const c = client(s.url);
+    await c.upload({ path: `${dir.path}/bomb.log.gz`, type: "zeek" });
+    const started = Date.now();
+    // Requests are answered while it converts.
+    const t = performance.now();
+    await c.listUploads();
+    assert.ok(performance.now() - t < 500);
+    await s.idle();
+    const [entry] = await c.listUploads();
+    uuid = entry.uuid;
+    assert.equal(entry.processed, false);
+    assert.match(String(entry.processingError), /memory cap of 160 MiB|too large|limit/i);
+    console.log(`bomb: ${entry.processingError} after ${Date.now() - started} ms`);
+    assert.ok(Date.now() - started < 60_000);
+  } finally {
+    await s.shutdown();
+  }
+  // Restarted: the failed upload stays failed; nothing is converted again.
+  let calls = 0;
+  const again = await startServe({
+    dataDir: data,
+    convert: () => {
+      calls++;
+      return Promise.resolve({ sample: null, warnings: [] });
+    },
+  });
+  try {
+    await again.idle();
+    assert.equal(calls, 0);
+    assert.equal((await client(again.url).getSample(uuid)).status, "failed");
+  } finally {
+    await again.shutdown();
+  }
+});
+
+Deno.test("serve: an upload whose conversion was cut short twice is marked failed, not retried", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+  // A first run records the upload; its conversion never ends (as if it took the server down).
+  const first = await startServe({
+    dataDir: data,
+    convert: () => new Promise(() => {}),
+    shutdownGraceMs: 10,
+  });
+  await client(first.url).upload({ path: `${dir.path}/a.pcap` });
+  const [{ uuid }] = await client(first.url).listUploads();
+  await first.shutdown();
+  // That start counted (its converter never returned); a second one died mid-conversion too
+  // (what an OOM kill of the whole server leaves behind).
+  const store = await Store.open(`${data}/networksage.db`);
+  assert.equal((await store.sample(uuid, null))?.attempts, 1);
+  await store.startAttempt(uuid);
+  await store.close();
+  let calls = 0;
+  const service = await createService({
+    dataDir: data,
+    apiKeys: ["key-alice"],
+    onLog: () => {},
+    convert: () => {
+      calls++;
+      return Promise.resolve({ sample: null, warnings: [] });
+    },
+  });
+  await service.idle();
+  await service.close();
+  assert.equal(calls, 0);
+  const db = new DatabaseSync(`${data}/networksage.db`);
+  const row = db.prepare("SELECT status, error FROM samples WHERE uuid = ?").get(uuid) as {
+    status: string;
+    error: string;
+  };
+  db.close();
+  assert.equal(row.status, "failed");
+  assert.match(row.error, /interrupted 2 times/);
+});
+
+Deno.test("client: a server that answers 411 to chunked bodies receives every upload, byte for byte", async () => {
+  await using dir = await tempDir();
+  const file = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 7919) & 255);
+  await Deno.writeFile(`${dir.path}/big.pcap`, tinyPcap());
+  await Deno.writeFile(`${dir.path}/blob.bin`, file);
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: Uint8Array[] = [];
+  let chunked = 0;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        let buf = new Uint8Array(0);
+        const chunk = new Uint8Array(65536);
+        let headEnd = -1;
+        while (headEnd < 0) {
+          const n = await conn.read(chunk);
+          if (n === null) return conn.close();
+          buf = new Uint8Array([...buf, ...chunk.subarray(0, n)]);
+          headEnd = new TextDecoder().decode(buf).indexOf("\r\n\r\n");
+        }
+        const head = new TextDecoder().decode(buf.subarray(0, headEnd)).toLowerCase();
+        const reply = (status: number, body: string) =>
+          conn.write(enc.encode(
+            `HTTP/1.1 ${status} X\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`,
+          )).finally(() => conn.close());
+        if (head.includes("transfer-encoding: chunked")) {
+          chunked++;
+          return reply(411, '{"error":true,"body":"length required"}');
+        }
+        const length = Number(/content-length: (\d+)/.exec(head)?.[1] ?? -1);
+        if (length < 0) return reply(411, '{"error":true,"body":"length required"}');
+        const parts = [buf.subarray(headEnd + 4)];
+        let got = parts[0].length;
+        while (got < length) {
+          const n = await conn.read(chunk);
+          if (n === null) break;
+          parts.push(chunk.slice(0, n));
+          got += n;
+        }
+        const body = new Uint8Array(got);
+        let o = 0;
+        for (const p of parts) {
+          body.set(p, o);
+          o += p.length;
+        }
+        received.push(body);
+        await reply(200, '{"error":false,"body":"ok"}');
+      })();
+    }
+  })();
+  try {
+    const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+    const c = client(url);
+    assert.equal(await c.upload({ path: `${dir.path}/blob.bin`, type: "pcap" }), "ok");
+    assert.equal(await c.upload({ path: `${dir.path}/big.pcap` }), "ok");
+    assert.equal(chunked, 0);
+    assert.equal(received.length, 2);
+    // The server got exactly the multipart body the client framed, file bytes included.
+    const expected = await multipartBody([
+      { name: "type", value: "pcap" },
+      { name: "fileName", value: "blob.bin" },
+      { name: "file", fileName: "blob.bin", path: `${dir.path}/blob.bin` },
+    ]);
+    assert.equal(received[0].length, expected.length);
+    const text = new TextDecoder("latin1").decode(received[0]);
+    const start = text.indexOf("\r\n\r\n", text.indexOf('name="file"')) + 4;
+    assert.deepEqual(received[0].subarray(start, start + file.length), file);
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
+  }
+});
+
+Deno.test("serve: only admin keys may PUT annotations; others get a 403 envelope", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({
+    dataDir: `${dir.path}/data`,
+    apiKeys: ["key-alice", { key: "key-admin", admin: true }],
+  });
+  try {
+    const put = (key: string) =>
+      fetch(`${s.url}/sec/v1.0/destinations/example.com%3A443`, {
+        method: "PUT",
+        headers: { apikey: key },
+        body: JSON.stringify({ title: "mine" }),
+      }).then(async (r) => ({ status: r.status, json: await r.json() }));
+    const denied = await put("key-alice");
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error, true);
+    assert.match(denied.json.body, /admin/);
+    assert.deepEqual(await client(s.url).destination("example.com:443"), {});
+    assert.equal((await put("key-admin")).status, 200);
+    assert.deepEqual(await client(s.url).destination("example.com:443"), { title: "mine" });
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: data directory 0700 and files 0600 under umask 022; key hashes salted", async () => {
+  await using dir = await tempDir();
+  const old = Deno.umask(0o022);
+  try {
+    const data = `${dir.path}/data`;
+    const s = await startServe({ dataDir: data, keepOriginals: true });
+    try {
+      await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+      await client(s.url).upload({ path: `${dir.path}/a.pcap` });
+      await s.idle();
+    } finally {
+      await s.shutdown();
+    }
+    const mode = (p: string) => (Deno.statSync(p).mode ?? 0) & 0o777;
+    assert.equal(mode(data), 0o700);
+    assert.equal(mode(`${data}/uploads`), 0o700);
+    assert.equal(mode(`${data}/tmp`), 0o700);
+    assert.equal(mode(`${data}/networksage.db`), 0o600);
+    const [upload] = [...Deno.readDirSync(`${data}/uploads`)];
+    assert.equal(mode(`${data}/uploads/${upload.name}`), 0o700);
+    assert.equal(mode(`${data}/uploads/${upload.name}/sample`), 0o600);
+    // The same key in two data directories: different salts, different hashes, no plain digest.
+    const other = `${dir.path}/other`;
+    await (await startServe({ dataDir: other })).shutdown();
+    const hashes = [data, other].map((d) => {
+      const db = new DatabaseSync(`${d}/networksage.db`);
+      const rows = db.prepare("SELECT salt, hash FROM keys").all() as {
+        salt: string;
+        hash: string;
+      }[];
+      db.close();
+      assert.equal(rows.length, 1);
+      return rows[0];
+    });
+    assert.notEqual(hashes[0].salt, hashes[1].salt);
+    assert.notEqual(hashes[0].hash, hashes[1].hash);
+    const sha = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode("key-alice"))),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    const bytes = new TextDecoder("latin1").decode(Deno.readFileSync(`${data}/networksage.db`));
+    assert.ok(!bytes.includes(sha) && !bytes.includes("key-alice"), "no plain digest or key");
+  } finally {
+    Deno.umask(old);
+  }
+});
+
+Deno.test("cli: upload with a refused key fails at once (exit 1, one line), without retrying", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data` });
+  try {
+    await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+    const run = await runCli(
+      ["upload", `${dir.path}/a.pcap`, "--api-url", s.url, "--retries", "4"],
+      [
+        "--allow-env=NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL",
+        `--allow-net=${new URL(s.url).host}`,
+        `--allow-read=${dir.path}`,
+      ],
+      { NETWORKSAGE_API_KEY: "not-a-key-123" },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(run.stderr, /refused the API key \(401 invalid API key\)/);
+    assert.equal(run.stderr.trim().split("\n").length, 1, run.stderr);
+    assert.ok(!run.stderr.includes("not-a-key-123"));
+    assert.equal(s.logs.filter((l) => l.startsWith("POST /upload/v1.0/uploader")).length, 1);
+    // What convert refuses, upload refuses before sending: exit 2, convert's own message.
+    await Deno.writeTextFile(`${dir.path}/README.md`, "# Hello\n\nNot a capture.\n");
+    const readme = await runCli(
+      ["upload", `${dir.path}/README.md`, "--api-url", s.url],
+      [
+        "--allow-env=NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL",
+        `--allow-net=${new URL(s.url).host}`,
+        `--allow-read=${dir.path}`,
+      ],
+      { NETWORKSAGE_API_KEY: "key-alice" },
+    );
+    const convert = await runCli(["convert", `${dir.path}/README.md`], [
+      `--allow-read=${dir.path}`,
+      `--allow-write=${dir.path}`,
+    ]);
+    assert.equal(readme.code, 2);
+    assert.equal(convert.code, 2);
+    assert.equal(
+      readme.stderr.replace("networksage upload: ", ""),
+      convert.stderr.replace("networksage convert: ", ""),
+    );
+    assert.equal(s.logs.filter((l) => l.startsWith("POST /upload/v1.0/uploader")).length, 1);
+  } finally {
+    await s.shutdown();
+  }
+});
