@@ -238,6 +238,7 @@ class Conversions {
   #idle: (() => void)[] = [];
   #poll: ReturnType<typeof setInterval> | undefined;
   #settled = new Set<Promise<void>>();
+  #claimErrorAt = 0;
 
   constructor(
     private storage: Storage,
@@ -277,7 +278,11 @@ class Conversions {
         try {
           claim = await this.storage.claim();
         } catch (e) {
-          if (!this.#stopped) this.options.log(`networksage serve: cannot claim work: ${e}`);
+          // The database away: said once a minute, not at every poll.
+          if (!this.#stopped && Date.now() - this.#claimErrorAt > 60_000) {
+            this.#claimErrorAt = Date.now();
+            this.options.log(`networksage serve: cannot claim work: ${e}`);
+          }
           return;
         }
         if (!claim) break;

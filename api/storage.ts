@@ -103,8 +103,8 @@ export interface Storage {
   annotate(kind: AnnotationKind, name: string, data: Metadata): Promise<void>;
   /** UUIDs of the samples whose original bytes are stored (pending, or kept). */
   originals(): Promise<string[]>;
-  /** The stored bytes of an upload's `sample` or `dns` part, or `null` when not stored. */
-  readOriginal(uuid: string, part: "sample" | "dns"): Promise<Uint8Array | null>;
+  /** The stored bytes of an upload's `sample` or `dns` part, streamed, or `null` when not stored. */
+  readOriginal(uuid: string, part: "sample" | "dns"): Promise<ReadableStream<Uint8Array> | null>;
   /** Calls `wake` when another node adds work (optional; polling covers its absence). */
   watch?(wake: () => void): Promise<void>;
   /** Closes connections and files. Claims still held are released first (attempts kept). */

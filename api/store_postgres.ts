@@ -433,16 +433,21 @@ export async function openPostgresStorage(
         .map((r) => String(r.sample_uuid));
     },
     async readOriginal(uuid, part) {
-      const rows = await sql`SELECT data FROM originals
-        WHERE sample_uuid = ${uuid} AND part = ${part} ORDER BY seq`;
-      if (!rows.length) return null;
-      const out = new Uint8Array(rows.reduce((n, r) => n + r.data.length, 0));
-      let o = 0;
-      for (const r of rows) {
-        out.set(r.data, o);
-        o += r.data.length;
-      }
-      return out;
+      const chunk = async (seq: number): Promise<Uint8Array | undefined> =>
+        (await sql`SELECT data FROM originals
+          WHERE sample_uuid = ${uuid} AND part = ${part} AND seq = ${seq}`)[0]?.data;
+      const first = await chunk(0);
+      if (!first) return null;
+      let seq = 0;
+      // One row in memory at a time.
+      return new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const data = seq === 0 ? first : await chunk(seq);
+          seq++;
+          if (data) controller.enqueue(new Uint8Array(data));
+          else controller.close();
+        },
+      });
     },
     async watch(wake) {
       await sql.listen("networksage_uploads", () => wake());

@@ -100,7 +100,8 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     },
     async readOriginal(uuid, part) {
       if (!/^[0-9a-f-]{36}$/.test(uuid)) return null;
-      return await Deno.readFile(join(uploadsRoot, uuid, part)).catch(() => null);
+      const file = await Deno.open(join(uploadsRoot, uuid, part)).catch(() => null);
+      return file?.readable ?? null;
     },
     async close() {
       if (closed) return;

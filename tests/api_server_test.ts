@@ -337,7 +337,8 @@ serveTest(
       const [entry] = await c.listUploads();
       assert.equal(entry.fileType, "zeek");
       assert.deepEqual(await s.service.storage.originals(), [entry.uuid]);
-      const kept = (await s.service.storage.readOriginal(entry.uuid, "sample"))!;
+      const stream = (await s.service.storage.readOriginal(entry.uuid, "sample"))!;
+      const kept = new Uint8Array(await new Response(stream).arrayBuffer());
       assert.equal(kept.length, bytes.length);
       assert.ok(kept.every((b, i) => b === bytes[i]));
     } finally {
