@@ -2,7 +2,7 @@
  * Conversions of `serve` in subprocesses, so that a hostile upload costs a clear failure and
  * never the server: each conversion runs in its own `deno` process with a V8 heap limit, a
  * resident-memory watchdog (`_convert_worker.ts`) and a wall-clock limit, reading and writing only
- * the upload's own directory. The server's event loop only waits for the process, so requests
+ * the upload's own directory, at a lower scheduling priority (nice 10) than the server. The server's event loop only waits for the process, so requests
  * never queue behind a conversion.
  *
  * Needs `--allow-run` for the `deno` executable. Under `deno compile` (no `deno` to run) or
@@ -22,22 +22,33 @@ export interface IsolationOptions {
 /** A conversion that ended badly: `message` is what the upload's `processingError` says. */
 export class ConversionFailure extends Error {}
 
-/** Whether this process can run conversions in `deno` subprocesses. */
-export function canIsolate(): boolean {
+/**
+ * The `deno` this process may run for conversions: its own executable when `--allow-run` names
+ * that path, else `deno` from PATH when `--allow-run=deno` is granted; null otherwise (and under
+ * `deno compile`, where there is no `deno` to run).
+ */
+export function isolationCommand(): string | null {
   const exe = Deno.execPath();
-  if (!/(^|[\\/])deno(\.exe)?$/.test(exe)) return false;
-  return Deno.permissions.querySync({ name: "run", command: exe }).state === "granted";
+  if (!/(^|[\\/])deno(\.exe)?$/.test(exe)) return null;
+  for (const command of [exe, "deno"]) {
+    if (Deno.permissions.querySync({ name: "run", command }).state === "granted") return command;
+  }
+  return null;
 }
 
 /** A {@link Converter} that runs each conversion in a capped `deno` subprocess. */
-export function isolatedConverter(options: IsolationOptions): Converter {
+export function isolatedConverter(command: string, options: IsolationOptions): Converter {
   const worker = new URL("./_convert_worker.ts", import.meta.url).href;
+  // The subprocess loads its conversion thread's modules from this library's source tree, which
+  // Deno checks like reads: it may read that tree (code only) besides the upload's directory.
+  const root = new URL("../", import.meta.url);
+  const jobRead = root.protocol === "file:" ? `,${decodeURIComponent(root.pathname)}` : "";
   const heapMiB = Math.max(64, Math.floor(options.memoryBytes / 1048576 * 0.75));
   return async (path, job) => {
     const dir = path.slice(0, path.lastIndexOf("/"));
     const output = `${dir}/result.json`;
     await Deno.remove(output).catch(() => {});
-    const child = new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(command, {
       args: [
         "run",
         "--quiet",
@@ -45,8 +56,9 @@ export function isolatedConverter(options: IsolationOptions): Converter {
         "--no-config",
         "--no-lock",
         `--v8-flags=--max-old-space-size=${heapMiB}`,
-        `--allow-read=${dir}`,
+        `--allow-read=${dir}${jobRead}`,
         `--allow-write=${dir}`,
+        "--allow-sys=setPriority",
         worker,
         path,
         job.format,
@@ -56,6 +68,7 @@ export function isolatedConverter(options: IsolationOptions): Converter {
         job.dnsLog ?? "",
       ],
       // Kept open and never written: the worker exits when it closes (this process died).
+      env: { NO_COLOR: "1" },
       stdin: "piped",
       stdout: "null",
       stderr: "piped",

@@ -1,14 +1,20 @@
 /**
- * The conversion subprocess of `serve` (see `_convert_pool.ts`): converts one stored upload and
- * writes `{sample, warnings}` as JSON to the output path. Run with read and write permission on
- * the upload's directory only, a V8 heap limit, and this watchdog on its resident memory.
+ * The conversion subprocess of `serve` (see `_convert_pool.ts`). Its main thread only watches:
+ * the conversion itself runs on a Web Worker (`_convert_job.ts`), so a converter that never
+ * yields to timers (a decompression loop fed from memory runs on microtasks) cannot starve the
+ * resident-memory check, which ends the whole process past the cap. Run with read and write
+ * permission on the upload's directory only, a V8 heap limit, and a low scheduling priority.
  *
- * Exit codes: 0 converted, 2 the input was refused (message on stderr), 3 over the memory cap.
+ * Exit codes: 0 converted (JSON at the output path), 2 the input was refused (message on
+ * stderr), 3 over the memory cap, 4 the server went away.
  * @module
  */
-import { defaultConverter } from "./_conversion.ts";
-import { toPlatformSecflow } from "./classify.ts";
-import type { UploadType } from "./types.ts";
+import { setPriority } from "node:os";
+
+// Below the server in the scheduler: on a small machine, requests must not wait for CPU.
+try {
+  setPriority(0, 10);
+} catch { /* not allowed here: run at the server's priority */ }
 
 const [input, format, fileName, output, capText, dnsLog] = Deno.args;
 const cap = Number(capText);
@@ -17,7 +23,7 @@ setInterval(() => {
     console.error(`over the memory cap of ${Math.round(cap / 1048576)} MiB`);
     Deno.exit(3);
   }
-}, 50);
+}, 20);
 
 // The server holds our stdin open; EOF means it died (even by SIGKILL): do not outlive it.
 (async () => {
@@ -26,20 +32,15 @@ setInterval(() => {
   Deno.exit(4);
 })();
 
-try {
-  const out = await defaultConverter(input, {
-    format: format as UploadType,
-    fileName,
-    dnsLog: dnsLog || undefined,
-  });
-  // Classified here, so the server only stores rows: its memory does not grow with the sample.
-  const secflows = out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : [];
-  const sample = out.sample && { ...out.sample, flashes: [] };
-  await Deno.writeTextFile(output, JSON.stringify({ sample, warnings: out.warnings, secflows }), {
-    mode: 0o600,
-  });
-  Deno.exit(0);
-} catch (e) {
-  console.error((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+const job = new Worker(new URL("./_convert_job.ts", import.meta.url), { type: "module" });
+job.onmessage = (e: MessageEvent<{ ok: boolean; message?: string }>) => {
+  if (e.data.ok) Deno.exit(0);
+  console.error(e.data.message ?? "the conversion failed");
   Deno.exit(2);
-}
+};
+job.onerror = (e) => {
+  e.preventDefault();
+  console.error(e.message.split("\n")[0]);
+  Deno.exit(2);
+};
+job.postMessage({ input, format, fileName, output, dnsLog });

@@ -51,6 +51,7 @@ class Connection {
   deadline = Infinity;
   closed = false;
   #buf: Uint8Array = new Uint8Array(0);
+  #scratch = new Uint8Array(262144);
   constructor(readonly conn: Deno.Conn) {}
 
   close(): void {
@@ -63,11 +64,13 @@ class Connection {
 
   /** Reads whatever comes next, with a deadline `ms` from now; null at the end of the stream. */
   async #read(size: number, ms: number): Promise<Uint8Array | null> {
-    const buf = new Uint8Array(size);
+    // Read into one scratch buffer and copy out what came: a fresh buffer per read would keep
+    // its whole size alive behind every small read (a slow sender made serve's memory balloon).
+    const buf = this.#scratch.subarray(0, Math.min(size, this.#scratch.length));
     this.deadline = Date.now() + ms;
     try {
       const n = await this.conn.read(buf);
-      return n === null ? null : buf.subarray(0, n);
+      return n === null ? null : buf.slice(0, n);
     } finally {
       this.deadline = Infinity;
     }

@@ -65,30 +65,28 @@ export class KeyRing {
 
   /**
    * Matches every configured key with its stored record (creating records for new keys) and
-   * returns the ring, with `legacy` listing `[sha256 digest, owner id]` pairs so samples of an
-   * older data directory can be moved to their key's record.
+   * returns the ring.
    */
   static async open(store: KeyRecordStore, keys: ApiKey[]): Promise<KeyRing> {
     const ring = new KeyRing();
     const records = await store.keyRecords();
+    // One random salt per data directory, shared by its records: each key costs one scrypt at
+    // start whatever the number of records (per-record salts would cost keys x records).
+    const salt = records[0]?.salt ?? randomBytes(16).toString("hex");
     for (const { key, admin } of keys) {
-      if (ring.#owners.has(ring.#tag(key))) {
-        const known = ring.#owners.get(ring.#tag(key))!;
+      const known = ring.#owners.get(ring.#tag(key));
+      if (known) {
         known.admin ||= admin;
         continue;
       }
-      let id: string | undefined;
-      for (const record of records) {
-        const hash = Buffer.from(await hashKey(key, record.salt), "hex");
-        const stored = Buffer.from(record.hash, "hex");
-        if (hash.length === stored.length && timingSafeEqual(hash, stored)) {
-          id = record.id;
-          break;
-        }
-      }
+      const hash = Buffer.from(await hashKey(key, salt), "hex");
+      const match = records.find((r) => {
+        const stored = Buffer.from(r.hash, "hex");
+        return r.salt === salt && stored.length === hash.length && timingSafeEqual(stored, hash);
+      });
+      let id = match?.id;
       if (id === undefined) {
-        const salt = randomBytes(16).toString("hex");
-        const record = { id: crypto.randomUUID(), salt, hash: await hashKey(key, salt) };
+        const record = { id: crypto.randomUUID(), salt, hash: hash.toString("hex") };
         await store.addKeyRecord(record);
         records.push(record);
         id = record.id;

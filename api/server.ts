@@ -18,7 +18,7 @@ import { toPlatformSecflow } from "./classify.ts";
 import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
 import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
 import { IngestError, privateDir, receiveUpload } from "./_ingest.ts";
-import { canIsolate, isolatedConverter } from "./_convert_pool.ts";
+import { isolatedConverter, isolationCommand } from "./_convert_pool.ts";
 import { type Converter, defaultConverter } from "./_conversion.ts";
 import { listenHttp1 } from "./_http1.ts";
 import type { UploadType } from "./types.ts";
@@ -123,9 +123,17 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const dataDir = options.dataDir.replace(/\/+$/, "") || "/";
   const keep = options.keepOriginals ?? false;
   const log = options.onLog ?? ((line: string) => console.error(line));
+  const isolation = options.convert ? null : isolationCommand();
+  if (!options.convert && !isolation) {
+    log(
+      "networksage serve: warning: conversions run inside the server, without memory or time " +
+        `caps, and requests wait behind them: grant --allow-run=${Deno.execPath()} (or ` +
+        "--allow-run=deno) to run each in a capped subprocess",
+    );
+  }
   const convert = options.convert ??
-    (canIsolate()
-      ? isolatedConverter({
+    (isolation
+      ? isolatedConverter(isolation, {
         memoryBytes: options.maxConvertMemory ?? DEFAULT_MAX_CONVERT_MEMORY,
         timeoutMs: options.convertTimeoutMs ?? 600_000,
       })

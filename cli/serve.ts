@@ -80,8 +80,9 @@ options:
 example: ${KEYS_ENV}=... networksage serve --data ./ns-data --keys-file ./keys.txt
 
 permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-write=DIR
-  --allow-run=$(which deno)   (conversions in capped subprocesses; without it they run in the
-                              server's process, uncapped)
+  --allow-run=DENO   (DENO: the deno executable's real path, or the word deno to run the one on
+                     PATH; conversions then run in capped subprocesses; without it they run in
+                     the server's process, uncapped, and serve warns at start)
   --allow-env=${KEYS_ENV}   (optional; keys from the environment)
   (with --host/--port, that host:port); with --database also --allow-net=DBHOST:PORT and
   --allow-env (the PostgreSQL client reads PG* variables)`,

@@ -79,7 +79,19 @@ Deno.test("serve: silent, dripping and idle kept-alive connections are dropped b
   }
 });
 
-Deno.test("serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering", async () => {
+const hasPrlimit = (() => {
+  try {
+    return new Deno.Command("prlimit", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering",
+  ignore: !hasPrlimit,
+}, async () => {
   await using dir = await tempDir();
   const data = `${dir.path}/data`;
   await Deno.writeTextFile(`${dir.path}/keys`, "key-alice\n");
@@ -257,6 +269,11 @@ Deno.test("serve: a gzip bomb is converted under the memory cap, marked failed, 
   let uuid = "";
   try {
     const c = client(s.url);
+    // An ordinary upload converts under the same cap.
+    await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+    await c.upload({ path: `${dir.path}/a.pcap` });
+    await s.idle();
+    assert.equal((await c.listUploads())[0].processed, true);
     await c.upload({ path: `${dir.path}/bomb.log.gz`, type: "zeek" });
     const started = Date.now();
     // Requests are answered while it converts.
@@ -264,7 +281,7 @@ Deno.test("serve: a gzip bomb is converted under the memory cap, marked failed, 
     await c.listUploads();
     assert.ok(performance.now() - t < 500);
     await s.idle();
-    const [entry] = await c.listUploads();
+    const entry = (await c.listUploads())[1];
     uuid = entry.uuid;
     assert.equal(entry.processed, false);
     assert.match(String(entry.processingError), /memory cap of 160 MiB|too large|limit/i);
@@ -522,4 +539,75 @@ Deno.test("cli: upload with a refused key fails at once (exit 1, one line), with
   } finally {
     await s.shutdown();
   }
+});
+
+Deno.test("cli: upload --convert sends only the Secflows, never the capture", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, keepOriginals: true });
+  try {
+    await Deno.writeFile(`${dir.path}/c.pcap`, tinyPcap(1_700_000_000, 2));
+    const run = await runCli(
+      ["upload", `${dir.path}/c.pcap`, "--convert", "--api-url", s.url],
+      [
+        "--allow-env=NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL",
+        `--allow-net=${new URL(s.url).host}`,
+        `--allow-read`,
+        `--allow-write`,
+      ],
+      { NETWORKSAGE_API_KEY: "key-alice" },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /3 Secflows; uploading only those/);
+    await s.idle();
+    const [entry] = await client(s.url).listUploads();
+    assert.equal(entry.fileName, "c.sf");
+    assert.equal(entry.fileType, "secflow");
+    assert.equal((await client(s.url).listSecflows(entry.uuid)).length, 3);
+    // What reached the server is a Secflow sample, not a byte of the capture.
+    const stored = await Deno.readTextFile(`${dir.path}/data/uploads/${entry.uuid}/sample`);
+    assert.ok(JSON.parse(stored).flashes.length === 3);
+    assert.ok(s.logs.some((l) => l.startsWith("POST /upload/v1.0/uploader 200")));
+    assert.equal(
+      [...Deno.readDirSync(Deno.env.get("TMPDIR") ?? "/tmp")].filter((e) =>
+        e.name.startsWith("networksage-upload-")
+      ).length,
+      0,
+      "temporary sample removed",
+    );
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: samples of an older data directory (unsalted SHA-256 owners) stay their key's", async () => {
+  await using dir = await tempDir();
+  const data = `${dir.path}/data`;
+  await Deno.mkdir(data);
+  const store = await Store.open(`${data}/networksage.db`);
+  const sha = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode("key-alice"))),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+  await store.addSample({
+    uuid: "old-1",
+    owner: sha,
+    fileName: "old.pcap",
+    fileType: "pcap",
+    createdMs: Date.now(),
+    storedPath: `${data}/uploads/old-1/sample`,
+    dnsPath: null,
+  });
+  await store.fail("old-1", "from before", false);
+  await store.close();
+  const s = await startServe({ dataDir: data, apiKeys: ["key-alice", "key-bob"] });
+  try {
+    assert.deepEqual((await client(s.url).listUploads()).map((e) => e.uuid), ["old-1"]);
+    assert.deepEqual(await client(s.url, "key-bob").listUploads(), []);
+  } finally {
+    await s.shutdown();
+  }
+  const db = new DatabaseSync(`${data}/networksage.db`);
+  const owner = (db.prepare("SELECT owner FROM samples").get() as { owner: string }).owner;
+  db.close();
+  assert.notEqual(owner, sha);
 });
