@@ -124,7 +124,11 @@ async function measure(nodes: Node[], dir: string): Promise<Result> {
   const accepted = performance.now() - t0;
   for (;;) {
     const list = await clients[0].listUploads();
-    if (list.length === UPLOADS && list.every((e) => e.processed || e.processingError)) break;
+    if (list.length === UPLOADS && list.every((e) => e.processed || e.processingError)) {
+      const failed = list.filter((e) => !e.processed);
+      if (failed.length) throw new Error(`${failed.length} failed: ${failed[0].processingError}`);
+      break;
+    }
     await new Promise((r) => setTimeout(r, 25));
   }
   const converted = performance.now() - t0;
