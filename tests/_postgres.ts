@@ -2,7 +2,9 @@
  * PostgreSQL for the tests: the server of `NETWORKSAGE_TEST_DATABASE_URL` (what `.ci/run` exports),
  * or else, for a developer who is root on a machine with Debian's `postgresql`, a throwaway cluster
  * this module starts in a temp directory (as the `postgres` user, on 127.0.0.1 and a free port) and
- * stops when the test module unloads. Every test gets a fresh database of its own.
+ * stops when the test module unloads (a run killed with SIGKILL leaves it behind: see `ps`). Every
+ * test gets a fresh database of its own. `NETWORKSAGE_TEST_DATABASE_URL=off` skips the PostgreSQL
+ * cases.
  * (No tests here.)
  * @module
  */
@@ -27,6 +29,9 @@ export function postgresServer(): Promise<PostgresServer> {
 
 async function locate(): Promise<PostgresServer> {
   const given = Deno.env.get("NETWORKSAGE_TEST_DATABASE_URL");
+  if (given === "off") {
+    return { skip: "PostgreSQL cases turned off (NETWORKSAGE_TEST_DATABASE_URL=off)" };
+  }
   if (given) return { url: given };
   const bin = findPostgresBin();
   if (!bin) {
