@@ -2,7 +2,8 @@
  * Several `serve` nodes on one PostgreSQL database: an upload to one node is listed, converted
  * and served by another exactly as `convert` gives it; a node killed (SIGKILL) in the middle of
  * a large conversion loses its lease and another node finishes the job; concurrent uploads
- * spread over two nodes are converted exactly once; migrations race safely. Skipped with a
+ * spread over two nodes are converted exactly once; a node that outlived its lease cannot store a
+ * result; migrations race safely. Skipped with a
  * message when no PostgreSQL is available (`tests/_postgres.ts`).
  */
 import assert from "node:assert/strict";
@@ -12,6 +13,8 @@ import { NetworkSageClient } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { defaultConverter, serve } from "../api/server.ts";
 import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
+import { openStorage } from "../api/storage.ts";
+import type { PlatformSecflow } from "../api/types.ts";
 import { CLI, runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { freshDatabase } from "./_postgres.ts";
 import { postgresUrl, warnSkip } from "./_storages.ts";
@@ -333,4 +336,54 @@ Deno.test("serve on SQLite runs without npm: the PostgreSQL client is loaded onl
   }).output();
   assert.notEqual(pg.code, 0);
   assert.match(new TextDecoder().decode(pg.stderr), /npm/);
+});
+
+Deno.test({
+  name: "postgres: a node whose lease ran out cannot complete the upload another node took over",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    await using db = await freshDatabase(postgresUrl!);
+    const open = (name: string) =>
+      openStorage({
+        database: db.url,
+        dataDir: `${dir.path}/${name}`,
+        keepOriginals: false,
+        leaseMs: 300,
+        log: () => {},
+      });
+    const a = await open("a");
+    const b = await open("b");
+    try {
+      await Deno.mkdir(`${dir.path}/upload`);
+      await Deno.writeFile(`${dir.path}/upload/sample`, tinyPcap());
+      await a.addUpload({
+        uuid: crypto.randomUUID(),
+        owner: "o",
+        fileName: "slow.pcap",
+        fileType: "pcap",
+        createdMs: Date.now(),
+        dir: `${dir.path}/upload`,
+        hasDns: false,
+      });
+      const slow = (await a.claim())!;
+      assert.deepEqual(await Deno.readFile(slow.samplePath), tinyPcap());
+      assert.equal(await b.claim(), null, "held by A while its lease runs");
+      await new Promise((r) => setTimeout(r, 400)); // A stalls past its lease
+      const fast = (await b.claim())!;
+      assert.equal(fast.sample.uuid, slow.sample.uuid);
+      assert.equal(await a.renew(slow), false);
+      const secflow = { flowId: "f", destinationData: "x:443" } as PlatformSecflow;
+      const result = { hash: "h", trafficDate: "1", warnings: [], secflows: [secflow] };
+      assert.equal(await b.finish(fast, result), true);
+      assert.equal(await a.finish(slow, { ...result, secflows: [secflow, secflow] }), false);
+      assert.equal(await a.fail(slow, "late"), false);
+      assert.equal((await b.secflows(fast.sample.uuid)).length, 1);
+      assert.equal((await a.sample(fast.sample.uuid, null))?.status, "processed");
+      assert.deepEqual(await a.originals(), []);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
 });
