@@ -414,7 +414,9 @@ export function listenHttp1(
       });
     }
     if (c.closed) return false;
-    const payload = new Uint8Array(await response.arrayBuffer());
+    const payload = method === "HEAD"
+      ? new Uint8Array(0)
+      : new Uint8Array(await response.arrayBuffer());
     // A body the handler did not read: drain a little, otherwise close after answering.
     let keepAlive = head.version === "1.1"
       ? !/\bclose\b/i.test(headers.get("connection") ?? "")

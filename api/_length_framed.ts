@@ -28,15 +28,23 @@ export function networkCause(e: unknown): string {
   if (/ENOTFOUND|EAI_AGAIN|dns error|getaddrinfo|lookup address/i.test(text)) {
     return "DNS lookup failed";
   }
-  if (/certificate|tls|ssl|handshake|CERT_|ERR_TLS/i.test(text)) {
-    return `TLS failure (${firstLine(text)})`;
+  if (
+    /certificate|tls|ssl|handshake|CERT_|ERR_TLS|corrupt message|InvalidContentType/i.test(text)
+  ) {
+    return `TLS failure (${innermost(parts)})`;
   }
   if (/ECONNRESET|connection reset|socket hang up|broken pipe|EPIPE/i.test(text)) {
     return "connection reset by the server";
   }
   if (/ETIMEDOUT|timed out|timeout/i.test(text)) return "connection timed out";
   if (/EHOSTUNREACH|ENETUNREACH|unreachable/i.test(text)) return "host unreachable";
-  return firstLine(text) || "network error";
+  return innermost(parts) || "network error";
+}
+
+/** The deepest cause's own words, without fetch's "error sending request for url (...)" prefix. */
+function innermost(parts: string[]): string {
+  const last = parts[parts.length - 1].trim();
+  return firstLine(last.replace(/^.*\): (client error \(\w+\): )?/, ""));
 }
 
 function firstLine(text: string): string {

@@ -218,7 +218,8 @@ export class NetworkSageClient {
   /** Keeps the key out of anything shown. */
   #redact(text: string): string {
     const key = this.#apiKey;
-    return key && key.length > 0 ? text.split(key).join("***") : text;
+    // A key of a few characters is no secret, and replacing it would garble host names.
+    return key && key.length >= 4 ? text.split(key).join("***") : text;
   }
 
   async #request<T>(spec: RequestSpec): Promise<T> {

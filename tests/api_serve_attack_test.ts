@@ -611,3 +611,67 @@ Deno.test("serve: samples of an older data directory (unsalted SHA-256 owners) s
   db.close();
   assert.notEqual(owner, sha);
 });
+
+Deno.test("serve: an upload that stalls mid-body is dropped and cleaned up after the stall timeout", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, stallTimeoutMs: 300 });
+  try {
+    const conn = await connect(s.url);
+    await conn.write(enc.encode(
+      `POST /upload/v1.0/uploader HTTP/1.1\r\nHost: x\r\napikey: key-alice\r\n` +
+        `Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 1000000\r\n\r\n` +
+        `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="s.pcap"\r\n\r\n`,
+    ));
+    await conn.write(tinyPcap());
+    const tmp = `${dir.path}/data/tmp`;
+    for (let i = 0; i < 200 && [...Deno.readDirSync(tmp)].length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal([...Deno.readDirSync(tmp)].length, 1, "the upload was in progress");
+    // The client stays connected and sends nothing more.
+    assert.ok(await closedWithin(conn, 3000), "the stalled connection was closed");
+    for (let i = 0; i < 100 && [...Deno.readDirSync(tmp)].length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.deepEqual([...Deno.readDirSync(tmp)], []);
+    conn.close();
+    assert.deepEqual(await client(s.url).listUploads(), []);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("client: network errors name the host, the cause and the attempts (refused, TLS)", async () => {
+  // A plain-text server where TLS is expected: both transports say it is a TLS failure.
+  const plain = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    for await (const conn of plain) {
+      conn.write(enc.encode("HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n"))
+        .catch(() => {}).finally(() => setTimeout(() => conn.close(), 50));
+    }
+  })();
+  await using dir = await tempDir();
+  await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+  try {
+    const host = `127.0.0.1:${(plain.addr as Deno.NetAddr).port}`;
+    const c = new NetworkSageClient({
+      apiKey: "key-alice",
+      apiUrl: `https://${host}`,
+      useEnv: false,
+      maxAttempts: 2,
+      retryBaseMs: 1,
+    });
+    for (const call of [() => c.listUploads(), () => c.upload({ path: `${dir.path}/a.pcap` })]) {
+      await assert.rejects(call, (e: Error) => {
+        assert.match(
+          e.message,
+          new RegExp(`cannot reach ${host}: TLS failure \\(.+\\) \\(2 attempts\\)`),
+        );
+        return true;
+      });
+    }
+  } finally {
+    plain.close();
+    await serving.catch(() => {});
+  }
+});

@@ -462,7 +462,27 @@ serveTest("serve: upload type is sniffed when the type field is absent", async (
     await Deno.writeFile(`${dir.path}/x.pcap`, tinyPcap());
     await Deno.writeTextFile(`${dir.path}/x.sf`, sfSample([{}]));
     await Deno.writeTextFile(`${dir.path}/conn.log`, "#separator \\x09\n");
-    for (const name of ["x.pcap", "x.sf", "conn.log"]) {
+    // A gzip'd capture is a capture (it was labelled zeek once), and a README is refused.
+    const gz = new Uint8Array(
+      await new Response(
+        new Blob([tinyPcap() as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
+          new CompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+        ),
+      ).arrayBuffer(),
+    );
+    await Deno.writeFile(`${dir.path}/x.pcap.gz`, gz);
+    await Deno.writeTextFile(`${dir.path}/README.md`, "# Notes\n\nNothing to convert.\n");
+    const readme = await multipartBody([
+      { name: "file", fileName: "README.md", path: `${dir.path}/README.md` },
+    ]);
+    const refused = await fetch(`${s.url}/upload/v1.0/uploader`, {
+      method: "POST",
+      headers: { apikey: "key-alice", "content-type": readme.contentType },
+      body: readme.stream(),
+    });
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).body, /^README\.md: not a pcap or pcapng capture/);
+    for (const name of ["x.pcap", "x.sf", "conn.log", "x.pcap.gz"]) {
       const body = await multipartBody([{
         name: "file",
         fileName: name,
@@ -479,11 +499,12 @@ serveTest("serve: upload type is sniffed when the type field is absent", async (
     const types = (await client(s.url).listUploads()).map((
       e,
     ) => [e.fileName, e.fileType, e.processed]);
-    assert.deepEqual(types, [["x.pcap", "pcap", true], ["x.sf", "secflow", true], [
-      "conn.log",
-      "zeek",
-      true,
-    ]]);
+    assert.deepEqual(types, [
+      ["x.pcap", "pcap", true],
+      ["x.sf", "secflow", true],
+      ["conn.log", "zeek", true],
+      ["x.pcap.gz", "pcap", true],
+    ]);
   } finally {
     await s.shutdown();
   }
