@@ -2,7 +2,7 @@
  * PostgreSQL for the tests: the server of `NETWORKSAGE_TEST_DATABASE_URL` (what `.ci/run` exports),
  * or else, for a developer who is root on a machine with Debian's `postgresql`, a throwaway cluster
  * this module starts in a temp directory (as the `postgres` user, on 127.0.0.1 and a free port) and
- * stops when the test module unloads (a run killed with SIGKILL leaves it behind: see `ps`). Every
+ * stops when the test module unloads (one left by a killed run is reaped by the next). Every
  * test gets a fresh database of its own. `NETWORKSAGE_TEST_DATABASE_URL=off` skips the PostgreSQL
  * cases.
  * (No tests here.)
@@ -81,8 +81,24 @@ function asPostgres(cmd: string, args: string[]): Deno.CommandOutput {
   }).outputSync();
 }
 
+/** Stops and removes clusters left by test runs that were killed (their process is gone). */
+function reapLeftovers(bin: string): void {
+  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
+  for (const entry of Deno.readDirSync(tmp)) {
+    const m = /^ns_pg_test_(\d+)_/.exec(entry.name);
+    if (!m) continue;
+    try {
+      Deno.statSync(`/proc/${m[1]}`);
+      continue; // its test run is alive
+    } catch { /* gone */ }
+    asPostgres(`${bin}/pg_ctl`, ["-D", `${tmp}/${entry.name}/data`, "-m", "immediate", "stop"]);
+    Deno.removeSync(`${tmp}/${entry.name}`, { recursive: true });
+  }
+}
+
 async function startCluster(bin: string): Promise<PostgresServer> {
-  const dir = await Deno.makeTempDir({ prefix: "ns_pg_test_" });
+  reapLeftovers(bin);
+  const dir = await Deno.makeTempDir({ prefix: `ns_pg_test_${Deno.pid}_` });
   const chown = new Deno.Command("chown", { args: ["postgres:postgres", dir] }).outputSync();
   const remove = () => Deno.removeSync(dir, { recursive: true });
   if (!chown.success) {
