@@ -25,7 +25,6 @@ import type { UploadType } from "./types.ts";
 
 export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
 export type { ApiKey } from "./_keys.ts";
-export type { Claim, ConversionResult, NewUpload, Storage } from "./storage.ts";
 export type { Route, RouteAuth, RouteContext } from "./_routes.ts";
 
 /** Options of {@link createService} and {@link serve}. */

@@ -17,22 +17,28 @@ import type { KeyRecordStore } from "./_keys.ts";
 
 /** A fully received upload, as the server hands it to the storage. */
 export interface NewUpload {
+  /** The sample's UUID (endpoint 1's answer). */
   uuid: string;
   /** The owner's key digest. */
   owner: string;
+  /** The sample's name (endpoint 2's `fileName`). */
   fileName: string;
+  /** `pcap`, `pcapng`, `zeek` or `secflow`. */
   fileType: string;
+  /** When the upload completed, epoch ms. */
   createdMs: number;
   /**
    * The node-local directory holding the received `sample` (and `dns`, when `hasDns`) files. The
    * storage takes it over: it moves or copies the files and removes the directory.
    */
   dir: string;
+  /** Whether a Zeek `dns.log` came with it. */
   hasDns: boolean;
 }
 
 /** One upload claimed for conversion by this node. */
 export interface Claim {
+  /** The sample as it was when claimed. */
   sample: SampleRow;
   /** A node-local path of the upload's bytes, readable until the claim is settled. */
   samplePath: string;
@@ -44,9 +50,13 @@ export interface Claim {
 
 /** What a finished conversion stores. */
 export interface ConversionResult {
+  /** The sample's hash (endpoint 3). */
   hash: string;
+  /** The sample's `trafficDate`. */
   trafficDate: string;
+  /** What the conversion warned about. */
   warnings: string[];
+  /** The Secflows, in order. */
   secflows: PlatformSecflow[];
 }
 
