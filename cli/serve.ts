@@ -71,9 +71,9 @@ options:
   --stall-timeout S         a body or answer may stall S seconds (default 15)
   --keep-originals          keep uploaded files next to their Secflows
   --database URL            keep everything in PostgreSQL (postgres://user:pass@host:port/db),
-                            shared by several serve nodes; default $NETWORKSAGE_DATABASE_URL,
-                            else SQLite in DIR (then DIR is this node's scratch space only).
-                            See docs/POSTGRES.md.
+                            shared by several serve nodes (or $NETWORKSAGE_DATABASE_URL; with
+                            neither, SQLite in DIR). With PostgreSQL, DIR holds only this node's
+                            scratch files: one DIR per node. See docs/POSTGRES.md.
   --lease S                 PostgreSQL: how long a node's claim on a conversion lasts unrenewed;
                             a dead node's conversions move to another node after it (default 60)
 
