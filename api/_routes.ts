@@ -47,15 +47,7 @@ export interface ApiDeps {
 
 /** The NetworkSage API (`API.md`), plus PUT annotations for admin keys. */
 export function apiRoutes({ store, upload }: ApiDeps): Route[] {
-  async function aggregated(uuid: string): Promise<Activity[]> {
-    return await Promise.all((await store.secflows(uuid)).map(async (secflow) => ({
-      secflow,
-      destination: await store.annotation("destination", secflow.destinationData),
-      behavior: await store.annotation("behavior", secflow.flowId),
-      event: secflow.eventId ? await store.annotation("event", secflow.eventId) : {},
-      flowIdCount: await store.count(secflow.flowId),
-    })));
-  }
+  const aggregated = (uuid: string): Promise<Activity[]> => store.activities(uuid);
   const annotations: [string, AnnotationKind][] = [
     ["destinations", "destination"],
     ["behaviors", "behavior"],

@@ -11,7 +11,7 @@
  * result is refused: an upload is converted to completion exactly once.
  * @module
  */
-import type { Metadata, PlatformSecflow } from "./types.ts";
+import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
 import type { AnnotationKind, SampleRow } from "./store.ts";
 import type { KeyRecordStore } from "./_keys.ts";
 
@@ -107,6 +107,11 @@ export interface Storage {
   secflows(uuid: string): Promise<PlatformSecflow[]>;
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number>;
+  /**
+   * Endpoint 5's view of a sample: each Secflow with its Destination, Behavior and Event
+   * annotations and its flowId count (in a few set queries where each is a round trip).
+   */
+  activities(uuid: string): Promise<Activity[]>;
   /** An annotation, or `{}`. */
   annotation(kind: AnnotationKind, name: string): Promise<Metadata>;
   /** Sets (replaces) an annotation. */

@@ -18,6 +18,7 @@ import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 // deno-lint-ignore no-import-prefix -- as above
 import type Postgres from "npm:postgres@3.4.7";
 import type { SampleRow } from "./store.ts";
+import type { Metadata, PlatformSecflow } from "./types.ts";
 import type { KeyRecordStore } from "./_keys.ts";
 import { isoMicros } from "./store.ts";
 import {
@@ -418,6 +419,35 @@ export async function openPostgresStorage(
       const [r] = await sql`SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows
                             WHERE flow_id = ${flowId}`;
       return Number(r.n);
+    },
+    async activities(uuid) {
+      const secflows: PlatformSecflow[] = await storage.secflows(uuid);
+      if (secflows.length === 0) return [];
+      const flowIds = [...new Set(secflows.map((s) => s.flowId))];
+      const destinations = [...new Set(secflows.map((s) => s.destinationData))];
+      const events = [...new Set(secflows.flatMap((s) => s.eventId ? [s.eventId] : []))];
+      const [counts, notes] = await Promise.all([
+        sql`SELECT flow_id, COUNT(DISTINCT sample_uuid) AS n FROM secflows
+            WHERE flow_id = ANY(${flowIds}::text[]) GROUP BY flow_id`,
+        sql`SELECT kind, name, data FROM annotations
+            WHERE (kind = 'destination' AND name = ANY(${destinations}::text[]))
+               OR (kind = 'behavior' AND name = ANY(${flowIds}::text[]))
+               OR (kind = 'event' AND name = ANY(${events}::text[]))`,
+      ]);
+      const count = new Map(counts.map((r) => [String(r.flow_id), Number(r.n)]));
+      const note = new Map(notes.map((r) => [`${r.kind}\0${r.name}`, String(r.data)]));
+      // Parsed per activity: each gets its own object, as separate requests would give.
+      const of = (kind: string, name: string | undefined): Metadata => {
+        const data = name === undefined ? undefined : note.get(`${kind}\0${name}`);
+        return data === undefined ? {} : JSON.parse(data);
+      };
+      return secflows.map((secflow) => ({
+        secflow,
+        destination: of("destination", secflow.destinationData),
+        behavior: of("behavior", secflow.flowId),
+        event: of("event", secflow.eventId || undefined),
+        flowIdCount: count.get(secflow.flowId) ?? 0,
+      }));
     },
     async annotation(kind, name) {
       const [r] = await sql`SELECT data FROM annotations WHERE kind = ${kind} AND name = ${name}`;

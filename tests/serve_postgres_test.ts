@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import postgres from "npm:postgres@3.4.7";
-import { NetworkSageClient } from "../api/client.ts";
+import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { defaultConverter, serve } from "../api/server.ts";
 import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
@@ -140,6 +140,21 @@ Deno.test({
       });
       assert.equal(put.status, 200, await put.text());
       assert.deepEqual(await cb.behavior(flowId), { title: "seen on A" });
+      await fetch(
+        `${b.url}/sec/v1.0/destinations/${encodeURIComponent(served[0].destinationData)}`,
+        {
+          method: "PUT",
+          headers: { apikey: KEY, "content-type": "application/json" },
+          body: JSON.stringify({ title: "set on B" }),
+        },
+      ).then((r) => r.body?.cancel());
+      // Endpoint 5 (set queries) gives what endpoints 4, 6, 7, 8 and 9 give one by one.
+      const anonymous = new NetworkSageClient({ publicUrl: a.url, useEnv: false });
+      const view = await anonymous.publicAggregated(publicUuidOf(meta));
+      assert.deepEqual(view, await cb.aggregated(entry.uuid));
+      assert.deepEqual(view[0].behavior, { title: "seen on A" });
+      assert.deepEqual(view[0].destination, { title: "set on B" });
+      assert.equal(view[0].flowIdCount, 1);
       // The original is gone once converted (no --keep-originals).
       const sql = postgres(db.url, { max: 1, onnotice: () => {} });
       try {
