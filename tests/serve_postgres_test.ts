@@ -13,7 +13,7 @@ import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { defaultConverter, serve } from "../api/server.ts";
 import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
-import { openStorage } from "../api/storage.ts";
+import { openStorage, type Storage } from "../api/storage.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { CLI, runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { freshDatabase } from "./_postgres.ts";
@@ -399,6 +399,60 @@ Deno.test({
     } finally {
       await a.close();
       await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "postgres: an upload whose nodes died twice while converting it is marked failed",
+  ignore,
+  async fn() {
+    await using dir = await tempDir();
+    await using db = await freshDatabase(postgresUrl!);
+    const storage = await openStorage({
+      database: db.url,
+      dataDir: `${dir.path}/node`,
+      keepOriginals: false,
+      leaseMs: 100,
+      log: () => {},
+    });
+    const dead: Storage[] = [];
+    try {
+      await Deno.mkdir(`${dir.path}/upload`);
+      await Deno.writeFile(`${dir.path}/upload/sample`, tinyPcap());
+      const uuid = crypto.randomUUID();
+      await storage.addUpload({
+        uuid,
+        owner: "o",
+        fileName: "deadly.pcap",
+        fileType: "pcap",
+        createdMs: Date.now(),
+        dir: `${dir.path}/upload`,
+        hasDns: false,
+      });
+      // Claims by nodes that then vanish: the storage of a second process sees expired leases.
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        const other = await openStorage({
+          database: db.url,
+          dataDir: `${dir.path}/dead${attempt}`,
+          keepOriginals: false,
+          leaseMs: 100,
+          log: () => {},
+        });
+        dead.push(other);
+        const claim = await other.claim();
+        assert.equal(claim?.sample.uuid, uuid);
+        assert.equal(claim?.sample.attempts, attempt - 1);
+        await new Promise((r) => setTimeout(r, 150)); // its lease runs out; it never returns
+      }
+      assert.equal(await storage.claim(), null);
+      const s = (await storage.sample(uuid, null))!;
+      assert.equal(s.status, "failed");
+      assert.match(String(s.error), /interrupted 2 times/);
+      assert.deepEqual(await storage.originals(), []);
+    } finally {
+      await storage.close();
+      for (const other of dead) await other.close();
     }
   },
 });
