@@ -9,7 +9,9 @@ import { convertFile } from "../io/convert.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {
+  /** The converted sample, or null when no Secflows resulted. */
   sample: { hash: string; trafficDate: string; flashes: FlashLike[] } | null;
+  /** Warnings of the conversion, one line each. */
   warnings: string[];
   /** The flashes already as platform Secflows (a conversion subprocess classifies them). */
   secflows?: PlatformSecflow[];

@@ -11,13 +11,17 @@ import type { KeyRecord } from "./store.ts";
 
 /** A key `serve` accepts, and whether it may write annotations. */
 export interface ApiKey {
+  /** The key itself. */
   key: string;
+  /** May write annotations. */
   admin: boolean;
 }
 
 /** Who a request's key is: the owner id its samples carry, and its rights. */
 export interface KeyOwner {
+  /** The key record's id: what its samples' `owner` holds. */
   id: string;
+  /** May write annotations. */
   admin: boolean;
 }
 

@@ -14,6 +14,7 @@ export type RouteAuth = "public" | "key" | "admin";
 
 /** What a route's handler gets. */
 export interface RouteContext {
+  /** The request (its body not yet read). */
   request: Request;
   /** The URL-decoded `:name` segments. */
   params: Record<string, string>;
@@ -23,10 +24,13 @@ export interface RouteContext {
 
 /** One entry of the route table. */
 export interface Route {
+  /** `GET`, `POST`, `PUT`, ... */
   method: string;
   /** e.g. `/sec/v1.0/samples/:uuid/list`. */
   path: string;
+  /** Who may call it. */
   auth: RouteAuth;
+  /** Answers a matched, authorized request. */
   handler(context: RouteContext): Promise<Response>;
 }
 

@@ -83,9 +83,11 @@ export interface FindUuidOptions extends WaitOptions {
 
 /** What {@link NetworkSageClient.findUploadUuid} found. */
 export interface FoundUpload {
+  /** The sample's UUID. */
   uuid: string;
   /** Present when asked for with `public: true`. */
   publicUuid?: string;
+  /** The upload list's entry. */
   entry: UploadEntry;
 }
 
@@ -190,6 +192,7 @@ export class NetworkSageClient {
   #retryMaxMs: number;
   #concurrency: number;
 
+  /** A client configured from `options`, then the `NETWORKSAGE_*` environment variables. */
   constructor(options: ClientOptions = {}) {
     const env = options.useEnv ?? true;
     this.#apiKey = options.apiKey ?? (env ? envGet("NETWORKSAGE_API_KEY") : undefined);

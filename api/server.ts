@@ -314,6 +314,10 @@ class Conversions {
   async #convert(claim: Claim): Promise<void> {
     const { storage, options } = this;
     const s = claim.sample;
+    // Messages name the upload, not where this node keeps it.
+    const nameTheUpload = (text: string) =>
+      text.replaceAll(claim.samplePath, s.fileName)
+        .replaceAll(claim.dnsPath ?? "\0", `dns_${s.fileName}`);
     const extend = () =>
       storage.renew(claim).then((held) => {
         if (held) return;
@@ -337,16 +341,13 @@ class Conversions {
         result = {
           hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
           trafficDate: out.sample?.trafficDate ?? "",
-          warnings: out.warnings,
+          warnings: out.warnings.map(nameTheUpload),
           secflows,
         };
       } catch (e) {
         // Stopped at shutdown: stays pending, and this start does not count.
         if (this.#stopped) return await storage.release(claim, true);
-        // Name the upload, not where this server keeps it.
-        const message = (e instanceof Error ? e.message : String(e)).split("\n")[0]
-          .replaceAll(claim.samplePath, s.fileName)
-          .replaceAll(claim.dnsPath ?? "\0", `dns_${s.fileName}`);
+        const message = nameTheUpload((e instanceof Error ? e.message : String(e)).split("\n")[0]);
         options.log(
           `networksage serve: conversion of ${s.fileName} (${s.uuid}) failed: ${message}`,
         );
@@ -408,8 +409,11 @@ class Conversions {
 export interface RunningServer {
   /** `http://host:port`. */
   url: string;
+  /** The interface it listens on. */
   hostname: string;
+  /** The port it listens on (the one picked when 0 was asked). */
   port: number;
+  /** The service behind it. */
   service: Service;
   /** Open connections now. */
   readonly connections: number;
@@ -423,6 +427,7 @@ export interface RunningServer {
 
 /** A listen failure worded for a person: the address and port, and what is wrong. */
 export class ListenError extends Error {
+  /** Always `ListenError`. */
   override name = "ListenError";
   /** Exit code of the CLI. */
   readonly exitCode = 1;

@@ -10,7 +10,15 @@ import { NetworkSageClient } from "../api/client.ts";
 import { multipartBody } from "../api/multipart.ts";
 import { Store } from "../api/store.ts";
 import { createService } from "../api/server.ts";
-import { CLI, runCli, servePermissions, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+import {
+  CLI,
+  runCli,
+  servePermissions,
+  serveProcess,
+  startServe,
+  tempDir,
+  tinyPcap,
+} from "./api_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -673,5 +681,69 @@ Deno.test("client: network errors name the host, the cause and the attempts (ref
   } finally {
     plain.close();
     await serving.catch(() => {});
+  }
+});
+
+Deno.test("serve: conversion warnings name the upload, never where serve keeps it", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data` });
+  try {
+    const pcap = tinyPcap();
+    const bogus = new Uint8Array(16);
+    new DataView(bogus.buffer).setUint32(8, 1_700_000_000, true); // captured length
+    const damaged = new Uint8Array(pcap.length + 16);
+    damaged.set(pcap);
+    damaged.set(bogus, pcap.length);
+    await Deno.writeFile(`${dir.path}/damaged.pcap`, damaged);
+    await client(s.url).upload({ path: `${dir.path}/damaged.pcap` });
+    await s.idle();
+    const [entry] = await client(s.url).listUploads();
+    const meta = await client(s.url).getSample(entry.uuid);
+    const warnings = (meta as { warnings?: string[] }).warnings ?? [];
+    assert.equal(warnings.length, 1, JSON.stringify(meta));
+    assert.match(warnings[0], /^damaged\.pcap: record at byte offset/);
+    assert.ok(!warnings[0].includes(dir.path), warnings[0]);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: at the connection cap, the oldest idle connection makes room for a request", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, maxConnections: 20 });
+  const conns: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 60; i++) conns.push(await connect(s.url));
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(s.connections <= 20, `${s.connections} open`);
+    assert.deepEqual(await client(s.url).listUploads(), []);
+    // The first ones were closed to make room, well before any timeout.
+    assert.ok(await closedWithin(conns[0], 1000));
+  } finally {
+    for (const c of conns) c.close();
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: SIGTERM stops it within 5 s even with an upload stuck mid-body", async () => {
+  await using dir = await tempDir();
+  const server = await serveProcess(`${dir.path}/data`, "key-alice");
+  const conn = await connect(server.url);
+  try {
+    await conn.write(enc.encode(
+      `POST /upload/v1.0/uploader HTTP/1.1\r\nHost: x\r\napikey: key-alice\r\n` +
+        `Content-Type: multipart/form-data; boundary=XYZ\r\nContent-Length: 1000000\r\n\r\n` +
+        `--XYZ\r\nContent-Disposition: form-data; name="file"; filename="s.pcap"\r\n\r\n`,
+    ));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    const run = await server.stop();
+    const took = Date.now() - started;
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(took < 5000, `${took} ms`);
+    assert.match(run.stderr, /networksage serve: stopped/);
+    assert.deepEqual([...Deno.readDirSync(`${dir.path}/data/uploads`)], []);
+  } finally {
+    conn.close();
   }
 });
