@@ -27,7 +27,9 @@ export interface KeyOwner {
 
 /** What {@link KeyRing.open} needs of a store. */
 export interface KeyRecordStore {
+  /** Every stored key record. */
   keyRecords(): Promise<KeyRecord[]>;
+  /** Stores a new key record. */
   addKeyRecord(record: KeyRecord): Promise<void>;
 }
 

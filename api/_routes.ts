@@ -5,7 +5,8 @@
  * @module
  */
 import type { KeyOwner } from "./_keys.ts";
-import { type AnnotationKind, sampleMetadataOf, type Store, uploadEntryOf } from "./store.ts";
+import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./store.ts";
+import type { Storage } from "./storage.ts";
 import type { Activity, Metadata } from "./types.ts";
 
 /** Who may call a route. */
@@ -43,22 +44,14 @@ export function envelope(status: number, body: unknown): Response {
 
 /** What the API routes need of the server. */
 export interface ApiDeps {
-  store: Store;
+  store: Storage;
   /** Endpoint 1. */
   upload(request: Request, owner: KeyOwner): Promise<Response>;
 }
 
 /** The NetworkSage API (`API.md`), plus PUT annotations for admin keys. */
 export function apiRoutes({ store, upload }: ApiDeps): Route[] {
-  async function aggregated(uuid: string): Promise<Activity[]> {
-    return await Promise.all((await store.secflows(uuid)).map(async (secflow) => ({
-      secflow,
-      destination: await store.annotation("destination", secflow.destinationData),
-      behavior: await store.annotation("behavior", secflow.flowId),
-      event: secflow.eventId ? await store.annotation("event", secflow.eventId) : {},
-      flowIdCount: await store.count(secflow.flowId),
-    })));
-  }
+  const aggregated = (uuid: string): Promise<Activity[]> => store.activities(uuid);
   const annotations: [string, AnnotationKind][] = [
     ["destinations", "destination"],
     ["behaviors", "behavior"],

@@ -1,7 +1,8 @@
 /**
  * `serve`: a local server that speaks the NetworkSage API contract (`API.md`), backed by SQLite
- * (`node:sqlite`). Uploads are streamed to disk (`_ingest.ts`), recorded once complete, and
- * converted in capped subprocesses (`_convert_pool.ts`); only the Secflows are kept unless
+ * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage.ts`). Uploads are streamed to disk
+ * (`_ingest.ts`), recorded once complete, and converted in capped subprocesses
+ * (`_convert_pool.ts`) as claims on the storage; only the Secflows are kept unless
  * `keepOriginals`. The API is one route table (`_routes.ts`); HTTP is `_http1.ts`, which bounds
  * connections, heads and stalls and survives descriptor exhaustion.
  *
@@ -11,7 +12,8 @@
  * classifier of `classify.ts` (`local:` labels).
  * @module
  */
-import { legacyKeyDigest, Store } from "./store.ts";
+import { legacyKeyDigest } from "./store.ts";
+import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage.ts";
 import { toPlatformSecflow } from "./classify.ts";
 import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
 import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
@@ -65,14 +67,26 @@ export interface ServeOptions {
   maxConnections?: number;
   /** More routes (pages), tried after the API's. */
   routes?: Route[];
+  /**
+   * A `postgres://` URL: keep everything in that PostgreSQL database, shared with other nodes
+   * (default: SQLite in `dataDir`).
+   */
+  database?: string;
+  /**
+   * PostgreSQL: how long a node's claim on a conversion lasts without renewal, in ms (default
+   * 60 000). A node renews its claims every third of it; when it dies, another node takes the
+   * conversion over once the lease expires.
+   */
+  leaseMs?: number;
+  /** PostgreSQL: how often to look for work uploaded to other nodes, in ms (default 1 000). */
+  pollMs?: number;
 }
 
 /** The default size limit of an upload: 1 GiB. */
 export const DEFAULT_MAX_UPLOAD = 1024 ** 3;
 /** The default memory cap of one conversion: 512 MiB. */
 export const DEFAULT_MAX_CONVERT_MEMORY = 512 * 1024 ** 2;
-/** A pending upload whose conversion was started this many times is not started again. */
-export const MAX_CONVERSION_ATTEMPTS = 2;
+export { MAX_CONVERSION_ATTEMPTS } from "./storage.ts";
 
 /** Reads a keys file: one key per line, optionally followed by `admin`; `#` comments skipped. */
 export async function readKeysFile(path: string): Promise<ApiKey[]> {
@@ -87,46 +101,12 @@ export interface Service {
   /** Resolves when no conversion is running or waiting. */
   idle(): Promise<void>;
   /**
-   * Stops conversions at once (they stay pending and resume on the next start) and closes the
-   * database.
+   * Stops conversions at once (they stay pending and resume on the next start or on another
+   * node) and closes the database.
    */
   close(): Promise<void>;
-}
-
-/** Runs at most `limit` conversions at once, in arrival order. */
-class Queue {
-  #waiting: string[] = [];
-  #active = 0;
-  #stopped = false;
-  #idle: (() => void)[] = [];
-  constructor(private limit: number, private work: (uuid: string) => Promise<void>) {}
-  push(uuid: string) {
-    this.#waiting.push(uuid);
-    this.#pump();
-  }
-  #pump() {
-    while (!this.#stopped && this.#active < this.limit && this.#waiting.length) {
-      const uuid = this.#waiting.shift()!;
-      this.#active++;
-      this.work(uuid).catch(() => {}).finally(() => {
-        this.#active--;
-        this.#pump();
-      });
-    }
-    if (this.#active === 0 && (this.#waiting.length === 0 || this.#stopped)) {
-      for (const f of this.#idle.splice(0)) f();
-    }
-  }
-  idle(): Promise<void> {
-    if (this.#active === 0 && (this.#waiting.length === 0 || this.#stopped)) {
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#idle.push(resolve));
-  }
-  stop(): Promise<void> {
-    this.#stopped = true;
-    return this.idle();
-  }
+  /** Where the samples are kept. */
+  storage: Storage;
 }
 
 /**
@@ -160,80 +140,38 @@ export async function createService(options: ServeOptions): Promise<Service> {
       })
       : defaultConverter);
   const tmpRoot = `${dataDir}/tmp`;
-  const uploadsRoot = `${dataDir}/uploads`;
   await privateDir(dataDir);
   // Uploads that never completed: nothing of them is kept.
   await Deno.remove(tmpRoot, { recursive: true }).catch(() => {});
   await privateDir(tmpRoot);
-  await privateDir(uploadsRoot);
-  const store = await Store.open(`${dataDir}/networksage.db`);
-  const keys = options.apiKeys.map((k) => typeof k === "string" ? { key: k, admin: false } : k);
-  const ring = await KeyRing.open(store, keys);
-  for (const { key } of keys) {
-    await store.reassignOwner(await legacyKeyDigest(key), ring.owner(key)!.id);
-  }
-
-  // Originals no row points to (a crash between finishing and removing): remove them.
-  const pending = await store.pending();
-  const live = new Set(pending.map((s) => s.uuid));
-  for await (const entry of Deno.readDir(uploadsRoot)) {
-    if (live.has(entry.name)) continue;
-    const s = await store.sample(entry.name, null);
-    if (!s?.storedPath) {
-      await Deno.remove(`${uploadsRoot}/${entry.name}`, { recursive: true }).catch(() => {});
-    }
-  }
-
-  let closed = false;
-  const stopConversions = new AbortController();
-  const queue = new Queue(Math.max(1, options.conversions ?? 2), async (uuid) => {
-    if (closed) return;
-    const s = await store.sample(uuid, null);
-    if (!s || s.status !== "pending" || !s.storedPath) return;
-    const dir = `${uploadsRoot}/${uuid}`;
-    const failWith = async (message: string) => {
-      log(`networksage serve: conversion of ${s.fileName} (${uuid}) failed: ${message}`);
-      try {
-        await store.fail(uuid, message, keep);
-      } catch (e) {
-        log(`networksage serve: could not record the failure of ${uuid}: ${e}`);
-        return;
-      }
-      if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    };
-    if (s.attempts >= MAX_CONVERSION_ATTEMPTS) {
-      return failWith(
-        `its conversion was interrupted ${s.attempts} times (the server stopped during it); not retried`,
-      );
-    }
-    // Messages name the upload, not where this server keeps it.
-    const nameTheUpload = (text: string) =>
-      text.replaceAll(s.storedPath!, s.fileName).replaceAll(s.dnsPath ?? "\0", `dns_${s.fileName}`);
-    await store.startAttempt(uuid);
-    try {
-      const out = await convert(s.storedPath, {
-        format: s.fileType as UploadType,
-        dnsLog: s.dnsPath ?? undefined,
-        fileName: s.fileName,
-        signal: stopConversions.signal,
-      });
-      const secflows = out.secflows ??
-        (out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : []);
-      if (closed) return await store.abandonAttempt(uuid).catch(() => {});
-      await store.finish(uuid, {
-        hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
-        trafficDate: out.sample?.trafficDate ?? "",
-        warnings: out.warnings.map(nameTheUpload),
-        secflows,
-      }, keep);
-      if (!keep) await Deno.remove(dir, { recursive: true }).catch(() => {});
-    } catch (e) {
-      // Abandoned at shutdown: stays pending, and this start does not count.
-      if (closed) return await store.abandonAttempt(uuid).catch(() => {});
-      await failWith(nameTheUpload((e instanceof Error ? e.message : String(e)).split("\n")[0]));
-    }
+  const storage = await openStorage({
+    database: options.database,
+    dataDir,
+    keepOriginals: keep,
+    leaseMs: options.leaseMs,
+    pollMs: options.pollMs,
+    log,
   });
-  for (const s of pending) queue.push(s.uuid);
+  let ring: KeyRing;
+  try {
+    const keys = options.apiKeys.map((k) => typeof k === "string" ? { key: k, admin: false } : k);
+    ring = await storage.withKeyRecords((records) => KeyRing.open(records, keys));
+    for (const { key } of keys) {
+      await storage.reassignOwner(await legacyKeyDigest(key), ring.owner(key)!.id);
+    }
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+
+  const stopConversions = new AbortController();
+  const conversions = new Conversions(storage, Math.max(1, options.conversions ?? 2), {
+    convert,
+    log,
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    signal: stopConversions.signal,
+  });
+  conversions.wake();
 
   async function upload(request: Request, owner: KeyOwner): Promise<Response> {
     const uuid = crypto.randomUUID();
@@ -246,30 +184,32 @@ export async function createService(options: ServeOptions): Promise<Service> {
       if (e instanceof IngestError) return envelope(e.status, e.message);
       throw e;
     }
-    const finalDir = `${uploadsRoot}/${uuid}`;
-    await Deno.rename(received.dir, finalDir);
-    await store.addSample({
-      uuid,
-      owner: owner.id,
-      fileName: received.fileName,
-      fileType: received.type,
-      createdMs: Date.now(),
-      storedPath: `${finalDir}/sample`,
-      dnsPath: received.hasDns ? `${finalDir}/dns` : null,
-    });
-    queue.push(uuid);
+    try {
+      await storage.addUpload({
+        uuid,
+        owner: owner.id,
+        fileName: received.fileName,
+        fileType: received.type,
+        createdMs: Date.now(),
+        dir: received.dir,
+        hasDns: received.hasDns,
+      });
+    } finally {
+      await Deno.remove(received.dir, { recursive: true }).catch(() => {});
+    }
+    conversions.wake();
     return envelope(
       200,
       `File ${received.fileName} was uploaded as ${uuid} and will be processed shortly`,
     );
   }
 
-  const routes = [...apiRoutes({ store, upload }), ...(options.routes ?? [])];
+  const routes = [...apiRoutes({ store: storage, upload }), ...(options.routes ?? [])];
   const authorize = (key: string) => ring.owner(key);
   // The web pages (pages.ts) log in with the same key check as the API and upload through the
   // API's own handler; annotation forms are shown to admin keys only.
   const pages = createPages({
-    store,
+    store: storage,
     authenticate: (key) => Promise.resolve(ring.owner(key) ?? null),
     upload,
   });
@@ -284,20 +224,194 @@ export async function createService(options: ServeOptions): Promise<Service> {
         return envelope(500, "internal error");
       }
     },
-    idle: () => queue.idle(),
+    idle: () => conversions.idle(),
     async close() {
-      closed = true;
+      const stopping = conversions.stop();
       stopConversions.abort();
       // Subprocesses die at once; an in-process converter gets the grace time, then is left.
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
-        queue.stop(),
+        stopping,
         new Promise((r) => timer = setTimeout(r, options.shutdownGraceMs ?? 3_000)),
       ]);
       clearTimeout(timer);
-      await store.close();
+      await conversions.abandon();
+      await storage.close();
     },
+    storage,
   };
+}
+
+/**
+ * This node's conversions: claims work from the storage while fewer than `limit` run, when told
+ * there is some (an upload here, a notification from another node), when one finishes, and every
+ * `storage.pollMs`. Renews each claim's lease while its conversion runs.
+ */
+class Conversions {
+  #running = new Map<string, Claim>();
+  #claiming = 0;
+  #stopped = false;
+  #again = false;
+  #idle: (() => void)[] = [];
+  #poll: ReturnType<typeof setInterval> | undefined;
+  #settled = new Set<Promise<void>>();
+  #claimErrorAt = 0;
+
+  constructor(
+    private storage: Storage,
+    private limit: number,
+    private options: {
+      convert: Converter;
+      log: (line: string) => void;
+      leaseMs: number;
+      signal: AbortSignal;
+    },
+  ) {
+    if (storage.pollMs !== null) this.#poll = setInterval(() => this.wake(), storage.pollMs);
+    storage.watch?.(() => this.wake()).catch((e) =>
+      options.log(`networksage serve: not notified of other nodes' uploads: ${e}`)
+    );
+  }
+
+  /** Claims work until the limit is reached or none is left. */
+  wake(): void {
+    if (this.#stopped) return;
+    if (this.#claiming > 0) {
+      this.#again = true; // a claim loop is running: let it look once more
+      return;
+    }
+    this.#claiming++;
+    this.#claimLoop().finally(() => {
+      this.#claiming--;
+      this.#checkIdle();
+    });
+  }
+
+  async #claimLoop(): Promise<void> {
+    do {
+      this.#again = false;
+      while (!this.#stopped && this.#running.size < this.limit) {
+        let claim: Claim | null;
+        try {
+          claim = await this.storage.claim();
+        } catch (e) {
+          // The database away: said once a minute, not at every poll.
+          if (!this.#stopped && Date.now() - this.#claimErrorAt > 60_000) {
+            this.#claimErrorAt = Date.now();
+            this.options.log(`networksage serve: cannot claim work: ${e}`);
+          }
+          return;
+        }
+        if (!claim) break;
+        if (this.#stopped) {
+          await this.storage.release(claim, true).catch(() => {});
+          return;
+        }
+        const held = claim;
+        this.#running.set(held.token, held);
+        const done: Promise<void> = this.#convert(held).finally(() => {
+          this.#running.delete(held.token);
+          this.#settled.delete(done);
+          this.wake();
+          this.#checkIdle();
+        });
+        this.#settled.add(done);
+      }
+    } while (this.#again && !this.#stopped);
+  }
+
+  async #convert(claim: Claim): Promise<void> {
+    const { storage, options } = this;
+    const s = claim.sample;
+    // Messages name the upload, not where this node keeps it.
+    const nameTheUpload = (text: string) =>
+      text.replaceAll(claim.samplePath, s.fileName)
+        .replaceAll(claim.dnsPath ?? "\0", `dns_${s.fileName}`);
+    const extend = () =>
+      storage.renew(claim).then((held) => {
+        if (held) return;
+        clearInterval(renew);
+        options.log(`networksage serve: lost the lease on ${s.uuid} (another node may take it)`);
+      }).catch(() => {});
+    // Right away (copying the upload out took part of the lease), then every third of it.
+    const renew = setInterval(extend, Math.max(10, options.leaseMs / 3));
+    extend();
+    try {
+      let result;
+      try {
+        const out = await options.convert(claim.samplePath, {
+          format: s.fileType as UploadType,
+          dnsLog: claim.dnsPath ?? undefined,
+          fileName: s.fileName,
+          signal: options.signal,
+        });
+        const secflows = out.secflows ??
+          (out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : []);
+        result = {
+          hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
+          trafficDate: out.sample?.trafficDate ?? "",
+          warnings: out.warnings.map(nameTheUpload),
+          secflows,
+        };
+      } catch (e) {
+        // Stopped at shutdown: stays pending, and this start does not count.
+        if (this.#stopped) return await storage.release(claim, true);
+        const message = nameTheUpload((e instanceof Error ? e.message : String(e)).split("\n")[0]);
+        options.log(
+          `networksage serve: conversion of ${s.fileName} (${s.uuid}) failed: ${message}`,
+        );
+        clearInterval(renew);
+        try {
+          await storage.fail(claim, message);
+        } catch (e2) {
+          options.log(`networksage serve: could not record the failure of ${s.uuid}: ${e2}`);
+        }
+        return;
+      }
+      if (this.#stopped) return await storage.release(claim, true);
+      // No renewal while the result is stored: finish locks the row, so no node can claim it.
+      clearInterval(renew);
+      if (!await storage.finish(claim, result)) {
+        options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
+      }
+    } catch (e) {
+      if (!this.#stopped) options.log(`networksage serve: could not store ${s.uuid}: ${e}`);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  #isIdle(): boolean {
+    return this.#claiming === 0 && (this.#running.size === 0 || this.#stopped);
+  }
+
+  #checkIdle(): void {
+    if (this.#isIdle()) { for (const f of this.#idle.splice(0)) f(); }
+  }
+
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Stops claiming; resolves when running conversions have finished. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    await Promise.all([...this.#settled]);
+  }
+
+  /**
+   * Releases the claims of conversions still running after the grace period, their start still
+   * counted: a conversion that does not stop may be what brings servers down.
+   */
+  async abandon(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poll);
+    for (const claim of this.#running.values()) {
+      await this.storage.release(claim, false).catch(() => {});
+    }
+  }
 }
 
 /** A listening server. */

@@ -15,20 +15,33 @@ export type AnnotationKind = "destination" | "behavior" | "event";
 
 /** A stored sample row. */
 export interface SampleRow {
+  /** The sample's private UUID. */
   uuid: string;
+  /** The id of the key record that uploaded it. */
   owner: string;
+  /** The uploaded file's name (control characters removed). */
   fileName: string;
+  /** The upload type: `pcap`, `zeek` or `secflow`. */
   fileType: string;
+  /** When the upload completed (epoch ms). */
   createdMs: number;
   /** `YYYY-MM-DDTHH:MM:SS.ffffff` UTC. */
   createdIso: string;
+  /** When its conversion ended (epoch ms), or null while pending. */
   processedMs: number | null;
+  /** Where its conversion stands. */
   status: "pending" | "processed" | "failed";
+  /** Why the conversion failed (`processingError`), or null. */
   error: string | null;
+  /** The sample's hash (32 hex digits) once converted, else empty. */
   hash: string;
+  /** The sample's traffic date once converted, else empty. */
   trafficDate: string;
+  /** The conversion's warnings, one line each. */
   warnings: string[];
+  /** Where the original is kept (until converted, or for good with `keepOriginals`), or null. */
   storedPath: string | null;
+  /** Where the dns.log of a Zeek upload is kept, or null. */
   dnsPath: string | null;
   /** Conversions started for this sample (a crash loop guard across restarts). */
   attempts: number;
@@ -36,6 +49,7 @@ export interface SampleRow {
 
 /** A stored API key: an id (what samples' `owner` holds) and its salted scrypt hash. */
 export interface KeyRecord {
+  /** The owner id its samples are stored under. */
   id: string;
   /** Hex salt. */
   salt: string;

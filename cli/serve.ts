@@ -10,6 +10,16 @@ import {
   readKeysFile,
   serve,
 } from "../api/server.ts";
+import { isPostgresUrl, redactUrl } from "../api/storage.ts";
+
+/** The environment variable naming the PostgreSQL database when `--database` is absent. */
+export const DATABASE_ENV = "NETWORKSAGE_DATABASE_URL";
+
+/** `NETWORKSAGE_DATABASE_URL` when set and readable without prompting. */
+function databaseFromEnv(): string | undefined {
+  const state = Deno.permissions.querySync({ name: "env", variable: DATABASE_ENV }).state;
+  return state === "granted" ? Deno.env.get(DATABASE_ENV) || undefined : undefined;
+}
 
 /** Parses a size such as `1048576`, `512K`, `100M`, `1G` (binary units). */
 export function parseSize(text: string): number | null {
@@ -29,6 +39,7 @@ export const serveCommand: Command = {
   help:
     `usage: networksage serve [--host H] [--port P] [--data DIR] [--keys-file F] [--max-upload SIZE]
                         [--max-convert-memory SIZE] [--convert-timeout S] [--keep-originals]
+                        [--database postgres://...] [--lease SECONDS]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
 Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600).
@@ -59,6 +70,12 @@ options:
   --idle-timeout S          a kept-alive connection may idle S seconds (default 5)
   --stall-timeout S         a body or answer may stall S seconds (default 15)
   --keep-originals          keep uploaded files next to their Secflows
+  --database URL            keep everything in PostgreSQL (postgres://user:pass@host:port/db),
+                            shared by several serve nodes (or $NETWORKSAGE_DATABASE_URL; with
+                            neither, SQLite in DIR). With PostgreSQL, DIR holds only this node's
+                            scratch files: one DIR per node. See docs/POSTGRES.md.
+  --lease S                 PostgreSQL: how long a node's claim on a conversion lasts unrenewed;
+                            a dead node's conversions move to another node after it (default 60)
 
 example: ${KEYS_ENV}=... networksage serve --data ./ns-data --keys-file ./keys.txt
 
@@ -67,7 +84,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
                      PATH; conversions then run in capped subprocesses; without it they run in
                      the server's process, uncapped, and serve warns at start)
   --allow-env=${KEYS_ENV}   (optional; keys from the environment)
-  (with --host/--port, that host:port)`,
+  (with --host/--port, that host:port); with --database also --allow-net=DBHOST:PORT and
+  --allow-env (the PostgreSQL client reads PG* variables)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("serve", args, {
       host: { type: "string" },
@@ -85,6 +103,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       "idle-timeout": { type: "string" },
       "stall-timeout": { type: "string" },
       "keep-originals": { type: "boolean" },
+      database: { type: "string" },
+      lease: { type: "string" },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const port = values.port === undefined ? 8787 : Number(values.port);
@@ -145,6 +165,22 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       const unread = envReadable ? "" : ` (${KEYS_ENV} is read only with --allow-env=${KEYS_ENV})`;
       throw new UsageError(`give at least one API key with --keys-file or ${KEYS_ENV}${unread}`);
     }
+    const database = values.database ?? databaseFromEnv();
+    if (database !== undefined && !isPostgresUrl(database)) {
+      throw new UsageError(
+        `--database must be a postgres:// or postgresql:// URL, not '${redactUrl(database)}'`,
+      );
+    }
+    let leaseMs: number | undefined;
+    if (values.lease !== undefined) {
+      const seconds = Number(values.lease);
+      if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86400) {
+        throw new UsageError(
+          `--lease must be seconds between 0.1 and 86400, not '${values.lease}'`,
+        );
+      }
+      leaseMs = Math.round(seconds * 1000);
+    }
     const dataDir = values.data ?? "./networksage-data";
     const controller = new AbortController();
     const server = await serve({
@@ -165,6 +201,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
       stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),
       keepOriginals: values["keep-originals"] ?? false,
+      database,
+      leaseMs,
       signal: controller.signal,
       onLog: (line) => ctx.err(line),
     });
@@ -173,9 +211,9 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     for (const s of signals) Deno.addSignalListener(s, stop);
     const admins = keys.filter((k) => k.admin).length;
     ctx.out(
-      `networksage serve: listening on ${server.url} (data ${dataDir}, ${keys.length} key${
-        keys.length === 1 ? "" : "s"
-      }${admins ? `, ${admins} admin` : ""})`,
+      `networksage serve: listening on ${server.url} (${
+        database ? `database ${redactUrl(database)}, scratch ${dataDir}` : `data ${dataDir}`
+      }, ${keys.length} key${keys.length === 1 ? "" : "s"}${admins ? `, ${admins} admin` : ""})`,
     );
     await server.finished;
     for (const s of signals) Deno.removeSignalListener(s, stop);

@@ -221,6 +221,8 @@ export async function serveProcess(dataDir: string, key: string, extra: string[]
       "--no-prompt",
       "--quiet",
       ...servePermissions(dataDir),
+      // The PostgreSQL client reads PG* variables.
+      ...(extra.includes("--database") ? ["--allow-env"] : []),
       CLI,
       "serve",
       "--port",

@@ -9,6 +9,7 @@ import { NetworkSageError } from "../api/errors.ts";
 import { multipartBody } from "../api/multipart.ts";
 import { defaultConverter } from "../api/server.ts";
 import { sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { serveTest } from "./_storages.ts";
 
 function client(url: string, apiKey = "key-alice") {
   return new NetworkSageClient({
@@ -42,59 +43,62 @@ async function rejects(
   throw new Error("expected a rejection");
 }
 
-Deno.test("serve: every error is an envelope: 401, 404, 405, 400, with the key never echoed", async () => {
-  await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
-  try {
-    const none = await rawJson(`${s.url}/upload/v1.0/uploads/list`);
-    assert.deepEqual(none, {
-      status: 401,
-      json: { error: true, body: "missing API key (header 'apikey')" },
-    });
-    const wrong = await rawJson(`${s.url}/upload/v1.0/uploads/list`, {
-      headers: { apikey: "secret-wrong-key" },
-    });
-    assert.equal(wrong.status, 401);
-    assert.equal(wrong.json.error, true);
-    assert.ok(!JSON.stringify(wrong.json).includes("secret-wrong-key"));
-    const unknown = await rawJson(`${s.url}/nope/v1`, { headers: { apikey: "key-alice" } });
-    assert.equal(unknown.status, 404);
-    assert.equal(unknown.json.error, true);
-    const method = await rawJson(`${s.url}/upload/v1.0/uploads/list`, {
-      method: "DELETE",
-      headers: { apikey: "key-alice" },
-    });
-    assert.equal(method.status, 405);
-    const notMultipart = await rawJson(`${s.url}/upload/v1.0/uploader`, {
-      method: "POST",
-      headers: { apikey: "key-alice", "content-type": "application/json" },
-      body: "{}",
-    });
-    assert.equal(notMultipart.status, 400);
-    assert.equal(notMultipart.json.error, true);
-    const missingSample = await rawJson(`${s.url}/sec/v1.0/samples/abc`, {
-      headers: { apikey: "key-alice" },
-    });
-    assert.deepEqual(missingSample, {
-      status: 404,
-      json: { error: true, body: "no sample 'abc'" },
-    });
-    // The client surfaces the message and hides the key.
-    const e = await rejects(
-      client(s.url, "secret-wrong-key").listUploads(),
-      401,
-      /invalid API key/,
-    );
-    assert.ok(!e.message.includes("secret-wrong-key"));
-    assert.equal(e.endpoint, "GET /upload/v1.0/uploads/list");
-  } finally {
-    await s.shutdown();
-  }
-});
+serveTest(
+  "serve: every error is an envelope: 401, 404, 405, 400, with the key never echoed",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    try {
+      const none = await rawJson(`${s.url}/upload/v1.0/uploads/list`);
+      assert.deepEqual(none, {
+        status: 401,
+        json: { error: true, body: "missing API key (header 'apikey')" },
+      });
+      const wrong = await rawJson(`${s.url}/upload/v1.0/uploads/list`, {
+        headers: { apikey: "secret-wrong-key" },
+      });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.json.error, true);
+      assert.ok(!JSON.stringify(wrong.json).includes("secret-wrong-key"));
+      const unknown = await rawJson(`${s.url}/nope/v1`, { headers: { apikey: "key-alice" } });
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.json.error, true);
+      const method = await rawJson(`${s.url}/upload/v1.0/uploads/list`, {
+        method: "DELETE",
+        headers: { apikey: "key-alice" },
+      });
+      assert.equal(method.status, 405);
+      const notMultipart = await rawJson(`${s.url}/upload/v1.0/uploader`, {
+        method: "POST",
+        headers: { apikey: "key-alice", "content-type": "application/json" },
+        body: "{}",
+      });
+      assert.equal(notMultipart.status, 400);
+      assert.equal(notMultipart.json.error, true);
+      const missingSample = await rawJson(`${s.url}/sec/v1.0/samples/abc`, {
+        headers: { apikey: "key-alice" },
+      });
+      assert.deepEqual(missingSample, {
+        status: 404,
+        json: { error: true, body: "no sample 'abc'" },
+      });
+      // The client surfaces the message and hides the key.
+      const e = await rejects(
+        client(s.url, "secret-wrong-key").listUploads(),
+        401,
+        /invalid API key/,
+      );
+      assert.ok(!e.message.includes("secret-wrong-key"));
+      assert.equal(e.endpoint, "GET /upload/v1.0/uploads/list");
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
 
-Deno.test("serve: malformed multipart bodies get 400 and leave nothing behind", async () => {
+serveTest("serve: malformed multipart bodies get 400 and leave nothing behind", async (storage) => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
+  const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
   try {
     const bodies = [
       "no boundary at all",
@@ -118,9 +122,13 @@ Deno.test("serve: malformed multipart bodies get 400 and leave nothing behind", 
   }
 });
 
-Deno.test("serve: uploads over --max-upload get 413, declared or streamed", async () => {
+serveTest("serve: uploads over --max-upload get 413, declared or streamed", async (storage) => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, maxUploadBytes: 64 * 1024 });
+  const s = await startServe({
+    ...storage,
+    dataDir: `${dir.path}/data`,
+    maxUploadBytes: 64 * 1024,
+  });
   try {
     await Deno.writeFile(`${dir.path}/big.bin`, new Uint8Array(200 * 1024));
     // Declared: Content-Length above the limit.
@@ -144,131 +152,145 @@ Deno.test("serve: uploads over --max-upload get 413, declared or streamed", asyn
   }
 });
 
-Deno.test("serve: a key sees only its own samples; public UUIDs open the aggregated view", async () => {
-  await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: ["key-alice", "key-bob"] });
-  try {
-    await Deno.writeTextFile(`${dir.path}/a.sf`, sfSample([{}]));
-    const alice = client(s.url, "key-alice");
-    const bob = client(s.url, "key-bob");
-    await alice.upload({ path: `${dir.path}/a.sf` });
-    await s.idle();
-    const [entry] = await alice.listUploads();
-    assert.equal(entry.fileName, "a.sf");
-    assert.equal(entry.fileType, "secflow");
-    assert.deepEqual(await bob.listUploads(), []);
-    await rejects(bob.getSample(entry.uuid), 404);
-    await rejects(bob.listSecflows(entry.uuid), 404);
-    await rejects(bob.aggregated(entry.uuid), 404);
-    // Public UUID: base64("<id>#hash#<hash>") gives the aggregated view without a key.
-    const meta = await alice.getSample(entry.uuid);
-    const pub = publicUuidOf(meta);
-    assert.equal(atob(pub), `${meta.id}#hash#${meta.hash}`);
-    const anonymous = new NetworkSageClient({ publicUrl: s.url, useEnv: false });
-    const activities = await anonymous.publicAggregated(pub);
-    assert.deepEqual(activities, await alice.aggregated(entry.uuid));
-    await rejects(anonymous.publicAggregated(btoa(`${meta.id}#hash#${"0".repeat(32)}`)), 404);
-  } finally {
-    await s.shutdown();
-  }
-});
-
-Deno.test("serve: PUT annotations for destinations, behaviors and events; unknown ones are {}", async () => {
-  await using dir = await tempDir();
-  const s = await startServe({
-    dataDir: `${dir.path}/data`,
-    apiKeys: [{ key: "key-alice", admin: true }],
-  });
-  try {
-    const c = client(s.url);
-    assert.deepEqual(await c.destination("example.com:443"), {});
-    for (
-      const [kind, name] of [["destinations", "example.com:443"], ["behaviors", "f1"], [
-        "events",
-        "e/1",
-      ]]
-    ) {
-      const note = {
-        title: `T ${name}`,
-        description: "d",
-        relevance: "high",
-        tags: ["x"],
-        extra: 1,
-      };
-      const put = await rawJson(`${s.url}/sec/v1.0/${kind}/${encodeURIComponent(name)}`, {
-        method: "PUT",
-        headers: { apikey: "key-alice", "content-type": "application/json" },
-        body: JSON.stringify(note),
-      });
-      assert.deepEqual(put, { status: 200, json: { error: false, body: note } });
-    }
-    assert.equal((await c.destination("example.com:443")).title, "T example.com:443");
-    assert.equal((await c.behavior("f1")).extra, 1);
-    assert.deepEqual((await c.event("e/1")).tags, ["x"]);
-    const bad = await rawJson(`${s.url}/sec/v1.0/events/x`, {
-      method: "PUT",
-      headers: { apikey: "key-alice" },
-      body: "[1]",
+serveTest(
+  "serve: a key sees only its own samples; public UUIDs open the aggregated view",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({
+      ...storage,
+      dataDir: `${dir.path}/data`,
+      apiKeys: ["key-alice", "key-bob"],
     });
-    assert.equal(bad.status, 400);
-    const noKey = await rawJson(`${s.url}/sec/v1.0/events/x`, { method: "PUT", body: "{}" });
-    assert.equal(noKey.status, 401);
-  } finally {
-    await s.shutdown();
-  }
-});
-
-Deno.test("serve: secflows in platform shape, flowId stable, count = samples holding it", async () => {
-  await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
-  try {
-    const c = client(s.url);
-    await Deno.writeTextFile(
-      `${dir.path}/a.sf`,
-      sfSample([{}, { dst: "x.org:53", eventId: "ev1" }]),
-    );
-    await Deno.writeTextFile(`${dir.path}/b.sf`, sfSample([{}, {}]));
-    await c.upload({ path: `${dir.path}/a.sf` });
-    await c.upload({ path: `${dir.path}/b.sf` });
-    await s.idle();
-    const [a, b] = await c.listUploads();
-    const fa = await c.listSecflows(a.uuid);
-    const fb = await c.listSecflows(b.uuid);
-    for (const f of [...fa, ...fb]) {
-      for (
-        const k of [
-          "sourceData",
-          "destinationData",
-          "destinationNameSource",
-          "sourcePackets",
-          "sourceBytes",
-          "destinationPackets",
-          "destinationBytes",
-          "relativeStart",
-          "duration",
-          "flowCategory",
-          "flowId",
-        ]
-      ) {
-        assert.equal(typeof f[k], "string", k);
-      }
-      assert.match(f.flowCategory, /^local:/);
+    try {
+      await Deno.writeTextFile(`${dir.path}/a.sf`, sfSample([{}]));
+      const alice = client(s.url, "key-alice");
+      const bob = client(s.url, "key-bob");
+      await alice.upload({ path: `${dir.path}/a.sf` });
+      await s.idle();
+      const [entry] = await alice.listUploads();
+      assert.equal(entry.fileName, "a.sf");
+      assert.equal(entry.fileType, "secflow");
+      assert.deepEqual(await bob.listUploads(), []);
+      await rejects(bob.getSample(entry.uuid), 404);
+      await rejects(bob.listSecflows(entry.uuid), 404);
+      await rejects(bob.aggregated(entry.uuid), 404);
+      // Public UUID: base64("<id>#hash#<hash>") gives the aggregated view without a key.
+      const meta = await alice.getSample(entry.uuid);
+      const pub = publicUuidOf(meta);
+      assert.equal(atob(pub), `${meta.id}#hash#${meta.hash}`);
+      const anonymous = new NetworkSageClient({ publicUrl: s.url, useEnv: false });
+      const activities = await anonymous.publicAggregated(pub);
+      assert.deepEqual(activities, await alice.aggregated(entry.uuid));
+      await rejects(anonymous.publicAggregated(btoa(`${meta.id}#hash#${"0".repeat(32)}`)), 404);
+    } finally {
+      await s.shutdown();
     }
-    assert.equal(fa[0].flowId, fb[0].flowId); // same destination and category
-    assert.equal(fa[0].flowCategory, "local:https:small");
-    assert.equal(fa[1].flowCategory, "local:dns:small");
-    assert.equal(fa[1].eventId, "ev1");
-    assert.equal(await c.secflowCount(fa[0].flowId), 2); // two samples, b holds it twice
-    assert.equal(await c.secflowCount(fa[1].flowId), 1);
-    assert.equal(await c.secflowCount("nothing"), 0);
-  } finally {
-    await s.shutdown();
-  }
-});
+  },
+);
 
-Deno.test("serve: a conversion failure is recorded and reported, not lost", async () => {
+serveTest(
+  "serve: PUT annotations for destinations, behaviors and events; unknown ones are {}",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({
+      ...storage,
+      dataDir: `${dir.path}/data`,
+      apiKeys: [{ key: "key-alice", admin: true }],
+    });
+    try {
+      const c = client(s.url);
+      assert.deepEqual(await c.destination("example.com:443"), {});
+      for (
+        const [kind, name] of [["destinations", "example.com:443"], ["behaviors", "f1"], [
+          "events",
+          "e/1",
+        ]]
+      ) {
+        const note = {
+          title: `T ${name}`,
+          description: "d",
+          relevance: "high",
+          tags: ["x"],
+          extra: 1,
+        };
+        const put = await rawJson(`${s.url}/sec/v1.0/${kind}/${encodeURIComponent(name)}`, {
+          method: "PUT",
+          headers: { apikey: "key-alice", "content-type": "application/json" },
+          body: JSON.stringify(note),
+        });
+        assert.deepEqual(put, { status: 200, json: { error: false, body: note } });
+      }
+      assert.equal((await c.destination("example.com:443")).title, "T example.com:443");
+      assert.equal((await c.behavior("f1")).extra, 1);
+      assert.deepEqual((await c.event("e/1")).tags, ["x"]);
+      const bad = await rawJson(`${s.url}/sec/v1.0/events/x`, {
+        method: "PUT",
+        headers: { apikey: "key-alice" },
+        body: "[1]",
+      });
+      assert.equal(bad.status, 400);
+      const noKey = await rawJson(`${s.url}/sec/v1.0/events/x`, { method: "PUT", body: "{}" });
+      assert.equal(noKey.status, 401);
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
+
+serveTest(
+  "serve: secflows in platform shape, flowId stable, count = samples holding it",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    try {
+      const c = client(s.url);
+      await Deno.writeTextFile(
+        `${dir.path}/a.sf`,
+        sfSample([{}, { dst: "x.org:53", eventId: "ev1" }]),
+      );
+      await Deno.writeTextFile(`${dir.path}/b.sf`, sfSample([{}, {}]));
+      await c.upload({ path: `${dir.path}/a.sf` });
+      await c.upload({ path: `${dir.path}/b.sf` });
+      await s.idle();
+      const [a, b] = await c.listUploads();
+      const fa = await c.listSecflows(a.uuid);
+      const fb = await c.listSecflows(b.uuid);
+      for (const f of [...fa, ...fb]) {
+        for (
+          const k of [
+            "sourceData",
+            "destinationData",
+            "destinationNameSource",
+            "sourcePackets",
+            "sourceBytes",
+            "destinationPackets",
+            "destinationBytes",
+            "relativeStart",
+            "duration",
+            "flowCategory",
+            "flowId",
+          ]
+        ) {
+          assert.equal(typeof f[k], "string", k);
+        }
+        assert.match(f.flowCategory, /^local:/);
+      }
+      assert.equal(fa[0].flowId, fb[0].flowId); // same destination and category
+      assert.equal(fa[0].flowCategory, "local:https:small");
+      assert.equal(fa[1].flowCategory, "local:dns:small");
+      assert.equal(fa[1].eventId, "ev1");
+      assert.equal(await c.secflowCount(fa[0].flowId), 2); // two samples, b holds it twice
+      assert.equal(await c.secflowCount(fa[1].flowId), 1);
+      assert.equal(await c.secflowCount("nothing"), 0);
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
+
+serveTest("serve: a conversion failure is recorded and reported, not lost", async (storage) => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
+  const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
   try {
     const c = client(s.url);
     await Deno.writeTextFile(`${dir.path}/bad.sf`, '{"flashes": [1, 2');
@@ -292,37 +314,42 @@ Deno.test("serve: a conversion failure is recorded and reported, not lost", asyn
     assert.equal(typeof cut.processingError, "string");
     assert.ok(!String(cut.processingError).includes(dir.path), String(cut.processingError));
     // The original is not kept (no --keep-originals).
-    assert.deepEqual([...Deno.readDirSync(`${dir.path}/data/uploads`)], []);
+    assert.deepEqual(await s.service.storage.originals(), []);
   } finally {
     await s.shutdown();
   }
 });
 
-Deno.test("serve: --keep-originals keeps the exact bytes of a multi-MiB streamed upload", async () => {
-  await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data`, keepOriginals: true });
-  try {
-    const bytes = new Uint8Array(3 * 1024 * 1024 + 17);
-    for (let i = 0; i < bytes.length; i += 65536) {
-      crypto.getRandomValues(bytes.subarray(i, i + 65536));
+serveTest(
+  "serve: --keep-originals keeps the exact bytes of a multi-MiB streamed upload",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data`, keepOriginals: true });
+    try {
+      const bytes = new Uint8Array(3 * 1024 * 1024 + 17);
+      for (let i = 0; i < bytes.length; i += 65536) {
+        crypto.getRandomValues(bytes.subarray(i, i + 65536));
+      }
+      await Deno.writeFile(`${dir.path}/big.log`, bytes);
+      const c = client(s.url);
+      await c.upload({ path: `${dir.path}/big.log`, type: "zeek" });
+      await s.idle();
+      const [entry] = await c.listUploads();
+      assert.equal(entry.fileType, "zeek");
+      assert.deepEqual(await s.service.storage.originals(), [entry.uuid]);
+      const stream = (await s.service.storage.readOriginal(entry.uuid, "sample"))!;
+      const kept = new Uint8Array(await new Response(stream).arrayBuffer());
+      assert.equal(kept.length, bytes.length);
+      assert.ok(kept.every((b, i) => b === bytes[i]));
+    } finally {
+      await s.shutdown();
     }
-    await Deno.writeFile(`${dir.path}/big.log`, bytes);
-    const c = client(s.url);
-    await c.upload({ path: `${dir.path}/big.log`, type: "zeek" });
-    await s.idle();
-    const [entry] = await c.listUploads();
-    assert.equal(entry.fileType, "zeek");
-    const kept = await Deno.readFile(`${dir.path}/data/uploads/${entry.uuid}/sample`);
-    assert.equal(kept.length, bytes.length);
-    assert.ok(kept.every((b, i) => b === bytes[i]));
-  } finally {
-    await s.shutdown();
-  }
-});
+  },
+);
 
-Deno.test("serve: a client that disconnects mid-upload leaves no half sample", async () => {
+serveTest("serve: a client that disconnects mid-upload leaves no half sample", async (storage) => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
+  const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
   try {
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
     const enc = new TextEncoder();
@@ -344,56 +371,60 @@ Deno.test("serve: a client that disconnects mid-upload leaves no half sample", a
       await new Promise((r) => setTimeout(r, 10));
     }
     assert.deepEqual([...Deno.readDirSync(tmp)], []);
-    assert.deepEqual([...Deno.readDirSync(`${dir.path}/data/uploads`)], []);
+    assert.deepEqual(await s.service.storage.originals(), []);
     assert.deepEqual(await client(s.url).listUploads(), []);
   } finally {
     await s.shutdown();
   }
 });
 
-Deno.test("serve: a restart keeps every sample and resumes pending conversions", async () => {
-  await using dir = await tempDir();
-  const data = `${dir.path}/data`;
-  await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
-  await Deno.writeTextFile(`${dir.path}/b.sf`, sfSample([{}]));
-  // First run: the .sf conversion never finishes before shutdown, so it stays pending.
-  let release!: () => void;
-  const blocked = new Promise<void>((r) => release = r);
-  const first = await startServe({
-    dataDir: data,
-    shutdownGraceMs: 50,
-    convert: async (path, o) => {
-      if (o.format === "secflow") await blocked;
-      return defaultConverter(path, o);
-    },
-  });
-  const c1 = client(first.url);
-  await c1.upload({ path: `${dir.path}/a.pcap` });
-  await c1.upload({ path: `${dir.path}/b.sf` });
-  while (!(await c1.listUploads()).find((e) => e.fileName === "a.pcap")?.processed) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  const before = await c1.listUploads();
-  assert.deepEqual(before.map((e) => e.processed), [true, false]);
-  await first.shutdown();
-  release(); // the abandoned conversion finishes after the database closed: no effect
-  const second = await startServe({ dataDir: data });
-  try {
-    await second.idle();
-    const c2 = client(second.url);
-    const after = await c2.listUploads();
-    assert.deepEqual(after.map((e) => e.uuid), before.map((e) => e.uuid));
-    assert.deepEqual(after.map((e) => e.processed), [true, true]);
-    assert.equal((await c2.listSecflows(before[0].uuid)).length, 1);
-    assert.equal((await c2.listSecflows(before[1].uuid)).length, 1);
-  } finally {
-    await second.shutdown();
-  }
-});
+serveTest(
+  "serve: a restart keeps every sample and resumes pending conversions",
+  async (storage) => {
+    await using dir = await tempDir();
+    const data = `${dir.path}/data`;
+    await Deno.writeFile(`${dir.path}/a.pcap`, tinyPcap());
+    await Deno.writeTextFile(`${dir.path}/b.sf`, sfSample([{}]));
+    // First run: the .sf conversion never finishes before shutdown, so it stays pending.
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => release = r);
+    const first = await startServe({
+      ...storage,
+      dataDir: data,
+      shutdownGraceMs: 50,
+      convert: async (path, o) => {
+        if (o.format === "secflow") await blocked;
+        return defaultConverter(path, o);
+      },
+    });
+    const c1 = client(first.url);
+    await c1.upload({ path: `${dir.path}/a.pcap` });
+    await c1.upload({ path: `${dir.path}/b.sf` });
+    while (!(await c1.listUploads()).find((e) => e.fileName === "a.pcap")?.processed) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const before = await c1.listUploads();
+    assert.deepEqual(before.map((e) => e.processed), [true, false]);
+    await first.shutdown();
+    release(); // the abandoned conversion finishes after the database closed: no effect
+    const second = await startServe({ ...storage, dataDir: data });
+    try {
+      await second.idle();
+      const c2 = client(second.url);
+      const after = await c2.listUploads();
+      assert.deepEqual(after.map((e) => e.uuid), before.map((e) => e.uuid));
+      assert.deepEqual(after.map((e) => e.processed), [true, true]);
+      assert.equal((await c2.listSecflows(before[0].uuid)).length, 1);
+      assert.equal((await c2.listSecflows(before[1].uuid)).length, 1);
+    } finally {
+      await second.shutdown();
+    }
+  },
+);
 
-Deno.test("serve: 20 concurrent uploads are all stored and processed", async () => {
+serveTest("serve: 20 concurrent uploads are all stored and processed", async (storage) => {
   await using dir = await tempDir();
-  const s = await startServe({ dataDir: `${dir.path}/data` });
+  const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
   try {
     const c = new NetworkSageClient({ apiKey: "key-alice", apiUrl: s.url, useEnv: false });
     const paths = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
@@ -419,9 +450,10 @@ Deno.test("serve: 20 concurrent uploads are all stored and processed", async () 
   }
 });
 
-Deno.test("serve: upload type is sniffed when the type field is absent", async () => {
+serveTest("serve: upload type is sniffed when the type field is absent", async (storage) => {
   await using dir = await tempDir();
   const s = await startServe({
+    ...storage,
     dataDir: `${dir.path}/data`,
     keepOriginals: true,
     convert: () => Promise.resolve({ sample: null, warnings: [] }),
@@ -478,45 +510,49 @@ Deno.test("serve: upload type is sniffed when the type field is absent", async (
   }
 });
 
-Deno.test("serve: a Zeek upload hands conn.log and its dns.log to the converter", async () => {
-  await using dir = await tempDir();
-  const seen: { format: string; conn: string; dns: string | null }[] = [];
-  const s = await startServe({
-    dataDir: `${dir.path}/data`,
-    convert: async (path, o) => {
-      seen.push({
-        format: o.format,
-        conn: await Deno.readTextFile(path),
-        dns: o.dnsLog ? await Deno.readTextFile(o.dnsLog) : null,
-      });
-      return { sample: null, warnings: ["nothing to convert"] };
-    },
-  });
-  try {
-    await Deno.writeTextFile(`${dir.path}/conn.log`, "#fields\tts\tuid\n1.0\tC1\n");
-    await Deno.writeTextFile(`${dir.path}/dns.log`, "#fields\tts\tquery\n1.0\texample.com\n");
-    const c = client(s.url);
-    await c.upload({ path: `${dir.path}/conn.log`, dnsLog: `${dir.path}/dns.log` });
-    await s.idle();
-    assert.deepEqual(seen, [{
-      format: "zeek",
-      conn: "#fields\tts\tuid\n1.0\tC1\n",
-      dns: "#fields\tts\tquery\n1.0\texample.com\n",
-    }]);
-    const [entry] = await c.listUploads();
-    const meta = await c.getSample(entry.uuid);
-    // No Secflows: processed, no trafficDate, the warning reported; wait returns at once.
-    assert.deepEqual([meta.processed, meta.trafficDate, meta.warnings], [true, "", [
-      "nothing to convert",
-    ]]);
-    assert.equal((await c.waitForProcessing(entry.uuid, { intervalMs: 10 })).id, entry.uuid);
-    assert.deepEqual(await c.listSecflows(entry.uuid), []);
-    // A dns.log with another type is refused.
-    await assert.rejects(
-      c.upload({ path: `${dir.path}/conn.log`, type: "pcap", dnsLog: `${dir.path}/dns.log` }),
-      /only with type zeek/,
-    );
-  } finally {
-    await s.shutdown();
-  }
-});
+serveTest(
+  "serve: a Zeek upload hands conn.log and its dns.log to the converter",
+  async (storage) => {
+    await using dir = await tempDir();
+    const seen: { format: string; conn: string; dns: string | null }[] = [];
+    const s = await startServe({
+      ...storage,
+      dataDir: `${dir.path}/data`,
+      convert: async (path, o) => {
+        seen.push({
+          format: o.format,
+          conn: await Deno.readTextFile(path),
+          dns: o.dnsLog ? await Deno.readTextFile(o.dnsLog) : null,
+        });
+        return { sample: null, warnings: ["nothing to convert"] };
+      },
+    });
+    try {
+      await Deno.writeTextFile(`${dir.path}/conn.log`, "#fields\tts\tuid\n1.0\tC1\n");
+      await Deno.writeTextFile(`${dir.path}/dns.log`, "#fields\tts\tquery\n1.0\texample.com\n");
+      const c = client(s.url);
+      await c.upload({ path: `${dir.path}/conn.log`, dnsLog: `${dir.path}/dns.log` });
+      await s.idle();
+      assert.deepEqual(seen, [{
+        format: "zeek",
+        conn: "#fields\tts\tuid\n1.0\tC1\n",
+        dns: "#fields\tts\tquery\n1.0\texample.com\n",
+      }]);
+      const [entry] = await c.listUploads();
+      const meta = await c.getSample(entry.uuid);
+      // No Secflows: processed, no trafficDate, the warning reported; wait returns at once.
+      assert.deepEqual([meta.processed, meta.trafficDate, meta.warnings], [true, "", [
+        "nothing to convert",
+      ]]);
+      assert.equal((await c.waitForProcessing(entry.uuid, { intervalMs: 10 })).id, entry.uuid);
+      assert.deepEqual(await c.listSecflows(entry.uuid), []);
+      // A dns.log with another type is refused.
+      await assert.rejects(
+        c.upload({ path: `${dir.path}/conn.log`, type: "pcap", dnsLog: `${dir.path}/dns.log` }),
+        /only with type zeek/,
+      );
+    } finally {
+      await s.shutdown();
+    }
+  },
+);

@@ -1,0 +1,124 @@
+/**
+ * The default {@link Storage} of `serve`: the SQLite database of `store.ts` plus the originals as
+ * files under `DATA/uploads/<uuid>/`. One process owns the data directory, so a claim is a mark
+ * in memory that lasts as long as the process: what it held when it stopped is pending again at
+ * the next start.
+ * @module
+ */
+import { Store } from "./store.ts";
+import { privateDir } from "./_ingest.ts";
+import {
+  type Claim,
+  type ConversionResult,
+  interruptedMessage,
+  MAX_CONVERSION_ATTEMPTS,
+  type NewUpload,
+  type Storage,
+  type StorageOptions,
+} from "./storage.ts";
+
+function join(...parts: string[]): string {
+  return parts.join("/").replace(/\/+/g, "/");
+}
+
+/** Opens `DATA/networksage.db` and removes originals that no sample needs any more. */
+export async function openSqliteStorage(options: StorageOptions): Promise<Storage> {
+  const keep = options.keepOriginals;
+  const uploadsRoot = join(options.dataDir, "uploads");
+  await privateDir(uploadsRoot);
+  const store = await Store.open(join(options.dataDir, "networksage.db"));
+
+  // Originals no row points to (a crash between finishing and removing): remove them.
+  const live = new Set((await store.pending()).map((s) => s.uuid));
+  for await (const entry of Deno.readDir(uploadsRoot)) {
+    if (live.has(entry.name) || (await store.sample(entry.name, null))?.storedPath) continue;
+    await Deno.remove(join(uploadsRoot, entry.name), { recursive: true }).catch(() => {});
+  }
+
+  const claimed = new Set<string>();
+  let closed = false;
+  const settle = async (claim: Claim, record: () => Promise<void>): Promise<boolean> => {
+    if (closed || !claimed.delete(claim.sample.uuid)) return false;
+    await record();
+    if (!keep) {
+      await Deno.remove(join(uploadsRoot, claim.sample.uuid), { recursive: true }).catch(() => {});
+    }
+    return true;
+  };
+
+  const storage: Storage = {
+    kind: "sqlite",
+    withKeyRecords: (fn) => fn(store), // one process owns the data directory
+    reassignOwner: (from, to) => store.reassignOwner(from, to),
+    pollMs: null,
+    async addUpload(u: NewUpload) {
+      const dir = join(uploadsRoot, u.uuid);
+      await Deno.rename(u.dir, dir);
+      await store.addSample({
+        uuid: u.uuid,
+        owner: u.owner,
+        fileName: u.fileName,
+        fileType: u.fileType,
+        createdMs: u.createdMs,
+        storedPath: join(dir, "sample"),
+        dnsPath: u.hasDns ? join(dir, "dns") : null,
+      });
+    },
+    sample: (uuid, owner) => store.sample(uuid, owner),
+    samples: (owner) => store.samples(owner),
+    async claim() {
+      for (;;) {
+        if (closed) return null;
+        const s = (await store.pending()).find((s) => !claimed.has(s.uuid) && s.storedPath);
+        if (!s) return null;
+        const claim = { sample: s, samplePath: s.storedPath!, dnsPath: s.dnsPath, token: s.uuid };
+        claimed.add(s.uuid);
+        if (s.attempts >= MAX_CONVERSION_ATTEMPTS) {
+          await storage.fail(claim, interruptedMessage(s.attempts));
+          continue;
+        }
+        await store.startAttempt(s.uuid);
+        return claim;
+      }
+    },
+    renew: (claim) => Promise.resolve(!closed && claimed.has(claim.sample.uuid)),
+    finish: (claim, result: ConversionResult) =>
+      settle(claim, () => store.finish(claim.sample.uuid, result, keep)),
+    fail: (claim, message) => settle(claim, () => store.fail(claim.sample.uuid, message, keep)),
+    async release(claim, undo) {
+      if (closed || !claimed.delete(claim.sample.uuid)) return;
+      if (undo) await store.abandonAttempt(claim.sample.uuid);
+    },
+    secflows: (uuid) => store.secflows(uuid),
+    count: (flowId) => store.count(flowId),
+    async activities(uuid) {
+      // In-process queries cost microseconds: one per item is fine here.
+      return await Promise.all((await store.secflows(uuid)).map(async (secflow) => ({
+        secflow,
+        destination: await store.annotation("destination", secflow.destinationData),
+        behavior: await store.annotation("behavior", secflow.flowId),
+        event: secflow.eventId ? await store.annotation("event", secflow.eventId) : {},
+        flowIdCount: await store.count(secflow.flowId),
+      })));
+    },
+    annotation: (kind, name) => store.annotation(kind, name),
+    annotate: (kind, name, data) => store.annotate(kind, name, data),
+    async originals() {
+      const out: string[] = [];
+      for await (const entry of Deno.readDir(uploadsRoot)) out.push(entry.name);
+      return out.sort();
+    },
+    async readOriginal(uuid, part) {
+      if (!/^[0-9a-f-]{36}$/.test(uuid)) return null;
+      const file = await Deno.open(join(uploadsRoot, uuid, part)).catch(() => null);
+      return file?.readable ?? null;
+    },
+    async close() {
+      if (closed) return;
+      claimed.clear();
+      closed = true;
+      await store.close();
+    },
+  };
+  return storage;
+}
