@@ -126,7 +126,11 @@ export async function legacyKeyDigest(key: string): Promise<string> {
 // deno-lint-ignore no-explicit-any
 type Row = Record<string, any>;
 
-function toSample(r: Row): SampleRow {
+/**
+ * A `samples` row (snake_case columns, as both stores name them) as a {@link SampleRow}. A store
+ * that keeps no file paths (PostgreSQL keeps the originals in the database) leaves them null.
+ */
+export function sampleRowOf(r: Row): SampleRow {
   return {
     uuid: r.uuid,
     owner: r.owner,
@@ -140,8 +144,8 @@ function toSample(r: Row): SampleRow {
     hash: r.hash,
     trafficDate: r.traffic_date,
     warnings: JSON.parse(r.warnings),
-    storedPath: r.stored_path,
-    dnsPath: r.dns_path,
+    storedPath: r.stored_path ?? null,
+    dnsPath: r.dns_path ?? null,
     attempts: Number(r.attempts ?? 0),
   };
 }
@@ -228,14 +232,14 @@ export class Store {
     const r = owner === null
       ? this.#db.prepare("SELECT * FROM samples WHERE uuid = ?").get(uuid)
       : this.#db.prepare("SELECT * FROM samples WHERE uuid = ? AND owner = ?").get(uuid, owner);
-    return Promise.resolve(r ? toSample(r as Row) : undefined);
+    return Promise.resolve(r ? sampleRowOf(r as Row) : undefined);
   }
 
   /** Every sample of `owner`, oldest first. */
   samples(owner: string): Promise<SampleRow[]> {
     return Promise.resolve(
       this.#db.prepare("SELECT * FROM samples WHERE owner = ? ORDER BY created_ms, uuid")
-        .all(owner).map((r) => toSample(r as Row)),
+        .all(owner).map((r) => sampleRowOf(r as Row)),
     );
   }
 
@@ -243,7 +247,7 @@ export class Store {
   pending(): Promise<SampleRow[]> {
     return Promise.resolve(
       this.#db.prepare("SELECT * FROM samples WHERE status = 'pending' ORDER BY created_ms")
-        .all().map((r) => toSample(r as Row)),
+        .all().map((r) => sampleRowOf(r as Row)),
     );
   }
 

@@ -20,7 +20,7 @@ import type Postgres from "npm:postgres@3.4.7";
 import type { SampleRow } from "./store.ts";
 import type { Metadata, PlatformSecflow } from "./types.ts";
 import type { KeyRecordStore } from "./_keys.ts";
-import { isoMicros } from "./store.ts";
+import { isoMicros, sampleRowOf } from "./store.ts";
 import {
   type Claim,
   DEFAULT_LEASE_MS,
@@ -130,26 +130,6 @@ export async function migrate(sql: Sql): Promise<number[]> {
 // deno-lint-ignore no-explicit-any
 type Row = Record<string, any>;
 
-function toSample(r: Row): SampleRow {
-  return {
-    uuid: r.uuid,
-    owner: r.owner,
-    fileName: r.file_name,
-    fileType: r.file_type,
-    createdMs: Number(r.created_ms),
-    createdIso: r.created_iso,
-    processedMs: r.processed_ms === null ? null : Number(r.processed_ms),
-    status: r.status,
-    error: r.error,
-    hash: r.hash,
-    trafficDate: r.traffic_date,
-    warnings: JSON.parse(r.warnings),
-    storedPath: null,
-    dnsPath: null,
-    attempts: Number(r.attempts ?? 0),
-  };
-}
-
 const SAMPLE_COLUMNS = [
   "uuid",
   "owner",
@@ -201,7 +181,7 @@ export async function openPostgresStorage(
   }
 
   const held = new Map<string, Claim>();
-  const sample = (r: Row) => toSample(r);
+  const sample = (r: Row) => sampleRowOf(r);
 
   async function storeFile(tx: TransactionSql, uuid: string, part: string, path: string) {
     const file = await Deno.open(path);
