@@ -11,8 +11,14 @@
  * import assert from "node:assert/strict";
  * import { DEFAULT_API_URL, NetworkSageClient } from "./client.ts";
  * const client = new NetworkSageClient({ apiKey: "example-key", useEnv: false });
- * assert.ok(client instanceof NetworkSageClient);
+ * assert.equal(client.apiUrl, DEFAULT_API_URL);
  * assert.equal(DEFAULT_API_URL, "https://api.seclarity.io");
+ * assert.equal(client.hasApiKey, true);
+ * // Private endpoints need a key: without one, a call fails before anything is sent.
+ * await assert.rejects(
+ *   new NetworkSageClient({ useEnv: false }).listUploads(),
+ *   /no API key: set NETWORKSAGE_API_KEY or pass the apiKey option/,
+ * );
  * ```
  * @module
  */

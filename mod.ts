@@ -13,13 +13,19 @@
  * ```ts
  * import assert from "node:assert/strict";
  * import { convertCaptureBytes } from "./mod.ts";
- * // An empty little-endian pcap (Ethernet): a valid capture with no Secflows.
- * const header = new Uint8Array([
- *   0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0,
- * ]);
- * const result = await convertCaptureBytes(header, "empty.pcap", { fileName: "empty.sf" });
+ * // A pcap of one UDP packet, 10.0.0.2:50000 -> 93.184.216.34:443.
+ * const capture = Uint8Array.fromHex(
+ *   "d4c3b2a1020004000000000000000000ffff000001000000" + // file header: Ethernet
+ *     "00f15365000000002a0000002a000000" + // record header: 1700000000 s, 42 bytes
+ *     "0000000000020000000000010800" + // Ethernet header: IPv4
+ *     "4500001c0000000040110000" + "0a0000025db8d822" + // IPv4 header: UDP, addresses
+ *     "c35001bb00080000", // UDP header: ports 50000 -> 443
+ * );
+ * const result = await convertCaptureBytes(capture, "one.pcap", { fileName: "one.sf" });
  * assert.equal(result.format, "pcap");
- * assert.equal(result.sample, null);
+ * assert.equal(result.sample?.trafficDate, "1700000000.0");
+ * assert.equal(result.sample?.flashes[0].src, "10.0.0.2:50000");
+ * assert.equal(result.sample?.flashes[0].dst, "93.184.216.34:443");
  * ```
  * @module
  */

@@ -9,6 +9,21 @@
  * import { DEFAULT_MAX_UPLOAD } from "./serve.ts";
  * assert.equal(DEFAULT_MAX_UPLOAD, 1024 ** 3);
  * ```
+ *
+ * @example Serving a data directory on a free port of 127.0.0.1
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "./serve.ts";
+ * const dataDir = await Deno.makeTempDir();
+ * const server = await serve({ dataDir, apiKeys: ["example-key"], port: 0, onLog() {} });
+ * const answer = await fetch(`${server.url}/upload/v1.0/uploads/list`, {
+ *   headers: { apikey: "example-key" },
+ * });
+ * assert.equal(answer.status, 200);
+ * assert.deepEqual(await answer.json(), { error: false, body: [] });
+ * await server.shutdown();
+ * await Deno.remove(dataDir, { recursive: true });
+ * ```
  * @module
  */
 export {

@@ -173,11 +173,30 @@ interface RequestSpec {
  * The NetworkSage API client.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { NetworkSageClient } from "./client.ts";
- * const client = new NetworkSageClient({ apiKey: "…", apiUrl: "http://127.0.0.1:8787" });
- * const uploads = await client.listUploads();
- * const activities = await client.aggregated(uploads[0].uuid);
+ * import { serve } from "./server.ts";
+ * // A local `serve` stands in for the platform here (the default apiUrl is the platform's).
+ * const dir = await Deno.makeTempDir();
+ * const server = await serve({ dataDir: dir, apiKeys: ["example-key"], port: 0, onLog() {} });
+ * const client = new NetworkSageClient({ apiKey: "example-key", apiUrl: server.url });
+ * // A Zeek conn.log of one connection.
+ * await Deno.writeTextFile(
+ *   `${dir}/conn.log`,
+ *   "1700000000.5\tC1\t10.0.0.2\t50000\t93.184.216.34\t443\ttcp\tssl\t1.5\t100\t2000" +
+ *     "\tSF\t-\t-\t0\tShADadFf\t10\t600\t12\t2600\t-\n",
+ * );
+ * await client.upload({ path: `${dir}/conn.log` }); // type detected: zeek
+ * const [upload] = await client.listUploads();
+ * assert.equal(upload.fileName, "conn.log");
+ * const meta = await client.waitForProcessing(upload.uuid, { intervalMs: 100 });
+ * assert.equal(meta.trafficDate, "1700000000.5");
+ * const [activity] = await client.aggregated(upload.uuid);
+ * assert.equal(activity.secflow.destinationData, "93.184.216.34:443");
+ * assert.equal(activity.flowIdCount, 1);
+ * await server.shutdown();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class NetworkSageClient {

@@ -31,10 +31,23 @@ function quote(value: string): string {
  * file contents are read in chunks only while the stream is consumed.
  *
  * @example
- * ```ts ignore
- * const body = await multipartBody([{ name: "type", value: "pcap" },
- *   { name: "file", fileName: "a.pcap", path: "a.pcap" }]);
- * await fetch(url, { method: "POST", body: body.stream(), headers: { "content-type": body.contentType } });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { multipartBody } from "./multipart.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/a.pcap`, "capture bytes");
+ * const body = await multipartBody([
+ *   { name: "type", value: "pcap" },
+ *   { name: "file", fileName: "a.pcap", path: `${dir}/a.pcap` },
+ * ]);
+ * // Send it with fetch(url, { method: "POST", body: body.stream(), headers }); here the Fetch
+ * // API's own parser reads it back.
+ * const headers = { "content-type": body.contentType, "content-length": `${body.length}` };
+ * const form = await new Response(body.stream(), { headers }).formData();
+ * assert.equal(form.get("type"), "pcap");
+ * assert.equal(await (form.get("file") as File).text(), "capture bytes");
+ * assert.equal((await new Response(body.stream()).bytes()).length, body.length);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function multipartBody(parts: OutgoingPart[]): Promise<MultipartBody> {

@@ -132,9 +132,33 @@ function dateOf(ms: number): string {
  * The pages' request handler.
  *
  * @example
- * ```ts ignore
- * const pages = createPages({ store, authenticate, upload });
- * if (isPagePath(new URL(request.url).pathname)) return pages(request);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createPages, isPagePath } from "./pages.ts";
+ * // serve passes its storage, its key check and its upload handler; here, a key with no samples.
+ * const owner = { id: "owner-a", admin: false };
+ * const pages = createPages({
+ *   store: {
+ *     samples: () => [],
+ *     sample: () => undefined,
+ *     secflows: () => [],
+ *     count: () => 0,
+ *     annotation: () => ({}),
+ *     annotate: () => {},
+ *   },
+ *   authenticate: (key) => Promise.resolve(key === "example-key" ? owner : null),
+ *   upload: () => Promise.resolve(new Response(null, { status: 501 })),
+ * });
+ * assert.ok(isPagePath("/login") && !isPagePath("/upload/v1.0/uploads/list"));
+ * const login = await pages(new Request("http://127.0.0.1:8787/login", {
+ *   method: "POST",
+ *   body: new URLSearchParams({ apikey: "example-key" }),
+ * }));
+ * assert.equal(login.status, 303);
+ * const cookie = login.headers.get("set-cookie")!.split(";")[0];
+ * const home = await pages(new Request("http://127.0.0.1:8787/", { headers: { cookie } }));
+ * assert.equal(home.status, 200);
+ * assert.match(await home.text(), /Log out/);
  * ```
  */
 export function createPages(options: PagesOptions): (request: Request) => Promise<Response> {

@@ -115,8 +115,24 @@ export interface Service {
  * uploads and orphaned files are removed.
  *
  * @example
- * ```ts ignore
- * const service = await createService({ dataDir: "data", apiKeys: ["k"] });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createService } from "./server.ts";
+ * const dataDir = await Deno.makeTempDir();
+ * const service = await createService({ dataDir, apiKeys: ["example-key"] });
+ * // No listener: hand it requests directly (tests, or behind a server of your own).
+ * const list = (apikey: string) =>
+ *   service.handler(new Request("http://localhost/upload/v1.0/uploads/list", {
+ *     headers: { apikey },
+ *   }));
+ * const ok = await list("example-key");
+ * assert.equal(ok.status, 200);
+ * assert.deepEqual(await ok.json(), { error: false, body: [] });
+ * const refused = await list("another-key");
+ * assert.equal(refused.status, 401);
+ * assert.equal((await refused.json()).error, true);
+ * await service.close();
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function createService(options: ServeOptions): Promise<Service> {
@@ -448,10 +464,26 @@ export class ListenError extends Error {
  * status, bytes received and sent, milliseconds; never the key.
  *
  * @example
- * ```ts ignore
- * const server = await serve({ dataDir: "data", apiKeys: ["k"], port: 0 });
- * console.log(server.url);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { serve } from "./server.ts";
+ * const dataDir = await Deno.makeTempDir();
+ * const logs: string[] = [];
+ * // Port 0 picks a free port; onLog takes the request lines (default: stderr).
+ * const server = await serve({
+ *   dataDir,
+ *   apiKeys: ["example-key"],
+ *   port: 0,
+ *   onLog: (line) => logs.push(line),
+ * });
+ * assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+ * const response = await fetch(`${server.url}/upload/v1.0/uploads/list`, {
+ *   headers: { apikey: "example-key" },
+ * });
+ * assert.deepEqual(await response.json(), { error: false, body: [] });
  * await server.shutdown();
+ * assert.match(logs.at(-1)!, /^GET \/upload\/v1\.0\/uploads\/list 200 /);
+ * await Deno.remove(dataDir, { recursive: true });
  * ```
  */
 export async function serve(

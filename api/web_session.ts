@@ -51,12 +51,13 @@ export interface WebSessionOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { WebSessions } from "./web_session.ts";
  * const sessions = new WebSessions();
  * const s = sessions.create("owner-id", false);
- * console.log(sessions.get(s.id)?.owner); // owner-id
+ * assert.equal(sessions.get(s.id)?.owner, "owner-id");
  * sessions.delete(s.id);
- * console.log(sessions.get(s.id)); // undefined
+ * assert.equal(sessions.get(s.id), undefined);
  * ```
  */
 export class WebSessions {

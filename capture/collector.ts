@@ -2,12 +2,25 @@
  * The live Secflow collector (SECFLOW.md section 6): libpcap → batches of raw packets → the
  * capture worker (arrival-order sessions) → one sample per window → output directory → spool →
  * upload. A capture file (`pcap_open_offline`) feeds the very same pipeline, windows by packet time.
+ * Iterate a {@link Collector} for its windows (or await its `run()`); {@link collect} yields the
+ * samples, and its example runs one on a capture file.
  *
- * @example
- * ```ts ignore
- * import { Collector } from "./collector.ts";
- * const collector = new Collector({ file: "trace.pcap", windowSeconds: 300, outputDir: "out" });
- * for await (const w of collector) console.log(w.name, w.sample?.flashes.length ?? 0);
+ * @example Making a collector checks its options and starts nothing (no libpcap needed)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Collector, windowLine } from "./collector.ts";
+ * const collector = new Collector({ file: "trace.pcap", windowSeconds: 60, outputDir: "out" });
+ * assert.equal(collector.windowSeconds, 60);
+ * assert.throws(() => new Collector({ interface: "eth0", windowSeconds: 5 }), /at least 10 s/);
+ * assert.throws(() => new Collector({ windowSeconds: 60 }), /exactly one of/);
+ * // The line the CLI prints for each closed window:
+ * assert.equal(
+ *   windowLine({
+ *     name: "linux_1700000000.sf", secflows: 3, sample: null, path: "out/linux_1700000000.sf",
+ *     packets: 120, dropped: 0, ifDropped: 0, status: "saved",
+ *   }),
+ *   "window linux_1700000000.sf: 3 secflows, packets 120, dropped 0, if-dropped 0, saved",
+ * );
  * ```
  * @module
  */
@@ -593,11 +606,41 @@ export interface SampleStream extends AsyncIterable<Sample> {
  * skipped) with a `stop()` method. Breaking out of the loop stops the collector too.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { collect } from "./collector.ts";
- * const samples = collect({ interface: "eth0", windowSeconds: 60, outputDir: null });
- * setTimeout(() => samples.stop(), 600_000);
- * for await (const sample of samples) console.log(sample.fileName, sample.flashes.length);
+ * import { CaptureError } from "./libpcap.ts";
+ * // A pcap of one UDP packet, 10.0.0.2:50000 -> 93.184.216.34:443 (a live run would give
+ * // `interface: "eth0"` instead of `file`, and call samples.stop() to end).
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(
+ *   `${dir}/capture.pcap`,
+ *   Uint8Array.fromHex(
+ *     "d4c3b2a1020004000000000000000000ffff000001000000" + // file header: Ethernet
+ *       "00f15365000000002a0000002a000000" + // record header: 1700000000 s, 42 bytes
+ *       "0000000000020000000000010800" + // Ethernet header: IPv4
+ *       "4500001c0000000040110000" + "0a0000025db8d822" + // IPv4 header: UDP, addresses
+ *       "c35001bb00080000", // UDP header: ports 50000 -> 443
+ *   ),
+ * );
+ * // outputDir null: samples are only yielded; stateDir keeps the name cache.
+ * const samples = collect({
+ *   file: `${dir}/capture.pcap`,
+ *   windowSeconds: 60,
+ *   outputDir: null,
+ *   stateDir: dir,
+ * });
+ * try {
+ *   const seen = [];
+ *   for await (const sample of samples) seen.push(sample);
+ *   assert.equal(seen.length, 1);
+ *   assert.equal(seen[0].trafficDate, "1700000000.0");
+ *   assert.equal(seen[0].flashes[0].dst, "93.184.216.34:443");
+ * } catch (e) {
+ *   // Without libpcap the run fails with a CaptureError that says how to install it.
+ *   if (!(e instanceof CaptureError && e.message.startsWith("libpcap not found"))) throw e;
+ * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export function collect(options: CollectorOptions): SampleStream {

@@ -169,10 +169,29 @@ export async function dnsLogBeside(connPath: string): Promise<string | undefined
  * streams instead).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { convertFile } from "./convert.ts";
- * const { sample } = await convertFile("capture.pcap");
- * console.log(sample?.flashes.length ?? 0);
+ * // A pcap of one UDP packet, 10.0.0.2:50000 -> 93.184.216.34:443.
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(
+ *   `${dir}/capture.pcap`,
+ *   Uint8Array.fromHex(
+ *     "d4c3b2a1020004000000000000000000ffff000001000000" + // file header: Ethernet
+ *       "00f15365000000002a0000002a000000" + // record header: 1700000000 s, 42 bytes
+ *       "0000000000020000000000010800" + // Ethernet header: IPv4
+ *       "4500001c0000000040110000" + "0a0000025db8d822" + // IPv4 header: UDP, addresses
+ *       "c35001bb00080000", // UDP header: ports 50000 -> 443
+ *   ),
+ * );
+ * const { format, sample } = await convertFile(`${dir}/capture.pcap`);
+ * assert.equal(format, "pcap");
+ * assert.equal(sample?.fileName, "capture.sf");
+ * assert.equal(sample?.trafficDate, "1700000000.0");
+ * assert.deepEqual(sample?.flashes.map((f) => [f.src, f.dst]), [
+ *   ["10.0.0.2:50000", "93.184.216.34:443"],
+ * ]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function convertFile(

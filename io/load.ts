@@ -34,10 +34,23 @@ export interface LoadedSample {
  * Loads the file at `path` as a sample in memory (see the module comment).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { loadSample } from "./load.ts";
- * const { sample } = await loadSample("capture.pcap");
- * console.log(sample?.flashes.length ?? 0);
+ * const dir = await Deno.makeTempDir();
+ * // A Zeek conn.log of one connection.
+ * await Deno.writeTextFile(
+ *   `${dir}/conn.log`,
+ *   "1700000000.5\tC1\t10.0.0.2\t50000\t93.184.216.34\t443\ttcp\tssl\t1.5\t100\t2000" +
+ *     "\tSF\t-\t-\t0\tShADadFf\t10\t600\t12\t2600\t-\n",
+ * );
+ * const { format, sample } = await loadSample(`${dir}/conn.log`);
+ * assert.equal(format, "zeek");
+ * assert.equal(sample?.flashes[0].dst, "93.184.216.34:443");
+ * assert.equal(sample?.flashes[0].dstBytes, 2000);
+ * // Nothing was written beside it.
+ * assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["conn.log"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function loadSample(path: string, options: LoadOptions = {}): Promise<LoadedSample> {

@@ -24,9 +24,12 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { escapeHtml } from "./escape.ts";
- * console.log(escapeHtml("x<img src=q onerror=alert(1)>.example"));
- * // x&lt;img src=q onerror=alert(1)&gt;.example
+ * assert.equal(
+ *   escapeHtml("x<img src=q onerror=alert(1)>.example"),
+ *   "x&lt;img src=q onerror=alert(1)&gt;.example",
+ * );
  * ```
  */
 export function escapeHtml(text: string): string {

@@ -294,6 +294,7 @@ ${body}
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderReport } from "./html.ts";
  * const html = renderReport({
  *   hash: "0".repeat(32), trafficDate: "1700000000.0", fileName: "a.sf",
@@ -301,7 +302,8 @@ ${body}
  *     srcPkts: 3, srcBytes: 100, dstPkts: 2, dstBytes: 500, relativeStart: 0,
  *     protocolInformation: "", duration: 0.5 }],
  * });
- * console.log(html.includes("x&lt;b&gt;.example:443")); // true
+ * assert.ok(html.includes("x&lt;b&gt;.example:443")); // names are escaped
+ * assert.ok(!html.includes("x<b>"));
  * ```
  */
 export function renderReport(sample: Sample, extras: ReportExtras = {}): string {

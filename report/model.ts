@@ -114,6 +114,7 @@ export interface ReportModel {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { reportModel } from "./model.ts";
  * const m = reportModel({
  *   hash: "0".repeat(32), trafficDate: "1700000000.0", fileName: "a.sf",
@@ -121,7 +122,8 @@ export interface ReportModel {
  *     srcPkts: 3, srcBytes: 100, dstPkts: 2, dstBytes: 500, relativeStart: 0,
  *     protocolInformation: "", duration: 0.5 }],
  * });
- * console.log(m.summary.destinations, m.summary.named); // 1 1
+ * assert.equal(m.summary.destinations, 1);
+ * assert.equal(m.summary.named, 1);
  * ```
  */
 export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportModel {

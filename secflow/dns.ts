@@ -128,10 +128,11 @@ export const MAX_LABEL_LENGTH = 63;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isUsableName } from "./dns.ts";
- * isUsableName("example.com"); // true
- * isUsableName(""); // false: the root name
- * isUsableName("a".repeat(64) + ".com"); // false: a label over 63 bytes
+ * assert.equal(isUsableName("example.com"), true);
+ * assert.equal(isUsableName(""), false); // the root name
+ * assert.equal(isUsableName("a".repeat(64) + ".com"), false); // a label over 63 bytes
  * ```
  */
 export function isUsableName(name: string): boolean {

@@ -191,9 +191,18 @@ class IcmpSessions extends Columns {
  * import assert from "node:assert/strict";
  * import { FlowEngine } from "./engine.ts";
  * const engine = new FlowEngine();
- * // engine.packet(frame, 0, frame.length, frame.length, 1, micros) for each frame...
- * const analysis = engine.finish();
- * assert.equal(analysis.sessions.length, 0);
+ * // One Ethernet frame (link type 1): UDP 10.0.0.2:50000 -> 93.184.216.34:443.
+ * const frame = Uint8Array.fromHex(
+ *   "0000000000020000000000010800" + "4500001c0000000040110000" + "0a0000025db8d822" +
+ *     "c35001bb00080000",
+ * );
+ * engine.packet(frame, 0, frame.length, frame.length, 1, 1_700_000_000_000_000); // time in µs
+ * const { sessions } = engine.finish();
+ * assert.equal(sessions.length, 1);
+ * assert.equal(sessions[0].dstPort, 443);
+ * assert.equal(sessions[0].srcPkts, 1);
+ * assert.equal(sessions[0].first, 1_700_000_000); // seconds
+ * assert.equal(engine.stats.kept, 1);
  * ```
  */
 export class FlowEngine implements PacketSink {

@@ -59,11 +59,17 @@ const SPECIAL = /[\x00-\x1f\\\x80-\xff]/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { SampleReader } from "./sample_reader.ts";
  * const r = new SampleReader();
  * r.push(new TextEncoder().encode('{"hash": "x", "trafficDate": 1e400}'));
  * r.end();
- * r.problems[0].path; // "$.hash"
+ * assert.deepEqual(r.problems[0], {
+ *   path: "$.trafficDate",
+ *   message: "the number 1e400 is out of range",
+ * });
+ * assert.ok(r.problems.some((p) => p.path === "$.fileName" && p.message === "is missing"));
+ * assert.ok(r.problems.some((p) => p.path === "$.hash"));
  * ```
  */
 export class SampleReader {
