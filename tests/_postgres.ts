@@ -90,7 +90,11 @@ function reapLeftovers(bin: string): void {
     try {
       Deno.statSync(`/proc/${m[1]}`);
       continue; // its test run is alive
-    } catch { /* gone */ }
+    } catch { /* gone, or in a process namespace we cannot see */ }
+    // A run in another PID namespace looks dead from here: only clusters older than any test run
+    // (two hours) are taken for leftovers.
+    const made = Deno.statSync(`${tmp}/${entry.name}`).mtime?.getTime() ?? Date.now();
+    if (Date.now() - made < 2 * 3600_000) continue;
     asPostgres(`${bin}/pg_ctl`, ["-D", `${tmp}/${entry.name}/data`, "-m", "immediate", "stop"]);
     Deno.removeSync(`${tmp}/${entry.name}`, { recursive: true });
   }
