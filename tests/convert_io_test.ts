@@ -732,3 +732,43 @@ Deno.test("a truncated .sf is a Secflow sample cut short, named with the byte wh
     assert.doesNotMatch(r.stderr, /Secflow sample/, r.stderr);
   });
 });
+
+Deno.test("permissions: report -o and convert -o share one writer; a missing grant names the user's path and the flag", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "capture.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const out = join(dir, "out");
+    await Deno.mkdir(out);
+    for (const [command, name] of [["report", "x.html"], ["convert", "x.sf"]]) {
+      const target = join(out, name);
+      const run = (read: string[], write: string[]) =>
+        runCli([command, input, "-o", target], {
+          permissions: [
+            `--allow-read=${[input, ...read].join(",")}`,
+            ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
+          ],
+        });
+      // The directory readable, only the file writable: no temporary file can be made beside it,
+      // so the file is written in place (it used to fail naming `.x.html.PID.tmp`).
+      let r = await run([out], [target]);
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [name]);
+      const written = await Deno.readFile(target);
+      assert.ok(written.length > 100, `${command} wrote its output`);
+      // No write access at all: the user's path and the flag to add, exit 2.
+      r = await run([out], []);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${target}: cannot write without write access`), r.stderr);
+      assert.ok(r.stderr.includes(`--allow-write=${out}`), r.stderr);
+      // The file exists and may be written but not read: whether it is a file or a FIFO cannot be
+      // told, so read access to it is asked for, by name; the file is left as it was.
+      r = await run([], [target]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`--allow-read=${target}`), r.stderr);
+      assert.deepEqual(await Deno.readFile(target), written);
+      for (const said of [r.stderr]) assert.doesNotMatch(said, /\.tmp|Requires/);
+      await Deno.remove(target);
+    }
+  });
+});
