@@ -124,6 +124,28 @@ async function formBody(request: Request, limit = 65536): Promise<URLSearchParam
   return new URLSearchParams(new TextDecoder().decode(all));
 }
 
+/**
+ * The status cell of the samples list: a processed upload that gave no Secflows (trafficDate
+ * stays "" then) and one with conversion warnings say so, so a capture cut short does not pass
+ * for a clean one.
+ */
+function statusOf(s: PageSample): string {
+  if (s.status !== "processed") return escapeHtml(s.status);
+  const parts = [s.trafficDate === "" ? "processed, no Secflows" : "processed"];
+  if (s.warnings.length) {
+    parts.push(
+      `<span class="error" title="${escapeHtml(s.warnings.join("\n"))}">${
+        plural(s.warnings.length, "warning")
+      }</span>`,
+    );
+  }
+  return parts.join(" · ");
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function dateOf(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC";
 }
@@ -254,7 +276,7 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       }</a></td><td>${escapeHtml(s.fileType)}</td><td>${
         s.status === "failed"
           ? `<span class="error">failed</span>: ${escapeHtml(s.error ?? "")}`
-          : escapeHtml(s.status)
+          : statusOf(s)
       }</td><td>${dateOf(s.createdMs)}</td><td>${escapeHtml(s.uuid)}</td></tr>`
     ).join("\n");
     return page(
@@ -348,7 +370,9 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       escapeHtml(s.uuid)
     }${download}</p>${
       s.warnings.length
-        ? `<details><summary>${s.warnings.length} conversion warnings</summary><ul>${
+        ? `<details${s.trafficDate === "" ? " open" : ""}><summary>${
+          plural(s.warnings.length, "conversion warning")
+        }</summary><ul>${
           s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
         }</ul></details>`
         : ""

@@ -380,6 +380,17 @@ class Conversions {
       clearInterval(renew);
       if (!await storage.finish(claim, result)) {
         options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
+      } else if (result.warnings.length) {
+        // Stored and shown with the sample; said here too, so an operator sees a capture that
+        // was cut short (and gave fewer Secflows, maybe none) without asking for it.
+        const n = result.secflows.length;
+        for (const warning of result.warnings) {
+          options.log(
+            `networksage serve: warning: ${shown(warning)} (upload ${s.uuid}, ${n} Secflow${
+              n === 1 ? "" : "s"
+            })`,
+          );
+        }
       }
     } catch (e) {
       if (!this.#stopped) options.log(`networksage serve: could not store ${s.uuid}: ${shown(e)}`);

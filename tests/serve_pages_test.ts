@@ -400,3 +400,57 @@ Deno.test("pages: the origin check accepts the host the browser addressed when t
     await store.close();
   }
 });
+
+Deno.test("pages and API: a capture cut short is processed with its warning shown, not as a clean empty upload", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [ALICE] });
+  try {
+    // A pcap header, then a record whose header promises 60 bytes and whose data stops after 20.
+    const bytes = new Uint8Array(24 + 16 + 20);
+    const v = new DataView(bytes.buffer);
+    v.setUint32(0, 0xa1b2c3d4, true);
+    v.setUint16(4, 2, true);
+    v.setUint16(6, 4, true);
+    v.setUint32(16, 65535, true);
+    v.setUint32(20, 1, true);
+    v.setUint32(24, 1_700_000_000, true);
+    v.setUint32(32, 60, true);
+    v.setUint32(36, 60, true);
+    await Deno.writeFile(`${dir.path}/cut.pcap`, bytes);
+    const c = client(server.url, ALICE);
+    await c.upload({ path: `${dir.path}/cut.pcap`, type: "pcap" });
+    await server.idle();
+    const warning = /^cut\.pcap: capture cut at byte offset 24\b/;
+    const [entry] = await c.listUploads();
+    assert.equal(entry.processed, true);
+    assert.equal(entry.warnings?.length, 1, JSON.stringify(entry));
+    assert.match(entry.warnings![0], warning);
+    const meta = await c.getSample(entry.uuid);
+    assert.equal(meta.trafficDate, "");
+    assert.match((meta.warnings as string[])[0], warning);
+    assert.deepEqual(await c.listSecflows(entry.uuid), []);
+    // serve's log says it too.
+    assert.ok(
+      server.logs.some((l) =>
+        l.startsWith("networksage serve: warning: cut.pcap: capture cut at byte offset 24") &&
+        l.endsWith(`(upload ${entry.uuid}, 0 Secflows)`)
+      ),
+      server.logs.join("\n"),
+    );
+    // The samples page: no Secflows, one warning; the sample's page lists it, unfolded.
+    const { cookie } = await login(server.url, ALICE);
+    const list = await get(server.url, "/", cookie);
+    assert.match(
+      list.text,
+      /processed, no Secflows · <span class="error" title="cut\.pcap: capture cut at byte offset 24[^"]*">1 warning<\/span>/,
+    );
+    const one = await get(server.url, `/samples/${entry.uuid}`, cookie);
+    assert.equal(one.status, 200);
+    assert.match(
+      one.text,
+      /<details open><summary>1 conversion warning<\/summary><ul><li>cut\.pcap: capture cut at byte offset 24/,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
