@@ -78,11 +78,14 @@ export interface PagesOptions {
   sessions?: WebSessions;
 }
 
-/** True for the paths the pages answer (the API keeps everything else). */
+/**
+ * True for the paths the pages answer (the API keeps everything else). All of `/samples/` is the
+ * pages' (the API has no path there), so a mistyped page is the HTML 404, not a JSON envelope.
+ */
 export function isPagePath(pathname: string): boolean {
   return pathname === "/" || pathname === "/login" || pathname === "/logout" ||
-    pathname === "/upload" || pathname === "/favicon.ico" ||
-    /^\/samples\/[^/]+(\/annotate|\/report\.html)?$/.test(pathname);
+    pathname === "/upload" || pathname === "/favicon.ico" || pathname === "/samples" ||
+    pathname.startsWith("/samples/");
 }
 
 const PAGE_CSS = `
@@ -480,6 +483,14 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       return redirect("/");
     }
     const parts = path.split("/");
+    // `/samples/UUID` and its two sub-pages; anything else there is the HTML 404.
+    if (
+      parts.length < 3 || parts.length > 4 || parts[2] === "" ||
+      (parts.length === 4 && parts[3] !== "report.html" && parts[3] !== "annotate")
+    ) {
+      await request.body?.cancel().catch(() => {});
+      return notFound(session);
+    }
     let uuid: string;
     try {
       uuid = decodeURIComponent(parts[2]);

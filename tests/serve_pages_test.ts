@@ -315,6 +315,33 @@ Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSO
   }
 });
 
+Deno.test("pages: any unknown path under /samples/ is the HTML 404 page, not a JSON envelope", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const alice = await login(server.url, ALICE);
+    for (
+      const path of [
+        `/samples/${uuids.alice}/unknown`,
+        `/samples/${uuids.alice}/report.html/more`,
+        `/samples/${uuids.alice}/`,
+        "/samples/",
+        "/samples",
+      ]
+    ) {
+      const r = await get(server.url, path, alice.cookie);
+      assert.equal(r.status, 404, path);
+      assert.match(r.headers.get("content-type") ?? "", /^text\/html/, path);
+      assert.match(r.text, /<h1>Not found<\/h1>/, path);
+      const anonymous = await get(server.url, path);
+      assert.equal(anonymous.status, 401, path);
+      assert.match(anonymous.headers.get("content-type") ?? "", /^text\/html/, path);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("pages: a key that may not annotate gets no form, and its annotation posts are refused", async () => {
   await using dir = await tempDir();
   const store = await Store.open(`${dir.path}/db`);
