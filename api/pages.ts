@@ -78,11 +78,14 @@ export interface PagesOptions {
   sessions?: WebSessions;
 }
 
-/** True for the paths the pages answer (the API keeps everything else). */
+/**
+ * True for the paths the pages answer (the API keeps everything else). All of `/samples/` is the
+ * pages' (the API has no path there), so a mistyped page is the HTML 404, not a JSON envelope.
+ */
 export function isPagePath(pathname: string): boolean {
   return pathname === "/" || pathname === "/login" || pathname === "/logout" ||
-    pathname === "/upload" || pathname === "/favicon.ico" ||
-    /^\/samples\/[^/]+(\/annotate|\/report\.html)?$/.test(pathname);
+    pathname === "/upload" || pathname === "/favicon.ico" || pathname === "/samples" ||
+    pathname.startsWith("/samples/");
 }
 
 const PAGE_CSS = `
@@ -122,6 +125,28 @@ async function formBody(request: Request, limit = 65536): Promise<URLSearchParam
     o += p.length;
   }
   return new URLSearchParams(new TextDecoder().decode(all));
+}
+
+/**
+ * The status cell of the samples list: a processed upload that gave no Secflows (trafficDate
+ * stays "" then) and one with conversion warnings say so, so a capture cut short does not pass
+ * for a clean one.
+ */
+function statusOf(s: PageSample): string {
+  if (s.status !== "processed") return escapeHtml(s.status);
+  const parts = [s.trafficDate === "" ? "processed, no Secflows" : "processed"];
+  if (s.warnings.length) {
+    parts.push(
+      `<span class="error" title="${escapeHtml(s.warnings.join("\n"))}">${
+        plural(s.warnings.length, "warning")
+      }</span>`,
+    );
+  }
+  return parts.join(" · ");
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function dateOf(ms: number): string {
@@ -278,7 +303,7 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       }</a></td><td>${escapeHtml(s.fileType)}</td><td>${
         s.status === "failed"
           ? `<span class="error">failed</span>: ${escapeHtml(s.error ?? "")}`
-          : escapeHtml(s.status)
+          : statusOf(s)
       }</td><td>${dateOf(s.createdMs)}</td><td>${escapeHtml(s.uuid)}</td></tr>`
     ).join("\n");
     return page(
@@ -372,7 +397,9 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       escapeHtml(s.uuid)
     }${download}</p>${
       s.warnings.length
-        ? `<details><summary>${s.warnings.length} conversion warnings</summary><ul>${
+        ? `<details${s.trafficDate === "" ? " open" : ""}><summary>${
+          plural(s.warnings.length, "conversion warning")
+        }</summary><ul>${
           s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
         }</ul></details>`
         : ""
@@ -480,6 +507,14 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       return redirect("/");
     }
     const parts = path.split("/");
+    // `/samples/UUID` and its two sub-pages; anything else there is the HTML 404.
+    if (
+      parts.length < 3 || parts.length > 4 || parts[2] === "" ||
+      (parts.length === 4 && parts[3] !== "report.html" && parts[3] !== "annotate")
+    ) {
+      await request.body?.cancel().catch(() => {});
+      return notFound(session);
+    }
     let uuid: string;
     try {
       uuid = decodeURIComponent(parts[2]);

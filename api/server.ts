@@ -23,6 +23,7 @@ import { type Converter, defaultConverter } from "./_conversion.ts";
 import { listenHttp1 } from "./_http1.ts";
 import type { UploadType } from "./types.ts";
 import { createPages, isPagePath } from "./pages.ts";
+import { printable } from "../secflow/printable.ts";
 
 export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
 export type { ApiKey, KeyOwner } from "./_keys.ts";
@@ -236,7 +237,11 @@ export async function createService(options: ServeOptions): Promise<Service> {
         if (isPagePath(new URL(request.url).pathname)) return await pages(request);
         return await dispatch(routes, request, authorize);
       } catch (e) {
-        log(`networksage serve: ${request.method} ${new URL(request.url).pathname}: ${e}`);
+        log(
+          `networksage serve: ${request.method} ${shown(new URL(request.url).pathname)}: ${
+            shown(e)
+          }`,
+        );
         return envelope(500, "internal error");
       }
     },
@@ -285,7 +290,7 @@ class Conversions {
   ) {
     if (storage.pollMs !== null) this.#poll = setInterval(() => this.wake(), storage.pollMs);
     storage.watch?.(() => this.wake()).catch((e) =>
-      options.log(`networksage serve: not notified of other nodes' uploads: ${e}`)
+      options.log(`networksage serve: not notified of other nodes' uploads: ${shown(e)}`)
     );
   }
 
@@ -314,7 +319,7 @@ class Conversions {
           // The database away: said once a minute, not at every poll.
           if (!this.#stopped && Date.now() - this.#claimErrorAt > 60_000) {
             this.#claimErrorAt = Date.now();
-            this.options.log(`networksage serve: cannot claim work: ${e}`);
+            this.options.log(`networksage serve: cannot claim work: ${shown(e)}`);
           }
           return;
         }
@@ -374,13 +379,15 @@ class Conversions {
         if (this.#stopped) return await storage.release(claim, true);
         const message = nameTheUpload((e instanceof Error ? e.message : String(e)).split("\n")[0]);
         options.log(
-          `networksage serve: conversion of ${s.fileName} (${s.uuid}) failed: ${message}`,
+          `networksage serve: conversion of ${shown(s.fileName)} (${s.uuid}) failed: ${
+            shown(message)
+          }`,
         );
         clearInterval(renew);
         try {
           await storage.fail(claim, message);
         } catch (e2) {
-          options.log(`networksage serve: could not record the failure of ${s.uuid}: ${e2}`);
+          options.log(`networksage serve: could not record the failure of ${s.uuid}: ${shown(e2)}`);
         }
         return;
       }
@@ -389,9 +396,20 @@ class Conversions {
       clearInterval(renew);
       if (!await storage.finish(claim, result)) {
         options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
+      } else if (result.warnings.length) {
+        // Stored and shown with the sample; said here too, so an operator sees a capture that
+        // was cut short (and gave fewer Secflows, maybe none) without asking for it.
+        const n = result.secflows.length;
+        for (const warning of result.warnings) {
+          options.log(
+            `networksage serve: warning: ${shown(warning)} (upload ${s.uuid}, ${n} Secflow${
+              n === 1 ? "" : "s"
+            })`,
+          );
+        }
       }
     } catch (e) {
-      if (!this.#stopped) options.log(`networksage serve: could not store ${s.uuid}: ${e}`);
+      if (!this.#stopped) options.log(`networksage serve: could not store ${s.uuid}: ${shown(e)}`);
     } finally {
       clearInterval(renew);
     }
@@ -513,7 +531,7 @@ export async function serve(
     const response = await service.handler(counted);
     const body = new Uint8Array(await response.arrayBuffer());
     log(
-      `${request.method} ${new URL(request.url).pathname} ${response.status} ` +
+      `${request.method} ${shown(new URL(request.url).pathname)} ${response.status} ` +
         `received ${received} B, sent ${body.length} B, ${
           Math.round(performance.now() - started)
         } ms`,
@@ -534,7 +552,7 @@ export async function serve(
       idleTimeoutMs: options.idleTimeoutMs,
       stallTimeoutMs: options.stallTimeoutMs,
       maxConnections: options.maxConnections,
-      onError: (e) => log(`networksage serve: ${e}`),
+      onError: (e) => log(`networksage serve: ${shown(e)}`),
     }, handler);
   } catch (e) {
     await service.close();
@@ -572,4 +590,13 @@ export async function serve(
     shutdown,
     finished,
   };
+}
+
+/**
+ * Upload-provided text (a file name, a path, an error quoting either) as a log line may hold it:
+ * control characters (C1 included) escaped by {@link printable}, so a name cannot drive the
+ * terminal that shows serve's log.
+ */
+function shown(text: unknown): string {
+  return printable(String(text), 1000);
 }

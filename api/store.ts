@@ -349,6 +349,9 @@ export function uploadEntryOf(s: SampleRow): UploadEntry {
   };
   if (s.processedMs !== null) entry.dateProcessed = platformDate(s.processedMs);
   if (s.status === "failed") entry.processingError = s.error ?? "failed";
+  // Not in the platform's list (API.md allows more keys): a capture cut short that gave no
+  // Secflows must not look like a clean empty upload.
+  if (s.warnings.length) entry.warnings = s.warnings;
   return entry;
 }
 

@@ -34,6 +34,10 @@ export interface UploadEntry {
   fileType: string;
   /** The sample's private UUID. */
   uuid: string;
+  /** Why processing failed (`serve`; the platform may send it too). */
+  processingError?: string;
+  /** The conversion's warnings, one line each, when there were any (`serve`). */
+  warnings?: string[];
   /** Any further key the platform sends. */
   [key: string]: unknown;
 }

@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { CaptureReader } from "../secflow/capture_reader.ts";
 import { FlowEngine } from "../secflow/engine.ts";
 import { buildSample, sampleChunks } from "../secflow/sample.ts";
-import { CHUNK_BYTES, writeChunksAtomic } from "../io/files.ts";
+import { CHUNK_BYTES } from "../io/files.ts";
+import { writeOutput } from "../io/output.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -58,7 +59,7 @@ async function child(): Promise<Record<string, number>> {
   }, { fileName: "phases.sf" });
   const t3 = performance.now();
   const out = await Deno.makeTempFile({ suffix: ".sf" });
-  await writeChunksAtomic(out, sampleChunks(built.sample!));
+  await writeOutput(out, sampleChunks(built.sample!));
   await Deno.remove(out);
   const t4 = performance.now();
   return {

@@ -161,11 +161,17 @@ function naturalWidth(columns: Column[], rows: string[][]): number {
   return total;
 }
 
-/** One CSV line (RFC 4180): fields with `,`, `"`, CR or LF are quoted, quotes doubled. */
+/**
+ * One CSV line (RFC 4180): fields with `,`, `"` or any control character (C0 with CR and LF, DEL,
+ * C1) are quoted, quotes doubled. A value keeps its exact bytes (CSV has no other escape; the
+ * caller escapes a line meant for a terminal), and a field holding an ESC or a NEL from the
+ * platform is one quoted value to every reader, never a bare one.
+ */
 export function csvLine(fields: unknown[]): string {
   return fields.map((f) => {
     const text = f === undefined || f === null ? "" : String(f);
-    return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+    // deno-lint-ignore no-control-regex
+    return /[",\x00-\x1f\x7f-\x9f]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   }).join(",");
 }
 

@@ -60,8 +60,9 @@ exit codes: 0 done; 1 some of several inputs failed, or the output could not be 
   2 usage error, a missing permission, or the one INPUT is not usable
 
 permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and the cache to
-  --allow-read, the cache to --allow-write). Without read access to OUTDIR the output is written
-  in place instead of replaced atomically (Deno's rename needs it). Several inputs use all cores
+  --allow-read, the cache to --allow-write). Without read and write access to OUTDIR the output
+  is written in place instead of replaced atomically (Deno's rename needs both); an existing OUT
+  then needs --allow-read=OUT. Several inputs use all cores
   when the program's own files are readable (e.g. plain --allow-read). See docs/CONVERT.md.`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("convert", args, {

@@ -10,7 +10,7 @@ import { checkUuid } from "./_rows.ts";
 import type { InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
-import { writeTextAtomic } from "../io/files.ts";
+import { writeTextOutput } from "../io/output.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
@@ -47,8 +47,9 @@ options:
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
 
-permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside and renamed)
-  --allow-write (the report)
+permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is written beside and
+  renamed; with --allow-write=OUT alone it is written in place, and an existing OUT needs
+  --allow-read=OUT)
   with --uuid: --allow-env=${API_ENV} --allow-net=api.seclarity.io (or the --api-url host)`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("report", args, {
@@ -113,7 +114,7 @@ permissions: --allow-read (INPUT, DNSLOG, and the report: it is written beside a
       ctx.err(`${printable(values.uuid ?? positionals[0])}: no Secflows; nothing written`);
       return 0;
     }
-    await writeTextAtomic(output, renderReport(sample, extras));
+    await writeTextOutput(output, renderReport(sample, extras));
     const n = sample.flashes.length;
     if (!values.quiet) ctx.err(`${printable(output)}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
     return 0;

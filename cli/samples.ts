@@ -180,7 +180,9 @@ ${privatePermissions()}`,
         typeof e.processingError === "string"
           ? `failed: ${cellValue(e.processingError)}`
           : e.processed
-          ? "yes"
+          ? (Array.isArray(e.warnings) && e.warnings.length
+            ? `yes, ${e.warnings.length} warning${e.warnings.length === 1 ? "" : "s"}`
+            : "yes")
           : "no",
         cellValue(platformDate(e.dateCreated)),
       ]),

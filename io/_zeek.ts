@@ -1,11 +1,10 @@
 /**
  * Zeek logs and text inputs from files: gzip looked through (streamed with
  * `DecompressionStream`, never read whole), the conn.log / dns.log roles checked from content, and
- * the `.sf` text written piece by piece (asynchronously, while the next piece is made). One
+ * the `.sf` text written piece by piece through the one output writer (`io/output.ts`). One
  * thread: reading, grouping and writing a million rows takes about a second.
  * @module
  */
-import { basename, dirname, join } from "node:path";
 import { InputError } from "../secflow/errors.ts";
 import { printable } from "../secflow/printable.ts";
 import {
@@ -17,6 +16,7 @@ import {
 import type { ZeekSampleText } from "../secflow/zeek/sample_text.ts";
 import { sniffText, type TextSniff } from "../secflow/zeek/sniff.ts";
 import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
+import { writeOutput } from "./output.ts";
 
 export { inputChunks, isGzip, readContentHead };
 
@@ -76,31 +76,7 @@ export async function analyzeZeekFiles(
 /** Options of {@link analyzeZeekFiles}. */
 export type ZeekFileOptions = ZeekReaderOptions;
 
-/** Writes a streamed `.sf` to `path` atomically: a temporary file beside it, then a rename. */
+/** Writes a streamed `.sf` to `path` through the one output writer (`io/output.ts`). */
 export async function writeSampleText(path: string, text: ZeekSampleText): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID().slice(0, 8)}.tmp`);
-  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-  const writeAll = async (chunk: Uint8Array) => {
-    let off = 0;
-    while (off < chunk.length) off += await file.write(chunk.subarray(off));
-  };
-  let pending: Promise<void> | undefined;
-  try {
-    // Each chunk is written asynchronously (the copy into the kernel happens off this thread)
-    // while the next one is made in the other of two buffers.
-    for (const chunk of text.chunks(2)) {
-      if (pending) await pending;
-      pending = writeAll(chunk);
-      pending.catch(() => {}); // awaited below; no unhandled rejection meanwhile
-    }
-    if (pending) await pending;
-    file.close();
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
+  await writeOutput(path, text.chunks(2));
 }

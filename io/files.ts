@@ -5,7 +5,6 @@
 import { InputError } from "../secflow/errors.ts";
 import { gunzipIfNeeded, isGzip } from "../secflow/gzip.ts";
 import { detect } from "../secflow/detect.ts";
-import { writeOutput, writeTextOutput } from "./output.ts";
 
 export { isGzip };
 
@@ -80,20 +79,6 @@ export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
   } finally {
     file.close();
   }
-}
-
-/**
- * Writes `text` to `path` through the one output writer (`io/output.ts`: `-` is stdout, devices
- * and FIFOs are written through, symlinks followed, files replaced atomically). Kept for callers
- * written before it.
- */
-export async function writeTextAtomic(path: string, text: string): Promise<void> {
-  await writeTextOutput(path, text);
-}
-
-/** Writes `chunks` to `path` through the one output writer (see {@link writeTextAtomic}). */
-export async function writeChunksAtomic(path: string, chunks: Iterable<Uint8Array>): Promise<void> {
-  await writeOutput(path, chunks);
 }
 
 /** The file's bytes, decompressed when it is gzip, as a stream of chunks. */

@@ -11,10 +11,11 @@
  *   failure removes the temporary file and names the output.
  *
  * Deno's rename needs read access to both names, so the atomic replace needs
- * `--allow-read=DIR` besides `--allow-write=DIR`. With `--allow-write` alone the file is written
- * in place instead (opened once the first bytes exist; removed if writing fails midway), and an
- * existing path is looked at through a file opened for writing (fstat needs no permission), so
- * devices and FIFOs are still written through; following a symlink needs read access to it.
+ * `--allow-read=DIR` besides `--allow-write=DIR`. Without them (say `--allow-write=OUT` alone)
+ * the file is written in place instead (opened once the first bytes exist; removed if writing
+ * fails midway). Telling a file from a device or FIFO, and following a symlink, needs read access
+ * to an existing output (Deno's fstat asks for it). A missing permission is reported for the path
+ * the user gave, with the flag to add, never for the temporary file.
  * @module
  */
 import { basename, dirname, join, resolve } from "node:path";
@@ -62,14 +63,18 @@ export async function writeOutput(
     }
     return;
   }
-  // Deno's rename needs read access to both names: without it, no atomic replace is possible.
-  if (
-    Deno.permissions.querySync({ name: "read", path: dirname(target.path) }).state !== "granted"
-  ) {
+  // Deno's rename needs read access to both names, and the temporary file write access: without
+  // them, no atomic replace is possible.
+  const tmp = temporaryPathFor(target.path);
+  if (!granted("read", dirname(target.path)) || !granted("write", tmp)) {
     await writeInPlace(target.path, path, chunks);
     return;
   }
   await replaceAtomically(target.path, path, chunks, options);
+}
+
+function granted(name: "read" | "write", path: string): boolean {
+  return Deno.permissions.querySync({ name, path }).state === "granted";
 }
 
 /**
@@ -117,8 +122,7 @@ type Target =
   | { kind: "special"; file: Deno.FsFile };
 
 async function resolveTarget(path: string): Promise<Target> {
-  const canRead = (p: string) => Deno.permissions.querySync({ name: "read", path: p }).state;
-  if (canRead(path) === "granted") {
+  if (granted("read", path)) {
     let info: Deno.FileInfo;
     try {
       info = await Deno.lstat(path);
@@ -149,7 +153,8 @@ async function resolveTarget(path: string): Promise<Target> {
     }
     return { kind: "special", file: await openForWrite(path) };
   }
-  // No read access: look through an open file descriptor instead (fstat needs no permission).
+  // No read access, so no stat: opening for writing (which changes nothing) tells whether the
+  // path exists. A new file is fine; what an existing path is cannot be seen without reading.
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { write: true });
@@ -162,12 +167,12 @@ async function resolveTarget(path: string): Promise<Target> {
     }
     throw describeWriteError(path, e);
   }
-  const info = await file.stat();
-  if (info.isFile) {
-    file.close();
-    return { kind: "file", path };
-  }
-  return { kind: "special", file };
+  file.close();
+  throw missingPermission(
+    path,
+    "read",
+    "it exists, and telling a file from a device or FIFO to write to",
+  );
 }
 
 async function openForWrite(path: string): Promise<Deno.FsFile> {
@@ -206,7 +211,7 @@ async function replaceAtomically(
   try {
     file = await Deno.open(tmp, { write: true, create: true, truncate: true });
   } catch (e) {
-    throw describeWriteError(shown, e, tmp);
+    throw describeWriteError(shown, e, true);
   }
   let open = true;
   let written = 0;
@@ -267,9 +272,33 @@ async function io<T>(shown: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
-function describeWriteError(path: string, e: unknown, tmp?: string): Error {
-  if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") {
-    return e as Error;
+function isNotCapable(e: unknown): boolean {
+  return e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable";
+}
+
+/**
+ * A Deno permission missing for the output `path` (as the user gave it): a `NotCapable` error
+ * (the CLI's exit code 2) naming that path and the flag that grants what is missing, where Deno's
+ * own message would name whichever file was touched (the temporary file, the link's target).
+ */
+function missingPermission(path: string, need: "read" | "write", why?: string): Error {
+  const flag = need === "write" ? `--allow-write=${dirname(path)}` : `--allow-read=${path}`;
+  const what = why ? `${why} needs ${need} access` : `cannot write without ${need} access`;
+  return new Deno.errors.NotCapable(
+    `${printable(path)}: ${what}: run again with ${printable(flag)}`,
+  );
+}
+
+function describeWriteError(path: string, e: unknown, temporary = false): Error {
+  if (isNotCapable(e)) {
+    const need = /Requires (read|write) access/.exec((e as Error).message)?.[1];
+    return need === "read"
+      ? missingPermission(path, "read", "replacing it atomically")
+      : missingPermission(
+        path,
+        "write",
+        temporary ? "replacing it atomically (through a file beside it)" : undefined,
+      );
   }
   const name = printable(path);
   if (e instanceof Deno.errors.NotFound) {
@@ -277,7 +306,9 @@ function describeWriteError(path: string, e: unknown, tmp?: string): Error {
   }
   if (e instanceof Deno.errors.PermissionDenied) {
     return new OutputError(
-      `${name}: cannot write: permission denied${tmp ? ` (creating ${printable(tmp)})` : ""}`,
+      `${name}: cannot write: permission denied${
+        temporary ? " (creating a temporary file beside it)" : ""
+      }`,
     );
   }
   const message = (e as Error)?.message?.split("\n")[0] ?? String(e);

@@ -61,10 +61,7 @@ function detectPlain(head: Uint8Array): { kind: ContentKind; shape?: ZeekShape }
   const capture = sniffCapture(head);
   if (capture) return { kind: capture };
   const text = decoder.decode(head.subarray(0, Math.min(head.length, DETECT_CONTENT_BYTES)));
-  const firstKey = /^\uFEFF?\s*\{\s*"((?:[^"\\]|\\.)*)"\s*:/.exec(text)?.[1];
-  if (firstKey !== undefined && (SAMPLE_KEYS as readonly string[]).includes(firstKey)) {
-    return { kind: "secflow" };
-  }
+  if (startsLikeSample(text)) return { kind: "secflow" };
   const sniff = sniffText(head);
   if (!sniff) return { kind: "unknown" };
   if (sniff.format === "zeek") {
@@ -85,6 +82,20 @@ function detectPlain(head: Uint8Array): { kind: ContentKind; shape?: ZeekShape }
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * The text is a JSON object whose first key is a sample's, or a file cut inside or just after
+ * that key (`{"flas`): the `.sf` reader then says where the JSON ends, which is what the user
+ * of a truncated sample needs to hear, rather than "not a capture".
+ */
+function startsLikeSample(text: string): boolean {
+  const m = /^\uFEFF?\s*\{\s*"((?:[^"\\]|\\.)*)(?:"\s*(:|$)|$)/.exec(text);
+  if (!m) return false;
+  const key = m[1];
+  if (m[2] === ":") return (SAMPLE_KEYS as readonly string[]).includes(key);
+  // The text ends in the first key or before its colon.
+  return key.length > 0 && SAMPLE_KEYS.some((k) => k.startsWith(key));
+}
 
 /**
  * As much of a gzip head's content as its bytes give, at most {@link DETECT_CONTENT_BYTES}:

@@ -382,7 +382,9 @@ export class SampleError extends Error {
     readonly problems: SampleProblem[],
     count: number = problems.length,
   ) {
-    const first = problems[0];
+    // Once the JSON itself is broken (cut short, a stray byte) that is what the user must hear
+    // first: keys "missing" from a sample cut in half follow from it.
+    const first = problems.find((p) => p.message.startsWith("not JSON")) ?? problems[0];
     const more = count > 1 ? ` (and ${count - 1} more problem${count > 2 ? "s" : ""})` : "";
     super(
       `${printable(file)}: not a valid Secflow sample: ${first.path}: ${

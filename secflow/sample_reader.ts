@@ -162,7 +162,7 @@ export class SampleReader {
         this.#stack.length > 0 ? this.#here() : "$",
         this.offset === 0
           ? "the file is empty"
-          : `not JSON: the text ends early (byte ${this.offset})`,
+          : `not JSON: cut short, the text ends at byte ${this.offset} inside the sample`,
       );
       return;
     }

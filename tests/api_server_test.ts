@@ -321,6 +321,31 @@ serveTest("serve: a conversion failure is recorded and reported, not lost", asyn
 });
 
 serveTest(
+  "serve: a log line quoting an upload's name escapes its control characters",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    try {
+      const c = client(s.url);
+      await Deno.writeTextFile(`${dir.path}/bad.sf`, '{"flashes": [1, 2');
+      // C1 controls: U+009B is a CSI (an 8-bit ESC [) on many terminals, U+0085 a line break.
+      const name = "bad\u009b2J\u0085x.sf";
+      await c.upload({ path: `${dir.path}/bad.sf`, fileName: name, type: "secflow" });
+      await s.idle();
+      const line = s.logs.find((l) => l.includes("conversion of"));
+      assert.ok(line, s.logs.join("\n"));
+      assert.ok(line.includes("conversion of bad\\x9b2J\\x85x.sf ("), line);
+      // deno-lint-ignore no-control-regex
+      for (const l of s.logs) assert.doesNotMatch(l, /[\x00-\x1f\x7f-\x9f]/, JSON.stringify(l));
+      // The name itself is the user's, kept as given.
+      assert.equal((await c.listUploads())[0].fileName, name);
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
+
+serveTest(
   "serve: --keep-originals keeps the exact bytes of a multi-MiB streamed upload",
   async (storage) => {
     await using dir = await tempDir();

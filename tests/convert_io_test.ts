@@ -676,3 +676,99 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("a truncated .sf is a Secflow sample cut short, named with the byte where it ends", async () => {
+  await withTempDir(async (dir) => {
+    const sample = formatSample({
+      hash: "0123456789abcdef0123456789abcdef",
+      trafficDate: "1700000000.5",
+      fileName: "a.sf",
+      flashes: [{
+        src: "192.168.1.10:50001",
+        dst: "example.com:443",
+        destinationNameSource: "passive",
+        srcPkts: 3,
+        srcBytes: 100,
+        dstPkts: 4,
+        dstBytes: 2000,
+        relativeStart: 0,
+        protocolInformation: "",
+        duration: 1.5,
+      }],
+    });
+    const parsed = JSON.parse(sample);
+    // Keys in another order (flashes first): still a sample, still cut short.
+    const flashesFirst = JSON.stringify({ flashes: parsed.flashes, hash: parsed.hash });
+    const cuts: [string, string][] = [
+      ["hash.sf", sample.slice(0, 100)],
+      ["flashes.sf", flashesFirst.slice(0, 100)],
+      ["in-key.sf", sample.slice(0, 5)],
+      ["before-colon.sf", '{"flashes"'],
+    ];
+    for (const [name, text] of cuts) {
+      const path = join(dir, name);
+      await Deno.writeTextFile(path, text);
+      const end = new TextEncoder().encode(text).length;
+      for (const command of ["convert", "view", "validate"]) {
+        const r = await runCli([command, path], { cwd: dir });
+        assertClean(r);
+        const said = decoder.decode(r.stdout) + r.stderr;
+        assert.notEqual(r.code, 0, `${command} ${name}`);
+        assert.doesNotMatch(said, /pcap/, `${command} ${name}: ${said}`);
+        assert.match(said, new RegExp(`cut short, the text ends at byte ${end}\\b`), said);
+        if (command !== "validate") {
+          assert.match(said, /not a valid Secflow sample: \$[^:]*: not JSON: cut short/, said);
+        }
+      }
+    }
+    // A Zeek JSON log that mentions "flashes" stays a log.
+    const log = join(dir, "conn.log");
+    await Deno.writeTextFile(
+      log,
+      '{"ts":1700000000.0,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":5,"id.resp_h":' +
+        '"93.184.216.34","id.resp_p":443,"proto":"tcp","note":"{\\"flashes\\":"}\n',
+    );
+    const r = await runCli(["convert", log, "-o", join(dir, "conn.sf")], { cwd: dir });
+    assert.doesNotMatch(r.stderr, /Secflow sample/, r.stderr);
+  });
+});
+
+Deno.test("permissions: report -o and convert -o share one writer; a missing grant names the user's path and the flag", async () => {
+  await withTempDir(async (dir) => {
+    const input = join(dir, "capture.pcap");
+    await Deno.writeFile(input, CAPTURE);
+    const out = join(dir, "out");
+    await Deno.mkdir(out);
+    for (const [command, name] of [["report", "x.html"], ["convert", "x.sf"]]) {
+      const target = join(out, name);
+      const run = (read: string[], write: string[]) =>
+        runCli([command, input, "-o", target], {
+          permissions: [
+            `--allow-read=${[input, ...read].join(",")}`,
+            ...(write.length ? [`--allow-write=${write.join(",")}`] : []),
+          ],
+        });
+      // The directory readable, only the file writable: no temporary file can be made beside it,
+      // so the file is written in place (it used to fail naming `.x.html.PID.tmp`).
+      let r = await run([out], [target]);
+      assert.equal(r.code, 0, `${command}: ${r.stderr}`);
+      assert.deepEqual([...Deno.readDirSync(out)].map((e) => e.name), [name]);
+      const written = await Deno.readFile(target);
+      assert.ok(written.length > 100, `${command} wrote its output`);
+      // No write access at all: the user's path and the flag to add, exit 2.
+      r = await run([out], []);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.ok(r.stderr.includes(`${target}: cannot write without write access`), r.stderr);
+      assert.ok(r.stderr.includes(`--allow-write=${out}`), r.stderr);
+      // The file exists and may be written but not read: whether it is a file or a FIFO cannot be
+      // told, so read access to it is asked for, by name; the file is left as it was.
+      r = await run([], [target]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes(`--allow-read=${target}`), r.stderr);
+      assert.deepEqual(await Deno.readFile(target), written);
+      for (const said of [r.stderr]) assert.doesNotMatch(said, /\.tmp|Requires/);
+      await Deno.remove(target);
+    }
+  });
+});

@@ -315,6 +315,33 @@ Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSO
   }
 });
 
+Deno.test("pages: any unknown path under /samples/ is the HTML 404 page, not a JSON envelope", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const alice = await login(server.url, ALICE);
+    for (
+      const path of [
+        `/samples/${uuids.alice}/unknown`,
+        `/samples/${uuids.alice}/report.html/more`,
+        `/samples/${uuids.alice}/`,
+        "/samples/",
+        "/samples",
+      ]
+    ) {
+      const r = await get(server.url, path, alice.cookie);
+      assert.equal(r.status, 404, path);
+      assert.match(r.headers.get("content-type") ?? "", /^text\/html/, path);
+      assert.match(r.text, /<h1>Not found<\/h1>/, path);
+      const anonymous = await get(server.url, path);
+      assert.equal(anonymous.status, 401, path);
+      assert.match(anonymous.headers.get("content-type") ?? "", /^text\/html/, path);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
 Deno.test("pages: a key that may not annotate gets no form, and its annotation posts are refused", async () => {
   await using dir = await tempDir();
   const store = await Store.open(`${dir.path}/db`);
@@ -398,5 +425,59 @@ Deno.test("pages: the origin check accepts the host the browser addressed when t
   } finally {
     await server.shutdown();
     await store.close();
+  }
+});
+
+Deno.test("pages and API: a capture cut short is processed with its warning shown, not as a clean empty upload", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [ALICE] });
+  try {
+    // A pcap header, then a record whose header promises 60 bytes and whose data stops after 20.
+    const bytes = new Uint8Array(24 + 16 + 20);
+    const v = new DataView(bytes.buffer);
+    v.setUint32(0, 0xa1b2c3d4, true);
+    v.setUint16(4, 2, true);
+    v.setUint16(6, 4, true);
+    v.setUint32(16, 65535, true);
+    v.setUint32(20, 1, true);
+    v.setUint32(24, 1_700_000_000, true);
+    v.setUint32(32, 60, true);
+    v.setUint32(36, 60, true);
+    await Deno.writeFile(`${dir.path}/cut.pcap`, bytes);
+    const c = client(server.url, ALICE);
+    await c.upload({ path: `${dir.path}/cut.pcap`, type: "pcap" });
+    await server.idle();
+    const warning = /^cut\.pcap: capture cut at byte offset 24\b/;
+    const [entry] = await c.listUploads();
+    assert.equal(entry.processed, true);
+    assert.equal(entry.warnings?.length, 1, JSON.stringify(entry));
+    assert.match(entry.warnings![0], warning);
+    const meta = await c.getSample(entry.uuid);
+    assert.equal(meta.trafficDate, "");
+    assert.match((meta.warnings as string[])[0], warning);
+    assert.deepEqual(await c.listSecflows(entry.uuid), []);
+    // serve's log says it too.
+    assert.ok(
+      server.logs.some((l) =>
+        l.startsWith("networksage serve: warning: cut.pcap: capture cut at byte offset 24") &&
+        l.endsWith(`(upload ${entry.uuid}, 0 Secflows)`)
+      ),
+      server.logs.join("\n"),
+    );
+    // The samples page: no Secflows, one warning; the sample's page lists it, unfolded.
+    const { cookie } = await login(server.url, ALICE);
+    const list = await get(server.url, "/", cookie);
+    assert.match(
+      list.text,
+      /processed, no Secflows · <span class="error" title="cut\.pcap: capture cut at byte offset 24[^"]*">1 warning<\/span>/,
+    );
+    const one = await get(server.url, `/samples/${entry.uuid}`, cookie);
+    assert.equal(one.status, 200);
+    assert.match(
+      one.text,
+      /<details open><summary>1 conversion warning<\/summary><ul><li>cut\.pcap: capture cut at byte offset 24/,
+    );
+  } finally {
+    await server.shutdown();
   }
 });

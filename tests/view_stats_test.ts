@@ -504,3 +504,61 @@ Deno.test("view and stats refuse a name with control bytes, quoting it escaped, 
     assert.match(text, /hostile\.sf/);
   }
 });
+
+Deno.test("view --csv: no .sf field can hold a control character; a platform field that does is quoted", async () => {
+  await using dir = await tempDir();
+  // Local samples: the .sf reader refuses a control character in every field the CSV shows
+  // (src and dst are checked as addresses and names, protocolInformation is "" or "ICMP",
+  // destinationNameSource one of four words, the rest numbers), so no row can carry one.
+  const perms = [`--allow-read=${dir.path}`];
+  for (
+    const bad of [
+      { dst: "a\u001b[2J.example:443" },
+      { dst: "a\u0085.example:443" },
+      { src: "10.0.0.1\u001b:1000" },
+      { protocolInformation: "\u001b[2J" },
+      { destinationNameSource: "passive\u009b" },
+    ]
+  ) {
+    const path = `${dir.path}/bad.sf`;
+    await Deno.writeTextFile(
+      path,
+      formatSample({ ...SAMPLE, flashes: [{ ...SAMPLE.flashes[0], ...bad }] } as Sample),
+    );
+    const r = await runCli(["view", path, "--csv"], perms);
+    assert.equal(r.code, 2, `${JSON.stringify(bad)}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /not a valid Secflow sample/);
+  }
+  // fileName may hold one, but the CSV does not show it.
+  const named = `${dir.path}/named.sf`;
+  await Deno.writeTextFile(named, formatSample({ ...SAMPLE, fileName: "x\u001b[2J\u0085.pcap" }));
+  const local = await runCli(["view", named, "--csv"], perms);
+  assert.equal(local.code, 0, local.stderr);
+  // deno-lint-ignore no-control-regex
+  assert.doesNotMatch(local.stdout, /[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+
+  // A platform sample (--uuid) holds what the server sent: here an eventId with ESC and C1
+  // characters, which serve keeps from an uploaded .sf. Its CSV field is quoted, exact.
+  const KEY = "sk-view-csv";
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const client = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    const eventId = "ev\u001b[2J\u0085x";
+    const flashes = [{ ...SAMPLE.flashes[0], eventId }];
+    await Deno.writeTextFile(`${dir.path}/ev.sf`, JSON.stringify({ ...SAMPLE, flashes }));
+    await client.upload({ path: `${dir.path}/ev.sf`, type: "secflow" });
+    await s.idle();
+    const uuid = (await client.listUploads())[0].uuid;
+    const csv = await runCli(["view", "--uuid", uuid, "--csv", "--api-url", s.url], [
+      `--allow-env=NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL`,
+      `--allow-net=${new URL(s.url).host}`,
+    ], { NETWORKSAGE_API_KEY: KEY });
+    assert.equal(csv.code, 0, csv.stderr);
+    const [header, row] = csv.stdout.split("\n");
+    assert.match(header, /,eventId,flowIdCount,start$/);
+    assert.ok(row.includes(',"ev\u001b[2J\u0085x",1,'), JSON.stringify(row));
+  } finally {
+    await s.shutdown();
+  }
+});
