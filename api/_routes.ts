@@ -145,7 +145,11 @@ export function apiRoutes({ store, upload }: ApiDeps): Route[] {
   ];
 }
 
-async function readLimited(request: Request, limit: number): Promise<string | null> {
+/**
+ * A request body of at most `limit` bytes as text; null (the rest unread) when it is larger. The
+ * one bounded reader of small bodies (annotations here, the pages' forms).
+ */
+export async function readLimited(request: Request, limit: number): Promise<string | null> {
   if (!request.body) return "";
   const parts: Uint8Array[] = [];
   let n = 0;

@@ -19,6 +19,7 @@
 import { escapeHtml } from "../report/escape.ts";
 import { renderReport, reportDocument, reportSections } from "../report/html.ts";
 import { fromActivities, reportModel } from "../report/model.ts";
+import { readLimited } from "./_routes.ts";
 import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
 import {
   clearedSessionCookie,
@@ -110,21 +111,8 @@ async function formBody(request: Request, limit = 65536): Promise<URLSearchParam
     await request.body?.cancel().catch(() => {});
     return new URLSearchParams();
   }
-  if (!request.body) return new URLSearchParams();
-  const parts: Uint8Array[] = [];
-  let n = 0;
-  for await (const chunk of request.body) {
-    n += chunk.length;
-    if (n > limit) return null;
-    parts.push(chunk);
-  }
-  const all = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return new URLSearchParams(new TextDecoder().decode(all));
+  const text = await readLimited(request, limit);
+  return text === null ? null : new URLSearchParams(text);
 }
 
 /**
