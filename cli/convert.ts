@@ -5,6 +5,7 @@
 import { basename, extname, join, resolve } from "node:path";
 import { type CliContext, type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { Progress } from "./_progress.ts";
+import { plural } from "./_format.ts";
 import {
   convertFileTo,
   defaultOutputPath,
@@ -201,10 +202,6 @@ async function convertOne(
     if (timer !== undefined) clearInterval(timer);
     progress?.clear();
   }
-}
-
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n.toLocaleString("en-US")} ${n === 1 ? one : many}`;
 }
 
 /** What was read, e.g. `5 packets (5 kept, ...)`. */

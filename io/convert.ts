@@ -499,7 +499,7 @@ async function writeZeek(
   const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   const { zeekSampleText } = await zeekText();
   const text = zeekSampleText(analysis, { fileName, cache });
-  if (text.flashes > 0) await writeOutput(output, text.chunks());
+  if (text.flashes > 0) await writeOutput(output, text.chunks(2), { twoBuffers: true });
   if (options.dnsCache && cache) await updateNameCache(options.dnsCache, cache, text.cacheUpdates);
   const [passive, fromCache, original, session] = text.sourceCounts;
   return {

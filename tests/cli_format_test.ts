@@ -26,6 +26,15 @@ Deno.test("plural and counts: 1 Secflow, 2 Secflows, 12,988 packets", () => {
   assert.equal(formatCount(1_234_567), "1,234,567");
 });
 
+Deno.test("counts are grouped exactly as toLocaleString('en-US') groups them", () => {
+  const values = [0, 7, 999, 1000, 999.5, 1e6 - 0.4, -1234, -999_999_999, 2 ** 53, 1e20, 3e21];
+  for (let digits = 1; digits <= 18; digits++) values.push(Number("9".repeat(digits)) / 7);
+  for (const n of values) {
+    assert.equal(formatCount(n), Math.round(n).toLocaleString("en-US"), String(n));
+  }
+  assert.equal(formatCount(NaN), "NaN");
+});
+
 Deno.test("amounts and durations with units", () => {
   assert.equal(formatBytes(999), "999 B");
   assert.equal(formatBytes(1_200_000), "1.2 MB");

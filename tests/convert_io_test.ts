@@ -615,8 +615,20 @@ Deno.test("messages: a full disk names the output and leaves no temporary file",
     }
     try {
       await Deno.writeFile(join(small, "fill"), new Uint8Array(8192)).catch(() => {});
-      for (const permissions of [undefined, [`--allow-read=${input}`, `--allow-write=${small}`]]) {
-        const r = await runCli(["convert", input, "-o", join(small, "x.sf")], { permissions });
+      // A Zeek conn.log is written by its own path (two buffers, asynchronous writes).
+      const conn = join(dir, "conn.log");
+      await Deno.writeTextFile(
+        conn,
+        connTsv(Array.from({ length: 200 }, (_, i) => ({ ...CONN, op: 40000 + i }))),
+      );
+      const runs = [input, conn].flatMap((from) =>
+        [undefined, [`--allow-read=${from}`, `--allow-write=${small}`]].map((permissions) => ({
+          from,
+          permissions,
+        }))
+      );
+      for (const { from, permissions } of runs) {
+        const r = await runCli(["convert", from, "-o", join(small, "x.sf")], { permissions });
         assertClean(r);
         assert.equal(r.code, 1, r.stderr);
         assert.match(r.stderr, /small\/x\.sf: cannot write: No space left on device/);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { JsonArraySplitter, LineSplitter } from "../secflow/zeek/_lines.ts";
 import { convertZeek } from "../secflow/zeek/mod.ts";
-import { IPV6, NOT_ADDRESS, parseAddress } from "../secflow/zeek/_text.ts";
+import { IPV6, NOT_ADDRESS, parseAddress, parseAddressText } from "../secflow/zeek/_text.ts";
 import { prng } from "../bench/synthetic.ts";
 
 const enc = new TextEncoder(), dec = new TextDecoder();
@@ -203,4 +203,32 @@ Deno.test("addresses: IPv6 is hex digits and colons; other text with a colon is 
   assert.equal(at("2001:db8::1"), IPV6);
   assert.equal(at("not:an:address"), NOT_ADDRESS);
   assert.equal(at("1:2"), NOT_ADDRESS);
+});
+
+Deno.test("addresses: bytes are judged exactly as their text is", () => {
+  const texts = [
+    "1:2",
+    "ab:",
+    ":",
+    "::",
+    ":::",
+    "a:b:c",
+    "A:B:F:g",
+    "fe80::1%eth0",
+    "1.2.3.4:5:6",
+    "@:@:",
+    "`:`:",
+  ];
+  texts.push("1:".repeat(22) + "1", "1:".repeat(22) + "12", "1:".repeat(40), "G::", "f::\u00e9");
+  for (let c = 0; c < 256; c++) {
+    texts.push(`${String.fromCharCode(c)}::1`, `1::${String.fromCharCode(c)}`);
+  }
+  for (const text of texts) {
+    const bytes = Uint8Array.from(text, (ch) => ch.charCodeAt(0) & 0xff);
+    assert.equal(
+      parseAddress(bytes, 0, bytes.length),
+      parseAddressText(text),
+      JSON.stringify(text),
+    );
+  }
 });

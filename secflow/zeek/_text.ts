@@ -97,7 +97,24 @@ export const NOT_ADDRESS = -1;
 /** An IPv4 address from `b[s, e)` as an unsigned number; {@link IPV6} or {@link NOT_ADDRESS}. */
 export function parseAddress(b: Uint8Array, s: number, e: number): number {
   const ip = parseV4(b, s, e);
-  return ip === NOT_ADDRESS && looksIPv6(latin1(b, s, Math.min(e, s + 64))) ? IPV6 : ip;
+  return ip === NOT_ADDRESS && looksIPv6Bytes(b, s, e) ? IPV6 : ip;
+}
+
+/**
+ * {@link looksIPv6} on bytes, with no string made: a dns.log's answers are mostly names (CNAMEs),
+ * and each one used to become a string for the pattern.
+ */
+function looksIPv6Bytes(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s > 45) return false;
+  let colons = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c === 58) colons++;
+    else if (!((c >= 48 && c <= 57) || c === 46 || ((c | 32) >= 97 && (c | 32) <= 102))) {
+      return false;
+    }
+  }
+  return colons >= 2;
 }
 
 /** IPv6 text: hex digits, colons (at least two) and dots (an embedded IPv4), at most 45. */

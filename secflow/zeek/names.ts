@@ -30,6 +30,8 @@ export class ZeekNames {
   names: number = 0;
   #poolUsed = 0;
   #hashOf = new Int32Array(1 << 10);
+  /** Per name id: 0 not judged yet, 1 usable, 2 not (see {@link ZeekNames.add}). */
+  #verdict = new Uint8Array(1 << 10);
   #slots = new Int32Array(1 << 11); // name id + 1
   #mask = (1 << 11) - 1;
   #text: (string | undefined)[] = [];
@@ -64,6 +66,9 @@ export class ZeekNames {
       this.nameStart = grownInt32(this.nameStart);
       this.nameEnd = grownInt32(this.nameEnd);
       this.#hashOf = grownInt32(this.#hashOf);
+      const verdict = new Uint8Array(this.nameStart.length);
+      verdict.set(this.#verdict);
+      this.#verdict = verdict;
     }
     if (this.#poolUsed + len > this.pool.length) {
       const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + len));
@@ -104,7 +109,10 @@ export class ZeekNames {
 
   /** Records one harvested answer. `ip` unsigned or int32. */
   add(ip: number, time: number, nameId: number): void {
-    if (!isUsableName(this.text(nameId))) {
+    // A name is judged once, not once per answer (a busy resolver repeats a few thousand names).
+    let verdict = this.#verdict[nameId];
+    if (verdict === 0) verdict = this.#verdict[nameId] = isUsableName(this.text(nameId)) ? 1 : 2;
+    if (verdict === 2) {
       this.rejected++;
       return;
     }
