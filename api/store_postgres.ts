@@ -17,7 +17,6 @@
 import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 // deno-lint-ignore no-import-prefix -- as above
 import type Postgres from "npm:postgres@3.4.7";
-import type { SampleRow } from "./store.ts";
 import type { Metadata, PlatformSecflow } from "./types.ts";
 import type { KeyRecordStore } from "./_keys.ts";
 import { isoMicros, sampleRowOf } from "./store.ts";
