@@ -1,13 +1,15 @@
 /**
  * The main job on data the project makes itself: writes a small synthetic capture (a LAN host
  * resolving and visiting a few sites, with DNS answers from the LAN resolver), converts it with
- * the same code `networksage convert` uses, and prints the Secflows as a table.
+ * the same code `networksage convert` uses, and prints the Secflows as `networksage view` does.
  *
  *     deno task demo            (writes demo/demo.pcap and demo/demo.sf)
  * @module
  */
 import { convertFile, writeSample } from "./io/convert.ts";
 import { writeDemoCapture } from "./bench/synthetic.ts";
+import { formatDate } from "./cli/_format.ts";
+import { main } from "./cli.ts";
 
 const dir = new URL("./demo/", import.meta.url).pathname;
 await Deno.mkdir(dir, { recursive: true });
@@ -24,20 +26,8 @@ if (!sample) {
 }
 await writeSample(output, sample);
 console.log(
-  `wrote ${output}: ${sample.flashes.length} Secflows, trafficDate ${sample.trafficDate}\n`,
+  `wrote ${output}: ${sample.flashes.length} Secflows, traffic from ` +
+    `${formatDate(Number(sample.trafficDate))}\n`,
 );
-const rows = sample.flashes.map((f) => [
-  f.src,
-  f.dst,
-  f.destinationNameSource,
-  `${f.srcPkts}/${f.dstPkts}`,
-  `${f.srcBytes}/${f.dstBytes}`,
-  f.relativeStart.toFixed(6),
-  f.duration.toFixed(6),
-  f.protocolInformation,
-]);
-const header = ["src", "dst", "name from", "pkts s/d", "bytes s/d", "start", "duration", ""];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-console.log(line(header));
-for (const r of rows) console.log(line(r));
+Deno.exitCode = await main(["view", output]);
+console.log("\nnext: networksage view|stats|report demo/demo.sf (see the README's tour)");

@@ -101,6 +101,7 @@ Deno.test("README: the first screen and every command of the tour work as writte
     const demo = await runDeno(["task", "demo"], env);
     assert.equal(demo.code, 0, demo.out);
     assert.match(demo.out, /wrote \S+demo\.sf: 6 Secflows/);
+    assert.match(demo.out, /^src +dst +named +pkts out/m, "the demo prints view's table");
     for (const step of steps) {
       await t.step(step.line, async () => {
         let line = step.line.replaceAll("UUID", uuid);
