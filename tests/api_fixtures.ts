@@ -213,14 +213,29 @@ export function servePermissions(dataDir: string): string[] {
   ];
 }
 
+/** How {@link serveProcess} runs `serve`. */
+export interface ServeProcessOptions {
+  /** The key is an admin key (`--admin-key`) rather than `--api-key`. */
+  admin?: boolean;
+  /** Grant `--allow-run` for capped conversion subprocesses (default true). */
+  allowRun?: boolean;
+}
+
 /** `cli.ts serve` as a subprocess on an ephemeral port; resolves once it listens. */
-export async function serveProcess(dataDir: string, key: string, extra: string[] = []) {
+export async function serveProcess(
+  dataDir: string,
+  key: string,
+  extra: string[] = [],
+  options: ServeProcessOptions = {},
+) {
+  const permissions = servePermissions(dataDir)
+    .filter((p) => options.allowRun !== false || !p.startsWith("--allow-run"));
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-prompt",
       "--quiet",
-      ...servePermissions(dataDir),
+      ...permissions,
       // The PostgreSQL client reads PG* variables.
       ...(extra.includes("--database") ? ["--allow-env"] : []),
       CLI,
@@ -229,7 +244,7 @@ export async function serveProcess(dataDir: string, key: string, extra: string[]
       "0",
       "--data",
       dataDir,
-      "--api-key",
+      options.admin ? "--admin-key" : "--api-key",
       key,
       ...extra,
     ],
@@ -262,11 +277,18 @@ export async function serveProcess(dataDir: string, key: string, extra: string[]
   return {
     url: m[1],
     firstLine: text.split("\n")[0],
-    /** SIGTERM, then the exit code and all output. */
-    async stop(): Promise<CliRun> {
-      child.kill("SIGTERM");
+    /** Sends `signal` (SIGTERM by default), then the exit code, the signal and all output. */
+    async stop(signal: Deno.Signal = "SIGTERM"): Promise<CliRun & { signal: Deno.Signal | null }> {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
       const status = await child.status;
-      return { code: status.code, stdout: await rest, stderr: await stderr };
+      return {
+        code: status.code,
+        signal: status.signal,
+        stdout: await rest,
+        stderr: await stderr,
+      };
     },
   };
 }

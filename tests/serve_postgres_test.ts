@@ -15,7 +15,7 @@ import { defaultConverter, serve } from "../api/server.ts";
 import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
 import { openStorage, type Storage } from "../api/storage.ts";
 import type { PlatformSecflow } from "../api/types.ts";
-import { CLI, runCli, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { CLI, runCli, serveProcess, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { freshDatabase } from "./_postgres.ts";
 import { postgresUrl, warnSkip } from "./_storages.ts";
 
@@ -27,63 +27,16 @@ function client(url: string) {
   return new NetworkSageClient({ apiKey: KEY, apiUrl: url, useEnv: false, maxAttempts: 1 });
 }
 
-/** `cli.ts serve --database URL` as a subprocess on an ephemeral port. */
-async function node(dataDir: string, database: string, extra: string[] = []) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--quiet",
-      "--allow-net=127.0.0.1",
-      `--allow-read=${dataDir}`,
-      `--allow-write=${dataDir}`,
-      "--allow-env",
-      CLI,
-      "serve",
-      "--port",
-      "0",
-      "--data",
-      dataDir,
-      "--admin-key",
-      KEY,
-      "--database",
-      database,
-      ...extra,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const m = /listening on (http:\/\/\S+)/.exec(text);
-  if (!m) {
-    child.kill("SIGKILL");
-    await child.status;
-    throw new Error(`serve did not start: ${text} ${await stderr}`);
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  return {
-    url: m[1],
-    firstLine: text.split("\n")[0],
-    child,
-    /** SIGTERM (or `signal`), then the exit code and stderr. */
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        child.kill(signal);
-      } catch { /* already gone */ }
-      const status = await child.status;
-      return { code: status.code, signal: status.signal, stderr: await stderr };
-    },
-  };
+/**
+ * `cli.ts serve --database URL` as a subprocess on an ephemeral port, with the test key as an
+ * admin key. Conversions run inside the node (no `--allow-run`), so killing the node kills its
+ * conversion too.
+ */
+function node(dataDir: string, database: string, extra: string[] = []) {
+  return serveProcess(dataDir, KEY, ["--database", database, ...extra], {
+    admin: true,
+    allowRun: false,
+  });
 }
 
 /** What `convert` gives for `path`, in the platform's Secflow shape. */
