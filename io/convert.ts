@@ -121,7 +121,7 @@ export function formatOf(name: string, d: Detection, rawHead: Uint8Array): Input
  */
 export async function detectFormat(path: string): Promise<InputFormat> {
   const source = await openSource(path);
-  return formatOf(source.name, detect(source.head), source.head);
+  return formatOf(source.name, await detect(source.head), source.head);
 }
 
 /** A Zeek folder: its conn.log (or rotated pieces, in order) and its dns.log. */
@@ -209,7 +209,7 @@ async function convertSource(
   options: ConvertOptions,
 ): Promise<ConvertResult> {
   const path = source.path ?? "stdin";
-  const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
+  const format = options.format ?? formatOf(source.name, await detect(source.head), source.head);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -397,7 +397,7 @@ export async function convertFileTo(
   if (folder) return await convertZeekFolder(folder, output, options);
   const source = await openSource(input);
   options.onOpen?.(source);
-  const format = options.format ?? formatOf(source.name, detect(source.head), source.head);
+  const format = options.format ?? formatOf(source.name, await detect(source.head), source.head);
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
     // Written over itself: read whole first (streaming would overwrite what is still unread

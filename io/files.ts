@@ -147,7 +147,9 @@ export async function openSource(path: string): Promise<InputSource> {
     const info = await file.stat();
     size = info.isFile ? info.size : undefined;
     const head = await readUpTo(file, HEAD_BYTES);
-    const once = size === undefined ? onceOnly(file, head, path) : undefined;
+    const once = size === undefined
+      ? onceOnly(file, head, path, await isCaptureHead(head))
+      : undefined;
     const source: InputSource = {
       name: path,
       path,
@@ -197,8 +199,9 @@ function onceOnly(
   file: Deno.FsFile,
   head: Uint8Array,
   name: string,
+  keep: boolean,
 ): AsyncIterable<Uint8Array> {
-  return replayable(file, head, name, isCaptureHead(head), () => {
+  return replayable(file, head, name, keep, () => {
     try {
       file.close();
     } catch { /* closed */ }
@@ -214,13 +217,19 @@ async function stdinSource(): Promise<InputSource> {
     raw: () => counted(source, stdinChunks),
     content: () => gunzipIfNeeded(source.raw(), "standard input"),
   };
-  const stdinChunks = replayable(Deno.stdin, head, "standard input", isCaptureHead(head), () => {});
+  const stdinChunks = replayable(
+    Deno.stdin,
+    head,
+    "standard input",
+    await isCaptureHead(head),
+    () => {},
+  );
   return source;
 }
 
 /** Whether a head is a capture (plain or gzip'd), the one kind of input read twice. */
-function isCaptureHead(head: Uint8Array): boolean {
-  const kind = detect(head).kind;
+async function isCaptureHead(head: Uint8Array): Promise<boolean> {
+  const kind = (await detect(head)).kind;
   return kind === "pcap" || kind === "pcapng";
 }
 
