@@ -50,8 +50,13 @@ export const CAPTURE_FILTER: string =
 export const DEFAULT_WINDOW_SECONDS = 300;
 /** The shortest window allowed, in seconds. */
 export const MIN_WINDOW_SECONDS = 10;
-/** Default niceness of the live collector. */
-export const DEFAULT_NICE = 10;
+/**
+ * Default niceness of the live collector: normal priority. A lowered priority lets a busy machine
+ * starve the collector while the kernel buffer overflows (measured at load 5-8: niceness 10 dropped
+ * 163k of 300k replayed packets where niceness 0 dropped none, docs/BENCHMARKS.md); a sensor that
+ * must yield to other work asks for it with `--nice`.
+ */
+export const DEFAULT_NICE = 0;
 
 /** Options of {@link Collector}. Give exactly one of `interface` and `file`. */
 export interface CollectorOptions {
@@ -75,7 +80,7 @@ export interface CollectorOptions {
   spool?: UploaderOptions;
   /** Samples kept in memory when no directory can take them (default 8). */
   memoryWindows?: number;
-  /** Niceness the live collector lowers itself to (default 10; 0 leaves the priority alone). */
+  /** Niceness the live collector lowers itself to (default 0: the priority is left alone). */
   nice?: number;
   /** Kernel buffer size in bytes (default 16 MiB). */
   bufferSize?: number;

@@ -61,7 +61,8 @@ options:
   --immediate            libpcap immediate mode (default: buffered, 100 ms timeout)
   --inline               build sessions on the reading thread instead of in a worker
                          (one thread and heap less: the lightest mode)
-  --nice N               lower the collector's priority to niceness N (default ${DEFAULT_NICE}; 0: unchanged)
+  --nice N               lower the collector's priority to niceness N, 1-19 (default ${DEFAULT_NICE}:
+                         unchanged; a lowered priority drops packets on a busy machine)
   -q, --quiet            no window lines and no progress line (failures are still reported)
 
 environment: NETWORKSAGE_API_KEY, NETWORKSAGE_API_URL, NETWORKSAGE_LIBPCAP (libpcap path),
