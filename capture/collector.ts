@@ -381,6 +381,7 @@ export class Collector implements AsyncIterable<WindowReport> {
         this.#output(closed, meta, sink!, cache, cachePath, stateDir)
       );
       counts = await this.#pump(pcap, link, output);
+      if (pcap.damage) event(`warning: ${pcap.damage}`);
     } finally {
       this.#pcap = undefined;
       pcap.close();

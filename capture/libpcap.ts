@@ -11,6 +11,8 @@
  * Needs `--allow-ffi` (and `--allow-env` for `NETWORKSAGE_LIBPCAP`).
  * @module
  */
+import { describeStart } from "../secflow/capture_reader.ts";
+import { isGzip } from "../secflow/gzip.ts";
 
 /** A capture problem with a CLI exit code (2: environment or input, 1: runtime failure). */
 export class CaptureError extends Error {
@@ -169,6 +171,30 @@ function readCString(ptr: Deno.PointerValue): string {
   return ptr === null ? "" : Deno.UnsafePointerView.getCString(ptr);
 }
 
+/**
+ * What a file libpcap cannot read as a capture is, in the converter's words ("unknown file
+ * format" says nothing about a gzip'd capture or a text file), or undefined when it cannot be read.
+ */
+function notACapture(path: string, reason: string): string | undefined {
+  if (!/unknown file format|bad dump file format|truncated dump file/.test(reason)) {
+    return undefined;
+  }
+  let head: Uint8Array;
+  try {
+    using file = Deno.openSync(path);
+    const buf = new Uint8Array(16);
+    head = buf.subarray(0, file.readSync(buf) ?? 0);
+  } catch {
+    return undefined;
+  }
+  if (isGzip(head)) {
+    return `${path}: a gzip-compressed file: live collection reads plain pcap or pcapng ` +
+      `(decompress it first; convert reads it as it is)`;
+  }
+  if (head.length === 0) return `${path}: the file is empty, not a pcap or pcapng capture`;
+  return `${path}: not a pcap or pcapng capture (${describeStart(head)})`;
+}
+
 function readErrbuf(buf: Uint8Array): string {
   const end = buf.indexOf(0);
   return new TextDecoder().decode(buf.subarray(0, end < 0 ? buf.length : end));
@@ -250,6 +276,12 @@ export class Pcap {
   readonly #libc: LibcLib;
   #handle: Deno.PointerValue;
   readonly offline: boolean;
+  /**
+   * Files: what cut the reading short (a damaged or truncated file ends it like the end of the
+   * file, keeping the packets before, as `convert` does), or undefined.
+   */
+  damage: string | undefined;
+  #path = "";
   /** Link-layer type (DLT_*), known after activation. */
   linkType = 0;
   /** `pcap_next_ex`'s out-parameters: [hdr ptr lo, hi, data ptr lo, hi]. */
@@ -297,10 +329,14 @@ export class Pcap {
     if (h === null) {
       // libpcap often starts its message with the path already ("x.pcap: No such file ...").
       const reason = readErrbuf(errbuf);
-      throw new CaptureError(reason.startsWith(`${path}: `) ? reason : `${path}: ${reason}`);
+      throw new CaptureError(
+        notACapture(path, reason) ??
+          (reason.startsWith(`${path}: `) ? reason : `${path}: ${reason}`),
+      );
     }
     const p = new Pcap(h, true);
     p.linkType = lib.pcap_datalink(h);
+    p.#path = path;
     return p;
   }
 
@@ -418,7 +454,10 @@ export class Pcap {
         if (r !== 1) {
           if (r === 0) state = "empty";
           else if (r === -2) state = "eof";
-          else if (r === -1) throw new CaptureError(`read failed: ${this.#error()}`, 1);
+          else if (r === -1 && this.offline) {
+            this.damage = `${this.#path}: ${this.#error()}: kept the packets before it`;
+            state = "eof";
+          } else if (r === -1) throw new CaptureError(`read failed: ${this.#error()}`, 1);
           else state = "empty";
           break;
         }

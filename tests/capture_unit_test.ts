@@ -20,6 +20,8 @@ import type { FlowEngine } from "../secflow/engine.ts";
 import { DnsHarvest } from "../secflow/dns.ts";
 import { parseIPv4 } from "../secflow/net.ts";
 import { main } from "../cli.ts";
+import { pcapOf, T0, tcp } from "./_pcap.ts";
+import { gzip } from "./zeek_fixtures.ts";
 import {
   announceSkip,
   Child,
@@ -529,6 +531,76 @@ Deno.test({
       for (const f of Deno.readDirSync(`${tmp}/split`)) {
         const s = JSON.parse(await Deno.readTextFile(`${tmp}/split/${f.name}`));
         strictEqual(f.name, `linux_${Math.floor(Number(s.trafficDate))}.sf`);
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "capture -r: a cut capture keeps the packets before the cut and warns; exit 0",
+  ignore: pcapSkip,
+  async fn() {
+    const tmp = await Deno.makeTempDir();
+    try {
+      const packets = Array.from({ length: 6 }, (_, i) => ({
+        us: T0 + i * 1000,
+        ip: i % 2 === 0
+          ? tcp({ src: "10.0.0.2", dst: "93.184.216.34", sp: 50000, dp: 443, payload: 100 })
+          : tcp({ src: "93.184.216.34", dst: "10.0.0.2", sp: 443, dp: 50000, payload: 900 }),
+      }));
+      const whole = pcapOf(packets);
+      // The last record loses its final 10 bytes, as a capture killed while writing does.
+      await Deno.writeFile(`${tmp}/cut.pcap`, whole.subarray(0, whole.length - 10));
+      const c = cliInNamespace(null, [
+        "capture",
+        "-r",
+        `${tmp}/cut.pcap`,
+        "--no-upload",
+        "--output",
+        `${tmp}/out`,
+        "--state-dir",
+        `${tmp}/state`,
+      ]);
+      strictEqual((await c.finish()).code, 0, c.lines.join("\n"));
+      const text = c.lines.join("\n");
+      match(text, /window linux_1700000000\.sf: 1 secflows, packets 5,/);
+      match(text, /warning: .*cut\.pcap: truncated dump file.*kept the packets before it/);
+      const sample = JSON.parse(await Deno.readTextFile(`${tmp}/out/linux_1700000000.sf`));
+      strictEqual(sample.flashes[0].srcPkts + sample.flashes[0].dstPkts, 5);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "capture -r: a gzip'd capture or a text file is named for what it is; exit 2",
+  ignore: pcapSkip,
+  async fn() {
+    const tmp = await Deno.makeTempDir();
+    try {
+      const whole = pcapOf([{
+        us: T0,
+        ip: tcp({ src: "10.0.0.2", dst: "93.184.216.34", sp: 50000, dp: 443 }),
+      }]);
+      const zipped = await gzip(whole);
+      await Deno.writeFile(`${tmp}/c.pcap.gz`, zipped);
+      await Deno.writeTextFile(`${tmp}/notes.txt`, "hello\n");
+      for (
+        const [name, pattern] of [
+          ["c.pcap.gz", /c\.pcap\.gz: a gzip-compressed file: .*convert reads it/],
+          [
+            "notes.txt",
+            /notes\.txt: not a pcap or pcapng capture \(it starts with the text "hello/,
+          ],
+        ] as const
+      ) {
+        const c = cliInNamespace(null, ["capture", "-r", `${tmp}/${name}`, "--no-upload"]);
+        strictEqual((await c.finish()).code, 2, name);
+        strictEqual(c.lines.length, 1, c.lines.join("\n"));
+        match(c.lines[0], pattern);
       }
     } finally {
       await Deno.remove(tmp, { recursive: true });
