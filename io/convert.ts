@@ -25,7 +25,7 @@ import type { EngineStats } from "../secflow/engine.ts";
 import type { ZeekAnalysis, ZeekStats } from "../secflow/zeek/mod.ts";
 import { inputChunks, type InputSource, isStdin, openInput, openSource } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
-import { writeOutput } from "./output.ts";
+import { isStdout, writeOutput } from "./output.ts";
 
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
@@ -404,6 +404,19 @@ export async function convertFileTo(
     // when the output cannot be replaced atomically).
     if (!(await sameFile(source, output))) return await rewriteSecflow(source, output, options);
   }
+  // A capture or log written over with its own sample would be gone: refuse before reading.
+  if (format !== "secflow" && await sameFile(source, output)) {
+    throw new InputError(
+      `${printable(output)}: is the input itself; the sample would replace the ${format} ` +
+        `data it is made from: write it elsewhere (-o)`,
+    );
+  }
+  if (options.dnsLog !== undefined && await samePath(options.dnsLog, output)) {
+    throw new InputError(
+      `${printable(output)}: is the dns.log given with --dns; the sample would replace it: ` +
+        `write it elsewhere (-o)`,
+    );
+  }
   if (format !== "zeek") {
     const result = await convertSource(source, { ...options, format });
     const flashes = result.sample?.flashes.length ?? 0;
@@ -441,10 +454,16 @@ export async function convertFileTo(
 /** Whether `output` is the input file itself (by path, or by inode when both can be seen). */
 async function sameFile(source: InputSource, output: string): Promise<boolean> {
   if (source.path === undefined || isStdin(source.path)) return false;
-  if (resolve(source.path) === resolve(output)) return true;
+  return await samePath(source.path, output);
+}
+
+/** Whether two paths name one file (the same path, or links to one file). */
+async function samePath(path: string, output: string): Promise<boolean> {
+  if (isStdin(path) || isStdout(output)) return false;
+  if (resolve(path) === resolve(output)) return true;
   if (Deno.permissions.querySync({ name: "read", path: output }).state !== "granted") return false;
   try {
-    const [a, b] = await Promise.all([Deno.stat(source.path), Deno.stat(output)]);
+    const [a, b] = await Promise.all([Deno.stat(path), Deno.stat(output)]);
     return a.dev === b.dev && a.ino !== null && a.ino === b.ino;
   } catch {
     return false;
@@ -457,6 +476,14 @@ async function convertZeekFolder(
   options: ConvertOptions,
 ): Promise<WriteResult> {
   const dnsLog = options.dnsLog ?? folder.dns;
+  for (const log of dnsLog === undefined ? folder.conn : [...folder.conn, dnsLog]) {
+    if (await samePath(log, output)) {
+      throw new InputError(
+        `${printable(output)}: is the folder's ${basename(log)}; the sample would replace it: ` +
+          `write it elsewhere (-o)`,
+      );
+    }
+  }
   const warnings: string[] = [];
   const warn = (w: string) => {
     warnings.push(w);

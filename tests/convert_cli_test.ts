@@ -429,3 +429,53 @@ Deno.test("CLI: --dns-cache names from the cache and stores single-name addresse
     assert.equal(plain.flashes[0].dst, `${X}:443`);
   });
 });
+
+Deno.test("CLI: -o naming the input, a link to it or its dns.log is refused; the input is left whole", async () => {
+  await withTempDir(async (dir) => {
+    const capture = pcap(RECS);
+    const path = join(dir, "in.pcap");
+    await Deno.writeFile(path, capture);
+    await Deno.symlink(path, join(dir, "link.pcap"));
+    const conn = join(dir, "conn.log");
+    const dns = join(dir, "dns.log");
+    await Deno.writeTextFile(
+      conn,
+      '{"ts":1700000000.0,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":50000,' +
+        '"id.resp_h":"93.184.216.34","id.resp_p":443,"proto":"tcp","duration":1.0,' +
+        '"orig_pkts":2,"resp_pkts":2,"orig_bytes":10,"resp_bytes":20}\n',
+    );
+    await Deno.writeTextFile(
+      dns,
+      '{"ts":1699999999.0,"uid":"D1","id.orig_h":"10.0.0.5","id.orig_p":5353,' +
+        '"id.resp_h":"8.8.8.8","id.resp_p":53,"proto":"udp","query":"example.com",' +
+        '"answers":["93.184.216.34"]}\n',
+    );
+    const dnsText = await Deno.readTextFile(dns);
+    for (
+      const [args, pattern] of [
+        [[path, "-o", path], /in\.pcap: is the input itself/],
+        [[path, "-o", join(dir, "link.pcap")], /link\.pcap: is the input itself/],
+        [[conn, "--dns", dns, "-o", dns], /dns\.log: is the dns\.log given with --dns/],
+        [[dir, "-o", conn], /conn\.log: is the folder's conn\.log/],
+      ] as const
+    ) {
+      const r = await cli(["convert", ...args]);
+      assertNoStack(r);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+    }
+    assert.deepEqual(await Deno.readFile(path), capture);
+    assert.equal(await Deno.readTextFile(dns), dnsText);
+    // A sample may still be rewritten in place (it is read whole first).
+    const made = await cli(["convert", path, "-o", join(dir, "s.sf")]);
+    assert.equal(made.code, 0, made.stderr);
+    const before = await Deno.readTextFile(join(dir, "s.sf"));
+    const again = await cli(["convert", join(dir, "s.sf"), "-o", join(dir, "s.sf")]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(
+      JSON.parse(await Deno.readTextFile(join(dir, "s.sf"))).flashes.length,
+      JSON.parse(before).flashes.length,
+    );
+  });
+});
