@@ -106,7 +106,7 @@ export const commands: CommandEntry[] = [
   },
   {
     name: "serve",
-    summary: "run a local NetworkSage-compatible API server (SQLite)",
+    summary: "run a NetworkSage-compatible API server (SQLite, or PostgreSQL for several nodes)",
     load: async () => (await import("./serve.ts")).serveCommand,
   },
   {

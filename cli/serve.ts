@@ -42,12 +42,13 @@ export const serveCommand: Command = {
                         [--database postgres://...] [--lease SECONDS]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
-Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600).
-Uploads are converted in the background, each in its own deno subprocess with a memory cap and a
-time limit; one that fails is marked failed with the reason (processingError). Only Secflows are
-kept unless --keep-originals. flowCategory comes from a local classifier ("local:" labels), not
-the platform's. Stops on Ctrl-C / SIGTERM within a few seconds; conversions then in progress
-resume at the next start (an upload whose conversion was cut short twice is marked failed).
+Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600),
+or from PostgreSQL (--database) shared by several nodes. Uploads are converted in the background,
+each in its own deno subprocess with a memory cap and a time limit; one that fails is marked
+failed with the reason (processingError). Only Secflows are kept unless --keep-originals.
+flowCategory comes from a local classifier ("local:" labels), not the platform's. Stops on
+Ctrl-C / SIGTERM within a few seconds; conversions then in progress resume at the next start (an
+upload whose conversion was cut short twice is marked failed).
 
 Keys: from --keys-file (one key per line, "KEY admin" for an admin key, # comments) and from
 $${KEYS_ENV} (same format; commas also separate). Only admin keys may PUT annotations. Keys
