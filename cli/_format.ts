@@ -6,7 +6,9 @@
  * `--json` and `--csv` never go through here: they print full values.
  * @module
  */
-import { formatBytes } from "./_progress.ts";
+import { formatBytes, formatCount } from "./_progress.ts";
+
+export { formatCount };
 import { printable } from "../secflow/printable.ts";
 
 export { formatBytes };
@@ -14,17 +16,6 @@ export { formatBytes };
 /** `1 Secflow`, `2 Secflows`, `1,204 packets` (irregular plurals given explicitly). */
 export function plural(n: number, noun: string, nounPlural = `${noun}s`): string {
   return `${formatCount(n)} ${n === 1 ? noun : nounPlural}`;
-}
-
-/** A whole number with thousands separators: `12,988`. */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const r = Math.round(n);
-  // Grouped here: the first toLocaleString call loads ICU's number data (about 25 ms, paid by
-  // every `convert` for its summary line).
-  if (Math.abs(r) >= 1e21) return r.toLocaleString("en-US");
-  const grouped = String(Math.abs(r)).replace(/\B(?=(\d{3})+$)/g, ",");
-  return r < 0 ? `-${grouped}` : grouped;
 }
 
 /** A duration in seconds for a table cell: `0 s`, `250 ms`, `12.5 s`, `3m05s`, `1h02m`. */

@@ -118,7 +118,7 @@ export class Progress {
   }
 
   #amount(n: number): string {
-    return this.#unit === "bytes" ? formatBytes(n) : Math.round(n).toLocaleString("en-US");
+    return this.#unit === "bytes" ? formatBytes(n) : formatCount(n);
   }
 }
 
@@ -142,4 +142,16 @@ export function formatSeconds(s: number): string {
   if (whole < 60) return `${whole}s`;
   if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
   return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/** A whole number with thousands separators: `12,988`. */
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const r = Math.round(n);
+  // Grouped here: the first toLocaleString call loads ICU's number data (about 25 ms, paid by
+  // every `convert` for its summary line), and each later call costs ~10 µs (a report of 13,702
+  // Secflows spent 0.67 s of its 1.2 s in it).
+  if (Math.abs(r) >= 1e21) return r.toLocaleString("en-US");
+  const grouped = String(Math.abs(r)).replace(/\B(?=(\d{3})+$)/g, ",");
+  return r < 0 ? `-${grouped}` : grouped;
 }

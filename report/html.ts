@@ -16,7 +16,7 @@ import { escapeHtml } from "./escape.ts";
 import { type ReportExtras, type ReportModel, reportModel } from "./model.ts";
 import { colourClass, PALETTE_SIZE, seconds, timelineSvg, topDestinationsSvg } from "./svg.ts";
 import { CLIENT_SCRIPT } from "./_client.ts";
-import { formatBytes, formatSeconds } from "../cli/_progress.ts";
+import { formatBytes, formatCount, formatSeconds } from "../cli/_progress.ts";
 import type { Metadata } from "../api/types.ts";
 
 /**
@@ -100,7 +100,7 @@ export function contentSecurityPolicy(styles: string[], scripts: string[], forms
   ].join("; ");
 }
 
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
+const int = formatCount;
 
 function percent(part: number, whole: number): string {
   return whole === 0 ? "-" : `${((part / whole) * 100).toFixed(1)}%`;
