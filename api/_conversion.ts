@@ -6,6 +6,9 @@
 import type { FlashLike } from "./classify.ts";
 import type { PlatformSecflow, UploadType } from "./types.ts";
 import { convertFile } from "../io/convert.ts";
+import { openSource } from "../io/files.ts";
+import { SampleError } from "../secflow/sample.ts";
+import { SampleReader } from "../secflow/sample_reader.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {
@@ -24,8 +27,8 @@ export type Converter = (
 ) => Promise<ConversionOutput>;
 
 /**
- * The default converter: Secflow samples (`.sf`) are validated and kept as they are (extra flash
- * keys such as `eventId` survive); everything else goes through `io/convert.ts`'s `convertFile`.
+ * The default converter: Secflow samples (`.sf`) are validated as `validate` does and kept as they
+ * are (a flash's `eventId` survives); everything else goes through `io/convert.ts`'s `convertFile`.
  */
 export const defaultConverter: Converter = async (path, options): Promise<ConversionOutput> => {
   if (options.format === "secflow") return readSecflowSample(path);
@@ -36,32 +39,37 @@ export const defaultConverter: Converter = async (path, options): Promise<Conver
   return { sample: result.sample, warnings: result.warnings };
 };
 
+/**
+ * A `.sf` upload read by the same streaming reader and rules as `validate` and `convert` (bounded
+ * memory, section 1 checks), except that a flash may also carry an `eventId` (a string), which
+ * the local server keeps. The sample's own hash is kept when it is one.
+ */
 async function readSecflowSample(path: string): Promise<ConversionOutput> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new Error(`not a Secflow sample: ${e instanceof Error ? e.message : e}`);
-  }
-  const obj = parsed as Record<string, unknown>;
-  if (!obj || typeof obj !== "object" || !Array.isArray(obj.flashes)) {
-    throw new Error("not a Secflow sample: no 'flashes' array");
-  }
-  const flashes = obj.flashes as FlashLike[];
-  flashes.forEach((f, i) => {
-    if (
-      !f || typeof f !== "object" || typeof f.src !== "string" || typeof f.dst !== "string" ||
-      typeof f.srcBytes !== "number" || typeof f.dstBytes !== "number"
-    ) {
-      throw new Error(`not a Secflow sample: flash ${i} lacks src, dst, srcBytes or dstBytes`);
-    }
+  const flashes: FlashLike[] = [];
+  let fields = new Map<string, unknown>();
+  const reader = new SampleReader({
+    onHead: (head) => fields = head.fields,
+    onFlash: (flash) => flashes.push(flash as FlashLike),
+    extraFlashKeys: ["eventId"],
   });
-  const hash = typeof obj.hash === "string" && /^[0-9a-f]{32}$/.test(obj.hash)
-    ? obj.hash
-    : crypto.randomUUID().replaceAll("-", "");
-  const trafficDate = typeof obj.trafficDate === "string" || typeof obj.trafficDate === "number"
-    ? String(obj.trafficDate)
-    : "";
+  const source = await openSource(path);
+  for await (const chunk of source.content()) {
+    reader.push(chunk);
+    if (reader.failed) break;
+  }
+  reader.end();
+  if (reader.failed) throw new SampleError("the sample", reader.problems, reader.problemCount);
+  const hash = fields.get("hash");
+  const trafficDate = fields.get("trafficDate");
   if (flashes.length === 0) return { sample: null, warnings: ["the sample has no flashes"] };
-  return { sample: { hash, trafficDate, flashes }, warnings: [] };
+  return {
+    sample: {
+      hash: typeof hash === "string" && /^[0-9a-f]{32}$/.test(hash)
+        ? hash
+        : crypto.randomUUID().replaceAll("-", ""),
+      trafficDate: String(trafficDate ?? ""),
+      flashes,
+    },
+    warnings: [],
+  };
 }

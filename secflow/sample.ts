@@ -261,12 +261,14 @@ export function validateSample(value: unknown): SampleProblem[] {
 
 /**
  * Validates one flash at JSON path `at`. `previous` is the relativeStart of the flash before it
- * (flashes are ordered by it); the answer carries this flash's, for the next call.
+ * (flashes are ordered by it); the answer carries this flash's, for the next call. `extraKeys`
+ * may follow the section 1 keys, each a string (a local server's `eventId`).
  */
 export function validateFlash(
   flash: unknown,
   at: string,
   previous: number,
+  extraKeys: readonly string[] = [],
 ): { problems: SampleProblem[]; relativeStart: number } {
   const problems: SampleProblem[] = [];
   const add = (path: string, message: string) => problems.push({ path, message });
@@ -274,7 +276,20 @@ export function validateFlash(
     add(at, `must be an object, found ${kind(flash)}`);
     return { problems, relativeStart: previous };
   }
-  checkKeys(flash, FLASH_KEYS, at, add);
+  const extras = extraKeys.filter((k) => Object.hasOwn(flash, k));
+  for (const key of extras) {
+    if (typeof flash[key] !== "string") {
+      add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
+    }
+  }
+  checkKeys(
+    extras.length === 0 ? flash : Object.fromEntries(
+      Object.entries(flash).filter(([k]) => !extras.includes(k)),
+    ),
+    FLASH_KEYS,
+    at,
+    add,
+  );
   for (const key of ["src", "dst", "protocolInformation"] as const) {
     if (key in flash && typeof flash[key] !== "string") {
       add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);

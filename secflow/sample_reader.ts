@@ -34,6 +34,11 @@ export interface SampleReaderHandlers {
   onFlash?: (flash: Flash, index: number) => void;
   /** The head is complete: called when `flashes` starts (keys after it are an error anyway). */
   onHead?: (head: SampleHead) => void;
+  /**
+   * Keys a flash may carry after the section 1 keys, each a string (default none: `validate`
+   * and `convert` keep to section 1; `serve` accepts an `eventId`).
+   */
+  extraFlashKeys?: readonly string[];
 }
 
 type Frame = {
@@ -451,7 +456,12 @@ export class SampleReader {
 
   #flash(value: unknown, index: number): void {
     this.flashes = index + 1;
-    const found = validateFlash(value, `$.flashes[${index}]`, this.#previousStart);
+    const found = validateFlash(
+      value,
+      `$.flashes[${index}]`,
+      this.#previousStart,
+      this.#handlers.extraFlashKeys,
+    );
     for (const p of found.problems) this.#problem(p.path, p.message);
     this.#previousStart = found.relativeStart;
     if (this.problemCount === 0) this.#handlers.onFlash?.(value as Flash, index);

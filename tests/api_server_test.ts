@@ -288,6 +288,37 @@ serveTest(
   },
 );
 
+serveTest(
+  "serve: a .sf upload is held to validate's rules; only an eventId may be added",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    try {
+      const c = client(s.url);
+      const cases: [string, Record<string, unknown>, RegExp][] = [
+        ["negative.sf", { srcBytes: -5 }, /\$\.flashes\[0\]\.srcBytes: must be a whole number/],
+        ["markup.sf", { dst: "<img src=x>:443" }, /\$\.flashes\[0\]\.dst: must be "name:port"/],
+        ["extra.sf", { note: "x" }, /\$\.flashes\[0\]\.note: is not a known key/],
+        ["event.sf", { eventId: 7 }, /\$\.flashes\[0\]\.eventId: must be a string/],
+      ];
+      for (const [name, change] of cases) {
+        await Deno.writeTextFile(`${dir.path}/${name}`, sfSample([change]));
+        await c.upload({ path: `${dir.path}/${name}`, type: "secflow" });
+      }
+      await s.idle();
+      const uploads = await c.listUploads();
+      for (const [name, , problem] of cases) {
+        const entry = uploads.find((u) => u.fileName === name)!;
+        assert.equal(entry.processed, false, name);
+        assert.match(String(entry.processingError), problem);
+        assert.deepEqual(await c.listSecflows(entry.uuid).catch(() => []), [], name);
+      }
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
+
 serveTest("serve: a conversion failure is recorded and reported, not lost", async (storage) => {
   await using dir = await tempDir();
   const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
@@ -298,10 +329,10 @@ serveTest("serve: a conversion failure is recorded and reported, not lost", asyn
     await s.idle();
     const [entry] = await c.listUploads();
     assert.equal(entry.processed, false);
-    assert.match(String(entry.processingError), /not a Secflow sample/);
+    assert.match(String(entry.processingError), /not a valid Secflow sample/);
     const meta = await c.getSample(entry.uuid);
     assert.equal(meta.trafficDate, "");
-    assert.match(String(meta.processingError), /not a Secflow sample/);
+    assert.match(String(meta.processingError), /not a valid Secflow sample/);
     assert.ok(!String(meta.processingError).includes(dir.path), "no server path in the message");
     await rejects(c.waitForProcessing(entry.uuid, { intervalMs: 10 }), 0, /processing failed/);
     assert.ok(s.logs.some((l) => l.includes("bad.sf") && l.includes("failed")));

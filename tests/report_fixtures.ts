@@ -5,8 +5,12 @@
  */
 import type { Flash, Sample } from "../secflow/types.ts";
 
-/** The hostile name of the issue: markup that would run script if it were not escaped. */
-export const HOSTILE = "x<img src=q onerror=window.__pwned=1>.example";
+/**
+ * The hostile name of the issue: markup that would run script if it were not escaped. It holds no
+ * whitespace, so it passes the `.sf` rules (a name is any run of non-space characters without a
+ * colon) and reaches `serve`'s pages through an upload, as an attacker's would.
+ */
+export const HOSTILE = "x<svg/onload=window.__pwned=1>.example";
 
 /** A sample of `n` Secflows over `destinations` names, one of them hostile. */
 export function reportSample(n = 12, destinations = 5): Sample {
@@ -14,7 +18,8 @@ export function reportSample(n = 12, destinations = 5): Sample {
   for (let i = 0; i < n; i++) {
     const d = i % destinations;
     flashes.push({
-      src: `192.168.1.${10 + (i % 3)}:${50000 + i}`,
+      // ICMP Secflows (d === 4) name the source without a port, as section 1 has it.
+      src: `192.168.1.${10 + (i % 3)}${d === 4 ? "" : `:${50000 + i}`}`,
       dst: d === 0
         ? `${HOSTILE}:443`
         : d === 4

@@ -545,7 +545,8 @@ Deno.test("view --csv: no .sf field can hold a control character; a platform fie
   try {
     const client = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
     const eventId = "ev\u001b[2J\u0085x";
-    const flashes = [{ ...SAMPLE.flashes[0], eventId }];
+    // The flash's keys in the section 1 order (as formatSample writes them), then the eventId.
+    const flashes = [{ ...JSON.parse(formatSample(SAMPLE)).flashes[0], eventId }];
     await Deno.writeTextFile(`${dir.path}/ev.sf`, JSON.stringify({ ...SAMPLE, flashes }));
     await client.upload({ path: `${dir.path}/ev.sf`, type: "secflow" });
     await s.idle();
