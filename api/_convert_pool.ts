@@ -10,6 +10,7 @@
  * @module
  */
 import type { ConversionOutput, Converter } from "./_conversion.ts";
+import type { PlatformSecflow } from "./types.ts";
 
 /** Limits of one conversion subprocess. */
 export interface IsolationOptions {
@@ -102,9 +103,42 @@ export function isolatedConverter(command: string, options: IsolationOptions): C
         `the conversion process died (${status.signal ?? `exit ${status.code}`})`,
       );
     }
-    const out = JSON.parse(await Deno.readTextFile(output)) as ConversionOutput;
-    await Deno.remove(output).catch(() => {});
-    return out;
+    try {
+      return await readResult(output);
+    } finally {
+      await Deno.remove(output).catch(() => {});
+    }
+  };
+}
+
+/** The longest line of a conversion result: a Secflow's strings are at most a few KiB. */
+const MAX_RESULT_LINE = 1 << 20;
+
+/**
+ * Reads the JSON lines `_convert_job.ts` wrote: `{sample, warnings}`, then one Secflow per line.
+ * Read in pieces, so the server never holds the result's text whole, only its Secflows.
+ */
+async function readResult(path: string): Promise<ConversionOutput> {
+  using file = await Deno.open(path);
+  const lines: unknown[] = [];
+  let rest = "";
+  for await (const text of file.readable.pipeThrough(new TextDecoderStream())) {
+    const pieces = (rest + text).split("\n");
+    rest = pieces.pop()!;
+    if (rest.length > MAX_RESULT_LINE) {
+      throw new ConversionFailure("the conversion's result is damaged");
+    }
+    for (const piece of pieces) lines.push(JSON.parse(piece));
+  }
+  if (rest !== "" || lines.length === 0) {
+    throw new ConversionFailure("the conversion's result is incomplete");
+  }
+  const head = lines[0] as Pick<ConversionOutput, "sample" | "warnings">;
+  lines[0] = undefined;
+  return {
+    sample: head.sample,
+    warnings: head.warnings,
+    secflows: lines.slice(1) as PlatformSecflow[],
   };
 }
 

@@ -367,7 +367,7 @@ class Conversions {
           signal: options.signal,
         });
         const secflows = out.secflows ??
-          (out.sample ? await Promise.all(out.sample.flashes.map(toPlatformSecflow)) : []);
+          (out.sample ? out.sample.flashes.map(toPlatformSecflow) : []);
         result = {
           hash: out.sample?.hash ?? crypto.randomUUID().replaceAll("-", ""),
           trafficDate: out.sample?.trafficDate ?? "",

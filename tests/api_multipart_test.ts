@@ -156,7 +156,7 @@ Deno.test("classify: local labels by protocol, port and volume; flowId stable", 
     "local:tcp-udp-999:small",
   );
   assert.equal(classifyLocally({ dst: "a:40000", srcBytes: 1, dstBytes: 1 }), "local:other:small");
-  const id = await flowIdOf("a:443", "local:https:small");
+  const id = flowIdOf("a:443", "local:https:small");
   assert.match(id, /^[0-9a-f]{32}$/);
   assert.equal(await flowIdOf("a:443", "local:https:small"), id);
   assert.notEqual(await flowIdOf("a:443", "local:https:medium"), id);

@@ -752,3 +752,44 @@ Deno.test("serve: SIGTERM stops it within 5 s even with an upload stuck mid-body
     conn.close();
   }
 });
+
+Deno.test("serve: a 100k-Secflow sample converts under a 320 MiB cap, its Secflows all served", async () => {
+  await using dir = await tempDir();
+  // 23 MB of valid .sf: the conversion classifies and writes each Secflow as it goes (it once
+  // needed ~5 KB per Secflow: an asynchronous digest each, and the whole result as one string).
+  const n = 100_000;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    parts.push(JSON.stringify({
+      src: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:${1024 + (i % 60000)}`,
+      dst: `h${i}.example.com:443`,
+      destinationNameSource: "passive",
+      srcPkts: 5,
+      srcBytes: 100,
+      dstPkts: 4,
+      dstBytes: 500,
+      relativeStart: i / 1000,
+      protocolInformation: "",
+      duration: 0.25,
+    }));
+  }
+  await Deno.writeTextFile(
+    `${dir.path}/big.sf`,
+    `{"hash": "${"0".repeat(32)}", "trafficDate": "1700000000.0", "fileName": "big.sf", ` +
+      `"flashes": [${parts.join(", ")}]}`,
+  );
+  const s = await startServe({ dataDir: `${dir.path}/data`, maxConvertMemory: 320 * 1024 * 1024 });
+  try {
+    const c = client(s.url);
+    await c.upload({ path: `${dir.path}/big.sf`, type: "secflow" });
+    await s.idle();
+    const [entry] = await c.listUploads();
+    assert.equal(entry.processed, true, String(entry.processingError));
+    const secflows = await c.listSecflows(entry.uuid);
+    assert.equal(secflows.length, n);
+    assert.equal(secflows[n - 1].destinationData, `h${n - 1}.example.com:443`);
+    assert.equal(secflows[0].flowCategory, "local:https:small");
+  } finally {
+    await s.shutdown();
+  }
+});

@@ -355,7 +355,7 @@ Deno.test("pages: a key that may not annotate gets no form, and its annotation p
     storedPath: `${dir.path}/none`,
     dnsPath: null,
   });
-  const secflow = await toPlatformSecflow({
+  const secflow = toPlatformSecflow({
     src: "192.168.1.10:50000",
     dst: "a.example.com:443",
     destinationNameSource: "passive",

@@ -48,7 +48,7 @@ async function convertedSecflows(path: string, out: string) {
   ]);
   assert.equal(run.code, 0, run.stderr);
   const sample = JSON.parse(await Deno.readTextFile(out));
-  return await Promise.all(sample.flashes.map(toPlatformSecflow));
+  return sample.flashes.map(toPlatformSecflow);
 }
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
