@@ -29,6 +29,7 @@ import {
   UID,
 } from "./_fields.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
+import type { LineSplitter } from "./_lines.ts";
 import {
   historyBitsOf,
   historyBitsOfText,
@@ -153,169 +154,183 @@ export class ZeekConnReader extends ZeekLogReader {
 
   #bytesHint: number | undefined;
   #sampleBytes = 0;
+  #sampleLines = 0;
+
+  /** Sizes the key table for the whole log once the first lines show the average line length. */
+  #hint(bytes: number, lines: number): void {
+    this.#sampleBytes += bytes;
+    this.#sampleLines += lines;
+    if (this.#sampleLines >= 4096) {
+      const perLine = this.#sampleBytes / this.#sampleLines;
+      this.rules.reserveKeys(Math.min(this.#bytesHint! / perLine, 1 << 26));
+      this.#bytesHint = undefined;
+    }
+  }
 
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
-    if (this.#bytesHint !== undefined) {
-      this.#sampleBytes += e - s + 1;
-      if (line >= 4096) {
-        // Size the key table for the whole log from the average line so far.
-        this.rules.reserveKeys(Math.min(this.#bytesHint / (this.#sampleBytes / line), 1 << 26));
-        this.#bytesHint = undefined;
-      }
-    }
-    if (this.#fast && this.header.separator === 9 && this.#fastLine(b, s, e)) {
-      this.stats.records++;
-      return;
-    }
+    if (this.#bytesHint !== undefined) this.#hint(e - s + 1, 1);
     this.#slowLine(b, s, e, line);
   }
 
+  protected override tsvRun(b: Uint8Array, p: number, end: number, lines: LineSplitter): number {
+    if (!this.#fast || this.header.separator !== 9) return p;
+    const from = p;
+    let n = 0;
+    while (p < end) {
+      const q = this.#fastLine(b, p);
+      if (q < 0) break;
+      p = q;
+      n++;
+    }
+    this.stats.records += n;
+    lines.line += n;
+    if (this.#bytesHint !== undefined && n > 0) this.#hint(p - from, n);
+    return p;
+  }
+
   /**
-   * One pass over a line in the usual shape: every value read while its field is scanned, into
-   * locals, then {@link add}. Anything unusual (an unset required field, IPv6, a number that is
-   * not plain digits, a short line) returns false before anything is stored, and the line takes
-   * the general path, which gives the same values for the usual shapes.
+   * One pass over a line in the usual shape, from its first byte `s` to its line break: every
+   * value read while its field is scanned, into locals, then {@link addRow}; the position after
+   * the line break. Anything unusual (an unset required field, IPv6, a number that is not plain
+   * digits, a short line, a control byte in a field, a line over the cap) returns -1 before
+   * anything is stored, and the line takes the general path, which gives the same values for the usual shapes. The scans
+   * need no bounds: every byte loop stops at the line break the caller guarantees.
    */
-  #fastLine(b: Uint8Array, s: number, e: number): boolean {
-    const roles = this.#roles, maxCol = this.#maxCol, sep = 9;
+  #fastLine(b: Uint8Array, s: number): number {
+    const roles = this.#roles, maxCol = this.#maxCol;
     let ts = 0, dur = NaN, oIp = 0, rIp = 0, oPort = 0, rPort = 0;
     let icmp = false, service = false, hist = 0;
     let oBytes = -1, rBytes = -1, oPkts = 0, oIpB = 0, rPkts = 0, rIpB = 0;
     let p = s;
-    for (let c = 0; c <= maxCol; c++) {
-      if (p > e) return false; // fewer fields than columns
+    for (let c = 0;; c++) {
       const role = roles[c];
       const f = p;
       if (role === 0) {
-        while (p < e && b[p] !== sep) p++;
-        p++;
-        continue;
-      }
-      if (role === TS || role === DURATION) {
-        // ts, duration: digits[.digits], the value parseDecimal gives.
-        if (role === DURATION && b[p] === 45 && (p + 1 === e || b[p + 1] === sep)) {
-          p += 2;
-          continue;
-        }
-        let whole = 0;
-        while (p < e) {
-          const d = b[p] - 48;
-          if (d < 0 || d > 9) break;
-          whole = whole * 10 + d;
-          p++;
-        }
-        const wd = p - f;
-        if (wd === 0 || wd > 15) return false;
-        let v = whole;
-        if (p < e && b[p] === 46) {
-          const dot = ++p;
-          let frac = 0;
-          while (p < e) {
+        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
+      } else if (role === TS || role === DURATION) {
+        // ts, duration: digits[.digits], the value parseDecimal gives; duration may be unset.
+        if (role === DURATION && b[p] === 45) p++;
+        else {
+          let whole = 0;
+          while (true) {
             const d = b[p] - 48;
             if (d < 0 || d > 9) break;
-            frac = frac * 10 + d;
+            whole = whole * 10 + d;
             p++;
           }
-          const k = p - dot;
-          if (k === 0 || k > 9) return false;
-          const m = whole * POW10[k] + frac;
-          if (m >= TWO53) return false;
-          v = m / POW10[k];
+          const wd = p - f;
+          if (wd === 0 || wd > 15) return -1;
+          let v = whole;
+          if (b[p] === 46) {
+            const dot = ++p;
+            let frac = 0;
+            while (true) {
+              const d = b[p] - 48;
+              if (d < 0 || d > 9) break;
+              frac = frac * 10 + d;
+              p++;
+            }
+            const k = p - dot;
+            if (k === 0 || k > 9) return -1;
+            const m = whole * POW10[k] + frac;
+            if (m >= TWO53) return -1;
+            v = m / POW10[k];
+          }
+          if (role === TS) ts = v;
+          else dur = v;
         }
-        if (p < e && b[p] !== sep) return false;
-        p++;
-        if (role === TS) ts = v;
-        else dur = v;
-        continue;
-      }
-      if (role === ORIG_H || role === RESP_H) {
+      } else if (role === ORIG_H || role === RESP_H) {
         // An IPv4 address.
         let ip = 0, octet = 0, digits = 0, dots = 0;
-        while (p < e) {
+        while (true) {
           const ch = b[p];
           if (ch >= 48 && ch <= 57) {
             octet = octet * 10 + (ch - 48);
-            if (++digits > 3 || octet > 255) return false;
+            if (++digits > 3 || octet > 255) return -1;
           } else if (ch === 46) {
-            if (digits === 0 || ++dots > 3) return false;
+            if (digits === 0 || ++dots > 3) return -1;
             ip = ip * 256 + octet;
             octet = 0;
             digits = 0;
           } else break;
           p++;
         }
-        if (dots !== 3 || digits === 0 || (p < e && b[p] !== sep)) return false;
-        p++;
+        if (dots !== 3 || digits === 0) return -1;
         if (role === ORIG_H) oIp = ip * 256 + octet;
         else rIp = ip * 256 + octet;
-        continue;
-      }
-      if (role >= ORIG_BYTES || role === ORIG_P || role === RESP_P) {
-        if (role === HISTORY) {
-          // history
-          while (p < e && b[p] !== sep) p++;
-          if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
-          p++;
-          continue;
-        }
+      } else if (role === HISTORY) {
+        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
+        if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
+      } else if (role >= ORIG_BYTES || role === ORIG_P || role === RESP_P) {
         // A count: digits, or unset ("-" or empty) except for ports.
         let v = 0;
-        while (p < e) {
+        while (true) {
           const d = b[p] - 48;
           if (d < 0 || d > 9) break;
           v = v * 10 + d;
           p++;
         }
         if (p === f) {
-          if (role === ORIG_P || role === RESP_P) return false;
-          if (p < e && b[p] === 45) p++;
-          if (p < e && b[p] !== sep) return false;
-          p++;
-          continue; // unset: the defaults stand
+          if (role === ORIG_P || role === RESP_P) return -1;
+          if (b[p] === 45) p++; // unset: the default stands
+        } else {
+          if (p - f > 15) return -1;
+          switch (role) {
+            case ORIG_P:
+              if (v > 65535) return -1;
+              oPort = v;
+              break;
+            case RESP_P:
+              if (v > 65535) return -1;
+              rPort = v;
+              break;
+            case ORIG_BYTES:
+              oBytes = v;
+              break;
+            case RESP_BYTES:
+              rBytes = v;
+              break;
+            case ORIG_PKTS:
+              oPkts = v;
+              break;
+            case ORIG_IP_BYTES:
+              oIpB = v;
+              break;
+            case RESP_PKTS:
+              rPkts = v;
+              break;
+            default: // RESP_IP_BYTES
+              rIpB = v;
+          }
         }
-        if (p - f > 15 || (p < e && b[p] !== sep)) return false;
+      } else {
+        // uid, proto, service: text.
+        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
+        const n = p - f;
+        if (role === UID) {
+          if (n === 0 || (n === 1 && b[f] === 45)) return -1;
+        } else if (role === PROTO) {
+          icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 &&
+            b[f + 3] === 112;
+        } else { // SERVICE
+          service = n > 0 && !(n === 1 && b[f] === 45);
+        }
+      }
+      // The field's end: a tab, or the line's end after the last column read.
+      if (b[p] === 9) {
         p++;
-        switch (role) {
-          case ORIG_P:
-            if (v > 65535) return false;
-            oPort = v;
-            break;
-          case RESP_P:
-            if (v > 65535) return false;
-            rPort = v;
-            break;
-          case ORIG_BYTES:
-            oBytes = v;
-            break;
-          case RESP_BYTES:
-            rBytes = v;
-            break;
-          case ORIG_PKTS:
-            oPkts = v;
-            break;
-          case ORIG_IP_BYTES:
-            oIpB = v;
-            break;
-          case RESP_PKTS:
-            rPkts = v;
-            break;
-          default: // RESP_IP_BYTES
-            rIpB = v;
-        }
-        continue;
+        if (c < maxCol) continue;
+        while (b[p] !== 10) p++; // the columns after it are not read
+        p++;
+        break;
       }
-      // uid, proto, service: text.
-      while (p < e && b[p] !== sep) p++;
-      const n = p - f;
-      if (role === UID) {
-        if (n === 0 || (n === 1 && b[f] === 45)) return false;
-      } else if (role === PROTO) {
-        icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 && b[f + 3] === 112;
-      } else { // SERVICE
-        service = n > 0 && !(n === 1 && b[f] === 45);
-      }
+      if (c < maxCol) return -1; // a short line, or a stray byte
+      if (b[p] === 13) p++; // the general path drops a \r before the line break
+      if (b[p] !== 10) return -1;
       p++;
+      break;
     }
+    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
     const row = this.#row;
     row.ts = ts;
     row.duration = dur;
@@ -333,7 +348,7 @@ export class ZeekConnReader extends ZeekLogReader {
     row.origIpBytes = oIpB;
     row.respIpBytes = rIpB;
     this.#addRow();
-    return true;
+    return p;
   }
 
   #slowLine(b: Uint8Array, s: number, e: number, line: number): void {
