@@ -219,6 +219,99 @@ Deno.test("fast TSV path: the streamed .sf of a larger log equals formatSample(b
   }
 });
 
+Deno.test("streamed .sf: every octet, ports and counts at each digit count, spilled counts, long and escaped names: what formatSample writes", async () => {
+  const ports = [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535];
+  const counts = [
+    "0",
+    "9",
+    "10",
+    "99",
+    "100",
+    "12345678",
+    "999999999",
+    "1000000000",
+    "2147483647",
+    "2147483648",
+    "4294967294",
+    "4294967295",
+    "4294967296",
+    "900719925474099",
+  ];
+  const durations = [
+    "0",
+    "0.000001",
+    "0.00005",
+    "0.0001",
+    "0.5",
+    "10",
+    "123.45678",
+    "99999.999999",
+  ];
+  const first = [11, 99, 200, 223];
+  const body: Record<string, string>[] = [];
+  for (let i = 0; i < 512; i++) {
+    const o = i % 256;
+    body.push({
+      ts: (1700000000 + i * 0.37 + (i % 7) * 1e-6).toFixed(6),
+      uid: "C" + i,
+      "id.orig_h": `10.${o}.${255 - o}.${(o * 3) % 256}`,
+      "id.orig_p": String(ports[i % ports.length]),
+      "id.resp_h": `${first[i % 4]}.${o}.${(o * 7) % 256}.${255 - o}`,
+      "id.resp_p": String(ports[(i * 3) % ports.length]),
+      proto: i % 17 === 0 ? "icmp" : "tcp",
+      service: i % 2 ? "ssl" : "-",
+      duration: durations[i % durations.length],
+      orig_bytes: counts[i % counts.length],
+      resp_bytes: counts[(i * 5) % counts.length],
+      history: "ShADadFf",
+      orig_pkts: counts[(i * 3) % counts.length],
+      orig_ip_bytes: "0",
+      resp_pkts: counts[(i * 9) % counts.length],
+      resp_ip_bytes: "0",
+    });
+  }
+  const conn = tsv("conn", [...CONN_FIELDS], body);
+  // Names for some destinations: plain, escaped, and long (over 256 bytes once escaped).
+  const named = (i: number) =>
+    [
+      `h${i}.example.com`,
+      `we"ird\\${i}.example`,
+      `${"\u00e9".repeat(60)}.${"a".repeat(60)}.example${i}`,
+    ][i % 3];
+  const dnsBody = body.filter((_, i) => i % 4 !== 3).map((r, i) => ({
+    ts: "1699999999.5",
+    uid: "D" + i,
+    "id.orig_h": "10.0.0.2",
+    "id.orig_p": "5353",
+    "id.resp_h": "10.0.0.1",
+    "id.resp_p": "53",
+    rtt: "0.01",
+    query: named(i),
+    qclass: "1",
+    qtype: "1",
+    rcode_name: "NOERROR",
+    answers: r["id.resp_h"],
+  }));
+  const dns = tsv(
+    "dns",
+    ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "rtt", "query", "qclass"]
+      .concat(["qtype", "rcode_name", "answers"]),
+    dnsBody,
+  );
+  const hash = "0123456789abcdef0123456789abcdef";
+  const built = await convertZeek({ conn, dns }, { fileName: "edge.sf", hash });
+  const expected = formatSample(built.sample!);
+  for (const seen of ['"src": "10.255.0.253:', '"dst": "223.255.249.0:', '"srcPkts": 4294967296']) {
+    assert.ok(expected.includes(seen), seen);
+  }
+  assert.ok(expected.includes("\\u00e9"), "a long escaped name is in the sample");
+  const analysis = await analyzeZeek({ conn, dns });
+  for (const chunkBytes of [4096, 1 << 20]) {
+    const text = zeekSampleText(analysis, { fileName: "edge.sf", hash, chunkBytes });
+    assert.equal(text.text(), expected);
+  }
+});
+
 Deno.test("microsecond writer: equals pyFloat(k / 1e6) and micros6 equals Math.round(round6(x) * 1e6)", () => {
   const rand = rng(11);
   const ks: number[] = [0, 1, 99, 100, 101, 1e6, 1e6 + 1, 999999, 1e14 - 1, 1e14, 123456789012345];

@@ -34,6 +34,11 @@ export class NameChooser {
   nameStart = -1;
   nameEnd = -1;
   pool = new Uint8Array(1 << 16);
+  /**
+   * {@link pool} as a DataView, for copying a name 8 bytes at a time: the pool is ASCII (names
+   * escaped as JSON) and keeps at least 8 bytes after the last name.
+   */
+  poolView = new DataView(this.pool.buffer);
   #poolUsed = 0;
   /** External address (as `(ip, 0)`) → its bucket. */
   #slots: IntPairTable;
@@ -113,10 +118,11 @@ export class NameChooser {
   }
 
   #add(b: Uint8Array): number {
-    if (this.#poolUsed + b.length > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length));
+    if (this.#poolUsed + b.length + 8 > this.pool.length) {
+      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length + 8));
       bigger.set(this.pool.subarray(0, this.#poolUsed));
       this.pool = bigger;
+      this.poolView = new DataView(bigger.buffer);
     }
     this.pool.set(b, this.#poolUsed);
     const id = this.#start.length;

@@ -174,17 +174,18 @@ export class ZeekConnReader extends ZeekLogReader {
 
   protected override tsvRun(b: Uint8Array, p: number, end: number, lines: LineSplitter): number {
     if (!this.#fast || this.header.separator !== 9) return p;
-    const from = p;
-    let n = 0;
+    const stats = this.stats;
     while (p < end) {
       const q = this.#fastLine(b, p);
       if (q < 0) break;
+      if (this.#bytesHint !== undefined) this.#hint(q - p, 1);
       p = q;
-      n++;
+      // Counted as they go: V8 compiles this loop while it runs (on-stack replacement), before
+      // any code after it has run, and a property access after the loop would then throw the
+      // compiled code away at the end of every chunk.
+      stats.records++;
+      lines.line++;
     }
-    this.stats.records += n;
-    lines.line += n;
-    if (this.#bytesHint !== undefined && n > 0) this.#hint(p - from, n);
     return p;
   }
 
