@@ -10,24 +10,7 @@
  */
 import { InputError } from "../errors.ts";
 import { printable } from "../printable.ts";
-import {
-  CONN_COLUMNS,
-  DURATION,
-  HISTORY,
-  ORIG_BYTES,
-  ORIG_H,
-  ORIG_IP_BYTES,
-  ORIG_P,
-  ORIG_PKTS,
-  PROTO,
-  REQUIRED,
-  RESP_BYTES,
-  RESP_H,
-  RESP_P,
-  RESP_PKTS,
-  TS,
-  UID,
-} from "./_fields.ts";
+import { CONN_COLUMNS, CONN_FIELDS, REQUIRED } from "./_fields.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import type { LineSplitter } from "./_lines.ts";
 import {
@@ -133,22 +116,15 @@ export class ZeekConnReader extends ZeekLogReader {
       if (c > max) max = c;
     });
     this.#maxCol = max;
-    // The fast path reads lines with all sixteen columns present, by role per column.
-    this.#roles = new Uint8Array(max + 1);
-    let all = true;
-    for (let i = 0; i < names.length; i++) {
-      const c = this.#col[i];
-      if (c < 0 || this.#roles[c] !== 0) all = false;
-      else this.#roles[c] = i + 1;
-    }
-    this.#fast = all && this.#fastAllowed;
+    // The fast path reads Zeek's standard columns (any others after them are not read).
+    this.#fast = this.#fastAllowed &&
+      CONN_FIELDS.slice(0, FAST_COLUMNS).every((f, i) => h.fields[i] === f);
     if (this.#fs.length <= max + 1) {
       this.#fs = new Int32Array(max + 2);
       this.#fe = new Int32Array(max + 2);
     }
   }
 
-  #roles = new Uint8Array(0);
   #fast = false;
   #fastAllowed = true;
 
@@ -190,148 +166,92 @@ export class ZeekConnReader extends ZeekLogReader {
   }
 
   /**
-   * One pass over a line in the usual shape, from its first byte `s` to its line break: every
-   * value read while its field is scanned, into locals, then {@link addRow}; the position after
-   * the line break. Anything unusual (an unset required field, IPv6, a number that is not plain
-   * digits, a short line, a control byte in a field, a line over the cap) returns -1 before
-   * anything is stored, and the line takes the general path, which gives the same values for the usual shapes. The scans
-   * need no bounds: every byte loop stops at the line break the caller guarantees.
+   * One pass over a line in Zeek's standard column order, from its first byte `s` to its line
+   * break: each value read while its field is scanned, then {@link addRow}; the position after
+   * the line break. Straight-line code, field by field: no per-column dispatch. Anything unusual
+   * (an unset required field, IPv6, a number that is not plain digits, a short line, a control
+   * byte in a field, a line over the cap) returns -1 before anything is stored, and the line
+   * takes the general path, which gives the same values for the usual shapes. No bounds checks:
+   * every scan stops at the line break the caller guarantees.
    */
   #fastLine(b: Uint8Array, s: number): number {
-    const roles = this.#roles, maxCol = this.#maxCol;
-    let ts = 0, dur = NaN, oIp = 0, rIp = 0, oPort = 0, rPort = 0;
-    let icmp = false, service = false, hist = 0;
-    let oBytes = -1, rBytes = -1, oPkts = 0, oIpB = 0, rPkts = 0, rIpB = 0;
     let p = s;
-    for (let c = 0;; c++) {
-      const role = roles[c];
-      const f = p;
-      if (role === 0) {
-        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
-      } else if (role === TS || role === DURATION) {
-        // ts, duration: digits[.digits], the value parseDecimal gives; duration may be unset.
-        if (role === DURATION && b[p] === 45) p++;
-        else {
-          let whole = 0;
-          while (true) {
-            const d = b[p] - 48;
-            if (d < 0 || d > 9) break;
-            whole = whole * 10 + d;
-            p++;
-          }
-          const wd = p - f;
-          if (wd === 0 || wd > 15) return -1;
-          let v = whole;
-          if (b[p] === 46) {
-            const dot = ++p;
-            let frac = 0;
-            while (true) {
-              const d = b[p] - 48;
-              if (d < 0 || d > 9) break;
-              frac = frac * 10 + d;
-              p++;
-            }
-            const k = p - dot;
-            if (k === 0 || k > 9) return -1;
-            const m = whole * POW10[k] + frac;
-            if (m >= TWO53) return -1;
-            v = m / POW10[k];
-          }
-          if (role === TS) ts = v;
-          else dur = v;
-        }
-      } else if (role === ORIG_H || role === RESP_H) {
-        // An IPv4 address.
-        let ip = 0, octet = 0, digits = 0, dots = 0;
-        while (true) {
-          const ch = b[p];
-          if (ch >= 48 && ch <= 57) {
-            octet = octet * 10 + (ch - 48);
-            if (++digits > 3 || octet > 255) return -1;
-          } else if (ch === 46) {
-            if (digits === 0 || ++dots > 3) return -1;
-            ip = ip * 256 + octet;
-            octet = 0;
-            digits = 0;
-          } else break;
-          p++;
-        }
-        if (dots !== 3 || digits === 0) return -1;
-        if (role === ORIG_H) oIp = ip * 256 + octet;
-        else rIp = ip * 256 + octet;
-      } else if (role === HISTORY) {
-        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
-        if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
-      } else if (role >= ORIG_BYTES || role === ORIG_P || role === RESP_P) {
-        // A count: digits, or unset ("-" or empty) except for ports.
-        let v = 0;
-        while (true) {
-          const d = b[p] - 48;
-          if (d < 0 || d > 9) break;
-          v = v * 10 + d;
-          p++;
-        }
-        if (p === f) {
-          if (role === ORIG_P || role === RESP_P) return -1;
-          if (b[p] === 45) p++; // unset: the default stands
-        } else {
-          if (p - f > 15) return -1;
-          switch (role) {
-            case ORIG_P:
-              if (v > 65535) return -1;
-              oPort = v;
-              break;
-            case RESP_P:
-              if (v > 65535) return -1;
-              rPort = v;
-              break;
-            case ORIG_BYTES:
-              oBytes = v;
-              break;
-            case RESP_BYTES:
-              rBytes = v;
-              break;
-            case ORIG_PKTS:
-              oPkts = v;
-              break;
-            case ORIG_IP_BYTES:
-              oIpB = v;
-              break;
-            case RESP_PKTS:
-              rPkts = v;
-              break;
-            default: // RESP_IP_BYTES
-              rIpB = v;
-          }
-        }
-      } else {
-        // uid, proto, service: text.
-        while (b[p] > 13) p++; // stops at a tab, the line break, \r or a control byte
-        const n = p - f;
-        if (role === UID) {
-          if (n === 0 || (n === 1 && b[f] === 45)) return -1;
-        } else if (role === PROTO) {
-          icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 &&
-            b[f + 3] === 112;
-        } else { // SERVICE
-          service = n > 0 && !(n === 1 && b[f] === 45);
-        }
-      }
-      // The field's end: a tab, or the line's end after the last column read.
-      if (b[p] === 9) {
-        p++;
-        if (c < maxCol) continue;
-        while (b[p] !== 10) p++; // the columns after it are not read
-        p++;
-        break;
-      }
-      if (c < maxCol) return -1; // a short line, or a stray byte
-      if (b[p] === 13) p++; // the general path drops a \r before the line break
-      if (b[p] !== 10) return -1;
-      p++;
-      break;
+    // ts
+    p = readDecimal(b, p);
+    if (p < 0 || b[p] !== 9) return -1;
+    const ts = num;
+    // uid
+    let f = ++p;
+    while (b[p] > 13) p++;
+    if (p === f || (p === f + 1 && b[f] === 45) || b[p] !== 9) return -1;
+    p = readIPv4(b, p + 1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oIp = num;
+    p = readCount(b, f = p + 1);
+    if (p === f || num > 65535 || b[p] !== 9) return -1;
+    const oPort = num;
+    p = readIPv4(b, p + 1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rIp = num;
+    p = readCount(b, f = p + 1);
+    if (p === f || num > 65535 || b[p] !== 9) return -1;
+    const rPort = num;
+    // proto
+    f = ++p;
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const icmp = p - f === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 &&
+      b[f + 3] === 112;
+    // service
+    f = ++p;
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const service = p > f && !(p === f + 1 && b[f] === 45);
+    // duration
+    let dur = NaN;
+    if (b[++p] === 45) p++;
+    else {
+      p = readDecimal(b, p);
+      if (p < 0) return -1;
+      dur = num;
     }
-    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
+    if (b[p] !== 9) return -1;
+    p = readUnsetCount(b, p + 1, -1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oBytes = num;
+    p = readUnsetCount(b, p + 1, -1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rBytes = num;
+    // conn_state, local_orig, local_resp, missed_bytes: not read
+    for (let k = 0; k < 4; k++) {
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    f = ++p;
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const hist = isUnset(b, f, p) ? 0 : historyBitsOf(b, f, p);
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oPkts = num;
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oIpB = num;
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rPkts = num;
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0) return -1;
+    const rIpB = num;
+    if (b[p] === 9) {
+      while (b[p] !== 10) p++;
+    } else {
+      if (b[p] === 13) p++;
+      if (b[p] !== 10) return -1;
+    }
+    p++;
+    if (p - s > this.maxLine + 1) return -1;
     const row = this.#row;
     row.ts = ts;
     row.duration = dur;
@@ -549,6 +469,89 @@ export class ZeekConnReader extends ZeekLogReader {
     this.stats.skipped++;
   }
 }
+
+/** The value the last `read...` call found (module scratch: no object per call). */
+let num = 0;
+
+/** Digits at `p` into {@link num}; the position after them (`p` when there are none). */
+function readCount(b: Uint8Array, p: number): number {
+  let v = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+    p++;
+  }
+  num = v;
+  return p;
+}
+
+/** A count or an unset value (`-` or empty: `unset`) into {@link num}; -1 when too long. */
+function readUnsetCount(b: Uint8Array, p: number, unset: number): number {
+  const f = p;
+  p = readCount(b, p);
+  if (p === f) {
+    num = unset;
+    return b[p] === 45 ? p + 1 : p;
+  }
+  return p - f > 15 ? -1 : p;
+}
+
+/** digits[.digits] into {@link num} as parseDecimal reads it; -1 when unusual. */
+function readDecimal(b: Uint8Array, p: number): number {
+  const f = p;
+  let whole = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    whole = whole * 10 + d;
+    p++;
+  }
+  const wd = p - f;
+  if (wd === 0 || wd > 15) return -1;
+  if (b[p] !== 46) {
+    num = whole;
+    return p;
+  }
+  const dot = ++p;
+  let frac = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    frac = frac * 10 + d;
+    p++;
+  }
+  const k = p - dot;
+  if (k === 0 || k > 9) return -1;
+  const m = whole * POW10[k] + frac;
+  if (m >= TWO53) return -1;
+  num = m / POW10[k];
+  return p;
+}
+
+/** An IPv4 address into {@link num}; -1 when it is none. */
+function readIPv4(b: Uint8Array, p: number): number {
+  let ip = 0, octet = 0, digits = 0, dots = 0;
+  while (true) {
+    const ch = b[p];
+    if (ch >= 48 && ch <= 57) {
+      octet = octet * 10 + (ch - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (ch === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      ip = ip * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else break;
+    p++;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  num = ip * 256 + octet;
+  return p;
+}
+
+/** The standard conn.log columns the fast path reads: `ts` to `resp_ip_bytes`. */
+const FAST_COLUMNS = CONN_FIELDS.indexOf("resp_ip_bytes") + 1;
 
 function missingName(b: Uint8Array, fs: Int32Array, fe: Int32Array, col: Int32Array): string {
   for (let i = 0; i < 6; i++) {
