@@ -179,23 +179,23 @@ export class ZeekConnReader extends ZeekLogReader {
     // ts
     p = readDecimal(b, p);
     if (p < 0 || b[p] !== 9) return -1;
-    const ts = num;
+    const ts = NUM[0];
     // uid
     let f = ++p;
     while (b[p] > 13) p++;
     if (p === f || (p === f + 1 && b[f] === 45) || b[p] !== 9) return -1;
     p = readIPv4(b, p + 1);
     if (p < 0 || b[p] !== 9) return -1;
-    const oIp = num;
+    const oIp = NUM[0];
     p = readCount(b, f = p + 1);
-    if (p === f || num > 65535 || b[p] !== 9) return -1;
-    const oPort = num;
+    if (p === f || NUM[0] > 65535 || b[p] !== 9) return -1;
+    const oPort = NUM[0];
     p = readIPv4(b, p + 1);
     if (p < 0 || b[p] !== 9) return -1;
-    const rIp = num;
+    const rIp = NUM[0];
     p = readCount(b, f = p + 1);
-    if (p === f || num > 65535 || b[p] !== 9) return -1;
-    const rPort = num;
+    if (p === f || NUM[0] > 65535 || b[p] !== 9) return -1;
+    const rPort = NUM[0];
     // proto
     f = ++p;
     while (b[p] > 13) p++;
@@ -213,15 +213,15 @@ export class ZeekConnReader extends ZeekLogReader {
     else {
       p = readDecimal(b, p);
       if (p < 0) return -1;
-      dur = num;
+      dur = NUM[0];
     }
     if (b[p] !== 9) return -1;
     p = readUnsetCount(b, p + 1, -1);
     if (p < 0 || b[p] !== 9) return -1;
-    const oBytes = num;
+    const oBytes = NUM[0];
     p = readUnsetCount(b, p + 1, -1);
     if (p < 0 || b[p] !== 9) return -1;
-    const rBytes = num;
+    const rBytes = NUM[0];
     // conn_state, local_orig, local_resp, missed_bytes: not read
     for (let k = 0; k < 4; k++) {
       p++;
@@ -234,16 +234,16 @@ export class ZeekConnReader extends ZeekLogReader {
     const hist = isUnset(b, f, p) ? 0 : historyBitsOf(b, f, p);
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0 || b[p] !== 9) return -1;
-    const oPkts = num;
+    const oPkts = NUM[0];
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0 || b[p] !== 9) return -1;
-    const oIpB = num;
+    const oIpB = NUM[0];
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0 || b[p] !== 9) return -1;
-    const rPkts = num;
+    const rPkts = NUM[0];
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0) return -1;
-    const rIpB = num;
+    const rIpB = NUM[0];
     if (b[p] === 9) {
       while (b[p] !== 10) p++;
     } else {
@@ -470,10 +470,14 @@ export class ZeekConnReader extends ZeekLogReader {
   }
 }
 
-/** The value the last `read...` call found (module scratch: no object per call). */
-let num = 0;
+/**
+ * `[0]`: the value the last `read...` call found. A typed array, not a module `let`: a double
+ * stored in a `let` is a new heap number each time (a young-generation collection every ~40k
+ * lines), one stored here is 8 bytes overwritten.
+ */
+const NUM = new Float64Array(1);
 
-/** Digits at `p` into {@link num}; the position after them (`p` when there are none). */
+/** Digits at `p` into {@link NUM}; the position after them (`p` when there are none). */
 function readCount(b: Uint8Array, p: number): number {
   let v = 0;
   while (true) {
@@ -482,22 +486,22 @@ function readCount(b: Uint8Array, p: number): number {
     v = v * 10 + d;
     p++;
   }
-  num = v;
+  NUM[0] = v;
   return p;
 }
 
-/** A count or an unset value (`-` or empty: `unset`) into {@link num}; -1 when too long. */
+/** A count or an unset value (`-` or empty: `unset`) into {@link NUM}; -1 when too long. */
 function readUnsetCount(b: Uint8Array, p: number, unset: number): number {
   const f = p;
   p = readCount(b, p);
   if (p === f) {
-    num = unset;
+    NUM[0] = unset;
     return b[p] === 45 ? p + 1 : p;
   }
   return p - f > 15 ? -1 : p;
 }
 
-/** digits[.digits] into {@link num} as parseDecimal reads it; -1 when unusual. */
+/** digits[.digits] into {@link NUM} as parseDecimal reads it; -1 when unusual. */
 function readDecimal(b: Uint8Array, p: number): number {
   const f = p;
   let whole = 0;
@@ -510,7 +514,7 @@ function readDecimal(b: Uint8Array, p: number): number {
   const wd = p - f;
   if (wd === 0 || wd > 15) return -1;
   if (b[p] !== 46) {
-    num = whole;
+    NUM[0] = whole;
     return p;
   }
   const dot = ++p;
@@ -525,11 +529,11 @@ function readDecimal(b: Uint8Array, p: number): number {
   if (k === 0 || k > 9) return -1;
   const m = whole * POW10[k] + frac;
   if (m >= TWO53) return -1;
-  num = m / POW10[k];
+  NUM[0] = m / POW10[k];
   return p;
 }
 
-/** An IPv4 address into {@link num}; -1 when it is none. */
+/** An IPv4 address into {@link NUM}; -1 when it is none. */
 function readIPv4(b: Uint8Array, p: number): number {
   let ip = 0, octet = 0, digits = 0, dots = 0;
   while (true) {
@@ -546,7 +550,7 @@ function readIPv4(b: Uint8Array, p: number): number {
     p++;
   }
   if (dots !== 3 || digits === 0) return -1;
-  num = ip * 256 + octet;
+  NUM[0] = ip * 256 + octet;
   return p;
 }
 
