@@ -30,7 +30,6 @@ export class ZeekDnsReader extends ZeekLogReader {
   used = 0;
   /** Malformed records skipped. */
   skipped = 0;
-  #cols: Record<string, number> = {};
   #dash = -1;
 
   constructor(name: string, options: ZeekReaderOptions = {}) {
@@ -79,9 +78,24 @@ export class ZeekDnsReader extends ZeekLogReader {
       if (cols[f] > max) max = cols[f];
     }
     REQUIRED.forEach((f, k) => this.#required[k] = cols[f]);
-    this.#cols = cols;
     this.#max = max;
+    this.#cTs = cols.ts;
+    this.#cRtt = cols.rtt;
+    this.#cQuery = cols.query;
+    this.#cClass = cols.qclass;
+    this.#cType = cols.qtype;
+    this.#cRcode = cols.rcode_name;
+    this.#cAnswers = cols.answers;
   }
+
+  // Columns of the fields a line is judged by (-1: absent), read by index on every line.
+  #cTs = -1;
+  #cRtt = -1;
+  #cQuery = -1;
+  #cClass = -1;
+  #cType = -1;
+  #cRcode = -1;
+  #cAnswers = -1;
 
   #fs = new Int32Array(32);
   #fe = new Int32Array(32);
@@ -89,7 +103,6 @@ export class ZeekDnsReader extends ZeekLogReader {
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
     this.records++;
     // Fields by byte offsets: only a used record's query and answers become strings.
-    const cols = this.#cols;
     const max = this.#max;
     if (this.#fs.length <= max + 1) {
       this.#fs = new Int32Array(max + 2);
@@ -115,17 +128,10 @@ export class ZeekDnsReader extends ZeekLogReader {
       const c = req[k];
       if (c < 0 || isUnset(b, fs[c], fe[c])) return this.#bad(line, `no ${REQUIRED[k]}`);
     }
-    const cClass = cols.qclass, cType = cols.qtype, cRtt = cols.rtt, cRcode = cols.rcode_name;
-    const one = (c: number) => c >= 0 && fe[c] - fs[c] === 1 && b[fs[c]] === 49;
-    const use = (one(cClass) && one(cType)) ||
-      ((cRtt < 0 || isUnset(b, fs[cRtt], fe[cRtt])) && cRcode >= 0 &&
-        fe[cRcode] - fs[cRcode] === 7 &&
-        latin1(b, fs[cRcode], fe[cRcode]) === "NOERROR");
-    const unset = (name: string) => {
-      const c = cols[name];
-      return c < 0 || isUnset(b, fs[c], fe[c]);
-    };
-    const cTs = cols.ts;
+    const cRtt = this.#cRtt, cRcode = this.#cRcode;
+    const use = (isOne(b, fs, fe, this.#cClass) && isOne(b, fs, fe, this.#cType)) ||
+      (isUnsetField(b, fs, fe, cRtt) && cRcode >= 0 && isNoError(b, fs[cRcode], fe[cRcode]));
+    const cTs = this.#cTs;
     let ts = parseDecimal(b, fs[cTs], fe[cTs]);
     if (ts !== ts) ts = parseTime(latin1(b, fs[cTs], fe[cTs]));
     if (ts !== ts) {
@@ -134,9 +140,9 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.usable = true;
     if (!use) return;
     this.used++;
-    const cQ = cols.query;
-    const cA = cols.answers;
-    if (cA < 0 || unset("answers")) return;
+    const cQ = this.#cQuery;
+    const cA = this.#cAnswers;
+    if (isUnsetField(b, fs, fe, cA)) return;
     const set = this.header.setSeparator.charCodeAt(0);
     let a = fs[cA];
     const end = fe[cA];
@@ -147,7 +153,7 @@ export class ZeekDnsReader extends ZeekLogReader {
       const ip = parseAddress(b, a, z);
       if (ip >= 0) {
         if (name < 0) {
-          if (cQ >= 0 && !unset("query")) name = this.harvest.nameId(b, fs[cQ], fe[cQ]);
+          if (!isUnsetField(b, fs, fe, cQ)) name = this.harvest.nameId(b, fs[cQ], fe[cQ]);
           else name = this.#dash >= 0 ? this.#dash : (this.#dash = this.harvest.nameIdOfText("-"));
         }
         this.harvest.add(ip, ts, name);
@@ -211,4 +217,23 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.skipped++;
     this.warn.line(this.name, line, reason);
   }
+}
+
+/** Field `c` of a line split into `fs`/`fe` is exactly `1`. */
+function isOne(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number): boolean {
+  return c >= 0 && fe[c] - fs[c] === 1 && b[fs[c]] === 49;
+}
+
+/** Field `c` is absent or unset. */
+function isUnsetField(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number): boolean {
+  return c < 0 || isUnset(b, fs[c], fe[c]);
+}
+
+const NOERROR = new TextEncoder().encode("NOERROR");
+
+/** `b[s, e)` is `NOERROR` (compared as bytes: no string per line). */
+function isNoError(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s !== NOERROR.length) return false;
+  for (let i = 0; i < NOERROR.length; i++) if (b[s + i] !== NOERROR[i]) return false;
+  return true;
 }
