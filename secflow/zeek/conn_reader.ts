@@ -535,22 +535,30 @@ function readDecimal(b: Uint8Array, p: number): number {
 
 /** An IPv4 address into {@link NUM}; -1 when it is none. */
 function readIPv4(b: Uint8Array, p: number): number {
-  let ip = 0, octet = 0, digits = 0, dots = 0;
-  while (true) {
-    const ch = b[p];
-    if (ch >= 48 && ch <= 57) {
-      octet = octet * 10 + (ch - 48);
-      if (++digits > 3 || octet > 255) return -1;
-    } else if (ch === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      ip = ip * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else break;
-    p++;
+  // Octet by octet, digit by digit, unrolled: the branches are "is there a second digit" (almost
+  // always) and "a third" (about 6 in 10); a loop over characters pays a mispredicted branch at
+  // nearly every dot instead.
+  let ip = 0;
+  for (let k = 0; k < 4; k++) {
+    if (k > 0) {
+      if (b[p] !== 46) return -1;
+      p++;
+    }
+    let octet = b[p] - 48;
+    if (octet < 0 || octet > 9) return -1;
+    const d1 = b[p + 1] - 48;
+    if (d1 >= 0 && d1 <= 9) {
+      octet = octet * 10 + d1;
+      const d2 = b[p + 2] - 48;
+      if (d2 >= 0 && d2 <= 9) {
+        octet = octet * 10 + d2;
+        if (octet > 255) return -1;
+        p += 3;
+      } else p += 2;
+    } else p += 1;
+    ip = ip * 256 + octet;
   }
-  if (dots !== 3 || digits === 0) return -1;
-  NUM[0] = ip * 256 + octet;
+  NUM[0] = ip;
   return p;
 }
 
