@@ -368,9 +368,11 @@ Deno.test("cached name choice: equals PassiveNames.choose, times in and out of o
     ips.push(ip >>> 0);
     if (i % 5 === 0) continue; // never named
     const list: HarvestedName[] = [];
+    // Half the addresses are looked up under one name again and again (runs of one name).
+    const only = rand() < 0.5 ? `n${Math.floor(rand() * 40)}.example` : undefined;
     for (let j = Math.floor(rand() * 6); j >= 0; j--) {
       list.push({
-        name: `n${Math.floor(rand() * 40)}.example`,
+        name: rand() < 0.9 && only ? only : `n${Math.floor(rand() * 40)}.example`,
         time: 1000 + Math.floor(rand() * 50),
       });
     }

@@ -46,6 +46,12 @@ export class NameChooser {
   #slotLen: Int32Array;
   #times: Float64Array;
   #ids: Int32Array;
+  /**
+   * Per entry, the last entry of its bucket from which on the names are all its name: the
+   * answer found at an entry holds until the time of the entry after that one, not merely the
+   * next entry's (a server looked up again and again under one name is one cached answer).
+   */
+  #runEnd: Int32Array;
   /** Name id + 1 → escaped id + 1. */
   #escaped: Int32Array;
   #idOf = new Map<string, number>();
@@ -96,6 +102,15 @@ export class NameChooser {
     for (let k = 0; k < slotCount; k++) this.#slotLen[k] = start[k + 1] - start[k];
     this.#times = times;
     this.#ids = ids;
+    // Within a bucket, the last index of each run of one name (read backwards).
+    const runEnd = new Int32Array(n);
+    for (let k = 0; k < slotCount; k++) {
+      const lo = start[k], hi = start[k + 1];
+      for (let i = hi - 1; i >= lo; i--) {
+        runEnd[i] = i + 1 < hi && ids[i + 1] === ids[i] ? runEnd[i + 1] : i;
+      }
+    }
+    this.#runEnd = runEnd;
     this.#escaped = new Int32Array(names.names + 1);
     this.#cacheT = new Float64Array(2 * slotCount).fill(Infinity);
     this.#cacheAnswer = new Int32Array(4 * slotCount);
@@ -187,8 +202,10 @@ export class NameChooser {
     }
     if (lo > base) this.#use(this.#nameId(this.#ids[lo - 1]), 0);
     else this.#chooseEarly(ip, base);
+    // Rule 1's answer holds from the entry found until the next entry with another name.
+    const next = lo > base ? this.#runEnd[lo - 1] + 1 : lo;
     cacheT[2 * k] = lo > base ? times[lo - 1] : -Infinity;
-    cacheT[2 * k + 1] = lo < base + len ? times[lo] : Infinity;
+    cacheT[2 * k + 1] = next < base + len ? times[next] : Infinity;
     answer[4 * k] = this.nameStart;
     answer[4 * k + 1] = this.nameEnd;
     answer[4 * k + 2] = this.sourceCode;
