@@ -33,6 +33,12 @@ export class NameChooser {
   sourceCode = 2;
   nameStart = -1;
   nameEnd = -1;
+  /** The chosen name as an index of {@link starts} and {@link ends}; -1 for the address itself. */
+  name = -1;
+  /** Escaped name i is `pool[starts[i], ends[i])`. */
+  starts = new Int32Array(1024);
+  ends = new Int32Array(1024);
+  #names = 0;
   pool = new Uint8Array(1 << 16);
   /**
    * {@link pool} as a DataView, for copying a name 8 bytes at a time: the pool is ASCII (names
@@ -55,8 +61,6 @@ export class NameChooser {
   /** Name id + 1 → escaped id + 1. */
   #escaped: Int32Array;
   #idOf = new Map<string, number>();
-  #start: number[] = [];
-  #end: number[] = [];
 
   constructor(private readonly names: ZeekNames, private readonly sources: NameSources) {
     const n = names.count;
@@ -140,10 +144,14 @@ export class NameChooser {
       this.poolView = new DataView(bigger.buffer);
     }
     this.pool.set(b, this.#poolUsed);
-    const id = this.#start.length;
-    this.#start.push(this.#poolUsed);
+    const id = this.#names++;
+    if (id >= this.starts.length) {
+      this.starts = grown(this.starts, id + 1);
+      this.ends = grown(this.ends, id + 1);
+    }
+    this.starts[id] = this.#poolUsed;
     this.#poolUsed += b.length;
-    this.#end.push(this.#poolUsed);
+    this.ends[id] = this.#poolUsed;
     return id;
   }
 
@@ -167,8 +175,9 @@ export class NameChooser {
   }
 
   #use(id: number, code: number): void {
-    this.nameStart = this.#start[id];
-    this.nameEnd = this.#end[id];
+    this.name = id;
+    this.nameStart = this.starts[id];
+    this.nameEnd = this.ends[id];
     this.sourceCode = code;
     this.source = SOURCE_NAMES[code];
   }
@@ -185,6 +194,7 @@ export class NameChooser {
     if (time >= cacheT[2 * k] && time < cacheT[2 * k + 1]) {
       this.nameStart = answer[4 * k];
       this.nameEnd = answer[4 * k + 1];
+      this.name = answer[4 * k + 3];
       const code = answer[4 * k + 2];
       this.sourceCode = code;
       this.source = SOURCE_NAMES[code];
@@ -209,6 +219,7 @@ export class NameChooser {
     answer[4 * k] = this.nameStart;
     answer[4 * k + 1] = this.nameEnd;
     answer[4 * k + 2] = this.sourceCode;
+    answer[4 * k + 3] = this.name;
   }
 
   /** Rules 2-4 for an address with passive names, all later than the time. */
@@ -226,7 +237,7 @@ export class NameChooser {
     if (recent !== undefined) return this.#use(this.#id(recent), 0);
     const cached = this.sources.cache?.get(ip);
     if (cached !== undefined) return this.#use(this.#id(cached), 1);
-    this.nameStart = this.nameEnd = -1;
+    this.nameStart = this.nameEnd = this.name = -1;
     this.source = "original";
     this.sourceCode = 2;
   }

@@ -61,9 +61,6 @@ class Piece {
   }
 }
 
-/** Flashes named at a time before they are written (see `FlashWriter.#nameBatch`). */
-const NAME_BATCH = 2048;
-
 /** Bytes a write may run past its end (see {@link Piece}). */
 const SCRATCH = 8;
 
@@ -124,7 +121,13 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
     });
     const w = new ByteWriter(Math.max(options.chunkBytes ?? 1 << 20, 4096), buffers);
     w.ascii(head.slice(0, -2)); // without the closing "]}"
-    const flashes = new FlashWriter(R, holder, order, micros, nameChooser(), sourceCounts);
+    const names = nameChooser();
+    // The name of every flash first, into a column nothing reads any more (the radix sort's
+    // work space, when it was used): naming in one pass keeps the naming tables in cache, while
+    // interleaved with the writing each pushed the other out and naming took twice as long.
+    const nameOf = micros === keys32 ? tmp32 : new Uint32Array(n);
+    nameFlashes(names, R, holder, order, nameOf);
+    const flashes = new FlashWriter(R, holder, order, micros, names, nameOf, sourceCounts);
     let j = 0;
     while (j < n) {
       j = flashes.fill(w, j, n);
@@ -158,6 +161,25 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
 }
 
 /**
+ * The name of flash j (session `holder[order[j]]`) into `nameOf[j]`: `(name + 1) * 4 + source`,
+ * `name` an index of the chooser's escaped names, -1 for the address itself.
+ */
+function nameFlashes(
+  names: NameChooser,
+  R: RowStore,
+  holder: Int32Array,
+  order: Uint32Array,
+  nameOf: Uint32Array,
+): void {
+  const tsCol = R.ts, dIpCol = R.dIp;
+  for (let j = 0; j < nameOf.length; j++) {
+    const r = holder[order[j]];
+    names.choose(dIpCol[r], tsCol[r]);
+    nameOf[j] = (names.name + 1) * 4 + names.sourceCode;
+  }
+}
+
+/**
  * Writes flashes (sessions in the order of `order`) into a {@link ByteWriter}. A class with its
  * columns in fields: V8 optimises its loop as one function (a loop inside the generator, or in a
  * closure storing into the generator's locals, is left to slower code).
@@ -181,6 +203,7 @@ class FlashWriter {
     private readonly order: Uint32Array,
     private readonly micros: Float64Array | Uint32Array,
     private readonly names: NameChooser,
+    private readonly nameOf: Uint32Array,
     private readonly sourceCounts: number[],
   ) {
     this.#sPkts = R.sPkts;
@@ -196,34 +219,6 @@ class FlashWriter {
     this.#dPort = R.dPort;
   }
 
-  /** The batch of flashes named last: `[#batchFrom, #batchTo)`, their names by `j - #batchFrom`. */
-  #batchFrom = 0;
-  #batchTo = 0;
-  readonly #nameStart = new Int32Array(NAME_BATCH);
-  readonly #nameEnd = new Int32Array(NAME_BATCH);
-  readonly #nameSource = new Uint8Array(NAME_BATCH);
-
-  /**
-   * Names flashes `[from, to)` ahead of writing them. Naming a batch, then writing it, keeps
-   * the naming tables in cache while naming and the row columns and output while writing:
-   * interleaved flash by flash, each pushed the other out, and naming took twice as long.
-   */
-  #nameBatch(from: number, to: number): void {
-    // Set before the loop: stores after it would throw the loop's compiled code away (see fill).
-    this.#batchFrom = from;
-    this.#batchTo = to;
-    const names = this.names, order = this.order, holder = this.holder;
-    const tsCol = this.#ts, dIpCol = this.#dIp;
-    const start = this.#nameStart, end = this.#nameEnd, source = this.#nameSource;
-    for (let j = from; j < to; j++) {
-      const r = holder[order[j]];
-      names.choose(dIpCol[r], tsCol[r]);
-      start[j - from] = names.nameStart;
-      end[j - from] = names.nameEnd;
-      source[j - from] = names.sourceCode;
-    }
-  }
-
   /** A count column's value (spilled values included). */
   #count(col: Uint32Array, column: number, r: number): number {
     const v = col[r];
@@ -233,7 +228,7 @@ class FlashWriter {
   /** Flashes `j`, `j + 1`, ... until `n` or the buffer is nearly full; the next `j`. */
   fill(w: ByteWriter, j: number, n: number): number {
     const order = this.order, holder = this.holder, micros = this.micros, names = this.names;
-    const nameStartOf = this.#nameStart, nameEndOf = this.#nameEnd, sourceOf = this.#nameSource;
+    const nameOf = this.nameOf, starts = names.starts, ends = names.ends, pool = names.poolView;
     const flagsCol = this.#flags, tsCol = this.#ts, endCol = this.#end;
     const sIpCol = this.#sIp, dIpCol = this.#dIp, sPortCol = this.#sPort, dPortCol = this.#dPort;
     let dv = w.view;
@@ -245,9 +240,8 @@ class FlashWriter {
       const icmp = (flagsCol[r] & F_ICMP) !== 0;
       const first = tsCol[r];
       const dIp = dIpCol[r];
-      if (j >= this.#batchTo) this.#nameBatch(j, Math.min(j + NAME_BATCH, n));
-      const b = j - this.#batchFrom;
-      const nameStart = nameStartOf[b], nameEnd = nameEndOf[b], sourceCode = sourceOf[b];
+      const named = nameOf[j], name = (named >>> 2) - 1, sourceCode = named & 3;
+      const nameStart = name < 0 ? -1 : starts[name], nameEnd = name < 0 ? -1 : ends[name];
       if (nameEnd - nameStart > 256) {
         // A long escaped name: make sure it fits.
         w.pos = p;
@@ -263,7 +257,7 @@ class FlashWriter {
       }
       p = putPiece(dv, p, DST);
       if (nameStart < 0) p = putIp(dv, p, dIp);
-      else p = putRange(dv, p, names.poolView, nameStart, nameEnd);
+      else p = putRange(dv, p, pool, nameStart, nameEnd);
       if (!icmp) {
         dv.setUint8(p++, 58);
         p = putInt(dv, p, dPortCol[r]);
