@@ -235,7 +235,13 @@ Deno.test("fast TSV path: the streamed .sf of a larger log equals formatSample(b
   }
 });
 
-Deno.test("streamed .sf: every octet, ports and counts at each digit count, spilled counts, long and escaped names: what formatSample writes", async () => {
+Deno.test("streamed .sf: every octet, ports and counts at each digit count, spilled counts, long and escaped names, out of order, over minutes and over hours: what formatSample writes", async () => {
+  // 512 rows 0.37 s apart, then 47.3 s apart (relative starts past 2^32 microseconds, which
+  // are sorted in doubles), in a shuffled order.
+  for (const spacing of [0.37, 47.3]) await edgeSample(spacing);
+});
+
+async function edgeSample(spacing: number): Promise<void> {
   const ports = [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 65535];
   const counts = [
     "0",
@@ -268,7 +274,7 @@ Deno.test("streamed .sf: every octet, ports and counts at each digit count, spil
   for (let i = 0; i < 512; i++) {
     const o = i % 256;
     body.push({
-      ts: (1700000000 + i * 0.37 + (i % 7) * 1e-6).toFixed(6),
+      ts: (1700000000 + ((i * 37) % 512) * spacing + (i % 7) * 1e-6).toFixed(6),
       uid: "C" + i,
       "id.orig_h": `10.${o}.${255 - o}.${(o * 3) % 256}`,
       "id.orig_p": String(ports[i % ports.length]),
@@ -326,7 +332,7 @@ Deno.test("streamed .sf: every octet, ports and counts at each digit count, spil
     const text = zeekSampleText(analysis, { fileName: "edge.sf", hash, chunkBytes });
     assert.equal(text.text(), expected);
   }
-});
+}
 
 Deno.test("microsecond writer: equals pyFloat(k / 1e6) and micros6 equals Math.round(round6(x) * 1e6)", () => {
   const rand = rng(11);
