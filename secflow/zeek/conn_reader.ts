@@ -337,22 +337,6 @@ export class ZeekConnReader extends ZeekLogReader {
       if (d !== d) return this.#bad(line, "duration is not a number");
       duration = d;
     }
-    const oBytes = this.#count(b, fs, fe, col[9], -1);
-    const rBytes = this.#count(b, fs, fe, col[10], -1);
-    const cHist = col[11];
-    const hist = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
-      ? historyBitsOf(b, fs[cHist], fe[cHist])
-      : 0;
-    const oPkts = this.#count(b, fs, fe, col[12], 0);
-    const oIpB = this.#count(b, fs, fe, col[13], 0);
-    const rPkts = this.#count(b, fs, fe, col[14], 0);
-    const rIpB = this.#count(b, fs, fe, col[15], 0);
-    if (
-      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
-        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
-    ) {
-      return this.#bad(line, "a byte or packet count is not a whole number");
-    }
     const row = this.#row;
     row.ts = time;
     row.duration = duration;
@@ -362,14 +346,17 @@ export class ZeekConnReader extends ZeekLogReader {
     row.respPort = rPort;
     row.icmp = icmp;
     row.service = service;
-    row.origBytes = oBytes;
-    row.respBytes = rBytes;
-    row.history = hist;
-    row.origPkts = oPkts;
-    row.respPkts = rPkts;
-    row.origIpBytes = oIpB;
-    row.respIpBytes = rIpB;
-    this.#addRow();
+    row.origBytes = this.#count(b, fs, fe, col[9], -1);
+    row.respBytes = this.#count(b, fs, fe, col[10], -1);
+    const cHist = col[11];
+    row.history = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
+      ? historyBitsOf(b, fs[cHist], fe[cHist])
+      : 0;
+    row.origPkts = this.#count(b, fs, fe, col[12], 0);
+    row.origIpBytes = this.#count(b, fs, fe, col[13], 0);
+    row.respPkts = this.#count(b, fs, fe, col[14], 0);
+    row.respIpBytes = this.#count(b, fs, fe, col[15], 0);
+    this.#addCounted(line);
   }
 
   /** A count column; `unset` for "-" or a missing column, NaN when malformed. */
@@ -425,20 +412,6 @@ export class ZeekConnReader extends ZeekLogReader {
       if (d !== d) return this.#bad(line, "duration is not a number");
       duration = d;
     }
-    const oBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
-    const rBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
-    const hv = jsonField(o, "history");
-    const hist = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
-    const oPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
-    const oIpB = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
-    const rPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
-    const rIpB = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
-    if (
-      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
-        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
-    ) {
-      return this.#bad(line, "a byte or packet count is not a whole number");
-    }
     const row = this.#row;
     row.ts = time;
     row.duration = duration;
@@ -448,13 +421,26 @@ export class ZeekConnReader extends ZeekLogReader {
     row.respPort = rPort;
     row.icmp = icmp;
     row.service = service;
-    row.origBytes = oBytes;
-    row.respBytes = rBytes;
-    row.history = hist;
-    row.origPkts = oPkts;
-    row.respPkts = rPkts;
-    row.origIpBytes = oIpB;
-    row.respIpBytes = rIpB;
+    row.origBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
+    row.respBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
+    const hv = jsonField(o, "history");
+    row.history = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
+    row.origPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
+    row.origIpBytes = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
+    row.respPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
+    row.respIpBytes = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
+    this.#addCounted(line);
+  }
+
+  /**
+   * The row the general TSV path or the JSON path filled (a malformed count read as NaN):
+   * skipped with a warning when a count is not a whole number, else on to section 5.
+   */
+  #addCounted(line: number): void {
+    const row = this.#row;
+    const sum = row.origBytes + row.respBytes + row.origPkts + row.origIpBytes + row.respPkts +
+      row.respIpBytes;
+    if (sum !== sum) return this.#bad(line, "a byte or packet count is not a whole number");
     this.#addRow();
   }
 
