@@ -3,9 +3,11 @@
  * reused {@link ConnRow} per row, and hands each row to section 5 ({@link ConnRules}). Only
  * parsing happens here: what a row means is decided in `rules.ts`.
  *
- * The TSV fast path reads a line in the usual shape in one pass, every value while its field is
- * scanned, by the column's role; anything unusual sends the line down the general path, which
- * gives the same values for the usual shapes. Nothing is allocated per row.
+ * The TSV fast path reads the lines of a chunk in Zeek's standard columns in one pass each,
+ * straight-line code field by field, every value while its field is scanned and the line's end
+ * found on the way (no separate search for line breaks); anything unusual sends the line down
+ * the general path, which gives the same values for the usual shapes. Nothing is allocated per
+ * row.
  * @module
  */
 import { InputError } from "../errors.ts";
