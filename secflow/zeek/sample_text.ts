@@ -122,11 +122,11 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
     const w = new ByteWriter(Math.max(options.chunkBytes ?? 1 << 20, 4096), buffers);
     w.ascii(head.slice(0, -2)); // without the closing "]}"
     const names = nameChooser();
-    // The name of every flash first, into a column nothing reads any more (the radix sort's
+    // The name of every session first, into a column nothing reads any more (the radix sort's
     // work space, when it was used): naming in one pass keeps the naming tables in cache, while
     // interleaved with the writing each pushed the other out and naming took twice as long.
     const nameOf = micros === keys32 ? tmp32 : new Uint32Array(n);
-    nameFlashes(names, R, holder, order, nameOf);
+    nameSessions(names, R, holder, nameOf);
     const flashes = new FlashWriter(R, holder, order, micros, names, nameOf, sourceCounts);
     let j = 0;
     while (j < n) {
@@ -161,21 +161,22 @@ export function zeekSampleText(analysis: ZeekAnalysis, options: ZeekTextOptions)
 }
 
 /**
- * The name of flash j (session `holder[order[j]]`) into `nameOf[j]`: `(name + 1) * 4 + source`,
- * `name` an index of the chooser's escaped names, -1 for the address itself.
+ * The name of session i into `nameOf[i]`: `(name + 1) * 4 + source`, `name` an index of the
+ * chooser's escaped names, -1 for the address itself. Sessions are taken in creation order
+ * (their rows in the order they were stored: memory read in sequence); that is nearly time
+ * order, which is what the chooser's per-address cache serves best.
  */
-function nameFlashes(
+function nameSessions(
   names: NameChooser,
   R: RowStore,
   holder: Int32Array,
-  order: Uint32Array,
   nameOf: Uint32Array,
 ): void {
   const tsCol = R.ts, dIpCol = R.dIp;
-  for (let j = 0; j < nameOf.length; j++) {
-    const r = holder[order[j]];
+  for (let i = 0; i < nameOf.length; i++) {
+    const r = holder[i];
     names.choose(dIpCol[r], tsCol[r]);
-    nameOf[j] = (names.name + 1) * 4 + names.sourceCode;
+    nameOf[i] = (names.name + 1) * 4 + names.sourceCode;
   }
 }
 
@@ -240,7 +241,7 @@ class FlashWriter {
       const icmp = (flagsCol[r] & F_ICMP) !== 0;
       const first = tsCol[r];
       const dIp = dIpCol[r];
-      const named = nameOf[j], name = (named >>> 2) - 1, sourceCode = named & 3;
+      const named = nameOf[i], name = (named >>> 2) - 1, sourceCode = named & 3;
       const nameStart = name < 0 ? -1 : starts[name], nameEnd = name < 0 ? -1 : ends[name];
       if (nameEnd - nameStart > 256) {
         // A long escaped name: make sure it fits.
