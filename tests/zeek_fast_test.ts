@@ -5,7 +5,7 @@
  * PassiveNames, and the streamed `.sf` against formatSample on a larger generated log.
  */
 import assert from "node:assert/strict";
-import { analyzeZeek, convertZeek } from "../secflow/zeek/mod.ts";
+import { analyzeZeek, convertZeek, ZeekDnsReader } from "../secflow/zeek/mod.ts";
 import { IntPairTable } from "../secflow/_int_table.ts";
 import { micros6, microsText, zeekSampleText } from "../secflow/zeek/sample_text.ts";
 import { NameChooser } from "../secflow/zeek/_name_chooser.ts";
@@ -14,7 +14,7 @@ import { PassiveNames } from "../secflow/naming.ts";
 import type { HarvestedName } from "../secflow/dns.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { pyFloat, round6 } from "../secflow/format.ts";
-import { CONN_FIELDS, tsv } from "./zeek_fixtures.ts";
+import { CONN_FIELDS, DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
 import { prng as rng } from "../bench/synthetic.ts";
 
 const ODD_VALUES: Record<string, string[]> = {
@@ -139,6 +139,103 @@ Deno.test("fast TSV path: lines across chunk ends, CRLF line ends, extra or fewe
           assert.deepEqual(fast.warnings, slow.warnings, what);
           assert.deepEqual(fast.sessions.records(), slow.sessions.records(), what);
           assert.ok(fast.stats.rows > 100, `${what}: ${fast.stats.rows} rows`);
+        }
+      }
+    }
+  }
+});
+
+const ODD_DNS: Record<string, string[]> = {
+  ts: ODD_VALUES.ts,
+  uid: ["D1", "-", "", "D\x012"],
+  "id.orig_h": ["10.0.0.2", "-", ""],
+  "id.orig_p": ["5353", "-"],
+  "id.resp_h": ["10.0.0.1", "-", "::1"],
+  "id.resp_p": ["53", "", "x"],
+  rtt: ["0.01", "-", "", "x"],
+  query: [
+    "h1.example",
+    "h2.example",
+    "-",
+    "",
+    'we"ird\\q.example',
+    "\u00e9.example",
+    "q\r.example",
+  ],
+  qclass: ["1", "2", "-", "", "01", "1 "],
+  qtype: ["1", "28", "-", "", "11"],
+  rcode_name: ["NOERROR", "NXDOMAIN", "-", "", "NOERRORX", "noerror"],
+  answers: [
+    "93.184.216.34",
+    "93.184.216.34,cname.example,93.184.216.35",
+    "-",
+    "",
+    "::1,93.184.216.36",
+    "cname.example",
+    "1.2.3.4x,5.6.7.8",
+    "5.6.7.8,",
+  ],
+  TTLs: ["60.000000", "-", "30.0,30.0"],
+};
+
+function oddDnsLog(rows: number, seed: number, fields: string[] = [...DNS_FIELDS]): string {
+  const rand = rng(seed);
+  const pick = (xs: string[]) => rand() < 0.85 ? xs[0] : xs[Math.floor(rand() * xs.length)];
+  const body: Record<string, string>[] = [];
+  for (let i = 0; i < rows; i++) {
+    const r: Record<string, string> = {};
+    for (const f of DNS_FIELDS) r[f] = f in ODD_DNS ? pick(ODD_DNS[f]) : "-";
+    if (r.ts === ODD_DNS.ts[0]) r.ts = (1700000000 + i * 0.5 + rand()).toFixed(6);
+    if (r.query === "h1.example") r.query = `h${Math.floor(rand() * 30)}.example`;
+    if (r.answers === "93.184.216.34") r.answers = `93.184.216.${Math.floor(rand() * 40)}`;
+    body.push(r);
+  }
+  let text = tsv("dns", fields, body);
+  const lines = text.split("\n");
+  lines.splice(12, 0, "1700000000.5\tD\t10.0.0.2\t5353\t10.0.0.1"); // short
+  lines.splice(20, 0, lines[19] + "\textra\tfields");
+  text = lines.join("\n");
+  return text;
+}
+
+Deno.test("fast TSV path (dns.log): odd lines, chunk ends, CRLF and other layouts give the general path's names, counts and warnings", async () => {
+  const layouts = [
+    [...DNS_FIELDS],
+    DNS_FIELDS.filter((f) => f !== "TTLs" && f !== "rejected"), // answers last
+    [...DNS_FIELDS, "auth"],
+    [...DNS_FIELDS.filter((f) => f !== "qtype"), "qtype"], // another order: general path only
+  ];
+  // One conn.log row per answer address, so that the names show in the sessions.
+  const connBody = Array.from({ length: 40 }, (_, i) => ({
+    ts: (1700000100 + i).toFixed(6),
+    uid: "C" + i,
+    "id.orig_h": "10.0.0.2",
+    "id.orig_p": String(40000 + i),
+    "id.resp_h": `93.184.216.${i}`,
+    "id.resp_p": "443",
+    proto: "tcp",
+  }));
+  const conn = tsv("conn", [...CONN_FIELDS], connBody);
+  for (const seed of [1, 2, 3]) {
+    for (const fields of layouts) {
+      for (const crlf of [false, true]) {
+        let dns = oddDnsLog(400, seed, fields);
+        if (crlf) dns = dns.replaceAll("\n", "\r\n");
+        const slow = await analyzeZeek({ conn, dns }, { fastPath: false });
+        for (const max of [7, 1 << 16]) {
+          const fast = await analyzeZeek({ conn, dns: pieces(dns, max, seed) }, {});
+          const what = `seed ${seed}, ${fields.at(-1)} last, crlf ${crlf}, pieces of <= ${max}`;
+          assert.deepEqual(fast.names, slow.names, what);
+          assert.deepEqual(fast.warnings, slow.warnings, what);
+          assert.deepEqual(fast.harvest?.rejected, slow.harvest?.rejected, what);
+          assert.ok(slow.names.size > 20, `${what}: ${slow.names.size} named addresses`);
+          const counts = (fastPath: boolean) => {
+            const reader = new ZeekDnsReader("dns.log", { fastPath });
+            for (const chunk of pieces(dns, max, seed)) reader.push(chunk);
+            reader.end();
+            return [reader.records, reader.used, reader.skipped, reader.harvest.count];
+          };
+          assert.deepEqual(counts(true), counts(false), what);
         }
       }
     }

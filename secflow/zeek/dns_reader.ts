@@ -7,7 +7,8 @@
  */
 import type { HarvestedName } from "../dns.ts";
 import { printable } from "../printable.ts";
-import { REQUIRED } from "./_fields.ts";
+import { DNS_FIELDS, REQUIRED } from "./_fields.ts";
+import type { LineSplitter } from "./_lines.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import {
   isUnset,
@@ -34,6 +35,7 @@ export class ZeekDnsReader extends ZeekLogReader {
 
   constructor(name: string, options: ZeekReaderOptions = {}) {
     super(name, "dns", options);
+    this.#fastAllowed = options.fastPath !== false;
     this.#mapColumns();
   }
 
@@ -86,7 +88,13 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.#cType = cols.qtype;
     this.#cRcode = cols.rcode_name;
     this.#cAnswers = cols.answers;
+    // The fast path reads Zeek's standard columns up to answers (any after them are not read).
+    this.#fast = this.#fastAllowed &&
+      DNS_FIELDS.slice(0, FAST_COLUMNS).every((f, i) => this.header.fields[i] === f);
   }
+
+  #fast = false;
+  #fastAllowed = true;
 
   // Columns of the fields a line is judged by (-1: absent), read by index on every line.
   #cTs = -1;
@@ -143,23 +151,115 @@ export class ZeekDnsReader extends ZeekLogReader {
     const cQ = this.#cQuery;
     const cA = this.#cAnswers;
     if (isUnsetField(b, fs, fe, cA)) return;
+    this.#harvestAnswers(b, fs[cA], fe[cA], cQ < 0 ? 0 : fs[cQ], cQ < 0 ? 0 : fe[cQ], ts);
+  }
+
+  /**
+   * A used record's answers `b[as, ae)` (set, split by the set separator): each IPv4 address
+   * named by the query `b[qs, qe)` (or `-` when it is unset) at time `ts`.
+   */
+  #harvestAnswers(b: Uint8Array, as: number, ae: number, qs: number, qe: number, ts: number): void {
     const set = this.header.setSeparator.charCodeAt(0);
-    let a = fs[cA];
-    const end = fe[cA];
+    let a = as;
     let name = -1;
-    while (a <= end) {
+    while (a <= ae) {
       let z = a;
-      while (z < end && b[z] !== set) z++;
+      while (z < ae && b[z] !== set) z++;
       const ip = parseAddress(b, a, z);
       if (ip >= 0) {
         if (name < 0) {
-          if (!isUnsetField(b, fs, fe, cQ)) name = this.harvest.nameId(b, fs[cQ], fe[cQ]);
+          if (!isUnset(b, qs, qe)) name = this.harvest.nameId(b, qs, qe);
           else name = this.#dash >= 0 ? this.#dash : (this.#dash = this.harvest.nameIdOfText("-"));
         }
         this.harvest.add(ip, ts, name);
       }
       a = z + 1;
     }
+  }
+
+  protected override tsvRun(b: Uint8Array, p: number, end: number, lines: LineSplitter): number {
+    if (!this.#fast || this.header.separator !== 9) return p;
+    while (p < end) {
+      const q = this.#fastLine(b, p);
+      if (q < 0) break;
+      p = q;
+      lines.line++; // counted inside the loop: see ZeekConnReader.tsvRun
+    }
+    return p;
+  }
+
+  /**
+   * One pass over a line in Zeek's standard dns.log columns, from its first byte `s` to its line
+   * break: the fields the rules judge are found while the line is scanned, and the record is
+   * judged and harvested as {@link tsvLine} does; the position after the line break. Anything
+   * unusual (a required field unset, a ts that is not plain digits, a short line, a control byte
+   * in a field, a line over the cap) returns -1 before anything is counted, and the line takes
+   * the general path.
+   */
+  #fastLine(b: Uint8Array, s: number): number {
+    let p = s;
+    // ts
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const ts = parseDecimal(b, s, p);
+    if (ts !== ts) return -1;
+    // uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p: set; proto, trans_id: not read.
+    for (let k = 0; k < 7; k++) {
+      const f = ++p;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9 || (k < 5 && isUnset(b, f, p))) return -1;
+    }
+    let f = ++p; // rtt
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const rttUnset = isUnset(b, f, p);
+    const qs = ++p; // query
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const qe = p;
+    f = ++p; // qclass
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const classOne = p === f + 1 && b[f] === 49;
+    p++; // qclass_name
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    f = ++p; // qtype
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const typeOne = p === f + 1 && b[f] === 49;
+    for (let k = 0; k < 2; k++) { // qtype_name, rcode
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    f = ++p; // rcode_name
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const noError = isNoError(b, f, p);
+    for (let k = 0; k < 5; k++) { // AA, TC, RD, RA, Z
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    const as = ++p; // answers
+    while (b[p] > 13) p++;
+    const ae = p;
+    if (b[p] === 9) {
+      while (b[p] !== 10) p++; // the columns after it are not read
+    } else {
+      if (b[p] === 13) p++; // the general path drops a \r before the line break
+      if (b[p] !== 10) return -1;
+    }
+    p++;
+    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
+    this.records++;
+    this.usable = true;
+    if ((classOne && typeOne) || (rttUnset && noError)) {
+      this.used++;
+      if (!isUnset(b, as, ae)) this.#harvestAnswers(b, as, ae, qs, qe, ts);
+    }
+    return p;
   }
 
   protected jsonRecord(o: Record<string, unknown>, line: number): void {
@@ -218,6 +318,9 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.warn.line(this.name, line, reason);
   }
 }
+
+/** The standard dns.log columns the fast path reads: `ts` to `answers`. */
+const FAST_COLUMNS = DNS_FIELDS.indexOf("answers") + 1;
 
 /** Field `c` of a line split into `fs`/`fe` is exactly `1`. */
 function isOne(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number): boolean {

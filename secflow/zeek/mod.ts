@@ -112,6 +112,7 @@ export async function analyzeZeek(
   if (input.dns !== undefined) {
     dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", {
       onWarning,
+      fastPath: options.fastPath,
       maxLineBytes: options.maxLineBytes,
     });
     await feedReader(dnsReader, input.dns);
