@@ -107,6 +107,15 @@ export async function analyzeZeek(
     warnings.push(w);
     options.onWarning?.(w);
   };
+  // The conn.log's columns are allocated first, while the heap is small: their size makes V8
+  // collect garbage, and a collection costs more once the dns.log's names are in the heap.
+  const conn = new ZeekConnReader(input.connName ?? "conn.log", {
+    onWarning,
+    rowsHint: options.rowsHint,
+    bytesHint: options.bytesHint,
+    fastPath: options.fastPath,
+    maxLineBytes: options.maxLineBytes,
+  });
   const harvest = input.dns === undefined ? new ZeekNames() : undefined;
   let dnsReader: ZeekDnsReader | undefined;
   if (input.dns !== undefined) {
@@ -118,13 +127,6 @@ export async function analyzeZeek(
     await feedReader(dnsReader, input.dns);
   }
   const names = dnsReader?.harvest ?? harvest!;
-  const conn = new ZeekConnReader(input.connName ?? "conn.log", {
-    onWarning,
-    rowsHint: options.rowsHint,
-    bytesHint: options.bytesHint,
-    fastPath: options.fastPath,
-    maxLineBytes: options.maxLineBytes,
-  });
   await feedReader(conn, input.conn);
   const sessions = conn.sessions();
   return {
