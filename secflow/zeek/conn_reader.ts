@@ -186,6 +186,7 @@ export class ZeekConnReader extends ZeekLogReader {
     let f = ++p;
     while (b[p] > 13) p++;
     if (p === f || (p === f + 1 && b[f] === 45) || b[p] !== 9) return -1;
+    // id.orig_h, id.orig_p, id.resp_h, id.resp_p
     p = readIPv4(b, p + 1);
     if (p < 0 || b[p] !== 9) return -1;
     const oIp = NUM[0];
@@ -218,6 +219,7 @@ export class ZeekConnReader extends ZeekLogReader {
       dur = NUM[0];
     }
     if (b[p] !== 9) return -1;
+    // orig_bytes, resp_bytes
     p = readUnsetCount(b, p + 1, -1);
     if (p < 0 || b[p] !== 9) return -1;
     const oBytes = NUM[0];
@@ -230,10 +232,11 @@ export class ZeekConnReader extends ZeekLogReader {
       while (b[p] > 13) p++;
       if (b[p] !== 9) return -1;
     }
-    f = ++p;
+    f = ++p; // history
     while (b[p] > 13) p++;
     if (b[p] !== 9) return -1;
     const hist = isUnset(b, f, p) ? 0 : historyBitsOf(b, f, p);
+    // orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0 || b[p] !== 9) return -1;
     const oPkts = NUM[0];
@@ -247,13 +250,13 @@ export class ZeekConnReader extends ZeekLogReader {
     if (p < 0) return -1;
     const rIpB = NUM[0];
     if (b[p] === 9) {
-      while (b[p] !== 10) p++;
+      while (b[p] !== 10) p++; // the columns after it are not read
     } else {
-      if (b[p] === 13) p++;
+      if (b[p] === 13) p++; // the general path drops a \r before the line break
       if (b[p] !== 10) return -1;
     }
     p++;
-    if (p - s > this.maxLine + 1) return -1;
+    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
     const row = this.#row;
     row.ts = ts;
     row.duration = dur;
