@@ -463,7 +463,7 @@ export class ZeekConnReader extends ZeekLogReader {
 
 /**
  * `[0]`: the value the last `read...` call found. A typed array, not a module `let`: a double
- * stored in a `let` is a new heap number each time (a young-generation collection every ~40k
+ * stored in a `let` is a new heap number each time (a young-generation collection every ~50k
  * lines), one stored here is 8 bytes overwritten.
  */
 const NUM = new Float64Array(1);
