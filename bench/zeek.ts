@@ -1,10 +1,16 @@
 /**
  * Benchmark: a deterministic Zeek TSV conn.log of about a million rows with its dns.log, converted
- * through the CLI (`deno run cli.ts convert conn.log --dns dns.log -o out.sf`), wall time, CPU time
- * (user + system, all threads) and peak RSS of the converting process per run, then the best and
- * the median.
+ * through the CLI (`deno run --allow-read=DIR --allow-write=DIR cli.ts convert conn.log --dns
+ * dns.log -o out.sf`: read and write access to the log folder only, one JavaScript thread), wall
+ * time, CPU time (user + system, all threads) and peak RSS of the converting process per run, then
+ * the best and the median.
  *
- *   deno run -A bench/zeek.ts [--rows 1000000] [--runs 5] [--dir DIR] [--keep]
+ *   deno run -A bench/zeek.ts [--rows 1000000] [--runs 5] [--dir DIR] [--keep] [--against TREE]...
+ *
+ * `--against TREE` (repeatable) converts the same logs with another checkout's `cli.ts` too, the
+ * trees taking turns run by run (this machine's load drifts: only alternating runs compare), then
+ * prints each tree's medians, the ratio of the median wall times, and checks that every tree wrote
+ * the same bytes (the random `hash` aside). The load average is printed before and after.
  *
  * The log mixes what real sensors see: outbound TCP and UDP from ~2,000 internal hosts to
  * ~30,000 external servers (most rows their own session), local-only traffic (dropped), inbound
@@ -202,7 +208,7 @@ interface Run {
   summary: string;
 }
 
-async function run(conn: string, dns: string, out: string): Promise<Run> {
+async function run(tree: string, conn: string, dns: string, out: string): Promise<Run> {
   const t = performance.now();
   const p = new Deno.Command("/usr/bin/time", {
     args: [
@@ -210,10 +216,9 @@ async function run(conn: string, dns: string, out: string): Promise<Run> {
       "%U %S %M",
       Deno.execPath(),
       "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      join(root, "cli.ts"),
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      join(tree, "cli.ts"),
       "convert",
       conn,
       "--dns",
@@ -227,7 +232,7 @@ async function run(conn: string, dns: string, out: string): Promise<Run> {
   const r = await p.output();
   const seconds = (performance.now() - t) / 1000;
   const err = new TextDecoder().decode(r.stderr).trim().split("\n");
-  if (!r.success) throw new Error(`convert failed: ${err.join(" | ")}`);
+  if (!r.success) throw new Error(`convert failed (${tree}): ${err.join(" | ")}`);
   const [user, sys, kib] = err[err.length - 1].split(" ").map(Number);
   return {
     seconds,
@@ -242,27 +247,62 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+/** The bytes of a `.sf` file with its random `hash` value blanked (same length). */
+async function withoutHash(path: string): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(path);
+  const at = new TextDecoder().decode(bytes.subarray(0, 64)).indexOf('"hash": "') + 9;
+  if (at >= 9) bytes.fill(48, at, at + 32);
+  return bytes;
+}
+
+const loadAverage = async () =>
+  (await Deno.readTextFile("/proc/loadavg").catch(() => "? ? ?")).split(" ").slice(0, 3).join(" ");
+
+const trees = [root, ...args.flatMap((a, i) => args[i - 1] === "--against" ? [a] : [])];
 const { conn, dns } = await generate(ROWS);
 const sizes = `${((await Deno.stat(conn)).size / 1e6).toFixed(0)} MB conn.log, ${
   ((await Deno.stat(dns)).size / 1e6).toFixed(0)
 } MB dns.log`;
-console.log(`${ROWS} rows (${sizes}) in ${dir}`);
-const runs: Run[] = [];
+console.log(`${ROWS} rows (${sizes}) in ${dir}; load average ${await loadAverage()}`);
+// One output folder per tree, the same file name in each: the file name is part of the bytes.
+const outputs = trees.map((_, k) => join(dir, `tree${k}`, "out.sf"));
+for (const out of outputs) await Deno.mkdir(join(out, ".."), { recursive: true });
+const runs: Run[][] = trees.map(() => []);
 for (let i = 0; i < RUNS; i++) {
-  const r = await run(conn, dns, join(dir, "out.sf"));
-  runs.push(r);
+  for (let k = 0; k < trees.length; k++) {
+    const r = await run(trees[k], conn, dns, outputs[k]);
+    runs[k].push(r);
+    console.log(
+      `run ${i + 1} ${trees[k]}: ${r.seconds.toFixed(2)} s (CPU ${r.cpu.toFixed(2)} s), peak RSS ${
+        r.rssMiB.toFixed(0)
+      } MiB  (${r.summary})`,
+    );
+  }
+}
+console.log(`load average ${await loadAverage()}`);
+const first = median(runs[0].map((r) => r.seconds));
+for (let k = 0; k < trees.length; k++) {
+  const secs = runs[k].map((r) => r.seconds), rss = runs[k].map((r) => r.rssMiB);
+  const cpu = runs[k].map((r) => r.cpu);
   console.log(
-    `run ${i + 1}: ${r.seconds.toFixed(2)} s (CPU ${r.cpu.toFixed(2)} s), peak RSS ${
-      r.rssMiB.toFixed(0)
-    } MiB  (${r.summary})`,
+    `${trees[k]}: best ${Math.min(...secs).toFixed(2)} s, median ${median(secs).toFixed(2)} s` +
+      (k > 0 ? ` (this tree / it: ${(first / median(secs)).toFixed(2)})` : "") +
+      `; CPU (user+sys) median ${median(cpu).toFixed(2)} s; peak RSS max ${
+        Math.max(...rss).toFixed(0)
+      } MiB`,
   );
 }
-const secs = runs.map((r) => r.seconds), rss = runs.map((r) => r.rssMiB);
-const cpu = runs.map((r) => r.cpu);
-console.log(
-  `best ${Math.min(...secs).toFixed(2)} s, median ${median(secs).toFixed(2)} s; ` +
-    `CPU (user+sys) best ${Math.min(...cpu).toFixed(2)} s, median ${median(cpu).toFixed(2)} s; ` +
-    `peak RSS best ${Math.min(...rss).toFixed(0)} MiB, median ${median(rss).toFixed(0)} MiB ` +
-    `(targets: <= 2 s, <= 250 MiB)`,
-);
+console.log("targets (issue 13): <= 1.2 s, <= 200 MiB");
+if (trees.length > 1) {
+  const expected = await withoutHash(outputs[0]);
+  for (let k = 1; k < trees.length; k++) {
+    const got = await withoutHash(outputs[k]);
+    const same = got.length === expected.length && got.every((b, i) => b === expected[i]);
+    console.log(
+      `${trees[k]}: output ${
+        same ? "identical" : `DIFFERENT (${got.length} bytes, this tree ${expected.length})`
+      } (the hash aside)`,
+    );
+  }
+}
 if (!keep && !opt("dir", "")) await Deno.remove(dir, { recursive: true });

@@ -2,7 +2,8 @@
  * Zeek logs and text inputs from files: gzip looked through (streamed with
  * `DecompressionStream`, never read whole) and the conn.log / dns.log roles checked from content.
  * The `.sf` text is written by `io/output.ts` (two buffers, asynchronous writes, flushed as it
- * goes). One thread: reading, grouping and writing a million rows takes about 1.3 s.
+ * goes). One thread: reading, grouping and writing a million rows takes about 1.15 s on the
+ * development VM when it is quiet (docs/BENCHMARKS.md).
  * @module
  */
 import { InputError } from "../secflow/errors.ts";

@@ -83,10 +83,7 @@ export function kindOfFields(fields: readonly string[]): ZeekKind {
   return "unknown";
 }
 
-/**
- * The conn.log columns section 5 reads, in role order: a column's role is its index here + 1
- * (0 means "not read"). The first six are required.
- */
+/** The conn.log columns section 5 reads (the general path's order). The first six are required. */
 export const CONN_COLUMNS = [
   "ts",
   "uid",
@@ -105,24 +102,6 @@ export const CONN_COLUMNS = [
   "resp_pkts",
   "resp_ip_bytes",
 ] as const;
-
-/** Roles of the {@link CONN_COLUMNS} (their index + 1). */
-export const TS = 1,
-  UID = 2,
-  ORIG_H = 3,
-  ORIG_P = 4,
-  RESP_H = 5,
-  RESP_P = 6,
-  PROTO = 7,
-  SERVICE = 8,
-  DURATION = 9,
-  ORIG_BYTES = 10,
-  RESP_BYTES = 11,
-  HISTORY = 12,
-  ORIG_PKTS = 13,
-  ORIG_IP_BYTES = 14,
-  RESP_PKTS = 15,
-  RESP_IP_BYTES = 16;
 
 /** The fields a record of either log must have; without one it is skipped with a warning. */
 export const REQUIRED = CONN_COLUMNS.slice(0, 6);

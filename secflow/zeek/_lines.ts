@@ -13,6 +13,15 @@ export const MAX_LINE_BYTES = 1 << 20;
 /** Called for a line or element that was longer than the cap (and skipped). */
 export type TooLong = (line: number, bytes: number) => void;
 
+/**
+ * A bulk line reader: `b[p, end)` holds whole lines (`end` is just past a line break). It reads
+ * lines from `p` for as long as they are in a shape it knows, finding each line's end as it
+ * parses it (one pass over the bytes instead of a search for the line break and then a parse),
+ * adds the lines it read to `lines.line`, and returns the start of the first line it left (or
+ * `end`). The line it left takes the line-by-line path. It must leave lines over the cap.
+ */
+export type LineRun = (b: Uint8Array, p: number, end: number, lines: LineSplitter) => number;
+
 /** Pieces of a partial line or element, joined once when it ends. */
 class Pieces {
   #parts: Uint8Array[] = [];
@@ -72,6 +81,8 @@ export class LineSplitter {
   #skipped = 0;
   /** Number of the last line handed out (or skipped). */
   line = 0;
+  /** Tried first on the whole lines of each chunk (see {@link LineRun}). */
+  run: LineRun | undefined;
 
   /** Bytes of an over-long line dropped so far (0 when not inside one). */
   get skipping(): number {
@@ -103,7 +114,13 @@ export class LineSplitter {
       }
       p = nl + 1;
     }
+    // Whole lines end at the chunk's last line break: a bulk reader never runs off the chunk.
+    const last = this.run === undefined ? -1 : chunk.lastIndexOf(10);
     while (p < n) {
+      if (p <= last) {
+        p = this.run!(chunk, p, last + 1, this);
+        if (p >= n) return;
+      }
       const nl = chunk.indexOf(10, p);
       if (nl < 0) {
         if (n - p > this.maxLine) {

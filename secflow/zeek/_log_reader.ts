@@ -75,7 +75,8 @@ export abstract class ZeekLogReader {
   #blankLines = 0;
   #lines: LineSplitter | undefined;
   #array: JsonArraySplitter | undefined;
-  #maxLine: number;
+  /** Longest line (or JSON array element) read, in bytes; longer ones are skipped. */
+  protected readonly maxLine: number;
   #bytes = 0;
   #tooLong = 0;
   /** A header or a usable record was seen (see {@link NO_RECORD_LIMIT}). */
@@ -90,7 +91,7 @@ export abstract class ZeekLogReader {
   ) {
     this.header = new TsvHeader(kind === "conn" ? CONN_FIELDS : DNS_FIELDS);
     this.warn = new Warnings(options.onWarning);
-    this.#maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
+    this.maxLine = options.maxLineBytes ?? MAX_LINE_BYTES;
   }
 
   /** The shape seen, once known. */
@@ -133,7 +134,7 @@ export abstract class ZeekLogReader {
   #count(n: number): void {
     this.#bytes += n;
     if (!this.usable && this.#bytes > NO_RECORD_LIMIT) {
-      const cap = sizeText(this.#maxLine);
+      const cap = sizeText(this.maxLine);
       const seen = this.#lines && this.#lines.line === 0 && this.#lines.skipping > 0
         ? "no line break"
         : this.#tooLong > 0
@@ -151,7 +152,7 @@ export abstract class ZeekLogReader {
   #start(first: number): void {
     const tooLong = (line: number, bytes: number) => {
       this.#tooLong++;
-      this.warn.line(this.name, line, `longer than ${sizeText(this.#maxLine)} (${bytes} bytes)`);
+      this.warn.line(this.name, line, `longer than ${sizeText(this.maxLine)} (${bytes} bytes)`);
       this.skippedLine();
     };
     if (first === 91) {
@@ -160,7 +161,7 @@ export abstract class ZeekLogReader {
         (text, line) => this.#jsonText(text, line + this.#blankLines),
         (line) => this.warn.line(this.name, line + this.#blankLines, "not a JSON object"),
         (line, bytes) => tooLong(line + this.#blankLines, bytes),
-        this.#maxLine,
+        this.maxLine,
       );
     } else if (first === 123) {
       this.#shape = "json";
@@ -170,7 +171,7 @@ export abstract class ZeekLogReader {
           this.#jsonText(decoder.decode(b.subarray(s, e)), line);
         },
         tooLong,
-        this.#maxLine,
+        this.maxLine,
       );
     } else {
       this.#shape = "tsv";
@@ -185,8 +186,12 @@ export abstract class ZeekLogReader {
           this.tsvLine(b, s, e, line);
         },
         tooLong,
-        this.#maxLine,
+        this.maxLine,
       );
+      if (this.tsvRun) {
+        const lines = this.#lines;
+        lines.run = (b, p, end) => this.tsvRun!(b, p, end, lines);
+      }
     }
     if (this.#lines) this.#lines.line = this.#blankLines;
   }
@@ -210,6 +215,11 @@ export abstract class ZeekLogReader {
   protected abstract headerChanged(line: number): void;
   /** A TSV data line `b[s, e)` (without its line break). */
   protected abstract tsvLine(b: Uint8Array, s: number, e: number, line: number): void;
+  /**
+   * Optional: TSV data lines read in bulk (see `LineRun` in `_lines.ts`); the lines it leaves, headers
+   * among them, go to {@link tsvLine}.
+   */
+  protected tsvRun?(b: Uint8Array, p: number, end: number, lines: LineSplitter): number;
   /** A JSON record. */
   protected abstract jsonRecord(o: Record<string, unknown>, line: number): void;
   /** A line (or array element) over the length cap was skipped (and warned about). */

@@ -33,7 +33,18 @@ export class NameChooser {
   sourceCode = 2;
   nameStart = -1;
   nameEnd = -1;
+  /** The chosen name as an index of {@link starts} and {@link ends}; -1 for the address itself. */
+  name = -1;
+  /** Escaped name i is `pool[starts[i], ends[i])`. */
+  starts = new Int32Array(1024);
+  ends = new Int32Array(1024);
+  #names = 0;
   pool = new Uint8Array(1 << 16);
+  /**
+   * {@link pool} as a DataView, for copying a name 8 bytes at a time: the pool is ASCII (names
+   * escaped as JSON) and keeps at least 8 bytes after the last name.
+   */
+  poolView = new DataView(this.pool.buffer);
   #poolUsed = 0;
   /** External address (as `(ip, 0)`) → its bucket. */
   #slots: IntPairTable;
@@ -41,11 +52,15 @@ export class NameChooser {
   #slotLen: Int32Array;
   #times: Float64Array;
   #ids: Int32Array;
+  /**
+   * Per entry, the last entry of its bucket from which on the names are all its name: the
+   * answer found at an entry holds until the time of the entry after that one, not merely the
+   * next entry's (a server looked up again and again under one name is one cached answer).
+   */
+  #runEnd: Int32Array;
   /** Name id + 1 → escaped id + 1. */
   #escaped: Int32Array;
   #idOf = new Map<string, number>();
-  #start: number[] = [];
-  #end: number[] = [];
 
   constructor(private readonly names: ZeekNames, private readonly sources: NameSources) {
     const n = names.count;
@@ -91,6 +106,15 @@ export class NameChooser {
     for (let k = 0; k < slotCount; k++) this.#slotLen[k] = start[k + 1] - start[k];
     this.#times = times;
     this.#ids = ids;
+    // Within a bucket, the last index of each run of one name (read backwards).
+    const runEnd = new Int32Array(n);
+    for (let k = 0; k < slotCount; k++) {
+      const lo = start[k], hi = start[k + 1];
+      for (let i = hi - 1; i >= lo; i--) {
+        runEnd[i] = i + 1 < hi && ids[i + 1] === ids[i] ? runEnd[i + 1] : i;
+      }
+    }
+    this.#runEnd = runEnd;
     this.#escaped = new Int32Array(names.names + 1);
     this.#cacheT = new Float64Array(2 * slotCount).fill(Infinity);
     this.#cacheAnswer = new Int32Array(4 * slotCount);
@@ -113,16 +137,21 @@ export class NameChooser {
   }
 
   #add(b: Uint8Array): number {
-    if (this.#poolUsed + b.length > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length));
+    if (this.#poolUsed + b.length + 8 > this.pool.length) {
+      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length + 8));
       bigger.set(this.pool.subarray(0, this.#poolUsed));
       this.pool = bigger;
+      this.poolView = new DataView(bigger.buffer);
     }
     this.pool.set(b, this.#poolUsed);
-    const id = this.#start.length;
-    this.#start.push(this.#poolUsed);
+    const id = this.#names++;
+    if (id >= this.starts.length) {
+      this.starts = grown(this.starts, id + 1);
+      this.ends = grown(this.ends, id + 1);
+    }
+    this.starts[id] = this.#poolUsed;
     this.#poolUsed += b.length;
-    this.#end.push(this.#poolUsed);
+    this.ends[id] = this.#poolUsed;
     return id;
   }
 
@@ -146,8 +175,9 @@ export class NameChooser {
   }
 
   #use(id: number, code: number): void {
-    this.nameStart = this.#start[id];
-    this.nameEnd = this.#end[id];
+    this.name = id;
+    this.nameStart = this.starts[id];
+    this.nameEnd = this.ends[id];
     this.sourceCode = code;
     this.source = SOURCE_NAMES[code];
   }
@@ -164,6 +194,7 @@ export class NameChooser {
     if (time >= cacheT[2 * k] && time < cacheT[2 * k + 1]) {
       this.nameStart = answer[4 * k];
       this.nameEnd = answer[4 * k + 1];
+      this.name = answer[4 * k + 3];
       const code = answer[4 * k + 2];
       this.sourceCode = code;
       this.source = SOURCE_NAMES[code];
@@ -181,11 +212,14 @@ export class NameChooser {
     }
     if (lo > base) this.#use(this.#nameId(this.#ids[lo - 1]), 0);
     else this.#chooseEarly(ip, base);
+    // Rule 1's answer holds from the entry found until the next entry with another name.
+    const next = lo > base ? this.#runEnd[lo - 1] + 1 : lo;
     cacheT[2 * k] = lo > base ? times[lo - 1] : -Infinity;
-    cacheT[2 * k + 1] = lo < base + len ? times[lo] : Infinity;
+    cacheT[2 * k + 1] = next < base + len ? times[next] : Infinity;
     answer[4 * k] = this.nameStart;
     answer[4 * k + 1] = this.nameEnd;
     answer[4 * k + 2] = this.sourceCode;
+    answer[4 * k + 3] = this.name;
   }
 
   /** Rules 2-4 for an address with passive names, all later than the time. */
@@ -203,7 +237,7 @@ export class NameChooser {
     if (recent !== undefined) return this.#use(this.#id(recent), 0);
     const cached = this.sources.cache?.get(ip);
     if (cached !== undefined) return this.#use(this.#id(cached), 1);
-    this.nameStart = this.nameEnd = -1;
+    this.nameStart = this.nameEnd = this.name = -1;
     this.source = "original";
     this.sourceCode = 2;
   }

@@ -3,32 +3,18 @@
  * reused {@link ConnRow} per row, and hands each row to section 5 ({@link ConnRules}). Only
  * parsing happens here: what a row means is decided in `rules.ts`.
  *
- * The TSV fast path reads a line in the usual shape in one pass, every value while its field is
- * scanned, by the column's role; anything unusual sends the line down the general path, which
- * gives the same values for the usual shapes. Nothing is allocated per row.
+ * The TSV fast path reads the lines of a chunk in Zeek's standard columns in one pass each,
+ * straight-line code field by field, every value while its field is scanned and the line's end
+ * found on the way (no separate search for line breaks); anything unusual sends the line down
+ * the general path, which gives the same values for the usual shapes. Nothing is allocated per
+ * row.
  * @module
  */
 import { InputError } from "../errors.ts";
 import { printable } from "../printable.ts";
-import {
-  CONN_COLUMNS,
-  DURATION,
-  HISTORY,
-  ORIG_BYTES,
-  ORIG_H,
-  ORIG_IP_BYTES,
-  ORIG_P,
-  ORIG_PKTS,
-  PROTO,
-  REQUIRED,
-  RESP_BYTES,
-  RESP_H,
-  RESP_P,
-  RESP_PKTS,
-  TS,
-  UID,
-} from "./_fields.ts";
+import { CONN_COLUMNS, CONN_FIELDS, REQUIRED } from "./_fields.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
+import type { LineSplitter } from "./_lines.ts";
 import {
   historyBitsOf,
   historyBitsOfText,
@@ -132,190 +118,145 @@ export class ZeekConnReader extends ZeekLogReader {
       if (c > max) max = c;
     });
     this.#maxCol = max;
-    // The fast path reads lines with all sixteen columns present, by role per column.
-    this.#roles = new Uint8Array(max + 1);
-    let all = true;
-    for (let i = 0; i < names.length; i++) {
-      const c = this.#col[i];
-      if (c < 0 || this.#roles[c] !== 0) all = false;
-      else this.#roles[c] = i + 1;
-    }
-    this.#fast = all && this.#fastAllowed;
+    // The fast path reads Zeek's standard columns (any others after them are not read).
+    this.#fast = this.#fastAllowed &&
+      CONN_FIELDS.slice(0, FAST_COLUMNS).every((f, i) => h.fields[i] === f);
     if (this.#fs.length <= max + 1) {
       this.#fs = new Int32Array(max + 2);
       this.#fe = new Int32Array(max + 2);
     }
   }
 
-  #roles = new Uint8Array(0);
   #fast = false;
   #fastAllowed = true;
 
   #bytesHint: number | undefined;
   #sampleBytes = 0;
+  #sampleLines = 0;
+
+  /** Sizes the key table for the whole log once the first lines show the average line length. */
+  #hint(bytes: number, lines: number): void {
+    this.#sampleBytes += bytes;
+    this.#sampleLines += lines;
+    if (this.#sampleLines >= 4096) {
+      const perLine = this.#sampleBytes / this.#sampleLines;
+      this.rules.reserveKeys(Math.min(this.#bytesHint! / perLine, 1 << 26));
+      this.#bytesHint = undefined;
+    }
+  }
 
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
-    if (this.#bytesHint !== undefined) {
-      this.#sampleBytes += e - s + 1;
-      if (line >= 4096) {
-        // Size the key table for the whole log from the average line so far.
-        this.rules.reserveKeys(Math.min(this.#bytesHint / (this.#sampleBytes / line), 1 << 26));
-        this.#bytesHint = undefined;
-      }
-    }
-    if (this.#fast && this.header.separator === 9 && this.#fastLine(b, s, e)) {
-      this.stats.records++;
-      return;
-    }
+    if (this.#bytesHint !== undefined) this.#hint(e - s + 1, 1);
     this.#slowLine(b, s, e, line);
   }
 
-  /**
-   * One pass over a line in the usual shape: every value read while its field is scanned, into
-   * locals, then {@link add}. Anything unusual (an unset required field, IPv6, a number that is
-   * not plain digits, a short line) returns false before anything is stored, and the line takes
-   * the general path, which gives the same values for the usual shapes.
-   */
-  #fastLine(b: Uint8Array, s: number, e: number): boolean {
-    const roles = this.#roles, maxCol = this.#maxCol, sep = 9;
-    let ts = 0, dur = NaN, oIp = 0, rIp = 0, oPort = 0, rPort = 0;
-    let icmp = false, service = false, hist = 0;
-    let oBytes = -1, rBytes = -1, oPkts = 0, oIpB = 0, rPkts = 0, rIpB = 0;
-    let p = s;
-    for (let c = 0; c <= maxCol; c++) {
-      if (p > e) return false; // fewer fields than columns
-      const role = roles[c];
-      const f = p;
-      if (role === 0) {
-        while (p < e && b[p] !== sep) p++;
-        p++;
-        continue;
-      }
-      if (role === TS || role === DURATION) {
-        // ts, duration: digits[.digits], the value parseDecimal gives.
-        if (role === DURATION && b[p] === 45 && (p + 1 === e || b[p + 1] === sep)) {
-          p += 2;
-          continue;
-        }
-        let whole = 0;
-        while (p < e) {
-          const d = b[p] - 48;
-          if (d < 0 || d > 9) break;
-          whole = whole * 10 + d;
-          p++;
-        }
-        const wd = p - f;
-        if (wd === 0 || wd > 15) return false;
-        let v = whole;
-        if (p < e && b[p] === 46) {
-          const dot = ++p;
-          let frac = 0;
-          while (p < e) {
-            const d = b[p] - 48;
-            if (d < 0 || d > 9) break;
-            frac = frac * 10 + d;
-            p++;
-          }
-          const k = p - dot;
-          if (k === 0 || k > 9) return false;
-          const m = whole * POW10[k] + frac;
-          if (m >= TWO53) return false;
-          v = m / POW10[k];
-        }
-        if (p < e && b[p] !== sep) return false;
-        p++;
-        if (role === TS) ts = v;
-        else dur = v;
-        continue;
-      }
-      if (role === ORIG_H || role === RESP_H) {
-        // An IPv4 address.
-        let ip = 0, octet = 0, digits = 0, dots = 0;
-        while (p < e) {
-          const ch = b[p];
-          if (ch >= 48 && ch <= 57) {
-            octet = octet * 10 + (ch - 48);
-            if (++digits > 3 || octet > 255) return false;
-          } else if (ch === 46) {
-            if (digits === 0 || ++dots > 3) return false;
-            ip = ip * 256 + octet;
-            octet = 0;
-            digits = 0;
-          } else break;
-          p++;
-        }
-        if (dots !== 3 || digits === 0 || (p < e && b[p] !== sep)) return false;
-        p++;
-        if (role === ORIG_H) oIp = ip * 256 + octet;
-        else rIp = ip * 256 + octet;
-        continue;
-      }
-      if (role >= ORIG_BYTES || role === ORIG_P || role === RESP_P) {
-        if (role === HISTORY) {
-          // history
-          while (p < e && b[p] !== sep) p++;
-          if (!isUnset(b, f, p)) hist = historyBitsOf(b, f, p);
-          p++;
-          continue;
-        }
-        // A count: digits, or unset ("-" or empty) except for ports.
-        let v = 0;
-        while (p < e) {
-          const d = b[p] - 48;
-          if (d < 0 || d > 9) break;
-          v = v * 10 + d;
-          p++;
-        }
-        if (p === f) {
-          if (role === ORIG_P || role === RESP_P) return false;
-          if (p < e && b[p] === 45) p++;
-          if (p < e && b[p] !== sep) return false;
-          p++;
-          continue; // unset: the defaults stand
-        }
-        if (p - f > 15 || (p < e && b[p] !== sep)) return false;
-        p++;
-        switch (role) {
-          case ORIG_P:
-            if (v > 65535) return false;
-            oPort = v;
-            break;
-          case RESP_P:
-            if (v > 65535) return false;
-            rPort = v;
-            break;
-          case ORIG_BYTES:
-            oBytes = v;
-            break;
-          case RESP_BYTES:
-            rBytes = v;
-            break;
-          case ORIG_PKTS:
-            oPkts = v;
-            break;
-          case ORIG_IP_BYTES:
-            oIpB = v;
-            break;
-          case RESP_PKTS:
-            rPkts = v;
-            break;
-          default: // RESP_IP_BYTES
-            rIpB = v;
-        }
-        continue;
-      }
-      // uid, proto, service: text.
-      while (p < e && b[p] !== sep) p++;
-      const n = p - f;
-      if (role === UID) {
-        if (n === 0 || (n === 1 && b[f] === 45)) return false;
-      } else if (role === PROTO) {
-        icmp = n === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 && b[f + 3] === 112;
-      } else { // SERVICE
-        service = n > 0 && !(n === 1 && b[f] === 45);
-      }
-      p++;
+  protected override tsvRun(b: Uint8Array, p: number, end: number, lines: LineSplitter): number {
+    if (!this.#fast || this.header.separator !== 9) return p;
+    const stats = this.stats;
+    while (p < end) {
+      const q = this.#fastLine(b, p);
+      if (q < 0) break;
+      if (this.#bytesHint !== undefined) this.#hint(q - p, 1);
+      p = q;
+      // Counted as they go: V8 compiles this loop while it runs (on-stack replacement), before
+      // any code after it has run, and a property access after the loop would then throw the
+      // compiled code away at the end of every chunk.
+      stats.records++;
+      lines.line++;
     }
+    return p;
+  }
+
+  /**
+   * One pass over a line in Zeek's standard column order, from its first byte `s` to its line
+   * break: each value read while its field is scanned, then {@link addRow}; the position after
+   * the line break. Straight-line code, field by field: no per-column dispatch. Anything unusual
+   * (an unset required field, IPv6, a number that is not plain digits, a short line, a control
+   * byte in a field, a line over the cap) returns -1 before anything is stored, and the line
+   * takes the general path, which gives the same values for the usual shapes. No bounds checks:
+   * every scan stops at the line break the caller guarantees.
+   */
+  #fastLine(b: Uint8Array, s: number): number {
+    let p = s;
+    // ts
+    p = readDecimal(b, p);
+    if (p < 0 || b[p] !== 9) return -1;
+    const ts = NUM[0];
+    // uid
+    let f = ++p;
+    while (b[p] > 13) p++;
+    if (p === f || (p === f + 1 && b[f] === 45) || b[p] !== 9) return -1;
+    // id.orig_h, id.orig_p, id.resp_h, id.resp_p
+    p = readIPv4(b, p + 1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oIp = NUM[0];
+    p = readCount(b, f = p + 1);
+    if (p === f || NUM[0] > 65535 || b[p] !== 9) return -1;
+    const oPort = NUM[0];
+    p = readIPv4(b, p + 1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rIp = NUM[0];
+    p = readCount(b, f = p + 1);
+    if (p === f || NUM[0] > 65535 || b[p] !== 9) return -1;
+    const rPort = NUM[0];
+    // proto
+    f = ++p;
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const icmp = p - f === 4 && b[f] === 105 && b[f + 1] === 99 && b[f + 2] === 109 &&
+      b[f + 3] === 112;
+    // service
+    f = ++p;
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const service = p > f && !(p === f + 1 && b[f] === 45);
+    // duration
+    let dur = NaN;
+    if (b[++p] === 45) p++;
+    else {
+      p = readDecimal(b, p);
+      if (p < 0) return -1;
+      dur = NUM[0];
+    }
+    if (b[p] !== 9) return -1;
+    // orig_bytes, resp_bytes
+    p = readUnsetCount(b, p + 1, -1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oBytes = NUM[0];
+    p = readUnsetCount(b, p + 1, -1);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rBytes = NUM[0];
+    // conn_state, local_orig, local_resp, missed_bytes: not read
+    for (let k = 0; k < 4; k++) {
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    f = ++p; // history
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const hist = isUnset(b, f, p) ? 0 : historyBitsOf(b, f, p);
+    // orig_pkts, orig_ip_bytes, resp_pkts, resp_ip_bytes
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oPkts = NUM[0];
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const oIpB = NUM[0];
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0 || b[p] !== 9) return -1;
+    const rPkts = NUM[0];
+    p = readUnsetCount(b, p + 1, 0);
+    if (p < 0) return -1;
+    const rIpB = NUM[0];
+    if (b[p] === 9) {
+      while (b[p] !== 10) p++; // the columns after it are not read
+    } else {
+      if (b[p] === 13) p++; // the general path drops a \r before the line break
+      if (b[p] !== 10) return -1;
+    }
+    p++;
+    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
     const row = this.#row;
     row.ts = ts;
     row.duration = dur;
@@ -333,7 +274,7 @@ export class ZeekConnReader extends ZeekLogReader {
     row.origIpBytes = oIpB;
     row.respIpBytes = rIpB;
     this.#addRow();
-    return true;
+    return p;
   }
 
   #slowLine(b: Uint8Array, s: number, e: number, line: number): void {
@@ -401,22 +342,6 @@ export class ZeekConnReader extends ZeekLogReader {
       if (d !== d) return this.#bad(line, "duration is not a number");
       duration = d;
     }
-    const oBytes = this.#count(b, fs, fe, col[9], -1);
-    const rBytes = this.#count(b, fs, fe, col[10], -1);
-    const cHist = col[11];
-    const hist = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
-      ? historyBitsOf(b, fs[cHist], fe[cHist])
-      : 0;
-    const oPkts = this.#count(b, fs, fe, col[12], 0);
-    const oIpB = this.#count(b, fs, fe, col[13], 0);
-    const rPkts = this.#count(b, fs, fe, col[14], 0);
-    const rIpB = this.#count(b, fs, fe, col[15], 0);
-    if (
-      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
-        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
-    ) {
-      return this.#bad(line, "a byte or packet count is not a whole number");
-    }
     const row = this.#row;
     row.ts = time;
     row.duration = duration;
@@ -426,14 +351,17 @@ export class ZeekConnReader extends ZeekLogReader {
     row.respPort = rPort;
     row.icmp = icmp;
     row.service = service;
-    row.origBytes = oBytes;
-    row.respBytes = rBytes;
-    row.history = hist;
-    row.origPkts = oPkts;
-    row.respPkts = rPkts;
-    row.origIpBytes = oIpB;
-    row.respIpBytes = rIpB;
-    this.#addRow();
+    row.origBytes = this.#count(b, fs, fe, col[9], -1);
+    row.respBytes = this.#count(b, fs, fe, col[10], -1);
+    const cHist = col[11];
+    row.history = cHist >= 0 && !isUnset(b, fs[cHist], fe[cHist])
+      ? historyBitsOf(b, fs[cHist], fe[cHist])
+      : 0;
+    row.origPkts = this.#count(b, fs, fe, col[12], 0);
+    row.origIpBytes = this.#count(b, fs, fe, col[13], 0);
+    row.respPkts = this.#count(b, fs, fe, col[14], 0);
+    row.respIpBytes = this.#count(b, fs, fe, col[15], 0);
+    this.#addCounted(line);
   }
 
   /** A count column; `unset` for "-" or a missing column, NaN when malformed. */
@@ -489,20 +417,6 @@ export class ZeekConnReader extends ZeekLogReader {
       if (d !== d) return this.#bad(line, "duration is not a number");
       duration = d;
     }
-    const oBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
-    const rBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
-    const hv = jsonField(o, "history");
-    const hist = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
-    const oPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
-    const oIpB = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
-    const rPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
-    const rIpB = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
-    if (
-      (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB) !==
-        (oBytes + rBytes + oPkts + oIpB + rPkts + rIpB)
-    ) {
-      return this.#bad(line, "a byte or packet count is not a whole number");
-    }
     const row = this.#row;
     row.ts = time;
     row.duration = duration;
@@ -512,13 +426,26 @@ export class ZeekConnReader extends ZeekLogReader {
     row.respPort = rPort;
     row.icmp = icmp;
     row.service = service;
-    row.origBytes = oBytes;
-    row.respBytes = rBytes;
-    row.history = hist;
-    row.origPkts = oPkts;
-    row.respPkts = rPkts;
-    row.origIpBytes = oIpB;
-    row.respIpBytes = rIpB;
+    row.origBytes = jsonCount(jsonField(o, "orig_bytes"), -1);
+    row.respBytes = jsonCount(jsonField(o, "resp_bytes"), -1);
+    const hv = jsonField(o, "history");
+    row.history = typeof hv === "string" && hv !== "-" ? historyBitsOfText(hv) : 0;
+    row.origPkts = jsonCount(jsonField(o, "orig_pkts"), 0);
+    row.origIpBytes = jsonCount(jsonField(o, "orig_ip_bytes"), 0);
+    row.respPkts = jsonCount(jsonField(o, "resp_pkts"), 0);
+    row.respIpBytes = jsonCount(jsonField(o, "resp_ip_bytes"), 0);
+    this.#addCounted(line);
+  }
+
+  /**
+   * The row the general TSV path or the JSON path filled (a malformed count read as NaN):
+   * skipped with a warning when a count is not a whole number, else on to section 5.
+   */
+  #addCounted(line: number): void {
+    const row = this.#row;
+    const sum = row.origBytes + row.respBytes + row.origPkts + row.origIpBytes + row.respPkts +
+      row.respIpBytes;
+    if (sum !== sum) return this.#bad(line, "a byte or packet count is not a whole number");
     this.#addRow();
   }
 
@@ -533,6 +460,101 @@ export class ZeekConnReader extends ZeekLogReader {
     this.stats.skipped++;
   }
 }
+
+/**
+ * `[0]`: the value the last `read...` call found. A typed array, not a module `let`: a double
+ * stored in a `let` is a new heap number each time (a young-generation collection every ~50k
+ * lines), one stored here is 8 bytes overwritten.
+ */
+const NUM = new Float64Array(1);
+
+/** Digits at `p` into {@link NUM}; the position after them (`p` when there are none). */
+function readCount(b: Uint8Array, p: number): number {
+  let v = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+    p++;
+  }
+  NUM[0] = v;
+  return p;
+}
+
+/** A count or an unset value (`-` or empty: `unset`) into {@link NUM}; -1 when too long. */
+function readUnsetCount(b: Uint8Array, p: number, unset: number): number {
+  const f = p;
+  p = readCount(b, p);
+  if (p === f) {
+    NUM[0] = unset;
+    return b[p] === 45 ? p + 1 : p;
+  }
+  return p - f > 15 ? -1 : p;
+}
+
+/** digits[.digits] into {@link NUM} as parseDecimal reads it; -1 when unusual. */
+function readDecimal(b: Uint8Array, p: number): number {
+  const f = p;
+  let whole = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    whole = whole * 10 + d;
+    p++;
+  }
+  const wd = p - f;
+  if (wd === 0 || wd > 15) return -1;
+  if (b[p] !== 46) {
+    NUM[0] = whole;
+    return p;
+  }
+  const dot = ++p;
+  let frac = 0;
+  while (true) {
+    const d = b[p] - 48;
+    if (d < 0 || d > 9) break;
+    frac = frac * 10 + d;
+    p++;
+  }
+  const k = p - dot;
+  if (k === 0 || k > 9) return -1;
+  const m = whole * POW10[k] + frac;
+  if (m >= TWO53) return -1;
+  NUM[0] = m / POW10[k];
+  return p;
+}
+
+/** An IPv4 address into {@link NUM}; -1 when it is none. */
+function readIPv4(b: Uint8Array, p: number): number {
+  // Octet by octet, digit by digit, unrolled: the branches are "is there a second digit" (almost
+  // always) and "a third" (about 6 in 10); a loop over characters pays a mispredicted branch at
+  // nearly every dot instead.
+  let ip = 0;
+  for (let k = 0; k < 4; k++) {
+    if (k > 0) {
+      if (b[p] !== 46) return -1;
+      p++;
+    }
+    let octet = b[p] - 48;
+    if (octet < 0 || octet > 9) return -1;
+    const d1 = b[p + 1] - 48;
+    if (d1 >= 0 && d1 <= 9) {
+      octet = octet * 10 + d1;
+      const d2 = b[p + 2] - 48;
+      if (d2 >= 0 && d2 <= 9) {
+        octet = octet * 10 + d2;
+        if (octet > 255) return -1;
+        p += 3;
+      } else p += 2;
+    } else p += 1;
+    ip = ip * 256 + octet;
+  }
+  NUM[0] = ip;
+  return p;
+}
+
+/** The standard conn.log columns the fast path reads: `ts` to `resp_ip_bytes`. */
+const FAST_COLUMNS = CONN_FIELDS.indexOf("resp_ip_bytes") + 1;
 
 function missingName(b: Uint8Array, fs: Int32Array, fe: Int32Array, col: Int32Array): string {
   for (let i = 0; i < 6; i++) {

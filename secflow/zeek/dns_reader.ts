@@ -7,7 +7,8 @@
  */
 import type { HarvestedName } from "../dns.ts";
 import { printable } from "../printable.ts";
-import { REQUIRED } from "./_fields.ts";
+import { DNS_FIELDS, REQUIRED } from "./_fields.ts";
+import type { LineSplitter } from "./_lines.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import {
   isUnset,
@@ -30,11 +31,11 @@ export class ZeekDnsReader extends ZeekLogReader {
   used = 0;
   /** Malformed records skipped. */
   skipped = 0;
-  #cols: Record<string, number> = {};
   #dash = -1;
 
   constructor(name: string, options: ZeekReaderOptions = {}) {
     super(name, "dns", options);
+    this.#fastAllowed = options.fastPath !== false;
     this.#mapColumns();
   }
 
@@ -79,9 +80,30 @@ export class ZeekDnsReader extends ZeekLogReader {
       if (cols[f] > max) max = cols[f];
     }
     REQUIRED.forEach((f, k) => this.#required[k] = cols[f]);
-    this.#cols = cols;
     this.#max = max;
+    this.#cTs = cols.ts;
+    this.#cRtt = cols.rtt;
+    this.#cQuery = cols.query;
+    this.#cClass = cols.qclass;
+    this.#cType = cols.qtype;
+    this.#cRcode = cols.rcode_name;
+    this.#cAnswers = cols.answers;
+    // The fast path reads Zeek's standard columns up to answers (any after them are not read).
+    this.#fast = this.#fastAllowed &&
+      DNS_FIELDS.slice(0, FAST_COLUMNS).every((f, i) => this.header.fields[i] === f);
   }
+
+  #fast = false;
+  #fastAllowed = true;
+
+  // Columns of the fields a line is judged by (-1: absent), read by index on every line.
+  #cTs = -1;
+  #cRtt = -1;
+  #cQuery = -1;
+  #cClass = -1;
+  #cType = -1;
+  #cRcode = -1;
+  #cAnswers = -1;
 
   #fs = new Int32Array(32);
   #fe = new Int32Array(32);
@@ -89,7 +111,6 @@ export class ZeekDnsReader extends ZeekLogReader {
   protected tsvLine(b: Uint8Array, s: number, e: number, line: number): void {
     this.records++;
     // Fields by byte offsets: only a used record's query and answers become strings.
-    const cols = this.#cols;
     const max = this.#max;
     if (this.#fs.length <= max + 1) {
       this.#fs = new Int32Array(max + 2);
@@ -115,17 +136,10 @@ export class ZeekDnsReader extends ZeekLogReader {
       const c = req[k];
       if (c < 0 || isUnset(b, fs[c], fe[c])) return this.#bad(line, `no ${REQUIRED[k]}`);
     }
-    const cClass = cols.qclass, cType = cols.qtype, cRtt = cols.rtt, cRcode = cols.rcode_name;
-    const one = (c: number) => c >= 0 && fe[c] - fs[c] === 1 && b[fs[c]] === 49;
-    const use = (one(cClass) && one(cType)) ||
-      ((cRtt < 0 || isUnset(b, fs[cRtt], fe[cRtt])) && cRcode >= 0 &&
-        fe[cRcode] - fs[cRcode] === 7 &&
-        latin1(b, fs[cRcode], fe[cRcode]) === "NOERROR");
-    const unset = (name: string) => {
-      const c = cols[name];
-      return c < 0 || isUnset(b, fs[c], fe[c]);
-    };
-    const cTs = cols.ts;
+    const cRtt = this.#cRtt, cRcode = this.#cRcode;
+    const use = (isOne(b, fs, fe, this.#cClass) && isOne(b, fs, fe, this.#cType)) ||
+      (isUnsetField(b, fs, fe, cRtt) && cRcode >= 0 && isNoError(b, fs[cRcode], fe[cRcode]));
+    const cTs = this.#cTs;
     let ts = parseDecimal(b, fs[cTs], fe[cTs]);
     if (ts !== ts) ts = parseTime(latin1(b, fs[cTs], fe[cTs]));
     if (ts !== ts) {
@@ -134,26 +148,118 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.usable = true;
     if (!use) return;
     this.used++;
-    const cQ = cols.query;
-    const cA = cols.answers;
-    if (cA < 0 || unset("answers")) return;
+    const cQ = this.#cQuery;
+    const cA = this.#cAnswers;
+    if (isUnsetField(b, fs, fe, cA)) return;
+    this.#harvestAnswers(b, fs[cA], fe[cA], cQ < 0 ? 0 : fs[cQ], cQ < 0 ? 0 : fe[cQ], ts);
+  }
+
+  /**
+   * A used record's answers `b[as, ae)` (set, split by the set separator): each IPv4 address
+   * named by the query `b[qs, qe)` (or `-` when it is unset) at time `ts`.
+   */
+  #harvestAnswers(b: Uint8Array, as: number, ae: number, qs: number, qe: number, ts: number): void {
     const set = this.header.setSeparator.charCodeAt(0);
-    let a = fs[cA];
-    const end = fe[cA];
+    let a = as;
     let name = -1;
-    while (a <= end) {
+    while (a <= ae) {
       let z = a;
-      while (z < end && b[z] !== set) z++;
+      while (z < ae && b[z] !== set) z++;
       const ip = parseAddress(b, a, z);
       if (ip >= 0) {
         if (name < 0) {
-          if (cQ >= 0 && !unset("query")) name = this.harvest.nameId(b, fs[cQ], fe[cQ]);
+          if (!isUnset(b, qs, qe)) name = this.harvest.nameId(b, qs, qe);
           else name = this.#dash >= 0 ? this.#dash : (this.#dash = this.harvest.nameIdOfText("-"));
         }
         this.harvest.add(ip, ts, name);
       }
       a = z + 1;
     }
+  }
+
+  protected override tsvRun(b: Uint8Array, p: number, end: number, lines: LineSplitter): number {
+    if (!this.#fast || this.header.separator !== 9) return p;
+    while (p < end) {
+      const q = this.#fastLine(b, p);
+      if (q < 0) break;
+      p = q;
+      lines.line++; // counted inside the loop: see ZeekConnReader.tsvRun
+    }
+    return p;
+  }
+
+  /**
+   * One pass over a line in Zeek's standard dns.log columns, from its first byte `s` to its line
+   * break: the fields the rules judge are found while the line is scanned, and the record is
+   * judged and harvested as {@link tsvLine} does; the position after the line break. Anything
+   * unusual (a required field unset, a ts that is not plain digits, a short line, a control byte
+   * in a field, a line over the cap) returns -1 before anything is counted, and the line takes
+   * the general path.
+   */
+  #fastLine(b: Uint8Array, s: number): number {
+    let p = s;
+    // ts
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const ts = parseDecimal(b, s, p);
+    if (ts !== ts) return -1;
+    // uid, id.orig_h, id.orig_p, id.resp_h, id.resp_p: set; proto, trans_id: not read.
+    for (let k = 0; k < 7; k++) {
+      const f = ++p;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9 || (k < 5 && isUnset(b, f, p))) return -1;
+    }
+    let f = ++p; // rtt
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const rttUnset = isUnset(b, f, p);
+    const qs = ++p; // query
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const qe = p;
+    f = ++p; // qclass
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const classOne = p === f + 1 && b[f] === 49;
+    p++; // qclass_name
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    f = ++p; // qtype
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const typeOne = p === f + 1 && b[f] === 49;
+    for (let k = 0; k < 2; k++) { // qtype_name, rcode
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    f = ++p; // rcode_name
+    while (b[p] > 13) p++;
+    if (b[p] !== 9) return -1;
+    const noError = isNoError(b, f, p);
+    for (let k = 0; k < 5; k++) { // AA, TC, RD, RA, Z
+      p++;
+      while (b[p] > 13) p++;
+      if (b[p] !== 9) return -1;
+    }
+    const as = ++p; // answers
+    while (b[p] > 13) p++;
+    const ae = p;
+    if (b[p] === 9) {
+      while (b[p] !== 10) p++; // the columns after it are not read
+    } else {
+      if (b[p] === 13) p++; // the general path drops a \r before the line break
+      if (b[p] !== 10) return -1;
+    }
+    p++;
+    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
+    this.records++;
+    this.usable = true;
+    if ((classOne && typeOne) || (rttUnset && noError)) {
+      this.used++;
+      if (!isUnset(b, as, ae)) this.#harvestAnswers(b, as, ae, qs, qe, ts);
+    }
+    return p;
   }
 
   protected jsonRecord(o: Record<string, unknown>, line: number): void {
@@ -211,4 +317,26 @@ export class ZeekDnsReader extends ZeekLogReader {
     this.skipped++;
     this.warn.line(this.name, line, reason);
   }
+}
+
+/** The standard dns.log columns the fast path reads: `ts` to `answers`. */
+const FAST_COLUMNS = DNS_FIELDS.indexOf("answers") + 1;
+
+/** Field `c` of a line split into `fs`/`fe` is exactly `1`. */
+function isOne(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number): boolean {
+  return c >= 0 && fe[c] - fs[c] === 1 && b[fs[c]] === 49;
+}
+
+/** Field `c` is absent or unset. */
+function isUnsetField(b: Uint8Array, fs: Int32Array, fe: Int32Array, c: number): boolean {
+  return c < 0 || isUnset(b, fs[c], fe[c]);
+}
+
+const NOERROR = new TextEncoder().encode("NOERROR");
+
+/** `b[s, e)` is `NOERROR` (compared as bytes: no string per line). */
+function isNoError(b: Uint8Array, s: number, e: number): boolean {
+  if (e - s !== NOERROR.length) return false;
+  for (let i = 0; i < NOERROR.length; i++) if (b[s + i] !== NOERROR[i]) return false;
+  return true;
 }

@@ -107,16 +107,8 @@ export async function analyzeZeek(
     warnings.push(w);
     options.onWarning?.(w);
   };
-  const harvest = input.dns === undefined ? new ZeekNames() : undefined;
-  let dnsReader: ZeekDnsReader | undefined;
-  if (input.dns !== undefined) {
-    dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", {
-      onWarning,
-      maxLineBytes: options.maxLineBytes,
-    });
-    await feedReader(dnsReader, input.dns);
-  }
-  const names = dnsReader?.harvest ?? harvest!;
+  // The conn.log's columns are allocated first, while the heap is small: their size makes V8
+  // collect garbage, and a collection costs more once the dns.log's names are in the heap.
   const conn = new ZeekConnReader(input.connName ?? "conn.log", {
     onWarning,
     rowsHint: options.rowsHint,
@@ -124,6 +116,17 @@ export async function analyzeZeek(
     fastPath: options.fastPath,
     maxLineBytes: options.maxLineBytes,
   });
+  const harvest = input.dns === undefined ? new ZeekNames() : undefined;
+  let dnsReader: ZeekDnsReader | undefined;
+  if (input.dns !== undefined) {
+    dnsReader = new ZeekDnsReader(input.dnsName ?? "dns.log", {
+      onWarning,
+      fastPath: options.fastPath,
+      maxLineBytes: options.maxLineBytes,
+    });
+    await feedReader(dnsReader, input.dns);
+  }
+  const names = dnsReader?.harvest ?? harvest!;
   await feedReader(conn, input.conn);
   const sessions = conn.sessions();
   return {
