@@ -185,6 +185,8 @@ function indexOfCrlfCrlf(buf: Uint8Array, from: number): number {
   return -1;
 }
 
+const CRLF = new TextEncoder().encode("\r\n");
+
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   if (a.length === 0) return b;
   const out = new Uint8Array(a.length + b.length);
@@ -430,7 +432,11 @@ export function listenHttp1(
       });
     }
     if (c.closed) return false;
-    const payload = method === "HEAD"
+    // A handler asks for a streamed answer with `transfer-encoding: chunked` (endpoint 4: its
+    // memory must not grow with the sample); HTTP/1.0 has no chunks, so it gets the whole body.
+    const streamed = response.headers.get("transfer-encoding") === "chunked" &&
+      head.version === "1.1" && method !== "HEAD" && response.body !== null;
+    const payload = method === "HEAD" || streamed
       ? new Uint8Array(0)
       : new Uint8Array(await response.arrayBuffer());
     // A body the handler did not read: drain a little, otherwise close after answering.
@@ -453,6 +459,24 @@ export function listenHttp1(
         text += `${name}: ${value}\r\n`;
       }
     });
+    if (streamed) {
+      text += "transfer-encoding: chunked\r\n";
+      text += keepAlive ? "\r\n" : "connection: close\r\n\r\n";
+      await c.writeAll(encoder.encode(text), stallMs);
+      // A failure midway ends the connection without the last chunk: the client sees a cut
+      // answer, never a complete-looking wrong one.
+      for await (const chunk of response.body!) {
+        if (chunk.length === 0) continue;
+        await c.writeAll(
+          concat(encoder.encode(`${chunk.length.toString(16)}\r\n`), chunk),
+          stallMs,
+        );
+        await c.writeAll(CRLF, stallMs);
+      }
+      await c.writeAll(encoder.encode("0\r\n\r\n"), stallMs);
+      if (!bodyDone && !keepAlive) await linger(c);
+      return keepAlive;
+    }
     text += `content-length: ${payload.length}\r\n`;
     text += keepAlive ? "\r\n" : "connection: close\r\n\r\n";
     const headOut = encoder.encode(text);

@@ -42,6 +42,37 @@ export function envelope(status: number, body: unknown): Response {
   });
 }
 
+/** Secflows per page of {@link secflowList}. */
+const LIST_PAGE = 2000;
+
+/**
+ * Endpoint 4's answer, the same bytes as {@link envelope} would give, streamed a page of stored
+ * rows at a time: a sample of 300k Secflows took the server to 770 MB as one string.
+ */
+function secflowList(store: Storage, uuid: string): Response {
+  const encoder = new TextEncoder();
+  let from = 0;
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode('{"error":false,"body":['));
+    },
+    async pull(controller) {
+      const page = await store.secflowTexts(uuid, from, LIST_PAGE);
+      const text = page.join(",");
+      if (page.length > 0) controller.enqueue(encoder.encode(from === 0 ? text : `,${text}`));
+      from += page.length;
+      if (page.length < LIST_PAGE) {
+        controller.enqueue(encoder.encode("]}"));
+        controller.close();
+      }
+    },
+  }, { highWaterMark: 0 });
+  return new Response(body, {
+    status: 200,
+    headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+  });
+}
+
 /** What the API routes need of the server. */
 export interface ApiDeps {
   store: Storage;
@@ -105,9 +136,7 @@ export function apiRoutes({ store, upload }: ApiDeps): Route[] {
       auth: "key",
       async handler({ params, owner }) {
         const s = await store.sample(params.uuid, owner.id);
-        return s
-          ? envelope(200, await store.secflows(s.uuid))
-          : envelope(404, `no sample '${params.uuid}'`);
+        return s ? secflowList(store, s.uuid) : envelope(404, `no sample '${params.uuid}'`);
       },
     },
     {

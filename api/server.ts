@@ -529,19 +529,35 @@ export async function serve(
       })
       : request;
     const response = await service.handler(counted);
-    const body = new Uint8Array(await response.arrayBuffer());
-    log(
-      `${request.method} ${shown(new URL(request.url).pathname)} ${response.status} ` +
-        `received ${received} B, sent ${body.length} B, ${
-          Math.round(performance.now() - started)
-        } ms`,
-    );
+    let sent = 0;
+    const logLine = () =>
+      log(
+        `${request.method} ${shown(new URL(request.url).pathname)} ${response.status} ` +
+          `received ${received} B, sent ${sent} B, ${Math.round(performance.now() - started)} ms`,
+      );
     // 204 and 304 answers must have a null body: new Response(empty bytes, 204) throws.
-    const nullBody = [101, 103, 204, 205, 304].includes(response.status);
-    return new Response(nullBody ? null : body, {
-      status: response.status,
-      headers: response.headers,
-    });
+    if (response.body === null || [101, 103, 204, 205, 304].includes(response.status)) {
+      await response.body?.cancel();
+      logLine();
+      return new Response(null, { status: response.status, headers: response.headers });
+    }
+    if (request.method === "HEAD") {
+      // The listener sends no body for HEAD (and never reads one): count it here.
+      sent = (await response.arrayBuffer()).byteLength;
+      logLine();
+      return new Response(null, { status: response.status, headers: response.headers });
+    }
+    // Counted as it passes, never gathered: a streamed answer stays streamed. Logged once sent.
+    const body = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          sent += chunk.length;
+          controller.enqueue(chunk);
+        },
+        flush: logLine,
+      }),
+    );
+    return new Response(body, { status: response.status, headers: response.headers });
   };
   let http;
   try {

@@ -105,6 +105,11 @@ export interface Storage {
   release(claim: Claim, undo: boolean): Promise<void>;
   /** The Secflows of a sample, in order. */
   secflows(uuid: string): Promise<PlatformSecflow[]>;
+  /**
+   * Up to `limit` Secflows of a sample from position `from` on, in order, as the JSON text they
+   * are stored as (endpoint 4 streams these pages: its memory does not grow with the sample).
+   */
+  secflowTexts(uuid: string, from: number, limit: number): Promise<string[]>;
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number>;
   /**

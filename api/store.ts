@@ -312,6 +312,15 @@ export class Store {
     );
   }
 
+  /** Up to `limit` Secflows of a sample from position `from` on, as stored JSON text. */
+  secflowTexts(uuid: string, from: number, limit: number): Promise<string[]> {
+    return Promise.resolve(
+      this.#db.prepare(
+        "SELECT data FROM secflows WHERE sample_uuid = ? AND idx >= ? ORDER BY idx LIMIT ?",
+      ).all(uuid, from, limit).map((r) => String((r as Row).data)),
+    );
+  }
+
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number> {
     const r = this.#db.prepare(

@@ -394,6 +394,10 @@ export async function openPostgresStorage(
       return (await sql`SELECT data FROM secflows WHERE sample_uuid = ${uuid} ORDER BY idx`)
         .map((r) => JSON.parse(r.data));
     },
+    async secflowTexts(uuid, from, limit) {
+      return (await sql`SELECT data FROM secflows WHERE sample_uuid = ${uuid} AND idx >= ${from}
+                        ORDER BY idx LIMIT ${limit}`).map((r) => r.data as string);
+    },
     async count(flowId) {
       const [r] = await sql`SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows
                             WHERE flow_id = ${flowId}`;

@@ -90,6 +90,7 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
       if (undo) await store.abandonAttempt(claim.sample.uuid);
     },
     secflows: (uuid) => store.secflows(uuid),
+    secflowTexts: (uuid, from, limit) => store.secflowTexts(uuid, from, limit),
     count: (flowId) => store.count(flowId),
     async activities(uuid) {
       // In-process queries cost microseconds: one per item is fine here.

@@ -787,6 +787,15 @@ Deno.test("serve: a 100k-Secflow sample converts under a 320 MiB cap, its Secflo
     assert.equal(entry.processed, true, String(entry.processingError));
     const secflows = await c.listSecflows(entry.uuid);
     assert.equal(secflows.length, n);
+    // Streamed page by page, the answer is the bytes of the whole list in one envelope.
+    const streamed = await (await fetch(`${s.url}/sec/v1.0/samples/${entry.uuid}/list`, {
+      headers: { apikey: "key-alice" },
+    })).text();
+    const whole = JSON.stringify({
+      error: false,
+      body: await s.service.storage.secflows(entry.uuid),
+    });
+    assert.equal(streamed, whole);
     assert.equal(secflows[n - 1].destinationData, `h${n - 1}.example.com:443`);
     assert.equal(secflows[0].flowCategory, "local:https:small");
   } finally {
