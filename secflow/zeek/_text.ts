@@ -289,3 +289,20 @@ export function historyBitsOfText(h: string): number {
   if (h.includes("T")) bits |= H_T;
   return bits;
 }
+
+/**
+ * Where the next line starts, for a fast-path row whose last column read ends at `p` (a tab: the
+ * columns after it are not read; or the line break, a `\r` before it dropped as the general path
+ * does), or -1 when the line does not end there or is over the `maxLine` cap (with its line break;
+ * the general path then skips it). `s` is where the line starts.
+ */
+export function endOfRow(b: Uint8Array, p: number, s: number, maxLine: number): number {
+  if (b[p] === 9) {
+    while (b[p] !== 10) p++;
+  } else {
+    if (b[p] === 13) p++;
+    if (b[p] !== 10) return -1;
+  }
+  p++;
+  return p - s > maxLine + 1 ? -1 : p;
+}

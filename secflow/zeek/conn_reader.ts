@@ -16,6 +16,7 @@ import { CONN_COLUMNS, CONN_FIELDS, REQUIRED } from "./_fields.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import type { LineSplitter } from "./_lines.ts";
 import {
+  endOfRow,
   historyBitsOf,
   historyBitsOfText,
   IPV6,
@@ -249,14 +250,8 @@ export class ZeekConnReader extends ZeekLogReader {
     p = readUnsetCount(b, p + 1, 0);
     if (p < 0) return -1;
     const rIpB = NUM[0];
-    if (b[p] === 9) {
-      while (b[p] !== 10) p++; // the columns after it are not read
-    } else {
-      if (b[p] === 13) p++; // the general path drops a \r before the line break
-      if (b[p] !== 10) return -1;
-    }
-    p++;
-    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
+    p = endOfRow(b, p, s, this.maxLine);
+    if (p < 0) return -1;
     const row = this.#row;
     row.ts = ts;
     row.duration = dur;

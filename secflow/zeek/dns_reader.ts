@@ -11,6 +11,7 @@ import { DNS_FIELDS, REQUIRED } from "./_fields.ts";
 import type { LineSplitter } from "./_lines.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import {
+  endOfRow,
   isUnset,
   jsonField,
   latin1,
@@ -245,14 +246,8 @@ export class ZeekDnsReader extends ZeekLogReader {
     const as = ++p; // answers
     while (b[p] > 13) p++;
     const ae = p;
-    if (b[p] === 9) {
-      while (b[p] !== 10) p++; // the columns after it are not read
-    } else {
-      if (b[p] === 13) p++; // the general path drops a \r before the line break
-      if (b[p] !== 10) return -1;
-    }
-    p++;
-    if (p - s > this.maxLine + 1) return -1; // over the cap (with its line break): skipped there
+    p = endOfRow(b, p, s, this.maxLine);
+    if (p < 0) return -1;
     this.records++;
     this.usable = true;
     if ((classOne && typeOne) || (rttUnset && noError)) {
