@@ -84,6 +84,8 @@ export class WindowSink {
       await ensureDir(dir);
       await removeStaleTemps(dir);
     } catch (e) {
+      // A permission Deno was not given will not come later: say so now, not at every window.
+      if (e instanceof Deno.errors.NotCapable) throw e;
       // Not fatal: windows still go to the spool or held/, and the output is retried.
       this.#onEvent(`output directory ${dir}: ${errorLine(e)}`);
       return;

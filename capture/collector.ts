@@ -332,11 +332,19 @@ export class Collector implements AsyncIterable<WindowReport> {
       ? Pcap.openLive(o.interface!, { bufferSize: o.bufferSize, immediate: o.immediate })
       : Pcap.openOffline(o.file!);
     // Inline mode loads the session modules on this thread; otherwise only the worker loads them.
+    const workerModule = new URL("./worker.ts", import.meta.url);
+    const inline = o.inline || !mayLoad(workerModule);
+    if (inline && !o.inline) {
+      event(
+        `aggregating on the reading thread (as --inline does): the capture worker's module ` +
+          `${decodeURIComponent(workerModule.pathname)} may not be read (--allow-read)`,
+      );
+    }
     let worker: Worker;
     try {
-      worker = o.inline
+      worker = inline
         ? new (await import("./_aggregator.ts")).InlineWorker() as unknown as Worker
-        : new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+        : new Worker(workerModule, { type: "module" });
     } catch (e) {
       pcap.close();
       throw e;
@@ -590,6 +598,16 @@ export class Collector implements AsyncIterable<WindowReport> {
     });
     return bytes !== null;
   }
+}
+
+/**
+ * Whether a Worker can load `module`: a local module needs read access to its file (Deno checks
+ * a worker's imports like reads), and without it Deno prints the worker's failure raw.
+ */
+function mayLoad(module: URL): boolean {
+  if (module.protocol !== "file:") return true;
+  const path = decodeURIComponent(module.pathname);
+  return Deno.permissions.querySync({ name: "read", path }).state === "granted";
 }
 
 /** Lowers the priority of every thread of this process (Linux nice values are per thread). */

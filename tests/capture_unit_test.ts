@@ -627,3 +627,44 @@ Deno.test("capture: --allow-ffi missing exits 2 and names the flag", async () =>
   strictEqual((await c.finish()).code, 2);
   match(c.lines.join("\n"), /--allow-ffi/);
 });
+
+Deno.test({
+  name:
+    "capture: no write access to the output exits 2 at once naming the flag; no read access to the worker: inline",
+  ignore: pcapSkip,
+  async fn() {
+    const tmp = await Deno.makeTempDir();
+    try {
+      await Deno.writeFile(
+        `${tmp}/one.pcap`,
+        pcapOf([{
+          us: T0,
+          ip: tcp({ src: "10.0.0.2", dst: "93.184.216.34", sp: 50000, dp: 443 }),
+        }]),
+      );
+      const c = new Child(Deno.execPath(), [
+        "run",
+        `--allow-read=${tmp}`,
+        "--allow-ffi",
+        "--allow-env",
+        CLI,
+        "capture",
+        "-r",
+        `${tmp}/one.pcap`,
+        "--no-upload",
+        "--output",
+        `${tmp}/out`,
+        "--state-dir",
+        `${tmp}/state`,
+      ]);
+      strictEqual((await c.finish()).code, 2);
+      // Read access to the tree is narrowed too: the worker's module is not loaded (Deno would
+      // print its failure raw), windows are made on the reading thread, and that is said.
+      deepStrictEqual(c.lines.length, 2, c.lines.join("\n"));
+      match(c.lines[0], /aggregating on the reading thread .*worker\.ts may not be read/);
+      match(c.lines[1], /write access to ".*out".*--allow-write/);
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
