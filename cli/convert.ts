@@ -47,7 +47,8 @@ options:
                         its input)
   --dns DNSLOG          Zeek dns.log that goes with a conn.log (one input only)
   --dns-cache FILE      persistent name cache (ip name lines): read before naming, updated after
-  --format F            force the input format: ${FORMATS.join(", ")}
+  --format F            read the input as ${FORMATS.join(", ")} when its content is not recognised
+                        (content recognised as another format is refused)
   --timeout S           several inputs: give up on an input after S seconds (it counts as
                         failed; needs the worker pool, see permissions)
   -q, --quiet           no summary lines and no progress (warnings and errors still show)

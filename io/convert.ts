@@ -116,6 +116,38 @@ export function formatOf(name: string, d: Detection, rawHead: Uint8Array): Input
 }
 
 /**
+ * The format to read `source` as: the detected one, or the one asked for, which must not
+ * contradict a format the content shows for certain (a pcap read as a Zeek log gave a "malformed
+ * record" and nothing else). Content nothing recognises is read as asked.
+ */
+async function formatFor(source: InputSource, asked?: InputFormat): Promise<InputFormat> {
+  const detection = await detect(source.head);
+  if (asked === undefined) return formatOf(source.name, detection, source.head);
+  const kind = detection.kind;
+  const shown: InputFormat | undefined = kind === "unknown"
+    ? undefined
+    : kind.startsWith("zeek")
+    ? "zeek"
+    : kind as InputFormat;
+  // pcap and pcapng are told apart by the capture reader, with its own message.
+  const captures = (f?: InputFormat) => f === "pcap" || f === "pcapng";
+  if (shown !== undefined && shown !== asked && !(captures(shown) && captures(asked))) {
+    throw new InputError(
+      `${printable(source.name)}: --format ${asked}, but the content is ${describeFormat(shown)}`,
+    );
+  }
+  return asked;
+}
+
+function describeFormat(format: InputFormat): string {
+  return format === "zeek"
+    ? "a Zeek log"
+    : format === "secflow"
+    ? "a Secflow sample"
+    : `a ${format} capture`;
+}
+
+/**
  * Detects the format of the file at `path` from its content (never its name): pcap, pcapng, Zeek
  * TSV or JSON, or a Secflow sample; gzip-compressed files are looked through.
  */
@@ -209,7 +241,7 @@ async function convertSource(
   options: ConvertOptions,
 ): Promise<ConvertResult> {
   const path = source.path ?? "stdin";
-  const format = options.format ?? formatOf(source.name, await detect(source.head), source.head);
+  const format = await formatFor(source, options.format);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -397,7 +429,7 @@ export async function convertFileTo(
   if (folder) return await convertZeekFolder(folder, output, options);
   const source = await openSource(input);
   options.onOpen?.(source);
-  const format = options.format ?? formatOf(source.name, await detect(source.head), source.head);
+  const format = await formatFor(source, options.format);
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
     // Written over itself: read whole first (streaming would overwrite what is still unread

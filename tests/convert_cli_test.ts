@@ -479,3 +479,36 @@ Deno.test("CLI: -o naming the input, a link to it or its dns.log is refused; the
     );
   });
 });
+
+Deno.test("CLI: --format that contradicts what the content shows is refused; unknown content is read as asked", async () => {
+  await withTempDir(async (dir) => {
+    const capture = join(dir, "in.pcap");
+    await Deno.writeFile(capture, pcap(RECS));
+    const made = await cli(["convert", capture, "-o", join(dir, "s.sf")]);
+    assert.equal(made.code, 0, made.stderr);
+    for (
+      const [input, format, pattern] of [
+        [capture, "zeek", /in\.pcap: --format zeek, but the content is a pcap capture/],
+        [capture, "secflow", /in\.pcap: --format secflow, but the content is a pcap capture/],
+        [join(dir, "s.sf"), "pcap", /s\.sf: --format pcap, but the content is a Secflow sample/],
+        [join(dir, "s.sf"), "zeek", /s\.sf: --format zeek, but the content is a Secflow sample/],
+      ] as const
+    ) {
+      const r = await cli(["convert", input, "--format", format, "-o", join(dir, "x.sf")]);
+      assertNoStack(r);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, pattern);
+      assert.equal(await exists(join(dir, "x.sf")), false);
+    }
+    // A Zeek log whose header nothing recognises: read as the Zeek log it is said to be.
+    const odd = join(dir, "odd.log");
+    await Deno.writeTextFile(
+      odd,
+      "1700000000.000000\tC1\t10.0.0.5\t50000\t93.184.216.34\t443\ttcp\t-\t1.0\t10\t20\tSF\t-\t-\t0\tShAD\t2\t90\t2\t100\t-\n",
+    );
+    const asked = await cli(["convert", odd, "--format", "zeek", "-o", join(dir, "odd.sf")]);
+    assertNoStack(asked);
+    assert.doesNotMatch(asked.stderr, /but the content is/);
+  });
+});
