@@ -187,7 +187,7 @@ export const INPUT_OPTIONS = {
 export const INPUT_HELP =
   `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
   --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
-  --format F         force the input format: ${FORMATS.join(", ")}
+  --format F         read an unrecognised INPUT as ${FORMATS.join(", ")}
   -q, --quiet        no progress line and no notices
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)`;

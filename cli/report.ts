@@ -34,8 +34,8 @@ totals, naming coverage), a timeline of the Secflows by destination, the top des
 payload bytes, and the Secflows table (sortable and filterable in the page; a plain table
 without script). The file needs no network access when opened, prints, and reads on a phone.
 
-INPUT is a .sf sample, a pcap/pcapng capture or a Zeek conn.log (converted in memory, nothing
-else written). With --uuid, the report is of a platform sample and adds each Secflow's
+INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder (converted in
+memory, nothing else written). With --uuid, the report is of a platform sample and adds each Secflow's
 category, flowId and count, and the Destination, Behavior and Event metadata.
 
 options:

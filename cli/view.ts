@@ -116,8 +116,8 @@ export const viewCommand: Command = {
     `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [--json | --csv] [--dns DNSLOG]
        networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [--json | --csv]
 
-Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture or a Zeek conn.log (gzip looked
-through, detected from the content); captures and logs are converted in memory, exactly as
+Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder
+(gzip looked through, detected from the content); captures and logs are converted in memory, as
 convert would, and nothing is written. With several INPUTs their Secflows are shown together.
 --uuid shows a private platform sample's Secflows, with the platform's category and each
 Secflow's count (how many samples hold it).

@@ -230,6 +230,17 @@ export async function convertFile(
   path: string,
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
+  const folder = await folderAt(path);
+  if (folder) {
+    const warnings: string[] = [];
+    const dnsLog = options.dnsLog ?? folder.dns;
+    const analysis = await analyzeFolder(folder, dnsLog, (w) => {
+      warnings.push(w);
+      options.onWarning?.(w);
+    });
+    const fileName = options.fileName ?? basename(defaultOutputPath(path));
+    return await zeekResult(analysis, { ...options, dnsLog }, fileName, warnings);
+  }
   const source = await openSource(path);
   options.onOpen?.(source);
   return await convertSource(source, options);
@@ -253,9 +264,9 @@ async function convertSource(
     const sample = await readSecflowSource(source, fileName);
     return { sample, format, warnings, naming: summarize(sample, false, 0) };
   }
-  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   if (format === "pcap" || format === "pcapng") {
     rejectDnsLog(options, `a ${format} capture`);
+    const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
     const result = await convertCapture(() => source.content(), source.name, { fileName, cache });
     if (result.format !== format) {
       throw new InputError(
@@ -275,6 +286,17 @@ async function convertSource(
     };
   }
   const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
+  return await zeekResult(analysis, options, fileName, warnings);
+}
+
+/** A Zeek analysis as a sample in memory (the name cache updated when one is given). */
+async function zeekResult(
+  analysis: ZeekAnalysis,
+  options: ConvertOptions,
+  fileName: string,
+  warnings: string[],
+): Promise<ConvertResult> {
+  const cache = options.dnsCache ? await readNameCache(options.dnsCache) : undefined;
   const built = buildSample(
     {
       sessions: analysis.sessions.records(),
@@ -289,7 +311,7 @@ async function convertSource(
   }
   return {
     sample: built.sample,
-    format,
+    format: "zeek",
     warnings,
     zeek: analysis.stats,
     naming: summarize(built.sample, options.dnsLog !== undefined, analysis.harvest?.rejected ?? 0),
@@ -409,23 +431,7 @@ export async function convertFileTo(
   output: string,
   options: ConvertOptions = {},
 ): Promise<WriteResult> {
-  let folder: ZeekFolder | undefined;
-  if (!isStdin(input)) {
-    let info: Deno.FileInfo | undefined;
-    try {
-      info = await Deno.stat(input);
-    } catch { /* openSource says what is wrong */ }
-    if (info?.isDirectory) {
-      folder = await zeekFolder(input);
-      if (!folder) {
-        throw new InputError(
-          `${
-            printable(input)
-          }: is a directory without a Zeek conn.log (give its files, or several inputs)`,
-        );
-      }
-    }
-  }
+  const folder = await folderAt(input);
   if (folder) return await convertZeekFolder(folder, output, options);
   const source = await openSource(input);
   options.onOpen?.(source);
@@ -502,6 +508,51 @@ async function samePath(path: string, output: string): Promise<boolean> {
   }
 }
 
+/**
+ * The Zeek folder `path` names, or undefined when `path` is not a directory (standard input, a
+ * file); a directory without a conn.log is an {@link InputError}.
+ */
+async function folderAt(path: string): Promise<ZeekFolder | undefined> {
+  if (isStdin(path)) return undefined;
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = await Deno.stat(path);
+  } catch { /* openSource says what is wrong */ }
+  if (!info?.isDirectory) return undefined;
+  const folder = await zeekFolder(path);
+  if (!folder) {
+    throw new InputError(
+      `${
+        printable(path)
+      }: is a directory without a Zeek conn.log (give its files, or several inputs)`,
+    );
+  }
+  return folder;
+}
+
+/** A folder's conn.log (or its rotated pieces, as one stream) analysed with `dnsLog`. */
+async function analyzeFolder(
+  folder: ZeekFolder,
+  dnsLog: string | undefined,
+  warn: (w: string) => void,
+): Promise<ZeekAnalysis> {
+  if (folder.conn.length === 1) {
+    const { analyzeZeekFiles } = await zeekFiles();
+    return await analyzeZeekFiles(folder.conn[0], dnsLog, { onWarning: warn });
+  }
+  if (dnsLog !== undefined) (await openInput(dnsLog)).close();
+  const { analyzeZeek } = await zeekCore();
+  return await analyzeZeek(
+    {
+      conn: concatenated(folder.conn),
+      connName: `${folder.dir}/conn.*.log`,
+      dns: dnsLog === undefined ? undefined : inputChunks(dnsLog),
+      dnsName: dnsLog,
+    },
+    { onWarning: warn },
+  );
+}
+
 async function convertZeekFolder(
   folder: ZeekFolder,
   output: string,
@@ -521,23 +572,7 @@ async function convertZeekFolder(
     warnings.push(w);
     options.onWarning?.(w);
   };
-  let analysis: ZeekAnalysis;
-  if (folder.conn.length === 1) {
-    const { analyzeZeekFiles } = await zeekFiles();
-    analysis = await analyzeZeekFiles(folder.conn[0], dnsLog, { onWarning: warn });
-  } else {
-    if (dnsLog !== undefined) (await openInput(dnsLog)).close();
-    const { analyzeZeek } = await zeekCore();
-    analysis = await analyzeZeek(
-      {
-        conn: concatenated(folder.conn),
-        connName: `${folder.dir}/conn.*.log`,
-        dns: dnsLog === undefined ? undefined : inputChunks(dnsLog),
-        dnsName: dnsLog,
-      },
-      { onWarning: warn },
-    );
-  }
+  const analysis = await analyzeFolder(folder, dnsLog, warn);
   const written = await writeZeek(analysis, output, options);
   return {
     format: "zeek",

@@ -563,3 +563,36 @@ Deno.test("view --csv: no .sf field can hold a control character; a platform fie
     await s.shutdown();
   }
 });
+
+Deno.test("view, stats and report read a Zeek folder (rotated conn.log pieces) as convert writes it", async () => {
+  await using dir = await tempDir();
+  const folder = `${dir.path}/zeek`;
+  await Deno.mkdir(folder);
+  const row = (i: number) => ({
+    ts: `${1700000000 + i * 3600}.000000`,
+    oh: "192.168.1.10",
+    op: 50000 + i,
+    rh: "93.184.216.34",
+    rp: 443,
+    service: "ssl",
+    duration: "0.25",
+    ob: "300",
+    rb: "1000",
+    opk: "3",
+    rpk: "2",
+  });
+  // Zeek's rotated names, read in name order (time order).
+  await Deno.writeTextFile(`${folder}/conn.00:00:00-01:00:00.log`, connTsv([row(0)]));
+  await Deno.writeTextFile(`${folder}/conn.01:00:00-02:00:00.log`, connTsv([row(1)]));
+  const written = await cliInProcess(["convert", folder, "-o", `${dir.path}/zeek.sf`]);
+  assert.equal(written.code, 0, written.err.join("\n"));
+  const reference = JSON.parse(await Deno.readTextFile(`${dir.path}/zeek.sf`)).flashes;
+  assert.equal(reference.length, 2);
+  assert.deepEqual(await jsonOf(["view", folder, "--json"]), reference);
+  const stats = await jsonOf(["stats", folder, "--json"]) as Record<string, unknown>;
+  assert.equal(stats.secflows, 2);
+  assert.equal(stats.packets, 10);
+  const report = await cliInProcess(["report", folder, "-o", `${dir.path}/zeek.html`]);
+  assert.equal(report.code, 0, report.err.join("\n"));
+  assert.match(await Deno.readTextFile(`${dir.path}/zeek.html`), /93\.184\.216\.34:443/);
+});
