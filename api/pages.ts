@@ -41,8 +41,8 @@ type Kind = "destination" | "behavior" | "event";
 export interface PagesStore {
   samples(owner: string): MaybePromise<PageSample[]>;
   sample(uuid: string, owner: string | null): MaybePromise<PageSample | undefined>;
-  secflows(uuid: string): MaybePromise<PlatformSecflow[]>;
-  count(flowId: string): MaybePromise<number>;
+  /** Each Secflow of a sample with its annotations and flowId count (endpoint 5's view). */
+  activities(uuid: string): MaybePromise<Activity[]>;
   annotation(kind: Kind, name: string): MaybePromise<Metadata>;
   annotate(kind: Kind, name: string, data: Metadata): MaybePromise<void>;
 }
@@ -154,8 +154,7 @@ function dateOf(ms: number): string {
  *   store: {
  *     samples: () => [],
  *     sample: () => undefined,
- *     secflows: () => [],
- *     count: () => 0,
+ *     activities: () => [],
  *     annotation: () => ({}),
  *     annotate: () => {},
  *   },
@@ -325,36 +324,13 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return samplesPage(session, message, answer.status);
   }
 
-  /** A stored sample as a report's input: its Secflows with counts and annotations. */
+  /**
+   * A stored sample as a report's input: its Secflows with counts and annotations, looked up as
+   * endpoint 5 looks them up (a few set queries on PostgreSQL, not three per Secflow).
+   */
   async function sampleReport(s: PageSample) {
-    const secflows = await store.secflows(s.uuid);
-    const counts = new Map<string, number>();
-    const notes = {
-      destination: new Map<string, Metadata>(),
-      behavior: new Map(),
-      event: new Map(),
-    };
-    const note = async (kind: Kind, name: string): Promise<Metadata> => {
-      const cache = notes[kind] as Map<string, Metadata>;
-      let m = cache.get(name);
-      if (!m) cache.set(name, m = await store.annotation(kind, name));
-      return m;
-    };
-    const activities: Activity[] = [];
-    for (const secflow of secflows) {
-      let count = counts.get(secflow.flowId);
-      if (count === undefined) {
-        counts.set(secflow.flowId, count = await store.count(secflow.flowId));
-      }
-      activities.push({
-        secflow,
-        destination: await note("destination", secflow.destinationData),
-        behavior: await note("behavior", secflow.flowId),
-        event: secflow.eventId ? await note("event", secflow.eventId) : {},
-        flowIdCount: count,
-      });
-    }
-    return { ...fromActivities(s, activities), secflows };
+    const activities = await store.activities(s.uuid);
+    return { ...fromActivities(s, activities), secflows: activities.map((a) => a.secflow) };
   }
 
   /** The standalone report of a sample, as a download. */

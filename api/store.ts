@@ -8,7 +8,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import type { Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
+import type { Activity, Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
 
 /** Kinds of annotation. */
 export type AnnotationKind = "destination" | "behavior" | "event";
@@ -319,6 +319,24 @@ export class Store {
         "SELECT data FROM secflows WHERE sample_uuid = ? AND idx >= ? ORDER BY idx LIMIT ?",
       ).all(uuid, from, limit).map((r) => String((r as Row).data)),
     );
+  }
+
+  /**
+   * Each Secflow of a sample with its annotations and flowId count (endpoint 5's view). In-process
+   * queries cost microseconds: one per item is fine here.
+   */
+  async activities(uuid: string): Promise<Activity[]> {
+    const out: Activity[] = [];
+    for (const secflow of await this.secflows(uuid)) {
+      out.push({
+        secflow,
+        destination: await this.annotation("destination", secflow.destinationData),
+        behavior: await this.annotation("behavior", secflow.flowId),
+        event: secflow.eventId ? await this.annotation("event", secflow.eventId) : {},
+        flowIdCount: await this.count(secflow.flowId),
+      });
+    }
+    return out;
   }
 
   /** The number of stored samples holding `flowId`. */

@@ -92,16 +92,7 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     secflows: (uuid) => store.secflows(uuid),
     secflowTexts: (uuid, from, limit) => store.secflowTexts(uuid, from, limit),
     count: (flowId) => store.count(flowId),
-    async activities(uuid) {
-      // In-process queries cost microseconds: one per item is fine here.
-      return await Promise.all((await store.secflows(uuid)).map(async (secflow) => ({
-        secflow,
-        destination: await store.annotation("destination", secflow.destinationData),
-        behavior: await store.annotation("behavior", secflow.flowId),
-        event: secflow.eventId ? await store.annotation("event", secflow.eventId) : {},
-        flowIdCount: await store.count(secflow.flowId),
-      })));
-    },
+    activities: (uuid) => store.activities(uuid),
     annotation: (kind, name) => store.annotation(kind, name),
     annotate: (kind, name, data) => store.annotate(kind, name, data),
     async originals() {
