@@ -219,6 +219,8 @@ export interface ServeProcessOptions {
   admin?: boolean;
   /** Grant `--allow-run` for capped conversion subprocesses (default true). */
   allowRun?: boolean;
+  /** A command that runs deno, e.g. `["prlimit", "--nofile=1024"]` (default none). */
+  prefix?: string[];
 }
 
 /** `cli.ts serve` as a subprocess on an ephemeral port; resolves once it listens. */
@@ -230,8 +232,10 @@ export async function serveProcess(
 ) {
   const permissions = servePermissions(dataDir)
     .filter((p) => options.allowRun !== false || !p.startsWith("--allow-run"));
-  const child = new Deno.Command(Deno.execPath(), {
+  const [command, ...before] = [...(options.prefix ?? []), Deno.execPath()];
+  const child = new Deno.Command(command, {
     args: [
+      ...before,
       "run",
       "--no-prompt",
       "--quiet",

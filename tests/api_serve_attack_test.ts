@@ -10,15 +10,7 @@ import { NetworkSageClient } from "../api/client.ts";
 import { multipartBody } from "../api/multipart.ts";
 import { Store } from "../api/store.ts";
 import { createService } from "../api/server.ts";
-import {
-  CLI,
-  runCli,
-  servePermissions,
-  serveProcess,
-  startServe,
-  tempDir,
-  tinyPcap,
-} from "./api_fixtures.ts";
+import { runCli, serveProcess, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -101,47 +93,16 @@ Deno.test({
   ignore: !hasPrlimit,
 }, async () => {
   await using dir = await tempDir();
-  const data = `${dir.path}/data`;
-  await Deno.writeTextFile(`${dir.path}/keys`, "key-alice\n");
-  const child = new Deno.Command("prlimit", {
-    args: [
-      "--nofile=1024",
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--quiet",
-      ...servePermissions(data),
-      `--allow-read=${data},${dir.path}/keys`,
-      CLI,
-      "serve",
-      "--port",
-      "0",
-      "--data",
-      data,
-      "--keys-file",
-      `${dir.path}/keys`,
-      // Above the descriptor limit on purpose: accept itself must run out and be survived.
-      "--max-connections",
-      "5000",
-      "--header-timeout",
-      "3",
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  const url = /listening on (\S+)/.exec(text)?.[1];
+  // Above the descriptor limit on purpose: accept itself must run out and be survived.
+  const s = await serveProcess(`${dir.path}/data`, "key-alice", [
+    "--max-connections",
+    "5000",
+    "--header-timeout",
+    "3",
+  ], { prefix: ["prlimit", "--nofile=1024"] });
+  const url = s.url;
   const conns: Deno.TcpConn[] = [];
   try {
-    assert.ok(url, `serve did not start: ${text}`);
     for (let i = 0; i < 1100; i++) conns.push(await connect(url));
     // While they are all open (more than the server has descriptors): a real request is answered.
     const started = Date.now();
@@ -161,12 +122,8 @@ Deno.test({
     await again.body?.cancel();
   } finally {
     for (const c of conns) c.close();
-    child.kill("SIGTERM");
-    const status = await child.status;
-    await reader.cancel();
-    const err = await stderr;
-    assert.equal(status.code, 0, err);
-    assert.ok(!/Too many open files/.test(err) || status.code === 0, err);
+    const stopped = await s.stop();
+    assert.equal(stopped.code, 0, stopped.stderr);
   }
 });
 
