@@ -4,7 +4,7 @@
  * option; the table under a real pseudo-terminal (`script`) fits its width; nothing is written.
  */
 import assert from "node:assert/strict";
-import { cli as cliInProcess, connTsv, gzip } from "./zeek_fixtures.ts";
+import { cli as cliInProcess, type ConnRow, connTsv, gzip } from "./zeek_fixtures.ts";
 import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "./_pcap.ts";
 import { runCli, startServe, tempDir } from "./api_fixtures.ts";
 import { convertFile } from "../io/convert.ts";
@@ -275,6 +275,23 @@ function sessions(): Pkt[] {
   return packets;
 }
 
+/** A conn.log row of a TLS connection: 3 packets / 300 bytes out, 2 packets / 1000 bytes in. */
+function tlsRow(seconds: number, port: number): ConnRow {
+  return {
+    ts: `${seconds}.000000`,
+    oh: "192.168.1.10",
+    op: port,
+    rh: "93.184.216.34",
+    rp: 443,
+    service: "ssl",
+    duration: "0.25",
+    ob: "300",
+    rb: "1000",
+    opk: "3",
+    rpk: "2",
+  };
+}
+
 Deno.test("view and stats read pcap, pcapng and Zeek conn.log in memory, exactly as convert, writing nothing", async () => {
   await using dir = await tempDir();
   const packets = sessions();
@@ -284,34 +301,7 @@ Deno.test("view and stats read pcap, pcapng and Zeek conn.log in memory, exactly
       interfaces: [{ linkType: 1 }],
       blocks: packets.map((p) => ({ kind: "epb", iface: 0, ts: BigInt(p.us), data: ether(p.ip) })),
     }]),
-    "conn.log": connTsv([
-      {
-        ts: "1700000000.000000",
-        oh: "192.168.1.10",
-        op: 50000,
-        rh: "93.184.216.34",
-        rp: 443,
-        service: "ssl",
-        duration: "0.25",
-        ob: "300",
-        rb: "1000",
-        opk: "3",
-        rpk: "2",
-      },
-      {
-        ts: "1700000002.000000",
-        oh: "192.168.1.10",
-        op: 50001,
-        rh: "93.184.216.34",
-        rp: 443,
-        service: "ssl",
-        duration: "0.25",
-        ob: "300",
-        rb: "1000",
-        opk: "3",
-        rpk: "2",
-      },
-    ]),
+    "conn.log": connTsv([tlsRow(1700000000, 50000), tlsRow(1700000002, 50001)]),
   };
   for (const [name, data] of Object.entries(files)) {
     const path = `${dir.path}/${name}`;
@@ -568,22 +558,15 @@ Deno.test("view, stats and report read a Zeek folder (rotated conn.log pieces) a
   await using dir = await tempDir();
   const folder = `${dir.path}/zeek`;
   await Deno.mkdir(folder);
-  const row = (i: number) => ({
-    ts: `${1700000000 + i * 3600}.000000`,
-    oh: "192.168.1.10",
-    op: 50000 + i,
-    rh: "93.184.216.34",
-    rp: 443,
-    service: "ssl",
-    duration: "0.25",
-    ob: "300",
-    rb: "1000",
-    opk: "3",
-    rpk: "2",
-  });
   // Zeek's rotated names, read in name order (time order).
-  await Deno.writeTextFile(`${folder}/conn.00:00:00-01:00:00.log`, connTsv([row(0)]));
-  await Deno.writeTextFile(`${folder}/conn.01:00:00-02:00:00.log`, connTsv([row(1)]));
+  await Deno.writeTextFile(
+    `${folder}/conn.00:00:00-01:00:00.log`,
+    connTsv([tlsRow(1700000000, 50000)]),
+  );
+  await Deno.writeTextFile(
+    `${folder}/conn.01:00:00-02:00:00.log`,
+    connTsv([tlsRow(1700003600, 50001)]),
+  );
   const written = await cliInProcess(["convert", folder, "-o", `${dir.path}/zeek.sf`]);
   assert.equal(written.code, 0, written.err.join("\n"));
   const reference = JSON.parse(await Deno.readTextFile(`${dir.path}/zeek.sf`)).flashes;
