@@ -184,3 +184,55 @@ Deno.test("CLI: a Zeek conversion writes the sample (streamed) and says how many
     assert.equal(sample.flashes[0].destinationNameSource, "passive");
   });
 });
+
+Deno.test("numbers no double holds: an infinite ts or duration and a count past 2^53 skip the row, in TSV, JSON and dns.log", async () => {
+  // "1e400" is valid number text that reads as Infinity: kept, it wrote `"relativeStart":
+  // Infinity` (not JSON) and broke the grouping of the other rows.
+  const rows: ConnRow[] = [
+    good,
+    { ...good, op: 50002, ts: "1e400" },
+    { ...good, op: 50003, duration: "1e400" },
+    { ...good, op: 50004, opk: "99999999999999999999999" }, // past 2^53 - 1: not exact as a double
+    { ...good, op: 50005, opk: "9007199254740991" }, // 2^53 - 1: kept
+  ];
+  const tsvRun = await convertZeek({ conn: connTsv(rows), connName: "c.log" }, {
+    fileName: "x.sf",
+  });
+  assert.deepEqual(tsvRun.sample?.flashes.map((f) => f.src), [`${L}:50001`, `${L}:50005`]);
+  assert.deepEqual(tsvRun.warnings, [
+    'c.log: line 10: skipped: ts is not a time: "1e400"',
+    "c.log: line 11: skipped: duration is not a number",
+    "c.log: line 12: skipped: a byte or packet count is not a whole number (at most 2^53 - 1)",
+  ]);
+  assert.equal(tsvRun.sample?.flashes[1].srcPkts, 9007199254740991);
+  // JSON: JSON.parse reads 1e400 as Infinity too.
+  const record = (port: number, extra = "", ts = "1700000000.5") =>
+    `{"ts":${ts},"uid":"C","id.orig_h":"${L}","id.orig_p":${port},"id.resp_h":"${E}","id.resp_p":443${extra}}`;
+  const json = [
+    record(50001),
+    record(50002, ',"duration":1e400'),
+    record(50003, ',"duration":"1e400"'),
+    record(50004, ',"orig_pkts":99999999999999999999999'),
+    record(50005, "", "1e400"),
+  ].join("\n");
+  const jsonRun = await convertZeek({ conn: json, connName: "j.log" }, { fileName: "x.sf" });
+  assert.deepEqual(jsonRun.sample?.flashes.map((f) => f.src), [`${L}:50001`]);
+  assert.deepEqual(jsonRun.warnings, [
+    "j.log: line 2: skipped: duration is not a number",
+    "j.log: line 3: skipped: duration is not a number",
+    "j.log: line 4: skipped: a byte or packet count is not a whole number (at most 2^53 - 1)",
+    "j.log: line 5: skipped: ts is not a time: Infinity",
+  ]);
+  // dns.log: an answer with an infinite time names nothing.
+  const dns = dnsLog.replace("1700000000.0\tD", "1e400\tD");
+  const dnsRun = await convertZeek({
+    conn: connTsv([good]),
+    connName: "c.log",
+    dns,
+    dnsName: "d.log",
+  }, {
+    fileName: "x.sf",
+  });
+  assert.equal(dnsRun.sample?.flashes[0].dst, `${E}:443`);
+  assert.match(dnsRun.warnings.join("\n"), /d\.log: line 9: skipped: ts is not a time: "1e400"/);
+});

@@ -74,10 +74,18 @@ export function parseDecimal(b: Uint8Array, s: number, e: number): number {
 }
 
 function slowNumber(text: string): number {
-  return NUMBER_TEXT.test(text) ? Number(text) : NaN;
+  return NUMBER_TEXT.test(text) ? finiteOrNaN(Number(text)) : NaN;
 }
 
-/** A non-negative integer count from `b[s, e)`; NaN when it is not one. */
+/** `x`, or NaN when it is infinite: `1e400` is valid number text, but no time or duration. */
+export function finiteOrNaN(x: number): number {
+  return Number.isFinite(x) ? x : NaN;
+}
+
+/**
+ * A non-negative integer count from `b[s, e)`; NaN when it is not one, or is past 2^53 - 1 (a
+ * double no longer holds it exactly, so the sample could not say it as Python does).
+ */
 export function parseCount(b: Uint8Array, s: number, e: number): number {
   if (s >= e) return NaN;
   let n = 0;
@@ -86,7 +94,7 @@ export function parseCount(b: Uint8Array, s: number, e: number): number {
     if (c < 48 || c > 57) return NaN;
     n = n * 10 + (c - 48);
   }
-  return n;
+  return n <= Number.MAX_SAFE_INTEGER ? n : NaN;
 }
 
 /** Result of {@link parseAddress} for an IPv6 address (not converted). */
@@ -164,7 +172,7 @@ export function parseTime(value: unknown): number {
   if (typeof value === "number") return Number.isFinite(value) ? value : NaN;
   if (typeof value !== "string") return NaN;
   const text = value.trim();
-  if (NUMBER_TEXT.test(text)) return Number(text);
+  if (NUMBER_TEXT.test(text)) return finiteOrNaN(Number(text));
   const m = ISO.exec(text);
   if (!m) return NaN;
   const [, y, mo, d, h, mi, s, frac, zone] = m;
@@ -247,6 +255,14 @@ export function jsonField(o: Record<string, unknown>, name: string): unknown {
     return jsonField(outer as Record<string, unknown>, name.slice(dot + 1));
   }
   return undefined;
+}
+
+/**
+ * A JSON value as a warning quotes it: JSON text, except numbers JSON cannot write (`1e400`
+ * parses as Infinity, which JSON.stringify would show as `null`).
+ */
+export function jsonShown(v: unknown): string {
+  return typeof v === "number" ? String(v) : JSON.stringify(v) ?? String(v);
 }
 
 /** True when `b[s, e)` is only spaces and control bytes. */

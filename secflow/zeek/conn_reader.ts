@@ -17,11 +17,13 @@ import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.t
 import type { LineSplitter } from "./_lines.ts";
 import {
   endOfRow,
+  finiteOrNaN,
   historyBitsOf,
   historyBitsOfText,
   IPV6,
   isUnset,
   jsonField,
+  jsonShown,
   latin1,
   parseAddress,
   parseAddressText,
@@ -383,7 +385,7 @@ export class ZeekConnReader extends ZeekLogReader {
     if (time !== time) {
       return this.#bad(
         line,
-        `ts is not a time: ${printable(JSON.stringify(jsonField(o, "ts")), 40)}`,
+        `ts is not a time: ${printable(jsonShown(jsonField(o, "ts")), 40)}`,
       );
     }
     const oh = jsonField(o, "id.orig_h"), rh = jsonField(o, "id.resp_h");
@@ -408,7 +410,11 @@ export class ZeekConnReader extends ZeekLogReader {
     const dv = jsonField(o, "duration");
     let duration = NaN;
     if (dv !== undefined && dv !== null && dv !== "-") {
-      const d = typeof dv === "number" ? dv : typeof dv === "string" ? parseTimeNumber(dv) : NaN;
+      const d = typeof dv === "number"
+        ? finiteOrNaN(dv)
+        : typeof dv === "string"
+        ? parseTimeNumber(dv)
+        : NaN;
       if (d !== d) return this.#bad(line, "duration is not a number");
       duration = d;
     }
@@ -440,7 +446,9 @@ export class ZeekConnReader extends ZeekLogReader {
     const row = this.#row;
     const sum = row.origBytes + row.respBytes + row.origPkts + row.origIpBytes + row.respPkts +
       row.respIpBytes;
-    if (sum !== sum) return this.#bad(line, "a byte or packet count is not a whole number");
+    if (sum !== sum) {
+      return this.#bad(line, "a byte or packet count is not a whole number (at most 2^53 - 1)");
+    }
     this.#addRow();
   }
 
@@ -561,9 +569,9 @@ function missingName(b: Uint8Array, fs: Int32Array, fe: Int32Array, col: Int32Ar
 function jsonCount(v: unknown, unset: number): number {
   if (v === undefined || v === null || v === "-") return unset;
   const n = typeof v === "number" ? v : typeof v === "string" && /^\d+$/.test(v) ? Number(v) : NaN;
-  return Number.isInteger(n) && n >= 0 ? n : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : NaN;
 }
 
 function parseTimeNumber(text: string): number {
-  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? finiteOrNaN(Number(text)) : NaN;
 }

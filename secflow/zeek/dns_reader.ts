@@ -14,6 +14,7 @@ import {
   endOfRow,
   isUnset,
   jsonField,
+  jsonShown,
   latin1,
   parseAddress,
   parseAddressText,
@@ -283,7 +284,7 @@ export class ZeekDnsReader extends ZeekLogReader {
     if (tsValue === undefined) return this.#bad(line, "no ts");
     const ts = parseTime(tsValue);
     if (ts !== ts) {
-      return this.#bad(line, `ts is not a time: ${printable(JSON.stringify(tsValue), 40)}`);
+      return this.#bad(line, `ts is not a time: ${printable(jsonShown(tsValue), 40)}`);
     }
     this.usable = true;
     const qclass = get("qclass"), qtype = get("qtype");
