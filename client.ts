@@ -27,6 +27,7 @@ export {
   type CallOptions,
   type ClientOptions,
   DEFAULT_API_URL,
+  DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_PUBLIC_URL,
   type FindUuidOptions,
   type FoundUpload,

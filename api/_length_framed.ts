@@ -7,6 +7,10 @@
  * @module
  */
 import type { MultipartBody } from "./multipart.ts";
+import { AnswerTooLargeError } from "./_bounded_body.ts";
+
+/** Largest answer to an upload read (the platform's is a few lines of JSON). */
+const MAX_UPLOAD_ANSWER_BYTES = 1 << 20;
 
 /** What came back. */
 export interface PlainResponse {
@@ -87,8 +91,11 @@ export async function postLengthFramed(
       const chunks: Uint8Array[] = [];
       let size = 0;
       response.on("data", (chunk: Uint8Array) => {
-        if (size < 1 << 20) chunks.push(chunk);
         size += chunk.length;
+        // An upload's answer is a few lines: one that keeps coming is cut, not read for an hour.
+        if (size > MAX_UPLOAD_ANSWER_BYTES) {
+          finish(new AnswerTooLargeError(response.statusCode ?? 0, MAX_UPLOAD_ANSWER_BYTES));
+        } else chunks.push(chunk);
       });
       response.on("error", (e) => finish(e));
       response.on("end", () => {

@@ -6,6 +6,8 @@
 import { NetworkSageError } from "./errors.ts";
 import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipart.ts";
 import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
+import { AnswerTooLargeError, boundedText } from "./_bounded_body.ts";
+import { printable } from "../secflow/printable.ts";
 import { detectUploadType } from "./detect.ts";
 import type {
   Activity,
@@ -20,6 +22,9 @@ import type {
 export const DEFAULT_API_URL = "https://api.seclarity.io";
 /** Default base URL of the public samples service. */
 export const DEFAULT_PUBLIC_URL = "https://ns-genericservice.app.seclarity.io";
+
+/** Default of {@link ClientOptions.maxResponseBytes}. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
 /** Options of {@link NetworkSageClient}. */
 export interface ClientOptions {
@@ -43,6 +48,11 @@ export interface ClientOptions {
   retryMaxMs?: number;
   /** Requests in flight at once in {@link NetworkSageClient.aggregated} (default 8). */
   concurrency?: number;
+  /**
+   * Largest answer read, in bytes (default 256 MiB): a larger one fails the call at once, not
+   * retried, and is not kept in memory.
+   */
+  maxResponseBytes?: number;
   /** Read `NETWORKSAGE_*` environment variables for what is not given (default true). */
   useEnv?: boolean;
 }
@@ -213,6 +223,7 @@ export class NetworkSageClient {
   #retryBaseMs: number;
   #retryMaxMs: number;
   #concurrency: number;
+  #maxResponseBytes: number;
 
   /** A client; nothing is sent until a method is called. The API key comes from the options, else (unless `useEnv` is false) from `NETWORKSAGE_API_KEY`. */
   constructor(options: ClientOptions = {}) {
@@ -233,6 +244,7 @@ export class NetworkSageClient {
     this.#retryBaseMs = options.retryBaseMs ?? 500;
     this.#retryMaxMs = options.retryMaxMs ?? 60_000;
     this.#concurrency = Math.max(1, options.concurrency ?? 8);
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** Whether an API key is configured (private endpoints need one). */
@@ -269,6 +281,16 @@ export class NetworkSageClient {
       try {
         const response = await this.#send(base + spec.path, spec, headers, signal);
         const text = response.text;
+        if (response.status >= 300 && response.status < 400) {
+          // Followed, the key would go wherever the answer points (another host, plain http).
+          const to = response.headers.get("location");
+          throw fail(
+            response.status,
+            `the API answered with a redirect${
+              to ? ` to ${printable(to, 200)}` : ""
+            }: not followed, the API key is sent only to ${base} (if that address is right, use it as the API URL)`,
+          );
+        }
         if (response.status === 429 || response.status >= 500) {
           retryDelay = retryAfterMs(response.headers.get("retry-after"));
           lastError = fail(response.status, messageOf(text));
@@ -293,6 +315,7 @@ export class NetworkSageClient {
         }
       } catch (e) {
         if (e instanceof NetworkSageError) throw e;
+        if (e instanceof AnswerTooLargeError) throw fail(e.status, e.message);
         // A missing --allow-net is the caller's to fix, not the network's: retrying cannot help.
         if (e instanceof Deno.errors.NotCapable) throw e;
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
@@ -339,8 +362,14 @@ export class NetworkSageClient {
       headers: { ...headers, ...extra?.headers },
       body: extra?.body,
       signal,
+      // fetch would send the key along to wherever a redirect points: #request refuses them.
+      redirect: "apikey" in headers ? "manual" : "follow",
     });
-    return { status: response.status, headers: response.headers, text: await response.text() };
+    return {
+      status: response.status,
+      headers: response.headers,
+      text: await boundedText(response, this.#maxResponseBytes),
+    };
   }
 
   /**

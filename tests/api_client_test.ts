@@ -315,3 +315,83 @@ Deno.test("client: upload streams a multipart body with type, fileName, file and
   assert.equal(dns.name, "dns_mine.log");
   assert.equal(await dns.text(), "#fields\tquery\n");
 });
+
+Deno.test("client: a redirect is not followed where the key goes (the other origin never sees it); public calls follow", async () => {
+  await using other = server((req) => ok(req.headers.get("apikey") ?? "no key"));
+  await using s = server((req) => {
+    const path = new URL(req.url).pathname;
+    return new Response(null, { status: 302, headers: { location: `${other.url}${path}` } });
+  });
+  const e = await failure(client(s.url).listUploads());
+  assert.equal(e.status, 302);
+  assert.match(
+    e.message,
+    /redirect to http:\/\/127\.0\.0\.1:\d+\/upload\/.*: not followed, the API key is sent only to http:\/\/127\.0\.0\.1:\d+/,
+  );
+  assert.equal(s.log.length, 1); // not retried
+  // Uploads go through node:http, which never follows: the same refusal.
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/conn.log`, "#fields\tts\n1\t2\n");
+  const u = await failure(client(s.url).upload({ path: `${dir.path}/conn.log` }));
+  assert.equal(u.status, 302);
+  assert.match(u.message, /not followed/);
+  assert.deepEqual(other.log, []);
+  // A public endpoint carries no key: its redirect is followed.
+  const followed = await client(s.url).publicAggregated("p-1");
+  assert.equal(followed as unknown, "no key");
+  assert.deepEqual(other.log, ["GET /public/secflows/v1/p-1/list/aggregated"]);
+});
+
+Deno.test("client: an answer past maxResponseBytes fails at once, unread and not retried", async () => {
+  let sent = 0;
+  await using endless = server(() => {
+    const chunk = new Uint8Array(64 * 1024).fill(32);
+    return new Response(
+      new ReadableStream({
+        pull(c) {
+          sent += chunk.length;
+          // Ends on its own only far past the limit.
+          if (sent > 64 << 20) c.close();
+          else c.enqueue(chunk);
+        },
+      }),
+    );
+  });
+  const e = await failure(client(endless.url, { maxResponseBytes: 1 << 20 }).listUploads());
+  assert.equal(e.status, 200);
+  assert.match(e.message, /the answer is larger than 1 MiB: not read/);
+  assert.equal(endless.log.length, 1);
+  assert.ok(sent < 8 << 20, `the client kept reading: ${sent} bytes sent`);
+  // A declared Content-Length past the limit: refused before any byte of the body.
+  await using declared = server(() =>
+    new Response(" ".repeat(2 << 20), { headers: { "content-length": String(2 << 20) } })
+  );
+  const d = await failure(client(declared.url, { maxResponseBytes: 1 << 20 }).listUploads());
+  assert.match(d.message, /larger than 1 MiB \(Content-Length 2097152\)/);
+  // Within the limit: read as before.
+  await using small = server(() => ok([]));
+  assert.deepEqual(await client(small.url, { maxResponseBytes: 64 }).listUploads(), []);
+});
+
+Deno.test("client: an upload's answer that keeps coming is cut at 1 MiB", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/conn.log`, "#fields\tts\n1\t2\n");
+  let sent = 0;
+  await using endless = server(async (req) => {
+    await req.arrayBuffer();
+    const chunk = new Uint8Array(64 * 1024).fill(32);
+    return new Response(
+      new ReadableStream({
+        pull(c) {
+          sent += chunk.length;
+          if (sent > 256 << 20) c.close();
+          else c.enqueue(chunk);
+        },
+      }),
+    );
+  });
+  const e = await failure(client(endless.url).upload({ path: `${dir.path}/conn.log` }));
+  assert.equal(e.status, 200);
+  assert.match(e.message, /the answer is larger than 1 MiB: not read/);
+  assert.ok(sent < 64 << 20, `the client kept reading: ${sent} bytes sent`);
+});
