@@ -10,6 +10,7 @@ import { closest } from "./cli/_format.ts";
 import { printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
 import { cliMessage, exitCodeOf } from "./cli/errors.ts";
+import { envVar } from "./io/env.ts";
 
 const context: CliContext = {
   out: (line) => console.log(line),
@@ -146,9 +147,7 @@ function reportFailure(command: Command, e: unknown): number {
 
 /** NETWORKSAGE_DEBUG=1 prints stack traces; read only when env access was granted. */
 function debugEnabled(): boolean {
-  const query = { name: "env", variable: "NETWORKSAGE_DEBUG" } as const;
-  return Deno.permissions.querySync(query).state === "granted" &&
-    Boolean(Deno.env.get("NETWORKSAGE_DEBUG"));
+  return envVar("NETWORKSAGE_DEBUG") !== undefined;
 }
 
 /**

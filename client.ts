@@ -4,7 +4,9 @@
  * classification, and the platform's record types.
  *
  * Loads neither `node:sqlite` nor the libpcap binding: `--allow-net` for the API host (and
- * `--allow-read` for files it uploads) is all it needs.
+ * `--allow-read` for files it uploads) is all it needs. `NETWORKSAGE_API_KEY`,
+ * `NETWORKSAGE_API_URL` and `NETWORKSAGE_PUBLIC_URL` fill the options not given, each only when
+ * env access to it is granted (never a prompt).
  *
  * @example Constructing a client (nothing is sent until a method is called)
  * ```ts
@@ -17,7 +19,7 @@
  * // Private endpoints need a key: without one, a call fails before anything is sent.
  * await assert.rejects(
  *   new NetworkSageClient({ useEnv: false }).listUploads(),
- *   /no API key: set NETWORKSAGE_API_KEY or pass the apiKey option/,
+ *   /no API key: set NETWORKSAGE_API_KEY \(and let it be read: --allow-env=NETWORKSAGE_API_KEY\) or pass the apiKey option/,
  * );
  * ```
  * @module

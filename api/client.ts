@@ -8,6 +8,7 @@ import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipar
 import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { AnswerTooLargeError, boundedText } from "./_bounded_body.ts";
 import { printable } from "../secflow/printable.ts";
+import { envVar } from "../io/env.ts";
 import { detectUploadType } from "./detect.ts";
 import type {
   Activity,
@@ -134,11 +135,6 @@ export function uploadTimeOf(entry: { fullS3FilePath?: unknown }): number | null
   return Number.isNaN(t) ? null : t + Number(("0." + (frac || "0")).slice(0, 5)) * 1000;
 }
 
-function envGet(name: string): string | undefined {
-  const v = Deno.env.get(name);
-  return v === "" ? undefined : v;
-}
-
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
@@ -228,12 +224,12 @@ export class NetworkSageClient {
   /** A client; nothing is sent until a method is called. The API key comes from the options, else (unless `useEnv` is false) from `NETWORKSAGE_API_KEY`. */
   constructor(options: ClientOptions = {}) {
     const env = options.useEnv ?? true;
-    this.#apiKey = options.apiKey ?? (env ? envGet("NETWORKSAGE_API_KEY") : undefined);
+    this.#apiKey = options.apiKey ?? (env ? envVar("NETWORKSAGE_API_KEY") : undefined);
     this.apiUrl = trimSlash(
-      options.apiUrl ?? (env ? envGet("NETWORKSAGE_API_URL") : undefined) ?? DEFAULT_API_URL,
+      options.apiUrl ?? (env ? envVar("NETWORKSAGE_API_URL") : undefined) ?? DEFAULT_API_URL,
     );
     this.publicUrl = trimSlash(
-      options.publicUrl ?? (env ? envGet("NETWORKSAGE_PUBLIC_URL") : undefined) ??
+      options.publicUrl ?? (env ? envVar("NETWORKSAGE_PUBLIC_URL") : undefined) ??
         DEFAULT_PUBLIC_URL,
     );
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
@@ -267,7 +263,10 @@ export class NetworkSageClient {
     const headers: Record<string, string> = { accept: "application/json" };
     if (spec.service === "private") {
       if (this.#apiKey === undefined) {
-        throw fail(0, "no API key: set NETWORKSAGE_API_KEY or pass the apiKey option");
+        throw fail(
+          0,
+          "no API key: set NETWORKSAGE_API_KEY (and let it be read: --allow-env=NETWORKSAGE_API_KEY) or pass the apiKey option",
+        );
       }
       headers.apikey = this.#apiKey;
     }

@@ -35,6 +35,7 @@ import { Uploader, type UploaderOptions } from "./_uploader.ts";
 import { ensureDir, errorLine } from "./_durable.ts";
 import type { Sample } from "../secflow/types.ts";
 import { readNameCache, updateNameCache } from "../io/name_cache.ts";
+import { envVar } from "../io/env.ts";
 
 /** The built-in kernel filter of section 6. */
 export const CAPTURE_FILTER: string =
@@ -134,13 +135,7 @@ export function windowLine(r: WindowReport): string {
 
 /** The per-user state directory (`NETWORKSAGE_STATE_DIR`, else the platform's convention). */
 export function defaultStateDir(): string {
-  const env = (k: string) => {
-    try {
-      return Deno.env.get(k) || undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const env = envVar; // unset when not granted: stateDirKnown in cli/capture.ts says so first
   const own = env("NETWORKSAGE_STATE_DIR");
   if (own) return own;
   const home = env("HOME") ?? env("USERPROFILE") ?? ".";

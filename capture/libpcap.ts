@@ -13,6 +13,7 @@
  */
 import { describeStart } from "../secflow/capture_reader.ts";
 import { isGzip } from "../secflow/gzip.ts";
+import { envVar } from "../io/env.ts";
 
 /** A capture problem with a CLI exit code (2: environment or input, 1: runtime failure). */
 export class CaptureError extends Error {
@@ -105,10 +106,7 @@ let pcapLib: PcapLib | undefined;
 let libcLib: LibcLib | undefined;
 
 function candidates(): string[] {
-  let override: string | undefined;
-  try {
-    override = Deno.env.get("NETWORKSAGE_LIBPCAP") || undefined;
-  } catch { /* no env permission: use the defaults */ }
+  const override = envVar("NETWORKSAGE_LIBPCAP");
   if (override) return [override];
   return Deno.build.os === "darwin"
     ? ["libpcap.A.dylib", "/usr/lib/libpcap.A.dylib"]

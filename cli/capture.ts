@@ -18,14 +18,7 @@ import {
 import { apiUploader } from "../capture/spool.ts";
 import { linkTypeName, resolveInterface } from "./interfaces.ts";
 import { Progress } from "./_progress.ts";
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { envGranted, envVar } from "../io/env.ts";
 
 export const captureCommand: Command = {
   name: "capture",
@@ -126,7 +119,7 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
           "or --allow-env=HOME,XDG_STATE_HOME,NETWORKSAGE_STATE_DIR",
       );
     }
-    const upload = !values["no-upload"] && env("NETWORKSAGE_API_KEY") !== undefined;
+    const upload = !values["no-upload"] && envVar("NETWORKSAGE_API_KEY") !== undefined;
     const retryMs = positiveEnv("NETWORKSAGE_SPOOL_RETRY_MS", 5000);
     const uploadTimeoutMs = positiveEnv("NETWORKSAGE_UPLOAD_TIMEOUT_MS", 60_000);
     const quiet = values.quiet === true;
@@ -194,7 +187,7 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
 };
 
 function positiveEnv(name: string, fallback: number): number {
-  const n = Number(env(name) ?? fallback);
+  const n = Number(envVar(name) ?? fallback);
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
@@ -235,8 +228,5 @@ export function pendingLine(s: CollectorSummary): string {
  */
 function stateDirKnown(): boolean {
   if (Deno.build.os === "windows") return true;
-  const granted = (variable: string) =>
-    Deno.permissions.querySync({ name: "env", variable }).state === "granted";
-  return granted("NETWORKSAGE_STATE_DIR") && Deno.env.get("NETWORKSAGE_STATE_DIR") !== undefined ||
-    granted("HOME");
+  return envVar("NETWORKSAGE_STATE_DIR") !== undefined || envGranted("HOME");
 }

@@ -11,14 +11,14 @@ import {
   serve,
 } from "../api/server.ts";
 import { isPostgresUrl, redactUrl } from "../api/storage.ts";
+import { envVar } from "../io/env.ts";
 
 /** The environment variable naming the PostgreSQL database when `--database` is absent. */
 export const DATABASE_ENV = "NETWORKSAGE_DATABASE_URL";
 
 /** `NETWORKSAGE_DATABASE_URL` when set and readable without prompting. */
 function databaseFromEnv(): string | undefined {
-  const state = Deno.permissions.querySync({ name: "env", variable: DATABASE_ENV }).state;
-  return state === "granted" ? Deno.env.get(DATABASE_ENV) || undefined : undefined;
+  return envVar(DATABASE_ENV);
 }
 
 /** Parses a size such as `1048576`, `512K`, `100M`, `1G` (binary units). */
@@ -158,7 +158,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     if (envReadable) {
       const { parseKeys } = await import("../api/_keys.ts");
       keys.push(
-        ...parseKeys((Deno.env.get(KEYS_ENV) ?? "").replaceAll(",", "\n"), KEYS_ENV, "entry"),
+        ...parseKeys((envVar(KEYS_ENV) ?? "").replaceAll(",", "\n"), KEYS_ENV, "entry"),
       );
     }
     if (keys.length === 0) {

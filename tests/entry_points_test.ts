@@ -20,7 +20,7 @@ Deno.test("deno.json exports: ., ./convert, ./capture, ./client, ./serve", () =>
   });
 });
 
-Deno.test("./convert and ./client in a process with --allow-read only: a Zeek log converted, a client constructed", async () => {
+Deno.test("./convert and ./client in a process with --allow-read only: a Zeek log converted, clients constructed", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const conn = join(dir, "conn.log");
@@ -29,18 +29,32 @@ Deno.test("./convert and ./client in a process with --allow-read only: a Zeek lo
       "1700000000.5\tC1\t10.0.0.2\t50000\t93.184.216.34\t443\ttcp\tssl\t1.5\t100\t2000" +
         "\tSF\t-\t-\t0\tShADadFf\t10\t600\t12\t2600\t-\n",
     );
-    const script = `
+    // `deno run` of a file, not `deno eval`: eval grants every permission whatever the flags.
+    const script = join(dir, "use.ts");
+    await Deno.writeTextFile(
+      script,
+      `
       import { convertFile } from ${JSON.stringify(new URL("convert.ts", ROOT).href)};
       import { NetworkSageClient } from ${JSON.stringify(new URL("client.ts", ROOT).href)};
       const { sample, format } = await convertFile(${JSON.stringify(conn)});
-      const client = new NetworkSageClient({ apiKey: "k", useEnv: false });
+      // Given a key and a URL, with the environment left on (the default): no env access is
+      // asked for (it threw NotCapable reading NETWORKSAGE_API_URL).
+      const client = new NetworkSageClient({ apiKey: "k", apiUrl: "http://127.0.0.1:9" });
+      const bare = new NetworkSageClient();
+      const noKey = await bare.listUploads().catch((e) => e.message);
       console.log(JSON.stringify({
         format,
         flashes: sample?.flashes.map((f) => [f.src, f.dst, f.duration]),
-        client: client instanceof NetworkSageClient,
-      }));`;
+        client: client.hasApiKey,
+        bare: bare.hasApiKey,
+        noKey,
+        env: Deno.permissions.querySync({ name: "env" }).state,
+        ffi: Deno.permissions.querySync({ name: "ffi" }).state,
+      }));`,
+    );
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["eval", "--quiet", "--no-config", `--allow-read=${dir}`, script],
+      args: ["run", "--quiet", "--no-config", "--no-prompt", `--allow-read=${dir}`, script],
+      env: { NETWORKSAGE_API_KEY: "from-the-environment" }, // set, but not readable
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -49,6 +63,11 @@ Deno.test("./convert and ./client in a process with --allow-read only: a Zeek lo
       format: "zeek",
       flashes: [["10.0.0.2:50000", "93.184.216.34:443", 1.5]],
       client: true,
+      bare: false,
+      noKey:
+        "GET /upload/v1.0/uploads/list: no API key: set NETWORKSAGE_API_KEY (and let it be read: --allow-env=NETWORKSAGE_API_KEY) or pass the apiKey option",
+      env: "prompt",
+      ffi: "prompt",
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
