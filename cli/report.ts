@@ -96,7 +96,11 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
       const input = positionals[0];
       output = values.output ?? defaultReportPath(input);
       if (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0")) {
-        throw new UsageError(`-o ${printable(output)} would overwrite an input`);
+        throw new UsageError(
+          values.output === undefined
+            ? `the report's default name ${printable(output)} is the input itself; give -o FILE`
+            : `-o ${printable(output)} would overwrite an input`,
+        );
       }
       // In memory, nothing else written (io/load.ts); the header names the file the user gave.
       const loaded = await loadSample(input, {
@@ -106,7 +110,10 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
       });
       sample = loaded.sample && { ...loaded.sample, fileName: basename(input) };
     }
-    const existing = await Deno.stat(output).catch(() => null);
+    // Only when OUT may be read (help: --allow-write=OUT alone writes in place): a stat without
+    // the grant would stop at a permission prompt. Writing into a directory fails clearly anyway.
+    const mayRead = Deno.permissions.querySync({ name: "read", path: output }).state === "granted";
+    const existing = mayRead ? await Deno.stat(output).catch(() => null) : null;
     if (existing?.isDirectory) {
       throw new UsageError(`-o ${printable(output)} is a directory; give a file name`);
     }

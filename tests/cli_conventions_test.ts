@@ -522,3 +522,62 @@ Deno.test("capture -r: the file name is printed escaped, and named once when lib
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("on a terminal, capture -r and report run with the permissions their help lists: no prompt", async () => {
+  if (!hasCommand("script")) {
+    console.log("SKIP permission prompts: script (util-linux) is not installed");
+    return;
+  }
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/c.pcap`;
+  await Deno.writeFile(
+    pcap,
+    pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+  );
+  // Without --no-prompt (denoRun adds it): a prompt waits for an answer, which `timeout` ends.
+  const run = (perms: string[], args: string[]) =>
+    underTerminal(
+      `${
+        [
+          "timeout",
+          "30",
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          ...perms,
+          new URL("../cli.ts", import.meta.url).pathname,
+        ]
+          .map(shellQuote).join(" ")
+      } ${args.map(shellQuote).join(" ")}; echo "exit=$?"`,
+      { NETWORKSAGE_SPOOL_RETRY_MS: "10", NETWORKSAGE_LIBPCAP: "" }, // set: tempting to read
+    );
+  // report: --allow-write=OUT alone writes in place (it stat'ed OUT first: a read prompt).
+  const out = `${dir.path}/r.html`;
+  const report = await run(
+    [`--allow-read=${pcap}`, `--allow-write=${out}`],
+    ["report", pcap, "-o", out],
+  );
+  assert.doesNotMatch(report, /Deno requests|Requires/, report);
+  assert.match(report, /exit=0/, report);
+  assert.match(await Deno.readTextFile(out), /<html/);
+  if (announceSkip("capture -r under a terminal", pcapSkipReason())) return;
+  // capture: --allow-ffi --allow-read --allow-write, and --state-dir instead of env access (three
+  // env variables were read with a prompt: NETWORKSAGE_SPOOL_RETRY_MS, ..._UPLOAD_TIMEOUT_MS,
+  // ..._LIBPCAP).
+  const capture = await run(
+    ["--allow-ffi", "--allow-read", "--allow-write"],
+    [
+      "capture",
+      "-r",
+      pcap,
+      "--no-upload",
+      "--output",
+      `${dir.path}/o`,
+      "--state-dir",
+      `${dir.path}/s`,
+    ],
+  );
+  assert.doesNotMatch(capture, /Deno requests|Requires/, capture);
+  assert.match(capture, /window .*: 1 secflows.*saved/, capture);
+  assert.match(capture, /exit=0/, capture);
+});
