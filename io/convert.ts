@@ -98,7 +98,9 @@ const WHAT = "not a pcap or pcapng capture, Zeek log or Secflow sample";
 /** The input format of a detection, or an {@link InputError} that says what the input is not. */
 export function formatOf(name: string, d: Detection, rawHead: Uint8Array): InputFormat {
   const shown = printable(name);
-  if (rawHead.length === 0) throw new InputError(`${shown}: the file is empty, ${WHAT}`);
+  if (rawHead.length === 0) {
+    throw new InputError(`${shown}: the file is empty, ${WHAT}`, { kind: "empty", file: name });
+  }
   switch (d.kind) {
     case "pcap":
     case "pcapng":
@@ -110,9 +112,15 @@ export function formatOf(name: string, d: Detection, rawHead: Uint8Array): Input
       return "zeek";
   }
   if (d.gzip && d.content.length === 0) {
-    throw new InputError(`${shown}: gzip data that cannot be read (damaged or cut short)`);
+    throw new InputError(`${shown}: gzip data that cannot be read (damaged or cut short)`, {
+      kind: "damaged",
+      file: name,
+    });
   }
-  throw new InputError(`${shown}: ${WHAT} (${describeStart(d.gzip ? d.content : rawHead)})`);
+  throw new InputError(`${shown}: ${WHAT} (${describeStart(d.gzip ? d.content : rawHead)})`, {
+    kind: "unrecognised",
+    file: name,
+  });
 }
 
 /**
@@ -134,6 +142,7 @@ async function formatFor(source: InputSource, asked?: InputFormat): Promise<Inpu
   if (shown !== undefined && shown !== asked && !(captures(shown) && captures(asked))) {
     throw new InputError(
       `${printable(source.name)}: --format ${asked}, but the content is ${describeFormat(shown)}`,
+      { kind: "mismatch", file: source.name, value: shown },
     );
   }
   return asked;
@@ -271,6 +280,7 @@ async function convertSource(
     if (result.format !== format) {
       throw new InputError(
         `${printable(source.name)}: not a ${format} capture (it is ${result.format})`,
+        { kind: "mismatch", file: source.name, value: result.format },
       );
     }
     result.warnings.forEach(warn);
@@ -322,6 +332,7 @@ function rejectDnsLog(options: ConvertOptions, what: string): void {
   if (options.dnsLog) {
     throw new InputError(
       `${printable(options.dnsLog)}: --dns goes with a Zeek conn.log, not with ${what}`,
+      { kind: "mismatch", file: options.dnsLog },
     );
   }
 }
@@ -525,6 +536,7 @@ async function folderAt(path: string): Promise<ZeekFolder | undefined> {
       `${
         printable(path)
       }: is a directory without a Zeek conn.log (give its files, or several inputs)`,
+      { kind: "unrecognised", file: path },
     );
   }
   return folder;

@@ -23,7 +23,9 @@ export async function openInput(path: string): Promise<Deno.FsFile> {
   } catch (e) {
     throw describeOpenError(path, e);
   }
-  if (info.isDirectory) throw new InputError(`${path}: is a directory, not a file`);
+  if (info.isDirectory) {
+    throw new InputError(`${path}: is a directory, not a file`, { kind: "unreadable", file: path });
+  }
   try {
     return await Deno.open(path, { read: true });
   } catch (e) {
@@ -32,12 +34,13 @@ export async function openInput(path: string): Promise<Deno.FsFile> {
 }
 
 function describeOpenError(path: string, e: unknown): Error {
-  if (e instanceof Deno.errors.NotFound) return new InputError(`${path}: no such file`);
+  const facts = { kind: "unreadable", file: path } as const;
+  if (e instanceof Deno.errors.NotFound) return new InputError(`${path}: no such file`, facts);
   if (e instanceof Deno.errors.PermissionDenied) {
-    return new InputError(`${path}: permission denied`);
+    return new InputError(`${path}: permission denied`, facts);
   }
   if (e instanceof Deno.errors.NotCapable) return e;
-  return new InputError(`${path}: cannot open: ${(e as Error).message}`);
+  return new InputError(`${path}: cannot open: ${(e as Error).message}`, facts);
 }
 
 /**

@@ -154,15 +154,20 @@ export class CaptureReader {
     if (this.#stopped) return;
     if (this.format === undefined) {
       if (this.#offset === 0 && this.#carryLen === 0) {
-        throw new InputError(`${this.#name}: the file is empty, not a pcap or pcapng capture`);
+        throw new InputError(`${this.#name}: the file is empty, not a pcap or pcapng capture`, {
+          kind: "empty",
+          file: this.#name,
+        });
       }
       throw new InputError(
         `${this.#name}: too short to be a pcap or pcapng capture (${this.#carryLen} bytes)`,
+        { kind: "unrecognised", file: this.#name },
       );
     }
     if (this.format === "pcap" && !this.#headerDone) {
       throw new InputError(
         `${this.#name}: pcap file header cut short (${this.#carryLen} of 24 bytes)`,
+        { kind: "damaged", file: this.#name, offset: 0 },
       );
     }
     if (this.#carryLen > 0) {
@@ -188,7 +193,10 @@ export class CaptureReader {
   #detect(head: Uint8Array): void {
     const format = sniffCapture(head);
     if (!format) {
-      throw new InputError(`${this.#name}: not a pcap or pcapng capture (${describeStart(head)})`);
+      throw new InputError(`${this.#name}: not a pcap or pcapng capture (${describeStart(head)})`, {
+        kind: "unrecognised",
+        file: this.#name,
+      });
     }
     this.format = format;
   }

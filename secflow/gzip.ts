@@ -67,12 +67,17 @@ async function* inflate(
         `${name}: more data follows the end of the gzip stream, near compressed byte ` +
           `${pieceStart} (a second gzip member, as from concatenated .gz files, or trailing ` +
           `bytes): not read; decompress it with gzip -dc first`,
+        { kind: "damaged", file: name, offset: pieceStart },
       );
     }
     const where = ended
       ? `gzip data is damaged or cut short (found at its end, compressed byte ${consumed})`
       : `gzip data is damaged at compressed byte ${pieceStart}`;
-    return new InputError(`${name}: ${where}: ${why}`);
+    return new InputError(`${name}: ${where}: ${why}`, {
+      kind: "damaged",
+      file: name,
+      offset: ended ? consumed : pieceStart,
+    });
   };
   // The input, cut into pieces.
   let chunk: Uint8Array | undefined = head;

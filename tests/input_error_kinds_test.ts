@@ -1,0 +1,70 @@
+/**
+ * The library's bad-input errors carry the kind docs/LIBRARY.md promises (`unreadable`, `empty`,
+ * `unrecognised`, `damaged`, `mismatch`, ...) and name the file in their facts: a program can
+ * branch on them instead of parsing messages. (They all came out as `invalid` before.)
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { convertFile, InputError, type InputErrorKind } from "../convert.ts";
+import { pcapOf, T0, tcp } from "./_pcap.ts";
+
+async function kindOf(
+  path: string,
+  options: Parameters<typeof convertFile>[1] = {},
+): Promise<{ kind: InputErrorKind; file?: string; message: string }> {
+  try {
+    await convertFile(path, options);
+  } catch (e) {
+    assert.ok(e instanceof InputError, String(e));
+    return { kind: e.kind, file: e.file, message: e.message };
+  }
+  throw new Error(`${path}: converted, expected an InputError`);
+}
+
+async function gzipOf(bytes: Uint8Array): Promise<Uint8Array> {
+  return new Uint8Array(
+    await new Response(
+      new Blob([bytes as BlobPart]).stream().pipeThrough(
+        new CompressionStream("gzip"),
+      ),
+    ).arrayBuffer(),
+  );
+}
+
+Deno.test("InputError kinds: unreadable, empty, unrecognised, damaged, mismatch, each naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const at = (name: string) => join(dir, name);
+    const capture = pcapOf([{
+      us: T0,
+      ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }),
+    }]);
+    await Deno.writeFile(at("empty.pcap"), new Uint8Array());
+    await Deno.writeTextFile(at("text.pcap"), "hello, this is text\n");
+    await Deno.writeFile(at("short.pcap"), capture.subarray(0, 10)); // pcap magic, header cut
+    const gz = await gzipOf(capture);
+    await Deno.writeFile(at("cut.pcap.gz"), gz.subarray(0, gz.length - 12));
+    await Deno.writeFile(at("ok.pcap"), capture);
+    await Deno.mkdir(at("folder"));
+    await Deno.writeTextFile(at("dns.log"), "#fields\tts\n");
+
+    const cases: [string, Parameters<typeof convertFile>[1], InputErrorKind][] = [
+      ["missing.pcap", {}, "unreadable"],
+      ["empty.pcap", {}, "empty"],
+      ["text.pcap", {}, "unrecognised"],
+      ["folder", {}, "unrecognised"], // a directory without a conn.log
+      ["short.pcap", {}, "damaged"],
+      ["cut.pcap.gz", {}, "damaged"],
+      ["ok.pcap", { format: "zeek" }, "mismatch"],
+      ["ok.pcap", { dnsLog: at("dns.log") }, "mismatch"],
+    ];
+    for (const [name, options, kind] of cases) {
+      const e = await kindOf(at(name), options);
+      assert.equal(e.kind, kind, `${name}: ${e.message}`);
+      const named = options?.dnsLog && kind === "mismatch" ? options.dnsLog : at(name);
+      assert.equal(e.file, named, `${name}: ${e.message}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
