@@ -34,14 +34,22 @@ export function formatDuration(seconds: number): string {
  * person reads). `fraction` digits (1..6) add `.123456` for full values.
  */
 export function formatDate(epochSeconds: number, fraction = 0): string {
-  if (!Number.isFinite(epochSeconds)) return "?";
+  // A valid .sf may say any float ("1e308"): past the calendar JavaScript dates cover, "?".
+  if (!(Math.abs(epochSeconds) < MAX_DATE_SECONDS)) return "?";
   const micros = Math.round(epochSeconds * 1e6);
   const wholeSeconds = Math.floor(micros / 1e6);
-  const iso = new Date(wholeSeconds * 1000).toISOString().slice(0, 19).replace("T", " ");
+  // Years past 9999 are written +010000-...: cut the milliseconds off the end, not at a column.
+  const iso = new Date(wholeSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, "").replace(
+    "T",
+    " ",
+  );
   if (fraction <= 0) return `${iso}Z`;
   const frac = String(micros - wholeSeconds * 1e6).padStart(6, "0").slice(0, fraction);
   return `${iso}.${frac}Z`;
 }
+
+/** The last second a JavaScript date holds (±8.64e15 ms, the year 275760), a little inside. */
+export const MAX_DATE_SECONDS = 8.64e12 - 1;
 
 /** Epoch seconds as full ISO 8601 (`2026-12-01T10:04:05.123456Z`), for JSON. */
 export function isoTimestamp(epochSeconds: number): string {
@@ -111,9 +119,7 @@ export function renderTable(columns: Column[], rows: string[][], maxWidth?: numb
   }
   // Every cell may come from traffic or a server: control bytes never reach the terminal.
   rows = rows.map((r) => r.map((cell) => printable(cell, 1000)));
-  const widths = columns.map((c, i) =>
-    Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length))
-  );
+  const widths = columns.map((c, i) => widestCell(c, rows, i));
   if (maxWidth !== undefined) {
     const total = () => widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
     while (total() > maxWidth) {
@@ -130,12 +136,20 @@ export function renderTable(columns: Column[], rows: string[][], maxWidth?: numb
     }
   }
   const fit = (text: string, width: number) => {
-    const chars = [...text];
-    return chars.length > width ? chars.slice(0, width - 1).join("") + "…" : text;
+    if (displayWidth(text) <= width) return text;
+    let cut = "";
+    let used = 0;
+    for (const ch of text) {
+      const w = charWidth(ch.codePointAt(0)!);
+      if (used + w > width - 1) break;
+      cut += ch;
+      used += w;
+    }
+    return cut + "…";
   };
   const pad = (text: string, i: number) => {
     const cut = fit(text, widths[i]);
-    const room = widths[i] - [...cut].length;
+    const room = Math.max(0, widths[i] - displayWidth(cut));
     return columns[i].align === "right" ? " ".repeat(room) + cut : cut + " ".repeat(room);
   };
   const line = (cells: string[]) =>
@@ -152,21 +166,76 @@ function floorOf(c: Column): number {
 function naturalWidth(columns: Column[], rows: string[][]): number {
   let total = 2 * (columns.length - 1);
   columns.forEach((c, i) => {
-    const full = Math.max(c.header.length, ...rows.map((r) => [...(r[i] ?? "")].length));
+    const full = widestCell(c, rows, i);
     total += c.shrink ? Math.min(full, floorOf(c)) : full;
   });
   return total;
+}
+
+/** The display width of column `i`: its header or widest cell (a loop: rows may be millions). */
+function widestCell(c: Column, rows: string[][], i: number): number {
+  let widest = displayWidth(c.header);
+  for (const r of rows) {
+    const w = displayWidth(r[i] ?? "");
+    if (w > widest) widest = w;
+  }
+  return widest;
+}
+
+/**
+ * Terminal columns `text` takes: East Asian wide and fullwidth characters (and emoji) two,
+ * combining marks and zero-width characters none, the rest one (as wcwidth counts them, closely
+ * enough for names in a table).
+ */
+export function displayWidth(text: string): number {
+  let w = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x300) {
+      w++; // ASCII and Latin: the common case, no code point decoding
+      continue;
+    }
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
+    w += charWidth(cp);
+  }
+  return w;
+}
+
+function charWidth(cp: number): number {
+  if (cp < 0x300) return 1;
+  if (
+    (cp >= 0x300 && cp <= 0x36f) || (cp >= 0x200b && cp <= 0x200f) ||
+    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp === 0xfeff ||
+    (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+    (cp >= 0x20d0 && cp <= 0x20ff)
+  ) return 0;
+  if (
+    (cp >= 0x1100 && cp <= 0x115f) || (cp >= 0x2e80 && cp <= 0x303e) ||
+    (cp >= 0x3041 && cp <= 0x33ff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
+    (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0xa000 && cp <= 0xa4cf) ||
+    (cp >= 0xac00 && cp <= 0xd7a3) || (cp >= 0xf900 && cp <= 0xfaff) ||
+    (cp >= 0xfe30 && cp <= 0xfe4f) || (cp >= 0xff00 && cp <= 0xff60) ||
+    (cp >= 0xffe0 && cp <= 0xffe6) || (cp >= 0x1f300 && cp <= 0x1f64f) ||
+    (cp >= 0x1f900 && cp <= 0x1f9ff) || (cp >= 0x20000 && cp <= 0x3fffd)
+  ) return 2;
+  return 1;
 }
 
 /**
  * One CSV line (RFC 4180): fields with `,`, `"` or any control character (C0 with CR and LF, DEL,
  * C1) are quoted, quotes doubled. A value keeps its exact bytes (CSV has no other escape; the
  * caller escapes a line meant for a terminal), and a field holding an ESC or a NEL from the
- * platform is one quoted value to every reader, never a bare one.
+ * platform is one quoted value to every reader, never a bare one. Text starting with `= + - @`
+ * gets a leading `'`, so that no spreadsheet runs it as a formula.
  */
 export function csvLine(fields: unknown[]): string {
   return fields.map((f) => {
-    const text = f === undefined || f === null ? "" : String(f);
+    let text = f === undefined || f === null ? "" : String(f);
+    // A spreadsheet runs a text cell that starts with = + - @ as a formula (`=HYPERLINK(...)` in
+    // a name from a hostile sample): such text gets a leading ' (OWASP's advice). Numbers are
+    // numbers, never text: a negative one stays as it is.
+    if (typeof f === "string" && /^[=+\-@]/.test(text)) text = `'${text}`;
     // deno-lint-ignore no-control-regex
     return /[",\x00-\x1f\x7f-\x9f]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   }).join(",");

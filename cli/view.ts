@@ -125,7 +125,8 @@ Secflow's count (how many samples hold it).
 The table (src, dst, name source, packets and bytes each way, start in UTC, duration, protocol)
 fits the terminal; packets and bytes are right-aligned with units. --json prints the selected
 flashes as one JSON array, each exactly as in the .sf (with --uuid: the platform's Secflows, plus
-flowIdCount); --csv prints a header row, then one row per Secflow, full values.
+flowIdCount); --csv prints a header row, then one row per Secflow, full values (text that
+starts with = + - @ gets a leading ', so a spreadsheet never runs it as a formula).
 
 options:
   --sort KEY         ${SORT_KEYS.join(", ")} (default start). start and dst ascending;

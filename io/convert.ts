@@ -699,8 +699,12 @@ export async function validateSampleFile(path: string): Promise<ValidationReport
   const reader = new SampleReader();
   try {
     const source = await openSource(path);
-    for await (const chunk of source.content()) reader.push(chunk);
-    reader.end();
+    for await (const chunk of source.content()) {
+      reader.push(chunk);
+      // Every problem of a sample is listed, but past broken JSON nothing more can be (/dev/zero).
+      if (reader.stopped) break;
+    }
+    if (!reader.stopped) reader.end();
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
     const message = firstLine(e).replace(`${path}: `, "");

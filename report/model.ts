@@ -173,7 +173,8 @@ export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportMo
   const categories = [...categoryUse].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([c]) => c);
   const seconds = Number(sample.trafficDate);
-  const start = sample.trafficDate !== "" && Number.isFinite(seconds)
+  // Any float is a valid trafficDate; JavaScript dates end at ±8.64e15 ms.
+  const start = sample.trafficDate !== "" && Math.abs(seconds) < 8.64e12
     ? new Date(seconds * 1000).toISOString()
     : null;
   return {

@@ -2,13 +2,20 @@
  * Text from an input file or from traffic, made safe to print on a terminal. A DNS name or a Zeek
  * field can hold any byte, including ESC: printed raw, `\x1b[2J` clears the user's screen and an
  * OSC sequence can retitle it or worse. Every message that quotes input goes through
- * {@link printable}; control characters (C0, DEL, C1) and backslash are escaped, the rest is kept.
+ * {@link printable}; control characters (C0, DEL, C1) and backslash are escaped, and so are the
+ * invisible ones that change how the rest reads: bidirectional overrides and isolates (U+202E
+ * shows `moc.exe` for `exe.com`) and zero-width characters. The rest is kept.
  * @module
  */
 
+/** What {@link printable} escapes: C0, DEL, C1, backslash, bidirectional and zero-width marks. */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\\\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+
 /**
- * `text` with control characters shown as `\xNN` (and `\\` for a backslash, so the escaping is
- * unambiguous), cut to `max` characters with `…` when longer.
+ * `text` with control characters shown as `\xNN`, bidirectional and zero-width characters as
+ * `\uNNNN` (and `\\` for a backslash, so the escaping is unambiguous), cut to `max` characters
+ * with `…` when longer.
  *
  * @example Escaping a terminal sequence
  * ```ts
@@ -16,14 +23,17 @@
  * import assert from "node:assert/strict";
  * assert.equal(printable("ts\x1b[2J"), "ts\\x1b[2J");
  * assert.equal(printable("a".repeat(10), 4), "aaaa…");
+ * assert.equal(printable("\u202eexe.com"), "\\u202eexe.com"); // would show as "moc.exe"
  * ```
  */
 export function printable(text: string, max = 200): string {
   const cut = text.length > max ? text.slice(0, max) : text;
-  // deno-lint-ignore no-control-regex
-  const escaped = cut.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (c) => {
+  const escaped = cut.replace(UNPRINTABLE, (c) => {
     if (c === "\\") return "\\\\";
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+    const code = c.charCodeAt(0);
+    return code <= 0xff
+      ? `\\x${code.toString(16).padStart(2, "0")}`
+      : `\\u${code.toString(16).padStart(4, "0")}`;
   });
   return cut.length < text.length ? `${escaped}…` : escaped;
 }

@@ -112,6 +112,14 @@ export class SampleReader {
     return this.problemCount > 0;
   }
 
+  /**
+   * True once the text is no JSON the reader can go on with (a syntax error, not a sample at
+   * all): nothing more is read, so the caller may stop feeding it.
+   */
+  get stopped(): boolean {
+    return this.#fatal;
+  }
+
   #problem(path: string, message: string): void {
     // One problem per value: a number out of range is not also "not a finite number".
     if (this.#lastProblemPath === path) return;

@@ -579,3 +579,95 @@ Deno.test("view, stats and report read a Zeek folder (rotated conn.log pieces) a
   assert.equal(report.code, 0, report.err.join("\n"));
   assert.match(await Deno.readTextFile(`${dir.path}/zeek.html`), /93\.184\.216\.34:443/);
 });
+
+Deno.test("hostile samples: 200k rows, a trafficDate past the calendar, formula-like names, bidi and wide names", async (t) => {
+  await using dir = await tempDir();
+  const write = async (name: string, sample: Partial<Sample>) => {
+    const path = `${dir.path}/${name}`;
+    await Deno.writeTextFile(path, formatSample({ ...SAMPLE, ...sample }));
+    return path;
+  };
+  await t.step(
+    "200,000 rows: a table (a spread of 125k+ widths overflowed the stack)",
+    async () => {
+      const flashes = Array.from({ length: 200_000 }, (_, i) =>
+        flash({
+          src: `10.0.${i >> 8 & 255}.${i & 255}:${1024 + (i >> 16)}`,
+          dst: `h${i}.example:443`,
+        }));
+      const big = await write("big.sf", { flashes });
+      const r = await cli(["view", big]);
+      assert.equal(r.code, 0, r.err.join("\n"));
+      assert.equal(r.out.length, 200_001);
+      assert.match(r.out[200_000], /^10\.0\.13\.63:1027 +h199999\.example:443 /);
+      const s = await cli(["stats", big, "--top", "200000"]);
+      assert.equal(s.code, 0, s.err.join("\n"));
+    },
+  );
+  await t.step(
+    'trafficDate "1e308" is a valid float: shown as "?" (it threw "Invalid time value")',
+    async () => {
+      const far = await write("far.sf", { trafficDate: "1e308" });
+      assert.equal((await cli(["validate", far])).code, 0);
+      const v = await cli(["view", far]);
+      assert.equal(v.code, 0, v.err.join("\n"));
+      assert.match(v.out[1], / \? /);
+      assert.equal((await cli(["stats", far])).code, 0);
+      const r = await cli(["report", far, "-o", `${dir.path}/far.html`]);
+      assert.equal(r.code, 0, r.err.join("\n"));
+      // Past the year 9999, not cut at a column: 253402300800 is 10000-01-01.
+      assert.equal(formatDate(253402300800.5, 6), "+010000-01-01 00:00:00.500000Z");
+    },
+  );
+  await t.step(
+    "--csv: text that starts with = + - @ gets a leading '; numbers stay numbers",
+    async () => {
+      const formula = await write("f.sf", {
+        flashes: [
+          flash({ src: "10.0.0.1:1", dst: '=HYPERLINK("evil.example"):443' }),
+          flash({ src: "10.0.0.1:2", dst: "+1+1:80", relativeStart: 1 }),
+          flash({ src: "10.0.0.1:3", dst: "@SUM(1):80", relativeStart: 2 }),
+        ],
+      });
+      const r = await cli(["view", formula, "--csv"]);
+      assert.equal(r.code, 0, r.err.join("\n"));
+      assert.match(
+        r.out[1],
+        /^10\.0\.0\.1:1,"'=HYPERLINK\(""evil\.example""\):443",passive,/,
+      );
+      assert.match(r.out[2], /^10\.0\.0\.1:2,'\+1\+1:80,passive,1,0,1,0,1,/);
+      assert.match(r.out[3], /^10\.0\.0\.1:3,'@SUM\(1\):80,/);
+    },
+  );
+  await t.step(
+    "the table: bidi and zero-width marks escaped, wide characters two columns",
+    async () => {
+      const tricky = await write("t.sf", {
+        flashes: [
+          flash({ src: "10.0.0.1:1", dst: "\u202eexe.txt\u200b.com:443" }),
+          flash({ src: "10.0.0.1:2", dst: "日本語.example:443", relativeStart: 1 }),
+          flash({ src: "10.0.0.1:3", dst: "plain.example:443", relativeStart: 2 }),
+        ],
+      });
+      const r = await cli(["view", tricky]);
+      assert.equal(r.code, 0, r.err.join("\n"));
+      assert.ok(r.out[1].includes("\\u202eexe.txt\\u200b.com:443"), r.out[1]);
+      // The column after dst starts at one terminal column on every row.
+      const column = (line: string) => {
+        const at = line.indexOf("passive");
+        return [...line.slice(0, at)].reduce(
+          (w, ch) => w + (/\p{Script=Han}/u.test(ch) ? 2 : 1),
+          0,
+        );
+      };
+      assert.equal(column(r.out[2]), column(r.out[3]));
+      assert.equal(column(r.out[1]), column(r.out[3]));
+    },
+  );
+});
+
+Deno.test("validate stops at broken JSON instead of reading the rest (/dev/zero never ended)", async () => {
+  const r = await runCli(["validate", "/dev/zero"], ["--allow-read=/dev/zero"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout + r.stderr, /\/dev\/zero: \$: not JSON: unexpected byte 0x0 at byte 0/);
+});
