@@ -184,8 +184,8 @@ export const completionsCommand: Command = {
   name: "completions",
   help: `usage: networksage completions bash|zsh|fish
 
-Prints a completion script for the shell: commands, each command's options, --sort and --format
-values, annotate's kinds; file names elsewhere.
+Prints a completion script for the shell: commands, each command's options, the values of the
+sort and format options, annotate's kinds; file names elsewhere.
 
   bash:  networksage completions bash > ~/.local/share/bash-completion/completions/networksage
   zsh:   networksage completions zsh > "\${fpath[1]}/_networksage"

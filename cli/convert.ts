@@ -39,7 +39,8 @@ the others.
 
 options:
   -o, --output OUT      one input: where to write the sample (default: next to INPUT, extension
-                        .sf; NAME.sf becomes NAME.converted.sf; standard input goes to stdout).
+                        .sf, a .gz with it: x.pcap.gz gives x.sf; NAME.sf becomes
+                        NAME.converted.sf; standard input goes to stdout).
                         - is stdout; a device, FIFO or socket is written to; a symlink is
                         followed; a file is replaced atomically (via .OUT.PID.tmp beside it).
                         An existing directory, or several inputs: a directory (created if
@@ -268,10 +269,13 @@ function summaryLines(
   return lines;
 }
 
-/** The default output, except that it never is the input itself (`x.sf` → `x.converted.sf`). */
+/**
+ * The default output, except that it never is the input itself (`x.sf` → `x.converted.sf`),
+ * whatever the case (`UP.SF` would be `UP.sf`: the same file where names ignore case).
+ */
 function safeDefaultOutput(input: string): string {
   const output = defaultOutputPath(input);
-  if (resolve(output) !== resolve(input)) return output;
+  if (resolve(output).toLowerCase() !== resolve(input).toLowerCase()) return output;
   const ext = extname(output);
   return `${output.slice(0, output.length - ext.length)}.converted${ext}`;
 }

@@ -86,9 +86,13 @@ export interface NamingSummary {
   rejectedNames: number;
 }
 
-/** The default output path: next to the input, its last extension replaced by `.sf`. */
+/**
+ * The default output path: next to the input, its extension replaced by `.sf`; a `.gz` goes
+ * with the extension before it (`x.pcap.gz` → `x.sf`, `z.sf.gz` → `z.sf`).
+ */
 export function defaultOutputPath(input: string): string {
-  const base = basename(input);
+  let base = basename(input);
+  if (/\.gz$/i.test(base) && base.length > 3) base = base.slice(0, -3);
   const ext = extname(base);
   return join(dirname(input), `${ext ? base.slice(0, -ext.length) : base}.sf`);
 }

@@ -310,6 +310,9 @@ Deno.test("completions: scripts bash, zsh and fish accept, completing commands a
   assert.equal(await complete("networksage", "help", "ann"), "annotate");
   assert.match(await complete("networksage", "capture", "--"), /--interface/);
   assert.doesNotMatch(await complete("networksage", "capture", "--"), /--allow/);
+  // Only options the command takes: completions' help speaks of sort and format values, which
+  // once offered `completions --sort` (an unknown option).
+  assert.equal(await complete("networksage", "completions", "--"), "--help");
 
   for (const [shell, check] of [["zsh", ["-n"]], ["fish", ["--no-execute"]]] as const) {
     await t.step(shell, async () => {
