@@ -89,6 +89,16 @@ export interface NamingSummary {
 /**
  * The default output path: next to the input, its extension replaced by `.sf`; a `.gz` goes
  * with the extension before it (`x.pcap.gz` → `x.sf`, `z.sf.gz` → `z.sf`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultOutputPath } from "./convert.ts";
+ * assert.equal(defaultOutputPath("caps/x.pcap"), "caps/x.sf");
+ * assert.equal(defaultOutputPath("caps/x.pcap.gz"), "caps/x.sf");
+ * assert.equal(defaultOutputPath("conn.log.GZ"), "conn.sf");
+ * assert.equal(defaultOutputPath("noext"), "noext.sf");
+ * ```
  */
 export function defaultOutputPath(input: string): string {
   let base = basename(input);

@@ -584,3 +584,19 @@ Deno.test("on a terminal, capture -r and report run with the permissions their h
   assert.match(capture, /window .*: 1 secflows.*saved/, capture);
   assert.match(capture, /exit=0/, capture);
 });
+
+Deno.test("convert's default output never replaces its input, whatever the case of its name", async () => {
+  await using dir = await tempDir();
+  const capture = pcapOf([{
+    us: T0,
+    ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }),
+  }]);
+  await Deno.writeFile(`${dir.path}/x.pcap`, capture);
+  assert.equal((await cli(["convert", `${dir.path}/x.pcap`, "-q"])).code, 0);
+  const sample = await Deno.readTextFile(`${dir.path}/x.sf`);
+  await Deno.writeTextFile(`${dir.path}/UP.SF`, sample);
+  const r = await cli(["convert", `${dir.path}/UP.SF`]);
+  assert.equal(r.code, 0, r.err.join("\n"));
+  assert.match(r.err.join("\n"), /UP\.converted\.sf: 1 Secflow/);
+  assert.equal(await Deno.readTextFile(`${dir.path}/UP.SF`), sample, "the input is untouched");
+});
