@@ -7,7 +7,7 @@
  * one answers synchronously underneath. The database file and its WAL files are made 0600.
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Activity, Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
 
 /** Kinds of annotation. */
@@ -153,6 +153,8 @@ export function sampleRowOf(r: Row): SampleRow {
 /** The database of one `serve` data directory. */
 export class Store {
   #db: DatabaseSync;
+  #countQuery: StatementSync | undefined;
+  #annotationQuery: StatementSync | undefined;
 
   private constructor(db: DatabaseSync) {
     this.#db = db;
@@ -341,16 +343,21 @@ export class Store {
 
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number> {
-    const r = this.#db.prepare(
+    // Prepared once: activities() asks once per Secflow, and compiling the SQL each time was
+    // most of a large sample's page.
+    this.#countQuery ??= this.#db.prepare(
       "SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ?",
-    ).get(flowId) as Row;
+    );
+    const r = this.#countQuery.get(flowId) as Row;
     return Promise.resolve(Number(r.n));
   }
 
   /** An annotation, or `{}`. */
   annotation(kind: AnnotationKind, name: string): Promise<Metadata> {
-    const r = this.#db.prepare("SELECT data FROM annotations WHERE kind = ? AND name = ?")
-      .get(kind, name) as Row | undefined;
+    this.#annotationQuery ??= this.#db.prepare(
+      "SELECT data FROM annotations WHERE kind = ? AND name = ?",
+    );
+    const r = this.#annotationQuery.get(kind, name) as Row | undefined;
     return Promise.resolve(r ? JSON.parse(String(r.data)) : {});
   }
 

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { NetworkSageClient } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
-import { createPages } from "../api/pages.ts";
+import { createPages, PAGE_SECFLOW_LIMIT } from "../api/pages.ts";
 import { Store } from "../api/store.ts";
 import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
 import { HOSTILE } from "./report_fixtures.ts";
@@ -477,6 +477,36 @@ Deno.test("pages and API: a capture cut short is processed with its warning show
       one.text,
       /<details open><summary>1 conversion warning<\/summary><ul><li>cut\.pcap: capture cut at byte offset 24/,
     );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("pages: a sample past PAGE_SECFLOW_LIMIT gets a pointer to the CLI, not a page built in memory", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [ALICE] });
+  try {
+    const n = PAGE_SECFLOW_LIMIT + 1;
+    const flashes = Array.from({ length: n }, (_, i) => ({
+      src: `192.168.${(i >> 8) & 255}.${i & 255}:${50000 + (i >> 16)}`,
+      dst: `h${i % 1000}.example.com:443`,
+      relativeStart: i / 1000,
+    }));
+    await Deno.writeTextFile(`${dir.path}/big.sf`, sfSample(flashes));
+    const c = client(server.url, ALICE);
+    await c.upload({ path: `${dir.path}/big.sf` });
+    await server.idle();
+    const uuid = (await c.listUploads())[0].uuid;
+    assert.equal((await c.listSecflows(uuid)).length, n, "stored whole");
+    const { cookie } = await login(server.url, ALICE);
+    const page = await get(server.url, `/samples/${uuid}`, cookie);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /more than 20,000 Secflows, more than a page shows/);
+    assert.match(page.text, new RegExp(`networksage view --uuid ${uuid} --api-url URL`));
+    assert.ok(page.text.length < 20_000, `a short page, not the sample: ${page.text.length}`);
+    const report = await get(server.url, `/samples/${uuid}/report.html`, cookie);
+    assert.equal(report.status, 413);
+    assert.match(report.text, /more than a page shows/);
   } finally {
     await server.shutdown();
   }
