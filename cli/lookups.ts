@@ -36,9 +36,9 @@ export function checkId(value: string, what: "flowId" | "eventId"): string {
       ? " (that looks like a destination NAME:PORT: see networksage destination)"
       : "";
     throw new UsageError(
-      `a ${what} is 1 to 128 letters, digits, '.', '_' or '-', not '${
-        printable(value, 60)
-      }'${hint}`,
+      `${
+        what === "eventId" ? "an" : "a"
+      } ${what} is 1 to 128 letters, digits, '.', '_' or '-', not '${printable(value, 60)}'${hint}`,
     );
   }
   return value;

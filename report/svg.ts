@@ -9,6 +9,7 @@
 import { escapeHtml } from "./escape.ts";
 import type { ReportModel } from "./model.ts";
 import { formatBytes } from "../cli/_progress.ts";
+import { plural } from "../cli/_format.ts";
 
 /** Distinct colours for the most used categories; the rest share `cx`. */
 export const PALETTE_SIZE = 10;
@@ -58,7 +59,9 @@ export function timelineSvg(model: ReportModel): string {
   const height = AXIS + ordered.length * ROW + 4;
   const out: string[] = [];
   out.push(
-    `<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="Timeline of ${rows.length} Secflows over ${ordered.length} destinations">`,
+    `<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="Timeline of ${
+      plural(rows.length, "Secflow")
+    } over ${plural(ordered.length, "destination")}">`,
   );
   out.push(`<g class="axis">`);
   for (const t of ticks(summary.span)) {
@@ -120,8 +123,9 @@ export function topDestinationsSvg(model: ReportModel, limit = TOP_DESTINATIONS)
     const name = escapeHtml(d.name);
     const sent = (d.srcBytes / max) * plot;
     const received = (d.dstBytes / max) * plot;
-    const tip =
-      `${name}\n${d.bytes} bytes: ${d.srcBytes} sent, ${d.dstBytes} received · ${d.rows.length} Secflows · ${d.packets} packets`;
+    const tip = `${name}\n${d.bytes} bytes: ${d.srcBytes} sent, ${d.dstBytes} received · ${
+      plural(d.rows.length, "Secflow")
+    } · ${plural(d.packets, "packet")}`;
     out.push(
       `<g class="dest"><title>${tip}</title><text class="label" x="${LABEL - 6}" y="${
         y + 14

@@ -45,6 +45,10 @@ Deno.test("amounts and durations with units", () => {
   assert.equal(formatDuration(12.5), "13 s");
   assert.equal(formatDuration(185), "3m05s");
   assert.equal(formatDuration(3720), "1h02m");
+  // At a unit's edge, rounding carries into the next unit, never "1000 ms" or "60 s".
+  assert.equal(formatDuration(0.9996), "1.0 s");
+  assert.equal(formatDuration(59.6), "1m00s");
+  assert.equal(formatDuration(59.4), "59 s");
 });
 
 Deno.test("dates: ISO 8601 in UTC; the platform's DD/MM/YYYY becomes YYYY-MM-DD", () => {
