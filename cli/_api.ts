@@ -3,7 +3,8 @@
  * environment, permission text for their help, and plain-text tables.
  * @module
  */
-import { UsageError } from "./command.ts";
+import { printable } from "../secflow/printable.ts";
+import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
 import { NetworkSageClient } from "../api/client.ts";
 
 /** Options every API command takes. */
@@ -42,7 +43,7 @@ export function clientFrom(
   let maxAttempts: number | undefined;
   if (values.retries !== undefined) {
     const n = Number(values.retries);
-    if (!Number.isInteger(n) || n < 0 || n > 20) {
+    if (!isPlainWhole(values.retries) || n > 20) {
       throw new UsageError(`--retries must be a whole number from 0 to 20`);
     }
     maxAttempts = n + 1;
@@ -85,8 +86,8 @@ export function secondsOption(
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) {
-    throw new UsageError(`--${name} must be a number of seconds, not '${value}'`);
+  if (!isPlainDecimal(value)) {
+    throw new UsageError(`--${name} must be a number of seconds, not '${printable(value, 40)}'`);
   }
   return n * 1000;
 }

@@ -10,7 +10,7 @@ import type { Flash } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import type { NetworkSageClient } from "../api/client.ts";
 import { type LoadOptions, loadSample } from "../io/load.ts";
-import { UsageError } from "./command.ts";
+import { isPlainWhole, UsageError } from "./command.ts";
 import { API_OPTIONS, clientFrom } from "./_api.ts";
 import { Progress } from "./_progress.ts";
 import type { InputFormat } from "../io/convert.ts";
@@ -162,7 +162,7 @@ export function selectRows(
 export function positiveInt(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
+  if (!isPlainWhole(value) || n < 1) {
     throw new UsageError(
       `--${name} must be a whole number of at least 1, not '${printable(value, 40)}'`,
     );

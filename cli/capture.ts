@@ -3,7 +3,13 @@
  * [EXPRESSION]` and `capture -r FILE`: the live Secflow collector.
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import {
+  type Command,
+  isPlainDecimal,
+  isPlainWhole,
+  parseCommandArgs,
+  UsageError,
+} from "./command.ts";
 import { printable } from "../secflow/printable.ts";
 import {
   Collector,
@@ -87,28 +93,39 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
     const duration = values.duration === undefined
       ? DEFAULT_WINDOW_SECONDS
       : Number(values.duration);
-    if (!Number.isFinite(duration) || duration < MIN_WINDOW_SECONDS) {
+    if (
+      (values.duration !== undefined && !isPlainDecimal(values.duration)) ||
+      duration < MIN_WINDOW_SECONDS
+    ) {
       throw new UsageError(
-        `--duration must be a number of seconds, at least ${MIN_WINDOW_SECONDS} (got '${values.duration}')`,
+        `--duration must be a number of seconds, at least ${MIN_WINDOW_SECONDS} (got '${
+          printable(String(values.duration), 40)
+        }')`,
       );
     }
     let windows: number | undefined;
     if (values.windows !== undefined) {
       windows = Number(values.windows);
-      if (!Number.isInteger(windows) || windows < 1) {
-        throw new UsageError(`--windows must be a positive integer (got '${values.windows}')`);
+      if (!isPlainWhole(values.windows) || windows < 1) {
+        throw new UsageError(
+          `--windows must be a positive integer (got '${printable(values.windows, 40)}')`,
+        );
       }
     }
     const nice = values.nice === undefined ? DEFAULT_NICE : Number(values.nice);
-    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
-      throw new UsageError(`--nice must be an integer from 0 to 19 (got '${values.nice}')`);
+    if ((values.nice !== undefined && !isPlainWhole(values.nice)) || nice > 19) {
+      throw new UsageError(
+        `--nice must be an integer from 0 to 19 (got '${printable(String(values.nice), 40)}')`,
+      );
     }
     let bufferSize: number | undefined;
     if (values["buffer-size"] !== undefined) {
       const kib = Number(values["buffer-size"]);
-      if (!Number.isInteger(kib) || kib < 256 || kib > 4 * 1024 * 1024) {
+      if (!isPlainWhole(values["buffer-size"]) || kib < 256 || kib > 4 * 1024 * 1024) {
         throw new UsageError(
-          `--buffer-size is in KiB, from 256 to 4194304 (got '${values["buffer-size"]}')`,
+          `--buffer-size is in KiB, from 256 to 4194304 (got '${
+            printable(values["buffer-size"], 40)
+          }')`,
         );
       }
       bufferSize = kib * 1024;

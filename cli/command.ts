@@ -52,6 +52,19 @@ export class OperationError extends Error {
 }
 
 /**
+ * Whether an option's text is a whole number in plain digits. `Number()` alone would also take
+ * `1e3`, `0x10`, ` 5 ` and the empty string (as 0), which no one means as a count.
+ */
+export function isPlainWhole(text: string): boolean {
+  return /^\d{1,15}$/.test(text);
+}
+
+/** Whether an option's text is a plain decimal number of seconds (`30`, `0.5`; not `1e3`). */
+export function isPlainDecimal(text: string): boolean {
+  return /^\d{1,15}(\.\d{1,9})?$/.test(text);
+}
+
+/**
  * `node:util` parseArgs with the errors turned into {@link UsageError}s (the CLI names the
  * command); an unknown long option close to a known one gets "did you mean". `allowPositionals`
  * is on; unknown options are errors.

@@ -3,7 +3,13 @@
  * @module
  */
 import { basename, extname, join, resolve } from "node:path";
-import { type CliContext, type Command, parseCommandArgs, UsageError } from "./command.ts";
+import {
+  type CliContext,
+  type Command,
+  isPlainDecimal,
+  parseCommandArgs,
+  UsageError,
+} from "./command.ts";
 import { Progress } from "./_progress.ts";
 import { plural } from "./_format.ts";
 import {
@@ -78,7 +84,7 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     });
     if (positionals.length === 0) throw new UsageError("INPUT is missing");
     const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
-    if (timeout !== undefined && !(timeout > 0)) {
+    if (timeout !== undefined && (!isPlainDecimal(values.timeout!) || !(timeout > 0))) {
       throw new UsageError(`--timeout takes seconds (> 0), not '${printable(values.timeout!)}'`);
     }
     const format = values.format as InputFormat | undefined;

@@ -2,7 +2,13 @@
  * `samples`, `sample`, `secflows`, `aggregate`, `uuid`, `wait`: reading samples back.
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import {
+  type Command,
+  isPlainDecimal,
+  isPlainWhole,
+  parseCommandArgs,
+  UsageError,
+} from "./command.ts";
 import {
   API_ENV,
   API_OPTIONS,
@@ -288,7 +294,7 @@ ${PUBLIC_PERMISSIONS}`,
     let concurrency: number | undefined;
     if (values.concurrency !== undefined) {
       concurrency = Number(values.concurrency);
-      if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+      if (!isPlainWhole(values.concurrency) || concurrency < 1 || concurrency > 64) {
         throw new UsageError("--concurrency must be a whole number from 1 to 64");
       }
     }
@@ -348,14 +354,17 @@ ${privatePermissions()}`,
     const name = onePositional(positionals, "NAME");
     if (values.time === undefined) throw new UsageError("--time EPOCH is required");
     const time = Number(values.time);
-    if (!Number.isFinite(time)) {
+    if (!isPlainDecimal(values.time)) {
       throw new UsageError(`--time must be epoch seconds, not '${printable(values.time, 40)}'`);
     }
+    // Options are checked before the key is looked for: a mistake in them is named either way.
+    const intervalMs = secondsOption("interval", values.interval);
+    const timeoutMs = secondsOption("timeout", values.timeout);
     const client = clientFrom(values, true);
     const found = await client.findUploadUuid(name, time, {
       public: values.public,
-      intervalMs: secondsOption("interval", values.interval),
-      timeoutMs: secondsOption("timeout", values.timeout),
+      intervalMs,
+      timeoutMs,
     });
     if (values.json) {
       ctx.out(JSON.stringify({ uuid: found.uuid, publicUuid: found.publicUuid }));
@@ -386,11 +395,10 @@ ${privatePermissions()}`,
   async run(args, ctx) {
     const { values, positionals } = parseCommandArgs("wait", args, WAIT_OPTIONS);
     const uuid = checkUuid(onePositional(positionals, "UUID"));
+    const intervalMs = secondsOption("interval", values.interval);
+    const timeoutMs = secondsOption("timeout", values.timeout);
     const client = clientFrom(values, true);
-    const meta = await client.waitForProcessing(uuid, {
-      intervalMs: secondsOption("interval", values.interval),
-      timeoutMs: secondsOption("timeout", values.timeout),
-    });
+    const meta = await client.waitForProcessing(uuid, { intervalMs, timeoutMs });
     if (values.json) ctx.out(JSON.stringify(meta));
     else {
       ctx.out(

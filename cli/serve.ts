@@ -2,7 +2,14 @@
  * `serve`: the local NetworkSage-compatible server.
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import {
+  type Command,
+  isPlainDecimal,
+  isPlainWhole,
+  parseCommandArgs,
+  UsageError,
+} from "./command.ts";
+import { printable } from "../secflow/printable.ts";
 import {
   type ApiKey,
   DEFAULT_MAX_CONVERT_MEMORY,
@@ -109,8 +116,10 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const port = values.port === undefined ? 8787 : Number(values.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) {
-      throw new UsageError(`--port must be 0 to 65535, not '${values.port}'`);
+    if ((values.port !== undefined && !isPlainWhole(values.port)) || port > 65535) {
+      throw new UsageError(
+        `--port must be 0 to 65535, not '${printable(String(values.port), 40)}'`,
+      );
     }
     const size = (name: string, value: string | undefined, fallback: number) => {
       if (value === undefined) return fallback;
@@ -121,7 +130,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     const count = (name: string, value: string | undefined) => {
       if (value === undefined) return undefined;
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 1) {
+      if (!isPlainWhole(value) || n < 1) {
         throw new UsageError(`--${name} must be a whole number above 0`);
       }
       return n;
@@ -129,7 +138,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     const seconds = (name: string, value: string | undefined) => {
       if (value === undefined) return undefined;
       const n = Number(value);
-      if (!Number.isFinite(n) || n <= 0) {
+      if (!isPlainDecimal(value) || n <= 0) {
         throw new UsageError(`--${name} must be a number of seconds above 0`);
       }
       return n * 1000;
@@ -175,9 +184,9 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     let leaseMs: number | undefined;
     if (values.lease !== undefined) {
       const seconds = Number(values.lease);
-      if (!Number.isFinite(seconds) || seconds < 0.1 || seconds > 86400) {
+      if (!isPlainDecimal(values.lease) || seconds < 0.1 || seconds > 86400) {
         throw new UsageError(
-          `--lease must be seconds between 0.1 and 86400, not '${values.lease}'`,
+          `--lease must be seconds between 0.1 and 86400, not '${printable(values.lease, 40)}'`,
         );
       }
       leaseMs = Math.round(seconds * 1000);

@@ -600,3 +600,38 @@ Deno.test("convert's default output never replaces its input, whatever the case 
   assert.match(r.err.join("\n"), /UP\.converted\.sf: 1 Secflow/);
   assert.equal(await Deno.readTextFile(`${dir.path}/UP.SF`), sample, "the input is untouched");
 });
+
+Deno.test("number options take plain digits: 1e3, 0x10, ' 5', '' and 20-digit counts are usage errors", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/c.pcap`;
+  await Deno.writeFile(
+    pcap,
+    pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+  );
+  const refused: [string[], RegExp][] = [
+    [["view", pcap, "--top", "1e3"], /--top must be a whole number of at least 1, not '1e3'/],
+    [["view", pcap, "--top", "0x10"], /not '0x10'/],
+    [["stats", pcap, "--top", "99999999999999999999"], /not '99999999999999999999'/],
+    [["view", pcap, "--top", " 5"], /not ' 5'/],
+    [["convert", pcap, "-o", "-", "--timeout", "0x5"], /--timeout takes seconds/],
+    [["capture", "-r", pcap, "--no-upload", "--duration", "1e2"], /--duration must be a number/],
+    [["capture", "-r", pcap, "--no-upload", "--windows", "2.0"], /--windows must be a positive/],
+    [["serve", "--data", `${dir.path}/d`, "--port", "0x50"], /--port must be 0 to 65535/],
+    [
+      ["serve", "--data", `${dir.path}/d`, "--api-key", "key-0123456789", "--lease", "1e1"],
+      /--lease must be seconds/,
+    ],
+    [["samples", "--retries", ""], /--retries must be a whole number from 0 to 20/],
+    [
+      ["wait", "00000000-0000-0000-0000-000000000000", "--timeout", "Infinity"],
+      /--timeout must be/,
+    ],
+  ];
+  for (const [args, message] of refused) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err.join("\n")}`);
+    assert.match(r.err.join("\n"), message, args.join(" "));
+  }
+  const ok = await cli(["view", pcap, "--top", "5"]);
+  assert.equal(ok.code, 0, ok.err.join("\n"));
+});
