@@ -10,7 +10,7 @@ import { checkUuid } from "./_rows.ts";
 import type { InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
-import { writeTextOutput } from "../io/output.ts";
+import { isStdout, writeTextOutput } from "../io/output.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
@@ -123,7 +123,8 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
     }
     await writeTextOutput(output, renderReport(sample, extras));
     const n = sample.flashes.length;
-    if (!values.quiet) ctx.err(`${printable(output)}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
+    const shown = isStdout(output) ? "standard output" : printable(output);
+    if (!values.quiet) ctx.err(`${shown}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
     return 0;
   },
 };

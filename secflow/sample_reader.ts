@@ -183,6 +183,14 @@ export class SampleReader {
   }
 
   #unexpected(c: number, at: number): void {
+    if (c === 0xef && at === 0) {
+      // JSON text has no byte order mark (RFC 8259), and the platform's reader refuses one too.
+      this.#stop(
+        "$",
+        "not JSON: starts with a UTF-8 byte order mark (EF BB BF); save it without one",
+      );
+      return;
+    }
     const shown = c >= 32 && c < 127 ? `'${String.fromCharCode(c)}'` : `byte 0x${c.toString(16)}`;
     this.#stop(this.#here(), `not JSON: unexpected ${shown} at byte ${at}`);
   }

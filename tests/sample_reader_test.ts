@@ -65,6 +65,7 @@ Deno.test("sample reader: what JSON.parse hides is a problem with its path", () 
     ],
     [sample([flash({ dst: "a\u001bb:443" })]), "$.flashes[0].dst", /control characters/],
     [sample([flash()]) + "{", "$", /unexpected '\{'/],
+    ["\ufeff" + sample([flash()]), "$", /starts with a UTF-8 byte order mark \(EF BB BF\)/],
     ["[".repeat(40), "$", /must be an object/],
     ['{"hash": "' + "a".repeat(5000) + '"}', "$.hash", /longer than 4096/],
   ];
