@@ -42,6 +42,11 @@ export interface WebSessionOptions {
   ttlMs?: number;
   /** Sessions kept at most; the oldest goes first (default 10 000). */
   max?: number;
+  /**
+   * Sessions one owner keeps at most; that owner's oldest goes first (default 100). Without it,
+   * one key logging in 10,000 times ended every other key's sessions.
+   */
+  maxPerOwner?: number;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -62,13 +67,17 @@ export interface WebSessionOptions {
  */
 export class WebSessions {
   #byId = new Map<string, WebSession>();
+  /** Each owner's session ids, oldest first. */
+  #byOwner = new Map<string, Set<string>>();
   #ttl: number;
   #max: number;
+  #maxPerOwner: number;
   #now: () => number;
 
   constructor(options: WebSessionOptions = {}) {
     this.#ttl = options.ttlMs ?? 12 * 3600_000;
     this.#max = Math.max(1, options.max ?? 10_000);
+    this.#maxPerOwner = Math.max(1, options.maxPerOwner ?? 100);
     this.#now = options.now ?? Date.now;
   }
 
@@ -79,9 +88,10 @@ export class WebSessions {
 
   /** A new session for `owner`. */
   create(owner: string, admin: boolean): WebSession {
-    while (this.#byId.size >= this.#max) {
-      this.#byId.delete(this.#byId.keys().next().value!);
-    }
+    const own = this.#byOwner.get(owner) ?? new Set<string>();
+    this.#byOwner.set(owner, own);
+    while (own.size >= this.#maxPerOwner) this.delete(own.values().next().value!);
+    while (this.#byId.size >= this.#max) this.delete(this.#byId.keys().next().value!);
     const session = {
       id: randomToken(),
       owner,
@@ -90,6 +100,7 @@ export class WebSessions {
       expires: this.#now() + this.#ttl,
     };
     this.#byId.set(session.id, session);
+    own.add(session.id);
     return session;
   }
 
@@ -98,7 +109,7 @@ export class WebSessions {
     if (id === undefined) return undefined;
     const s = this.#byId.get(id);
     if (s && s.expires <= this.#now()) {
-      this.#byId.delete(id);
+      this.delete(id);
       return undefined;
     }
     return s;
@@ -106,7 +117,12 @@ export class WebSessions {
 
   /** Ends a session. */
   delete(id: string): void {
+    const s = this.#byId.get(id);
+    if (!s) return;
     this.#byId.delete(id);
+    const own = this.#byOwner.get(s.owner);
+    own?.delete(id);
+    if (own?.size === 0) this.#byOwner.delete(s.owner);
   }
 
   /** Live sessions (expired ones may still be counted until looked up). */

@@ -9,6 +9,7 @@ import { NetworkSageClient } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { createPages, PAGE_SECFLOW_LIMIT } from "../api/pages.ts";
 import { Store } from "../api/store.ts";
+import { WebSessions } from "../api/web_session.ts";
 import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
 import { HOSTILE } from "./report_fixtures.ts";
 
@@ -510,4 +511,39 @@ Deno.test("pages: a sample past PAGE_SECFLOW_LIMIT gets a pointer to the CLI, no
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("pages: 30 wrong guesses a minute slow down wrong keys only; a right key still logs in", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [ALICE] });
+  try {
+    for (let i = 0; i < 31; i++) {
+      const r = await post(server.url, "/login", { apikey: `wrong-${i}` });
+      await r.body?.cancel();
+      assert.equal(r.status, i < 30 ? 401 : 429, `attempt ${i + 1}`);
+    }
+    // Everyone was locked out here: the right key now gets in, wrong ones stay refused.
+    const { cookie } = await login(server.url, ALICE);
+    assert.match((await get(server.url, "/", cookie)).text, /Log out/);
+    const wrong = await post(server.url, "/login", { apikey: "wrong-again" });
+    await wrong.body?.cancel();
+    assert.equal(wrong.status, 429);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("web sessions: one owner's logins evict only that owner's oldest sessions", () => {
+  const sessions = new WebSessions({ maxPerOwner: 3, max: 10 });
+  const victim = sessions.create("victim", false);
+  const own = Array.from({ length: 50 }, () => sessions.create("attacker", false));
+  assert.equal(sessions.get(victim.id)?.owner, "victim", "the other owner's session survives");
+  assert.deepEqual(own.slice(0, 47).map((s) => sessions.get(s.id)), Array(47).fill(undefined));
+  assert.ok(own.slice(47).every((s) => sessions.get(s.id)?.owner === "attacker"));
+  assert.equal(sessions.size, 4);
+  // The global bound still holds, oldest first, across many owners.
+  for (let i = 0; i < 20; i++) sessions.create(`owner-${i}`, false);
+  assert.equal(sessions.size, 10);
+  sessions.delete(victim.id); // already evicted: a no-op
+  assert.equal(sessions.size, 10);
 });
