@@ -299,11 +299,18 @@ export async function openPostgresStorage(
         const token = crypto.randomUUID();
         // Never this node's own running conversions, even when their lease ran out meanwhile.
         const running = [...held.values()].map((c) => c.sample.uuid);
+        // Round robin between keys, as fairestPending does for SQLite: of the owners with the
+        // fewest conversions running on any node, the one whose latest conversion ended longest
+        // ago (or never), its oldest upload. One key's queue does not hold the others back.
         const outcome = await sql.begin(async (tx) => {
-          const [row] = await tx`SELECT ${tx(SAMPLE_COLUMNS)} FROM samples
+          const [row] = await tx`SELECT ${tx(SAMPLE_COLUMNS)} FROM samples s
             WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < clock_timestamp())
               AND NOT (uuid = ANY(${running}::text[]))
-            ORDER BY created_ms, uuid LIMIT 1 FOR UPDATE SKIP LOCKED`;
+            ORDER BY (SELECT COUNT(*) FROM samples r WHERE r.owner = s.owner
+                        AND r.status = 'pending' AND r.lease_until >= clock_timestamp()),
+              (SELECT MAX(r.processed_ms) FROM samples r WHERE r.owner = s.owner) NULLS FIRST,
+              created_ms, uuid
+            LIMIT 1 FOR UPDATE OF s SKIP LOCKED`;
           if (!row) return null;
           if (Number(row.attempts) >= MAX_CONVERSION_ATTEMPTS) {
             await tx`UPDATE samples SET status = 'failed', processed_ms = ${Date.now()},

@@ -5,7 +5,7 @@
  * the next start.
  * @module
  */
-import { Store } from "./store.ts";
+import { type SampleRow, Store } from "./store.ts";
 import { privateDir } from "./_ingest.ts";
 import {
   type Claim,
@@ -35,7 +35,11 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     await Deno.remove(join(uploadsRoot, entry.name), { recursive: true }).catch(() => {});
   }
 
-  const claimed = new Set<string>();
+  /** Claimed samples (uuid → owner): what this process is converting. */
+  const claimed = new Map<string, string>();
+  /** Each owner's latest claim, as a claim counter: who was served least recently. */
+  const served = new Map<string, number>();
+  let claims = 0;
   let closed = false;
   const settle = async (claim: Claim, record: () => Promise<void>): Promise<boolean> => {
     if (closed || !claimed.delete(claim.sample.uuid)) return false;
@@ -69,10 +73,11 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     async claim() {
       for (;;) {
         if (closed) return null;
-        const s = (await store.pending()).find((s) => !claimed.has(s.uuid) && s.storedPath);
+        const s = fairestPending(await store.pending(), claimed, served);
         if (!s) return null;
         const claim = { sample: s, samplePath: s.storedPath!, dnsPath: s.dnsPath, token: s.uuid };
-        claimed.add(s.uuid);
+        claimed.set(s.uuid, s.owner);
+        served.set(s.owner, ++claims);
         if (s.attempts >= MAX_CONVERSION_ATTEMPTS) {
           await storage.fail(claim, interruptedMessage(s.attempts));
           continue;
@@ -113,4 +118,32 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     },
   };
   return storage;
+}
+
+/**
+ * The pending upload to convert next, round robin between keys: of the owners with the fewest
+ * conversions running, the one served least recently (`served`: each owner's latest claim as a
+ * counter), its oldest upload. Oldest first across all keys let one key's queue of large uploads
+ * hold every other key's sample back (8 uploads of 200,000 Secflows kept a 300-Secflow one
+ * pending for 24 s; uploads near the conversion time limit would make it hours).
+ */
+export function fairestPending(
+  pending: SampleRow[],
+  running: ReadonlyMap<string, string>,
+  served: ReadonlyMap<string, number> = new Map(),
+): SampleRow | undefined {
+  const busy = new Map<string, number>();
+  for (const owner of running.values()) busy.set(owner, (busy.get(owner) ?? 0) + 1);
+  const rank = (p: SampleRow) => [busy.get(p.owner) ?? 0, served.get(p.owner) ?? -1];
+  let best: SampleRow | undefined;
+  for (const p of pending) {
+    if (running.has(p.uuid) || !p.storedPath) continue;
+    if (!best) {
+      best = p;
+      continue;
+    }
+    const [b, s] = rank(p), [bb, bs] = rank(best);
+    if (b < bb || (b === bb && s < bs)) best = p; // ties: the older (pending is oldest first)
+  }
+  return best;
 }
