@@ -135,6 +135,11 @@ export async function receiveUpload(
     if (e instanceof MultipartError) {
       throw new IngestError(400, `malformed multipart body: ${e.message}`);
     }
+    // The server's disk full is no fault of the request: 507 (Insufficient Storage) says try
+    // later; 400 told the client never to send it again.
+    if (isDiskFull(e)) {
+      throw new IngestError(507, "the server's disk is full: the upload was not stored; try later");
+    }
     throw new IngestError(400, `upload interrupted: ${e instanceof Error ? e.message : e}`);
   }
   try {
@@ -172,4 +177,12 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** Whether `e` says a disk is full (ENOSPC, or a database that cannot grow). */
+export function isDiskFull(e: unknown): boolean {
+  const text = e instanceof Error
+    ? `${(e as { code?: string }).code ?? ""} ${e.message}`
+    : String(e);
+  return /ENOSPC|No space left on device|database or disk is full/i.test(text);
 }

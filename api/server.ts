@@ -17,7 +17,7 @@ import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./stora
 import { toPlatformSecflow } from "./classify.ts";
 import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
 import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
-import { IngestError, privateDir, receiveUpload } from "./_ingest.ts";
+import { IngestError, isDiskFull, privateDir, receiveUpload } from "./_ingest.ts";
 import { isolatedConverter, isolationCommand } from "./_convert_pool.ts";
 import { type Converter, defaultConverter } from "./_conversion.ts";
 import { listenHttp1 } from "./_http1.ts";
@@ -211,6 +211,12 @@ export async function createService(options: ServeOptions): Promise<Service> {
         dir: received.dir,
         hasDns: received.hasDns,
       });
+    } catch (e) {
+      if (isDiskFull(e)) {
+        log(`upload ${uuid} not stored: ${e instanceof Error ? e.message : e}`);
+        return envelope(507, "the server's disk is full: the upload was not stored; try later");
+      }
+      throw e;
     } finally {
       await Deno.remove(received.dir, { recursive: true }).catch(() => {});
     }

@@ -291,7 +291,9 @@ export class Store {
       ).run(Date.now(), result.hash, result.trafficDate, JSON.stringify(result.warnings), uuid);
       db.exec("COMMIT");
     } catch (e) {
-      db.exec("ROLLBACK");
+      // SQLite may have rolled back already (a full disk does): a second ROLLBACK would throw
+      // "no transaction is active" and hide the real error.
+      if (db.isTransaction) db.exec("ROLLBACK");
       throw e;
     }
     return Promise.resolve();

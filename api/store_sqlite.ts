@@ -58,15 +58,21 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
     async addUpload(u: NewUpload) {
       const dir = join(uploadsRoot, u.uuid);
       await Deno.rename(u.dir, dir);
-      await store.addSample({
-        uuid: u.uuid,
-        owner: u.owner,
-        fileName: u.fileName,
-        fileType: u.fileType,
-        createdMs: u.createdMs,
-        storedPath: join(dir, "sample"),
-        dnsPath: u.hasDns ? join(dir, "dns") : null,
-      });
+      try {
+        await store.addSample({
+          uuid: u.uuid,
+          owner: u.owner,
+          fileName: u.fileName,
+          fileType: u.fileType,
+          createdMs: u.createdMs,
+          storedPath: join(dir, "sample"),
+          dnsPath: u.hasDns ? join(dir, "dns") : null,
+        });
+      } catch (e) {
+        // Not recorded (a full disk): its files would stay under uploads/ until the next start.
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+        throw e;
+      }
     },
     sample: (uuid, owner) => store.sample(uuid, owner),
     samples: (owner) => store.samples(owner),

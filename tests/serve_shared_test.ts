@@ -1,8 +1,8 @@
 /**
- * Which pending upload serve converts next: the oldest of the key with the fewest conversions
- * running, so that one key's queue of large uploads does not hold every other key's back (on
- * SQLite the rule is `fairestPending`; on PostgreSQL the claim query's order, exercised by
- * serve_postgres_test.ts). Also end to end on SQLite with one conversion at a time.
+ * serve shared by several keys, one of them hostile or careless: which pending upload is
+ * converted next (round robin between keys, so one key's queue of large uploads does not hold the
+ * others back: `fairestPending` on SQLite, the claim query's order on PostgreSQL, and end to end on
+ * SQLite with one conversion at a time), and a full disk (507, nothing left behind).
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -134,5 +134,48 @@ serveTest("storage claims: round robin between keys, on every storage", async (s
     assert.deepEqual(order, ["a1", "v1", "a2", "a3"]);
   } finally {
     await store.close();
+  }
+});
+
+Deno.test("serve on a full disk: an upload is answered 507 (try later), not 400, and leaves no files", async () => {
+  if (Deno.uid() !== 0 || Deno.build.os !== "linux") {
+    console.log("SKIP full disk: mounting a small tmpfs needs root on Linux");
+    return;
+  }
+  await using dir = await tempDir();
+  const data = `${dir.path}/small`;
+  await Deno.mkdir(data);
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=3m", "tmpfs", data],
+    stderr: "piped",
+  }).output();
+  if (!mount.success) {
+    console.log(`SKIP full disk: mount failed: ${new TextDecoder().decode(mount.stderr).trim()}`);
+    return;
+  }
+  const server = await startServe({ dataDir: `${data}/d`, apiKeys: ["key-0123456789"] });
+  try {
+    const flashes = Array.from({ length: 30_000 }, (_, i) => ({
+      src: `192.168.${(i >> 8) & 255}.${i & 255}:${50000 + (i >> 16)}`,
+      relativeStart: i / 1000,
+    }));
+    await Deno.writeTextFile(`${dir.path}/big.sf`, sfSample(flashes)); // ~6 MB: does not fit
+    const client = new NetworkSageClient({
+      apiKey: "key-0123456789",
+      apiUrl: server.url,
+      useEnv: false,
+      maxAttempts: 1,
+    });
+    const e = await client.upload({ path: `${dir.path}/big.sf` }).catch((e) => e);
+    assert.equal(e?.status, 507, String(e));
+    assert.match(e.message, /the server's disk is full: the upload was not stored; try later/);
+    const left = [...Deno.readDirSync(`${data}/d/uploads`)].length +
+      [...Deno.readDirSync(`${data}/d/tmp`)].length;
+    assert.equal(left, 0, "no upload files left behind");
+    // The server still serves.
+    assert.deepEqual(await client.listUploads(), []);
+  } finally {
+    await server.shutdown();
+    await new Deno.Command("umount", { args: [data] }).output();
   }
 });
