@@ -313,12 +313,15 @@ export class Collector implements AsyncIterable<WindowReport> {
     const live = o.interface !== undefined;
     const stateDir = o.stateDir ?? defaultStateDir();
     const outputDir = o.outputDir === undefined ? "./secflows" : o.outputDir;
-    const cachePath = `${stateDir}/names.cache`;
+    let cachePath: string | null = `${stateDir}/names.cache`;
     let cache = new Map<number, string>();
     try {
       cache = await readNameCache(cachePath);
     } catch (e) {
-      event(`name cache ignored: ${errorLine(e)}`);
+      // Left exactly as it is: rewritten from what this run learns, one bad line or a size over
+      // the limit wiped the whole cache.
+      event(`name cache ignored and left as it is: ${errorLine(e)}`);
+      cachePath = null;
     }
     const nice = live ? o.nice ?? DEFAULT_NICE : 0;
     if (nice > 0) lowerPriority(nice);
@@ -559,7 +562,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     meta: WindowMeta,
     sink: WindowSink,
     cache: Map<number, string>,
-    cachePath: string,
+    cachePath: string | null,
     stateDir: string,
   ): Promise<boolean> {
     const name = m.fileName ??
@@ -568,7 +571,7 @@ export class Collector implements AsyncIterable<WindowReport> {
     let status: WindowReport["status"] = "empty";
     const bytes = m.json ? new Uint8Array(m.json) : null;
     if (bytes) ({ status, path } = await sink.write(name, bytes));
-    if (m.cacheUpdates.length > 0) {
+    if (m.cacheUpdates.length > 0 && cachePath !== null) {
       try {
         await ensureDir(stateDir); // 0700 when new; an existing one (the user's) keeps its mode
         await updateNameCache(cachePath, cache, new Map(m.cacheUpdates));

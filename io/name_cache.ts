@@ -15,6 +15,7 @@ export const MAX_CACHE_BYTES = 64 << 20;
 export async function readNameCache(path: string): Promise<Map<number, string>> {
   let text: string;
   try {
+    await plainFile(path);
     const size = (await Deno.stat(path)).size;
     if (size > MAX_CACHE_BYTES) {
       throw new InputError(
@@ -75,5 +76,31 @@ export async function updateNameCache(
 ): Promise<void> {
   if (updates.size === 0) return;
   for (const [ip, name] of updates) cache.set(ip, name);
+  // Never through a link: run as root, a names.cache linked to /etc/passwd was replaced.
+  try {
+    await plainFile(path);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
   await writeTextOutput(path, formatNameCache(cache));
+}
+
+/**
+ * Checks that `path` is a plain file, not followed if it is a link: a name cache in a state
+ * directory is written as it is read, and a link (to /etc/passwd) or a FIFO (which would block
+ * the read forever, deaf to signals) is refused. Throws NotFound when there is nothing there.
+ */
+async function plainFile(path: string): Promise<void> {
+  const info = await Deno.lstat(path);
+  if (info.isSymlink) {
+    throw new InputError(
+      `${printable(path)}: is a symbolic link; a name cache must be a plain file (not followed)`,
+    );
+  }
+  if (info.isDirectory) {
+    throw new InputError(`${printable(path)}: is a directory, not a name cache file`);
+  }
+  if (!info.isFile) {
+    throw new InputError(`${printable(path)}: is not a plain file (a FIFO or device?): not read`);
+  }
 }
