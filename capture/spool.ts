@@ -85,9 +85,14 @@ export interface AttemptRecord {
   count: number;
 }
 
-/** The file name a spooled sample is uploaded under (`linux_1-2.sf` is a second `linux_1.sf`). */
+/**
+ * The file name a spooled sample is uploaded under: its spool name, `-N` included. The platform
+ * is asked by name whether an attempted upload arrived, so two different samples must never share
+ * one: uploaded as `linux_1.sf` both, the second's interrupted upload was "found" as the first
+ * and dropped from the spool, lost.
+ */
 export function uploadName(spoolName: string): string {
-  return spoolName.replace(/-\d+\.sf$/, ".sf");
+  return spoolName;
 }
 
 /** A directory of samples waiting for upload. */

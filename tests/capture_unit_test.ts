@@ -98,6 +98,27 @@ Deno.test("uploader: server down keeps every sample; back up, each arrives once,
   });
 });
 
+Deno.test("uploader: a different sample under a name already spooled is never taken for it (NAME-1.sf)", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    await spool.add("linux_7.sf", bytesOf('{"first": 1}'));
+    const second = await spool.add("linux_7.sf", bytesOf('{"second": 2}'));
+    strictEqual(second, "linux_7-1.sf");
+    // The first arrives; the second's attempt is cut (a kill mid-upload: on record, not stored).
+    await spool.recordAttempt(second);
+    const a = new Uploader(spool, p.uploader, { settleMs: 0 });
+    await a.finish();
+    // The restart asks the platform about the second by its own name: not there, so it is sent.
+    deepStrictEqual(p.received.map((r) => [r.fileName, r.text]).sort(), [
+      ["linux_7-1.sf", '{"second": 2}'],
+      ["linux_7.sf", '{"first": 1}'],
+    ]);
+    strictEqual(a.counts.found, 0);
+    deepStrictEqual(await spool.pending(), []);
+  });
+});
+
 Deno.test("uploader: a stored sample whose answer was lost is found in the uploads list, not resent", async () => {
   await withSpool(async (spool) => {
     const p = fakePlatform();
@@ -187,7 +208,7 @@ Deno.test("spool: the same sample is kept once, a different one under the same n
     strictEqual(await spool.add("linux_10.sf", bytesOf("{}")), "linux_10.sf");
     strictEqual(await spool.add("linux_10.sf", bytesOf("{}")), "linux_10.sf");
     strictEqual(await spool.add("linux_10.sf", bytesOf('{"x":1}')), "linux_10-1.sf");
-    strictEqual(uploadName("linux_10-1.sf"), "linux_10.sf");
+    strictEqual(uploadName("linux_10-1.sf"), "linux_10-1.sf"); // its own name on the platform too
     strictEqual((await Deno.stat(`${spool.dir}/linux_10.sf`)).mode! & 0o777, 0o600);
     strictEqual((await Deno.stat(spool.dir)).mode! & 0o777, 0o700);
     // A second collector on the same spool is refused.
