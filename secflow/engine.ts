@@ -301,7 +301,10 @@ export class FlowEngine implements PacketSink {
     // Step C: the start time.
     const t = this.#now;
     if (this.#arrival) {
-      if (bigEnough && this.#start === Infinity) this.#start = t;
+      // The first qualifying packet's time, or an earlier one's that follows it (a clock stepped
+      // back): a session starting before trafficDate would get a negative relativeStart, which
+      // no sample may hold. In order, the first is the earliest, as section 6 says.
+      if (bigEnough && t < this.#start) this.#start = t;
     } else if (proto === 6 || proto === 17 || proto === 1) {
       if (conditional) {
         if (t < this.#condStart) this.#condStart = t;

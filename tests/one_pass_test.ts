@@ -269,3 +269,26 @@ Deno.test("one pass: a live window's session count so far equals the sessions it
     assert.equal(soFar, engine.finish().sessions.length, `seed ${seed}`);
   }
 });
+
+Deno.test("live order: a packet stamped before the window's first moves trafficDate back (no negative relativeStart)", async () => {
+  // A clock stepped back 10 s: the second session starts before the first packet.
+  const E = "93.184.216.34";
+  const packets: Pkt[] = [
+    { us: T0, ip: tcp({ src: "10.0.0.5", dst: E, sp: 50000, dp: 443, payload: 10 }) },
+    { us: T0 - 10_000_000, ip: tcp({ src: "10.0.0.5", dst: E, sp: 50001, dp: 443, payload: 20 }) },
+    { us: T0 + 1_000, ip: tcp({ src: "10.0.0.5", dst: E, sp: 50000, dp: 443, payload: 30 }) },
+  ];
+  const engine = new FlowEngine({ arrivalOrder: true });
+  const reader = new CaptureReader(engine, "live");
+  reader.push(pcapOf(packets));
+  reader.end();
+  const a = engine.finish();
+  assert.equal(a.startTime, (T0 - 10_000_000) / 1e6);
+  assert.ok(a.sessions.every((s) => s.first >= a.startTime!), JSON.stringify(a.sessions));
+  // In order, the first packet's time, as section 6 says.
+  const ordered = new FlowEngine({ arrivalOrder: true });
+  const r2 = new CaptureReader(ordered, "live");
+  r2.push(pcapOf([packets[1], packets[0], packets[2]]));
+  r2.end();
+  assert.equal(ordered.finish().startTime, (T0 - 10_000_000) / 1e6);
+});
