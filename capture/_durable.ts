@@ -53,6 +53,60 @@ export async function writeDurable(dir: string, name: string, bytes: Uint8Array)
   return path;
 }
 
+/**
+ * Writes `bytes` as `name` in `dir` with {@link writeDurable}, never over a different file: the
+ * same bytes already there are the same sample (kept once); other bytes under that name are kept,
+ * and this sample goes to `NAME-1.sf`, `NAME-2.sf`... Resolves to the name written (or found).
+ * Output, held and spool directories hold samples a user or an earlier run put there.
+ */
+export async function writeUnique(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  let candidate = name;
+  for (let i = 1;; i++) {
+    const existing = await readIfExists(`${dir}/${candidate}`);
+    if (existing === null) break;
+    if (sameBytes(existing, bytes)) return candidate;
+    candidate = numbered(name, i);
+  }
+  await writeDurable(dir, candidate, bytes);
+  return candidate;
+}
+
+/** `name` or, when `dir` has it, the first free `NAME-N.sf` (the name a move may take). */
+export async function freeName(dir: string, name: string): Promise<string> {
+  let candidate = name;
+  for (let i = 1; await exists(`${dir}/${candidate}`); i++) candidate = numbered(name, i);
+  return candidate;
+}
+
+function numbered(name: string, i: number): string {
+  return /\.sf$/.test(name) ? name.replace(/\.sf$/, `-${i}.sf`) : `${name}-${i}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+async function readIfExists(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** fsyncs a directory, so that renames and removals in it are durable (a no-op on Windows). */
 export async function syncDir(dir: string): Promise<void> {
   if (Deno.build.os === "windows") return;

@@ -7,7 +7,7 @@
  * window close and every few seconds; each failure is one line naming the path and the error.
  * @module
  */
-import { ensureDir, errorLine, removeStaleTemps, writeDurable } from "./_durable.ts";
+import { ensureDir, errorLine, removeStaleTemps, writeUnique } from "./_durable.ts";
 import type { Spool } from "./spool.ts";
 
 /** Where a window's sample ended up. */
@@ -32,6 +32,8 @@ export interface SinkOptions {
 /** A sample not yet where it must be. */
 interface Waiting {
   name: string;
+  /** The name the output directory has it under (`NAME-1.sf` when NAME held another sample). */
+  outputName?: string;
   bytes: Uint8Array;
   /** Uploading: the spool has it. Not uploading: the output or held directory has it. */
   safe: boolean;
@@ -94,9 +96,11 @@ export class WindowSink {
     for (const name of await sampleFiles(this.#o.heldDir)) {
       const from = `${this.#o.heldDir}/${name}`;
       try {
-        await writeDurable(dir, name, await Deno.readFile(from));
+        const to = await writeUnique(dir, name, await Deno.readFile(from));
         await Deno.remove(from);
-        this.#onEvent(`${name} moved from ${this.#o.heldDir} to ${dir}`);
+        this.#onEvent(
+          `${name} moved from ${this.#o.heldDir} to ${dir}${to === name ? "" : ` as ${to}`}`,
+        );
       } catch (e) {
         this.#onEvent(`${name} stays in ${this.#o.heldDir}: ${errorLine(e)}`);
         this.#held++;
@@ -158,7 +162,10 @@ export class WindowSink {
     };
     const status = await this.#attempt(w);
     if (!w.safe) this.#keep(w);
-    return { status, path: w.output && this.#o.outputDir !== null ? this.#outputPath(name) : null };
+    return {
+      status,
+      path: w.output && this.#o.outputDir !== null ? this.#outputPath(w.outputName ?? name) : null,
+    };
   }
 
   #outputPath(name: string): string {
@@ -181,7 +188,7 @@ export class WindowSink {
       }
       if (!w.output && outputDir !== null) {
         try {
-          await writeDurable(outputDir, w.name, w.bytes);
+          w.outputName = await writeUnique(outputDir, w.name, w.bytes);
           w.output = true;
         } catch (e) {
           this.#failed(w, this.#outputPath(w.name), e, w.safe ? "spool" : "memory");
@@ -192,7 +199,7 @@ export class WindowSink {
     }
     if (outputDir !== null) {
       try {
-        await writeDurable(outputDir, w.name, w.bytes);
+        w.outputName = await writeUnique(outputDir, w.name, w.bytes);
         w.output = w.safe = true;
         return "saved";
       } catch (e) {
@@ -204,7 +211,7 @@ export class WindowSink {
     }
     try {
       await ensureDir(this.#o.heldDir, true);
-      await writeDurable(this.#o.heldDir, w.name, w.bytes);
+      await writeUnique(this.#o.heldDir, w.name, w.bytes);
       w.safe = true;
       this.#held++;
       return "held";

@@ -104,7 +104,8 @@ export interface CollectorOptions {
 
 /** One closed window. */
 export interface WindowReport {
-  /** Sample file name (`<os>_<trafficDate seconds>.sf`). */
+  /** Sample file name (`<os>_<trafficDate seconds>.sf`; `-N` before `.sf` when the output directory
+   * already had a different file of that name). */
   name: string;
   /** Number of Secflows in the sample. */
   secflows: number;
@@ -582,7 +583,8 @@ export class Collector implements AsyncIterable<WindowReport> {
     }
     let parsed: Sample | null | undefined = bytes ? undefined : null;
     this.#emit({
-      name,
+      // The name the output directory has it under: NAME-1.sf when NAME held another file.
+      name: path === null ? name : path.slice(path.lastIndexOf("/") + 1),
       secflows: m.flashes,
       get sample(): Sample | null {
         parsed ??= JSON.parse(new TextDecoder().decode(bytes!)) as Sample;

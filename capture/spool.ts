@@ -8,7 +8,14 @@
  * @module
  */
 import type { NetworkSageClient } from "../api/client.ts";
-import { ensureDir, removeStaleTemps, syncDir, writeDurable } from "./_durable.ts";
+import {
+  ensureDir,
+  freeName,
+  removeStaleTemps,
+  syncDir,
+  writeDurable,
+  writeUnique,
+} from "./_durable.ts";
 
 /** Moves samples to the platform; what the spool's uploader needs of the API. */
 export interface SampleUploader {
@@ -190,16 +197,8 @@ export class Spool {
    * same sample (kept once); different bytes under a name already waiting are kept apart as
    * `NAME-1.sf`, `NAME-2.sf`... Resolves to the spool name.
    */
-  async add(fileName: string, bytes: Uint8Array): Promise<string> {
-    let name = fileName;
-    for (let i = 1;; i++) {
-      const existing = await readIfExists(`${this.dir}/${name}`);
-      if (existing === null) break;
-      if (sameBytes(existing, bytes)) return name;
-      name = fileName.replace(/\.sf$/, `-${i}.sf`);
-    }
-    await writeDurable(this.dir, name, bytes);
-    return name;
+  add(fileName: string, bytes: Uint8Array): Promise<string> {
+    return writeUnique(this.dir, fileName, bytes);
   }
 
   /** The attempt record of `name`, or null. */
@@ -245,36 +244,23 @@ export class Spool {
   /** Moves `name` to `rejected/` with a `NAME.reason` file saying why. */
   async reject(name: string, reason: string): Promise<string> {
     await ensureDir(this.rejectedDir, true);
+    // An earlier, different refused sample of that name (and its reason) is kept.
+    const target = await freeName(this.rejectedDir, name);
     await writeDurable(
       this.rejectedDir,
-      `${name}.reason`,
+      `${target}.reason`,
       new TextEncoder().encode(`${new Date().toISOString()} ${reason}\n`),
     );
-    await Deno.rename(`${this.dir}/${name}`, `${this.rejectedDir}/${name}`);
+    await Deno.rename(`${this.dir}/${name}`, `${this.rejectedDir}/${target}`);
     await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
     await syncDir(this.rejectedDir);
     await syncDir(this.dir);
-    return `${this.rejectedDir}/${name}`;
+    return `${this.rejectedDir}/${target}`;
   }
 }
 
 function ignoreNotFound(e: unknown): void {
   if (!(e instanceof Deno.errors.NotFound)) throw e;
-}
-
-async function readIfExists(path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Retry settings of the spool's uploader (the former name of `UploaderOptions`). */

@@ -1,13 +1,15 @@
 /**
- * The collector's state directory as a careless user or an attacker may leave it: a names.cache
+ * The collector's directories as a careless user or an attacker may leave them: a names.cache
  * that is a link (to a file the collector, often run as root, must not touch), a FIFO, a file with
- * a bad line, one over the size limit. Each is reported in one line and left exactly as it was;
- * the capture goes on.
+ * a bad line (each reported in one line and left exactly as it was; the capture goes on); an
+ * output or rejected/ directory that already has a different file under a sample's name (kept; the
+ * sample goes beside it as NAME-1.sf).
  */
 import assert from "node:assert/strict";
 import { runCli, tempDir } from "./api_fixtures.ts";
 import { dnsA, pcapOf, T0, tcp } from "./_pcap.ts";
 import { announceSkip, pcapSkipReason } from "./capture_helpers.ts";
+import { Spool } from "../capture/spool.ts";
 
 const skip = pcapSkipReason();
 
@@ -76,4 +78,59 @@ Deno.test({
       /93\.184\.216\.34 www\.example\.com/,
     );
   },
+});
+
+Deno.test({
+  name:
+    "capture: a sample never replaces a different file of the same name in the output directory",
+  ignore: announceSkip("capture output directory", skip),
+  async fn() {
+    await using dir = await tempDir();
+    const pcap = `${dir.path}/c.pcap`;
+    await Deno.writeFile(pcap, namedCapture());
+    const out = `${dir.path}/out`;
+    const args = [
+      "capture",
+      "-r",
+      pcap,
+      "--no-upload",
+      "--output",
+      out,
+      "--state-dir",
+      `${dir.path}/s`,
+    ];
+    const perms = ["--allow-ffi", "--allow-read", "--allow-write"];
+    let r = await runCli(args, perms);
+    assert.equal(r.code, 0, r.stderr);
+    const [name] = [...Deno.readDirSync(out)].map((e) => e.name);
+    // The user's own file under that name is kept; the new sample goes beside it (a sample's hash
+    // is random, so a re-run's sample is another file too: never written over the first).
+    await Deno.writeTextFile(`${out}/${name}`, "the user's notes\n");
+    r = await runCli(args, perms);
+    assert.equal(r.code, 0, r.stderr);
+    const numbered = name.replace(/\.sf$/, "-1.sf");
+    assert.match(r.stderr, new RegExp(`window ${numbered.replace(".", "\\.")}|${numbered}`));
+    assert.equal(await Deno.readTextFile(`${out}/${name}`), "the user's notes\n");
+    assert.match(await Deno.readTextFile(`${out}/${numbered}`), /"flashes": \[\{/);
+  },
+});
+
+Deno.test("spool: a refused sample never replaces an earlier refused one of the same name", async () => {
+  await using dir = await tempDir();
+  const spool = new Spool(`${dir.path}/spool`);
+  await spool.open();
+  try {
+    await spool.add("linux_9.sf", new TextEncoder().encode('{"a": 1}'));
+    const first = await spool.reject("linux_9.sf", "400 first reason");
+    await spool.add("linux_9.sf", new TextEncoder().encode('{"b": 2}'));
+    const second = await spool.reject("linux_9.sf", "400 second reason");
+    assert.equal(first, `${spool.rejectedDir}/linux_9.sf`);
+    assert.equal(second, `${spool.rejectedDir}/linux_9-1.sf`);
+    assert.equal(await Deno.readTextFile(first), '{"a": 1}');
+    assert.equal(await Deno.readTextFile(second), '{"b": 2}');
+    assert.match(await Deno.readTextFile(`${first}.reason`), /first reason/);
+    assert.match(await Deno.readTextFile(`${second}.reason`), /second reason/);
+  } finally {
+    spool.close();
+  }
 });
