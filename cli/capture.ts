@@ -197,6 +197,14 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
       progress.clear();
       for (const s of signals) Deno.removeSignalListener(s, onSignal);
     }
+    if (summary.samples === 0 && values.read !== undefined && !quiet) {
+      // Silence here looked like success with nothing to show for it.
+      say(
+        `${printable(values.read)}: no Secflows (no packet passed the capture filter or made a ` +
+          `session: it keeps untagged IPv4 only; networksage convert also reads VLAN-tagged ` +
+          `frames)`,
+      );
+    }
     if (everythingArrived(summary)) return 0;
     say(pendingLine(summary));
     return 1;

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { runCli, tempDir } from "./api_fixtures.ts";
-import { dnsA, pcapOf, T0, tcp } from "./_pcap.ts";
+import { dnsA, LINK_VARIANTS, pcapOf, T0, tcp } from "./_pcap.ts";
 import { announceSkip, pcapSkipReason } from "./capture_helpers.ts";
 import { Spool } from "../capture/spool.ts";
 
@@ -133,4 +133,33 @@ Deno.test("spool: a refused sample never replaces an earlier refused one of the 
   } finally {
     spool.close();
   }
+});
+
+Deno.test({
+  name: "capture -r of a file none of whose packets pass the filter says so (VLAN-tagged frames)",
+  ignore: announceSkip("capture -r with no Secflows", skip),
+  async fn() {
+    await using dir = await tempDir();
+    const pcap = `${dir.path}/tagged.pcap`;
+    const packets = [{
+      us: T0,
+      ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443, payload: 10 }),
+    }];
+    await Deno.writeFile(pcap, pcapOf(packets, LINK_VARIANTS[1])); // 802.1Q
+    const r = await runCli(
+      [
+        "capture",
+        "-r",
+        pcap,
+        "--no-upload",
+        "--output",
+        `${dir.path}/o`,
+        "--state-dir",
+        `${dir.path}/s`,
+      ],
+      ["--allow-ffi", "--allow-read", "--allow-write"],
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tagged\.pcap: no Secflows \(no packet passed the capture filter/);
+  },
 });
