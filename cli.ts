@@ -7,7 +7,7 @@
 import { commands } from "./cli/commands.ts";
 import { type CliContext, type Command, type CommandEntry, optionsInHelp } from "./cli/command.ts";
 import { closest } from "./cli/_format.ts";
-import { printable } from "./secflow/printable.ts";
+import { controlsEscaped, printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
 import { cliMessage, exitCodeOf } from "./cli/errors.ts";
 import { envVar } from "./io/env.ts";
@@ -156,11 +156,6 @@ function debugEnabled(): boolean {
  * characters become `\xNN` like {@link printable} writes them; backslashes are left alone so
  * text already escaped by printable is not escaped twice.
  */
-function controlsEscaped(text: string): string {
-  // deno-lint-ignore no-control-regex
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => printable(c));
-}
-
 function firstLine(e: unknown): string {
   const text = e instanceof Error ? e.message : String(e);
   return text.split("\n")[0];

@@ -37,3 +37,19 @@ export function printable(text: string, max = 200): string {
   });
   return cut.length < text.length ? `${escaped}…` : escaped;
 }
+
+/**
+ * A line made safe for the terminal as a last guard, without escaping it twice: control, bidi
+ * and zero-width characters are escaped as {@link printable} does, backslashes are kept (parts
+ * already passed through {@link printable} stay as they are).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { controlsEscaped, printable } from "./printable.ts";
+ * assert.equal(controlsEscaped(`a ${printable("b\x1b")} c\x07`), "a b\\x1b c\\x07");
+ * ```
+ */
+export function controlsEscaped(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => c === "\\" ? c : printable(c));
+}
