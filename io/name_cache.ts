@@ -82,7 +82,8 @@ export async function updateNameCache(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
-  await writeTextOutput(path, formatNameCache(cache));
+  // 0600: which names this machine looked up is nobody else's business (samples are 0600 too).
+  await writeTextOutput(path, formatNameCache(cache), { mode: 0o600 });
 }
 
 /**

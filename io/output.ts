@@ -67,7 +67,7 @@ export async function writeOutput(
   // them, no atomic replace is possible.
   const tmp = temporaryPathFor(target.path);
   if (!granted("read", dirname(target.path)) || !granted("write", tmp)) {
-    await writeInPlace(target.path, path, chunks);
+    await writeInPlace(target.path, path, chunks, options);
     return;
   }
   await replaceAtomically(target.path, path, chunks, options);
@@ -81,13 +81,18 @@ function granted(name: "read" | "write", path: string): boolean {
  * The output written directly (only when the directory may not be read, so no rename): the file
  * is opened once the first bytes exist, and removed again if writing fails midway.
  */
-async function writeInPlace(path: string, shown: string, chunks: OutputChunks): Promise<void> {
+async function writeInPlace(
+  path: string,
+  shown: string,
+  chunks: OutputChunks,
+  options: OutputOptions,
+): Promise<void> {
   let file: Deno.FsFile | undefined;
   try {
     for await (const chunk of chunks) {
       file ??= await io(
         shown,
-        () => Deno.open(path, { write: true, create: true, truncate: true }),
+        () => Deno.open(path, { write: true, create: true, truncate: true, mode: options.mode }),
       );
       writeAll(file, chunk, shown);
     }
@@ -117,11 +122,20 @@ export interface OutputOptions {
    * flushed to disk in the background as it goes (see `SYNC_AHEAD_BYTES`).
    */
   twoBuffers?: boolean;
+  /**
+   * Permission bits of a file this call creates (before the umask; default 0666 & ~umask). A file
+   * replaced atomically gets them too; one written in place keeps its own.
+   */
+  mode?: number;
 }
 
 /** Writes `text` to `path` like {@link writeOutput}. */
-export async function writeTextOutput(path: string, text: string): Promise<void> {
-  await writeOutput(path, [new TextEncoder().encode(text)]);
+export async function writeTextOutput(
+  path: string,
+  text: string,
+  options: OutputOptions = {},
+): Promise<void> {
+  await writeOutput(path, [new TextEncoder().encode(text)], options);
 }
 
 type Target =
@@ -216,7 +230,7 @@ async function replaceAtomically(
   const tmp = temporaryPathFor(path);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: options.mode });
   } catch (e) {
     throw describeWriteError(shown, e, true);
   }

@@ -77,6 +77,11 @@ Deno.test({
       await Deno.readTextFile(`${dir.path}/s4/names.cache`),
       /93\.184\.216\.34 www\.example\.com/,
     );
+    // A new cache is private, like the samples: which names were looked up is nobody else's.
+    await Deno.mkdir(`${dir.path}/s5`);
+    r = await run(`${dir.path}/s5`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await Deno.stat(`${dir.path}/s5/names.cache`)).mode! & 0o777, 0o600);
   },
 });
 
