@@ -358,8 +358,11 @@ export class Collector implements AsyncIterable<WindowReport> {
       // Files go through the same kernel-style filter, so both paths keep the same packets.
       pcap.setFilter(o.expression ? `(${CAPTURE_FILTER}) and (${o.expression})` : CAPTURE_FILTER);
       if (o.uploader) {
-        spool = new Spool(`${stateDir}/spool`);
-        await spool.open();
+        // Kept only once open: the cleanup below must not ask a spool that never opened (its
+        // error replaced the one that said why).
+        const opened = new Spool(`${stateDir}/spool`);
+        await opened.open();
+        spool = opened;
         uploader = this.#uploader = new Uploader(spool, o.uploader, {
           ...o.spool,
           onEvent: o.spool?.onEvent ?? o.onEvent,

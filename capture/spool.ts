@@ -121,13 +121,24 @@ export class Spool {
    * clears what a crash left: temporary files, and attempt records whose sample is gone.
    */
   async open(): Promise<void> {
-    await ensureDir(this.dir, true);
-    const lock = await Deno.open(`${this.dir}/.lock`, {
-      read: true,
-      write: true,
-      create: true,
-      mode: 0o600,
-    });
+    let lock: Deno.FsFile;
+    try {
+      await ensureDir(this.dir, true);
+      lock = await Deno.open(`${this.dir}/.lock`, {
+        read: true,
+        write: true,
+        create: true,
+        mode: 0o600,
+      });
+    } catch (e) {
+      if (e instanceof Deno.errors.NotCapable) throw e;
+      // Uploads were asked for: nothing is captured that could not be kept for them.
+      throw new Error(
+        `the upload spool ${this.dir} cannot be used: ${
+          (e as Error).message
+        }; nothing was captured (use --state-dir on a writable disk, or --no-upload)`,
+      );
+    }
     if (!(await lock.tryLock(true))) {
       lock.close();
       throw new Error(`another collector is using the spool ${this.dir}`);

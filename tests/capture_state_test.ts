@@ -196,3 +196,28 @@ Deno.test({
     assert.doesNotMatch(r.stderr, /\x1b/);
   },
 });
+
+Deno.test({
+  name:
+    "capture with uploads on and a spool that cannot be made: one line, exit 1, nothing captured",
+  ignore: announceSkip("capture unusable spool", skip),
+  async fn() {
+    await using dir = await tempDir();
+    const pcap = `${dir.path}/c.pcap`;
+    await Deno.writeFile(pcap, namedCapture());
+    await Deno.mkdir(`${dir.path}/s`);
+    await Deno.writeTextFile(`${dir.path}/s/spool`, "a file where the spool directory goes\n");
+    const r = await runCli(
+      ["capture", "-r", pcap, "--output", `${dir.path}/o`, "--state-dir", `${dir.path}/s`],
+      ["--allow-ffi", "--allow-read", "--allow-write", "--allow-env", "--allow-net=127.0.0.1"],
+      { NETWORKSAGE_API_KEY: "key-0123456789", NETWORKSAGE_API_URL: "http://127.0.0.1:9" },
+    );
+    assert.equal(r.code, 1, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(
+      lines[0],
+      /the upload spool .*\/s\/spool cannot be used: .*; nothing was captured \(use --state-dir on a writable disk, or --no-upload\)/,
+    );
+  },
+});
