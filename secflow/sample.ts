@@ -102,7 +102,8 @@ export function newSampleHash(): string {
 
 /**
  * The `.sf` text of a sample, byte for byte what the platform's converter writes (Python's
- * `json.dumps` with its default separators and ASCII escaping).
+ * `json.dumps` with its default separators and ASCII escaping). A flash with a NaN or infinite
+ * number is a RangeError: JSON has no text for it.
  *
  * @example
  * ```ts
@@ -179,6 +180,17 @@ const QUOTED_SOURCES: Record<string, string> = {
 };
 
 function formatFlash(f: Flash): string {
+  // NaN and Infinity have no JSON text: Python writes `NaN`, which no JSON reader takes. A flash
+  // made here never holds one; one a caller built is refused, not written as a broken sample.
+  if (
+    !(Number.isFinite(f.srcPkts) && Number.isFinite(f.srcBytes) && Number.isFinite(f.dstPkts) &&
+      Number.isFinite(f.dstBytes) && Number.isFinite(f.relativeStart) &&
+      Number.isFinite(f.duration))
+  ) {
+    throw new RangeError(
+      `flash ${pyString(f.src)} -> ${pyString(f.dst)}: a count or time is not finite`,
+    );
+  }
   const source = QUOTED_SOURCES[f.destinationNameSource] ?? pyString(f.destinationNameSource);
   return `{"src": ${pyString(f.src)}, "dst": ${pyString(f.dst)}, ` +
     `"destinationNameSource": ${source}, ` +

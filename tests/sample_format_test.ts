@@ -132,6 +132,12 @@ Deno.test("formatSample is byte-exact Python json.dumps output", () => {
     formatSample({ ...SAMPLE, flashes: [] }),
     '{"hash": "0123456789abcdef0123456789abcdef", "trafficDate": "1700000003.0", "fileName": "t.sf", "flashes": []}',
   );
+  // NaN and Infinity have no JSON text (Python would write NaN): refused, never written.
+  for (const bad of [{ srcPkts: NaN }, { duration: Infinity }, { relativeStart: -Infinity }]) {
+    const flashes = [{ ...SAMPLE.flashes[0], ...bad }];
+    assert.throws(() => formatSample({ ...SAMPLE, flashes }), /a count or time is not finite/);
+    assert.throws(() => [...sampleChunks({ ...SAMPLE, flashes })], /not finite/);
+  }
 });
 
 Deno.test("formatSample escapes strings as Python's ensure_ascii does", () => {
