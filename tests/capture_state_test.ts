@@ -29,6 +29,24 @@ function namedCapture(): Uint8Array {
   ]);
 }
 
+/** `capture -r FILE --no-upload` into `dir/o` with state `dir/s`, with its help's permissions. */
+function captureFile(file: string, dir: string, extra: string[] = []) {
+  return runCli(
+    [
+      "capture",
+      "-r",
+      file,
+      "--no-upload",
+      "--output",
+      `${dir}/o`,
+      "--state-dir",
+      `${dir}/s`,
+      ...extra,
+    ],
+    ["--allow-ffi", "--allow-read", "--allow-write"],
+  );
+}
+
 Deno.test({
   name: "capture: a names.cache that is a link, a FIFO, damaged or too large is left as it is",
   ignore: announceSkip("capture state directory", skip),
@@ -151,19 +169,7 @@ Deno.test({
       ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443, payload: 10 }),
     }];
     await Deno.writeFile(pcap, pcapOf(packets, LINK_VARIANTS[1])); // 802.1Q
-    const r = await runCli(
-      [
-        "capture",
-        "-r",
-        pcap,
-        "--no-upload",
-        "--output",
-        `${dir.path}/o`,
-        "--state-dir",
-        `${dir.path}/s`,
-      ],
-      ["--allow-ffi", "--allow-read", "--allow-write"],
-    );
+    const r = await captureFile(pcap, dir.path);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /tagged\.pcap: no Secflows \(no packet passed the capture filter/);
   },
@@ -177,19 +183,7 @@ Deno.test({
     const pcap = `${dir.path}/evil\x1b[2J.pcap`;
     const whole = namedCapture();
     await Deno.writeFile(pcap, whole.subarray(0, whole.length - 5)); // cut: libpcap warns
-    const r = await runCli(
-      [
-        "capture",
-        "-r",
-        pcap,
-        "--no-upload",
-        "--output",
-        `${dir.path}/o`,
-        "--state-dir",
-        `${dir.path}/s`,
-      ],
-      ["--allow-ffi", "--allow-read", "--allow-write"],
-    );
+    const r = await captureFile(pcap, dir.path);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /warning: .*evil\\x1b\[2J\.pcap/);
     // deno-lint-ignore no-control-regex
