@@ -270,7 +270,7 @@ Deno.test("one pass: a live window's session count so far equals the sessions it
   }
 });
 
-Deno.test("live order: a packet stamped before the window's first moves trafficDate back (no negative relativeStart)", async () => {
+Deno.test("live order: a packet stamped before the window's first moves trafficDate back (no negative relativeStart)", () => {
   // A clock stepped back 10 s: the second session starts before the first packet.
   const E = "93.184.216.34";
   const packets: Pkt[] = [
