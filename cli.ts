@@ -12,9 +12,18 @@ import denoJson from "./deno.json" with { type: "json" };
 import { cliMessage, exitCodeOf } from "./cli/errors.ts";
 import { envVar } from "./io/env.ts";
 
+/**
+ * Every line goes out through here, with the last guard on it: answers and files can hold any
+ * character, and a command forgetting printable() once (a count, a trafficDate, a name source)
+ * put raw ESC sequences on the terminal. Messages are escaped always; data on stdout only on a
+ * terminal, so that a pipe gets the exact values (as `ls` does).
+ */
+const stdoutIsTerminal = Deno.stdout.isTerminal();
+/** Escaped line by line: a call may print several lines at once (a table, a debug trace). */
+const guarded = (text: string) => text.split("\n").map(controlsEscaped).join("\n");
 const context: CliContext = {
-  out: (line) => console.log(line),
-  err: (line) => console.error(line),
+  out: (line) => console.log(stdoutIsTerminal ? guarded(line) : line),
+  err: (line) => console.error(guarded(line)),
 };
 
 function toolHelp(): string {

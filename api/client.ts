@@ -7,6 +7,7 @@ import { NetworkSageError } from "./errors.ts";
 import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipart.ts";
 import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { AnswerTooLargeError, boundedText } from "./_bounded_body.ts";
+import { aCount, aListOf, aListOfActivities, anObject, type ShapeCheck } from "./_shapes.ts";
 import { printable } from "../secflow/printable.ts";
 import { envVar } from "../io/env.ts";
 import { detectUploadType } from "./detect.ts";
@@ -173,6 +174,8 @@ interface RequestSpec {
   upload?: { body: MultipartBody; onProgress?: (sent: number, total: number) => void };
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** The shape the envelope's body must have (see `_shapes.ts`). */
+  check?: ShapeCheck;
 }
 
 /**
@@ -225,6 +228,14 @@ export class NetworkSageClient {
   constructor(options: ClientOptions = {}) {
     const env = options.useEnv ?? true;
     this.#apiKey = options.apiKey ?? (env ? envVar("NETWORKSAGE_API_KEY") : undefined);
+    // A key read with its line ending ("KEY\r\n") made fetch fail with an error quoting it
+    // past where redaction could find it, and it can never be sent anyway.
+    // deno-lint-ignore no-control-regex
+    if (this.#apiKey !== undefined && /[\s\x00-\x1f\x7f]/.test(this.#apiKey)) {
+      throw new TypeError(
+        "the API key holds a space, a line ending or a control character (copied with it?)",
+      );
+    }
     this.apiUrl = trimSlash(
       options.apiUrl ?? (env ? envVar("NETWORKSAGE_API_URL") : undefined) ?? DEFAULT_API_URL,
     );
@@ -234,13 +245,21 @@ export class NetworkSageClient {
     );
     this.#fetch = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.#customFetch = options.fetch !== undefined;
-    this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#uploadTimeoutMs = options.uploadTimeoutMs ?? 3_600_000;
-    this.#maxAttempts = Math.max(1, options.maxAttempts ?? 5);
-    this.#retryBaseMs = options.retryBaseMs ?? 500;
-    this.#retryMaxMs = options.retryMaxMs ?? 60_000;
-    this.#concurrency = Math.max(1, options.concurrency ?? 8);
-    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    // NaN compares false with everything: a NaN limit was no limit at all.
+    const positive = (name: keyof ClientOptions, fallback: number): number => {
+      const v = options[name] ?? fallback;
+      if (typeof v !== "number" || !(v > 0)) {
+        throw new RangeError(`NetworkSageClient: ${name} must be a number above 0, not ${v}`);
+      }
+      return v;
+    };
+    this.#timeoutMs = positive("timeoutMs", 30_000);
+    this.#uploadTimeoutMs = positive("uploadTimeoutMs", 3_600_000);
+    this.#maxAttempts = Math.max(1, Math.floor(positive("maxAttempts", 5)));
+    this.#retryBaseMs = positive("retryBaseMs", 500);
+    this.#retryMaxMs = positive("retryMaxMs", 60_000);
+    this.#concurrency = Math.max(1, Math.floor(positive("concurrency", 8)));
+    this.#maxResponseBytes = positive("maxResponseBytes", DEFAULT_MAX_RESPONSE_BYTES);
   }
 
   /** Whether an API key is configured (private endpoints need one). */
@@ -257,9 +276,18 @@ export class NetworkSageClient {
 
   async #request<T>(spec: RequestSpec): Promise<T> {
     const base = spec.service === "private" ? this.apiUrl : this.publicUrl;
-    const endpoint = `${spec.method} ${spec.path}`;
+    // A path holds ids from answers (a 5 MB destinationData made a 5 MB error line): cut short.
+    const endpoint = `${spec.method} ${
+      spec.path.length > 200 ? `${spec.path.slice(0, 200)}…` : spec.path
+    }`;
+    // A server's words are shown escaped: a message is one line, with no terminal sequence.
     const fail = (status: number, message: string, cause?: unknown) =>
-      new NetworkSageError(status, endpoint, this.#redact(message), cause ? { cause } : undefined);
+      new NetworkSageError(
+        status,
+        endpoint,
+        printable(this.#redact(message), 2000),
+        cause ? { cause } : undefined,
+      );
     const headers: Record<string, string> = { accept: "application/json" };
     if (spec.service === "private") {
       if (this.#apiKey === undefined) {
@@ -310,13 +338,23 @@ export class NetworkSageClient {
               isEnvelope ? messageOf((parsed as { body: unknown }).body) : clip(text),
             );
           }
-          return (parsed as { body: T }).body;
+          const body = (parsed as { body: T }).body;
+          const problem = spec.check?.(body);
+          if (problem) throw fail(response.status, `malformed answer: ${problem}`);
+          return body;
         }
       } catch (e) {
         if (e instanceof NetworkSageError) throw e;
         if (e instanceof AnswerTooLargeError) throw fail(e.status, e.message);
         // A missing --allow-net is the caller's to fix, not the network's: retrying cannot help.
         if (e instanceof Deno.errors.NotCapable) throw e;
+        // A URL fetch cannot even parse is no network failure: five tries would all fail alike.
+        if (e instanceof TypeError && /invalid url/i.test(e.message)) {
+          throw fail(0, `invalid URL: ${clip(base)}`, e);
+        }
+        if (e instanceof TypeError && /invalid header/i.test(e.message)) {
+          throw fail(0, "a header value fetch refuses (a control character in it?)", e);
+        }
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
         const host = new URL(base).host;
         const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
@@ -324,6 +362,15 @@ export class NetworkSageClient {
         lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);
       }
       if (attempt >= this.#maxAttempts) throw lastError;
+      if (retryDelay !== null && retryDelay > this.#retryMaxMs) {
+        // Waiting the server's time would look like a hang; waiting less, like not listening.
+        throw fail(
+          lastError.status,
+          `${lastError.serverMessage ?? lastError.message} (the server asks to retry after ${
+            Math.ceil(retryDelay / 1000)
+          } s, longer than a retry waits here: ${Math.round(this.#retryMaxMs / 1000)} s)`,
+        );
+      }
       const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
       const jittered = backoff / 2 + Math.random() * backoff / 2;
       const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0));
@@ -407,43 +454,53 @@ export class NetworkSageClient {
   }
 
   /** Endpoint 2: the uploads of this key. */
-  listUploads(options: CallOptions = {}): Promise<UploadEntry[]> {
-    return this.#get("private", "/upload/v1.0/uploads/list", options);
+  async listUploads(options: CallOptions = {}): Promise<UploadEntry[]> {
+    return await this.#get("private", "/upload/v1.0/uploads/list", options, UPLOADS);
   }
 
   /** Endpoint 3: a private sample's metadata (`trafficDate` is `""` until it is processed). */
-  getSample(uuid: string, options: CallOptions = {}): Promise<SampleMetadata> {
-    return this.#get("private", `/sec/v1.0/samples/${enc(uuid)}`, options);
+  async getSample(uuid: string, options: CallOptions = {}): Promise<SampleMetadata> {
+    return await this.#get("private", `/sec/v1.0/samples/${enc(uuid)}`, options, SAMPLE);
   }
 
   /** Endpoint 4: the Secflows of a private sample. */
-  listSecflows(uuid: string, options: CallOptions = {}): Promise<PlatformSecflow[]> {
-    return this.#get("private", `/sec/v1.0/samples/${enc(uuid)}/list`, options);
+  async listSecflows(uuid: string, options: CallOptions = {}): Promise<PlatformSecflow[]> {
+    return await this.#get("private", `/sec/v1.0/samples/${enc(uuid)}/list`, options, SECFLOWS);
   }
 
   /** Endpoint 5: the aggregated view of a public sample (public service, no key). */
-  publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
-    return this.#get("public", `/public/secflows/v1/${enc(publicUuid)}/list/aggregated`, options);
+  async publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
+    return await this.#get(
+      "public",
+      `/public/secflows/v1/${enc(publicUuid)}/list/aggregated`,
+      options,
+      aListOfActivities,
+    );
   }
 
   /** Endpoint 6: how many samples contain `flowId`. */
-  secflowCount(flowId: string, options: CallOptions = {}): Promise<number> {
-    return this.#get("private", `/sec/v1.0/secflows/${enc(flowId)}/count`, options);
+  async secflowCount(flowId: string, options: CallOptions = {}): Promise<number> {
+    return await this.#get("private", `/sec/v1.0/secflows/${enc(flowId)}/count`, options, aCount);
   }
 
   /** Endpoint 7: Destination metadata, by `name:port`. */
-  destination(nameAndPort: string, options: CallOptions = {}): Promise<Metadata> {
-    return this.#get("private", `/sec/v1.0/destinations/${enc(nameAndPort)}`, options);
+  async destination(nameAndPort: string, options: CallOptions = {}): Promise<Metadata> {
+    return await this.#get(
+      "private",
+      `/sec/v1.0/destinations/${enc(nameAndPort)}`,
+      options,
+      METADATA,
+    );
   }
 
   /** Endpoint 8: Behavior metadata, by flowId. */
-  behavior(flowId: string, options: CallOptions = {}): Promise<Metadata> {
-    return this.#get("private", `/sec/v1.0/behaviors/${enc(flowId)}`, options);
+  async behavior(flowId: string, options: CallOptions = {}): Promise<Metadata> {
+    return await this.#get("private", `/sec/v1.0/behaviors/${enc(flowId)}`, options, METADATA);
   }
 
   /** Endpoint 9: Event metadata, by eventId. */
-  event(eventId: string, options: CallOptions = {}): Promise<Metadata> {
-    return this.#get("private", `/sec/v1.0/events/${enc(eventId)}`, options);
+  async event(eventId: string, options: CallOptions = {}): Promise<Metadata> {
+    return await this.#get("private", `/sec/v1.0/events/${enc(eventId)}`, options, METADATA);
   }
 
   /**
@@ -451,14 +508,14 @@ export class NetworkSageClient {
    * path of endpoint 7, 8 or 9, which `serve` accepts (the platform itself does not). Replaces
    * what was there; resolves to what the server stored.
    */
-  annotate(
+  async annotate(
     kind: "destination" | "behavior" | "event",
     id: string,
     metadata: Metadata,
     options: CallOptions = {},
   ): Promise<Metadata> {
     const text = JSON.stringify(metadata);
-    return this.#request<Metadata>({
+    return await this.#request<Metadata>({
       service: "private",
       method: "PUT",
       path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${enc(id)}`,
@@ -467,8 +524,13 @@ export class NetworkSageClient {
     });
   }
 
-  #get<T>(service: "private" | "public", path: string, options: CallOptions): Promise<T> {
-    return this.#request<T>({ service, method: "GET", path, signal: options.signal });
+  #get<T>(
+    service: "private" | "public",
+    path: string,
+    options: CallOptions,
+    check: ShapeCheck,
+  ): Promise<T> {
+    return this.#request<T>({ service, method: "GET", path, signal: options.signal, check });
   }
 
   /**
@@ -539,8 +601,15 @@ export class NetworkSageClient {
     const interval = options.intervalMs ?? 15_000;
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     const endpoint = `GET /sec/v1.0/samples/${enc(uuid)}`;
+    const late = () =>
+      new NetworkSageError(0, endpoint, `not processed within ${options.timeoutMs} ms`);
     for (;;) {
-      const meta = await this.getSample(uuid, options);
+      const meta = await beforeDeadline(
+        (call) => this.getSample(uuid, call),
+        options,
+        deadline,
+        late,
+      );
       if (typeof meta.processingError === "string" && meta.processingError !== "") {
         throw new NetworkSageError(0, endpoint, `processing failed: ${meta.processingError}`);
       }
@@ -595,9 +664,14 @@ export class NetworkSageClient {
     const interval = options.intervalMs ?? 15_000;
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     for (;;) {
-      const meta = await this.getSample(best.uuid, options);
-      if (meta.hash) return { uuid: best.uuid, publicUuid: publicUuidOf(meta), entry: best };
       const endpoint = `GET /sec/v1.0/samples/${enc(best.uuid)}`;
+      const meta = await beforeDeadline(
+        (call) => this.getSample(best.uuid, call),
+        options,
+        deadline,
+        () => new NetworkSageError(0, endpoint, `no hash within ${options.timeoutMs} ms`),
+      );
+      if (meta.hash) return { uuid: best.uuid, publicUuid: publicUuidOf(meta), entry: best };
       if (typeof meta.processingError === "string" && meta.processingError !== "") {
         throw new NetworkSageError(0, endpoint, `processing failed: ${meta.processingError}`);
       }
@@ -614,9 +688,46 @@ export class NetworkSageClient {
   }
 }
 
+/**
+ * `call` with the caller's signal and, when `deadline` is finite, one that fires at it: a request
+ * hanging or retried past a helper's `timeoutMs` ends there, with `late()`'s error (`wait
+ * --timeout 3` ran on for minutes against a server that never answered).
+ */
+async function beforeDeadline<T>(
+  call: (options: CallOptions) => Promise<T>,
+  options: CallOptions,
+  deadline: number,
+  late: () => NetworkSageError,
+): Promise<T> {
+  if (deadline === Infinity) return await call(options);
+  const left = deadline - Date.now();
+  if (left <= 0) throw late();
+  const timer = AbortSignal.timeout(left);
+  const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
+  try {
+    return await call({ ...options, signal });
+  } catch (e) {
+    if (timer.aborted && !options.signal?.aborted) throw late();
+    throw e;
+  }
+}
+
+/** One path segment. Empty, `.` and `..` are refused: a URL resolves them to another path. */
 function enc(segment: string): string {
+  if (typeof segment !== "string" || segment === "" || segment === "." || segment === "..") {
+    throw new NetworkSageError(
+      0,
+      "request",
+      `${JSON.stringify(segment) ?? String(segment)} cannot be an id in a URL path`,
+    );
+  }
   return encodeURIComponent(segment);
 }
+
+const UPLOADS = aListOf("uploads", ["uuid", "fileName"]);
+const SAMPLE = anObject("a sample's metadata");
+const SECFLOWS = aListOf("Secflows", ["flowId", "destinationData"]);
+const METADATA = anObject("metadata");
 
 function basename(path: string): string {
   return path.split(/[\\/]/).filter(Boolean).pop() ?? path;

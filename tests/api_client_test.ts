@@ -117,11 +117,13 @@ Deno.test("client: network errors are retried; the key never appears in an error
 Deno.test("client: per-request timeout, retried, and the caller's AbortSignal", async () => {
   await using s = server(async (_req, n) => {
     if (n < 2) await new Promise((r) => setTimeout(r, 300));
-    return ok(n < 2 ? "late" : "fine");
+    return ok({ title: n < 2 ? "late" : "fine" });
   });
   const timeout = await failure(client(s.url, { timeoutMs: 30, maxAttempts: 1 }).getSample("a"));
   assert.match(timeout.message, /no answer within 30 ms/);
-  assert.deepEqual(await client(s.url, { timeoutMs: 100, maxAttempts: 3 }).behavior("b"), "fine");
+  assert.deepEqual(await client(s.url, { timeoutMs: 100, maxAttempts: 3 }).behavior("b"), {
+    title: "fine",
+  });
   await using slow = server(async () => {
     await new Promise((r) => setTimeout(r, 300));
     return ok({});
@@ -317,7 +319,9 @@ Deno.test("client: upload streams a multipart body with type, fileName, file and
 });
 
 Deno.test("client: a redirect is not followed where the key goes (the other origin never sees it); public calls follow", async () => {
-  await using other = server((req) => ok(req.headers.get("apikey") ?? "no key"));
+  await using other = server((req) =>
+    ok([{ secflow: { key: req.headers.get("apikey") ?? "no key" } }])
+  );
   await using s = server((req) => {
     const path = new URL(req.url).pathname;
     return new Response(null, { status: 302, headers: { location: `${other.url}${path}` } });
@@ -338,7 +342,7 @@ Deno.test("client: a redirect is not followed where the key goes (the other orig
   assert.deepEqual(other.log, []);
   // A public endpoint carries no key: its redirect is followed.
   const followed = await client(s.url).publicAggregated("p-1");
-  assert.equal(followed as unknown, "no key");
+  assert.deepEqual(followed as unknown, [{ secflow: { key: "no key" } }]);
   assert.deepEqual(other.log, ["GET /public/secflows/v1/p-1/list/aggregated"]);
 });
 
@@ -394,4 +398,71 @@ Deno.test("client: an upload's answer that keeps coming is cut at 1 MiB", async 
   assert.equal(e.status, 200);
   assert.match(e.message, /the answer is larger than 1 MiB: not read/);
   assert.ok(sent < 64 << 20, `the client kept reading: ${sent} bytes sent`);
+});
+
+Deno.test("client: malformed answers are one clear error, never a JavaScript one or a wrong value", async () => {
+  let body: unknown = null;
+  await using s = server(() => ok(body));
+  const c = client(s.url, { maxAttempts: 1 });
+  const cases: [() => Promise<unknown>, unknown, RegExp][] = [
+    [() => c.listUploads(), null, /malformed answer: not a list of uploads, but null/],
+    [() => c.listUploads(), [{ uuid: "u", fileName: "f" }, null], /item 1 of the list of uploads/],
+    [
+      () => c.listSecflows("u-1"),
+      [{ flowId: "f" }],
+      /item 0 of the list of Secflows has no destinationData/,
+    ],
+    [() => c.secflowCount("f"), { n: 1 }, /malformed answer: not a count, but an object/],
+    [
+      () => c.getSample("u-1"),
+      "text",
+      /not a sample's metadata \(an object\), but the text "text"/,
+    ],
+    [() => c.destination("a.example:443"), [1], /not metadata \(an object\), but a list/],
+  ];
+  for (const [call, answer, message] of cases) {
+    body = answer;
+    const e = await failure(call());
+    assert.equal(e.status, 200);
+    assert.match(e.message, message);
+  }
+  // Well-formed answers pass, a count as text included.
+  body = "3";
+  assert.equal(await c.secflowCount("f"), "3");
+});
+
+Deno.test("client: '', '.' and '..' are never path segments (a URL would resolve them elsewhere)", async () => {
+  await using s = server(() => ok({}));
+  for (const id of ["", ".", ".."]) {
+    const e = await failure(client(s.url).behavior(id));
+    assert.match(e.message, /cannot be an id in a URL path/);
+  }
+  assert.deepEqual(s.log, [], "nothing was sent");
+});
+
+Deno.test("client: waitForProcessing stops at its timeout even while a request hangs", async () => {
+  const hanging: PromiseWithResolvers<void>[] = [];
+  await using s = server(async () => {
+    const never = Promise.withResolvers<void>();
+    hanging.push(never);
+    await never.promise;
+    return ok({});
+  });
+  try {
+    const e = await failure(client(s.url).waitForProcessing("u-1", { timeoutMs: 300 }));
+    assert.match(e.message, /not processed within 300 ms/);
+  } finally {
+    for (const h of hanging) h.resolve();
+  }
+});
+
+Deno.test("client: a Retry-After longer than a retry may wait fails at once, saying so", async () => {
+  await using s = server(() => ok("slow down", 429, { "retry-after": "999999" }));
+  const e = await failure(client(s.url, { maxAttempts: 5, retryMaxMs: 50 }).listUploads());
+  assert.equal(e.status, 429);
+  assert.match(
+    e.message,
+    /slow down \(the server asks to retry after 999999 s, longer than a retry waits here/,
+  );
+  assert.equal(s.log.length, 1);
 });
