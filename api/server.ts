@@ -111,6 +111,40 @@ export interface Service {
 }
 
 /**
+ * Refuses numeric options no server can mean, before anything is opened: NaN compares false with
+ * every size, so `maxUploadBytes: NaN` was no upload limit at all, and a negative timeout answered
+ * every request 408.
+ */
+function checkOptions(options: ServeOptions): void {
+  if (!Array.isArray(options.apiKeys)) throw new TypeError("serve: apiKeys must be a list");
+  for (const k of options.apiKeys) {
+    const key = typeof k === "string" ? k : (k as { key?: unknown })?.key;
+    if (typeof key !== "string" || key.length === 0) {
+      throw new TypeError("serve: every API key must be non-empty text");
+    }
+  }
+  const numbers = [
+    "maxUploadBytes",
+    "maxConvertMemory",
+    "convertTimeoutMs",
+    "conversions",
+    "leaseMs",
+    "pollMs",
+    "shutdownGraceMs",
+    "headerTimeoutMs",
+    "idleTimeoutMs",
+    "stallTimeoutMs",
+    "maxConnections",
+  ] as const;
+  for (const name of numbers) {
+    const v = (options as unknown as Record<string, unknown>)[name];
+    if (v !== undefined && !(typeof v === "number" && v > 0)) {
+      throw new RangeError(`serve: ${name} must be a number above 0, not ${String(v)}`);
+    }
+  }
+}
+
+/**
  * Opens the data directory and returns the request handler. Samples left pending by an earlier
  * run are converted again (at most {@link MAX_CONVERSION_ATTEMPTS} starts in all); half-received
  * uploads and orphaned files are removed.
@@ -137,6 +171,7 @@ export interface Service {
  * ```
  */
 export async function createService(options: ServeOptions): Promise<Service> {
+  checkOptions(options);
   if (options.apiKeys.length === 0) throw new Error("serve needs at least one API key");
   const dataDir = options.dataDir.replace(/\/+$/, "") || "/";
   const keep = options.keepOriginals ?? false;

@@ -18,6 +18,7 @@ import {
   SampleError,
   sampleHeadText,
   type SampleProblem,
+  validateSample,
 } from "../secflow/sample.ts";
 import { type SampleHead, SampleReader } from "../secflow/sample_reader.ts";
 import type { Flash, NameSource, Sample } from "../secflow/types.ts";
@@ -691,6 +692,10 @@ const encoder = new TextEncoder();
 
 /** Writes a sample as `.sf` text (see `io/output.ts`: `-`, devices, symlinks, atomic files). */
 export async function writeSample(path: string, sample: Sample): Promise<void> {
+  // Checked first: a caller's sample with a `dst` of the wrong type was written as
+  // "[object Object]", a file nothing reads back.
+  const problems = validateSample(sample);
+  if (problems.length > 0) throw new SampleError(path, problems, problems.length);
   await writeOutput(path, sampleChunks(sample));
 }
 

@@ -64,6 +64,12 @@ export function parseNameCache(text: string, path = "name cache"): Map<number, s
 
 /** The cache file's text, sorted by address so the file diffs well. */
 export function formatNameCache(cache: ReadonlyMap<number, string>): string {
+  for (const [ip, name] of cache) {
+    // A name with a line break would add lines of its own ("ok.com\n8.8.8.8 evil.com").
+    if (!isUsableName(name)) {
+      throw new RangeError(`name cache: ${printable(name, 80)} for ${ipToString(ip)} is no name`);
+    }
+  }
   return [...cache].sort((a, b) => a[0] - b[0]).map(([ip, name]) => `${ipToString(ip)} ${name}\n`)
     .join("");
 }

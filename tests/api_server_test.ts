@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { NetworkSageError } from "../api/errors.ts";
 import { multipartBody } from "../api/multipart.ts";
-import { defaultConverter } from "../api/server.ts";
+import { createService, defaultConverter } from "../api/server.ts";
 import { sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { serveTest } from "./_storages.ts";
 
@@ -612,3 +612,20 @@ serveTest(
     }
   },
 );
+
+Deno.test("serve and the client refuse limits no one can mean (NaN was no limit at all), before opening anything", async () => {
+  await using dir = await tempDir();
+  const base = { dataDir: `${dir.path}/data`, apiKeys: ["key-0123456789"] };
+  for (const bad of [{ maxUploadBytes: NaN }, { maxUploadBytes: -1 }, { headerTimeoutMs: -5 }]) {
+    await assert.rejects(() => createService({ ...base, ...bad }), RangeError, JSON.stringify(bad));
+  }
+  await assert.rejects(() => createService({ ...base, apiKeys: [""] }), TypeError);
+  assert.equal(await Deno.stat(`${dir.path}/data`).catch(() => null), null, "nothing created");
+  assert.throws(() => new NetworkSageClient({ useEnv: false, maxResponseBytes: NaN }), RangeError);
+  assert.throws(() => new NetworkSageClient({ useEnv: false, timeoutMs: -1 }), RangeError);
+  // A key read with its line ending is refused at once, never quoted by a failing fetch.
+  assert.throws(
+    () => new NetworkSageClient({ useEnv: false, apiKey: "SECRETKEY123\r\n" }),
+    (e: Error) => e instanceof TypeError && !e.message.includes("SECRETKEY"),
+  );
+});

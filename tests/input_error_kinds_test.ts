@@ -1,11 +1,18 @@
 /**
  * The library's bad-input errors carry the kind docs/LIBRARY.md promises (`unreadable`, `empty`,
  * `unrecognised`, `damaged`, `mismatch`, ...) and name the file in their facts: a program can
- * branch on them instead of parsing messages. (They all came out as `invalid` before.)
+ * branch on them instead of parsing messages. (They all came out as `invalid` before.) And the
+ * library's writers refuse what would not read back.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { convertFile, InputError, type InputErrorKind } from "../convert.ts";
+import {
+  convertFile,
+  type Flash,
+  InputError,
+  type InputErrorKind,
+  type Sample,
+} from "../convert.ts";
 import { pcapOf, T0, tcp } from "./_pcap.ts";
 
 async function kindOf(
@@ -64,6 +71,43 @@ Deno.test("InputError kinds: unreadable, empty, unrecognised, damaged, mismatch,
       const named = options?.dnsLog && kind === "mismatch" ? options.dnsLog : at(name);
       assert.equal(e.file, named, `${name}: ${e.message}`);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeSample refuses a sample that would not read back; formatNameCache a name that would add lines", async () => {
+  const { writeSample, formatNameCache, SampleError, parseIPv4 } = await import("../convert.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const flash: Flash = {
+      src: "10.0.0.5:50000",
+      dst: "example.com:443",
+      destinationNameSource: "passive",
+      srcPkts: 1,
+      srcBytes: 0,
+      dstPkts: 1,
+      dstBytes: 0,
+      relativeStart: 0,
+      protocolInformation: "",
+      duration: 0,
+    };
+    const sample: Sample = {
+      hash: "0".repeat(32),
+      trafficDate: "1.0",
+      fileName: "a.sf",
+      flashes: [flash],
+    };
+    await writeSample(`${dir}/ok.sf`, sample);
+    const bad = { ...sample, flashes: [{ ...flash, dst: { a: 1 } as unknown as string }] };
+    await assert.rejects(() => writeSample(`${dir}/bad.sf`, bad), SampleError);
+    assert.equal(await Deno.stat(`${dir}/bad.sf`).catch(() => null), null, "nothing written");
+    const ip = parseIPv4("93.184.216.34")!;
+    assert.equal(formatNameCache(new Map([[ip, "ok.example"]])), "93.184.216.34 ok.example\n");
+    assert.throws(
+      () => formatNameCache(new Map([[ip, "ok.example\n8.8.8.8 evil.example"]])),
+      RangeError,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
