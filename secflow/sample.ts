@@ -6,7 +6,7 @@
  */
 import { pyFloat, round6 } from "./format.ts";
 import { printable } from "./printable.ts";
-import { SampleReader } from "./sample_reader.ts";
+import { MAX_STRING_BYTES, SampleReader } from "./sample_reader.ts";
 import { ipToString } from "./net.ts";
 import type { HarvestedName } from "./dns.ts";
 import { type NameSources, PassiveNames } from "./naming.ts";
@@ -255,20 +255,39 @@ export function validateSample(value: unknown): SampleProblem[] {
   }
   if ("fileName" in value && typeof value.fileName !== "string") {
     add("$.fileName", `must be a string, found ${kind(value.fileName)}`);
+  } else if (tooLong(value.fileName)) {
+    add("$.fileName", `is a string longer than ${MAX_STRING_BYTES} bytes`);
   }
   if ("flashes" in value) {
     if (!Array.isArray(value.flashes)) {
       add("$.flashes", `must be an array, found ${kind(value.flashes)}`);
     } else {
       let previous = -Infinity;
-      value.flashes.forEach((flash, i) => {
-        const found = validateFlash(flash, `$.flashes[${i}]`, previous);
+      // By index, not forEach: forEach skips the holes of a sparse array, which formatSample
+      // then met as undefined.
+      const flashes = value.flashes as unknown[];
+      for (let i = 0; i < flashes.length; i++) {
+        if (!(i in flashes)) {
+          add(`$.flashes[${i}]`, "is missing (a hole in the array)");
+          continue;
+        }
+        const found = validateFlash(flashes[i], `$.flashes[${i}]`, previous);
         problems.push(...found.problems);
         previous = found.relativeStart;
-      });
+      }
     }
   }
   return problems;
+}
+
+/**
+ * Whether `v` is a string the `.sf` reader would refuse as longer than {@link MAX_STRING_BYTES}
+ * once written (escaped as formatSample writes it), so that what validates also reads back.
+ */
+function tooLong(v: unknown): boolean {
+  // Written, a character takes at most 6 bytes (`\uXXXX`): short strings need no measuring.
+  return typeof v === "string" && v.length * 6 > MAX_STRING_BYTES &&
+    pyString(v).length - 2 > MAX_STRING_BYTES;
 }
 
 /**
@@ -305,6 +324,8 @@ export function validateFlash(
   for (const key of ["src", "dst", "protocolInformation"] as const) {
     if (key in flash && typeof flash[key] !== "string") {
       add(`${at}.${key}`, `must be a string, found ${kind(flash[key])}`);
+    } else if (tooLong(flash[key])) {
+      add(`${at}.${key}`, `is a string longer than ${MAX_STRING_BYTES} bytes`);
     }
   }
   if (

@@ -285,3 +285,23 @@ Deno.test("sampleChunks: the concatenated chunks are formatSample's text at ever
     assert.equal(new TextDecoder().decode(joined), text, `chunk size ${size}`);
   }
 });
+
+Deno.test("validateSample agrees with the reader: over-long strings and holes are problems; what validates reads back", () => {
+  const flash = SAMPLE.flashes[0];
+  const long = { ...SAMPLE, fileName: "x".repeat(5000) };
+  assert.deepEqual(validateSample(long), [
+    { path: "$.fileName", message: "is a string longer than 4096 bytes" },
+  ]);
+  assert.throws(() => parseSample(formatSample(long), "long.sf"), /longer than 4096 bytes/);
+  // Escaped, "é" is 6 bytes (\u00e9): 700 of them are over the limit, though 700 characters.
+  const escaped = { ...SAMPLE, flashes: [{ ...flash, dst: `${"é".repeat(700)}:443` }] };
+  assert.match(validateSample(escaped)[0].message, /longer than 4096 bytes/);
+  // deno-lint-ignore no-sparse-arrays
+  const holes = { ...SAMPLE, flashes: [flash, , flash] as Flash[] };
+  assert.deepEqual(validateSample(holes), [
+    { path: "$.flashes[1]", message: "is missing (a hole in the array)" },
+  ]);
+  const longest = { ...SAMPLE, fileName: "y".repeat(4096) };
+  assert.deepEqual(validateSample(longest), []);
+  assert.equal(parseSample(formatSample(longest), "t.sf").fileName, longest.fileName);
+});
