@@ -133,6 +133,8 @@ export const MAX_LABEL_LENGTH = 63;
  * assert.equal(isUsableName("example.com"), true);
  * assert.equal(isUsableName(""), false); // the root name
  * assert.equal(isUsableName("a".repeat(64) + ".com"), false); // a label over 63 bytes
+ * assert.equal(isUsableName("\ud800.com"), false); // a lone surrogate
+ * assert.equal(isUsableName("\u{1F600}.example"), true); // a pair is one character
  * ```
  */
 export function isUsableName(name: string): boolean {
@@ -145,6 +147,14 @@ export function isUsableName(name: string): boolean {
     const c = name.charCodeAt(i);
     if (c <= 32 || c === 58 || (c >= 0x7f && c <= 0xa0) || c === 0x2028 || c === 0x2029) {
       return false;
+    }
+    // A lone surrogate is no character: the name cache (UTF-8) would store U+FFFD instead, and
+    // the next run would name the host differently.
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = name.charCodeAt(i + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return false;
+      i++;
+      label++;
     }
     if (c === 46) label = 0;
     else if (++label > MAX_LABEL_LENGTH) return false;
