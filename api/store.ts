@@ -153,7 +153,6 @@ export function sampleRowOf(r: Row): SampleRow {
 /** The database of one `serve` data directory. */
 export class Store {
   #db: DatabaseSync;
-  #countQuery: StatementSync | undefined;
   #annotationQuery: StatementSync | undefined;
 
   private constructor(db: DatabaseSync) {
@@ -345,11 +344,7 @@ export class Store {
       const key = `${kind}\0${name}`;
       let data = notes.get(key);
       if (data === undefined) {
-        this.#annotationQuery ??= this.#db.prepare(
-          "SELECT data FROM annotations WHERE kind = ? AND name = ?",
-        );
-        const r = this.#annotationQuery.get(kind, name) as Row | undefined;
-        data = r ? String(r.data) : null;
+        data = this.#annotationText(kind, name);
         notes.set(key, data);
       }
       // Parsed per activity: each gets its own object, as separate requests would give.
@@ -366,22 +361,25 @@ export class Store {
 
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number> {
-    // Prepared once: activities() asks once per Secflow, and compiling the SQL each time was
-    // most of a large sample's page.
-    this.#countQuery ??= this.#db.prepare(
+    const r = this.#db.prepare(
       "SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ?",
-    );
-    const r = this.#countQuery.get(flowId) as Row;
+    ).get(flowId) as Row;
     return Promise.resolve(Number(r.n));
   }
 
   /** An annotation, or `{}`. */
   annotation(kind: AnnotationKind, name: string): Promise<Metadata> {
+    const data = this.#annotationText(kind, name);
+    return Promise.resolve(data === null ? {} : JSON.parse(data));
+  }
+
+  /** An annotation's stored JSON text, or null (the statement prepared once: pages ask often). */
+  #annotationText(kind: AnnotationKind, name: string): string | null {
     this.#annotationQuery ??= this.#db.prepare(
       "SELECT data FROM annotations WHERE kind = ? AND name = ?",
     );
     const r = this.#annotationQuery.get(kind, name) as Row | undefined;
-    return Promise.resolve(r ? JSON.parse(String(r.data)) : {});
+    return r ? String(r.data) : null;
   }
 
   /** Sets (replaces) an annotation. */

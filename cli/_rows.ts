@@ -10,7 +10,7 @@ import type { Flash } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import type { NetworkSageClient } from "../api/client.ts";
 import { type LoadOptions, loadSample } from "../io/load.ts";
-import { isPlainWhole, UsageError } from "./command.ts";
+import { UsageError } from "./command.ts";
 import { API_OPTIONS, clientFrom } from "./_api.ts";
 import { Progress } from "./_progress.ts";
 import type { InputFormat } from "../io/convert.ts";
@@ -156,18 +156,6 @@ export function selectRows(
   out.sort(by[options.sort ?? "start"]); // stable: ties keep input order
   if (options.top !== undefined) out = out.slice(0, options.top);
   return out;
-}
-
-/** A positive whole number option (`--top`), or a usage error. */
-export function positiveInt(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!isPlainWhole(value) || n < 1) {
-    throw new UsageError(
-      `--${name} must be a whole number of at least 1, not '${printable(value, 40)}'`,
-    );
-  }
-  return n;
 }
 
 const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];

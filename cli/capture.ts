@@ -10,7 +10,7 @@ import {
   parseCommandArgs,
   UsageError,
 } from "./command.ts";
-import { controlsEscaped, printable } from "../secflow/printable.ts";
+import { printable } from "../secflow/printable.ts";
 import {
   Collector,
   type CollectorSummary,
@@ -144,9 +144,9 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
     // Every ordinary line first erases the progress line, so the two never mix.
     const say = (line: string) => {
       progress.clear();
-      // Lines quote spool file names, libpcap's messages and the platform's answers: whatever
-      // control bytes they hold are shown escaped, never sent to the terminal.
-      ctx.err(controlsEscaped(line));
+      // Lines quote spool file names, libpcap's messages and the platform's answers: the CLI's
+      // context (cli.ts) escapes their control bytes, as for every command.
+      ctx.err(line);
     };
     let windowNumber = 1;
     const collector = new Collector({

@@ -64,6 +64,18 @@ export function isPlainDecimal(text: string): boolean {
   return /^\d{1,15}(\.\d{1,9})?$/.test(text);
 }
 
+/** A positive whole number option (`--top`, `--conversions`), or a usage error. */
+export function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!isPlainWhole(value) || n < 1) {
+    throw new UsageError(
+      `--${name} must be a whole number of at least 1, not '${printable(value, 40)}'`,
+    );
+  }
+  return n;
+}
+
 /**
  * `node:util` parseArgs with the errors turned into {@link UsageError}s (the CLI names the
  * command); an unknown long option close to a known one gets "did you mean". `allowPositionals`

@@ -7,6 +7,7 @@ import {
   isPlainDecimal,
   isPlainWhole,
   parseCommandArgs,
+  positiveInt,
   UsageError,
 } from "./command.ts";
 import { printable } from "../secflow/printable.ts";
@@ -127,14 +128,6 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       if (n === null || n < 1) throw new UsageError(`--${name} must be a size like 100M or 1G`);
       return n;
     };
-    const count = (name: string, value: string | undefined) => {
-      if (value === undefined) return undefined;
-      const n = Number(value);
-      if (!isPlainWhole(value) || n < 1) {
-        throw new UsageError(`--${name} must be a whole number above 0`);
-      }
-      return n;
-    };
     const seconds = (name: string, value: string | undefined) => {
       if (value === undefined) return undefined;
       const n = Number(value);
@@ -205,8 +198,8 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
         DEFAULT_MAX_CONVERT_MEMORY,
       ),
       convertTimeoutMs: seconds("convert-timeout", values["convert-timeout"]),
-      conversions: count("conversions", values.conversions),
-      maxConnections: count("max-connections", values["max-connections"]),
+      conversions: positiveInt("conversions", values.conversions),
+      maxConnections: positiveInt("max-connections", values["max-connections"]),
       headerTimeoutMs: seconds("header-timeout", values["header-timeout"]),
       idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
       stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),

@@ -3,9 +3,9 @@
  * destinations and sources that moved the most bytes.
  * @module
  */
-import { type Command, parseCommandArgs } from "./command.ts";
+import { type Command, parseCommandArgs, positiveInt } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
-import { INPUT_HELP, INPUT_OPTIONS, inputRows, positiveInt, type SecflowRow } from "./_rows.ts";
+import { INPUT_HELP, INPUT_OPTIONS, inputRows, type SecflowRow } from "./_rows.ts";
 import {
   type Column,
   formatBytes,

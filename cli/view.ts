@@ -3,13 +3,12 @@
  * table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or CSV).
  * @module
  */
-import { type Command, parseCommandArgs, UsageError } from "./command.ts";
+import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import {
   INPUT_HELP,
   INPUT_OPTIONS,
   inputRows,
-  positiveInt,
   type SecflowRow,
   selectRows,
   SORT_KEYS,
