@@ -4,6 +4,7 @@
  * {@link escapeHtml} before it is put into a page, in text and in attribute values alike.
  * @module
  */
+import { HIDDEN_MARKS } from "../secflow/printable.ts";
 
 const ENTITIES: Record<string, string> = {
   "&": "&amp;",
@@ -13,14 +14,17 @@ const ENTITIES: Record<string, string> = {
   "'": "&#39;",
 };
 
-// Control characters except tab and newline.
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
+/**
+ * What a reader could not see, or would read wrongly: control characters except tab and newline
+ * (C0, DEL, C1) and the bidirectional and zero-width marks (`\u202e` turns `evil.com:443`
+ * around; the terminal shows the same characters escaped, see `printable`).
+ */
+const HIDDEN = new RegExp(`[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f${HIDDEN_MARKS}]`, "g");
 
 /**
  * Text made safe for HTML text and quoted attribute values (SVG included): `& < > " '` become
- * entities, and control characters other than tab and newline become U+FFFD so a name cannot
- * hide text from the reader.
+ * entities, and control characters other than tab and newline, bidirectional and zero-width marks
+ * become U+FFFD, so that a name can neither hide text from the reader nor pass for another one.
  *
  * @example
  * ```ts
@@ -30,8 +34,9 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f]/g;
  *   escapeHtml("x<img src=q onerror=alert(1)>.example"),
  *   "x&lt;img src=q onerror=alert(1)&gt;.example",
  * );
+ * assert.equal(escapeHtml("\u202emoc.elgoog.evil:443"), "\ufffdmoc.elgoog.evil:443");
  * ```
  */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ENTITIES[c]).replace(CONTROL, "\ufffd");
+  return text.replace(/[&<>"']/g, (c) => ENTITIES[c]).replace(HIDDEN, "\ufffd");
 }

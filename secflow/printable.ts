@@ -8,9 +8,16 @@
  * @module
  */
 
-/** What {@link printable} escapes: C0, DEL, C1, backslash, bidirectional and zero-width marks. */
-// deno-lint-ignore no-control-regex
-const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\\\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
+/**
+ * The invisible characters that change how the text around them reads, as a regular expression
+ * character class: the bidirectional marks, overrides and isolates (U+202E shows `moc.exe` for
+ * `exe.com`), and the zero-width ones (two names that differ only by one look the same). Every
+ * place that shows input text, on a terminal or in a page, makes these visible.
+ */
+export const HIDDEN_MARKS = "\\u061c\\u200b-\\u200f\\u202a-\\u202e\\u2060-\\u2069\\ufeff";
+
+/** What {@link printable} escapes: C0, DEL, C1, backslash, and the {@link HIDDEN_MARKS}. */
+const UNPRINTABLE = new RegExp(`[\\x00-\\x1f\\x7f-\\x9f\\\\${HIDDEN_MARKS}]`, "g");
 
 /**
  * `text` with control characters shown as `\xNN`, bidirectional and zero-width characters as

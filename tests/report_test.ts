@@ -20,6 +20,18 @@ Deno.test("escapeHtml: markup characters become entities, control bytes U+FFFD",
   assert.equal(escapeHtml("a\x1b[31mb\x00\tc\n"), "a\ufffd[31mb\ufffd\tc\n");
 });
 
+Deno.test("report: a bidi override or zero-width mark cannot make one destination pass for another", () => {
+  const sample = reportSample(3, 3);
+  sample.flashes[0].dst = "\u202emoc.elgoog.evil\u202c:443"; // shows as "443:live.google.com"
+  sample.flashes[1].dst = "exa\u200bmple.com:443"; // looks like example.com
+  sample.flashes[2].dst = "x\u2066y\u2069\u0085z\ufeff.example:443";
+  const html = renderReport(sample);
+  const hidden = /[\u061c\u0080-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/u;
+  assert.equal(hidden.exec(html), null, "a hidden mark reached the page");
+  assert.ok(html.includes("\ufffdmoc.elgoog.evil\ufffd:443"));
+  assert.ok(html.includes("exa\ufffdmple.com:443"));
+});
+
 Deno.test("report: no traffic-derived name reaches the page unescaped", () => {
   const html = renderReport(reportSample());
   assert.ok(!html.includes("<img"), "raw <img in the page");
