@@ -4,6 +4,9 @@
  * the same code `networksage convert` uses, and prints the Secflows as `networksage view` does.
  *
  *     deno task demo            (writes demo/demo.pcap and demo/demo.sf)
+ *
+ * `demo/` is made in the working directory (the repository's root under `deno task demo`; any
+ * other folder with `deno task --cwd DIR demo`).
  * @module
  */
 import { convertFile, writeSample } from "./io/convert.ts";
@@ -11,7 +14,7 @@ import { writeDemoCapture } from "./bench/synthetic.ts";
 import { formatDate } from "./cli/_format.ts";
 import { main } from "./cli.ts";
 
-const dir = new URL("./demo/", import.meta.url).pathname;
+const dir = `${Deno.cwd()}/demo/`;
 await Deno.mkdir(dir, { recursive: true });
 const capture = `${dir}demo.pcap`;
 const output = `${dir}demo.sf`;

@@ -1,8 +1,10 @@
 /**
  * The README's first screen and its five-minute tour, run as written: every command line of the
  * tour's `sh` blocks is read from README.md and run through cli.ts (`networksage` is
- * `deno run -A cli.ts`) in the repository, on the data `deno task demo` generates. The output
- * lines the README shows under a command (`# ...` comments) must appear in what it printed.
+ * `deno run -A cli.ts`) on the data `deno task demo` generates. The output lines the README shows
+ * under a command (`# ...` comments) must appear in what it printed. The tour runs in a temporary
+ * folder (`deno task demo`'s command, then every other one, from there), so a user's own `demo/`
+ * files are never touched.
  *
  * Adaptations, each for a reason: `serve` gets `--port 0` (tests never take a fixed port) and the
  * exported URL follows it; `UUID` is the one `upload --wait` printed; `sudo capture -i` runs inside
@@ -56,10 +58,11 @@ function words(line: string): string[] {
 async function runDeno(
   args: string[],
   env: Record<string, string>,
+  cwd: string,
 ): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(Deno.execPath(), {
     args,
-    cwd: REPO,
+    cwd,
     env,
     stdin: "null",
     stdout: "piped",
@@ -78,18 +81,7 @@ Deno.test("README: the first screen and every command of the tour work as writte
   assert.ok(steps.length >= 15, `tour steps: ${steps.map((s) => s.line).join(" | ")}`);
 
   const state = await Deno.makeTempDir({ prefix: "ns_tour_state_" });
-  const outputs = [
-    "demo/tour.sf",
-    "demo/tour.html",
-    "demo/example.csv",
-    "demo/serve-data",
-    "demo/windows",
-  ];
-  const cleanup = () =>
-    Promise.all(
-      outputs.map((p) => Deno.remove(`${REPO}${p}`, { recursive: true }).catch(() => {})),
-    );
-  await cleanup();
+  const work = await Deno.makeTempDir({ prefix: "ns_tour_" });
   const env: Record<string, string> = { NO_COLOR: "1", NETWORKSAGE_STATE_DIR: state };
   let server: Deno.ChildProcess | undefined;
   let serverUrl = "";
@@ -97,8 +89,15 @@ Deno.test("README: the first screen and every command of the tour work as writte
   const libpcapMissing = pcapSkipReason();
   try {
     // The first screen's first command, from nothing: it makes the tour's data.
-    await Deno.remove(`${REPO}demo/demo.pcap`).catch(() => {});
-    const demo = await runDeno(["task", "demo"], env);
+    // `deno task demo`'s own command line, its script taken from the repository.
+    const task: string = JSON.parse(await Deno.readTextFile(`${REPO}deno.json`)).tasks.demo;
+    const taskArgs = task.split(" ");
+    assert.equal(taskArgs.shift(), "deno");
+    const demo = await runDeno(
+      taskArgs.map((a) => a.endsWith(".ts") ? `${REPO}${a}` : a),
+      env,
+      work,
+    );
     assert.equal(demo.code, 0, demo.out);
     assert.match(demo.out, /wrote \S+demo\.sf: 6 Secflows/);
     assert.match(demo.out, /^src +dst +named +pkts out/m, "the demo prints view's table");
@@ -137,7 +136,7 @@ Deno.test("README: the first screen and every command of the tour work as writte
           assert.equal(name, "serve", "only serve runs in the background");
           server = new Deno.Command(Deno.execPath(), {
             args: [...cli, ...argv, "--port", "0"],
-            cwd: REPO,
+            cwd: work,
             env,
             stdin: "null",
             stdout: "piped",
@@ -166,7 +165,7 @@ Deno.test("README: the first screen and every command of the tour work as writte
           try {
             const child = new Deno.Command("ip", {
               args: ["netns", "exec", ns, Deno.execPath(), ...cli, ...argv],
-              cwd: REPO,
+              cwd: work,
               env,
               stdin: "null",
               stdout: "piped",
@@ -195,11 +194,11 @@ Deno.test("README: the first screen and every command of the tour work as writte
           }
           return;
         }
-        const r = await runDeno([...cli, ...argv], env);
+        const r = await runDeno([...cli, ...argv], env, work);
         assert.equal(r.code, 0, `${line}\n${r.out}`);
         if (redirect) {
-          await Deno.writeTextFile(`${REPO}${redirect}`, r.out);
-          assert.match(await Deno.readTextFile(`${REPO}${redirect}`), /^src,dst,/);
+          await Deno.writeTextFile(`${work}/${redirect}`, r.out);
+          assert.match(await Deno.readTextFile(`${work}/${redirect}`), /^src,dst,/);
         }
         for (const expected of step.expected) {
           // A README line ending in "..." shows the start of what is printed.
@@ -225,7 +224,7 @@ Deno.test("README: the first screen and every command of the tour work as writte
       await server.stderr.cancel().catch(() => {});
       await server.status;
     }
-    await cleanup();
+    await Deno.remove(work, { recursive: true });
     await Deno.remove(state, { recursive: true });
   }
 });
