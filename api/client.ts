@@ -421,11 +421,12 @@ export class NetworkSageClient {
   /**
    * Endpoint 1: uploads a sample. The file is streamed from disk in 1 MiB chunks (re-opened for
    * each attempt) with an exact `Content-Length` (never chunked); its type is detected from its
-   * content when not given, as `convert` detects it (what `convert` refuses is refused here,
-   * before any byte is sent).
+   * content as `convert` detects it, and a given type is checked against the content. What
+   * `convert` refuses from the file's start (empty, not recognised, certainly not of the given
+   * type) is refused here, before any byte is sent.
    */
   async upload(request: UploadRequest, options: UploadOptions = {}): Promise<UploadAccepted> {
-    const type = request.type ?? await detectUploadType(request.path);
+    const type = await detectUploadType(request.path, request.type);
     const fileName = request.fileName ?? basename(request.path);
     const parts: OutgoingPart[] = [
       { name: "type", value: type },

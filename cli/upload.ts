@@ -37,8 +37,9 @@ export const uploadCommand: Command = {
                          [--api-url URL]
 
 Uploads FILE (endpoint 1), streamed from disk with an exact Content-Length. The type is detected
-from the content as convert detects it (gzip looked through) when --type is absent; what convert
-would refuse is refused before any byte is sent (exit 2). With --convert, FILE is converted here
+from the content as convert detects it (gzip looked through), and --type is checked against it;
+what convert refuses from the file's start (empty, not recognised, certainly not of --type) is
+refused before any byte is sent (exit 2). With --convert, FILE is converted here
 and only the resulting Secflows are uploaded: the capture or log itself never leaves the machine.
 With --wait, finds the upload's UUID and waits until it is processed. --json prints the upload
 answer's body, or with --wait the processed sample's metadata. A refused key (401/403) is final:
@@ -80,10 +81,10 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     const intervalMs = secondsOption("interval", values.interval);
     const timeoutMs = secondsOption("timeout", values.timeout);
     const client = clientFrom(values, true);
-    let type = values.type as UploadType | undefined;
+    let type: UploadType;
     try {
       // The converter's own detector: refuses (InputError, exit 2) what convert refuses.
-      type ??= await detectUploadType(path);
+      type = await detectUploadType(path, values.type as UploadType | undefined);
     } catch (e) {
       if (e instanceof Deno.errors.NotFound) {
         throw new UsageError(`no such file '${printable(path)}'`);

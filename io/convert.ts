@@ -156,7 +156,8 @@ async function formatFor(source: InputSource, asked?: InputFormat): Promise<Inpu
   const captures = (f?: InputFormat) => f === "pcap" || f === "pcapng";
   if (shown !== undefined && shown !== asked && !(captures(shown) && captures(asked))) {
     throw new InputError(
-      `${printable(source.name)}: --format ${asked}, but the content is ${describeFormat(shown)}`,
+      `${printable(source.name)}: asked to read it as ${describeFormat(asked)}, but the content ` +
+        `is ${describeFormat(shown)}`,
       { kind: "mismatch", file: source.name, value: shown },
     );
   }
@@ -173,11 +174,12 @@ function describeFormat(format: InputFormat): string {
 
 /**
  * Detects the format of the file at `path` from its content (never its name): pcap, pcapng, Zeek
- * TSV or JSON, or a Secflow sample; gzip-compressed files are looked through.
+ * TSV or JSON, or a Secflow sample; gzip-compressed files are looked through. With `asked`, the
+ * file is to be read as that format: it is returned unless the content is certainly another one
+ * (an `InputError` of kind `mismatch`, as {@link convertFile} with that `format` throws).
  */
-export async function detectFormat(path: string): Promise<InputFormat> {
-  const source = await openSource(path);
-  return formatOf(source.name, await detect(source.head), source.head);
+export async function detectFormat(path: string, asked?: InputFormat): Promise<InputFormat> {
+  return await formatFor(await openSource(path), asked);
 }
 
 /** A Zeek folder: its conn.log (or rotated pieces, in order) and its dns.log. */

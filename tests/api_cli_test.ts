@@ -14,6 +14,7 @@ import {
   sfSample,
   startServe,
   tempDir,
+  tinyPcap,
 } from "./api_fixtures.ts";
 
 const KEY = "sk-cli-secret-4242";
@@ -179,6 +180,41 @@ Deno.test("cli: upload --wait detects the type, waits, and prints the UUID", asy
       ),
     );
     assert.ok(!run.stdout.includes(KEY) && !run.stderr.includes(KEY));
+  } finally {
+    await front.shutdown();
+    await s.shutdown();
+  }
+});
+
+Deno.test("cli: upload --type that the content contradicts is refused before any request", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const front = flakyFront(s.service.handler);
+  try {
+    const capture = `${dir.path}/capture.pcap`;
+    await Deno.writeFile(capture, tinyPcap());
+    const env = { NETWORKSAGE_API_KEY: KEY };
+    const perms = apiPermissions(front.url, `--allow-read=${capture}`);
+    for (const type of ["zeek", "secflow"]) {
+      const run = await runCli(
+        ["upload", capture, "--type", type, "--api-url", front.url],
+        perms,
+        env,
+      );
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(
+        run.stderr,
+        /capture\.pcap: asked to read it as a (Zeek log|Secflow sample), but the content is a pcap capture\n$/,
+      );
+    }
+    assert.equal(front.total(), 0, "no request was made");
+    // A type the content agrees with goes through (pcap and pcapng are told apart later).
+    const ok = await runCli(
+      ["upload", capture, "--type", "pcap", "--api-url", front.url],
+      perms,
+      env,
+    );
+    assert.equal(ok.code, 0, ok.stderr);
   } finally {
     await front.shutdown();
     await s.shutdown();

@@ -488,10 +488,26 @@ Deno.test("CLI: --format that contradicts what the content shows is refused; unk
     assert.equal(made.code, 0, made.stderr);
     for (
       const [input, format, pattern] of [
-        [capture, "zeek", /in\.pcap: --format zeek, but the content is a pcap capture/],
-        [capture, "secflow", /in\.pcap: --format secflow, but the content is a pcap capture/],
-        [join(dir, "s.sf"), "pcap", /s\.sf: --format pcap, but the content is a Secflow sample/],
-        [join(dir, "s.sf"), "zeek", /s\.sf: --format zeek, but the content is a Secflow sample/],
+        [
+          capture,
+          "zeek",
+          /in\.pcap: asked to read it as a Zeek log, but the content is a pcap capture/,
+        ],
+        [
+          capture,
+          "secflow",
+          /in\.pcap: asked to read it as a Secflow sample, but the content is a pcap capture/,
+        ],
+        [
+          join(dir, "s.sf"),
+          "pcap",
+          /s\.sf: asked to read it as a pcap capture, but the content is a Secflow sample/,
+        ],
+        [
+          join(dir, "s.sf"),
+          "zeek",
+          /s\.sf: asked to read it as a Zeek log, but the content is a Secflow sample/,
+        ],
       ] as const
     ) {
       const r = await cli(["convert", input, "--format", format, "-o", join(dir, "x.sf")]);
