@@ -426,6 +426,12 @@ export class NetworkSageClient {
    * type) is refused here, before any byte is sent.
    */
   async upload(request: UploadRequest, options: UploadOptions = {}): Promise<UploadAccepted> {
+    // The request's own contradiction first: it needs no look at the file.
+    const dnsRefused = () =>
+      new NetworkSageError(0, "POST /upload/v1.0/uploader", "a DNS log goes only with type zeek");
+    if (request.dnsLog !== undefined && request.type !== undefined && request.type !== "zeek") {
+      throw dnsRefused();
+    }
     const type = await detectUploadType(request.path, request.type);
     const fileName = request.fileName ?? basename(request.path);
     const parts: OutgoingPart[] = [
@@ -434,13 +440,7 @@ export class NetworkSageClient {
       { name: "file", fileName, path: request.path },
     ];
     if (request.dnsLog !== undefined) {
-      if (type !== "zeek") {
-        throw new NetworkSageError(
-          0,
-          "POST /upload/v1.0/uploader",
-          "a DNS log goes only with type zeek",
-        );
-      }
+      if (type !== "zeek") throw dnsRefused();
       parts.push({ name: "zeekDnsFile", fileName: `dns_${fileName}`, path: request.dnsLog });
     }
     const body = await multipartBody(parts);
