@@ -5,7 +5,13 @@
  * @module
  */
 import { commands } from "./cli/commands.ts";
-import { type CliContext, type Command, type CommandEntry, optionsInHelp } from "./cli/command.ts";
+import {
+  type CliContext,
+  type Command,
+  type CommandEntry,
+  OperationError,
+  optionsInHelp,
+} from "./cli/command.ts";
 import { closest } from "./cli/_format.ts";
 import { controlsEscaped, printable } from "./secflow/printable.ts";
 import denoJson from "./deno.json" with { type: "json" };
@@ -22,7 +28,15 @@ const stdoutIsTerminal = Deno.stdout.isTerminal();
 /** Escaped line by line: a call may print several lines at once (a table, a debug trace). */
 const guarded = (text: string) => text.split("\n").map(controlsEscaped).join("\n");
 const context: CliContext = {
-  out: (line) => console.log(stdoutIsTerminal ? guarded(line) : line),
+  out: (line) => {
+    try {
+      console.log(stdoutIsTerminal ? guarded(line) : line);
+    } catch (e) {
+      // `view > /dev/full` said "No space left on device (os error 28)", naming nothing.
+      const reason = (e instanceof Error ? e.message : String(e)).replace(/ \(os error \d+\)$/, "");
+      throw new OperationError(`standard output: cannot write: ${reason}`);
+    }
+  },
   err: (line) => console.error(guarded(line)),
 };
 

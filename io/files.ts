@@ -39,7 +39,12 @@ function describeOpenError(path: string, e: unknown): Error {
   if (e instanceof Deno.errors.PermissionDenied) {
     return new InputError(`${path}: permission denied`, facts);
   }
-  if (e instanceof Deno.errors.NotCapable) return e;
+  if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") {
+    // Deno's message names no file the user can act on in a list of inputs: name it, and the flag.
+    return new Deno.errors.NotCapable(
+      `${path}: cannot read without read access: run again with --allow-read=${path}`,
+    );
+  }
   return new InputError(`${path}: cannot open: ${(e as Error).message}`, facts);
 }
 

@@ -326,6 +326,15 @@ async function io<T>(shown: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Whether the directory `path` is in exists (false when that cannot be seen). */
+function directoryExists(path: string): boolean {
+  try {
+    return Deno.statSync(dirname(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 function isNotCapable(e: unknown): boolean {
   return e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable";
 }
@@ -356,7 +365,14 @@ function describeWriteError(path: string, e: unknown, temporary = false): Error 
   }
   const name = printable(path);
   if (e instanceof Deno.errors.NotFound) {
-    return new OutputError(`${name}: cannot write: its directory does not exist`);
+    // Also what a directory that takes no new files answers (/proc: `-o /proc/version`).
+    return new OutputError(
+      directoryExists(path)
+        ? `${name}: cannot write: ${
+          temporary ? "no file can be created beside it" : "not found"
+        } (its directory exists)`
+        : `${name}: cannot write: its directory does not exist`,
+    );
   }
   if (e instanceof Deno.errors.PermissionDenied) {
     return new OutputError(

@@ -528,3 +528,78 @@ Deno.test("CLI: --format that contradicts what the content shows is refused; unk
     assert.doesNotMatch(asked.stderr, /but the content is/);
   });
 });
+
+Deno.test("convert: errors name the file: an input not granted, a directory that takes no new file", async () => {
+  await withTempDir(async (dir) => {
+    const capture = join(dir, "in.pcap");
+    const other = join(dir, "other.pcap");
+    await Deno.writeFile(capture, pcap(RECS));
+    await Deno.writeFile(other, pcap(RECS));
+    const out = join(dir, "out");
+    const run = async (args: string[], flags: string[], stdout: "piped" | "null" = "piped") => {
+      const r = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...flags, CLI, ...args],
+        stdout,
+        stderr: "piped",
+        stdin: "null",
+        env: { NO_COLOR: "1" },
+      }).output();
+      return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
+    };
+    // One of two inputs not granted: the failure names it and the flag, as `failed: FILE: why`.
+    const narrow = [`--allow-read=${capture},${out}`, `--allow-write=${out}`];
+    const two = await run(["convert", capture, other, "-o", `${out}/`], narrow);
+    assert.equal(two.code, 2, two.stderr);
+    assert.ok(
+      two.stderr.includes(
+        `failed: ${other}: cannot read without read access: run again with --allow-read=${other}`,
+      ),
+      two.stderr,
+    );
+    const one = await run(["view", other], narrow);
+    assert.equal(one.code, 2, one.stderr);
+    assert.ok(one.stderr.startsWith(`networksage view: ${other}: cannot read without read access`));
+    // /proc exists but takes no new file: not "its directory does not exist".
+    if (Deno.build.os === "linux") {
+      const proc = await run(["convert", capture, "-o", "/proc/version"], ["-A"]);
+      assert.equal(proc.code, 1, proc.stderr);
+      assert.equal(
+        proc.stderr,
+        "networksage convert: /proc/version: cannot write: no file can be created beside it " +
+          "(its directory exists)\n",
+      );
+    }
+    const missing = await run(["convert", capture, "-o", join(dir, "no", "x.sf")], ["-A"]);
+    assert.match(missing.stderr, /x\.sf: cannot write: its directory does not exist\n$/);
+  });
+});
+
+Deno.test("view and stats: a standard output that cannot take the data is named, exit 1", async () => {
+  if (Deno.build.os !== "linux") return;
+  await withTempDir(async (dir) => {
+    const capture = join(dir, "in.pcap");
+    await Deno.writeFile(capture, pcap(RECS));
+    for (const command of ["view", "stats"]) {
+      // /dev/full as the command's own stdout: every write fails with ENOSPC.
+      const r = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          'exec "$0" run -A "$1" "$2" "$3" > /dev/full',
+          Deno.execPath(),
+          CLI,
+          command,
+          capture,
+        ],
+        stdout: "null",
+        stderr: "piped",
+        stdin: "null",
+      }).output();
+      const stderr = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 1, stderr);
+      assert.equal(
+        stderr,
+        `networksage ${command}: standard output: cannot write: No space left on device\n`,
+      );
+    }
+  });
+});
