@@ -6,6 +6,7 @@
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { describeStart } from "../secflow/capture_reader.ts";
+import { gunzipIfNeeded } from "../secflow/gzip.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
 import { detect, type Detection } from "../secflow/detect.ts";
 import { InputError } from "../secflow/errors.ts";
@@ -145,6 +146,7 @@ export function formatOf(name: string, d: Detection, rawHead: Uint8Array): Input
  */
 async function formatFor(source: InputSource, asked?: InputFormat): Promise<InputFormat> {
   const detection = await detect(source.head);
+  if (detection.gzip && detection.content.length === 0) await throwGzipFault(source);
   if (asked === undefined) return formatOf(source.name, detection, source.head);
   const kind = detection.kind;
   const shown: InputFormat | undefined = kind === "unknown"
@@ -162,6 +164,15 @@ async function formatFor(source: InputSource, asked?: InputFormat): Promise<Inpu
     );
   }
   return asked;
+}
+
+/**
+ * A gzip input whose head gave no content at all: the decompressor's own error, with its offset
+ * and (for gzip files joined with `cat`) its advice. Detection alone only knows that nothing came
+ * out, and a small file is all head.
+ */
+async function throwGzipFault(source: InputSource): Promise<void> {
+  for await (const _ of gunzipIfNeeded([source.head], source.name)) return;
 }
 
 function describeFormat(format: InputFormat): string {

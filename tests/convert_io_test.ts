@@ -599,6 +599,33 @@ Deno.test("messages: concatenated gzip members and a cut gzip say what they are"
   });
 });
 
+Deno.test("messages: a small gzip file (all of it in the detection's head) gets the same messages", async () => {
+  await withTempDir(async (dir) => {
+    const zipped = await gzip(connTsv([CONN]));
+    assert.ok(zipped.length < 4096, "the whole file is one piece of the decompressor");
+    const cases: [string, Uint8Array, RegExp][] = [
+      [
+        "two.log.gz",
+        new Uint8Array([...zipped, ...zipped]),
+        /more data follows the end of the gzip stream, near compressed byte \d+ .*gzip -dc/,
+      ],
+      [
+        "bad.log.gz",
+        new Uint8Array([0x1f, 0x8b, 8, 0, ...new TextEncoder().encode("garbage, not deflate")]),
+        /gzip data is damaged at compressed byte \d+/,
+      ],
+    ];
+    for (const [name, bytes, pattern] of cases) {
+      const path = join(dir, name);
+      await Deno.writeFile(path, bytes);
+      const r = await runCli(["convert", path, "-o", join(dir, "x.sf")]);
+      assertClean(r);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`${name.replaceAll(".", "\\.")}: ${pattern.source}`));
+    }
+  });
+});
+
 Deno.test("messages: a full disk names the output and leaves no temporary file", async () => {
   await withTempDir(async (dir) => {
     const input = join(dir, "a.pcap");
