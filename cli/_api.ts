@@ -6,6 +6,7 @@
 import { printable } from "../secflow/printable.ts";
 import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
 import { NetworkSageClient } from "../api/client.ts";
+import { envGranted } from "../io/env.ts";
 
 /** Options every API command takes. */
 export const API_OPTIONS = {
@@ -60,8 +61,12 @@ export function clientFrom(
     maxAttempts,
   });
   if (needsKey && !client.hasApiKey) {
+    // Set but not granted reads as unset: say how to let it be read.
+    const grant = envGranted("NETWORKSAGE_API_KEY")
+      ? ""
+      : " and let it be read (--allow-env=NETWORKSAGE_API_KEY)";
     throw new UsageError(
-      `no API key: set NETWORKSAGE_API_KEY (private endpoints need one)`,
+      `no API key: set NETWORKSAGE_API_KEY${grant} (private endpoints need one)`,
     );
   }
   return client;

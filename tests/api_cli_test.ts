@@ -255,6 +255,20 @@ Deno.test("cli: no key exits 2 naming NETWORKSAGE_API_KEY before any request", a
   }
 });
 
+Deno.test("cli: a key that is set but may not be read is named with the grant it needs", async () => {
+  const url = "http://127.0.0.1:9";
+  const env = { NETWORKSAGE_API_KEY: KEY };
+  const hidden = await runCli(["samples", "--api-url", url], [`--allow-net=127.0.0.1:9`], env);
+  assert.equal(hidden.code, 2, hidden.stderr);
+  assert.match(
+    hidden.stderr,
+    /set NETWORKSAGE_API_KEY and let it be read \(--allow-env=NETWORKSAGE_API_KEY\)/,
+  );
+  const unset = await runCli(["samples", "--api-url", url], apiPermissions(url), {});
+  assert.equal(unset.code, 2, unset.stderr);
+  assert.match(unset.stderr, /no API key: set NETWORKSAGE_API_KEY \(private endpoints need one\)/);
+});
+
 Deno.test("cli: server errors surface with their message; the key is never printed", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
