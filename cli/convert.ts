@@ -19,7 +19,13 @@ import {
   type WriteResult,
   zeekFolder,
 } from "../io/convert.ts";
-import { type ConvertJob, type JobOutcome, runJob, runPool } from "../io/convert_pool.ts";
+import {
+  canUseWorkers,
+  type ConvertJob,
+  type JobOutcome,
+  runJob,
+  runPool,
+} from "../io/convert_pool.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
 import { isStdout } from "../io/output.ts";
@@ -400,6 +406,12 @@ async function convertMany(
     }
     progress.update(done, jobs.length);
   };
+  if (timeoutSeconds !== undefined && pooled.length > 0 && !canUseWorkers()) {
+    p.out.err(
+      "warning: --timeout needs the worker pool, which needs read access to this program's " +
+        "files (e.g. plain --allow-read): converting one input at a time, with no time limit",
+    );
+  }
   for (const job of here) onDone(job, await runJob(job, (w) => onWarning(job, w)));
   await runPool(pooled, { onWarning, onDone }, {
     jobTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,

@@ -93,7 +93,8 @@ export async function runPool(
 ): Promise<void> {
   const workers = options.workers ?? (navigator.hardwareConcurrency || 2);
   const count = Math.min(workers, jobs.length);
-  if (count <= 1 || !canUseWorkers()) {
+  // One job runs here, unless it has a time limit: only a worker can be stopped.
+  if (count === 0 || (count === 1 && options.jobTimeoutMs === undefined) || !canUseWorkers()) {
     for (const job of jobs) {
       events.onDone(job, await runJob(job, (w) => events.onWarning(job, w)));
     }

@@ -266,6 +266,37 @@ Deno.test("batch: --timeout gives up on an input that never ends (a FIFO nobody 
   });
 });
 
+Deno.test("batch: --timeout holds for a single input of the pool too, and says when it cannot hold", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeFile(join(dir, "a.pcap"), CAPTURE);
+    const fifo = join(dir, "stuck.fifo");
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    // Standard input is converted here; the FIFO is then the pool's only job.
+    const one = await runCli(
+      ["convert", "-", fifo, "--timeout", "1", "-o", join(dir, "out")],
+      { timeoutMs: 30_000, stdin: CAPTURE },
+    );
+    assertClean(one);
+    assert.equal(one.timedOut, false, "the FIFO held the run: --timeout was not applied");
+    assert.match(one.stderr, /failed: .*stuck\.fifo: gave up after 1 s/);
+    assert.match(one.stderr, /total: 2 inputs: 1 converted, 1 failed/);
+    // Without read access to the program's files there are no workers: said, not ignored.
+    const narrow = await runCli(
+      ["convert", join(dir, "a.pcap"), "-", "--timeout", "5", "-o", join(dir, "out2")],
+      {
+        permissions: [`--allow-read=${dir}`, `--allow-write=${dir}`],
+        stdin: CAPTURE,
+      },
+    );
+    assertClean(narrow);
+    assert.equal(narrow.code, 0, narrow.stderr);
+    assert.match(
+      narrow.stderr,
+      /^warning: --timeout needs the worker pool, .*: converting one input at a time, with no time limit$/m,
+    );
+  });
+});
+
 const L = "192.168.1.10";
 const CONN: ConnRow = {
   ts: "1700000000.5",
