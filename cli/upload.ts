@@ -17,6 +17,7 @@ import {
 } from "./_api.ts";
 import { UPLOAD_TYPES, type UploadType } from "../api/types.ts";
 import { detectUploadType } from "../api/detect.ts";
+import { envVar } from "../io/env.ts";
 
 /** A refused key is final: one line saying so, exit 1, no retry (the client never retries 4xx). */
 function keyRefused(e: unknown): never {
@@ -26,6 +27,23 @@ function keyRefused(e: unknown): never {
     );
   }
   throw e;
+}
+
+/**
+ * Where `--convert` writes the sample before sending it. Deno's own error names `<TMP>`, which
+ * no flag takes: name the directory (TMPDIR when it may be read, else /tmp on Unix).
+ */
+async function temporaryDirectory(): Promise<string> {
+  try {
+    return await Deno.makeTempDir({ prefix: "networksage-upload-" });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable")) throw e;
+    const dir = envVar("TMPDIR") ?? (Deno.build.os === "windows" ? "%TEMP%" : "/tmp");
+    throw new Deno.errors.NotCapable(
+      `--convert writes the converted sample to a temporary directory first: run again with ` +
+        `--allow-read=${dir} --allow-write=${dir}`,
+    );
+  }
 }
 
 /** `upload FILE [--type T] [--dns DNSLOG] [--name NAME] [--convert] [--wait]`. */
@@ -103,7 +121,7 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     let tempDir: string | undefined;
     if (values.convert && type !== "secflow") {
       const { convertFileTo } = await import("../io/convert.ts");
-      tempDir = await Deno.makeTempDir({ prefix: "networksage-upload-" });
+      tempDir = await temporaryDirectory();
       fileName = fileName.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".sf";
       sendPath = `${tempDir}/${fileName}`;
       const written = await convertFileTo(path, sendPath, {

@@ -269,6 +269,24 @@ Deno.test("cli: a key that is set but may not be read is named with the grant it
   assert.match(unset.stderr, /no API key: set NETWORKSAGE_API_KEY \(private endpoints need one\)/);
 });
 
+Deno.test("cli: upload --convert without the temporary directory names the grant it needs", async () => {
+  await using dir = await tempDir();
+  const capture = `${dir.path}/capture.pcap`;
+  await Deno.writeFile(capture, tinyPcap());
+  const url = "http://127.0.0.1:9";
+  const run = await runCli(
+    ["upload", capture, "--convert", "--api-url", url],
+    apiPermissions(url, `--allow-read=${capture}`),
+    { NETWORKSAGE_API_KEY: KEY },
+  );
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /--convert writes the converted sample to a temporary directory first: run again with --allow-read=\S+ --allow-write=\S+/,
+  );
+  assert.ok(!run.stderr.includes("<TMP>"), run.stderr);
+});
+
 Deno.test("cli: server errors surface with their message; the key is never printed", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
