@@ -30,6 +30,7 @@ const ROWS = Number(opt("rows", "1000000"));
 const RUNS = Number(opt("runs", "5"));
 const keep = args.includes("--keep");
 const dir = opt("dir", "") || await Deno.makeTempDir({ prefix: "zeek-bench-" });
+await Deno.mkdir(dir, { recursive: true }); // a --dir that does not exist yet is made
 const root = new URL("..", import.meta.url).pathname;
 
 const CONN_HEADER = [
