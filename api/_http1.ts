@@ -88,6 +88,8 @@ class Connection {
     for (;;) {
       const end = indexOfCrlfCrlf(this.#buf, scanFrom);
       if (end >= 0) {
+        // A head that ends inside the read that took it past `max` is still too large.
+        if (end > max) throw new HttpError(431, "request head too large");
         const head = this.#buf.subarray(0, end);
         this.#buf = this.#buf.subarray(end + 4);
         return head;

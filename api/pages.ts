@@ -483,10 +483,17 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return redirect(`/samples/${enc(uuid)}#annotations`);
   }
 
+  // HEAD is GET without the body (a link checker or `curl -I` got 404 where GET got 200).
   return async function handle(request: Request): Promise<Response> {
+    if (request.method !== "HEAD") return await answer(request, request.method);
+    const response = await answer(request, "GET");
+    await response.body?.cancel().catch(() => {});
+    return new Response(null, response);
+  };
+
+  async function answer(request: Request, m: string): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
-    const m = request.method;
     if (path === "/favicon.ico") return new Response(null, { status: 204 });
     const session = sessions.get(cookieValue(request, SESSION_COOKIE));
     if (path === "/login") {
@@ -494,6 +501,12 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     }
     if (path === "/logout") {
       if (m !== "POST") return redirect("/");
+      // Checked with or without a session: another site's form (whose cookie the browser
+      // withholds) cleared the user's session cookie, and so logged them out.
+      if (!sameOrigin(request)) {
+        await request.body?.cancel().catch(() => {});
+        return refused("cross-site request refused");
+      }
       const form = await formBody(request, 8192);
       if (session) {
         const bad = checkForm(request, session, form?.get("csrf") ?? null);
@@ -534,5 +547,5 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       return m === "POST" ? annotate(request, session, uuid) : redirect(`/samples/${enc(uuid)}`);
     }
     return m === "GET" ? samplePage(session, uuid) : notFound(session);
-  };
+  }
 }

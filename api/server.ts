@@ -69,6 +69,13 @@ export interface ServeOptions {
   /** More routes (pages), tried after the API's. */
   routes?: Route[];
   /**
+   * The origin browsers reach the pages at when it is not this server's own, such as
+   * `https://ns.example.com` behind a reverse proxy that terminates TLS: the pages' forms are
+   * accepted from it (they are refused as cross-site otherwise), and when it is `https:` the
+   * session cookie is `Secure`. Serve itself speaks plain HTTP.
+   */
+  publicOrigin?: string;
+  /**
    * A `postgres://` URL: keep everything in that PostgreSQL database, shared with other nodes
    * (default: SQLite in `dataDir`).
    */
@@ -142,6 +149,27 @@ function checkOptions(options: ServeOptions): void {
       throw new RangeError(`serve: ${name} must be a number above 0, not ${String(v)}`);
     }
   }
+  if (options.publicOrigin !== undefined) publicOriginOf(options.publicOrigin);
+}
+
+/**
+ * `text` as an origin (`https://host[:port]`, nothing after it but an optional `/`), or a
+ * TypeError saying what it must look like.
+ */
+export function publicOriginOf(text: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch { /* said below */ }
+  const bare = url !== undefined && url.pathname === "/" && !url.search && !url.hash &&
+    !url.username && !url.password && !String(text).endsWith("?") && !String(text).endsWith("#");
+  if (!url || !/^https?:$/.test(url.protocol) || !bare) {
+    throw new TypeError(
+      `serve: publicOrigin must be an origin such as https://ns.example.com (scheme, host and ` +
+        `port only), not '${printable(String(text), 80)}'`,
+    );
+  }
+  return url.origin;
 }
 
 /**
@@ -176,6 +204,17 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const dataDir = options.dataDir.replace(/\/+$/, "") || "/";
   const keep = options.keepOriginals ?? false;
   const log = options.onLog ?? ((line: string) => console.error(line));
+  const short = options.apiKeys.filter((k) => (typeof k === "string" ? k : k.key).length < 16);
+  if (short.length > 0) {
+    // Nothing limits guessing through the API's header, and a login limit that kept out a right
+    // key would let anyone lock every user out: a key's length is what protects it.
+    log(
+      `networksage serve: warning: ${short.length} of the keys ${
+        short.length === 1 ? "is" : "are"
+      } shorter than 16 characters and can be guessed; use random keys of 16 characters or ` +
+        "more (openssl rand -hex 16)",
+    );
+  }
   const isolation = options.convert ? null : isolationCommand();
   if (!options.convert && !isolation) {
     log(
@@ -272,10 +311,20 @@ export async function createService(options: ServeOptions): Promise<Service> {
     upload,
   });
 
+  const publicOrigin = options.publicOrigin === undefined
+    ? undefined
+    : publicOriginOf(options.publicOrigin);
   return {
     async handler(request: Request): Promise<Response> {
       try {
-        if (isPagePath(new URL(request.url).pathname)) return await pages(request);
+        const url = new URL(request.url);
+        if (isPagePath(url.pathname)) {
+          // The pages judge origins and cookie security by the URL the browser used.
+          const seen = publicOrigin === undefined
+            ? request
+            : new Request(`${publicOrigin}${url.pathname}${url.search}`, request);
+          return await pages(seen);
+        }
         return await dispatch(routes, request, authorize);
       } catch (e) {
         log(

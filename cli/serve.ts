@@ -15,6 +15,7 @@ import {
   type ApiKey,
   DEFAULT_MAX_CONVERT_MEMORY,
   DEFAULT_MAX_UPLOAD,
+  publicOriginOf,
   readKeysFile,
   serve,
 } from "../api/server.ts";
@@ -47,7 +48,7 @@ export const serveCommand: Command = {
   help:
     `usage: networksage serve [--host H] [--port P] [--data DIR] [--keys-file F] [--max-upload SIZE]
                         [--max-convert-memory SIZE] [--convert-timeout S] [--keep-originals]
-                        [--database postgres://...] [--lease SECONDS]
+                        [--database postgres://...] [--lease SECONDS] [--public-origin URL]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
 Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600),
@@ -79,6 +80,10 @@ options:
   --idle-timeout S          a kept-alive connection may idle S seconds (default 5)
   --stall-timeout S         a body or answer may stall S seconds (default 15)
   --keep-originals          keep uploaded files next to their Secflows
+  --public-origin URL       the origin browsers use when it is not serve's own, e.g.
+                            https://ns.example.com behind a reverse proxy that terminates TLS:
+                            the pages accept logins and forms from it (refused as cross-site
+                            otherwise), and with https the session cookie is Secure
   --database URL            keep everything in PostgreSQL (postgres://user:pass@host:port/db),
                             shared by several serve nodes (or $NETWORKSAGE_DATABASE_URL; with
                             neither, SQLite in DIR). With PostgreSQL, DIR holds only this node's
@@ -112,6 +117,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       "idle-timeout": { type: "string" },
       "stall-timeout": { type: "string" },
       "keep-originals": { type: "boolean" },
+      "public-origin": { type: "string" },
       database: { type: "string" },
       lease: { type: "string" },
     });
@@ -184,6 +190,16 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       }
       leaseMs = Math.round(seconds * 1000);
     }
+    let publicOrigin: string | undefined;
+    if (values["public-origin"] !== undefined) {
+      try {
+        publicOrigin = publicOriginOf(values["public-origin"]);
+      } catch (e) {
+        throw new UsageError(
+          `--public-origin: ${(e as Error).message.replace(/^serve: \w+ /, "")}`,
+        );
+      }
+    }
     const dataDir = values.data ?? "./networksage-data";
     const controller = new AbortController();
     const server = await serve({
@@ -204,6 +220,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
       stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),
       keepOriginals: values["keep-originals"] ?? false,
+      publicOrigin,
       database,
       leaseMs,
       signal: controller.signal,

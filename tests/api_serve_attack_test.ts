@@ -709,3 +709,48 @@ Deno.test("serve: SIGTERM stops it within 5 s even with an upload stuck mid-body
     conn.close();
   }
 });
+
+Deno.test("serve: a request head over 16 KiB is refused (431) even when it arrives in one piece", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data` });
+  try {
+    const ask = async (headBytes: number) => {
+      const start = "GET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ";
+      const end = "\r\nConnection: close\r\n\r\n";
+      const filler = "a".repeat(headBytes - start.length - end.length);
+      const conn = await connect(s.url);
+      await conn.write(enc.encode(start + filler + end));
+      const text = new TextDecoder().decode(
+        new Uint8Array(await new Response(conn.readable).arrayBuffer()),
+      );
+      return Number(/^HTTP\/1\.1 (\d+)/.exec(text)?.[1]);
+    };
+    assert.notEqual(await ask(16_000), 431);
+    assert.notEqual(await ask(16_384 + 4), 431); // exactly 16 KiB before the blank line
+    assert.equal(await ask(16_384 + 5), 431);
+    assert.equal(await ask(30_000), 431);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("serve: keys shorter than 16 characters get a warning at start; longer ones none", async () => {
+  await using dir = await tempDir();
+  const weak = await startServe({
+    dataDir: `${dir.path}/a`,
+    apiKeys: ["key-alice", { key: "0123456789abcdef", admin: true }, "sk-team"],
+  });
+  const strong = await startServe({ dataDir: `${dir.path}/b`, apiKeys: ["0123456789abcdef"] });
+  try {
+    const warned = weak.logs.filter((l) => l.includes("shorter than 16 characters"));
+    assert.deepEqual(warned, [
+      "networksage serve: warning: 2 of the keys are shorter than 16 characters and can be " +
+      "guessed; use random keys of 16 characters or more (openssl rand -hex 16)",
+    ]);
+    assert.ok(!warned[0].includes("key-alice") && !warned[0].includes("sk-team"), "a key printed");
+    assert.equal(strong.logs.filter((l) => l.includes("shorter than")).length, 0);
+  } finally {
+    await weak.shutdown();
+    await strong.shutdown();
+  }
+});

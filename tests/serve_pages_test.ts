@@ -547,3 +547,97 @@ Deno.test("web sessions: one owner's logins evict only that owner's oldest sessi
   sessions.delete(victim.id); // already evicted: a no-op
   assert.equal(sessions.size, 10);
 });
+
+Deno.test("pages: behind an https proxy (publicOrigin) logins from it work and the cookie is Secure", async () => {
+  await using dir = await tempDir();
+  const proxied = await startServe({
+    dataDir: `${dir.path}/a`,
+    apiKeys: [ALICE],
+    publicOrigin: "https://ns.example.com",
+  });
+  const plain = await startServe({ dataDir: `${dir.path}/b`, apiKeys: [ALICE] });
+  try {
+    // What a browser at https://ns.example.com sends through a proxy that speaks HTTP to serve.
+    const r = await post(proxied.url, "/login", { apikey: ALICE }, {
+      origin: "https://ns.example.com",
+    });
+    await r.body?.cancel();
+    assert.equal(r.status, 303);
+    const setCookie = r.headers.get("set-cookie") ?? "";
+    assert.match(setCookie, /; Secure/);
+    const cookie = setCookie.split(";")[0];
+    const page = await get(proxied.url, "/", cookie);
+    assert.equal(page.status, 200);
+    const out = await post(proxied.url, "/logout", { csrf: csrfOf(page.text) }, {
+      cookie,
+      origin: "https://ns.example.com",
+    });
+    await out.body?.cancel();
+    assert.equal(out.status, 303);
+    assert.match(out.headers.get("set-cookie") ?? "", /Max-Age=0.*; Secure|; Secure.*Max-Age=0/);
+    // Another origin is still cross-site; and without publicOrigin the proxy's origin is too.
+    const evil = await post(proxied.url, "/login", { apikey: ALICE }, {
+      origin: "https://evil.example",
+    });
+    await evil.body?.cancel();
+    assert.equal(evil.status, 403);
+    const refused = await post(plain.url, "/login", { apikey: ALICE }, {
+      origin: "https://ns.example.com",
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 403);
+    // Over plain http the cookie is not Secure (the browser would drop it).
+    const local = await login(plain.url, ALICE);
+    assert.doesNotMatch(local.setCookie, /Secure/);
+  } finally {
+    await proxied.shutdown();
+    await plain.shutdown();
+  }
+  await assert.rejects(
+    () => startServe({ dataDir: `${dir.path}/c`, publicOrigin: "https://ns.example.com/app" }),
+    /publicOrigin must be an origin such as https:\/\/ns\.example\.com/,
+  );
+});
+
+Deno.test("pages: another site cannot log a user out, session cookie or not", async () => {
+  await using dir = await tempDir();
+  const server = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [ALICE] });
+  try {
+    // The browser withholds a SameSite=Strict cookie from a cross-site post: no session is seen.
+    for (
+      const init of [{ origin: "https://evil.example", site: "cross-site" }, {
+        origin: "https://evil.example",
+      }]
+    ) {
+      const r = await post(server.url, "/logout", {}, init);
+      await r.body?.cancel();
+      assert.equal(r.status, 403);
+      assert.equal(r.headers.get("set-cookie"), null, "the session cookie was cleared");
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("pages: HEAD answers as GET does, without the body", async () => {
+  await using dir = await tempDir();
+  const { server, uuids } = await fixture(dir.path);
+  try {
+    const { cookie } = await login(server.url, ALICE);
+    for (
+      const path of ["/", `/samples/${uuids.alice}`, `/samples/${uuids.alice}/report.html`, "/nope"]
+    ) {
+      const g = await get(server.url, path, cookie);
+      const h = await fetch(`${server.url}${path}`, {
+        method: "HEAD",
+        headers: { cookie },
+        redirect: "manual",
+      });
+      assert.equal(h.status, g.status, path);
+      assert.equal(h.headers.get("content-type"), g.headers.get("content-type"), path);
+      assert.equal(await h.text(), "", path);
+    }
+  } finally {
+    await server.shutdown();
+  }
+});
