@@ -60,15 +60,22 @@ export async function writeDurable(dir: string, name: string, bytes: Uint8Array)
  * Output, held and spool directories hold samples a user or an earlier run put there.
  */
 export async function writeUnique(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  const candidate = await uniqueName(dir, name, bytes);
+  if (await readIfExists(`${dir}/${candidate}`) === null) await writeDurable(dir, candidate, bytes);
+  return candidate;
+}
+
+/**
+ * The name {@link writeUnique} gives `bytes` in `dir`: `name`, or the first `NAME-N.sf` that is
+ * free or already holds these very bytes.
+ */
+export async function uniqueName(dir: string, name: string, bytes: Uint8Array): Promise<string> {
   let candidate = name;
   for (let i = 1;; i++) {
     const existing = await readIfExists(`${dir}/${candidate}`);
-    if (existing === null) break;
-    if (sameBytes(existing, bytes)) return candidate;
+    if (existing === null || sameBytes(existing, bytes)) return candidate;
     candidate = numbered(name, i);
   }
-  await writeDurable(dir, candidate, bytes);
-  return candidate;
 }
 
 /** `name` or, when `dir` has it, the first free `NAME-N.sf` (the name a move may take). */

@@ -7,7 +7,7 @@
  * window close and every few seconds; each failure is one line naming the path and the error.
  * @module
  */
-import { ensureDir, errorLine, removeStaleTemps, writeUnique } from "./_durable.ts";
+import { ensureDir, errorLine, removeStaleTemps, uniqueName, writeUnique } from "./_durable.ts";
 import type { Spool } from "./spool.ts";
 
 /** Where a window's sample ended up. */
@@ -153,6 +153,13 @@ export class WindowSink {
     bytes: Uint8Array,
   ): Promise<{ status: SinkStatus; path: string | null }> {
     await this.#retry();
+    const { spool, outputDir } = this.#o;
+    if (spool && outputDir !== null) {
+      // One name everywhere: beside an earlier run's NAME.sf the output gets NAME-1.sf, and the
+      // spool (so the upload) takes the same; under NAME the upload was told from the earlier
+      // run's upload of NAME only by time, and an interrupted one could be taken for it.
+      name = await uniqueName(outputDir, name, bytes).catch(() => name);
+    }
     const w: Waiting = {
       name,
       bytes,

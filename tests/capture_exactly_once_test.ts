@@ -564,3 +564,42 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name:
+    "capture: a re-run on the same file uploads under the name its output got, never the first's",
+  ignore: skip,
+  async fn() {
+    await withTmp(async (tmp) => {
+      const platform = await startTestPlatform();
+      try {
+        const file = `${tmp}/one.pcap`;
+        const [name] = await writeWindowedCapture(file, {
+          startSeconds: 1_800_400_000,
+          windows: 1,
+        });
+        const args = [
+          "-r",
+          file,
+          "--duration",
+          "10",
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          `${tmp}/s`,
+        ];
+        const first = capture(args, platform.url);
+        strictEqual((await first.finish()).code, 0, first.lines.join("\n"));
+        const again = capture(args, platform.url);
+        strictEqual((await again.finish()).code, 0, again.lines.join("\n"));
+        const second = name.replace(/\.sf$/, "-1.sf");
+        // One sample, one name: the output's, the window line's, the spool's and the upload's.
+        deepStrictEqual(windowNames(again), [second]);
+        deepStrictEqual(platform.received.map((u) => u.fileName), [name, second]);
+        deepStrictEqual(await sfNames(`${tmp}/out`), [name, second].sort());
+      } finally {
+        await platform.close();
+      }
+    });
+  },
+});
