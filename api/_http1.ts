@@ -234,6 +234,7 @@ function plainAnswer(status: number, message: string): Uint8Array {
   const body = JSON.stringify({ error: true, body: message });
   return encoder.encode(
     `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\ncontent-type: application/json\r\n` +
+      "x-content-type-options: nosniff\r\n" +
       `content-length: ${encoder.encode(body).length}\r\nconnection: close\r\n\r\n${body}`,
   );
 }
@@ -430,7 +431,7 @@ export function listenHttp1(
       onError(e);
       response = new Response(JSON.stringify({ error: true, body: "internal error" }), {
         status: 500,
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", "x-content-type-options": "nosniff" },
       });
     }
     if (c.closed) return false;

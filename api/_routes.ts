@@ -38,9 +38,18 @@ export interface Route {
 export function envelope(status: number, body: unknown): Response {
   return new Response(JSON.stringify({ error: status !== 200, body }), {
     status,
-    headers: { "content-type": "application/json" },
+    headers: JSON_HEADERS,
   });
 }
+
+/**
+ * The headers of every JSON answer. An answer can quote the request (`no such endpoint: GET
+ * /<path>`): `nosniff` keeps a browser from reading it as anything but JSON.
+ */
+export const JSON_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "application/json",
+  "x-content-type-options": "nosniff",
+};
 
 /** Secflows per page of {@link secflowList}. */
 const LIST_PAGE = 2000;
@@ -69,7 +78,7 @@ function secflowList(store: Storage, uuid: string): Response {
   }, { highWaterMark: 0 });
   return new Response(body, {
     status: 200,
-    headers: { "content-type": "application/json", "transfer-encoding": "chunked" },
+    headers: { ...JSON_HEADERS, "transfer-encoding": "chunked" },
   });
 }
 

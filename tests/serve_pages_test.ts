@@ -308,8 +308,11 @@ Deno.test("pages: every page sends a strict CSP and no-store; API paths stay JSO
         assert.match(r.headers.get("content-type") ?? "", /^text\/html/);
       }
     }
-    const api = await fetch(`${server.url}/sec/v1.0/nothing`);
+    // An API answer may quote the request's path: never to be sniffed as HTML.
+    const api = await fetch(`${server.url}/sec/v1.0/%3Cscript%3Ealert(1)%3C%2Fscript%3E`);
     assert.equal(api.status, 404);
+    assert.equal(api.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(api.headers.get("content-type"), "application/json");
     assert.equal((await api.json()).error, true);
   } finally {
     await server.shutdown();
