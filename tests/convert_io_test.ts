@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
 import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
+import { CONN_FIELDS } from "../secflow/zeek/_fields.ts";
 import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
 import { formatSample } from "../secflow/sample.ts";
 
@@ -294,6 +295,32 @@ Deno.test("batch: --timeout holds for a single input of the pool too, and says w
       narrow.stderr,
       /^warning: --timeout needs the worker pool, .*: converting one input at a time, with no time limit$/m,
     );
+  });
+});
+
+Deno.test("zeek: '#' lines under a wide #fields header cost no re-mapping each (a 100 KB gzip took minutes)", async () => {
+  await withTempDir(async (dir) => {
+    // 20,000 unknown columns before the real ones, then 100,000 comment lines, then one row.
+    const wide = [...Array.from({ length: 20_000 }, (_, i) => `x${i}`), ...CONN_FIELDS];
+    const table = connTsv([CONN], wide);
+    const at = table.indexOf("\n", table.indexOf("#types")) + 1;
+    const text = table.slice(0, at) + "#\n".repeat(100_000) + table.slice(at);
+    for (
+      const [name, bytes] of [["wide.log", new TextEncoder().encode(text)], [
+        "wide.log.gz",
+        await gzip(text),
+      ]] as const
+    ) {
+      const path = join(dir, name);
+      await Deno.writeFile(path, bytes);
+      const r = await runCli(["convert", path, "-o", join(dir, `${name}.sf`)], {
+        timeoutMs: 60_000,
+      });
+      assert.equal(r.timedOut, false, `${name}: still converting after 60 s`);
+      assertClean(r);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /: 1 Secflow from 1 conn\.log record \(1 kept,/);
+    }
   });
 });
 
