@@ -57,7 +57,8 @@ async function readSecflowSample(path: string): Promise<ConversionOutput> {
     reader.push(chunk);
     if (reader.failed) break;
   }
-  reader.end();
+  // Not after a failure: the end of unread text would add a "cut short" that is not true.
+  if (!reader.failed) reader.end();
   if (reader.failed) throw new SampleError("the sample", reader.problems, reader.problemCount);
   const hash = fields.get("hash");
   const trafficDate = fields.get("trafficDate");

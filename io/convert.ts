@@ -431,7 +431,8 @@ async function feedSample(reader: SampleReader, source: InputSource): Promise<vo
     reader.push(chunk);
     if (reader.failed) break;
   }
-  reader.end();
+  // Not after a failure: the end of unread text would add a "cut short" that is not true.
+  if (!reader.failed) reader.end();
 }
 
 /** A `.sf` file read and validated against section 1, with a new hash and `fileName`. */
@@ -689,7 +690,7 @@ async function rewriteSecflow(
         pending = [];
       }
     }
-    reader.end();
+    if (!reader.failed) reader.end(); // (not after a failure: see feedSample)
     if (reader.failed) throw new SampleError(source.name, reader.problems, reader.problemCount);
     if (flashes > 0) yield encoder.encode(pending.join("") + "]}");
   }

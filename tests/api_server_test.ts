@@ -319,6 +319,32 @@ serveTest(
   },
 );
 
+serveTest(
+  "serve: a .sf upload's first real problem is its processingError, not a made-up 'cut short'",
+  async (storage) => {
+    await using dir = await tempDir();
+    const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });
+    try {
+      const c = client(s.url);
+      const flash = (i: number) =>
+        `{"src": "10.0.0.1:${i === 5 ? 70000 : 1000}", "dst": "example.com:443", ` +
+        `"destinationNameSource": "passive", "srcPkts": 1, "srcBytes": 1, "dstPkts": 1, ` +
+        `"dstBytes": 1, "relativeStart": 0.0, "protocolInformation": "", "duration": 0.0}`;
+      const text =
+        `{"hash": "${"0".repeat(32)}", "trafficDate": "1700000000.0", "fileName": "b.sf", ` +
+        `"flashes": [${Array.from({ length: 20_000 }, (_, i) => flash(i)).join(", ")}]}`;
+      await Deno.writeTextFile(`${dir.path}/big.sf`, text);
+      await c.upload({ path: `${dir.path}/big.sf`, type: "secflow" });
+      await s.idle();
+      const [entry] = await c.listUploads();
+      assert.match(String(entry.processingError), /\$\.flashes\[5\]\.src: /);
+      assert.doesNotMatch(String(entry.processingError), /cut short/);
+    } finally {
+      await s.shutdown();
+    }
+  },
+);
+
 serveTest("serve: a conversion failure is recorded and reported, not lost", async (storage) => {
   await using dir = await tempDir();
   const s = await startServe({ ...storage, dataDir: `${dir.path}/data` });

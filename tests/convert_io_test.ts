@@ -10,6 +10,7 @@ import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts
 import { CONN_FIELDS } from "../secflow/zeek/_fields.ts";
 import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
 import { formatSample } from "../secflow/sample.ts";
+import type { Flash } from "../secflow/types.ts";
 
 const H = "10.0.0.5";
 const X = "93.184.216.34";
@@ -320,6 +321,48 @@ Deno.test("zeek: '#' lines under a wide #fields header cost no re-mapping each (
       assertClean(r);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /: 1 Secflow from 1 conn\.log record \(1 kept,/);
+    }
+  });
+});
+
+Deno.test(".sf: the first real problem is named, not a 'cut short' the reader made up after it", async () => {
+  await withTempDir(async (dir) => {
+    const flash: Flash = {
+      src: "10.0.0.1:1000",
+      dst: "example.com:443",
+      destinationNameSource: "passive",
+      srcPkts: 1,
+      srcBytes: 1,
+      dstPkts: 1,
+      dstBytes: 1,
+      relativeStart: 0,
+      protocolInformation: "",
+      duration: 0,
+    };
+    const flashes = Array.from({ length: 20_000 }, () => ({ ...flash }));
+    flashes[5].src = "10.0.0.1:70000"; // a port out of range, early in a file of many chunks
+    const text = formatSample({
+      hash: "0".repeat(32),
+      trafficDate: "1700000000.0",
+      fileName: "b.sf",
+      flashes,
+    });
+
+    const path = join(dir, "bad.sf");
+    await Deno.writeTextFile(path, text);
+    assert.ok(text.length > 1_000_000);
+    for (
+      const command of [["convert", path, "-o", join(dir, "x.sf")], ["view", path], ["stats", path]]
+    ) {
+      const r = await runCli(command);
+      assertClean(r);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(
+        r.stderr,
+        /bad\.sf: not a valid Secflow sample: \$\.flashes\[5\]\.src: /,
+        command[0],
+      );
+      assert.doesNotMatch(r.stderr, /cut short/, command[0]);
     }
   });
 });
