@@ -578,7 +578,12 @@ export class Collector implements AsyncIterable<WindowReport> {
     if (m.cacheUpdates.length > 0 && cachePath !== null) {
       try {
         await ensureDir(stateDir); // 0700 when new; an existing one (the user's) keeps its mode
-        await updateNameCache(cachePath, cache, new Map(m.cacheUpdates));
+        await updateNameCache(
+          cachePath,
+          cache,
+          new Map(m.cacheUpdates),
+          (w) => this.options.onEvent?.(w),
+        );
       } catch (e) {
         // The cache only helps naming; a sample is never held back for it.
         this.options.onEvent?.(`name cache ${cachePath} not updated: ${errorLine(e)}`);

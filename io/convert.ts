@@ -313,7 +313,7 @@ async function convertSource(
     }
     result.warnings.forEach(warn);
     if (options.dnsCache && cache) {
-      await updateNameCache(options.dnsCache, cache, result.cacheUpdates);
+      await updateNameCache(options.dnsCache, cache, result.cacheUpdates, warn);
     }
     return {
       sample: result.sample,
@@ -345,7 +345,10 @@ async function zeekResult(
     { fileName, cache },
   );
   if (options.dnsCache && cache) {
-    await updateNameCache(options.dnsCache, cache, built.cacheUpdates);
+    await updateNameCache(options.dnsCache, cache, built.cacheUpdates, (w) => {
+      warnings.push(w);
+      options.onWarning?.(w);
+    });
   }
   return {
     sample: built.sample,
@@ -637,7 +640,9 @@ async function writeZeek(
   const { zeekSampleText } = await zeekText();
   const text = zeekSampleText(analysis, { fileName, cache });
   if (text.flashes > 0) await writeOutput(output, text.chunks(2), { twoBuffers: true });
-  if (options.dnsCache && cache) await updateNameCache(options.dnsCache, cache, text.cacheUpdates);
+  if (options.dnsCache && cache) {
+    await updateNameCache(options.dnsCache, cache, text.cacheUpdates, options.onWarning);
+  }
   const [passive, fromCache, original, session] = text.sourceCounts;
   return {
     flashes: text.flashes,

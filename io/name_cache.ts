@@ -74,14 +74,28 @@ export function formatNameCache(cache: ReadonlyMap<number, string>): string {
     .join("");
 }
 
-/** Merges `updates` into the cache at `path` (new names replace older ones) and writes it. */
+/**
+ * Merges `updates` into the cache at `path` (new names replace older ones) and writes it. A cache
+ * is kept under {@link MAX_CACHE_BYTES}, the most {@link readNameCache} reads: past it, this run's
+ * names are kept first, then the earlier ones, and `onWarning` says how many were left out (a
+ * dns.log of 300,000 long names wrote a cache that every later run refused).
+ */
 export async function updateNameCache(
   path: string,
   cache: Map<number, string>,
   updates: ReadonlyMap<number, string>,
+  onWarning?: (message: string) => void,
 ): Promise<void> {
   if (updates.size === 0) return;
   for (const [ip, name] of updates) cache.set(ip, name);
+  const left = leaveOutPastLimit(cache, updates);
+  if (left > 0) {
+    onWarning?.(
+      `${printable(path)}: ${left} names left out of the name cache to keep it under ${
+        MAX_CACHE_BYTES >> 20
+      } MiB (this run's names kept first)`,
+    );
+  }
   // Never through a link: run as root, a names.cache linked to /etc/passwd was replaced.
   try {
     await plainFile(path);
@@ -90,6 +104,28 @@ export async function updateNameCache(
   }
   // 0600: which names this machine looked up is nobody else's business (samples are 0600 too).
   await writeTextOutput(path, formatNameCache(cache), { mode: 0o600 });
+}
+
+/** Removes entries from `cache` until its file fits the limit; returns how many went. */
+function leaveOutPastLimit(cache: Map<number, string>, first: ReadonlyMap<number, string>): number {
+  const lineBytes = (ip: number, name: string) =>
+    ipToString(ip).length + 2 + new TextEncoder().encode(name).length;
+  let total = 0;
+  for (const [ip, name] of cache) total += lineBytes(ip, name);
+  if (total <= MAX_CACHE_BYTES) return 0;
+  const kept = new Map<number, string>();
+  let bytes = 0;
+  for (const [ip, name] of [...first, ...cache]) {
+    if (kept.has(ip)) continue;
+    const n = lineBytes(ip, cache.get(ip) ?? name);
+    if (bytes + n > MAX_CACHE_BYTES) continue;
+    kept.set(ip, cache.get(ip) ?? name);
+    bytes += n;
+  }
+  const left = cache.size - kept.size;
+  cache.clear();
+  for (const [ip, name] of kept) cache.set(ip, name);
+  return left;
 }
 
 /**

@@ -11,6 +11,7 @@ import { CONN_FIELDS } from "../secflow/zeek/_fields.ts";
 import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
 import { formatSample } from "../secflow/sample.ts";
 import type { Flash } from "../secflow/types.ts";
+import { MAX_CACHE_BYTES, readNameCache, updateNameCache } from "../io/name_cache.ts";
 
 const H = "10.0.0.5";
 const X = "93.184.216.34";
@@ -910,5 +911,35 @@ Deno.test("permissions: report -o and convert -o share one writer; a missing gra
       for (const said of [r.stderr]) assert.doesNotMatch(said, /\.tmp|Requires/);
       await Deno.remove(target);
     }
+  });
+});
+
+Deno.test("name cache: an update past the size limit keeps this run's names first and says how many were left out", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "names.cache");
+    // About 70 MiB of earlier names (written as the file would be), then this run's three.
+    const label = "a".repeat(60);
+    const name = (i: number) => `n${i}.${label}.${label}.${label}.example`;
+    const earlier = new Map<number, string>();
+    for (let i = 0; i < 360_000; i++) earlier.set(0x0b000000 + i, name(i));
+    const updates = new Map([[0x0a000001, "one.example"], [0x0a000002, "two.example"], [
+      0x0b000000,
+      "renamed.example",
+    ]]);
+    const warnings: string[] = [];
+    await updateNameCache(path, earlier, updates, (w) => warnings.push(w));
+    const size = (await Deno.stat(path)).size;
+    assert.ok(size <= MAX_CACHE_BYTES, `${size} bytes`);
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /names\.cache: \d+ names left out of the name cache to keep it under 64 MiB \(this run's names kept first\)/,
+    );
+    // The file reads back (it used to be refused by every later run), with this run's names.
+    const back = await readNameCache(path);
+    assert.equal(back.get(0x0a000001), "one.example");
+    assert.equal(back.get(0x0a000002), "two.example");
+    assert.equal(back.get(0x0b000000), "renamed.example");
+    assert.equal(back.size + Number(/: (\d+) names/.exec(warnings[0])![1]), 360_002);
   });
 });
