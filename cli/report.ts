@@ -6,7 +6,8 @@
 import { basename, dirname, extname, join, resolve } from "node:path";
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { API_ENV, API_OPTIONS, clientFrom } from "./_api.ts";
-import { checkUuid } from "./_rows.ts";
+import { checkUuid, ROWS_LIMIT } from "./_rows.ts";
+import { InputError } from "../secflow/errors.ts";
 import type { InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
@@ -16,6 +17,12 @@ import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
 
 const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/**
+ * The most Secflows a report holds: the page is one HTML file with a row, a bar and a lane each
+ * (about 400 bytes a Secflow, 40 MB here), which a browser still opens; a million made 393 MB.
+ */
+export const REPORT_SECFLOW_LIMIT = 100_000;
 
 /** `NAME.html` next to INPUT (its last extension replaced). */
 function defaultReportPath(input: string): string {
@@ -36,7 +43,8 @@ without script). The file needs no network access when opened, prints, and reads
 
 INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder (converted in
 memory, nothing else written). With --uuid, the report is of a platform sample and adds each Secflow's
-category, flowId and count, and the Destination, Behavior and Event metadata.
+category, flowId and count, and the Destination, Behavior and Event metadata. A sample of more than
+100,000 Secflows is refused in one line (exit 2): one page cannot show it.
 
 options:
   -o, --output FILE  where to write (default: INPUT with extension .html; UUID.html for --uuid)
@@ -103,11 +111,25 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
         );
       }
       // In memory, nothing else written (io/load.ts); the header names the file the user gave.
-      const loaded = await loadSample(input, {
-        format,
-        dnsLog: values.dns,
-        onWarning: (w) => ctx.err(`warning: ${w}`),
-      });
+      let loaded;
+      try {
+        loaded = await loadSample(input, {
+          format,
+          dnsLog: values.dns,
+          onWarning: (w) => ctx.err(`warning: ${w}`),
+          maxSecflows: REPORT_SECFLOW_LIMIT,
+        });
+      } catch (e) {
+        if (!(e instanceof InputError && e.kind === "too-large")) throw e;
+        throw new InputError(
+          `${printable(input)}: more than ${
+            REPORT_SECFLOW_LIMIT.toLocaleString("en-US")
+          } Secflows, more than one report page can show (view and stats take up to ${
+            ROWS_LIMIT.toLocaleString("en-US")
+          })`,
+          { kind: "too-large", file: input },
+        );
+      }
       sample = loaded.sample && { ...loaded.sample, fileName: basename(input) };
     }
     // Only when OUT may be read (help: --allow-write=OUT alone writes in place): a stat without

@@ -52,6 +52,12 @@ export interface ConvertOptions {
   onWarning?: (message: string) => void;
   /** Called once the input is open (for progress: `bytesRead` of `size`). */
   onOpen?: (source: InputSource) => void;
+  /**
+   * At most this many Secflows: more is an `InputError` of kind `too-large`, thrown as soon as a
+   * `.sf` input passes it while being read, and once a capture or log is converted. For callers
+   * that keep the whole sample in memory, and more beside it (a table, a page).
+   */
+  maxSecflows?: number;
 }
 
 /** What a conversion produced. */
@@ -276,7 +282,7 @@ export async function convertFile(
       options.onWarning?.(w);
     });
     const fileName = options.fileName ?? basename(defaultOutputPath(path));
-    return await zeekResult(analysis, { ...options, dnsLog }, fileName, warnings);
+    return await zeekResult(path, analysis, { ...options, dnsLog }, fileName, warnings);
   }
   const source = await openSource(path);
   options.onOpen?.(source);
@@ -298,7 +304,7 @@ async function convertSource(
   };
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
-    const sample = await readSecflowSource(source, fileName);
+    const sample = await readSecflowSource(source, fileName, options.maxSecflows);
     return { sample, format, warnings, naming: summarize(sample, false, 0) };
   }
   if (format === "pcap" || format === "pcapng") {
@@ -312,6 +318,7 @@ async function convertSource(
       );
     }
     result.warnings.forEach(warn);
+    checkSecflowCount(source.name, result.sample, options.maxSecflows);
     if (options.dnsCache && cache) {
       await updateNameCache(options.dnsCache, cache, result.cacheUpdates, warn);
     }
@@ -324,11 +331,12 @@ async function convertSource(
     };
   }
   const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
-  return await zeekResult(analysis, options, fileName, warnings);
+  return await zeekResult(source.name, analysis, options, fileName, warnings);
 }
 
 /** A Zeek analysis as a sample in memory (the name cache updated when one is given). */
 async function zeekResult(
+  name: string,
   analysis: ZeekAnalysis,
   options: ConvertOptions,
   fileName: string,
@@ -344,6 +352,7 @@ async function zeekResult(
     },
     { fileName, cache },
   );
+  checkSecflowCount(name, built.sample, options.maxSecflows);
   if (options.dnsCache && cache) {
     await updateNameCache(options.dnsCache, cache, built.cacheUpdates, (w) => {
       warnings.push(w);
@@ -415,27 +424,52 @@ async function* concatenated(paths: string[]): AsyncGenerator<Uint8Array> {
 }
 
 /** A `.sf` source read and validated, with a new hash and `fileName`; flashes kept in memory. */
-async function readSecflowSource(source: InputSource, fileName: string): Promise<Sample | null> {
+async function readSecflowSource(
+  source: InputSource,
+  fileName: string,
+  maxSecflows = Infinity,
+): Promise<Sample | null> {
   const flashes: Flash[] = [];
   let head: SampleHead | undefined;
   const reader = new SampleReader({
     onHead: (h) => head = h,
     onFlash: (f) => flashes.push(f),
   });
-  await feedSample(reader, source);
+  await feedSample(reader, source, () => flashes.length > maxSecflows);
   if (reader.failed) throw new SampleError(source.name, reader.problems, reader.problemCount);
+  if (flashes.length > maxSecflows) throw tooManySecflows(source.name, maxSecflows);
   const trafficDate = (head?.fields.get("trafficDate") as string | undefined) ?? "0.0";
   return { hash: newSampleHash(), trafficDate, fileName, flashes };
 }
 
-/** Conversion stops at the first problem (validation reads on to list them all). */
-async function feedSample(reader: SampleReader, source: InputSource): Promise<void> {
+/**
+ * Conversion stops at the first problem (validation reads on to list them all), or when `stop`
+ * says so.
+ */
+async function feedSample(
+  reader: SampleReader,
+  source: InputSource,
+  stop: () => boolean = () => false,
+): Promise<void> {
   for await (const chunk of source.content()) {
     reader.push(chunk);
     if (reader.failed) break;
+    if (stop()) return;
   }
   // Not after a failure: the end of unread text would add a "cut short" that is not true.
   if (!reader.failed) reader.end();
+}
+
+function tooManySecflows(name: string, max: number): InputError {
+  return new InputError(
+    `${printable(name)}: more than ${max.toLocaleString("en-US")} Secflows, the most asked for`,
+    { kind: "too-large", file: name, value: String(max) },
+  );
+}
+
+/** Throws {@link tooManySecflows} when `sample` holds more than `max` Secflows. */
+function checkSecflowCount(name: string, sample: Sample | null, max = Infinity): void {
+  if (sample && sample.flashes.length > max) throw tooManySecflows(name, max);
 }
 
 /** A `.sf` file read and validated against section 1, with a new hash and `fileName`. */

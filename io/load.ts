@@ -18,6 +18,8 @@ export interface LoadOptions {
   dnsLog?: string;
   /** Called for every warning as it happens (they are also returned). */
   onWarning?: (message: string) => void;
+  /** At most this many Secflows (see `ConvertOptions.maxSecflows`). */
+  maxSecflows?: number;
 }
 
 /** A loaded input. */
@@ -59,6 +61,7 @@ export async function loadSample(path: string, options: LoadOptions = {}): Promi
     dnsLog: options.dnsLog,
     fileName: basename(defaultOutputPath(path)),
     onWarning: options.onWarning,
+    maxSecflows: options.maxSecflows,
   });
   return { path, format: result.format, sample: result.sample, warnings: result.warnings };
 }

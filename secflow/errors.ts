@@ -24,6 +24,8 @@ export type InputErrorKind =
   | "no-records"
   /** Two inputs that do not go together (a dns.log with a capture). */
   | "mismatch"
+  /** More Secflows than the caller asked to hold at most (`maxSecflows`). */
+  | "too-large"
   /** Anything else wrong with the input. */
   | "invalid";
 

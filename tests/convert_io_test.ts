@@ -943,3 +943,55 @@ Deno.test("name cache: an update past the size limit keeps this run's names firs
     assert.equal(back.size + Number(/: (\d+) names/.exec(warnings[0])![1]), 360_002);
   });
 });
+
+Deno.test("view, stats, report: a sample of more Secflows than they hold is one line, exit 2, memory bounded", async () => {
+  await withTempDir(async (dir) => {
+    // 600,000 flashes, gzipped to about a megabyte: past view's and report's limits.
+    const flash =
+      '{"src": "10.0.0.1:1", "dst": "1.2.3.4:80", "destinationNameSource": "original", ' +
+      '"srcPkts": 1, "srcBytes": 1, "dstPkts": 1, "dstBytes": 1, "relativeStart": 0.0, ' +
+      '"protocolInformation": "", "duration": 0.0}';
+    const enc = new TextEncoder();
+    const batch = enc.encode(Array(1000).fill(flash).join(", ") + ", ");
+    let left = 600;
+    const stream = new ReadableStream<BufferSource>({
+      start(c) {
+        c.enqueue(
+          enc.encode(
+            `{"hash": "${"0".repeat(32)}", "trafficDate": "1.0", "fileName": "x", "flashes": [`,
+          ),
+        );
+      },
+      pull(c) {
+        if (left-- > 0) return c.enqueue(batch);
+        c.enqueue(enc.encode(`${flash}]}`));
+        c.close();
+      },
+    }).pipeThrough(new CompressionStream("gzip"));
+    const path = join(dir, "many.sf.gz");
+    await Deno.writeFile(path, new Uint8Array(await new Response(stream).arrayBuffer()));
+    for (
+      const [args, pattern] of [
+        [
+          ["view", path, "--json"],
+          /many\.sf\.gz: more than 500,000 Secflows, more than view holds in memory \(convert writes any number of them\)$/,
+        ],
+        [
+          ["stats", path],
+          /many\.sf\.gz: more than 500,000 Secflows, more than stats holds in memory/,
+        ],
+        [
+          ["report", path, "-o", join(dir, "r.html")],
+          /many\.sf\.gz: more than 100,000 Secflows, more than one report page can show/,
+        ],
+      ] as const
+    ) {
+      const r = await runCli([...args]);
+      assertClean(r);
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr.trim(), pattern);
+      assert.ok(r.peakMiB < 1024, `${args[0]}: ${r.peakMiB} MiB`);
+    }
+  });
+});
