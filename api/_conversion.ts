@@ -5,7 +5,7 @@
  */
 import type { FlashLike } from "./classify.ts";
 import type { PlatformSecflow, UploadType } from "./types.ts";
-import { convertFile } from "../io/convert.ts";
+import { convertFile, endIfNothingFollows } from "../io/convert.ts";
 import { openSource } from "../io/files.ts";
 import { SampleError } from "../secflow/sample.ts";
 import { SampleReader } from "../secflow/sample_reader.ts";
@@ -53,12 +53,12 @@ async function readSecflowSample(path: string): Promise<ConversionOutput> {
     extraFlashKeys: ["eventId"],
   });
   const source = await openSource(path);
-  for await (const chunk of source.content()) {
-    reader.push(chunk);
+  const chunks = source.content()[Symbol.asyncIterator]();
+  for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
+    reader.push(r.value);
     if (reader.failed) break;
   }
-  // Not after a failure: the end of unread text would add a "cut short" that is not true.
-  if (!reader.failed) reader.end();
+  await endIfNothingFollows(reader, chunks);
   if (reader.failed) throw new SampleError("the sample", reader.problems, reader.problemCount);
   const hash = fields.get("hash");
   const trafficDate = fields.get("trafficDate");

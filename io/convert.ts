@@ -451,13 +451,29 @@ async function feedSample(
   source: InputSource,
   stop: () => boolean = () => false,
 ): Promise<void> {
-  for await (const chunk of source.content()) {
-    reader.push(chunk);
-    if (reader.failed) break;
-    if (stop()) return;
+  const chunks = source.content()[Symbol.asyncIterator]();
+  for (let r = await chunks.next(); !r.done; r = await chunks.next()) {
+    reader.push(r.value);
+    if (reader.failed) return await endIfNothingFollows(reader, chunks);
+    if (stop()) return void await chunks.return?.();
   }
-  // Not after a failure: the end of unread text would add a "cut short" that is not true.
-  if (!reader.failed) reader.end();
+  reader.end();
+}
+
+/**
+ * Ends `reader` if its input has nothing after what it was given: a reader that stopped at its
+ * first problem must not be ended in the middle of the text (its end would add a "cut short" that
+ * is not true, and show it first), but a text that really ends there is cut short.
+ */
+export async function endIfNothingFollows(
+  reader: SampleReader,
+  rest: AsyncIterator<Uint8Array>,
+): Promise<void> {
+  if (!reader.failed) return reader.end();
+  for (let r = await rest.next(); !r.done; r = await rest.next()) {
+    if (r.value.length > 0) return void await rest.return?.();
+  }
+  reader.end();
 }
 
 function tooManySecflows(name: string, max: number): InputError {
@@ -721,15 +737,16 @@ async function rewriteSecflow(
         pending.push(flashText(f));
       },
     });
-    for await (const chunk of source.content()) {
-      reader.push(chunk);
+    const input = source.content()[Symbol.asyncIterator]();
+    for (let r = await input.next(); !r.done; r = await input.next()) {
+      reader.push(r.value);
       if (reader.failed) break;
       if (pending.length > 0) {
         yield encoder.encode(pending.join(""));
         pending = [];
       }
     }
-    if (!reader.failed) reader.end(); // (not after a failure: see feedSample)
+    await endIfNothingFollows(reader, input);
     if (reader.failed) throw new SampleError(source.name, reader.problems, reader.problemCount);
     if (flashes > 0) yield encoder.encode(pending.join("") + "]}");
   }
