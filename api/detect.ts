@@ -10,10 +10,10 @@ import type { UploadType } from "./types.ts";
  * The upload type of the file at `path`, detected from its content as `convert` detects it, or
  * `asked` when the content does not contradict it. Throws the converter's `InputError` (exit code
  * 2, one line naming the file) when `convert` would refuse it from its start: empty, not a
- * capture, Zeek log or Secflow sample, or certainly not of the `asked` type.
+ * capture, Zeek log or Secflow sample, a Zeek dns.log alone, or certainly not of the `asked` type.
  */
 export async function detectUploadType(path: string, asked?: UploadType): Promise<UploadType> {
   // Loaded on use: the client's other calls do not pay for the converter.
-  const { detectFormat } = await import("../io/convert.ts");
-  return await detectFormat(path, asked);
+  const { detectConvertible } = await import("../io/convert.ts");
+  return await detectConvertible(path, asked);
 }

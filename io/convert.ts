@@ -199,6 +199,21 @@ export async function detectFormat(path: string, asked?: InputFormat): Promise<I
   return await formatFor(await openSource(path), asked);
 }
 
+/**
+ * {@link detectFormat} for a file to be converted on its own (an upload): a Zeek dns.log alone
+ * is refused as {@link convertFile} refuses it (it names destinations; Secflows come from the
+ * conn.log).
+ */
+export async function detectConvertible(path: string, asked?: InputFormat): Promise<InputFormat> {
+  const source = await openSource(path);
+  const format = await formatFor(source, asked);
+  if (format === "zeek" && (await detect(source.head)).kind === "zeek-dns") {
+    const { wrongLog } = await import("../secflow/zeek/_log_reader.ts");
+    throw wrongLog(source.name, "dns", "conn");
+  }
+  return format;
+}
+
 /** A Zeek folder: its conn.log (or rotated pieces, in order) and its dns.log. */
 export interface ZeekFolder {
   dir: string;

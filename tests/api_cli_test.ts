@@ -16,6 +16,7 @@ import {
   tempDir,
   tinyPcap,
 } from "./api_fixtures.ts";
+import { DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
 
 const KEY = "sk-cli-secret-4242";
 /** A well-formed UUID no sample has (arguments are checked for their shape before requests). */
@@ -215,6 +216,39 @@ Deno.test("cli: upload --type that the content contradicts is refused before any
       env,
     );
     assert.equal(ok.code, 0, ok.stderr);
+  } finally {
+    await front.shutdown();
+    await s.shutdown();
+  }
+});
+
+Deno.test("cli: upload of a Zeek dns.log alone is refused before any request, as convert refuses it", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  const front = flakyFront(s.service.handler);
+  try {
+    const dns = `${dir.path}/dns.log`;
+    await Deno.writeTextFile(
+      dns,
+      tsv("dns", DNS_FIELDS, [{
+        ts: "1700000000.0",
+        uid: "D",
+        "id.orig_h": "10.0.0.2",
+        "id.orig_p": "1",
+        "id.resp_h": "10.0.0.1",
+        "id.resp_p": "53",
+        query: "example.com",
+        answers: "93.184.216.34",
+      }]),
+    );
+    const run = await runCli(
+      ["upload", dns, "--api-url", front.url],
+      apiPermissions(front.url, `--allow-read=${dns}`),
+      { NETWORKSAGE_API_KEY: KEY },
+    );
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /dns\.log: this is a Zeek dns\.log, not a conn\.log/);
+    assert.equal(front.total(), 0, "no request was made");
   } finally {
     await front.shutdown();
     await s.shutdown();
