@@ -257,6 +257,8 @@ export function validateSample(value: unknown): SampleProblem[] {
     add("$.fileName", `must be a string, found ${kind(value.fileName)}`);
   } else if (tooLong(value.fileName)) {
     add("$.fileName", `is a string longer than ${MAX_STRING_BYTES} bytes`);
+  } else if (typeof value.fileName === "string" && !value.fileName.isWellFormed()) {
+    add("$.fileName", "holds a lone surrogate (not valid Unicode)");
   }
   if ("flashes" in value) {
     if (!Array.isArray(value.flashes)) {
@@ -377,6 +379,9 @@ export function validateFlash(
         // deno-lint-ignore no-control-regex
         : /[\x00-\x1f\x7f-\x9f]/.test(name)
         ? "holds control characters"
+        // Written as UTF-8 it would come back as U+FFFD: another name.
+        : !name.isWellFormed()
+        ? "holds a lone surrogate (not valid Unicode)"
         : undefined;
       if (bad) add(`${at}.dst`, `the name ${bad}: ${show(flash.dst)}`);
       else if (!icmp && Number(m[2]) > 65535) {

@@ -540,6 +540,11 @@ const INVALID: [string, Record<string, string>, RegExp][] = [
     { dst: '"ev\\u001b[2Jil:443"' },
     /\$\.flashes\[0\]\.dst: the name holds control characters: "ev\\+u001b\[2Jil:443"/,
   ],
+  [
+    "a lone surrogate (it would be written back as U+FFFD, another name)",
+    { dst: '"\\ud800.com:443"' },
+    /\$\.flashes\[0\]\.dst: the name holds a lone surrogate \(not valid Unicode\)/,
+  ],
   ["negative", { dstPkts: "-1" }, /\$\.flashes\[0\]\.dstPkts: must be a whole number/],
   [
     "port",
