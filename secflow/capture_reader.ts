@@ -92,6 +92,8 @@ export class CaptureReader {
   // pcapng state
   #interfaces: PcapngInterface[] = [];
   #unsupportedLinkWarned = new Set<number>();
+  /** pcapng Simple Packet Blocks seen (skipped: no timestamp), warned about at the end. */
+  #simpleBlocks = 0;
 
   constructor(sink: PacketSink, name = "input") {
     this.#sink = sink;
@@ -176,6 +178,13 @@ export class CaptureReader {
         `${this.#name}: capture cut at byte offset ${this.#offset}: ignored an incomplete ${what} of ${this.#carryLen} bytes`,
       );
       this.#carryLen = 0;
+    }
+    if (this.#simpleBlocks > 0) {
+      this.warnings.push(
+        `${this.#name}: skipped ${this.#simpleBlocks} pcapng Simple Packet Block${
+          this.#simpleBlocks === 1 ? "" : "s"
+        } (they carry no timestamp, and a Secflow's times come from packets')`,
+      );
     }
   }
 
@@ -325,6 +334,11 @@ export class CaptureReader {
     const little = this.#little;
     if (type === 1) {
       this.#interfaces.push(parseInterface(b, p, size, little));
+      return;
+    }
+    if (type === 3) {
+      this.#simpleBlocks++;
+      this.skipped++;
       return;
     }
     if (type !== 6 && type !== 2) return; // other blocks carry no packets we read

@@ -196,6 +196,31 @@ Deno.test("pcapng: sections, interfaces, tsresol, EPB and PB, skipped blocks", (
   );
 });
 
+Deno.test("pcapng: Simple Packet Blocks are skipped with a warning, not silently", () => {
+  // An SPB body: the original length, then the packet (no interface id, no timestamp).
+  const spb = (data: Uint8Array) => {
+    const body = new Uint8Array(4 + data.length);
+    new DataView(body.buffer).setUint32(0, data.length, true);
+    body.set(data, 4);
+    return body;
+  };
+  const data = ether(A);
+  const { seen, reader } = read(pcapng([{
+    interfaces: [{ linkType: 1 }],
+    blocks: [
+      { kind: "raw", type: 3, body: spb(data) },
+      { kind: "epb", iface: 0, ts: tsUnits(T0, undefined), data },
+      { kind: "raw", type: 3, body: spb(data) },
+    ],
+  }]));
+  assert.equal(seen.length, 1);
+  assert.equal(reader.skipped, 2);
+  assert.deepEqual(reader.warnings, [
+    "t.cap: skipped 2 pcapng Simple Packet Blocks (they carry no timestamp, and a Secflow's " +
+    "times come from packets')",
+  ]);
+});
+
 Deno.test("pcapng: interface ids restart in each section", () => {
   // Section 2 has its own interface 0 (SLL2); a packet on it must not use section 1's Ethernet.
   const { seen } = read(ngFixture());
