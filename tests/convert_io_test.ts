@@ -1000,3 +1000,35 @@ Deno.test("view, stats, report: a sample of more Secflows than they hold is one 
     }
   });
 });
+
+Deno.test("zeek JSON: a line that is no JSON record is warned about and counted as malformed", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "conn.log");
+    const record = JSON.stringify({
+      ts: 1700000000.5,
+      uid: "C1",
+      "id.orig_h": L,
+      "id.orig_p": 50000,
+      "id.resp_h": X,
+      "id.resp_p": 443,
+      proto: "tcp",
+      duration: 1.5,
+      orig_bytes: 100,
+      resp_bytes: 2000,
+      orig_pkts: 10,
+      orig_ip_bytes: 600,
+      resp_pkts: 12,
+      resp_ip_bytes: 2600,
+    });
+    await Deno.writeTextFile(path, `${record}\n{not json\n[1, 2]\n`);
+    const r = await runCli(["convert", path, "-o", join(dir, "x.sf")]);
+    assertClean(r);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /line 2: skipped: not valid JSON/);
+    assert.match(r.stderr, /line 3: skipped: not a JSON object/);
+    assert.match(
+      r.stderr,
+      /1 Secflow from 3 conn\.log records \(1 kept, 0 local-only, 0 IPv6, 2 malformed\)/,
+    );
+  });
+});

@@ -206,14 +206,20 @@ export abstract class ZeekLogReader {
     try {
       o = JSON.parse(text);
     } catch {
-      this.warn.line(this.name, line, "not valid JSON");
-      return;
+      return this.malformedRecord(line, "not valid JSON");
     }
     if (typeof o !== "object" || o === null || Array.isArray(o)) {
-      this.warn.line(this.name, line, "not a JSON object");
-      return;
+      return this.malformedRecord(line, "not a JSON object");
     }
     this.jsonRecord(o as Record<string, unknown>, line);
+  }
+
+  /**
+   * A JSON line that is no record at all: warned about (the base's way), and counted where the
+   * log counts malformed records (a conn.log's summary said 0 malformed beside the warning).
+   */
+  protected malformedRecord(line: number, reason: string): void {
+    this.warn.line(this.name, line, reason);
   }
 
   /** A `#fields` (or other `#`) header line was read at `line`. */

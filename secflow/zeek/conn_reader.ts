@@ -374,6 +374,11 @@ export class ZeekConnReader extends ZeekLogReader {
     this.warn.line(this.name, line, reason);
   }
 
+  protected override malformedRecord(line: number, reason: string): void {
+    this.stats.records++;
+    this.#bad(line, reason);
+  }
+
   protected jsonRecord(o: Record<string, unknown>, line: number): void {
     this.stats.records++;
     if (this.stats.records === 1) this.checkKind(flatKeys(o));
