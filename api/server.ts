@@ -18,6 +18,7 @@ import { toPlatformSecflow } from "./classify.ts";
 import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
 import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
 import { IngestError, isDiskFull, privateDir, receiveUpload } from "./_ingest.ts";
+import { claimDataDir } from "./_data_dir.ts";
 import { isolatedConverter, isolationCommand } from "./_convert_pool.ts";
 import { type Converter, defaultConverter } from "./_conversion.ts";
 import { listenHttp1 } from "./_http1.ts";
@@ -201,7 +202,9 @@ export function publicOriginOf(text: string): string {
 export async function createService(options: ServeOptions): Promise<Service> {
   checkOptions(options);
   if (options.apiKeys.length === 0) throw new Error("serve needs at least one API key");
-  const dataDir = options.dataDir.replace(/\/+$/, "") || "/";
+  // Claimed first, before anything in it is cleared (api/_data_dir.ts).
+  const claim = await claimDataDir(options.dataDir);
+  const dataDir = options.dataDir.replace(/\/+$/, "");
   const keep = options.keepOriginals ?? false;
   const log = options.onLog ?? ((line: string) => console.error(line));
   const short = options.apiKeys.filter((k) => (typeof k === "string" ? k : k.key).length < 16);
@@ -231,18 +234,23 @@ export async function createService(options: ServeOptions): Promise<Service> {
       })
       : defaultConverter);
   const tmpRoot = `${dataDir}/tmp`;
-  await privateDir(dataDir);
-  // Uploads that never completed: nothing of them is kept.
-  await Deno.remove(tmpRoot, { recursive: true }).catch(() => {});
-  await privateDir(tmpRoot);
-  const storage = await openStorage({
-    database: options.database,
-    dataDir,
-    keepOriginals: keep,
-    leaseMs: options.leaseMs,
-    pollMs: options.pollMs,
-    log,
-  });
+  let storage: Storage;
+  try {
+    // Uploads that never completed: nothing of them is kept.
+    await Deno.remove(tmpRoot, { recursive: true }).catch(() => {});
+    await privateDir(tmpRoot);
+    storage = await openStorage({
+      database: options.database,
+      dataDir,
+      keepOriginals: keep,
+      leaseMs: options.leaseMs,
+      pollMs: options.pollMs,
+      log,
+    });
+  } catch (e) {
+    claim.release();
+    throw e;
+  }
   let ring: KeyRing;
   try {
     const keys = options.apiKeys.map((k) => typeof k === "string" ? { key: k, admin: false } : k);
@@ -252,6 +260,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
     }
   } catch (e) {
     await storage.close();
+    claim.release();
     throw e;
   }
 
@@ -348,6 +357,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
       clearTimeout(timer);
       await conversions.abandon();
       await storage.close();
+      claim.release();
     },
     storage,
   };

@@ -20,6 +20,7 @@ import {
   serve,
 } from "../api/server.ts";
 import { isPostgresUrl, redactUrl } from "../api/storage.ts";
+import { DataDirError } from "../api/_data_dir.ts";
 import { envVar } from "../io/env.ts";
 
 /** The environment variable naming the PostgreSQL database when `--database` is absent. */
@@ -67,7 +68,8 @@ user in the process list: prefer the file or the environment.
 options:
   --host H                  interface to listen on (default 127.0.0.1)
   --port P                  port (default 8787; 0 picks a free one)
-  --data DIR                data directory (default ./networksage-data)
+  --data DIR                data directory (default ./networksage-data): new, empty or serve's
+                            own, one serve at a time (it clears tmp/ and uploads/ there)
   --keys-file F             accepted keys, one per line ("KEY admin" for admin keys)
   --api-key KEY             an accepted key (repeatable; visible in the process list)
   --admin-key KEY           an accepted admin key (repeatable; visible in the process list)
@@ -225,6 +227,10 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       leaseMs,
       signal: controller.signal,
       onLog: (line) => ctx.err(line),
+    }).catch((e) => {
+      // The directory is the user's to change: a usage error, in the CLI's words.
+      if (e instanceof DataDirError) throw new UsageError(e.message.replace(/^serve: /, ""));
+      throw e;
     });
     const stop = () => controller.abort();
     const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];

@@ -754,3 +754,49 @@ Deno.test("serve: keys shorter than 16 characters get a warning at start; longer
     await strong.shutdown();
   }
 });
+
+Deno.test("serve: a data directory it did not make is refused and left as it is; one serve per directory", async () => {
+  await using dir = await tempDir();
+  const keys = ["0123456789abcdef0123"];
+  // The root and an empty path: refused before anything is touched (`--data ""` once cleared /tmp).
+  for (const bad of ["", "/", "///"]) {
+    await assert.rejects(
+      () => createService({ dataDir: bad, apiKeys: keys }),
+      /serve: the data directory (must be a path|cannot be \/)/,
+    );
+  }
+  // A directory of the user's: its tmp/ and uploads/ and its mode stay as they were.
+  const home = `${dir.path}/home`;
+  await Deno.mkdir(`${home}/tmp`, { recursive: true });
+  await Deno.mkdir(`${home}/uploads`);
+  await Deno.writeTextFile(`${home}/tmp/notes.txt`, "keep me\n");
+  await Deno.writeTextFile(`${home}/uploads/photo.jpg`, "keep me too\n");
+  await Deno.writeTextFile(`${home}/.bashrc`, "# mine\n");
+  await Deno.chmod(home, 0o755);
+  await assert.rejects(
+    () => createService({ dataDir: home, apiKeys: keys }),
+    /serve: .*home holds files serve did not make \(\.bashrc\): give a new or empty directory/,
+  );
+  assert.equal(await Deno.readTextFile(`${home}/tmp/notes.txt`), "keep me\n");
+  assert.equal(await Deno.readTextFile(`${home}/uploads/photo.jpg`), "keep me too\n");
+  assert.equal((await Deno.stat(home)).mode! & 0o777, 0o755);
+  // A new directory is marked and held: a second serve on it is refused while the first runs.
+  const data = `${dir.path}/data`;
+  const first = await createService({ dataDir: data, apiKeys: keys });
+  try {
+    await Deno.stat(`${data}/.networksage-serve`);
+    await assert.rejects(
+      () => createService({ dataDir: data, apiKeys: keys }),
+      /serve: another serve is using the data directory/,
+    );
+  } finally {
+    await first.close();
+  }
+  await (await createService({ dataDir: data, apiKeys: keys })).close();
+  // A data directory from before the marker (only what serve makes) is taken as serve's.
+  const old = `${dir.path}/old`;
+  await Deno.mkdir(`${old}/uploads`, { recursive: true });
+  await Deno.mkdir(`${old}/tmp`);
+  await (await createService({ dataDir: old, apiKeys: keys })).close();
+  await Deno.stat(`${old}/.networksage-serve`);
+});
