@@ -242,6 +242,10 @@ export class Collector implements AsyncIterable<WindowReport> {
     if (!(w >= MIN_WINDOW_SECONDS)) {
       throw new CaptureError(`window length must be at least ${MIN_WINDOW_SECONDS} s (got ${w})`);
     }
+    // An empty path is the root's children (`${dir}/NAME`): never what was meant.
+    for (const [name, dir] of [["outputDir", options.outputDir], ["stateDir", options.stateDir]]) {
+      if (dir === "") throw new CaptureError(`${name} must be a directory, not an empty string`);
+    }
     this.options = options;
     this.windowSeconds = w;
   }

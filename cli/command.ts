@@ -89,9 +89,9 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
   values: ReturnType<typeof parseArgs<{ options: T; allowPositionals: true }>>["values"];
   positionals: string[];
 } {
+  let parsed;
   try {
-    const parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
-    return { values: parsed.values, positionals: parsed.positionals };
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
     let text = msg.replace(/\. To specify a positional.*$/, "");
@@ -112,6 +112,14 @@ export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"
     // The CLI prefixes "networksage COMMAND: "; node's capitalised sentence reads oddly after it.
     throw new UsageError(text.charAt(0).toLowerCase() + text.slice(1));
   }
+  // An empty value is an unset shell variable, never a choice: `serve --data "$DIR"` with DIR
+  // unset meant `/`, and `--dns-cache ""` was silently no cache.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === "" || (Array.isArray(value) && value.includes(""))) {
+      throw new UsageError(`--${name} needs a value, not an empty string`);
+    }
+  }
+  return { values: parsed.values, positionals: parsed.positionals };
 }
 
 /** The long options a help text documents (permissions excluded), sorted. */

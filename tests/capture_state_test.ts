@@ -215,3 +215,13 @@ Deno.test({
     );
   },
 });
+
+Deno.test("Collector: an empty outputDir or stateDir is refused at construction (it meant the root)", async () => {
+  const { Collector } = await import("../capture/collector.ts");
+  for (const name of ["outputDir", "stateDir"]) {
+    assert.throws(
+      () => new Collector({ file: "x.pcap", [name]: "" }),
+      new RegExp(`${name} must be a directory, not an empty string`),
+    );
+  }
+});

@@ -621,7 +621,7 @@ Deno.test("number options take plain digits: 1e3, 0x10, ' 5', '' and 20-digit co
       ["serve", "--data", `${dir.path}/d`, "--api-key", "key-0123456789", "--lease", "1e1"],
       /--lease must be seconds/,
     ],
-    [["samples", "--retries", ""], /--retries must be a whole number from 0 to 20/],
+    [["samples", "--retries", ""], /--retries needs a value, not an empty string/],
     [
       ["wait", "00000000-0000-0000-0000-000000000000", "--timeout", "Infinity"],
       /--timeout must be/,
@@ -634,4 +634,35 @@ Deno.test("number options take plain digits: 1e3, 0x10, ' 5', '' and 20-digit co
   }
   const ok = await cli(["view", pcap, "--top", "5"]);
   assert.equal(ok.code, 0, ok.err.join("\n"));
+});
+
+Deno.test("an empty option value is a usage error for every command, before anything is touched", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/c.pcap`;
+  await Deno.writeFile(
+    pcap,
+    pcapOf([{ us: T0, ip: tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443 }) }]),
+  );
+  // What an unset shell variable gives: `--data "$DIR"` once meant the root directory.
+  const cases: string[][] = [
+    ["serve", "--data", ""],
+    ["serve", "--data="],
+    ["convert", pcap, "-o", ""],
+    ["convert", pcap, "--dns-cache", ""],
+    ["capture", "-r", pcap, "--no-upload", "--output", ""],
+    ["capture", "-r", pcap, "--no-upload", "--state-dir", ""],
+    ["report", pcap, "-o", ""],
+    ["view", pcap, "--match", ""],
+    ["annotate", "destination", "a.example:443", "--title", "t", "--tag", ""],
+  ];
+  for (const args of cases) {
+    const r = await cli(args);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err.join("\n")}`);
+    assert.match(r.err.join("\n"), /--[a-z-]+ needs a value, not an empty string/, args.join(" "));
+  }
+  assert.deepEqual(
+    [...Deno.readDirSync(dir.path)].map((e) => e.name),
+    ["c.pcap"],
+    "nothing written",
+  );
 });
