@@ -6,7 +6,7 @@
  *   a socket) is written straight through, never replaced;
  * - a symlink is followed, and its target replaced;
  * - a regular file (or a new path) is replaced atomically: the bytes go to
- *   `.NAME.PID.tmp` in the same directory (so `--allow-write=DIR` covers it, and it is never read
+ *   `.NAME.PID-N.tmp` in the same directory (so `--allow-write=DIR` covers it, and it is never read
  *   back), are fsynced, and the file is renamed over NAME; the directory is then fsynced. A
  *   failure removes the temporary file and names the output.
  *
@@ -31,9 +31,16 @@ export class OutputError extends Error {
 /** Bytes to write: chunks may share one buffer (each is written before the next is asked for). */
 export type OutputChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
-/** The temporary file {@link writeOutput} uses for `path` (documented: `.NAME.PID.tmp`). */
+/** Temporary files made so far by this process (see {@link temporaryPathFor}). */
+let temporaries = 0;
+
+/**
+ * A new temporary file for `path`, `.NAME.PID-N.tmp` (documented): N counts this process's
+ * writes, so that two writes to one output at once never share a temporary file (they did, and
+ * one's bytes ended inside the other's: an invalid sample, reported written).
+ */
 export function temporaryPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${Deno.pid}.tmp`);
+  return join(dirname(path), `.${basename(path)}.${Deno.pid}-${++temporaries}.tmp`);
 }
 
 /** True for the paths that mean standard output. */
@@ -70,7 +77,7 @@ export async function writeOutput(
     await writeInPlace(target.path, path, chunks, options);
     return;
   }
-  await replaceAtomically(target.path, path, chunks, options);
+  await replaceAtomically(target.path, tmp, path, chunks, options);
 }
 
 function granted(name: "read" | "write", path: string): boolean {
@@ -223,11 +230,11 @@ async function writeThrough(
 
 async function replaceAtomically(
   path: string,
+  tmp: string,
   shown: string,
   chunks: OutputChunks,
   options: OutputOptions,
 ): Promise<void> {
-  const tmp = temporaryPathFor(path);
   let file: Deno.FsFile;
   try {
     file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: options.mode });

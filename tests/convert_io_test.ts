@@ -1032,3 +1032,43 @@ Deno.test("zeek JSON: a line that is no JSON record is warned about and counted 
     );
   });
 });
+
+Deno.test("two writes to one output at once never share a temporary file: the output is one of them, whole", async () => {
+  const { temporaryPathFor } = await import("../io/output.ts");
+  const { writeSample, validateSampleFile } = await import("../io/convert.ts");
+  assert.notEqual(temporaryPathFor("/d/o.sf"), temporaryPathFor("/d/o.sf"));
+  await withTempDir(async (dir) => {
+    const sample = (n: number, tag: string) => ({
+      hash: "0".repeat(32),
+      trafficDate: "1700000000.0",
+      fileName: `${tag}.sf`,
+      flashes: Array.from({ length: n }, (_, i): Flash => ({
+        src: "10.0.0.1:1",
+        dst: `${tag}${i}.example:443`,
+        destinationNameSource: "passive",
+        srcPkts: 1,
+        srcBytes: 1,
+        dstPkts: 1,
+        dstBytes: 1,
+        relativeStart: 0,
+        protocolInformation: "",
+        duration: 0,
+      })),
+    });
+    const out = join(dir, "o.sf");
+    for (let round = 0; round < 5; round++) {
+      await Promise.all([
+        writeSample(out, sample(20_000, "a")),
+        writeSample(out, sample(30_000, "b")),
+      ]);
+      const report = await validateSampleFile(out);
+      assert.equal(report.problemCount, 0, JSON.stringify(report.problems.slice(0, 2)));
+      assert.ok([20_000, 30_000].includes(report.flashes), `${report.flashes} flashes`);
+    }
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name),
+      ["o.sf"],
+      "no temporary file left",
+    );
+  });
+});
