@@ -253,11 +253,22 @@ export class NetworkSageClient {
       }
       return v;
     };
-    this.#timeoutMs = positive("timeoutMs", 30_000);
-    this.#uploadTimeoutMs = positive("uploadTimeoutMs", 3_600_000);
+    if (options.fetch !== undefined && typeof options.fetch !== "function") {
+      // Otherwise every call failed as a network error, retried maxAttempts times.
+      throw new TypeError(
+        `NetworkSageClient: fetch must be a function, not ${typeof options.fetch}`,
+      );
+    }
+    this.#timeoutMs = timerMs("NetworkSageClient", "timeoutMs", options.timeoutMs, 30_000);
+    this.#uploadTimeoutMs = timerMs(
+      "NetworkSageClient",
+      "uploadTimeoutMs",
+      options.uploadTimeoutMs,
+      3_600_000,
+    );
     this.#maxAttempts = Math.max(1, Math.floor(positive("maxAttempts", 5)));
-    this.#retryBaseMs = positive("retryBaseMs", 500);
-    this.#retryMaxMs = positive("retryMaxMs", 60_000);
+    this.#retryBaseMs = timerMs("NetworkSageClient", "retryBaseMs", options.retryBaseMs, 500);
+    this.#retryMaxMs = timerMs("NetworkSageClient", "retryMaxMs", options.retryMaxMs, 60_000);
     this.#concurrency = Math.max(1, Math.floor(positive("concurrency", 8)));
     this.#maxResponseBytes = positive("maxResponseBytes", DEFAULT_MAX_RESPONSE_BYTES);
   }
@@ -298,7 +309,7 @@ export class NetworkSageClient {
       }
       headers.apikey = this.#apiKey;
     }
-    const timeoutMs = spec.timeoutMs ?? this.#timeoutMs;
+    const timeoutMs = timerMs("call", "timeoutMs", spec.timeoutMs, this.#timeoutMs);
     for (let attempt = 1;; attempt++) {
       if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
       const timeout = AbortSignal.timeout(timeoutMs);
@@ -541,9 +552,16 @@ export class NetworkSageClient {
    * A lookup shared by several Secflows is asked once. Missing metadata is `{}`.
    */
   async aggregated(uuid: string, options: AggregatedOptions = {}): Promise<Activity[]> {
+    const concurrency = options.concurrency ?? this.#concurrency;
+    if (!Number.isInteger(concurrency) || concurrency < 1) {
+      // 0 waited forever after the first request.
+      throw new RangeError(
+        `aggregated: concurrency must be a whole number of at least 1, not ${concurrency}`,
+      );
+    }
     if (options.public) return this.publicAggregated(uuid, options);
     const secflows = await this.listSecflows(uuid, options);
-    const limit = limiter(options.concurrency ?? this.#concurrency);
+    const limit = limiter(concurrency);
     const memo = new Map<string, Promise<unknown>>();
     // Lookups done of the distinct lookups needed, for a progress line.
     const total = new Set(secflows.flatMap((s) => [
@@ -599,8 +617,7 @@ export class NetworkSageClient {
    * at once when the server reports a processing error (`processingError`, as `serve` does).
    */
   async waitForProcessing(uuid: string, options: WaitOptions = {}): Promise<SampleMetadata> {
-    const interval = options.intervalMs ?? 15_000;
-    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const { interval, deadline } = pollTiming("waitForProcessing", options);
     const endpoint = `GET /sec/v1.0/samples/${enc(uuid)}`;
     const late = () =>
       new NetworkSageError(0, endpoint, `not processed within ${options.timeoutMs} ms`);
@@ -641,6 +658,8 @@ export class NetworkSageClient {
     options: FindUuidOptions = {},
   ): Promise<FoundUpload> {
     const at = typeof time === "number" ? time * 1000 : time.getTime();
+    // Checked before any request; the deadline starts when the polling does.
+    if (options.public) pollTiming("findUploadUuid", options);
     const entries = await this.listUploads(options);
     let best: UploadEntry | undefined;
     let bestGap = Infinity;
@@ -662,8 +681,7 @@ export class NetworkSageClient {
       );
     }
     if (!options.public) return { uuid: best.uuid, entry: best };
-    const interval = options.intervalMs ?? 15_000;
-    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    const { interval, deadline } = pollTiming("findUploadUuid", options);
     for (;;) {
       const endpoint = `GET /sec/v1.0/samples/${enc(best.uuid)}`;
       const meta = await beforeDeadline(
@@ -694,6 +712,34 @@ export class NetworkSageClient {
  * hanging or retried past a helper's `timeoutMs` ends there, with `late()`'s error (`wait
  * --timeout 3` ran on for minutes against a server that never answered).
  */
+/** The longest delay a timer takes (2^31 - 1 ms, 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A delay option in ms: `fallback` when undefined, else a number above 0 and at most
+ * {@link MAX_TIMER_MS} (past it a timer fires at once: `intervalMs` of 3e9 polled every
+ * millisecond), or a RangeError naming it.
+ */
+function timerMs(owner: string, name: string, value: unknown, fallback: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== "number" || !(v > 0) || v > MAX_TIMER_MS) {
+    throw new RangeError(
+      `${owner}: ${name} must be a number of ms above 0 and at most ${MAX_TIMER_MS}, not ${v}`,
+    );
+  }
+  return v;
+}
+
+/** A polling helper's interval and deadline, checked (0 or NaN polled without pause). */
+function pollTiming(
+  owner: string,
+  options: { intervalMs?: number; timeoutMs?: number },
+): { interval: number; deadline: number } {
+  const interval = timerMs(owner, "intervalMs", options.intervalMs, 15_000);
+  if (options.timeoutMs === undefined) return { interval, deadline: Infinity };
+  return { interval, deadline: Date.now() + timerMs(owner, "timeoutMs", options.timeoutMs, 0) };
+}
+
 async function beforeDeadline<T>(
   call: (options: CallOptions) => Promise<T>,
   options: CallOptions,

@@ -91,10 +91,25 @@ export function secondsOption(
 ): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!isPlainDecimal(value)) {
-    throw new UsageError(`--${name} must be a number of seconds, not '${printable(value, 40)}'`);
+  if (!isPlainDecimal(value) || !(n > 0)) {
+    throw new UsageError(
+      `--${name} must be a number of seconds above 0, not '${printable(value, 40)}'`,
+    );
   }
-  return n * 1000;
+  return checkedSeconds(name, n) * 1000;
+}
+
+/** The most seconds a timer can wait (24.8 days); a longer delay fired at once. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** `seconds`, or a usage error when no timer can wait that long. */
+export function checkedSeconds(name: string, seconds: number): number {
+  if (seconds > MAX_TIMER_SECONDS) {
+    throw new UsageError(
+      `--${name} must be at most ${MAX_TIMER_SECONDS} seconds (24.8 days), not ${seconds}`,
+    );
+  }
+  return seconds;
 }
 
 function cell(v: unknown): string {

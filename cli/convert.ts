@@ -11,6 +11,7 @@ import {
   UsageError,
 } from "./command.ts";
 import { Progress } from "./_progress.ts";
+import { checkedSeconds } from "./_api.ts";
 import { plural } from "./_format.ts";
 import {
   convertFileTo,
@@ -93,6 +94,7 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     if (timeout !== undefined && (!isPlainDecimal(values.timeout!) || !(timeout > 0))) {
       throw new UsageError(`--timeout takes seconds (> 0), not '${printable(values.timeout!)}'`);
     }
+    if (timeout !== undefined) checkedSeconds("timeout", timeout);
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !FORMATS.includes(format)) {
       throw new UsageError(

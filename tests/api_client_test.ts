@@ -466,3 +466,45 @@ Deno.test("client: a Retry-After longer than a retry may wait fails at once, say
   );
   assert.equal(s.log.length, 1);
 });
+
+Deno.test("client: delays no timer can keep, no concurrency and a fetch that is no function are refused before any request", async () => {
+  let requests = 0;
+  const fetch = (() => {
+    requests++;
+    return Promise.resolve(Response.json({ error: false, body: { trafficDate: "" } }));
+  }) as typeof globalThis.fetch;
+  const c = new NetworkSageClient({
+    apiKey: "k".repeat(20),
+    apiUrl: "http://127.0.0.1:9",
+    fetch,
+    useEnv: false,
+  });
+  const uuid = "00000000-0000-4000-8000-000000000000";
+  // Past 2^31 - 1 ms a timer fires at once: intervalMs 3e9 polled every millisecond.
+  for (const intervalMs of [0, -1, NaN, 3e9]) {
+    await assert.rejects(
+      () => c.waitForProcessing(uuid, { intervalMs }),
+      RangeError,
+      String(intervalMs),
+    );
+    await assert.rejects(
+      () => c.findUploadUuid("f", Date.now(), { public: true, intervalMs }),
+      RangeError,
+    );
+  }
+  await assert.rejects(
+    () => c.waitForProcessing(uuid, { timeoutMs: NaN }),
+    /timeoutMs must be a number of ms above 0/,
+  );
+  // concurrency 0 waited forever after the first request.
+  await assert.rejects(
+    () => c.aggregated(uuid, { concurrency: 0 }),
+    /concurrency must be a whole number of at least 1/,
+  );
+  assert.throws(() => new NetworkSageClient({ timeoutMs: 3e9, useEnv: false }), RangeError);
+  assert.throws(
+    () => new NetworkSageClient({ fetch: 5 as unknown as typeof globalThis.fetch, useEnv: false }),
+    /fetch must be a function, not number/,
+  );
+  assert.equal(requests, 0);
+});

@@ -626,6 +626,16 @@ Deno.test("number options take plain digits: 1e3, 0x10, ' 5', '' and 20-digit co
       ["wait", "00000000-0000-0000-0000-000000000000", "--timeout", "Infinity"],
       /--timeout must be/,
     ],
+    // Past 24.8 days a timer fires at once: --interval 3000000 polled every millisecond.
+    [
+      ["wait", "00000000-0000-0000-0000-000000000000", "--interval", "3000000"],
+      /--interval must be at most 2147483 seconds \(24\.8 days\), not 3000000/,
+    ],
+    [["wait", "00000000-0000-0000-0000-000000000000", "--interval", "0"], /above 0/],
+    [
+      ["convert", pcap, pcap, "-o", `${dir.path}/o/`, "--timeout", "3000000"],
+      /at most 2147483 seconds/,
+    ],
   ];
   for (const [args, message] of refused) {
     const r = await cli(args);
