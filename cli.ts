@@ -106,6 +106,17 @@ export function hoistGlobalOptions(args: string[]): string[] | string {
 
 /** Runs the CLI with `args`; resolves to the exit code. Never throws. */
 export async function main(args: string[]): Promise<number> {
+  try {
+    return await dispatch(args);
+  } catch (e) {
+    // Outside a command: the help or version itself could not be written (`--help >/dev/full`
+    // ended in an uncaught error and a stack trace).
+    context.err(`networksage: ${controlsEscaped(cliMessage(e))}`);
+    return exitCodeOf(e);
+  }
+}
+
+async function dispatch(args: string[]): Promise<number> {
   const hoisted = hoistGlobalOptions(args);
   if (typeof hoisted === "string") {
     context.err(`networksage: ${hoisted}`);
@@ -122,8 +133,13 @@ export async function main(args: string[]): Promise<number> {
       context.out((await target.load()).help);
       return 0;
     }
+    if (word === undefined) {
+      // No command is a usage mistake: a line on stderr, not the whole help on stdout.
+      context.err("usage: networksage <command> [options] (see networksage --help)");
+      return 2;
+    }
     context.out(toolHelp());
-    return word === undefined ? 2 : 0;
+    return 0;
   }
   if (word === "--version" || word === "-V") {
     context.out(denoJson.version);
@@ -135,7 +151,10 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  // Only before `--`: after it, `-h` is a file's name (`view -- -h`).
+  const dashes = rest.indexOf("--");
+  const options = dashes < 0 ? rest : rest.slice(0, dashes);
+  if (options.includes("--help") || options.includes("-h")) {
     context.out(command.help);
     return 0;
   }

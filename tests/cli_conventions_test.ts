@@ -56,7 +56,14 @@ Deno.test("did you mean: commands and options; help CMD; usage mistakes exit 2",
   assert.equal(good.code, 0);
   assert.match(good.out[0], /^usage: networksage view INPUT/);
   assert.equal((await cli(["help"])).code, 0);
-  assert.equal((await cli([])).code, 2, "no command at all is a usage mistake");
+  const none = await cli([]);
+  assert.equal(none.code, 2, "no command at all is a usage mistake");
+  assert.deepEqual(none.out, [], "said on stderr, not the whole help on stdout");
+  assert.deepEqual(none.err, ["usage: networksage <command> [options] (see networksage --help)"]);
+  // After `--`, -h is a file's name, not a request for help.
+  const dashed = await cli(["view", "--", "-h"]);
+  assert.equal(dashed.code, 2);
+  assert.match(dashed.err.join("\n"), /-h: no such file/);
   assert.equal(closest("x", ["convert", "view"]), undefined);
 });
 
@@ -675,4 +682,20 @@ Deno.test("an empty option value is a usage error for every command, before anyt
     ["c.pcap"],
     "nothing written",
   );
+});
+
+Deno.test("help that cannot be written is one line and exit 1, not an uncaught error", async () => {
+  if (Deno.build.os !== "linux") return;
+  const cliPath = new URL("../cli.ts", import.meta.url).pathname;
+  for (const args of [["--help"], ["help", "view"], ["view", "--help"], ["--version"]]) {
+    const r = await new Deno.Command("sh", {
+      args: ["-c", 'exec "$0" run -A "$@" > /dev/full', Deno.execPath(), cliPath, ...args],
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, `${args.join(" ")}: ${err}`);
+    assert.equal(err, "networksage: standard output: cannot write: No space left on device\n");
+  }
 });
