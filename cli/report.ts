@@ -12,6 +12,7 @@ import type { InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
 import { isStdout, writeTextOutput } from "../io/output.ts";
+import { isStdin } from "../io/files.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
@@ -47,7 +48,8 @@ category, flowId and count, and the Destination, Behavior and Event metadata. A 
 100,000 Secflows is refused in one line (exit 2): one page cannot show it.
 
 options:
-  -o, --output FILE  where to write (default: INPUT with extension .html; UUID.html for --uuid)
+  -o, --output FILE  where to write (default: INPUT with extension .html, standard output for
+                     INPUT -; UUID.html for --uuid)
   --uuid UUID        a private sample of NetworkSage (or of serve, with --api-url)
   --dns DNSLOG       Zeek dns.log that goes with a conn.log
   --format F         force the input format: ${FORMATS.join(", ")}
@@ -102,8 +104,12 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
         );
       }
       const input = positionals[0];
-      output = values.output ?? defaultReportPath(input);
-      if (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0")) {
+      // Standard input has no name to put .html after (`-.html`, `/dev/stdin.html`): stdout.
+      output = values.output ?? (isStdin(input) ? "-" : defaultReportPath(input));
+      if (
+        !isStdout(output) &&
+        (resolve(output) === resolve(input) || resolve(output) === resolve(values.dns ?? "\0"))
+      ) {
         throw new UsageError(
           values.output === undefined
             ? `the report's default name ${printable(output)} is the input itself; give -o FILE`

@@ -1072,3 +1072,35 @@ Deno.test("two writes to one output at once never share a temporary file: the ou
     );
   });
 });
+
+Deno.test("report from standard input goes to standard output, never to a file named after '-'", async () => {
+  await withTempDir(async (dir) => {
+    const sample = formatSample({
+      hash: "0".repeat(32),
+      trafficDate: "1700000000.0",
+      fileName: "s.sf",
+      flashes: [{
+        src: "10.0.0.1:1000",
+        dst: "example.com:443",
+        destinationNameSource: "passive",
+        srcPkts: 1,
+        srcBytes: 1,
+        dstPkts: 1,
+        dstBytes: 1,
+        relativeStart: 0,
+        protocolInformation: "",
+        duration: 0,
+      }],
+    });
+    for (const input of ["-", "/dev/stdin"]) {
+      const r = await runCli(["report", input], {
+        cwd: dir,
+        stdin: new TextEncoder().encode(sample),
+      });
+      assertClean(r);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(decoder.decode(r.stdout), /^<!DOCTYPE html>/);
+      assert.deepEqual([...Deno.readDirSync(dir)], [], `${input}: a file was written`);
+    }
+  });
+});
