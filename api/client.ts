@@ -640,7 +640,7 @@ export class NetworkSageClient {
         throw new NetworkSageError(0, endpoint, `not processed within ${options.timeoutMs} ms`);
       }
       try {
-        await sleep(Math.min(interval, left), options.signal);
+        await sleep(pauseWithin(interval, left), options.signal);
       } catch (e) {
         throw new NetworkSageError(0, endpoint, "aborted", { cause: e });
       }
@@ -699,7 +699,7 @@ export class NetworkSageClient {
         throw new NetworkSageError(0, endpoint, `no hash within ${options.timeoutMs} ms`);
       }
       try {
-        await sleep(Math.min(interval, left), options.signal);
+        await sleep(pauseWithin(interval, left), options.signal);
       } catch (e) {
         throw new NetworkSageError(0, endpoint, "aborted", { cause: e });
       }
@@ -728,6 +728,15 @@ function timerMs(owner: string, name: string, value: unknown, fallback: number):
     );
   }
   return v;
+}
+
+/**
+ * How long a poll pauses: `interval`, or when less than that is left, until shortly before the
+ * deadline, so that the last look still happens in time (an interval longer than the timeout
+ * slept through it and failed without looking again).
+ */
+function pauseWithin(interval: number, left: number): number {
+  return interval < left ? interval : Math.max(0, left - Math.min(250, left / 2));
 }
 
 /** A polling helper's interval and deadline, checked (0 or NaN polled without pause). */

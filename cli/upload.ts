@@ -98,6 +98,10 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     }
     const intervalMs = secondsOption("interval", values.interval);
     const timeoutMs = secondsOption("timeout", values.timeout);
+    if (path === "-" || path === "/dev/stdin") {
+      // The body is sent with its exact length: a file, not a stream.
+      throw new UsageError("upload sends a file, not standard input (save it to a file first)");
+    }
     const client = clientFrom(values, true);
     let type: UploadType;
     try {
@@ -122,8 +126,10 @@ ${privatePermissions(" --allow-read=FILE[,DNSLOG]")}
     if (values.convert && type !== "secflow") {
       const { convertFileTo } = await import("../io/convert.ts");
       tempDir = await temporaryDirectory();
-      fileName = fileName.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".sf";
-      sendPath = `${tempDir}/${fileName}`;
+      // The sample is named after the input, unless --name names it (then exactly that: `uuid`
+      // and `wait` find it by the name given).
+      if (values.name === undefined) fileName = fileName.replace(/(\.gz)?(\.[^.]*)?$/, "") + ".sf";
+      sendPath = `${tempDir}/converted.sf`; // not the name: --name may hold a slash
       const written = await convertFileTo(path, sendPath, {
         format: type,
         dnsLog: values.dns,

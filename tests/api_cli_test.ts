@@ -255,6 +255,43 @@ Deno.test("cli: upload of a Zeek dns.log alone is refused before any request, as
   }
 });
 
+Deno.test("cli: upload --convert --name sends the sample under that very name; upload - is refused", async () => {
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const capture = `${dir.path}/capture.pcap`;
+    await Deno.writeFile(capture, tinyPcap());
+    const perms = apiPermissions(s.url, `--allow-read=${capture},/tmp`, "--allow-write=/tmp");
+    const env = { NETWORKSAGE_API_KEY: KEY };
+    const run = await runCli(
+      [
+        "upload",
+        capture,
+        "--convert",
+        "--name",
+        "myname",
+        "--wait",
+        "--interval",
+        "0.05",
+        "--api-url",
+        s.url,
+      ],
+      perms,
+      env,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^[0-9a-f-]{36}  myname  processed/);
+    const [entry] = await new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false })
+      .listUploads();
+    assert.equal(entry.fileName, "myname");
+    const stdin = await runCli(["upload", "-", "--api-url", s.url], perms, env);
+    assert.equal(stdin.code, 2, stdin.stderr);
+    assert.match(stdin.stderr, /upload sends a file, not standard input/);
+  } finally {
+    await s.shutdown();
+  }
+});
+
 Deno.test("cli: no key exits 2 naming NETWORKSAGE_API_KEY before any request", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });

@@ -508,3 +508,27 @@ Deno.test("client: delays no timer can keep, no concurrency and a fetch that is 
   );
   assert.equal(requests, 0);
 });
+
+Deno.test("client: an interval longer than the timeout still takes a last look before the deadline", async () => {
+  const ready = Date.now() + 300;
+  let looks = 0;
+  const fetch = (() => {
+    looks++;
+    const done = Date.now() >= ready;
+    return Promise.resolve(
+      Response.json({ error: false, body: { id: "u", trafficDate: done ? "1700000000.0" : "" } }),
+    );
+  }) as typeof globalThis.fetch;
+  const c = new NetworkSageClient({
+    apiKey: "k".repeat(20),
+    apiUrl: "http://127.0.0.1:9",
+    fetch,
+    useEnv: false,
+  });
+  const meta = await c.waitForProcessing("00000000-0000-4000-8000-000000000000", {
+    intervalMs: 5_000,
+    timeoutMs: 1_000,
+  });
+  assert.equal(meta.trafficDate, "1700000000.0");
+  assert.equal(looks, 2);
+});
