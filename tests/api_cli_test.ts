@@ -280,7 +280,7 @@ Deno.test("cli: upload --convert --name sends the sample under that very name; u
       env,
     );
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /^[0-9a-f-]{36}  myname  processed/);
+    assert.match(run.stdout, /^[0-9a-f-]{36} {2}myname {2}processed/);
     const [entry] = await new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false })
       .listUploads();
     assert.equal(entry.fileName, "myname");
