@@ -2,7 +2,7 @@
  * `convert INPUT... [--dns DNSLOG] [-o OUT] [--dns-cache FILE] [--format F] [-q]`
  * @module
  */
-import { basename, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join, resolve } from "node:path";
 import {
   type CliContext,
   type Command,
@@ -29,7 +29,7 @@ import {
 } from "../io/convert_pool.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
-import { isStdout } from "../io/output.ts";
+import { isStdout, removeUnfinishedOnInterrupt } from "../io/output.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
 
@@ -113,6 +113,8 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     const quiet = values.quiet ?? false;
     const options = { format, dnsLog: values.dns, dnsCache: values["dns-cache"] };
     const single = positionals.length === 1 && !(await isPlainDirectory(positionals[0]));
+    // Ctrl-C leaves no temporary file or half output behind (workers' included, below).
+    removeUnfinishedOnInterrupt();
     if (single) {
       const input = positionals[0];
       let output = values.output ?? (isStdin(input) ? "-" : safeDefaultOutput(input));
@@ -377,6 +379,7 @@ async function convertMany(
     if (input.fromDirectory) fromDirectory.add(input.path);
     jobs.push({ input: input.path, output, options: { ...options, fileName: basename(output) } });
   }
+  removeUnfinishedOnInterrupt(new Set(jobs.map((j) => dirname(resolve(j.output)))));
   const progress = new Progress({ label: "convert", unit: "items", quiet: p.quiet });
   let done = 0, converted = 0, empty = 0, skipped = 0, flashes = 0;
   // Standard input cannot travel to a worker: it is converted here first.

@@ -11,7 +11,7 @@ import { InputError } from "../secflow/errors.ts";
 import type { InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
-import { isStdout, writeTextOutput } from "../io/output.ts";
+import { isStdout, removeUnfinishedOnInterrupt, writeTextOutput } from "../io/output.ts";
 import { isStdin } from "../io/files.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
@@ -149,6 +149,7 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
       ctx.err(`${printable(values.uuid ?? positionals[0])}: no Secflows; nothing written`);
       return 0;
     }
+    removeUnfinishedOnInterrupt(); // Ctrl-C leaves no temporary file or half report behind
     await writeTextOutput(output, renderReport(sample, extras));
     const n = sample.flashes.length;
     const shown = isStdout(output) ? "standard output" : printable(output);

@@ -31,6 +31,50 @@ export class OutputError extends Error {
 /** Bytes to write: chunks may share one buffer (each is written before the next is asked for). */
 export type OutputChunks = Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
 
+/** Files this thread is writing and would leave unfinished if the process stopped now. */
+const unfinished = new Set<string>();
+/** Directories where this process's workers may be writing temporary files. */
+const workerOutputDirs = new Set<string>();
+let interruptsHandled = false;
+
+/**
+ * From now on, SIGINT or SIGTERM (Ctrl-C, `kill`) removes what this process leaves unfinished
+ * before it exits (130 or 143): the temporary files of atomic replaces, and outputs being written
+ * in place; for workers (`convert` of several inputs), this process's temporary files in
+ * `dirs`. For commands that write outputs and have no shutdown of their own (not capture or
+ * serve). An interrupted convert left `.NAME.PID.tmp` files behind.
+ */
+export function removeUnfinishedOnInterrupt(dirs: Iterable<string> = []): void {
+  for (const dir of dirs) workerOutputDirs.add(dir);
+  if (interruptsHandled) return;
+  interruptsHandled = true;
+  const signals: [Deno.Signal, number][] = Deno.build.os === "windows"
+    ? [["SIGINT", 130]]
+    : [["SIGINT", 130], ["SIGTERM", 143]];
+  for (const [signal, code] of signals) {
+    Deno.addSignalListener(signal, () => {
+      removeUnfinished();
+      Deno.exit(code);
+    });
+  }
+}
+
+function removeUnfinished(): void {
+  for (const path of unfinished) {
+    try {
+      Deno.removeSync(path);
+    } catch { /* gone, or not ours to remove */ }
+  }
+  const ours = new RegExp(`^\\..+\\.${Deno.pid}-\\d+\\.tmp$`);
+  for (const dir of workerOutputDirs) {
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        if (e.isFile && ours.test(e.name)) Deno.removeSync(join(dir, e.name));
+      }
+    } catch { /* unreadable: nothing of ours can be found there */ }
+  }
+}
+
 /** Temporary files made so far by this process (see {@link temporaryPathFor}). */
 let temporaries = 0;
 
@@ -97,10 +141,13 @@ async function writeInPlace(
   let file: Deno.FsFile | undefined;
   try {
     for await (const chunk of chunks) {
-      file ??= await io(
-        shown,
-        () => Deno.open(path, { write: true, create: true, truncate: true, mode: options.mode }),
-      );
+      if (!file) {
+        file = await io(
+          shown,
+          () => Deno.open(path, { write: true, create: true, truncate: true, mode: options.mode }),
+        );
+        unfinished.add(path);
+      }
       writeAll(file, chunk, shown);
     }
     if (file) await io(shown, () => file!.sync());
@@ -115,6 +162,7 @@ async function writeInPlace(
     throw e;
   } finally {
     file?.close();
+    unfinished.delete(path);
   }
 }
 
@@ -241,6 +289,23 @@ async function replaceAtomically(
   } catch (e) {
     throw describeWriteError(shown, e, true);
   }
+  unfinished.add(tmp);
+  try {
+    await fillAndRename(file, tmp, path, shown, chunks, options);
+  } finally {
+    unfinished.delete(tmp);
+  }
+  await syncDirectory(dirname(path));
+}
+
+async function fillAndRename(
+  file: Deno.FsFile,
+  tmp: string,
+  path: string,
+  shown: string,
+  chunks: OutputChunks,
+  options: OutputOptions,
+): Promise<void> {
   let open = true;
   let written = 0;
   let pending: Promise<void> | undefined;
@@ -283,7 +348,6 @@ async function replaceAtomically(
     await Deno.remove(tmp).catch(() => {});
     throw e;
   }
-  await syncDirectory(dirname(path));
 }
 
 /** Makes the rename durable; skipped when reading the directory was not granted. */

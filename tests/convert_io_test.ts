@@ -1104,3 +1104,56 @@ Deno.test("report from standard input goes to standard output, never to a file n
     }
   });
 });
+
+Deno.test("Ctrl-C or SIGTERM during convert leaves no temporary file, one input or several", async () => {
+  if (Deno.build.os === "windows") return;
+  await withTempDir(async (dir) => {
+    // A .sf of 600,000 flashes: rewritten flash by flash, so its temporary file lives for seconds.
+    const flash =
+      '{"src": "10.0.0.1:1", "dst": "1.2.3.4:80", "destinationNameSource": "original", ' +
+      '"srcPkts": 1, "srcBytes": 1, "dstPkts": 1, "dstBytes": 1, "relativeStart": 0.0, ' +
+      '"protocolInformation": "", "duration": 0.0}';
+    const file = await Deno.open(join(dir, "a.sf"), { write: true, create: true });
+    const enc = new TextEncoder();
+    await file.write(
+      enc.encode(
+        `{"hash": "${"0".repeat(32)}", "trafficDate": "1.0", "fileName": "a", "flashes": [`,
+      ),
+    );
+    const batch = enc.encode(Array(1000).fill(flash).join(", ") + ", ");
+    for (let i = 0; i < 600; i++) {
+      for (let o = 0; o < batch.length;) o += await file.write(batch.subarray(o));
+    }
+    await file.write(enc.encode(`${flash}]}`));
+    file.close();
+    await Deno.copyFile(join(dir, "a.sf"), join(dir, "b.sf"));
+    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    const temporaries = (d: string) =>
+      [...Deno.readDirSync(d)].filter((e) => e.name.endsWith(".tmp"));
+    const cases: [string, string[], string][] = [
+      ["SIGINT", ["convert", "a.sf", "-o", "out.sf"], dir],
+      ["SIGTERM", ["convert", "a.sf", "-o", "out.sf"], dir],
+      ["SIGINT", ["convert", "a.sf", "b.sf", "-o", "many/"], join(dir, "many")],
+    ];
+    for (const [signal, args, watched] of cases) {
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", cli, ...args],
+        cwd: dir,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      let seen = false;
+      for (let i = 0; i < 2000 && !seen; i++) {
+        await new Promise((r) => setTimeout(r, 5));
+        try {
+          seen = temporaries(watched).length > 0;
+        } catch { /* the directory is not made yet */ }
+      }
+      assert.ok(seen, `${args.join(" ")}: no temporary file appeared`);
+      child.kill(signal as Deno.Signal);
+      const status = await child.status;
+      assert.equal(status.code, signal === "SIGINT" ? 130 : 143, `${signal} ${args.join(" ")}`);
+      assert.deepEqual(temporaries(watched), [], `${signal} ${args.join(" ")}: left behind`);
+    }
+  });
+});
