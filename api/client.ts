@@ -11,6 +11,7 @@ import { aCount, aListOf, aListOfActivities, anObject, type ShapeCheck } from ".
 import { printable } from "../secflow/printable.ts";
 import { envVar } from "../io/env.ts";
 import { detectUploadType } from "./detect.ts";
+import { UPLOAD_TYPES } from "./types.ts";
 import type {
   Activity,
   Metadata,
@@ -443,6 +444,14 @@ export class NetworkSageClient {
     if (request.dnsLog !== undefined && request.type !== undefined && request.type !== "zeek") {
       throw dnsRefused();
     }
+    if (request.type !== undefined && !UPLOAD_TYPES.includes(request.type)) {
+      // A type no converter reads was sent as it was (with /etc/passwd as the file).
+      throw new TypeError(
+        `upload: type must be one of ${UPLOAD_TYPES.join(", ")}, not ${
+          JSON.stringify(request.type)
+        }`,
+      );
+    }
     const type = await detectUploadType(request.path, request.type);
     const fileName = request.fileName ?? basename(request.path);
     const parts: OutgoingPart[] = [
@@ -526,6 +535,12 @@ export class NetworkSageClient {
     metadata: Metadata,
     options: CallOptions = {},
   ): Promise<Metadata> {
+    if (!["destination", "behavior", "event"].includes(kind)) {
+      // Anything else was sent as PUT /sec/v1.0/<kind>s/<id>.
+      throw new TypeError(
+        `annotate: kind must be destination, behavior or event, not ${JSON.stringify(kind)}`,
+      );
+    }
     const text = JSON.stringify(metadata);
     return await this.#request<Metadata>({
       service: "private",

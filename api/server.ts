@@ -130,6 +130,20 @@ function checkOptions(options: ServeOptions): void {
     if (typeof key !== "string" || key.length === 0) {
       throw new TypeError("serve: every API key must be non-empty text");
     }
+    // A key a request header cannot carry as it is (headers are trimmed) could never match.
+    // deno-lint-ignore no-control-regex
+    if (key.trim() !== key || /[\x00-\x1f\x7f]/.test(key)) {
+      throw new TypeError(
+        "serve: an API key has spaces at an end or control characters; no request can send it",
+      );
+    }
+    const admin = typeof k === "string" ? undefined : (k as { admin?: unknown }).admin;
+    if (admin !== undefined && typeof admin !== "boolean") {
+      // The string "false" is true to `if`: it made an admin key.
+      throw new TypeError(
+        `serve: an API key's admin must be true or false, not ${JSON.stringify(admin)}`,
+      );
+    }
   }
   const numbers = [
     "maxUploadBytes",

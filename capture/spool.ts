@@ -208,12 +208,13 @@ export class Spool {
    * same sample (kept once); different bytes under a name already waiting are kept apart as
    * `NAME-1.sf`, `NAME-2.sf`... Resolves to the spool name.
    */
-  add(fileName: string, bytes: Uint8Array): Promise<string> {
-    return writeUnique(this.dir, fileName, bytes);
+  async add(fileName: string, bytes: Uint8Array): Promise<string> {
+    return await writeUnique(this.dir, sampleFileName(fileName), bytes);
   }
 
   /** The attempt record of `name`, or null. */
   async attempt(name: string): Promise<AttemptRecord | null> {
+    sampleFileName(name);
     try {
       const r = JSON.parse(await Deno.readTextFile(`${this.dir}/${name}.attempt`));
       if (typeof r?.first === "number" && typeof r?.last === "number") return r;
@@ -230,6 +231,7 @@ export class Spool {
 
   /** Records, durably, that an upload of `name` starts now. */
   async recordAttempt(name: string, now: number = Date.now()): Promise<AttemptRecord> {
+    sampleFileName(name);
     const prior = await this.attempt(name);
     const record = { first: prior?.first ?? now, last: now, count: (prior?.count ?? 0) + 1 };
     await writeDurable(
@@ -242,11 +244,13 @@ export class Spool {
 
   /** Forgets the attempt record of `name` (the platform answered: it does not have it). */
   async clearAttempt(name: string): Promise<void> {
+    sampleFileName(name);
     await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
   }
 
   /** Drops `name` (the platform has it): the sample first, then its attempt record. */
   async remove(name: string): Promise<void> {
+    sampleFileName(name);
     await Deno.remove(`${this.dir}/${name}`).catch(ignoreNotFound);
     await Deno.remove(`${this.dir}/${name}.attempt`).catch(ignoreNotFound);
     await syncDir(this.dir);
@@ -254,6 +258,7 @@ export class Spool {
 
   /** Moves `name` to `rejected/` with a `NAME.reason` file saying why. */
   async reject(name: string, reason: string): Promise<string> {
+    sampleFileName(name);
     await ensureDir(this.rejectedDir, true);
     // An earlier, different refused sample of that name (and its reason) is kept.
     const target = await freeName(this.rejectedDir, name);
@@ -276,3 +281,19 @@ function ignoreNotFound(e: unknown): void {
 
 /** Retry settings of the spool's uploader (the former name of `UploaderOptions`). */
 export type { UploaderOptions as SpoolOptions } from "./_uploader.ts";
+
+/**
+ * `name` when it is a sample's file name in the spool: `NAME.sf`, no directory part, not hidden
+ * (temporary files are). `remove("../victim.txt")` deleted a file outside the spool, and
+ * `add(undefined, ...)` wrote a file named "undefined".
+ */
+function sampleFileName(name: string): string {
+  if (
+    typeof name !== "string" || !/^[^./\\][^/\\]*\.sf$/.test(name) || name.includes("\0")
+  ) {
+    throw new TypeError(
+      `spool: ${JSON.stringify(name) ?? String(name)} is not a sample's file name (NAME.sf)`,
+    );
+  }
+  return name;
+}

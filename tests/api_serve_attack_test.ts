@@ -800,3 +800,54 @@ Deno.test("serve: a data directory it did not make is refused and left as it is;
   await (await createService({ dataDir: old, apiKeys: keys })).close();
   await Deno.stat(`${old}/.networksage-serve`);
 });
+
+Deno.test("library misuse: an admin flag that is no boolean, an untrimmed key, a bogus upload type or annotation kind, a spool name with a path", async () => {
+  await using dir = await tempDir();
+  const key = "0123456789abcdef0123";
+  await assert.rejects(
+    () =>
+      createService({
+        dataDir: `${dir.path}/a`,
+        apiKeys: [{ key, admin: "false" as unknown as boolean }],
+      }),
+    /admin must be true or false, not "false"/,
+  );
+  await assert.rejects(
+    () => createService({ dataDir: `${dir.path}/b`, apiKeys: [` ${key} `] }),
+    /spaces at an end or control characters/,
+  );
+  let requests = 0;
+  const c = new NetworkSageClient({
+    apiKey: key,
+    apiUrl: "http://127.0.0.1:9",
+    useEnv: false,
+    fetch: (() => {
+      requests++;
+      return Promise.resolve(Response.json({ error: false, body: {} }));
+    }) as typeof fetch,
+  });
+  await Deno.writeFile(`${dir.path}/c.pcap`, tinyPcap());
+  await assert.rejects(
+    () => c.upload({ path: `${dir.path}/c.pcap`, type: "bogus" as "pcap" }),
+    /upload: type must be one of pcap, pcapng, zeek, secflow, not "bogus"/,
+  );
+  await assert.rejects(
+    () => c.annotate("bogus" as "event", "x", { title: "t" }),
+    /annotate: kind must be destination, behavior or event/,
+  );
+  assert.equal(requests, 0);
+  const { Spool } = await import("../capture/spool.ts");
+  const spool = new Spool(`${dir.path}/spool`);
+  await spool.open();
+  try {
+    await Deno.writeTextFile(`${dir.path}/victim.txt`, "mine\n");
+    await assert.rejects(() => spool.remove("../victim.txt"), /is not a sample's file name/);
+    await assert.rejects(
+      () => spool.add(undefined as unknown as string, new Uint8Array(1)),
+      TypeError,
+    );
+    assert.equal(await Deno.readTextFile(`${dir.path}/victim.txt`), "mine\n");
+  } finally {
+    spool.close();
+  }
+});
