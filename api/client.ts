@@ -227,6 +227,7 @@ export class NetworkSageClient {
 
   /** A client; nothing is sent until a method is called. The API key comes from the options, else (unless `useEnv` is false) from `NETWORKSAGE_API_KEY`. */
   constructor(options: ClientOptions = {}) {
+    options ??= {}; // null from plain JavaScript: no options
     const env = options.useEnv ?? true;
     this.#apiKey = options.apiKey ?? (env ? envVar("NETWORKSAGE_API_KEY") : undefined);
     // A key read with its line ending ("KEY\r\n") made fetch fail with an error quoting it

@@ -124,6 +124,9 @@ export interface Service {
  * every request 408.
  */
 function checkOptions(options: ServeOptions): void {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("serve: options must be an object with dataDir and apiKeys");
+  }
   if (!Array.isArray(options.apiKeys)) throw new TypeError("serve: apiKeys must be a list");
   for (const k of options.apiKeys) {
     const key = typeof k === "string" ? k : (k as { key?: unknown })?.key;

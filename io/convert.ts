@@ -46,7 +46,10 @@ export interface ConvertOptions {
   dnsLog?: string;
   /** Persistent name cache file (`ip name` lines), read before naming and updated after. */
   dnsCache?: string;
-  /** `fileName` written into the sample (default: the input's base name with `.sf`). */
+  /**
+   * `fileName` written into the sample (default: the input's base name with `.sf`; for
+   * {@link convertFileTo}, the output's base name).
+   */
   fileName?: string;
   /** Called for every warning as it happens (they are also returned). */
   onWarning?: (message: string) => void;
@@ -288,6 +291,8 @@ export async function convertFile(
   path: string,
   options: ConvertOptions = {},
 ): Promise<ConvertResult> {
+  checkPath("convertFile", "path", path);
+  options = checkedOptions("convertFile", options);
   const folder = await folderAt(path);
   if (folder) {
     const warnings: string[] = [];
@@ -491,6 +496,42 @@ export async function endIfNothingFollows(
   reader.end();
 }
 
+/** A path argument: a non-empty string (`convertFile(undefined)` looked for a file "undefined"). */
+function checkPath(fn: string, name: string, path: unknown): void {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`${fn}: ${name} must be a file path, not ${JSON.stringify(path) ?? path}`);
+  }
+}
+
+const INPUT_FORMATS: readonly InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+
+/**
+ * Conversion options as given by a plain JavaScript caller, checked: null is none, and a value of
+ * the wrong kind is a TypeError naming it (a `fileName` of `{}` was written as "[object Object]").
+ */
+function checkedOptions(fn: string, options: ConvertOptions | null | undefined): ConvertOptions {
+  if (options === null || options === undefined) return {};
+  if (typeof options !== "object") throw new TypeError(`${fn}: options must be an object`);
+  for (const key of ["fileName", "dnsLog", "dnsCache"] as const) {
+    const v = options[key];
+    if (v !== undefined && (typeof v !== "string" || v === "")) {
+      throw new TypeError(`${fn}: ${key} must be a non-empty string, not ${JSON.stringify(v)}`);
+    }
+  }
+  if (options.format !== undefined && !INPUT_FORMATS.includes(options.format)) {
+    throw new TypeError(
+      `${fn}: format must be one of ${INPUT_FORMATS.join(", ")}, not ${
+        JSON.stringify(options.format)
+      }`,
+    );
+  }
+  const max = options.maxSecflows;
+  if (max !== undefined && !(typeof max === "number" && max >= 0)) {
+    throw new RangeError(`${fn}: maxSecflows must be a number of at least 0, not ${max}`);
+  }
+  return options;
+}
+
 function tooManySecflows(name: string, max: number): InputError {
   return new InputError(
     `${printable(name)}: more than ${max.toLocaleString("en-US")} Secflows, the most asked for`,
@@ -539,6 +580,9 @@ export async function convertFileTo(
   output: string,
   options: ConvertOptions = {},
 ): Promise<WriteResult> {
+  checkPath("convertFileTo", "input", input);
+  checkPath("convertFileTo", "output", output);
+  options = checkedOptions("convertFileTo", options);
   const folder = await folderAt(input);
   if (folder) return await convertZeekFolder(folder, output, options);
   const source = await openSource(input);
@@ -564,7 +608,13 @@ export async function convertFileTo(
     );
   }
   if (format !== "zeek") {
-    const result = await convertSource(source, { ...options, format });
+    // The sample is named after the file it is written to, whatever the format (a capture's was
+    // named after the input, a log's or a sample's after the output).
+    const result = await convertSource(source, {
+      ...options,
+      format,
+      fileName: options.fileName ?? basename(output),
+    });
     const flashes = result.sample?.flashes.length ?? 0;
     // Built here, so valid by construction: writeSample's check (for callers' samples) would
     // cost ~10 ms per 7,700 flashes of the 300k benchmark for nothing.

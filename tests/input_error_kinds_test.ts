@@ -112,3 +112,31 @@ Deno.test("writeSample refuses a sample that would not read back; formatNameCach
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("library misuse from plain JavaScript: a wrong argument is a TypeError naming it, null options are none", async () => {
+  const { convertFile, convertFileTo } = await import("../io/convert.ts");
+  const { NetworkSageClient } = await import("../api/client.ts");
+  const { createService } = await import("../api/server.ts");
+  // deno-lint-ignore no-explicit-any
+  const loose = (v: unknown) => v as any;
+  await assert.rejects(
+    () => convertFile(loose(undefined)),
+    /convertFile: path must be a file path, not undefined/,
+  );
+  await assert.rejects(
+    () => convertFileTo("x.pcap", loose(5)),
+    /convertFileTo: output must be a file path/,
+  );
+  await assert.rejects(
+    () => convertFile("x.pcap", { fileName: loose({}) }),
+    /convertFile: fileName must be a non-empty string, not \{\}/,
+  );
+  await assert.rejects(
+    () => convertFile("x.pcap", { format: loose("bogus") }),
+    /format must be one of/,
+  );
+  await assert.rejects(() => convertFile("x.pcap", { maxSecflows: NaN }), RangeError);
+  await assert.rejects(() => convertFile("no-such.pcap", loose(null)), /no such file/);
+  assert.doesNotThrow(() => new NetworkSageClient(loose(null)));
+  await assert.rejects(() => createService(loose(null)), /serve: options must be an object/);
+});
