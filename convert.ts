@@ -37,6 +37,7 @@ export {
   writeSample,
 } from "./io/convert.ts";
 export type { InputSource } from "./io/files.ts";
+export { OutputError } from "./io/output.ts";
 export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";
 export { type ContentKind, detect, type Detection } from "./secflow/detect.ts";
 

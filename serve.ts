@@ -32,12 +32,14 @@ export {
   createService,
   DEFAULT_MAX_UPLOAD,
   defaultConverter,
+  ListenError,
   type RunningServer,
   serve,
   type ServeOptions,
   type Service,
 } from "./api/server.ts";
 export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./api/server.ts";
+export { DataDirError } from "./api/_data_dir.ts";
 export type { ClassifierInput, FlashLike } from "./api/classify.ts";
 export type { UploadType } from "./api/types.ts";
 export type { Claim, ConversionResult, NewUpload, Storage, StorageOptions } from "./api/storage.ts";

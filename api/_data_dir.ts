@@ -29,6 +29,7 @@ const SERVE_ENTRIES = new Set([
 
 /** A data directory serve may not use, said in one line. */
 export class DataDirError extends Error {
+  /** Always `"DataDirError"`. */
   override name = "DataDirError";
 }
 

@@ -691,7 +691,7 @@ export async function serve(
     await service.close();
     const where = `${hostname}:${port}`;
     if (e instanceof Deno.errors.AddrInUse) {
-      throw new ListenError(`port ${port} is already in use (${where}); pick another with --port`);
+      throw new ListenError(`port ${port} is already in use (${where}); pick another port`);
     }
     if (e instanceof Deno.errors.PermissionDenied || e instanceof Deno.errors.NotCapable) {
       throw new ListenError(`not allowed to listen on ${where}: ${(e as Error).message}`);

@@ -391,7 +391,7 @@ async function zeekResult(
 function rejectDnsLog(options: ConvertOptions, what: string): void {
   if (options.dnsLog) {
     throw new InputError(
-      `${printable(options.dnsLog)}: --dns goes with a Zeek conn.log, not with ${what}`,
+      `${printable(options.dnsLog)}: a dns.log goes with a Zeek conn.log, not with ${what}`,
       { kind: "mismatch", file: options.dnsLog },
     );
   }
@@ -598,13 +598,15 @@ export async function convertFileTo(
   if (format !== "secflow" && await sameFile(source, output)) {
     throw new InputError(
       `${printable(output)}: is the input itself; the sample would replace the ${format} ` +
-        `data it is made from: write it elsewhere (-o)`,
+        `data it is made from: write it elsewhere`,
     );
   }
   if (options.dnsLog !== undefined && await samePath(options.dnsLog, output)) {
     throw new InputError(
-      `${printable(output)}: is the dns.log given with --dns; the sample would replace it: ` +
-        `write it elsewhere (-o)`,
+      `${
+        printable(output)
+      }: is the dns.log given with the conn.log; the sample would replace it: ` +
+        `write it elsewhere`,
     );
   }
   if (format !== "zeek") {
@@ -724,7 +726,7 @@ async function convertZeekFolder(
     if (await samePath(log, output)) {
       throw new InputError(
         `${printable(output)}: is the folder's ${basename(log)}; the sample would replace it: ` +
-          `write it elsewhere (-o)`,
+          `write it elsewhere`,
       );
     }
   }

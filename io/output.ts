@@ -23,6 +23,7 @@ import { printable } from "../secflow/printable.ts";
 
 /** Output could not be written (disk full, no such directory...): CLI exit code 1. */
 export class OutputError extends Error {
+  /** Always `"OutputError"`. */
   override name = "OutputError";
   /** Process exit code the CLI uses for this error. */
   readonly exitCode = 1;

@@ -455,7 +455,7 @@ Deno.test("CLI: -o naming the input, a link to it or its dns.log is refused; the
       const [args, pattern] of [
         [[path, "-o", path], /in\.pcap: is the input itself/],
         [[path, "-o", join(dir, "link.pcap")], /link\.pcap: is the input itself/],
-        [[conn, "--dns", dns, "-o", dns], /dns\.log: is the dns\.log given with --dns/],
+        [[conn, "--dns", dns, "-o", dns], /dns\.log: is the dns\.log given with the conn\.log/],
         [[dir, "-o", conn], /conn\.log: is the folder's conn\.log/],
       ] as const
     ) {
