@@ -98,7 +98,7 @@ Deno.test(".sf input via the CLI: never overwrites the input unless -o names it"
     // --dns makes no sense with a sample.
     r = await cli(["convert", input, "--dns", input, "-o", join(dir, "x.sf")]);
     assert.equal(r.code, 2);
-    assert.match(r.err[0], /--dns goes with a Zeek conn\.log, not with a Secflow sample/);
+    assert.match(r.err[0], /a dns\.log goes with a Zeek conn\.log, not with a Secflow sample/);
   });
 });
 

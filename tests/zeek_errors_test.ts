@@ -134,7 +134,7 @@ Deno.test("CLI: dns.log as INPUT, conn.log as --dns, --dns with a capture: one-l
     await Deno.writeFile(pcap, header);
     r = await cli(["convert", pcap, "--dns", dns]);
     assert.equal(r.code, 2);
-    assert.match(r.err[0], /--dns goes with a Zeek conn\.log/);
+    assert.match(r.err[0], /a dns\.log goes with a Zeek conn\.log/);
   });
 });
 
