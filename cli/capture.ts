@@ -60,7 +60,7 @@ options:
   --immediate            libpcap immediate mode (default: buffered, 100 ms timeout)
   --inline               build sessions on the reading thread instead of in a worker
                          (one thread and heap less: the lightest mode)
-  --nice N               lower the collector's priority to niceness N, 1-19 (default ${DEFAULT_NICE}:
+  --nice N               lower the collector's priority to niceness N, 0-19 (default ${DEFAULT_NICE}:
                          unchanged; a lowered priority drops packets on a busy machine)
   -q, --quiet            no window lines and no progress line (failures are still reported)
 
@@ -115,7 +115,7 @@ permissions: --allow-ffi (libpcap, libc) --allow-read --allow-write (output, sta
     const nice = values.nice === undefined ? DEFAULT_NICE : Number(values.nice);
     if ((values.nice !== undefined && !isPlainWhole(values.nice)) || nice > 19) {
       throw new UsageError(
-        `--nice must be an integer from 0 to 19 (got '${printable(String(values.nice), 40)}')`,
+        `--nice must be a whole number from 0 to 19 (got '${printable(String(values.nice), 40)}')`,
       );
     }
     let bufferSize: number | undefined;

@@ -12,7 +12,7 @@ import {
 } from "./command.ts";
 import { Progress } from "./_progress.ts";
 import { checkedSeconds } from "./_api.ts";
-import { plural } from "./_format.ts";
+import { formatCount, plural } from "./_format.ts";
 import {
   convertFileTo,
   defaultOutputPath,
@@ -222,19 +222,22 @@ async function convertOne(
   }
 }
 
+/** A count as every number of the summary is written (`3,000,000`, as `plural` writes it). */
+const c = formatCount;
+
 /** What was read, e.g. `5 packets (5 kept, ...)`. */
 function seenText(r: WriteResult): string {
   const s = r.stats;
   const z = r.zeek;
   if (s) {
-    return `${
-      plural(s.records, "packet")
-    } (${s.kept} kept, ${s.filtered} filtered, ${s.notIPv4} not IPv4, ${s.truncated} truncated)`;
+    return `${plural(s.records, "packet")} (${c(s.kept)} kept, ${c(s.filtered)} filtered, ${
+      c(s.notIPv4)
+    } not IPv4, ${c(s.truncated)} truncated)`;
   }
   if (z) {
-    return `${
-      plural(z.records, "conn.log record")
-    } (${z.rows} kept, ${z.local} local-only, ${z.ipv6} IPv6, ${z.skipped} malformed)`;
+    return `${plural(z.records, "conn.log record")} (${c(z.rows)} kept, ${c(z.local)} local-only, ${
+      c(z.ipv6)
+    } IPv6, ${c(z.skipped)} malformed)`;
   }
   return "";
 }
@@ -244,12 +247,12 @@ function namingText(r: WriteResult): string {
   if (!n || n.total === 0) return "";
   const named = n.passive + n.cache + n.session;
   const parts = [
-    `dns.log ${n.fromDnsLog ? n.passive : 0}`,
-    `passive ${n.fromDnsLog ? 0 : n.passive}`,
-    `cache ${n.cache}`,
+    `dns.log ${c(n.fromDnsLog ? n.passive : 0)}`,
+    `passive ${c(n.fromDnsLog ? 0 : n.passive)}`,
+    `cache ${c(n.cache)}`,
   ];
-  if (n.session > 0) parts.push(`session ${n.session}`);
-  let text = `; named ${named} of ${plural(n.total, "destination")} (${parts.join(", ")})`;
+  if (n.session > 0) parts.push(`session ${c(n.session)}`);
+  let text = `; named ${c(named)} of ${plural(n.total, "destination")} (${parts.join(", ")})`;
   if (n.rejectedNames > 0) {
     text += `; ${plural(n.rejectedNames, "DNS answer")} skipped for a name no resolver accepts`;
   }

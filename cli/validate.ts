@@ -29,7 +29,7 @@ permissions: --allow-read=FILE...`,
     const { values, positionals } = parseCommandArgs("validate", args, {
       quiet: { type: "boolean", short: "q" },
     });
-    if (positionals.length === 0) throw new UsageError("validate: FILE is missing");
+    if (positionals.length === 0) throw new UsageError("FILE is missing");
     const out = (line: string) => ctx.out(escapeControls(line));
     let invalid = 0;
     for (const file of positionals) {
