@@ -229,9 +229,14 @@ export class NetworkSageClient {
   constructor(options: ClientOptions = {}) {
     options ??= {}; // null from plain JavaScript: no options
     const env = options.useEnv ?? true;
-    this.#apiKey = options.apiKey ?? (env ? envVar("NETWORKSAGE_API_KEY") : undefined);
+    // An empty key (an unset variable's "") is no key: it was sent as an empty header.
+    this.#apiKey = (options.apiKey ?? (env ? envVar("NETWORKSAGE_API_KEY") : undefined)) ||
+      undefined;
     // A key read with its line ending ("KEY\r\n") made fetch fail with an error quoting it
     // past where redaction could find it, and it can never be sent anyway.
+    if (this.#apiKey !== undefined && typeof this.#apiKey !== "string") {
+      throw new TypeError(`the API key must be a string, not ${typeof this.#apiKey}`);
+    }
     // deno-lint-ignore no-control-regex
     if (this.#apiKey !== undefined && /[\s\x00-\x1f\x7f]/.test(this.#apiKey)) {
       throw new TypeError(

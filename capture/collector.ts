@@ -242,6 +242,11 @@ export class Collector implements AsyncIterable<WindowReport> {
     if (!(w >= MIN_WINDOW_SECONDS)) {
       throw new CaptureError(`window length must be at least ${MIN_WINDOW_SECONDS} s (got ${w})`);
     }
+    const k = options.windows;
+    if (k !== undefined && !(Number.isInteger(k) && k >= 1)) {
+      // 0, -1 and NaN were accepted (and ran until the file's end or a signal).
+      throw new CaptureError(`windows must be a whole number of at least 1 (got ${k})`);
+    }
     // An empty path is the root's children (`${dir}/NAME`): never what was meant.
     for (const [name, dir] of [["outputDir", options.outputDir], ["stateDir", options.stateDir]]) {
       if (dir === "") throw new CaptureError(`${name} must be a directory, not an empty string`);

@@ -140,3 +140,21 @@ Deno.test("library misuse from plain JavaScript: a wrong argument is a TypeError
   assert.doesNotThrow(() => new NetworkSageClient(loose(null)));
   await assert.rejects(() => createService(loose(null)), /serve: options must be an object/);
 });
+
+Deno.test("library misuse: an empty API key is none, a key that is no string and a window count below 1 are refused", async () => {
+  const { NetworkSageClient } = await import("../api/client.ts");
+  const { Collector } = await import("../capture/collector.ts");
+  // deno-lint-ignore no-explicit-any
+  const loose = (v: unknown) => v as any;
+  assert.equal(new NetworkSageClient({ apiKey: "", useEnv: false }).hasApiKey, false);
+  assert.throws(
+    () => new NetworkSageClient({ apiKey: loose(5), useEnv: false }),
+    /must be a string/,
+  );
+  for (const windows of [0, -1, NaN, 1.5]) {
+    assert.throws(
+      () => new Collector({ file: "x.pcap", windows }),
+      /windows must be a whole number of at least 1/,
+    );
+  }
+});
