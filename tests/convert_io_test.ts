@@ -25,6 +25,20 @@ const MEMORY_LIMIT_MIB = 256;
 
 const decoder = new TextDecoder();
 
+/** One valid flash, for samples built in a test. */
+const FLASH: Flash = {
+  src: "10.0.0.1:1000",
+  dst: "example.com:443",
+  destinationNameSource: "passive",
+  srcPkts: 1,
+  srcBytes: 1,
+  dstPkts: 1,
+  dstBytes: 1,
+  relativeStart: 0,
+  protocolInformation: "",
+  duration: 0,
+};
+
 async function validates(path: string): Promise<void> {
   const r = await runCli(["validate", path]);
   assert.equal(r.code, 0, `${path} must validate:\n${decoder.decode(r.stdout)}${r.stderr}`);
@@ -328,19 +342,7 @@ Deno.test("zeek: '#' lines under a wide #fields header cost no re-mapping each (
 
 Deno.test(".sf: the first real problem is named, not a 'cut short' the reader made up after it", async () => {
   await withTempDir(async (dir) => {
-    const flash: Flash = {
-      src: "10.0.0.1:1000",
-      dst: "example.com:443",
-      destinationNameSource: "passive",
-      srcPkts: 1,
-      srcBytes: 1,
-      dstPkts: 1,
-      dstBytes: 1,
-      relativeStart: 0,
-      protocolInformation: "",
-      duration: 0,
-    };
-    const flashes = Array.from({ length: 20_000 }, () => ({ ...flash }));
+    const flashes = Array.from({ length: 20_000 }, () => ({ ...FLASH }));
     flashes[5].src = "10.0.0.1:70000"; // a port out of range, early in a file of many chunks
     const text = formatSample({
       hash: "0".repeat(32),
@@ -1042,18 +1044,10 @@ Deno.test("two writes to one output at once never share a temporary file: the ou
       hash: "0".repeat(32),
       trafficDate: "1700000000.0",
       fileName: `${tag}.sf`,
-      flashes: Array.from({ length: n }, (_, i): Flash => ({
-        src: "10.0.0.1:1",
-        dst: `${tag}${i}.example:443`,
-        destinationNameSource: "passive",
-        srcPkts: 1,
-        srcBytes: 1,
-        dstPkts: 1,
-        dstBytes: 1,
-        relativeStart: 0,
-        protocolInformation: "",
-        duration: 0,
-      })),
+      flashes: Array.from(
+        { length: n },
+        (_, i): Flash => ({ ...FLASH, dst: `${tag}${i}.example:443` }),
+      ),
     });
     const out = join(dir, "o.sf");
     for (let round = 0; round < 5; round++) {
@@ -1079,18 +1073,7 @@ Deno.test("report from standard input goes to standard output, never to a file n
       hash: "0".repeat(32),
       trafficDate: "1700000000.0",
       fileName: "s.sf",
-      flashes: [{
-        src: "10.0.0.1:1000",
-        dst: "example.com:443",
-        destinationNameSource: "passive",
-        srcPkts: 1,
-        srcBytes: 1,
-        dstPkts: 1,
-        dstBytes: 1,
-        relativeStart: 0,
-        protocolInformation: "",
-        duration: 0,
-      }],
+      flashes: [FLASH],
     });
     for (const input of ["-", "/dev/stdin"]) {
       const r = await runCli(["report", input], {
