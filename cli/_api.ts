@@ -6,22 +6,30 @@
 import { printable } from "../secflow/printable.ts";
 import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
 import { NetworkSageClient } from "../api/client.ts";
-import { envGranted } from "../io/env.ts";
+import { envGranted, envVar } from "../io/env.ts";
 
 /** Options every API command takes. */
 export const API_OPTIONS = {
   json: { type: "boolean" },
   "api-url": { type: "string" },
-  "public-url": { type: "string" },
   retries: { type: "string" },
 } as const;
 
 /** Help lines for {@link API_OPTIONS}. */
 export const API_OPTIONS_HELP = `  --json             print exactly the response body as JSON
   --api-url URL      private API base URL (default $NETWORKSAGE_API_URL, then https://api.seclarity.io)
-  --public-url URL   public service base URL (default $NETWORKSAGE_PUBLIC_URL,
-                     then https://ns-genericservice.app.seclarity.io)
   --retries N        retries on network errors, 429 and 5xx (default 4)`;
+
+/**
+ * The public service's URL, for the commands that reach it (endpoint 5: `secflows --public`,
+ * `aggregate --public`); the others listed it and never used it.
+ */
+export const PUBLIC_URL_OPTIONS = { "public-url": { type: "string" } } as const;
+
+/** Help lines for {@link PUBLIC_URL_OPTIONS}. */
+export const PUBLIC_URL_HELP =
+  `  --public-url URL   with --public: public service base URL (default $NETWORKSAGE_PUBLIC_URL,
+                     then https://ns-genericservice.app.seclarity.io)`;
 
 /** Environment variables the API commands read. */
 export const API_ENV = "NETWORKSAGE_API_KEY,NETWORKSAGE_API_URL,NETWORKSAGE_PUBLIC_URL";
@@ -49,10 +57,23 @@ export function clientFrom(
     }
     maxAttempts = n + 1;
   }
-  for (const opt of ["api-url", "public-url"] as const) {
+  const urls = [
+    ["api-url", "NETWORKSAGE_API_URL"],
+    ["public-url", "NETWORKSAGE_PUBLIC_URL"],
+  ] as const;
+  for (const [opt, variable] of urls) {
     const v = values[opt];
     if (v !== undefined && !/^https?:\/\/[^/]/.test(v)) {
-      throw new UsageError(`--${opt} must be an http:// or https:// URL, not '${v}'`);
+      throw new UsageError(
+        `--${opt} must be an http:// or https:// URL, not '${printable(v, 80)}'`,
+      );
+    }
+    // The environment's URL is checked the same way (a bad one failed later, with exit 1).
+    const fromEnv = v === undefined ? envVar(variable) : undefined;
+    if (fromEnv !== undefined && !/^https?:\/\/[^/]/.test(fromEnv)) {
+      throw new UsageError(
+        `${variable} must be an http:// or https:// URL, not '${printable(fromEnv, 80)}'`,
+      );
     }
   }
   const client = new NetworkSageClient({

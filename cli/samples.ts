@@ -16,6 +16,8 @@ import {
   clientFrom,
   onePositional,
   privatePermissions,
+  PUBLIC_URL_HELP,
+  PUBLIC_URL_OPTIONS,
   secondsOption,
 } from "./_api.ts";
 import type { Activity, PlatformSecflow, UploadEntry } from "../api/types.ts";
@@ -222,7 +224,11 @@ ${privatePermissions()}`,
   },
 };
 
-const PUBLIC_OPTIONS = { ...API_OPTIONS, public: { type: "boolean" } } as const;
+const PUBLIC_OPTIONS = {
+  ...API_OPTIONS,
+  ...PUBLIC_URL_OPTIONS,
+  public: { type: "boolean" },
+} as const;
 
 /** `secflows UUID [--public]`: endpoint 4 (or 5 for a public sample). */
 export const secflowsCommand: Command = {
@@ -235,6 +241,7 @@ endpoint 5; --json then prints that endpoint's body, the activities).
 options:
   --public           UUID is a public sample UUID (public service, no key)
 ${API_OPTIONS_HELP}
+${PUBLIC_URL_HELP}
 
 examples: NETWORKSAGE_API_KEY=... networksage secflows 0b6f3c1e-...
           networksage secflows --public MTIzI2hhc2gjYWJj...
@@ -266,6 +273,7 @@ export const aggregateCommand: Command = {
   name: "aggregate",
   help:
     `usage: networksage aggregate UUID [--public] [--concurrency N] [-q] [--json] [--api-url URL]
+                             [--public-url URL]
 
 The aggregated view of a sample. Public (--public): endpoint 5 as is. Private: endpoint 4, then for
 each Secflow its count (6), Destination (7), Behavior (8) and Event (9, when it has an eventId),
@@ -276,6 +284,7 @@ options:
   --concurrency N    requests in flight at once (default 8)
   -q, --quiet        no progress line (it shows on a terminal only: lookups done of total)
 ${API_OPTIONS_HELP}
+${PUBLIC_URL_HELP}
 
 examples: NETWORKSAGE_API_KEY=... networksage aggregate 0b6f3c1e-...
           networksage aggregate --public MTIzI2hhc2gjYWJj...

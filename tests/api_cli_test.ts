@@ -292,6 +292,23 @@ Deno.test("cli: upload --convert --name sends the sample under that very name; u
   }
 });
 
+Deno.test("cli: a bad URL from the environment is a usage error; --public-url only where it is used", async () => {
+  const perms = apiPermissions("http://127.0.0.1:9");
+  const bad = await runCli(["samples"], perms, {
+    NETWORKSAGE_API_KEY: KEY,
+    NETWORKSAGE_API_URL: "foo",
+  });
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /NETWORKSAGE_API_URL must be an http:\/\/ or https:\/\/ URL, not 'foo'/);
+  const unused = await runCli(["samples", "--public-url", "http://127.0.0.1:9"], perms, {});
+  assert.equal(unused.code, 2, unused.stderr);
+  assert.match(unused.stderr, /unknown option '--public-url'/);
+  for (const command of ["secflows", "aggregate"]) {
+    const help = await runCli([command, "--help"], perms, {});
+    assert.match(help.stdout, /--public-url URL +with --public: public service base URL/, command);
+  }
+});
+
 Deno.test("cli: no key exits 2 naming NETWORKSAGE_API_KEY before any request", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
