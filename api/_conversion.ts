@@ -20,7 +20,11 @@ export interface ConversionOutput {
   secflows?: PlatformSecflow[];
 }
 
-/** Turns a stored upload into Secflows. `signal` aborts it (shutdown). */
+/**
+ * Turns a stored upload into Secflows. `signal` aborts it (shutdown): a subprocess converter is
+ * killed; the in-process {@link defaultConverter} stops before it starts and before it answers
+ * (a conversion running on this thread cannot be interrupted in between).
+ */
 export type Converter = (
   path: string,
   options: { format: UploadType; dnsLog?: string; fileName: string; signal?: AbortSignal },
@@ -31,12 +35,14 @@ export type Converter = (
  * are (a flash's `eventId` survives); everything else goes through `io/convert.ts`'s `convertFile`.
  */
 export const defaultConverter: Converter = async (path, options): Promise<ConversionOutput> => {
-  if (options.format === "secflow") return readSecflowSample(path);
-  const result = await convertFile(path, {
-    format: options.format,
-    dnsLog: options.dnsLog,
-  });
-  return { sample: result.sample, warnings: result.warnings };
+  // An aborted conversion must not answer as done (it returned every Secflow).
+  options.signal?.throwIfAborted();
+  const output = options.format === "secflow"
+    ? await readSecflowSample(path)
+    : await convertFile(path, { format: options.format, dnsLog: options.dnsLog })
+      .then((r) => ({ sample: r.sample, warnings: r.warnings }));
+  options.signal?.throwIfAborted();
+  return output;
 };
 
 /**

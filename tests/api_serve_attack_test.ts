@@ -851,3 +851,20 @@ Deno.test("library misuse: an admin flag that is no boolean, an untrimmed key, a
     spool.close();
   }
 });
+
+Deno.test("defaultConverter: an aborted signal is an abort, not a finished conversion", async () => {
+  const { defaultConverter } = await import("../api/_conversion.ts");
+  await using dir = await tempDir();
+  await Deno.writeFile(`${dir.path}/c.pcap`, tinyPcap());
+  const done = await defaultConverter(`${dir.path}/c.pcap`, { format: "pcap", fileName: "c.pcap" });
+  assert.ok(done.sample && done.sample.flashes.length > 0);
+  await assert.rejects(
+    () =>
+      defaultConverter(`${dir.path}/c.pcap`, {
+        format: "pcap",
+        fileName: "c.pcap",
+        signal: AbortSignal.abort(),
+      }),
+    (e: Error) => e.name === "AbortError",
+  );
+});
