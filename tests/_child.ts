@@ -1,7 +1,11 @@
 /**
- * Running the CLI as a child process with its peak memory: `VmHWM` of the child, read from
- * `/proc/PID/status` while it runs (the high-water mark only grows, so the last reading is the
- * peak up to then), and a timeout that kills it.
+ * Running the CLI as a child process with its peak memory, and a timeout that kills it. The peak
+ * is the child's maximum resident set as GNU time reports it (`/usr/bin/time -f %M`, from the
+ * kernel's accounting when the child exits). It was read from `/proc/PID/status` while the child
+ * ran, but Deno lets only `--allow-all` read /proc: under the test task's permissions every read
+ * failed, every peak was 0, and the memory assertions could not fail. Without /usr/bin/time
+ * (Debian package `time`, which `.ci/run` installs) the peak is NaN, so that those assertions fail
+ * instead of passing unmeasured.
  */
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -12,7 +16,7 @@ export interface ChildRun {
   code: number;
   stdout: Uint8Array;
   stderr: string;
-  /** Peak resident memory seen, in MiB. */
+  /** Peak resident memory of the child, in MiB (NaN when it could not be measured). */
   peakMiB: number;
   /** Wall time in ms. */
   ms: number;
@@ -29,39 +33,43 @@ export interface ChildOptions {
   timeoutMs?: number;
 }
 
-function vmHwmKiB(pid: number): number {
+const TIME = "/usr/bin/time";
+const haveTime = (() => {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return Deno.statSync(TIME).isFile;
   } catch {
-    return 0;
+    return false;
   }
-}
+})();
 
 /** Runs `deno run PERMISSIONS cli.ts ARGS` and measures it. */
 export async function runCli(args: string[], o: ChildOptions = {}): Promise<ChildRun> {
   const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      ...(o.permissions ?? ["--allow-read", "--allow-write"]),
-      CLI,
-      ...args,
-    ],
+  const report = haveTime ? await Deno.makeTempFile({ prefix: "ns_child_peak_" }) : undefined;
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--no-prompt",
+    ...(o.permissions ?? ["--allow-read", "--allow-write"]),
+    CLI,
+    ...args,
+  ];
+  const [cmd, ...cmdArgs] = report ? [TIME, "-o", report, "-f", "%M", ...deno] : deno;
+  const child = new Deno.Command(cmd, {
+    args: cmdArgs,
     cwd: o.cwd ?? REPO,
     stdin: o.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).spawn();
-  let peak = 0;
-  const poll = setInterval(() => {
-    peak = Math.max(peak, vmHwmKiB(child.pid));
-  }, 10);
   let timedOut = false;
-  const timer = setTimeout(() => {
+  const timer = setTimeout(async () => {
     timedOut = true;
+    // time(1) does not pass SIGKILL on: stop its child (deno) first.
+    if (report) {
+      await new Deno.Command("pkill", { args: ["-KILL", "-P", String(child.pid)] }).output();
+    }
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }
@@ -72,13 +80,19 @@ export async function runCli(args: string[], o: ChildOptions = {}): Promise<Chil
     await w.close().catch(() => {});
   }
   const out = await child.output();
-  clearInterval(poll);
   clearTimeout(timer);
+  let peakKiB = NaN;
+  if (report) {
+    const text = (await Deno.readTextFile(report)).trim().split("\n").pop() ?? "";
+    if (/^\d+$/.test(text)) peakKiB = Number(text);
+    await Deno.remove(report).catch(() => {});
+  }
   return {
+    // time(1) exits with its child's status; a child killed by a signal it reports as 128 + N.
     code: out.code,
     stdout: out.stdout,
     stderr: new TextDecoder().decode(out.stderr),
-    peakMiB: peak / 1024,
+    peakMiB: peakKiB / 1024,
     ms: performance.now() - started,
     timedOut,
   };
