@@ -24,7 +24,7 @@
  * ```
  * @module
  */
-import { CaptureError, lowerPriority, Pcap, type PcapStats } from "./libpcap.ts";
+import { CaptureError, listProcDir, lowerPriority, Pcap, type PcapStats } from "./libpcap.ts";
 import { type SampleUploader, Spool } from "./spool.ts";
 import { sampleName } from "./_protocol.ts";
 import { BatchPool, type ClosedWindow, WorkerLink } from "./_batches.ts";
@@ -629,9 +629,10 @@ function mayLoad(module: URL): boolean {
 
 /** Lowers the priority of every thread of this process (Linux nice values are per thread). */
 function reniceThreads(nice: number): void {
-  try {
-    for (const t of Deno.readDirSync("/proc/self/task")) lowerPriority(nice, Number(t.name));
-  } catch { /* best effort */ }
+  // Through libc: Deno's readDir of /proc needs --allow-all, so --nice did nothing.
+  for (const name of listProcDir("/proc/self/task") ?? []) {
+    if (/^\d+$/.test(name)) lowerPriority(nice, Number(name));
+  }
 }
 
 /** A running collector seen as a stream of samples. */
