@@ -310,6 +310,8 @@ Deno.test("completions: scripts bash, zsh and fish accept, completing commands a
   assert.equal(await complete("networksage", "conv"), "convert");
   assert.equal(await complete("networksage", "st"), "stats");
   assert.equal(await complete("networksage", "view", "--so"), "--sort");
+  // Short options too (-o, -q; they were never offered).
+  assert.match(await complete("networksage", "convert", "-"), / -o -q$/);
   assert.equal(await complete("networksage", "view", "--sort", "d"), "duration dst");
   assert.equal(await complete("networksage", "annotate", "be"), "behavior");
   assert.equal(await complete("networksage", "--json", "sam"), "samples sample");
@@ -330,6 +332,24 @@ Deno.test("completions: scripts bash, zsh and fish accept, completing commands a
       const file = `${dir.path}/networksage.${shell}`;
       await Deno.writeTextFile(file, await script(shell));
       await run(shell, ...check, file);
+      if (shell !== "zsh") return;
+      // Completing for real, with zsh's completion builtins replaced by ones that say what they
+      // were asked: a global option before the command (it took `--json` for the command).
+      const probe = `${dir.path}/probe.zsh`;
+      await Deno.writeTextFile(
+        probe,
+        `compdef() { :; }; _describe() { print -r -- describe; }
+compadd() { print -r -- "compadd $*"; }; _files() { print -r -- files; }
+source ${file}
+words=(networksage --json sam); CURRENT=3; PREFIX=sam; _networksage
+words=(networksage --api-url http://h:1 annotate be); CURRENT=5; PREFIX=be; _networksage
+words=(networksage convert -); CURRENT=3; PREFIX=-; _networksage
+`,
+      );
+      const [commands, kinds, options] = (await run("zsh", probe)).trim().split("\n");
+      assert.equal(commands, "describe");
+      assert.equal(kinds, "compadd -- destination behavior event");
+      assert.match(options, / --output .* -o -q$/);
     });
   }
   if (hasCommand("fish")) {
@@ -340,6 +360,12 @@ Deno.test("completions: scripts bash, zsh and fish accept, completing commands a
       `source ${dir.path}/networksage.fish; complete -C 'networksage view --so'`,
     );
     assert.match(listed, /^--sort/m);
+    const short = await run(
+      "fish",
+      "-c",
+      `source ${dir.path}/networksage.fish; complete -C 'networksage capture -'`,
+    );
+    assert.match(short, /^-r$/m);
   }
   // The documented permissions: none.
   const bare = await runCli(["completions", "bash"], []);
