@@ -34,12 +34,29 @@ export class WindowClock {
 
   /** Skips the windows that end at or before `micros` (a file's gap without packets). */
   skipTo(micros: number): void {
-    while (micros >= this.end) this.next();
+    this.#skipWhile(micros);
   }
 
   /** Live: skips the windows whose grace ended by `nowMicros` (after a suspend or a stall). */
   skipPast(nowMicros: number): void {
-    while (this.end + this.grace <= nowMicros) this.next();
+    this.#skipWhile(nowMicros - this.grace);
+  }
+
+  /**
+   * Moves to the window that holds `micros`, by arithmetic: a loop of `next()` over a gap of
+   * centuries (a packet stamped 2^32 - 6 s, read by libpcap as a negative time) ran for ever on
+   * the reading thread, deaf to signals, once `end + length` no longer changed `end`.
+   */
+  #skipWhile(micros: number): void {
+    if (!(micros >= this.end)) return;
+    const skipped = Math.floor((micros - this.end) / this.length) + 1;
+    const end = this.end + skipped * this.length;
+    if (!Number.isFinite(end) || end - this.length === end) {
+      throw new RangeError(`a packet time of ${micros} µs is out of range for windows`);
+    }
+    this.start = end - this.length;
+    this.end = end;
+    if (micros >= this.end) this.next(); // a rounding step short
   }
 
   /** Ends the current window at `nowMicros` at the latest (a stop request). */

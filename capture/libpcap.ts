@@ -470,7 +470,7 @@ export class Pcap {
       }
       const hdr = this.#hdr;
       const caplen = hdr[4];
-      const micros = (hdr[0] + hdr[1] * 4294967296) * 1_000_000 + hdr[2];
+      const micros = timevalMicros(hdr);
       if (micros >= maxMicros) break;
       if (off + RECORD_HEADER + caplen > limit) {
         if (off === offset) throw new CaptureError(`packet of ${caplen} bytes exceeds batch`, 1);
@@ -521,8 +521,7 @@ export class Pcap {
   /** Time (micros) of the packet held back by the last {@link readInto}, or -1. */
   pendingMicros(): number {
     if (!this.#pending) return -1;
-    const hdr = this.#hdr;
-    return (hdr[0] + hdr[1] * 4294967296) * 1_000_000 + hdr[2];
+    return timevalMicros(this.#hdr);
   }
 
   #aliasHeader(): void {
@@ -623,6 +622,17 @@ export function listProcDir(path: string): string[] | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * Microseconds of a `struct timeval` seen as [sec lo, sec hi, usec lo, usec hi]. A pcap file
+ * stores seconds as 32 unsigned bits; libpcap widens them with the sign, so a time from 2038 on
+ * came out as a negative high word, read here as 2^32 - 1: a time of 1.8e25 µs. Read as the file
+ * holds it instead, as `convert` reads it (a live clock is never negative).
+ */
+export function timevalMicros(hdr: Uint32Array): number {
+  const seconds = hdr[1] === 0xffffffff ? hdr[0] : hdr[0] + hdr[1] * 4294967296;
+  return seconds * 1_000_000 + hdr[2];
 }
 
 /** The mapping that holds `address` (Linux `/proc/self/maps`), or null. */

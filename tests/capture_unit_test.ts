@@ -318,6 +318,21 @@ Deno.test("window clock: file gaps skip empty windows; live stalls skip passed o
   strictEqual(c.msUntilDue(97_000_000), 150);
 });
 
+Deno.test("window clock: a gap of any length is one step; a time past what windows can hold is an error", () => {
+  const c = new WindowClock(10_000_000);
+  c.openAt(0);
+  c.skipTo(4_294_967_290_000_000); // 2106: the largest time a pcap file holds
+  deepStrictEqual([c.start, c.end], [4_294_967_290_000_000, 4_294_967_300_000_000]);
+  // 1.8e25 µs (a 2038 time read with its sign widened) looped for ever, deaf to signals.
+  throws(() => c.skipTo(1.8e25), RangeError);
+  const d = new WindowClock(10_000_000);
+  d.openAt(0);
+  for (const t of [9_999_999, 10_000_000, 29_999_999, 30_000_000]) {
+    d.skipTo(t);
+    ok(d.start <= t && t < d.end, `${t} in [${d.start}, ${d.end})`);
+  }
+});
+
 Deno.test("batch pool: grows to its cap, then waits for a buffer back", async () => {
   const pool = new BatchPool(16, 1, 2);
   const a = await pool.take();
