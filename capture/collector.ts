@@ -453,8 +453,9 @@ export class Collector implements AsyncIterable<WindowReport> {
       const stats = pcap.stats();
       const meta = {
         packets,
-        dropped: stats.drop - lastStats.drop,
-        ifDropped: stats.ifdrop - lastStats.ifdrop,
+        // A handle that can no longer say (the interface is gone) reads 0: never a negative count.
+        dropped: Math.max(0, stats.drop - lastStats.drop),
+        ifDropped: Math.max(0, stats.ifdrop - lastStats.ifdrop),
         fallbackStartMicros: clock.start,
       };
       lastStats = stats;
@@ -492,7 +493,15 @@ export class Collector implements AsyncIterable<WindowReport> {
           clock.endBy(Date.now() * 1000);
         }
         const buf = await link.batch();
-        const r = pcap.readInto(buf, link.used, clock.end);
+        let r: ReturnType<Pcap["readInto"]>;
+        try {
+          r = pcap.readInto(buf, link.used, clock.end);
+        } catch (e) {
+          // The interface went away (or libpcap failed for good): the window so far is closed and
+          // written (below, before the error ends the run), not dropped with the process.
+          if (live) closeWindow();
+          throw e;
+        }
         readSinceWait += r.packets;
         link.filled(r.bytes);
         packets += r.packets;

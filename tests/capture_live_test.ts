@@ -279,3 +279,53 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "capture -i: the interface going away writes the window so far, then exits 1 saying so",
+  ignore: skipLive,
+  async fn() {
+    const tmp = await Deno.makeTempDir({ prefix: "capture_gone_" });
+    try {
+      const own = `${tmp}/own.pcap`;
+      await writeDemoCapture(own);
+      await withNamespace(async (ns) => {
+        const child = cliInNamespace(ns, [
+          "capture",
+          "-i",
+          "vb",
+          "--duration",
+          "60",
+          "--no-upload",
+          "--output",
+          `${tmp}/out`,
+          "--state-dir",
+          `${tmp}/state`,
+        ]);
+        try {
+          await child.waitFor(/^listening on vb/);
+          await replay(ns, own);
+          await new Promise((r) => setTimeout(r, 500)); // past the read timeout: read by now
+          await new Deno.Command("ip", { args: ["-n", ns, "link", "del", "vb"] }).output();
+          const status = await child.finish();
+          strictEqual(status.code, 1, child.lines.join("\n"));
+          // The window is written (it was lost with the process: no line, no file).
+          const window = child.lines.find((l) => l.startsWith("window "));
+          ok(window, child.lines.join("\n"));
+          match(
+            window!,
+            /^window linux_\d+\.sf: 6 secflows, packets \d+, dropped 0, if-dropped 0, saved$/,
+          );
+          ok(
+            child.lines.some((l) => /read failed: .*disappeared|read failed/.test(l)),
+            child.lines.join("\n"),
+          );
+          strictEqual([...Deno.readDirSync(`${tmp}/out`)].length, 1);
+        } finally {
+          child.kill("SIGKILL");
+        }
+      });
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});
