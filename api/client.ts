@@ -728,11 +728,6 @@ export class NetworkSageClient {
   }
 }
 
-/**
- * `call` with the caller's signal and, when `deadline` is finite, one that fires at it: a request
- * hanging or retried past a helper's `timeoutMs` ends there, with `late()`'s error (`wait
- * --timeout 3` ran on for minutes against a server that never answered).
- */
 /** The longest delay a timer takes (2^31 - 1 ms, 24.8 days): a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -770,6 +765,11 @@ function pollTiming(
   return { interval, deadline: Date.now() + timerMs(owner, "timeoutMs", options.timeoutMs, 0) };
 }
 
+/**
+ * `call` with the caller's signal and, when `deadline` is finite, one that fires at it: a request
+ * hanging or retried past a helper's `timeoutMs` ends there, with `late()`'s error (`wait
+ * --timeout 3` ran on for minutes against a server that never answered).
+ */
 async function beforeDeadline<T>(
   call: (options: CallOptions) => Promise<T>,
   options: CallOptions,

@@ -60,8 +60,8 @@ export async function writeDurable(dir: string, name: string, bytes: Uint8Array)
  * Output, held and spool directories hold samples a user or an earlier run put there.
  */
 export async function writeUnique(dir: string, name: string, bytes: Uint8Array): Promise<string> {
-  const candidate = await uniqueName(dir, name, bytes);
-  if (await readIfExists(`${dir}/${candidate}`) === null) await writeDurable(dir, candidate, bytes);
+  const { candidate, present } = await findName(dir, name, bytes);
+  if (!present) await writeDurable(dir, candidate, bytes);
   return candidate;
 }
 
@@ -70,10 +70,20 @@ export async function writeUnique(dir: string, name: string, bytes: Uint8Array):
  * free or already holds these very bytes.
  */
 export async function uniqueName(dir: string, name: string, bytes: Uint8Array): Promise<string> {
+  return (await findName(dir, name, bytes)).candidate;
+}
+
+/** {@link uniqueName}, and whether a file with these bytes is already there under it. */
+async function findName(
+  dir: string,
+  name: string,
+  bytes: Uint8Array,
+): Promise<{ candidate: string; present: boolean }> {
   let candidate = name;
   for (let i = 1;; i++) {
     const existing = await readIfExists(`${dir}/${candidate}`);
-    if (existing === null || sameBytes(existing, bytes)) return candidate;
+    if (existing === null) return { candidate, present: false };
+    if (sameBytes(existing, bytes)) return { candidate, present: true };
     candidate = numbered(name, i);
   }
 }

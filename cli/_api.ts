@@ -5,7 +5,7 @@
  */
 import { printable } from "../secflow/printable.ts";
 import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
-import { NetworkSageClient } from "../api/client.ts";
+import { MAX_TIMER_MS, NetworkSageClient } from "../api/client.ts";
 import { envGranted, envVar } from "../io/env.ts";
 
 /** Options every API command takes. */
@@ -121,7 +121,7 @@ export function secondsOption(
 }
 
 /** The most seconds a timer can wait (24.8 days); a longer delay fired at once. */
-export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+export const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
 
 /** `seconds`, or a usage error when no timer can wait that long. */
 export function checkedSeconds(name: string, seconds: number): number {

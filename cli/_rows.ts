@@ -13,9 +13,10 @@ import { type LoadOptions, loadSample } from "../io/load.ts";
 import { UsageError } from "./command.ts";
 import { API_OPTIONS, clientFrom } from "./_api.ts";
 import { Progress } from "./_progress.ts";
-import type { InputFormat } from "../io/convert.ts";
+import { INPUT_FORMATS, type InputFormat } from "../io/convert.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
+import { formatCount } from "./_format.ts";
 
 /** One Secflow, normalised. */
 export interface SecflowRow {
@@ -168,8 +169,6 @@ export function selectRows(
   return out;
 }
 
-const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
-
 /** Options `view` and `stats` share. */
 export const INPUT_OPTIONS = {
   json: API_OPTIONS.json,
@@ -185,7 +184,7 @@ export const INPUT_OPTIONS = {
 export const INPUT_HELP =
   `  --uuid UUID        a private platform sample instead of INPUT (needs NETWORKSAGE_API_KEY)
   --dns DNSLOG       Zeek dns.log that goes with a conn.log INPUT (one INPUT only)
-  --format F         read an unrecognised INPUT as ${FORMATS.join(", ")}
+  --format F         read an unrecognised INPUT as ${INPUT_FORMATS.join(", ")}
   -q, --quiet        no progress line and no notices
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
@@ -226,9 +225,9 @@ export async function inputRows(
   }
   if (positionals.length === 0) throw new UsageError("INPUT is missing (or give --uuid UUID)");
   const format = values.format as InputFormat | undefined;
-  if (format !== undefined && !FORMATS.includes(format)) {
+  if (format !== undefined && !INPUT_FORMATS.includes(format)) {
     throw new UsageError(
-      `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+      `--format must be one of ${INPUT_FORMATS.join(", ")}, not '${printable(format, 40)}'`,
     );
   }
   if (values.dns !== undefined && positionals.length > 1) {
@@ -247,7 +246,7 @@ export async function inputRows(
     throw new InputError(
       `${printable(e.facts.file ?? "input")}: ${
         positionals.length > 1 ? "with the inputs before it, " : ""
-      }more than ${ROWS_LIMIT.toLocaleString("en-US")} Secflows, more than ${command} holds in ` +
+      }more than ${formatCount(ROWS_LIMIT)} Secflows, more than ${command} holds in ` +
         `memory (convert writes any number of them)`,
       { kind: "too-large", file: e.facts.file },
     );

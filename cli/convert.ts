@@ -16,6 +16,7 @@ import { formatCount, plural } from "./_format.ts";
 import {
   convertFileTo,
   defaultOutputPath,
+  INPUT_FORMATS,
   type InputFormat,
   type WriteResult,
   zeekFolder,
@@ -32,8 +33,6 @@ import { isStdin } from "../io/files.ts";
 import { isStdout, removeUnfinishedOnInterrupt } from "../io/output.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
-
-const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 export const convertCommand: Command = {
   name: "convert",
@@ -61,7 +60,9 @@ options:
                         its input)
   --dns DNSLOG          Zeek dns.log that goes with a conn.log (one input only)
   --dns-cache FILE      persistent name cache (ip name lines): read before naming, updated after
-  --format F            read the input as ${FORMATS.join(", ")} when its content is not recognised
+  --format F            read the input as ${
+    INPUT_FORMATS.join(", ")
+  } when its content is not recognised
                         (content recognised as another format is refused)
   --timeout S           several inputs: give up on an input after S seconds (it counts as
                         failed; needs the worker pool, see permissions)
@@ -96,9 +97,9 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     }
     if (timeout !== undefined) checkedSeconds("timeout", timeout);
     const format = values.format as InputFormat | undefined;
-    if (format !== undefined && !FORMATS.includes(format)) {
+    if (format !== undefined && !INPUT_FORMATS.includes(format)) {
       throw new UsageError(
-        `--format must be one of ${FORMATS.join(", ")}, not '${printable(format)}'`,
+        `--format must be one of ${INPUT_FORMATS.join(", ")}, not '${printable(format)}'`,
       );
     }
     if (positionals.filter(isStdin).length > 1) {

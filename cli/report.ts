@@ -8,7 +8,8 @@ import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import { API_ENV, API_OPTIONS, clientFrom } from "./_api.ts";
 import { checkUuid, ROWS_LIMIT } from "./_rows.ts";
 import { InputError } from "../secflow/errors.ts";
-import type { InputFormat } from "../io/convert.ts";
+import { formatCount } from "./_format.ts";
+import { INPUT_FORMATS, type InputFormat } from "../io/convert.ts";
 import { loadSample } from "../io/load.ts";
 import { printable } from "../secflow/printable.ts";
 import { isStdout, removeUnfinishedOnInterrupt, writeTextOutput } from "../io/output.ts";
@@ -16,8 +17,6 @@ import { isStdin } from "../io/files.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
-
-const FORMATS: InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 /**
  * The most Secflows a report holds: the page is one HTML file with a row, a bar and a lane each
@@ -52,7 +51,7 @@ options:
                      INPUT -; UUID.html for --uuid)
   --uuid UUID        a private sample of NetworkSage (or of serve, with --api-url)
   --dns DNSLOG       Zeek dns.log that goes with a conn.log
-  --format F         force the input format: ${FORMATS.join(", ")}
+  --format F         force the input format: ${INPUT_FORMATS.join(", ")}
   -q, --quiet        no summary line
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
@@ -72,9 +71,9 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
       quiet: { type: "boolean", short: "q" },
     });
     const format = values.format as InputFormat | undefined;
-    if (format !== undefined && !FORMATS.includes(format)) {
+    if (format !== undefined && !INPUT_FORMATS.includes(format)) {
       throw new UsageError(
-        `--format must be one of ${FORMATS.join(", ")}, not '${printable(format, 40)}'`,
+        `--format must be one of ${INPUT_FORMATS.join(", ")}, not '${printable(format, 40)}'`,
       );
     }
     let sample: Sample | null;
@@ -129,9 +128,9 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
         if (!(e instanceof InputError && e.kind === "too-large")) throw e;
         throw new InputError(
           `${printable(input)}: more than ${
-            REPORT_SECFLOW_LIMIT.toLocaleString("en-US")
+            formatCount(REPORT_SECFLOW_LIMIT)
           } Secflows, more than one report page can show (view and stats take up to ${
-            ROWS_LIMIT.toLocaleString("en-US")
+            formatCount(ROWS_LIMIT)
           })`,
           { kind: "too-large", file: input },
         );

@@ -153,8 +153,12 @@ export function formatOf(name: string, d: Detection, rawHead: Uint8Array): Input
  * contradict a format the content shows for certain (a pcap read as a Zeek log gave a "malformed
  * record" and nothing else). Content nothing recognises is read as asked.
  */
-async function formatFor(source: InputSource, asked?: InputFormat): Promise<InputFormat> {
-  const detection = await detect(source.head);
+async function formatFor(
+  source: InputSource,
+  asked?: InputFormat,
+  detection?: Detection,
+): Promise<InputFormat> {
+  detection ??= await detect(source.head);
   if (detection.gzip && detection.content.length === 0) await throwGzipFault(source);
   if (asked === undefined) return formatOf(source.name, detection, source.head);
   const kind = detection.kind;
@@ -209,8 +213,9 @@ export async function detectFormat(path: string, asked?: InputFormat): Promise<I
  */
 export async function detectConvertible(path: string, asked?: InputFormat): Promise<InputFormat> {
   const source = await openSource(path);
-  const format = await formatFor(source, asked);
-  if (format === "zeek" && (await detect(source.head)).kind === "zeek-dns") {
+  const detection = await detect(source.head);
+  const format = await formatFor(source, asked, detection);
+  if (format === "zeek" && detection.kind === "zeek-dns") {
     const { wrongLog } = await import("../secflow/zeek/_log_reader.ts");
     throw wrongLog(source.name, "dns", "conn");
   }
@@ -503,7 +508,8 @@ function checkPath(fn: string, name: string, path: unknown): void {
   }
 }
 
-const INPUT_FORMATS: readonly InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
+/** Every {@link InputFormat}, in the order help texts list them. */
+export const INPUT_FORMATS: readonly InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
 
 /**
  * Conversion options as given by a plain JavaScript caller, checked: null is none, and a value of

@@ -473,12 +473,7 @@ Deno.test("client: delays no timer can keep, no concurrency and a fetch that is 
     requests++;
     return Promise.resolve(Response.json({ error: false, body: { trafficDate: "" } }));
   }) as typeof globalThis.fetch;
-  const c = new NetworkSageClient({
-    apiKey: "k".repeat(20),
-    apiUrl: "http://127.0.0.1:9",
-    fetch,
-    useEnv: false,
-  });
+  const c = client("http://127.0.0.1:9", { fetch });
   const uuid = "00000000-0000-4000-8000-000000000000";
   // Past 2^31 - 1 ms a timer fires at once: intervalMs 3e9 polled every millisecond.
   for (const intervalMs of [0, -1, NaN, 3e9]) {
@@ -519,12 +514,7 @@ Deno.test("client: an interval longer than the timeout still takes a last look b
       Response.json({ error: false, body: { id: "u", trafficDate: done ? "1700000000.0" : "" } }),
     );
   }) as typeof globalThis.fetch;
-  const c = new NetworkSageClient({
-    apiKey: "k".repeat(20),
-    apiUrl: "http://127.0.0.1:9",
-    fetch,
-    useEnv: false,
-  });
+  const c = client("http://127.0.0.1:9", { fetch });
   const meta = await c.waitForProcessing("00000000-0000-4000-8000-000000000000", {
     intervalMs: 5_000,
     timeoutMs: 1_000,

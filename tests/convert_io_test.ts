@@ -3,6 +3,7 @@
  * the machine. Every case runs the CLI as a child process on inputs built here, and asserts the
  * exit code, the output, and (where it matters) the child's peak memory (VmHWM < 256 MiB).
  */
+import { flashOf } from "./_flash.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
@@ -26,18 +27,7 @@ const MEMORY_LIMIT_MIB = 256;
 const decoder = new TextDecoder();
 
 /** One valid flash, for samples built in a test. */
-const FLASH: Flash = {
-  src: "10.0.0.1:1000",
-  dst: "example.com:443",
-  destinationNameSource: "passive",
-  srcPkts: 1,
-  srcBytes: 1,
-  dstPkts: 1,
-  dstBytes: 1,
-  relativeStart: 0,
-  protocolInformation: "",
-  duration: 0,
-};
+const FLASH: Flash = flashOf();
 
 async function validates(path: string): Promise<void> {
   const r = await runCli(["validate", path]);

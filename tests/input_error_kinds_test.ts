@@ -4,6 +4,7 @@
  * branch on them instead of parsing messages. (They all came out as `invalid` before.) And the
  * library's writers refuse what would not read back.
  */
+import { flashOf } from "./_flash.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -80,18 +81,7 @@ Deno.test("writeSample refuses a sample that would not read back; formatNameCach
   const { writeSample, formatNameCache, SampleError, parseIPv4 } = await import("../convert.ts");
   const dir = await Deno.makeTempDir();
   try {
-    const flash: Flash = {
-      src: "10.0.0.5:50000",
-      dst: "example.com:443",
-      destinationNameSource: "passive",
-      srcPkts: 1,
-      srcBytes: 0,
-      dstPkts: 1,
-      dstBytes: 0,
-      relativeStart: 0,
-      protocolInformation: "",
-      duration: 0,
-    };
+    const flash: Flash = flashOf({ src: "10.0.0.5:50000", srcBytes: 0, dstBytes: 0 });
     const sample: Sample = {
       hash: "0".repeat(32),
       trafficDate: "1.0",

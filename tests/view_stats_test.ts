@@ -3,6 +3,7 @@
  * (.sf, pcap, pcapng, Zeek conn.log, a platform sample through a real `serve`), with every
  * option; the table under a real pseudo-terminal (`script`) fits its width; nothing is written.
  */
+import { flashOf } from "./_flash.ts";
 import assert from "node:assert/strict";
 import { cli as cliInProcess, type ConnRow, connTsv, gzip } from "./zeek_fixtures.ts";
 import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "./_pcap.ts";
@@ -20,17 +21,8 @@ async function cli(args: string[]) {
   return { ...r, out: r.out.flatMap((l) => l.split("\n")) };
 }
 
-const flash = (f: Partial<Flash> & Pick<Flash, "src" | "dst">): Flash => ({
-  destinationNameSource: "passive",
-  srcPkts: 1,
-  srcBytes: 0,
-  dstPkts: 1,
-  dstBytes: 0,
-  relativeStart: 0,
-  protocolInformation: "",
-  duration: 0,
-  ...f,
-});
+const flash = (f: Partial<Flash> & Pick<Flash, "src" | "dst">): Flash =>
+  flashOf({ srcBytes: 0, dstBytes: 0, ...f });
 
 /**
  * Four Secflows whose every order differs:
