@@ -10,11 +10,16 @@
  * beyond 2^53 (which would silently change on the way back out).
  * @module
  */
-import { type SampleProblem, validateFlash, validateSample } from "./sample.ts";
-import { type Flash, SAMPLE_KEYS } from "./types.ts";
+import { printable } from "./printable.ts";
+import {
+  MAX_STRING_BYTES,
+  type SampleProblem,
+  validateFlash,
+  validateSample,
+} from "./sample_validate.ts";
+import { type Flash, type Sample, SAMPLE_KEYS } from "./types.ts";
 
-/** Longest string value kept (names are at most 253 bytes; this is generous). */
-export const MAX_STRING_BYTES = 4096;
+export { MAX_STRING_BYTES };
 /** Most bytes one flash (or one top-level value other than `flashes`) may take. */
 export const MAX_ELEMENT_BYTES = 65536;
 /** Deepest nesting accepted (a sample needs 3). */
@@ -488,4 +493,49 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function kindOf(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "an array" : typeof v;
+}
+
+/**
+ * Parses and validates `.sf` text with the streaming reader (so numbers out of range and
+ * integers beyond 2^53 are caught, which `JSON.parse` hides). Throws a {@link SampleError}
+ * listing the problems when it is not a valid sample.
+ */
+export function parseSample(text: string, name = "sample"): Sample {
+  const flashes: Flash[] = [];
+  let head: Map<string, unknown> | undefined;
+  const reader = new SampleReader({
+    onHead: (h) => head = h.fields,
+    onFlash: (f) => flashes.push(f),
+  });
+  reader.push(new TextEncoder().encode(text));
+  reader.end();
+  if (reader.failed) throw new SampleError(name, reader.problems, reader.problemCount);
+  return {
+    hash: head!.get("hash") as string,
+    trafficDate: head!.get("trafficDate") as string,
+    fileName: head!.get("fileName") as string,
+    flashes,
+  };
+}
+
+/** An invalid `.sf` file; `problems` lists each one with its JSON path. CLI exit code 2. */
+export class SampleError extends Error {
+  /** Always `"SampleError"`. */
+  override name = "SampleError";
+  /** An error for `file`, naming its first problem and counting the rest (`count` in all). */
+  constructor(
+    readonly file: string,
+    readonly problems: SampleProblem[],
+    count: number = problems.length,
+  ) {
+    // Once the JSON itself is broken (cut short, a stray byte) that is what the user must hear
+    // first: keys "missing" from a sample cut in half follow from it.
+    const first = problems.find((p) => p.message.startsWith("not JSON")) ?? problems[0];
+    const more = count > 1 ? ` (and ${count - 1} more problem${count > 2 ? "s" : ""})` : "";
+    super(
+      `${printable(file)}: not a valid Secflow sample: ${first.path}: ${
+        printable(first.message)
+      }${more}`,
+    );
+  }
 }
