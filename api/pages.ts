@@ -16,6 +16,7 @@
  * so the pages cannot drift from the API's rules.
  * @module
  */
+import { countNoun } from "../fmt/count.ts";
 import { escapeHtml } from "../report/escape.ts";
 import { renderReport, reportDocument, reportSections } from "../report/html.ts";
 import { fromActivities, reportModel } from "../report/model.ts";
@@ -127,16 +128,12 @@ function statusOf(s: PageSample): string {
   const parts = [s.trafficDate === "" ? "processed, no Secflows" : "processed"];
   if (s.warnings.length) {
     parts.push(
-      `<span class="error" title="${escapeHtml(s.warnings.join("\n"))}">${
-        plural(s.warnings.length, "warning")
-      }</span>`,
+      `<span class="error" title="${escapeHtml(s.warnings.join("\n"))}">${`${s.warnings.length} ${
+        countNoun(s.warnings.length, "warning")
+      }`}</span>`,
     );
   }
   return parts.join(" · ");
-}
-
-function plural(n: number, word: string): string {
-  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** The most Secflows a sample page (and its report download) shows; see tooLargeForPages. */
@@ -394,9 +391,9 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
       escapeHtml(s.uuid)
     }${download}</p>${
       s.warnings.length
-        ? `<details${s.trafficDate === "" ? " open" : ""}><summary>${
-          plural(s.warnings.length, "conversion warning")
-        }</summary><ul>${
+        ? `<details${s.trafficDate === "" ? " open" : ""}><summary>${`${s.warnings.length} ${
+          countNoun(s.warnings.length, "conversion warning")
+        }`}</summary><ul>${
           s.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join("")
         }</ul></details>`
         : ""

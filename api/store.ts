@@ -8,6 +8,7 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { formatPlatformDate } from "../fmt/platform_date.ts";
 import type { Activity, Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
 
 /** Kinds of annotation. */
@@ -96,18 +97,6 @@ CREATE TABLE IF NOT EXISTS keys(
   hash TEXT NOT NULL
 );
 `;
-
-function pad(n: number, width = 2): string {
-  return String(n).padStart(width, "0");
-}
-
-/** `DD/MM/YYYY HH:MM:SS` (UTC), as endpoint 2 writes `dateCreated`. */
-export function platformDate(ms: number): string {
-  const d = new Date(ms);
-  return `${pad(d.getUTCDate())}/${pad(d.getUTCMonth() + 1)}/${d.getUTCFullYear()} ${
-    pad(d.getUTCHours())
-  }:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
-}
 
 /** `YYYY-MM-DDTHH:MM:SS.ffffff` (UTC). */
 export function isoMicros(ms: number): string {
@@ -398,11 +387,11 @@ export function uploadEntryOf(s: SampleRow): UploadEntry {
     fileName: s.fileName,
     processed: s.status === "processed",
     fullS3FilePath: `serve://uploads/date=${s.createdIso}/${s.uuid}/${s.fileName}`,
-    dateCreated: platformDate(s.createdMs),
+    dateCreated: formatPlatformDate(s.createdMs),
     fileType: s.fileType,
     uuid: s.uuid,
   };
-  if (s.processedMs !== null) entry.dateProcessed = platformDate(s.processedMs);
+  if (s.processedMs !== null) entry.dateProcessed = formatPlatformDate(s.processedMs);
   if (s.status === "failed") entry.processingError = s.error ?? "failed";
   // Not in the platform's list (API.md allows more keys): a capture cut short that gave no
   // Secflows must not look like a clean empty upload.
@@ -416,13 +405,13 @@ export function sampleMetadataOf(s: SampleRow): SampleMetadata {
     id: s.uuid,
     hash: s.hash,
     fileName: s.fileName,
-    dateCreated: platformDate(s.createdMs),
+    dateCreated: formatPlatformDate(s.createdMs),
     trafficDate: s.trafficDate,
     fileType: s.fileType,
     processed: s.status === "processed",
     status: s.status,
   };
-  if (s.processedMs !== null) meta.dateProcessed = platformDate(s.processedMs);
+  if (s.processedMs !== null) meta.dateProcessed = formatPlatformDate(s.processedMs);
   if (s.status === "failed") meta.processingError = s.error ?? "failed";
   if (s.warnings.length) meta.warnings = s.warnings;
   return meta;

@@ -8,6 +8,7 @@
  * @module
  */
 import type { NetworkSageClient } from "../api/client.ts";
+import { parsePlatformDate } from "../fmt/platform_date.ts";
 import {
   ensureDir,
   freeName,
@@ -66,20 +67,12 @@ export function apiUploader(
       const times: number[] = [];
       for (const entry of await lookups.listUploads({ signal })) {
         if (entry.fileName !== fileName) continue;
-        const t = uploadTimeOf(entry) ?? platformDate(String(entry.dateCreated ?? ""));
+        const t = uploadTimeOf(entry) ?? parsePlatformDate(String(entry.dateCreated ?? ""));
         if (t !== null) times.push(t);
       }
       return times;
     },
   };
-}
-
-/** `DD/MM/YYYY HH:MM:SS` (UTC, endpoint 2's `dateCreated`) in epoch ms, or null. */
-export function platformDate(text: string): number | null {
-  const m = /^(\d\d)\/(\d\d)\/(\d{4}) (\d\d):(\d\d):(\d\d)$/.exec(text.trim());
-  if (!m) return null;
-  const t = Date.UTC(+m[3], +m[2] - 1, +m[1], +m[4], +m[5], +m[6]);
-  return Number.isNaN(t) ? null : t;
 }
 
 /** An upload attempt's record: when the first and the latest attempt started (epoch ms). */

@@ -6,30 +6,14 @@
  * `--json` and `--csv` never go through here: they print full values.
  * @module
  */
-import { formatBytes, formatCount } from "./_progress.ts";
-
-export { formatCount };
 import { printable } from "../secflow/printable.ts";
 
-export { formatBytes };
-
-/** `1 Secflow`, `2 Secflows`, `1,204 packets` (irregular plurals given explicitly). */
-export function plural(n: number, noun: string, nounPlural = `${noun}s`): string {
-  return `${formatCount(n)} ${n === 1 ? noun : nounPlural}`;
-}
-
-/** A duration in seconds for a table cell: `0 s`, `250 ms`, `12.5 s`, `3m05s`, `1h02m`. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "?";
-  if (seconds === 0) return "0 s";
-  // Each unit's range ends where rounding would carry into the next (0.9996 s is "1.0 s", not
-  // "1000 ms"; 59.6 s is "1m00s", not "60 s").
-  if (seconds < 0.9995) return `${Math.max(1, Math.round(seconds * 1000))} ms`;
-  if (seconds < 59.5) return `${seconds < 9.95 ? seconds.toFixed(1) : Math.round(seconds)} s`;
-  const whole = Math.round(seconds);
-  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
-  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`;
-}
+// Bytes, counts, durations and the platform's dates are shown everywhere the same way: the neutral
+// fmt/ modules; the CLI's modules find them here with the rest.
+export { formatBytes } from "../fmt/bytes.ts";
+export { formatCount, plural } from "../fmt/count.ts";
+export { formatDuration } from "../fmt/duration.ts";
+export { showPlatformDate as platformDate } from "../fmt/platform_date.ts";
 
 /**
  * Epoch seconds as `2026-12-01 10:04:05Z` (UTC, ISO 8601 with a space, whole seconds: what a
@@ -56,15 +40,6 @@ export const MAX_DATE_SECONDS = 8.64e12 - 1;
 /** Epoch seconds as full ISO 8601 (`2026-12-01T10:04:05.123456Z`), for JSON. */
 export function isoTimestamp(epochSeconds: number): string {
   return formatDate(epochSeconds, 6).replace(" ", "T");
-}
-
-/**
- * The platform's `DD/MM/YYYY HH:MM:SS` (UTC) as `YYYY-MM-DD HH:MM:SSZ`; any other text is
- * returned unchanged (never guessed at).
- */
-export function platformDate(text: string): string {
-  const m = /^(\d{2})\/(\d{2})\/(\d{4}) (\d{2}:\d{2}:\d{2})$/.exec(text);
-  return m ? `${m[3]}-${m[2]}-${m[1]} ${m[4]}Z` : text;
 }
 
 /** Tags as people write them: `["web","cdn"]` → `web, cdn`; a string stays as it is. */

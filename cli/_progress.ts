@@ -8,6 +8,9 @@
  * total, with rate and ETA) and free text (`status(text)`, e.g. a capture window's counters).
  * @module
  */
+import { formatBytes } from "../fmt/bytes.ts";
+import { formatCount } from "../fmt/count.ts";
+import { formatSeconds } from "../fmt/duration.ts";
 
 /** How {@link Progress} counts and when it may draw. */
 export interface ProgressOptions {
@@ -120,38 +123,4 @@ export class Progress {
   #amount(n: number): string {
     return this.#unit === "bytes" ? formatBytes(n) : formatCount(n);
   }
-}
-
-/** `1.2 MB` style (decimal units, as `ls -h --si` and most download bars print). */
-export function formatBytes(n: number): string {
-  if (n < 1000) return `${Math.round(n)} B`;
-  const units = ["kB", "MB", "GB", "TB", "PB"];
-  let value = n / 1000;
-  let i = 0;
-  while (value >= 999.95 && i < units.length - 1) {
-    value /= 1000;
-    i++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-/** `42s`, `3m05s`, `1h02m`. */
-export function formatSeconds(s: number): string {
-  if (!Number.isFinite(s) || s < 0) return "?";
-  const whole = Math.round(s);
-  if (whole < 60) return `${whole}s`;
-  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`;
-  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`;
-}
-
-/** A whole number with thousands separators: `12,988`. */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const r = Math.round(n);
-  // Grouped here: the first toLocaleString call loads ICU's number data (about 25 ms, paid by
-  // every `convert` for its summary line), and each later call costs ~10 µs (a report of 13,702
-  // Secflows spent 0.67 s of its 1.2 s in it).
-  if (Math.abs(r) >= 1e21) return r.toLocaleString("en-US");
-  const grouped = String(Math.abs(r)).replace(/\B(?=(\d{3})+$)/g, ",");
-  return r < 0 ? `-${grouped}` : grouped;
 }

@@ -24,6 +24,7 @@ import {
 import { apiUploader } from "../capture/spool.ts";
 import { linkTypeName, resolveInterface } from "./interfaces.ts";
 import { Progress } from "./_progress.ts";
+import { countNoun } from "../fmt/count.ts";
 import { envGranted, envVar } from "../io/env.ts";
 
 export const captureCommand: Command = {
@@ -218,15 +219,11 @@ function positiveEnv(name: string, fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** The progress line of the current window. */
 export function progressText(window: number, p: WindowProgress): string {
   const parts = [
-    plural(p.packets, "packet"),
-    p.secflows === null ? "? Secflows" : plural(p.secflows, "Secflow"),
+    `${p.packets} ${countNoun(p.packets, "packet")}`,
+    p.secflows === null ? "? Secflows" : `${p.secflows} ${countNoun(p.secflows, "Secflow")}`,
     `${p.dropped} dropped`,
   ];
   if (p.ifDropped > 0) parts.push(`${p.ifDropped} if-dropped`);
@@ -237,15 +234,25 @@ export function progressText(window: number, p: WindowProgress): string {
 export function pendingLine(s: CollectorSummary): string {
   const parts: string[] = [];
   if (s.rejected > 0) {
-    parts.push(`${plural(s.rejected, "sample")} rejected (in ${s.spoolDir}/rejected)`);
+    parts.push(
+      `${s.rejected} ${countNoun(s.rejected, "sample")} rejected (in ${s.spoolDir}/rejected)`,
+    );
   }
   if (s.keyRefused) parts.push("the API refused the key");
-  if (s.spooled) parts.push(`${plural(s.spooled, "sample")} still spooled in ${s.spoolDir}`);
-  if (s.unspooled > 0) {
-    parts.push(`${plural(s.unspooled, "sample")} only in the output directory (not uploaded)`);
+  if (s.spooled) {
+    parts.push(`${s.spooled} ${countNoun(s.spooled, "sample")} still spooled in ${s.spoolDir}`);
   }
-  if (s.held > 0) parts.push(`${plural(s.held, "sample")} held in ${s.heldDir}`);
-  if (s.lost > 0) parts.push(`${plural(s.lost, "sample")} lost (no directory could take them)`);
+  if (s.unspooled > 0) {
+    parts.push(
+      `${s.unspooled} ${
+        countNoun(s.unspooled, "sample")
+      } only in the output directory (not uploaded)`,
+    );
+  }
+  if (s.held > 0) parts.push(`${s.held} ${countNoun(s.held, "sample")} held in ${s.heldDir}`);
+  if (s.lost > 0) {
+    parts.push(`${s.lost} ${countNoun(s.lost, "sample")} lost (no directory could take them)`);
+  }
   return `not everything arrived: ${parts.join("; ")}`;
 }
 

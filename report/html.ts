@@ -16,7 +16,9 @@ import { escapeHtml } from "./escape.ts";
 import { type ReportExtras, type ReportModel, reportModel } from "./model.ts";
 import { colourClass, PALETTE_SIZE, seconds, timelineSvg, topDestinationsSvg } from "./svg.ts";
 import { CLIENT_SCRIPT } from "./_client.ts";
-import { formatBytes, formatCount, formatSeconds } from "../cli/_progress.ts";
+import { formatBytes } from "../fmt/bytes.ts";
+import { formatCount } from "../fmt/count.ts";
+import { formatSeconds } from "../fmt/duration.ts";
 import type { Metadata } from "../api/types.ts";
 
 /**

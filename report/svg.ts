@@ -8,8 +8,8 @@
  */
 import { escapeHtml } from "./escape.ts";
 import type { ReportModel } from "./model.ts";
-import { formatBytes } from "../cli/_progress.ts";
-import { plural } from "../cli/_format.ts";
+import { formatBytes } from "../fmt/bytes.ts";
+import { plural } from "../fmt/count.ts";
 
 /** Distinct colours for the most used categories; the rest share `cx`. */
 export const PALETTE_SIZE = 10;
