@@ -37,11 +37,17 @@ export {
   serve,
   type ServeOptions,
   type Service,
-} from "./api/server.ts";
-export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./api/server.ts";
-export { DataDirError } from "./api/_data_dir.ts";
+} from "./serve/server.ts";
+export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./serve/server.ts";
+export { DataDirError } from "./serve/data_dir.ts";
 export type { ClassifierInput, FlashLike } from "./api/classify.ts";
 export type { Activity, Metadata, PlatformSecflow, UploadType } from "./api/types.ts";
-export type { Claim, ConversionResult, NewUpload, Storage, StorageOptions } from "./api/storage.ts";
-export type { AnnotationKind, KeyRecord, SampleRow } from "./api/store.ts";
-export type { KeyRecordStore } from "./api/_keys.ts";
+export type {
+  Claim,
+  ConversionResult,
+  NewUpload,
+  Storage,
+  StorageOptions,
+} from "./serve/storage/mod.ts";
+export type { AnnotationKind, KeyRecord, SampleRow } from "./serve/storage/_sqlite_db.ts";
+export type { KeyRecordStore } from "./serve/keys.ts";

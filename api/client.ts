@@ -186,7 +186,7 @@ interface RequestSpec {
  * ```ts
  * import assert from "node:assert/strict";
  * import { NetworkSageClient } from "./client.ts";
- * import { serve } from "./server.ts";
+ * import { serve } from "../serve/server.ts";
  * // A local `serve` stands in for the platform here (the default apiUrl is the platform's).
  * const dir = await Deno.makeTempDir();
  * const server = await serve({ dataDir: dir, apiKeys: ["example-key"], port: 0, onLog() {} });

@@ -8,10 +8,10 @@
  * `--allow-read=INPUTS` does not give), the inputs are converted one after the other here.
  * @module
  */
-import { convertFileTo, type ConvertOptions, type WriteResult } from "./convert.ts";
+import { convertFileTo, type ConvertOptions, type WriteResult } from "../io/convert.ts";
 // A worker reports a failed job as the CLI would print it (message with advice, exit code): the
 // error object itself cannot cross the worker boundary with its kind and facts intact.
-import { cliMessage, exitCodeOf } from "../cli/errors.ts";
+import { cliMessage, exitCodeOf } from "./errors.ts";
 
 /** One conversion to run. */
 export interface ConvertJob {

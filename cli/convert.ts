@@ -27,7 +27,7 @@ import {
   type JobOutcome,
   runJob,
   runPool,
-} from "../io/convert_pool.ts";
+} from "./_convert_workers.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
 import { isStdout, removeUnfinishedOnInterrupt } from "../io/output.ts";

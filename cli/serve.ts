@@ -18,9 +18,9 @@ import {
   publicOriginOf,
   readKeysFile,
   serve,
-} from "../api/server.ts";
-import { isPostgresUrl, redactUrl } from "../api/storage.ts";
-import { DataDirError } from "../api/_data_dir.ts";
+} from "../serve/server.ts";
+import { isPostgresUrl, redactUrl } from "../serve/storage/mod.ts";
+import { DataDirError } from "../serve/data_dir.ts";
 import { envVar } from "../io/env.ts";
 
 /** The environment variable naming the PostgreSQL database when `--database` is absent. */
@@ -166,7 +166,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     const envReadable =
       Deno.permissions.querySync({ name: "env", variable: KEYS_ENV }).state === "granted";
     if (envReadable) {
-      const { parseKeys } = await import("../api/_keys.ts");
+      const { parseKeys } = await import("../serve/keys.ts");
       keys.push(
         ...parseKeys((envVar(KEYS_ENV) ?? "").replaceAll(",", "\n"), KEYS_ENV, "entry"),
       );

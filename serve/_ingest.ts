@@ -4,9 +4,9 @@
  * their names, and anything that goes wrong removes what was written at once.
  * @module
  */
-import { boundaryOf, MultipartError, type PartWriter, readMultipart } from "./multipart.ts";
-import { detectUploadType } from "./detect.ts";
-import { UPLOAD_TYPES, type UploadType } from "./types.ts";
+import { boundaryOf, MultipartError, type PartWriter, readMultipart } from "../api/multipart.ts";
+import { detectUploadType } from "../api/detect.ts";
+import { UPLOAD_TYPES, type UploadType } from "../api/types.ts";
 
 /** Limits of one upload. */
 export interface IngestLimits {

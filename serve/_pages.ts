@@ -8,7 +8,7 @@
  *
  * A page shows nothing of a sample without a session of the key that owns it: another key's
  * sample answers 404, exactly like a sample that does not exist. Sessions and cross-site
- * protection are in `web_session.ts`; every page sends a Content-Security-Policy that allows only
+ * protection are in `_web_session.ts`; every page sends a Content-Security-Policy that allows only
  * its own inline style and script (by hash) and forms posting to this origin.
  *
  * The pages take the store and two functions from the server ({@link PagesOptions}): how a key
@@ -20,8 +20,8 @@ import { countNoun } from "../fmt/count.ts";
 import { escapeHtml } from "../report/escape.ts";
 import { renderReport, reportDocument, reportSections } from "../report/html.ts";
 import { fromActivities, reportModel } from "../report/model.ts";
-import { readLimited } from "./_routes.ts";
-import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
+import { readLimited } from "./routes.ts";
+import type { Activity, Metadata, PlatformSecflow } from "../api/types.ts";
 import {
   clearedSessionCookie,
   cookieValue,
@@ -31,7 +31,7 @@ import {
   tokensEqual,
   type WebSession,
   WebSessions,
-} from "./web_session.ts";
+} from "./_web_session.ts";
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -159,7 +159,7 @@ function dateOf(ms: number): string {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { createPages, isPagePath } from "./pages.ts";
+ * import { createPages, isPagePath } from "./_pages.ts";
  * // serve passes its storage, its key check and its upload handler; here, a key with no samples.
  * const owner = { id: "owner-a", admin: false };
  * const pages = createPages({

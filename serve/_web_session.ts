@@ -57,7 +57,7 @@ export interface WebSessionOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { WebSessions } from "./web_session.ts";
+ * import { WebSessions } from "./_web_session.ts";
  * const sessions = new WebSessions();
  * const s = sessions.create("owner-id", false);
  * assert.equal(sessions.get(s.id)?.owner, "owner-id");

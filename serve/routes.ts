@@ -4,10 +4,10 @@
  * handler of a few lines. {@link dispatch} matches, authorizes and answers 404/405/401/403.
  * @module
  */
-import type { KeyOwner } from "./_keys.ts";
-import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./store.ts";
-import type { Storage } from "./storage.ts";
-import type { Activity, Metadata } from "./types.ts";
+import type { KeyOwner } from "./keys.ts";
+import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./storage/_sqlite_db.ts";
+import type { Storage } from "./storage/mod.ts";
+import type { Activity, Metadata } from "../api/types.ts";
 
 /** Who may call a route. */
 export type RouteAuth = "public" | "key" | "admin";

@@ -1,9 +1,9 @@
 /**
  * `serve`: a local server that speaks the NetworkSage API contract (`API.md`), backed by SQLite
- * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage.ts`). Uploads are streamed to disk
+ * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage/mod.ts`). Uploads are streamed to disk
  * (`_ingest.ts`), recorded once complete, and converted in capped subprocesses
- * (`_convert_pool.ts`) as claims on the storage; only the Secflows are kept unless
- * `keepOriginals`. The API is one route table (`_routes.ts`); HTTP is `_http1.ts`, which bounds
+ * (`conversions/_subprocess.ts`) as claims on the storage; only the Secflows are kept unless
+ * `keepOriginals`. The API is one route table (`routes.ts`); HTTP is `_http1.ts`, which bounds
  * connections, heads and stalls and survives descriptor exhaustion.
  *
  * Beyond the platform, admin keys may `PUT` Destination, Behavior and Event annotations (a JSON
@@ -12,23 +12,27 @@
  * classifier of `classify.ts` (`local:` labels).
  * @module
  */
-import { legacyKeyDigest } from "./store.ts";
-import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage.ts";
-import { toPlatformSecflow } from "./classify.ts";
-import { type ApiKey, type KeyOwner, KeyRing } from "./_keys.ts";
-import { apiRoutes, dispatch, envelope, type Route } from "./_routes.ts";
+import { legacyKeyDigest } from "./storage/_sqlite_db.ts";
+import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage/mod.ts";
+import { toPlatformSecflow } from "../api/classify.ts";
+import { type ApiKey, type KeyOwner, KeyRing } from "./keys.ts";
+import { apiRoutes, dispatch, envelope, type Route } from "./routes.ts";
 import { IngestError, isDiskFull, privateDir, receiveUpload } from "./_ingest.ts";
-import { claimDataDir } from "./_data_dir.ts";
-import { isolatedConverter, isolationCommand } from "./_convert_pool.ts";
-import { type Converter, defaultConverter } from "./_conversion.ts";
+import { claimDataDir } from "./data_dir.ts";
+import { isolatedConverter, isolationCommand } from "./conversions/_subprocess.ts";
+import { type Converter, defaultConverter } from "./conversions/converter.ts";
 import { listenHttp1 } from "./_http1.ts";
-import type { UploadType } from "./types.ts";
-import { createPages, isPagePath } from "./pages.ts";
+import type { UploadType } from "../api/types.ts";
+import { createPages, isPagePath } from "./_pages.ts";
 import { printable } from "../secflow/printable.ts";
 
-export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
-export type { ApiKey, KeyOwner } from "./_keys.ts";
-export type { Route, RouteAuth, RouteContext } from "./_routes.ts";
+export {
+  type ConversionOutput,
+  type Converter,
+  defaultConverter,
+} from "./conversions/converter.ts";
+export type { ApiKey, KeyOwner } from "./keys.ts";
+export type { Route, RouteAuth, RouteContext } from "./routes.ts";
 
 /** Options of {@link createService} and {@link serve}. */
 export interface ServeOptions {
@@ -95,11 +99,11 @@ export interface ServeOptions {
 export const DEFAULT_MAX_UPLOAD = 1024 ** 3;
 /** The default memory cap of one conversion: 512 MiB. */
 export const DEFAULT_MAX_CONVERT_MEMORY = 512 * 1024 ** 2;
-export { MAX_CONVERSION_ATTEMPTS } from "./storage.ts";
+export { MAX_CONVERSION_ATTEMPTS } from "./storage/mod.ts";
 
 /** Reads a keys file: one key per line, optionally followed by `admin`; `#` comments skipped. */
 export async function readKeysFile(path: string): Promise<ApiKey[]> {
-  const { parseKeys } = await import("./_keys.ts");
+  const { parseKeys } = await import("./keys.ts");
   return parseKeys(await Deno.readTextFile(path), path);
 }
 
@@ -219,7 +223,7 @@ export function publicOriginOf(text: string): string {
 export async function createService(options: ServeOptions): Promise<Service> {
   checkOptions(options);
   if (options.apiKeys.length === 0) throw new Error("serve needs at least one API key");
-  // Claimed first, before anything in it is cleared (api/_data_dir.ts).
+  // Claimed first, before anything in it is cleared (data_dir.ts).
   const claim = await claimDataDir(options.dataDir);
   const dataDir = options.dataDir.replace(/\/+$/, "");
   const keep = options.keepOriginals ?? false;
@@ -329,7 +333,7 @@ export async function createService(options: ServeOptions): Promise<Service> {
 
   const routes = [...apiRoutes({ store: storage, upload }), ...(options.routes ?? [])];
   const authorize = (key: string) => ring.owner(key);
-  // The web pages (pages.ts) log in with the same key check as the API and upload through the
+  // The web pages (_pages.ts) log in with the same key check as the API and upload through the
   // API's own handler; annotation forms are shown to admin keys only.
   const pages = createPages({
     store: storage,

@@ -8,7 +8,7 @@
  * (No tests here.)
  * @module
  */
-import { POSTGRES_CLIENT } from "../api/store_postgres.ts";
+import { POSTGRES_CLIENT } from "../serve/storage/postgres.ts";
 // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import type Postgres from "npm:postgres@3.4.7";
 

@@ -4,7 +4,7 @@
  * (No tests here.)
  * @module
  */
-import { type RunningServer, serve, type ServeOptions } from "../api/server.ts";
+import { type RunningServer, serve, type ServeOptions } from "../serve/server.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { NetworkSageError } from "../api/errors.ts";
 import { multipartBody } from "../api/multipart.ts";
-import { createService, defaultConverter } from "../api/server.ts";
+import { createService, defaultConverter } from "../serve/server.ts";
 import { sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { serveTest } from "./_storages.ts";
 

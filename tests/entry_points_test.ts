@@ -97,7 +97,7 @@ Deno.test("./convert, ./client and . load neither node:sqlite nor the libpcap bi
     const modules = await graph(entry);
     assert.ok(modules.some((m) => m.endsWith(`/${entry}`)), entry);
     const heavy = modules.filter((m) =>
-      m === "node:sqlite" || m.endsWith("/capture/libpcap.ts") || m.endsWith("/api/server.ts")
+      m === "node:sqlite" || m.endsWith("/capture/libpcap.ts") || m.endsWith("/serve/server.ts")
     );
     assert.deepEqual(heavy, [], entry);
   }

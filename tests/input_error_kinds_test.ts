@@ -106,7 +106,7 @@ Deno.test("writeSample refuses a sample that would not read back; formatNameCach
 Deno.test("library misuse from plain JavaScript: a wrong argument is a TypeError naming it, null options are none", async () => {
   const { convertFile, convertFileTo } = await import("../io/convert.ts");
   const { NetworkSageClient } = await import("../api/client.ts");
-  const { createService } = await import("../api/server.ts");
+  const { createService } = await import("../serve/server.ts");
   // deno-lint-ignore no-explicit-any
   const loose = (v: unknown) => v as any;
   await assert.rejects(

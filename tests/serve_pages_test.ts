@@ -7,9 +7,9 @@
 import assert from "node:assert/strict";
 import { NetworkSageClient } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
-import { createPages, PAGE_SECFLOW_LIMIT } from "../api/pages.ts";
-import { Store } from "../api/store.ts";
-import { WebSessions } from "../api/web_session.ts";
+import { createPages, PAGE_SECFLOW_LIMIT } from "../serve/_pages.ts";
+import { Store } from "../serve/storage/_sqlite_db.ts";
+import { WebSessions } from "../serve/_web_session.ts";
 import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
 import { HOSTILE } from "./report_fixtures.ts";
 

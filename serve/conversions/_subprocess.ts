@@ -1,7 +1,7 @@
 /**
  * Conversions of `serve` in subprocesses, so that a hostile upload costs a clear failure and
  * never the server: each conversion runs in its own `deno` process with a V8 heap limit, a
- * resident-memory watchdog (`_convert_worker.ts`) and a wall-clock limit, reading and writing only
+ * resident-memory watchdog (`_subprocess_main.ts`) and a wall-clock limit, reading and writing only
  * the upload's own directory, at a lower scheduling priority (nice 10) than the server. The server's event loop only waits for the process, so requests
  * never queue behind a conversion.
  *
@@ -9,8 +9,8 @@
  * without that permission, conversions run in the server's process instead, without those caps.
  * @module
  */
-import type { ConversionOutput, Converter } from "./_conversion.ts";
-import type { PlatformSecflow } from "./types.ts";
+import type { ConversionOutput, Converter } from "./converter.ts";
+import type { PlatformSecflow } from "../../api/types.ts";
 
 /** Limits of one conversion subprocess. */
 export interface IsolationOptions {
@@ -39,10 +39,10 @@ export function isolationCommand(): string | null {
 
 /** A {@link Converter} that runs each conversion in a capped `deno` subprocess. */
 export function isolatedConverter(command: string, options: IsolationOptions): Converter {
-  const worker = new URL("./_convert_worker.ts", import.meta.url).href;
+  const worker = new URL("./_subprocess_main.ts", import.meta.url).href;
   // The subprocess loads its conversion thread's modules from this library's source tree, which
   // Deno checks like reads: it may read that tree (code only) besides the upload's directory.
-  const root = new URL("../", import.meta.url);
+  const root = new URL("../../", import.meta.url);
   const jobRead = root.protocol === "file:" ? `,${decodeURIComponent(root.pathname)}` : "";
   const heapMiB = Math.max(64, Math.floor(options.memoryBytes / 1048576 * 0.75));
   return async (path, job) => {
@@ -115,7 +115,7 @@ export function isolatedConverter(command: string, options: IsolationOptions): C
 const MAX_RESULT_LINE = 1 << 20;
 
 /**
- * Reads the JSON lines `_convert_job.ts` wrote: `{sample, warnings}`, then one Secflow per line.
+ * Reads the JSON lines `_subprocess_worker.ts` wrote: `{sample, warnings}`, then one Secflow per line.
  * Read in pieces, so the server never holds the result's text whole, only its Secflows.
  */
 async function readResult(path: string): Promise<ConversionOutput> {

@@ -1,6 +1,6 @@
 /**
- * The conversion subprocess of `serve` (see `_convert_pool.ts`). Its main thread only watches:
- * the conversion itself runs on a Web Worker (`_convert_job.ts`), so a converter that never
+ * The conversion subprocess of `serve` (see `_subprocess.ts`). Its main thread only watches:
+ * the conversion itself runs on a Web Worker (`_subprocess_worker.ts`), so a converter that never
  * yields to timers (a decompression loop fed from memory runs on microtasks) cannot starve the
  * resident-memory check, which ends the whole process past the cap. Run with read and write
  * permission on the upload's directory only, a V8 heap limit, and a low scheduling priority.
@@ -32,7 +32,7 @@ setInterval(() => {
   Deno.exit(4);
 })();
 
-const job = new Worker(new URL("./_convert_job.ts", import.meta.url), { type: "module" });
+const job = new Worker(new URL("./_subprocess_worker.ts", import.meta.url), { type: "module" });
 job.onmessage = (e: MessageEvent<{ ok: boolean; message?: string }>) => {
   if (e.data.ok) Deno.exit(0);
   console.error(e.data.message ?? "the conversion failed");

@@ -1,12 +1,12 @@
 /**
- * The Web Worker of a conversion subprocess (`_convert_worker.ts`): converts one stored upload,
+ * The Web Worker of a conversion subprocess (`_subprocess_main.ts`): converts one stored upload,
  * classifies its Secflows and writes them as JSON lines (0600) to `output` ({@link writeResult}).
  * Classified here, so the server only stores rows: its memory does not grow with the sample.
  * @module
  */
-import { type ConversionOutput, defaultConverter } from "./_conversion.ts";
-import { toPlatformSecflow } from "./classify.ts";
-import type { UploadType } from "./types.ts";
+import { type ConversionOutput, defaultConverter } from "./converter.ts";
+import { toPlatformSecflow } from "../../api/classify.ts";
+import type { UploadType } from "../../api/types.ts";
 
 interface Job {
   input: string;

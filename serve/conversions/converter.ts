@@ -3,12 +3,12 @@
  * Kept apart from the server so that the conversion subprocess loads neither SQLite nor HTTP.
  * @module
  */
-import type { FlashLike } from "./classify.ts";
-import type { PlatformSecflow, UploadType } from "./types.ts";
-import { convertFile, endIfNothingFollows } from "../io/convert.ts";
-import { openSource } from "../io/files.ts";
-import { SampleError } from "../secflow/sample.ts";
-import { SampleReader } from "../secflow/sample_reader.ts";
+import type { FlashLike } from "../../api/classify.ts";
+import type { PlatformSecflow, UploadType } from "../../api/types.ts";
+import { convertFile, endIfNothingFollows } from "../../io/convert.ts";
+import { openSource } from "../../io/files.ts";
+import { SampleError } from "../../secflow/sample.ts";
+import { SampleReader } from "../../secflow/sample_reader.ts";
 
 /** What a converter gives `serve` for one upload. */
 export interface ConversionOutput {

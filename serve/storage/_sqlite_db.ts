@@ -8,8 +8,14 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { formatPlatformDate } from "../fmt/platform_date.ts";
-import type { Activity, Metadata, PlatformSecflow, SampleMetadata, UploadEntry } from "./types.ts";
+import { formatPlatformDate } from "../../fmt/platform_date.ts";
+import type {
+  Activity,
+  Metadata,
+  PlatformSecflow,
+  SampleMetadata,
+  UploadEntry,
+} from "../../api/types.ts";
 
 /** Kinds of annotation. */
 export type AnnotationKind = "destination" | "behavior" | "event";

@@ -1,7 +1,7 @@
 /**
  * The storage behind `serve`, as one interface with two implementations: SQLite in the data
- * directory (the default; `store_sqlite.ts`, built into Deno) and PostgreSQL shared by several
- * nodes (`store_postgres.ts`, loaded only when a `postgres://` URL is given, so the default path
+ * directory (the default; `sqlite.ts`, built into Deno) and PostgreSQL shared by several
+ * nodes (`postgres.ts`, loaded only when a `postgres://` URL is given, so the default path
  * needs no dependency).
  *
  * Conversions go through claims: {@link Storage.claim} hands one pending upload to this node
@@ -11,9 +11,9 @@
  * result is refused: an upload is converted to completion exactly once.
  * @module
  */
-import type { Activity, Metadata, PlatformSecflow } from "./types.ts";
-import type { AnnotationKind, SampleRow } from "./store.ts";
-import type { KeyRecordStore } from "./_keys.ts";
+import type { Activity, Metadata, PlatformSecflow } from "../../api/types.ts";
+import type { AnnotationKind, SampleRow } from "./_sqlite_db.ts";
+import type { KeyRecordStore } from "../keys.ts";
 
 /** A fully received upload, as the server hands it to the storage. */
 export interface NewUpload {
@@ -63,7 +63,7 @@ export interface ConversionResult {
 /** Everything `serve` keeps. Every method may be called concurrently. */
 export interface Storage {
   /**
-   * Runs `fn` over the stored API key records (salted hashes; `_keys.ts`) while no other node
+   * Runs `fn` over the stored API key records (salted hashes; `../keys.ts`) while no other node
    * does: nodes starting together with a new key must agree on one record for it, or each would
    * give the key's samples a different owner.
    */
@@ -187,9 +187,9 @@ export async function openStorage(options: StorageOptions): Promise<Storage> {
         }'`,
       );
     }
-    const { openPostgresStorage } = await import("./store_postgres.ts");
+    const { openPostgresStorage } = await import("./postgres.ts");
     return await openPostgresStorage({ ...options, database: options.database });
   }
-  const { openSqliteStorage } = await import("./store_sqlite.ts");
+  const { openSqliteStorage } = await import("./sqlite.ts");
   return await openSqliteStorage(options);
 }

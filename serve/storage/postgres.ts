@@ -17,9 +17,9 @@
 import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 // deno-lint-ignore no-import-prefix -- as above
 import type Postgres from "npm:postgres@3.4.7";
-import type { Metadata, PlatformSecflow } from "./types.ts";
-import type { KeyRecordStore } from "./_keys.ts";
-import { isoMicros, sampleRowOf } from "./store.ts";
+import type { Metadata, PlatformSecflow } from "../../api/types.ts";
+import type { KeyRecordStore } from "../keys.ts";
+import { isoMicros, sampleRowOf } from "./_sqlite_db.ts";
 import {
   type Claim,
   DEFAULT_LEASE_MS,
@@ -29,7 +29,7 @@ import {
   redactUrl,
   type Storage,
   type StorageOptions,
-} from "./storage.ts";
+} from "./mod.ts";
 
 /** The client, pinned (`deno compile` needs `--include npm:postgres@3.4.7` to embed it). */
 export const POSTGRES_CLIENT = "npm:postgres@3.4.7";

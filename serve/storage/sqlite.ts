@@ -1,12 +1,12 @@
 /**
- * The default {@link Storage} of `serve`: the SQLite database of `store.ts` plus the originals as
+ * The default {@link Storage} of `serve`: the SQLite database of `_sqlite_db.ts` plus the originals as
  * files under `DATA/uploads/<uuid>/`. One process owns the data directory, so a claim is a mark
  * in memory that lasts as long as the process: what it held when it stopped is pending again at
  * the next start.
  * @module
  */
-import { type SampleRow, Store } from "./store.ts";
-import { privateDir } from "./_ingest.ts";
+import { type SampleRow, Store } from "./_sqlite_db.ts";
+import { privateDir } from "../_ingest.ts";
 import {
   type Claim,
   type ConversionResult,
@@ -15,7 +15,7 @@ import {
   type NewUpload,
   type Storage,
   type StorageOptions,
-} from "./storage.ts";
+} from "./mod.ts";
 
 function join(...parts: string[]): string {
   return parts.join("/").replace(/\/+/g, "/");
