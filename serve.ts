@@ -49,5 +49,5 @@ export type {
   Storage,
   StorageOptions,
 } from "./serve/storage/mod.ts";
-export type { AnnotationKind, KeyRecord, SampleRow } from "./serve/storage/_sqlite_db.ts";
+export type { AnnotationKind, KeyRecord, SampleRow } from "./serve/storage/rows.ts";
 export type { KeyRecordStore } from "./serve/keys.ts";

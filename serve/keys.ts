@@ -7,7 +7,7 @@
  */
 import { Buffer } from "node:buffer";
 import { createHmac, randomBytes, scrypt, timingSafeEqual } from "node:crypto";
-import type { KeyRecord } from "./storage/_sqlite_db.ts";
+import type { KeyRecord } from "./storage/rows.ts";
 
 /** A key `serve` accepts, and whether it may write annotations. */
 export interface ApiKey {

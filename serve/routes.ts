@@ -5,7 +5,7 @@
  * @module
  */
 import type { KeyOwner } from "./keys.ts";
-import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./storage/_sqlite_db.ts";
+import { type AnnotationKind, sampleMetadataOf, uploadEntryOf } from "./storage/rows.ts";
 import type { Storage } from "./storage/mod.ts";
 import type { Activity, Metadata } from "../api/types.ts";
 

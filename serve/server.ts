@@ -12,7 +12,7 @@
  * classifier of `classify.ts` (`local:` labels).
  * @module
  */
-import { legacyKeyDigest } from "./storage/_sqlite_db.ts";
+import { legacyKeyDigest } from "./storage/rows.ts";
 import { type Claim, DEFAULT_LEASE_MS, openStorage, type Storage } from "./storage/mod.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { type ApiKey, type KeyOwner, KeyRing } from "./keys.ts";

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Activity, Metadata, PlatformSecflow } from "../../api/types.ts";
-import type { AnnotationKind, SampleRow } from "./_sqlite_db.ts";
+import type { AnnotationKind, SampleRow } from "./rows.ts";
 import type { KeyRecordStore } from "../keys.ts";
 
 /** A fully received upload, as the server hands it to the storage. */

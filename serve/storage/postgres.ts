@@ -19,7 +19,7 @@ import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
 import type Postgres from "npm:postgres@3.4.7";
 import type { Metadata, PlatformSecflow } from "../../api/types.ts";
 import type { KeyRecordStore } from "../keys.ts";
-import { isoMicros, sampleRowOf } from "./_sqlite_db.ts";
+import { isoMicros, sampleRowOf } from "./rows.ts";
 import {
   type Claim,
   DEFAULT_LEASE_MS,

@@ -5,7 +5,8 @@
  * the next start.
  * @module
  */
-import { type SampleRow, Store } from "./_sqlite_db.ts";
+import { Store } from "./_sqlite_db.ts";
+import type { SampleRow } from "./rows.ts";
 import { privateDir } from "../_ingest.ts";
 import {
   type Claim,
