@@ -15,7 +15,7 @@
  */
 import { errorLine } from "./_durable.ts";
 import { printable } from "../secflow/printable.ts";
-import { type SampleUploader, type Spool, uploadName } from "./spool.ts";
+import type { SampleUploader, Spool } from "./spool.ts";
 
 /** What a failed upload or lookup means. */
 export type Verdict = "rejected" | "key" | "transient";
@@ -175,7 +175,11 @@ export class Uploader {
 
   async #one(name: string): Promise<"next" | "transient" | "paused"> {
     const spool = this.#spool;
-    const fileName = uploadName(name);
+    // Uploaded under its spool name, `-N` included: the platform is asked by name whether an
+    // attempted upload arrived, so two different samples must never share one (uploaded as
+    // `linux_1.sf` both, the second's interrupted upload was "found" as the first and dropped
+    // from the spool, lost).
+    const fileName = name;
     const signal = this.#abort.signal;
     const retryIn = () => `retry in ${Math.round(this.#backoff / 1000)} s`;
     const prior = await spool.attempt(name);

@@ -85,16 +85,6 @@ export interface AttemptRecord {
   count: number;
 }
 
-/**
- * The file name a spooled sample is uploaded under: its spool name, `-N` included. The platform
- * is asked by name whether an attempted upload arrived, so two different samples must never share
- * one: uploaded as `linux_1.sf` both, the second's interrupted upload was "found" as the first
- * and dropped from the spool, lost.
- */
-export function uploadName(spoolName: string): string {
-  return spoolName;
-}
-
 /** A directory of samples waiting for upload. */
 export class Spool {
   /** The spool directory. */

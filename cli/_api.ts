@@ -1,6 +1,6 @@
 /**
  * What the API commands share: their common options, the client they build from options and
- * environment, permission text for their help, and plain-text tables.
+ * environment, and permission text for their help.
  * @module
  */
 import { printable } from "../secflow/printable.ts";
@@ -131,26 +131,4 @@ export function checkedSeconds(name: string, seconds: number): number {
     );
   }
   return seconds;
-}
-
-function cell(v: unknown): string {
-  if (v === undefined || v === null) return "";
-  if (typeof v === "string") return v;
-  return typeof v === "object" ? JSON.stringify(v) : String(v);
-}
-
-/** Renders rows as a left-aligned table under a header. */
-export function table(headers: string[], rows: unknown[][]): string[] {
-  const text = rows.map((r) => r.map(cell));
-  const widths = headers.map((h, i) => Math.max(h.length, ...text.map((r) => r[i]?.length ?? 0)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(headers), ...text.map(line)];
-}
-
-/** Renders an object as `key: value` lines (`(none)` for `{}`). */
-export function keyValues(obj: Record<string, unknown>): string[] {
-  const keys = Object.keys(obj);
-  if (keys.length === 0) return ["(none)"];
-  const width = Math.max(...keys.map((k) => k.length));
-  return keys.map((k) => `${(k + ":").padEnd(width + 1)} ${cell(obj[k])}`);
 }
