@@ -4,7 +4,7 @@
  * NetworkSage platform. Run `deno run cli.ts --help`.
  * @module
  */
-import { commands } from "./cli/commands.ts";
+import { commands } from "./cli/_command_table.ts";
 import {
   type CliContext,
   type Command,

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Command, optionsInHelp, parseCommandArgs, UsageError } from "./command.ts";
-import { commands } from "./commands.ts";
+import { commands } from "./_command_table.ts";
 import { SORT_KEYS } from "./_rows.ts";
 import { printable } from "../secflow/printable.ts";
 

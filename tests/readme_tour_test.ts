@@ -12,7 +12,7 @@
  * press Ctrl-C; `report` is skipped with a message while no `report` command is registered.
  */
 import assert from "node:assert/strict";
-import { commands } from "../cli/commands.ts";
+import { commands } from "../cli/_command_table.ts";
 import { hasCommand } from "./_terminal.ts";
 import { pcapSkipReason, run } from "./capture_helpers.ts";
 
