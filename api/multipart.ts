@@ -3,6 +3,7 @@
  * without holding it in memory, and `serve` writes file parts to disk as they arrive.
  * @module
  */
+import { concat } from "./_bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -171,14 +172,6 @@ function indexOf(hay: Uint8Array, needle: Uint8Array, from: number): number {
     i++;
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 function parseHeaders(text: string): PartInfo {

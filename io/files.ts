@@ -76,14 +76,7 @@ export async function* fileChunks(
 export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
   const file = await openInput(path);
   try {
-    const buf = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const r = await file.read(buf.subarray(got));
-      if (r === null) break;
-      got += r;
-    }
-    return buf.subarray(0, got);
+    return await readUpTo(file, n);
   } finally {
     file.close();
   }
@@ -177,6 +170,7 @@ export async function openSource(path: string): Promise<InputSource> {
   }
 }
 
+/** Up to `n` bytes from `file`'s position (fewer only at its end): reads until full. */
 async function readUpTo(
   file: { read(p: Uint8Array): Promise<number | null> },
   n: number,

@@ -12,6 +12,7 @@
  *   read straight from the socket (nothing buffered ahead), answers are sent with a length.
  * @module
  */
+import { concat } from "../api/_bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -188,14 +189,6 @@ function indexOfCrlfCrlf(buf: Uint8Array, from: number): number {
 }
 
 const CRLF = new TextEncoder().encode("\r\n");
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
 
 /** Reason phrases of the statuses serve sends; any other goes out with an empty one (allowed). */
 const REASONS: Record<number, string> = {
