@@ -10,14 +10,19 @@ export type ZeekShape = "tsv" | "json" | "json-array";
 /** Which log it is. */
 export type ZeekKind = "conn" | "dns" | "unknown";
 
-/** Zeek's standard conn.log columns, used when a TSV log has no `#fields` header. */
-export const CONN_FIELDS = [
+/** The columns both logs begin with: the time, the connection's uid and its four id fields. */
+export const ID_FIELDS = [
   "ts",
   "uid",
   "id.orig_h",
   "id.orig_p",
   "id.resp_h",
   "id.resp_p",
+] as const;
+
+/** Zeek's standard conn.log columns, used when a TSV log has no `#fields` header. */
+export const CONN_FIELDS = [
+  ...ID_FIELDS,
   "proto",
   "service",
   "duration",
@@ -37,12 +42,7 @@ export const CONN_FIELDS = [
 
 /** Zeek's standard dns.log columns, used when a TSV log has no `#fields` header. */
 export const DNS_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
+  ...ID_FIELDS,
   "proto",
   "trans_id",
   "rtt",
@@ -85,12 +85,7 @@ export function kindOfFields(fields: readonly string[]): ZeekKind {
 
 /** The conn.log columns section 5 reads (the general path's order). The first six are required. */
 export const CONN_COLUMNS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
+  ...ID_FIELDS,
   "proto",
   "service",
   "duration",

@@ -322,3 +322,33 @@ export function endOfRow(b: Uint8Array, p: number, s: number, maxLine: number): 
   p++;
   return p - s > maxLine + 1 ? -1 : p;
 }
+
+/**
+ * Splits the TSV line `b[s, e)` at `sep` into field offsets, the general path's way of reading a
+ * line (no string per field): field k is `b[fs[k], fe[k])`. Fields past `maxCol` are not looked
+ * for; columns past the line's last field, up to `maxCol`, read as unset (`0, 0`). `fs` and `fe`
+ * hold at least `maxCol + 1` slots.
+ */
+export function splitFields(
+  b: Uint8Array,
+  s: number,
+  e: number,
+  sep: number,
+  fs: Int32Array,
+  fe: Int32Array,
+  maxCol: number,
+): void {
+  let f = 0;
+  let start = s;
+  for (let i = s; i < e; i++) {
+    if (b[i] === sep) {
+      fs[f] = start;
+      fe[f] = i;
+      start = i + 1;
+      if (++f > maxCol) return;
+    }
+  }
+  fs[f] = start;
+  fe[f] = e;
+  for (let k = f + 1; k <= maxCol; k++) fs[k] = fe[k] = 0; // a missing column reads as unset
+}

@@ -31,6 +31,7 @@ import {
   parseDecimal,
   parseTime,
   POW10,
+  splitFields,
   TWO53,
 } from "./_text.ts";
 import { ConnRow } from "./_conn_row.ts";
@@ -276,27 +277,8 @@ export class ZeekConnReader extends ZeekLogReader {
 
   #slowLine(b: Uint8Array, s: number, e: number, line: number): void {
     this.stats.records++;
-    const fs = this.#fs, fe = this.#fe, maxCol = this.#maxCol;
-    const sep = this.header.separator;
-    let f = 0;
-    let start = s;
-    for (let i = s; i < e; i++) {
-      if (b[i] === sep) {
-        fs[f] = start;
-        fe[f] = i;
-        start = i + 1;
-        if (++f > maxCol) break;
-      }
-    }
-    if (f <= maxCol) {
-      fs[f] = start;
-      fe[f] = e;
-      f++;
-      for (let k = f; k <= maxCol; k++) {
-        fs[k] = 0;
-        fe[k] = 0; // a missing column reads as unset
-      }
-    }
+    const fs = this.#fs, fe = this.#fe;
+    splitFields(b, s, e, this.header.separator, fs, fe, this.#maxCol);
     const col = this.#col;
     // Required: ts, uid, and the four id fields.
     const cTs = col[0], cUid = col[1], cOh = col[2], cOp = col[3], cRh = col[4], cRp = col[5];

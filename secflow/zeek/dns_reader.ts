@@ -7,7 +7,7 @@
  */
 import type { HarvestedName } from "../dns.ts";
 import { printable } from "../printable.ts";
-import { DNS_FIELDS, REQUIRED } from "./_fields.ts";
+import { DNS_FIELDS, ID_FIELDS, REQUIRED } from "./_fields.ts";
 import type { LineSplitter } from "./_lines.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import {
@@ -20,6 +20,7 @@ import {
   parseAddressText,
   parseDecimal,
   parseTime,
+  splitFields,
 } from "./_text.ts";
 import { ZeekNames } from "./names.ts";
 
@@ -64,12 +65,7 @@ export class ZeekDnsReader extends ZeekLogReader {
     let max = 0;
     for (
       const f of [
-        "ts",
-        "uid",
-        "id.orig_h",
-        "id.orig_p",
-        "id.resp_h",
-        "id.resp_p",
+        ...ID_FIELDS,
         "rtt",
         "query",
         "qclass",
@@ -118,21 +114,8 @@ export class ZeekDnsReader extends ZeekLogReader {
       this.#fs = new Int32Array(max + 2);
       this.#fe = new Int32Array(max + 2);
     }
-    const fs = this.#fs, fe = this.#fe, sep = this.header.separator;
-    let f = 0, start = s;
-    for (let i = s; i < e; i++) {
-      if (b[i] === sep) {
-        fs[f] = start;
-        fe[f] = i;
-        start = i + 1;
-        if (++f > max) break;
-      }
-    }
-    if (f <= max) {
-      fs[f] = start;
-      fe[f] = e;
-      for (let k = f + 1; k <= max; k++) fs[k] = fe[k] = 0;
-    }
+    const fs = this.#fs, fe = this.#fe;
+    splitFields(b, s, e, this.header.separator, fs, fe, max);
     const req = this.#required;
     for (let k = 0; k < 6; k++) {
       const c = req[k];
