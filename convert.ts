@@ -27,15 +27,13 @@ export {
   type ConvertOptions,
   type ConvertResult,
   defaultOutputPath,
-  detectFormat,
-  type InputFormat,
   type NamingSummary,
   readSecflow,
-  validateSampleFile,
-  type ValidationReport,
   type WriteResult,
   writeSample,
 } from "./io/convert.ts";
+export { detectFormat, type InputFormat } from "./io/input_format.ts";
+export { validateSampleFile, type ValidationReport } from "./io/validate.ts";
 export type { InputSource } from "./io/files.ts";
 export { OutputError } from "./io/output.ts";
 export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";

@@ -1,7 +1,7 @@
 /**
  * Upload type detection: the one place `upload` and `serve` decide what a file is. It asks the
- * converter's own detector (`io/convert.ts` `detectFormat`: gzip looked through, refusals worded
- * as `convert` words them), so an upload is refused exactly when `convert` would refuse the file.
+ * converter's own detector (`io/input_format.ts`: gzip looked through, refusals worded as
+ * `convert` words them), so an upload is refused exactly when `convert` would refuse the file.
  * @module
  */
 import type { UploadType } from "./types.ts";
@@ -14,6 +14,6 @@ import type { UploadType } from "./types.ts";
  */
 export async function detectUploadType(path: string, asked?: UploadType): Promise<UploadType> {
   // Loaded on use: the client's other calls do not pay for the converter.
-  const { detectConvertible } = await import("../io/convert.ts");
+  const { detectConvertible } = await import("../io/input_format.ts");
   return await detectConvertible(path, asked);
 }

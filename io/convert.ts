@@ -1,14 +1,12 @@
 /**
- * File-level conversion: open the input once (a file, standard input, or a Zeek folder), detect
- * what it is from its first bytes (`secflow/detect.ts`), stream it through the pure core, apply
- * the optional persistent name cache, and write the sample with `io/output.ts`.
+ * File-level conversion: open the input once (a file, standard input, or a Zeek folder found by
+ * `zeek_folder.ts`), tell what it is from its first bytes (`input_format.ts`), stream it through
+ * the pure core, apply the optional persistent name cache, and write the sample with
+ * `output.ts`. Validating a `.sf` file is `validate.ts`'s job.
  * @module
  */
 import { basename, dirname, extname, join, resolve } from "node:path";
-import { describeStart } from "../secflow/capture_reader.ts";
-import { gunzipIfNeeded } from "../secflow/gzip.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
-import { detect, type Detection } from "../secflow/detect.ts";
 import { InputError } from "../secflow/errors.ts";
 import { printable } from "../secflow/printable.ts";
 import {
@@ -18,7 +16,6 @@ import {
   sampleChunks,
   SampleError,
   sampleHeadText,
-  type SampleProblem,
   validateSample,
 } from "../secflow/sample.ts";
 import { type SampleHead, SampleReader } from "../secflow/sample_reader.ts";
@@ -28,15 +25,26 @@ import type { ZeekAnalysis, ZeekStats } from "../secflow/zeek/mod.ts";
 import { inputChunks, type InputSource, isStdin, openInput, openSource } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
 import { isStdout, writeOutput } from "./output.ts";
+import { formatFor, INPUT_FORMATS, type InputFormat } from "./input_format.ts";
+import { dnsLogBeside, folderAt, type ZeekFolder } from "./zeek_folder.ts";
+
+// Detection, Zeek folders and validation have their own modules; the library's file API is
+// still one import away.
+export {
+  detectConvertible,
+  detectFormat,
+  formatOf,
+  INPUT_FORMATS,
+  type InputFormat,
+} from "./input_format.ts";
+export { dnsLogBeside, type ZeekFolder, zeekFolder } from "./zeek_folder.ts";
+export { validateSampleFile, type ValidationReport } from "./validate.ts";
 
 // The Zeek reader and writer are large: loaded only for text inputs, so converting a capture
 // does not pay for compiling them. Literal specifiers keep them in `deno compile` binaries.
 const zeekFiles = () => import("./_zeek.ts");
 const zeekText = () => import("../secflow/zeek/sample_text.ts");
 const zeekCore = () => import("../secflow/zeek/mod.ts");
-
-/** Input formats the converter accepts. */
-export type InputFormat = "pcap" | "pcapng" | "zeek" | "secflow";
 
 /** Options of {@link convertFile}. */
 export interface ConvertOptions {
@@ -116,150 +124,6 @@ export function defaultOutputPath(input: string): string {
   if (/\.gz$/i.test(base) && base.length > 3) base = base.slice(0, -3);
   const ext = extname(base);
   return join(dirname(input), `${ext ? base.slice(0, -ext.length) : base}.sf`);
-}
-
-const WHAT = "not a pcap or pcapng capture, Zeek log or Secflow sample";
-
-/** The input format of a detection, or an {@link InputError} that says what the input is not. */
-export function formatOf(name: string, d: Detection, rawHead: Uint8Array): InputFormat {
-  const shown = printable(name);
-  if (rawHead.length === 0) {
-    throw new InputError(`${shown}: the file is empty, ${WHAT}`, { kind: "empty", file: name });
-  }
-  switch (d.kind) {
-    case "pcap":
-    case "pcapng":
-    case "secflow":
-      return d.kind;
-    case "zeek":
-    case "zeek-conn":
-    case "zeek-dns":
-      return "zeek";
-  }
-  if (d.gzip && d.content.length === 0) {
-    throw new InputError(`${shown}: gzip data that cannot be read (damaged or cut short)`, {
-      kind: "damaged",
-      file: name,
-    });
-  }
-  throw new InputError(`${shown}: ${WHAT} (${describeStart(d.gzip ? d.content : rawHead)})`, {
-    kind: "unrecognised",
-    file: name,
-  });
-}
-
-/**
- * The format to read `source` as: the detected one, or the one asked for, which must not
- * contradict a format the content shows for certain (a pcap read as a Zeek log gave a "malformed
- * record" and nothing else). Content nothing recognises is read as asked.
- */
-async function formatFor(
-  source: InputSource,
-  asked?: InputFormat,
-  detection?: Detection,
-): Promise<InputFormat> {
-  detection ??= await detect(source.head);
-  if (detection.gzip && detection.content.length === 0) await throwGzipFault(source);
-  if (asked === undefined) return formatOf(source.name, detection, source.head);
-  const kind = detection.kind;
-  const shown: InputFormat | undefined = kind === "unknown"
-    ? undefined
-    : kind.startsWith("zeek")
-    ? "zeek"
-    : kind as InputFormat;
-  // pcap and pcapng are told apart by the capture reader, with its own message.
-  const captures = (f?: InputFormat) => f === "pcap" || f === "pcapng";
-  if (shown !== undefined && shown !== asked && !(captures(shown) && captures(asked))) {
-    throw new InputError(
-      `${printable(source.name)}: asked to read it as ${describeFormat(asked)}, but the content ` +
-        `is ${describeFormat(shown)}`,
-      { kind: "mismatch", file: source.name, value: shown },
-    );
-  }
-  return asked;
-}
-
-/**
- * A gzip input whose head gave no content at all: the decompressor's own error, with its offset
- * and (for gzip files joined with `cat`) its advice. Detection alone only knows that nothing came
- * out, and a small file is all head.
- */
-async function throwGzipFault(source: InputSource): Promise<void> {
-  for await (const _ of gunzipIfNeeded([source.head], source.name)) return;
-}
-
-function describeFormat(format: InputFormat): string {
-  return format === "zeek"
-    ? "a Zeek log"
-    : format === "secflow"
-    ? "a Secflow sample"
-    : `a ${format} capture`;
-}
-
-/**
- * Detects the format of the file at `path` from its content (never its name): pcap, pcapng, Zeek
- * TSV or JSON, or a Secflow sample; gzip-compressed files are looked through. With `asked`, the
- * file is to be read as that format: it is returned unless the content is certainly another one
- * (an `InputError` of kind `mismatch`, as {@link convertFile} with that `format` throws).
- */
-export async function detectFormat(path: string, asked?: InputFormat): Promise<InputFormat> {
-  return await formatFor(await openSource(path), asked);
-}
-
-/**
- * {@link detectFormat} for a file to be converted on its own (an upload): a Zeek dns.log alone
- * is refused as {@link convertFile} refuses it (it names destinations; Secflows come from the
- * conn.log).
- */
-export async function detectConvertible(path: string, asked?: InputFormat): Promise<InputFormat> {
-  const source = await openSource(path);
-  const detection = await detect(source.head);
-  const format = await formatFor(source, asked, detection);
-  if (format === "zeek" && detection.kind === "zeek-dns") {
-    const { wrongLog } = await import("../secflow/zeek/_log_reader.ts");
-    throw wrongLog(source.name, "dns", "conn");
-  }
-  return format;
-}
-
-/** A Zeek folder: its conn.log (or rotated pieces, in order) and its dns.log. */
-export interface ZeekFolder {
-  dir: string;
-  conn: string[];
-  dns?: string;
-}
-
-const CONN_NAME = /^conn(\.[^/]*)?\.log(\.gz)?$/;
-const DNS_NAME = /^dns(\.[^/]*)?\.log(\.gz)?$/;
-
-/**
- * The Zeek folder at `dir`, or undefined when it holds no conn.log: `conn.log` plain or `.gz`,
- * or Zeek's rotated `conn.*.log[.gz]` (read in name order, which is time order), with `dns.log`
- * (or `dns.log.gz`) when there is one.
- */
-export async function zeekFolder(dir: string): Promise<ZeekFolder | undefined> {
-  const names: string[] = [];
-  for await (const e of Deno.readDir(dir)) if (e.isFile || e.isSymlink) names.push(e.name);
-  names.sort();
-  const conn = names.filter((n) => CONN_NAME.test(n));
-  if (conn.length === 0) return undefined;
-  // A plain conn.log and its own .gz copy would count twice: the plain one wins.
-  const unique = conn.filter((n) => !(n.endsWith(".gz") && conn.includes(n.slice(0, -3))));
-  const dnsNames = names.filter((n) => DNS_NAME.test(n));
-  const dns = dnsNames.find((n) => n === "dns.log") ?? dnsNames.find((n) => n === "dns.log.gz");
-  return { dir, conn: unique.map((n) => join(dir, n)), dns: dns ? join(dir, dns) : undefined };
-}
-
-/** A dns.log beside a conn.log (for the hint when `--dns` was not given). */
-export async function dnsLogBeside(connPath: string): Promise<string | undefined> {
-  for (const name of ["dns.log", "dns.log.gz"]) {
-    const p = join(dirname(connPath), name);
-    if (Deno.permissions.querySync({ name: "read", path: p }).state !== "granted") continue;
-    try {
-      if ((await Deno.stat(p)).isFile) return p;
-    } catch { /* not there */ }
-  }
-  return undefined;
 }
 
 /**
@@ -508,9 +372,6 @@ function checkPath(fn: string, name: string, path: unknown): void {
   }
 }
 
-/** Every {@link InputFormat}, in the order help texts list them. */
-export const INPUT_FORMATS: readonly InputFormat[] = ["pcap", "pcapng", "zeek", "secflow"];
-
 /**
  * Conversion options as given by a plain JavaScript caller, checked: null is none, and a value of
  * the wrong kind is a TypeError naming it (a `fileName` of `{}` was written as "[object Object]").
@@ -676,29 +537,6 @@ async function samePath(path: string, output: string): Promise<boolean> {
   }
 }
 
-/**
- * The Zeek folder `path` names, or undefined when `path` is not a directory (standard input, a
- * file); a directory without a conn.log is an {@link InputError}.
- */
-async function folderAt(path: string): Promise<ZeekFolder | undefined> {
-  if (isStdin(path)) return undefined;
-  let info: Deno.FileInfo | undefined;
-  try {
-    info = await Deno.stat(path);
-  } catch { /* openSource says what is wrong */ }
-  if (!info?.isDirectory) return undefined;
-  const folder = await zeekFolder(path);
-  if (!folder) {
-    throw new InputError(
-      `${
-        printable(path)
-      }: is a directory without a Zeek conn.log (give its files, or several inputs)`,
-      { kind: "unrecognised", file: path },
-    );
-  }
-  return folder;
-}
-
 /** A folder's conn.log (or its rotated pieces, as one stream) analysed with `dnsLog`. */
 async function analyzeFolder(
   folder: ZeekFolder,
@@ -842,45 +680,4 @@ export async function writeSample(path: string, sample: Sample): Promise<void> {
   const problems = validateSample(sample);
   if (problems.length > 0) throw new SampleError(path, problems, problems.length);
   await writeOutput(path, sampleChunks(sample));
-}
-
-/** The outcome of validating one `.sf` file. */
-export interface ValidationReport {
-  /** Every problem found (at most 1000 kept), each with its JSON path; empty when valid. */
-  problems: SampleProblem[];
-  /** Problems found in all. */
-  problemCount: number;
-  /** Number of flashes read. */
-  flashes: number;
-}
-
-/**
- * Validates the `.sf` file at `path` (gzip looked through; `-` is standard input) against
- * section 1, streaming: memory does not grow with the file. A file that cannot be read or is not
- * JSON is reported as a problem at `$`, not thrown; a missing permission is thrown.
- */
-export async function validateSampleFile(path: string): Promise<ValidationReport> {
-  const reader = new SampleReader();
-  try {
-    const source = await openSource(path);
-    for await (const chunk of source.content()) {
-      reader.push(chunk);
-      // Every problem of a sample is listed, but past broken JSON nothing more can be (/dev/zero).
-      if (reader.stopped) break;
-    }
-    if (!reader.stopped) reader.end();
-  } catch (e) {
-    if (e instanceof Deno.errors.NotCapable || (e as Error)?.name === "NotCapable") throw e;
-    const message = firstLine(e).replace(`${path}: `, "");
-    return {
-      problems: [...reader.problems, { path: "$", message: `cannot read: ${message}` }],
-      problemCount: reader.problemCount + 1,
-      flashes: reader.flashes,
-    };
-  }
-  return { problems: reader.problems, problemCount: reader.problemCount, flashes: reader.flashes };
-}
-
-function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split("\n")[0];
 }
