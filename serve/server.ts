@@ -2,7 +2,7 @@
  * `serve`: a local server that speaks the NetworkSage API contract (`API.md`), backed by SQLite
  * (`node:sqlite`) or, for several nodes, PostgreSQL (`storage/mod.ts`). Uploads are streamed to
  * disk (`_ingest.ts`), recorded once complete, and converted in capped subprocesses
- * (`conversions/_subprocess.ts`) as claims on the storage (`conversions/scheduler.ts`); only the
+ * (`conversions/_subprocess.ts`) as claims on the storage (`conversions/_scheduler.ts`); only the
  * Secflows are kept unless `keepOriginals`. The API is one route table (`routes.ts`); HTTP is
  * `_http1.ts`, which bounds connections, heads and stalls and survives descriptor exhaustion.
  *
@@ -20,7 +20,7 @@ import { IngestError, isDiskFull, privateDir, receiveUpload } from "./_ingest.ts
 import { claimDataDir } from "./data_dir.ts";
 import { isolatedConverter, isolationCommand } from "./conversions/_subprocess.ts";
 import { type Converter, defaultConverter } from "./conversions/converter.ts";
-import { Conversions } from "./conversions/scheduler.ts";
+import { Conversions } from "./conversions/_scheduler.ts";
 import { listenHttp1 } from "./_http1.ts";
 import { createPages, isPagePath } from "./_pages.ts";
 import { printable } from "../secflow/printable.ts";
