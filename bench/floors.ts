@@ -26,6 +26,7 @@ import { cpuUsage } from "node:process";
 import { CaptureReader, type PacketSink } from "../secflow/capture_reader.ts";
 import { FlowEngine } from "../secflow/engine.ts";
 import { CHUNK_BYTES } from "../io/files.ts";
+import { convertArgs } from "./_cli.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -76,17 +77,7 @@ const runs: Record<string, [string, string[]]> = {
   "deno: empty module": [deno, ["run", empty]],
   "deno: read F only (256 KiB reads)": [deno, ["run", "--allow-read", readOnly, capture]],
   "deno: read F + walk its records": [deno, ["run", "--allow-read", walkOnly, capture]],
-  "networksage convert F": [deno, [
-    "run",
-    "--allow-read",
-    "--allow-write",
-    `${root}cli.ts`,
-    "convert",
-    capture,
-    "-o",
-    `${out}/floor.sf`,
-    "--quiet",
-  ]],
+  "networksage convert F": [deno, convertArgs(capture, `${out}/floor.sf`)],
 };
 // The capture worker's fixed cost, each in a fresh process (a terminated worker's memory stays
 // with the process, so a second measurement in the same one would see none).

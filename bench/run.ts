@@ -14,6 +14,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { existsSync as exists } from "../tests/_shared.ts";
+import { convertArgs } from "./_cli.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,15 +38,6 @@ async function sh(
     stderr: "piped",
   }).output();
   return { code: r.code, stderr: new TextDecoder().decode(r.stderr) };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The benchmark capture of `packets` packets, generated once into bench/out. */
@@ -134,18 +127,7 @@ console.log(
 );
 const summary: { size: number; ours: number; theirs: number }[] = [];
 for (const capture of captures) {
-  const convert = [
-    Deno.execPath(),
-    "run",
-    "--allow-read",
-    "--allow-write",
-    `${root}cli.ts`,
-    "convert",
-    capture,
-    "-o",
-    `${out}/bench.sf`,
-    "--quiet",
-  ];
+  const convert = [Deno.execPath(), ...convertArgs(capture, `${out}/bench.sf`)];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
   // Warm the page cache and Deno's module cache.
   await measure(tcpdump);

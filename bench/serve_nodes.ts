@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { NetworkSageClient } from "../api/client.ts";
 import { freshDatabase, postgresServer } from "../tests/_postgres.ts";
-import { tinyPcap } from "../tests/api_fixtures.ts";
+import { serveProcess, tinyPcap } from "../tests/api_fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +35,6 @@ const CONCURRENCY = Number(values.concurrency);
 const LOOKUP_MS = Number(values["lookup-seconds"]) * 1000;
 const ROUNDS = Number(values.rounds);
 const KEY = "bench-key";
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
 let base = values.database ?? Deno.env.get("NETWORKSAGE_TEST_DATABASE_URL");
 if (!base) {
@@ -50,47 +49,11 @@ if (!base) {
 type Node = { url: string; stop(): Promise<void> };
 
 async function startNode(dataDir: string, database?: string): Promise<Node> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-net=127.0.0.1",
-      `--allow-read=${dataDir}`,
-      `--allow-write=${dataDir}`,
-      `--allow-run=${Deno.execPath()}`,
-      "--allow-env",
-      CLI,
-      "serve",
-      "--port",
-      "0",
-      "--data",
-      dataDir,
-      "--admin-key",
-      KEY,
-      ...(database ? ["--database", database] : []),
-    ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  reader.releaseLock();
-  child.stdout.cancel().catch(() => {});
-  const m = /listening on (http:\/\/\S+)/.exec(text);
-  if (!m) throw new Error(`serve did not start: ${text}`);
-  return {
-    url: m[1],
-    async stop() {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+  // The same serve the tests start: its documented permissions, an admin key, port 0.
+  const node = await serveProcess(dataDir, KEY, database ? ["--database", database] : [], {
+    admin: true,
+  });
+  return { url: node.url, stop: async () => void await node.stop() };
 }
 
 async function pool(n: number, work: (i: number) => Promise<void>, count: number) {

@@ -20,3 +20,13 @@ export function flashOf(f: Partial<Flash> = {}): Flash {
     ...f,
   };
 }
+
+/** A web flash as the platform writes one: 192.168.1.10:50001 to example.com:443 for 1.5 s. */
+export const WEB_FLASH: Flash = flashOf({
+  src: "192.168.1.10:50001",
+  srcPkts: 3,
+  srcBytes: 100,
+  dstPkts: 4,
+  dstBytes: 2000,
+  duration: 1.5,
+});

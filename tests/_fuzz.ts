@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { prng } from "../bench/synthetic.ts";
 import { dnsA, ether, icmp, pcap, pcapng, type Rec, T0, tcp, tcpDns, udp } from "./_pcap.ts";
-import { connTsv, connValues, DNS_FIELDS, gzip, jsonRecord, tsv } from "./zeek_fixtures.ts";
+import { connTsv, connValues, gzip, jsonRecord, oneAnswerDnsLog } from "./zeek_fixtures.ts";
 import { lines, noStack, runCli } from "./_child.ts";
 import { formatSample } from "../secflow/sample.ts";
 
@@ -76,20 +76,7 @@ export async function seeds(): Promise<[string, Uint8Array][]> {
   }));
   const conn = connTsv(rows);
   const json = rows.map((r, i) => JSON.stringify(jsonRecord(connValues(r, i)))).join("\n") + "\n";
-  const dns = tsv("dns", DNS_FIELDS, [{
-    ts: "1700000000.0",
-    uid: "D",
-    "id.orig_h": "192.168.1.10",
-    "id.orig_p": "1",
-    "id.resp_h": "10.0.0.1",
-    "id.resp_p": "53",
-    query: "example.com",
-    qclass: "1",
-    qtype: "1",
-    rtt: "0.1",
-    rcode_name: "NOERROR",
-    answers: X,
-  }]);
+  const dns = oneAnswerDnsLog("192.168.1.10", "example.com", X);
   const sf = formatSample({
     hash: "0123456789abcdef0123456789abcdef",
     trafficDate: "1700000000.0",

@@ -145,13 +145,7 @@ export function model(pkts: ModelPkt[]): { trafficDate: string; flashes: Flash[]
       else {
         const sl = modelLocal(p.src), dl = modelLocal(p.dst);
         if (sl && dl) continue;
-        let sourceIsS: boolean;
-        if (sl) {
-          if (p.sp > 49151) sourceIsS = true;
-          else if (p.dp > 49151) sourceIsS = false;
-          else if (p.dp < 1024) sourceIsS = true;
-          else sourceIsS = !(p.dp > p.sp);
-        } else sourceIsS = !(p.dp > p.sp);
+        const sourceIsS = modelSourceIsSource(sl, p.sp, p.dp);
         const s = sourceIsS ? create(a, a, b, p.dst, false, t) : create(b, b, a, p.src, false, t);
         count(s, sourceIsS, p.bytes, t);
       }
@@ -197,4 +191,19 @@ export function model(pkts: ModelPkt[]): { trafficDate: string; flashes: Flash[]
   flashes.sort((x, y) => x.relativeStart - y.relativeStart);
   const td = String(start);
   return { trafficDate: td.includes(".") ? td : `${td}.0`, flashes };
+}
+
+/**
+ * Whether a new session's first packet comes from its source: from a local sender,
+ * an ephemeral source port (> 49151) says yes, an ephemeral destination port no, a well-known
+ * destination port (< 1024) yes; otherwise, and from an external sender, the higher port is the
+ * source's.
+ */
+export function modelSourceIsSource(senderLocal: boolean, sp: number, dp: number): boolean {
+  if (senderLocal) {
+    if (sp > 49151) return true;
+    if (dp > 49151) return false;
+    if (dp < 1024) return true;
+  }
+  return !(dp > sp);
 }

@@ -49,6 +49,20 @@ export function dnsResp(
   };
 }
 
+/** The local resolver's answer 192.168.1.1:53 → H:40001 at time `s`: a.corp is `answer`. */
+export function localAnswer(s: number, answer: string): Pkt {
+  return {
+    us: at(s),
+    ip: udp({
+      src: "192.168.1.1",
+      dst: H,
+      sp: 53,
+      dp: 40001,
+      payload: dnsMessage({ qname: "a.corp", qtype: 1, answers: [A(answer)] }),
+    }),
+  };
+}
+
 /** A TCP packet H:50000 → dst:443 at time `s` (source H because sp > 49151). */
 export function toServer(s: number, dst: string, sp = 50000, dp = 443, payload = 10): Pkt {
   return { us: at(s), ip: tcp({ src: H, dst, sp, dp, payload }) };

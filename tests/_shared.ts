@@ -6,7 +6,8 @@
 export const SHARED = new URL("../../shared/", import.meta.url).pathname;
 export const CONFORMANCE = `${SHARED}conformance/`;
 
-function exists(path: string): boolean {
+/** Whether something is at `path` (following links). */
+export function existsSync(path: string): boolean {
   try {
     Deno.statSync(path);
     return true;
@@ -17,7 +18,7 @@ function exists(path: string): boolean {
 
 /** True when the conformance suite is present; otherwise prints why dependent tests skip. */
 export const haveConformance: boolean = (() => {
-  const ok = exists(`${CONFORMANCE}cases.tsv`);
+  const ok = existsSync(`${CONFORMANCE}cases.tsv`);
   if (!ok) {
     console.warn(
       `skipping conformance tests: ${CONFORMANCE}cases.tsv not found (../shared is absent)`,

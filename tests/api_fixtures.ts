@@ -4,6 +4,7 @@
  * (No tests here.)
  * @module
  */
+import { NetworkSageClient } from "../api/client.ts";
 import { type RunningServer, serve, type ServeOptions } from "../serve/server.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
@@ -295,4 +296,15 @@ export async function serveProcess(
       };
     },
   };
+}
+
+/** A client of a local server at `url` (API and public service alike), one attempt a call. */
+export function client(url: string, apiKey = "key-alice"): NetworkSageClient {
+  return new NetworkSageClient({
+    apiKey,
+    apiUrl: url,
+    publicUrl: url,
+    useEnv: false,
+    maxAttempts: 1,
+  });
 }

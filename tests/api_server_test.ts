@@ -8,18 +8,8 @@ import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { NetworkSageError } from "../api/errors.ts";
 import { multipartBody } from "../api/multipart.ts";
 import { createService, defaultConverter } from "../serve/server.ts";
-import { sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { client, sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
 import { serveTest } from "./_storages.ts";
-
-function client(url: string, apiKey = "key-alice") {
-  return new NetworkSageClient({
-    apiKey,
-    apiUrl: url,
-    publicUrl: url,
-    useEnv: false,
-    maxAttempts: 1,
-  });
-}
 
 async function rawJson(url: string, init?: RequestInit): Promise<{ status: number; json: any }> {
   const r = await fetch(url, init);

@@ -21,6 +21,7 @@ import {
   udp,
 } from "./_pcap.ts";
 import { formatSample, parseSample } from "../secflow/sample.ts";
+import { exists, lines, withTempDir } from "./_child.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const REPO = new URL("../", import.meta.url).pathname;
@@ -44,32 +45,10 @@ async function cli(args: string[], cwd = REPO): Promise<Run> {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "convert_cli_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-function lines(text: string): string[] {
-  return text.split("\n").filter((l) => l.trim() !== "");
-}
-
 function assertNoStack(r: Run): void {
   const all = r.stdout + r.stderr;
   assert.doesNotMatch(all, /^\s+at /m, `stack trace in output:\n${all}`);
   assert.doesNotMatch(all, /Uncaught|error: /, `uncaught error in output:\n${all}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const H = "10.0.0.5";

@@ -3,13 +3,13 @@
  * the machine. Every case runs the CLI as a child process on inputs built here, and asserts the
  * exit code, the output, and (where it matters) the child's peak memory (VmHWM < 256 MiB).
  */
-import { flashOf } from "./_flash.ts";
+import { flashOf, WEB_FLASH } from "./_flash.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
-import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
+import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "./zeek_fixtures.ts";
 import { CONN_FIELDS } from "../secflow/zeek/_fields.ts";
-import { gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
+import { exists, gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
 import { formatSample } from "../secflow/sample.ts";
 import type { Flash } from "../secflow/types.ts";
 import { MAX_CACHE_BYTES, readNameCache, updateNameCache } from "../io/name_cache.ts";
@@ -372,20 +372,7 @@ const CONN: ConnRow = {
   duration: "1.0",
 };
 function dnsLog(query: string, answer = X): string {
-  return tsv("dns", DNS_FIELDS, [{
-    ts: "1700000000.0",
-    uid: "D",
-    "id.orig_h": L,
-    "id.orig_p": "1",
-    "id.resp_h": "10.0.0.1",
-    "id.resp_p": "53",
-    query,
-    qclass: "1",
-    qtype: "1",
-    rtt: "0.1",
-    rcode_name: "NOERROR",
-    answers: answer,
-  }]);
+  return oneAnswerDnsLog(L, query, answer);
 }
 
 Deno.test("batch: a Zeek folder (rotated conn.*.log.gz pieces + dns.log) is one input", async () => {
@@ -806,33 +793,13 @@ Deno.test("permissions: convert and validate run with exactly the documented nar
   });
 });
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test("a truncated .sf is a Secflow sample cut short, named with the byte where it ends", async () => {
   await withTempDir(async (dir) => {
     const sample = formatSample({
       hash: "0123456789abcdef0123456789abcdef",
       trafficDate: "1700000000.5",
       fileName: "a.sf",
-      flashes: [{
-        src: "192.168.1.10:50001",
-        dst: "example.com:443",
-        destinationNameSource: "passive",
-        srcPkts: 3,
-        srcBytes: 100,
-        dstPkts: 4,
-        dstBytes: 2000,
-        relativeStart: 0,
-        protocolInformation: "",
-        duration: 1.5,
-      }],
+      flashes: [WEB_FLASH],
     });
     const parsed = JSON.parse(sample);
     // Keys in another order (flashes first): still a sample, still cut short.

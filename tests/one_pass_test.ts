@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { analyzeBytes, convertBytes, icmp, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
-import { model, type ModelPkt } from "./_model.ts";
+import { model, type ModelPkt, modelSourceIsSource } from "./_model.ts";
 import { conformanceCases, haveConformance } from "./_shared.ts";
 import { CaptureReader } from "../secflow/capture_reader.ts";
 import { PacketDecoder } from "../secflow/decode.ts";
@@ -42,13 +42,7 @@ function coverage(pkts: ModelPkt[], cov: Coverage): void {
     const local = (ip: string) => ip.startsWith("10.");
     const sl = local(p.src), dl = local(p.dst);
     if (sl && dl) return;
-    let sourceIsS: boolean;
-    if (sl) {
-      if (p.sp > 49151) sourceIsS = true;
-      else if (p.dp > 49151) sourceIsS = false;
-      else if (p.dp < 1024) sourceIsS = true;
-      else sourceIsS = !(p.dp > p.sp);
-    } else sourceIsS = !(p.dp > p.sp);
+    const sourceIsS = modelSourceIsSource(sl, p.sp, p.dp);
     created.set(sourceIsS ? a : b, i);
   });
   pkts.forEach((p, i) => {

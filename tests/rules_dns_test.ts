@@ -14,7 +14,19 @@ import {
   udp,
 } from "./_pcap.ts";
 import { isPrivateReverseName, readName } from "../secflow/dns.ts";
-import { A, at, conv, dnsResp, find, flashes, H, nameAfter, toServer, X } from "./_rules.ts";
+import {
+  A,
+  at,
+  conv,
+  dnsResp,
+  find,
+  flashes,
+  H,
+  localAnswer,
+  nameAfter,
+  toServer,
+  X,
+} from "./_rules.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Step A: harvesting
@@ -291,16 +303,7 @@ Deno.test("filter rule 4: port-53 RFC 1918 pairs are dropped only when local loo
   // A UDP session H:40000 → 8.8.8.8:53 (external resolver), then the same endpoint talks to a
   // local resolver: that packet joins the session by its source endpoint unless rule 4 drops it.
   const base = (answer: string): Pkt[] => [
-    {
-      us: at(0),
-      ip: udp({
-        src: "192.168.1.1",
-        dst: H,
-        sp: 53,
-        dp: 40001,
-        payload: dnsMessage({ qname: "a.corp", qtype: 1, answers: [A(answer)] }),
-      }),
-    },
+    localAnswer(0, answer),
     { us: at(1), ip: udp({ src: H, dst: "8.8.8.8", sp: 40000, dp: 53, payload: 30 }) },
     { us: at(3), ip: udp({ src: H, dst: "192.168.1.1", sp: 40000, dp: 53, payload: 40 }) },
   ];

@@ -19,7 +19,7 @@ import {
 } from "./_pcap.ts";
 import { parseIPv4 } from "../secflow/net.ts";
 import { model, type ModelPkt } from "./_model.ts";
-import { A, at, conv, dnsResp, find, flashes, H, toServer, X } from "./_rules.ts";
+import { A, at, conv, dnsResp, find, flashes, H, localAnswer, toServer, X } from "./_rules.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Section 4: naming and the cache
@@ -147,16 +147,7 @@ Deno.test("times: relativeStart and duration rounded to 6 decimals, trafficDate 
 
 Deno.test("passes: rule 4 together with a TCP packet that missed a later UDP key", async () => {
   const pkts = (answer: string): Pkt[] => [
-    {
-      us: at(0),
-      ip: udp({
-        src: "192.168.1.1",
-        dst: H,
-        sp: 53,
-        dp: 40001,
-        payload: dnsMessage({ qname: "a.corp", qtype: 1, answers: [A(answer)] }),
-      }),
-    },
+    localAnswer(0, answer),
     { us: at(1), ip: tcp({ src: H, dst: "192.168.1.1", sp: 40000, dp: 53, payload: 7 }) },
     { us: at(2), ip: udp({ src: H, dst: "8.8.8.8", sp: 40000, dp: 53, payload: 30 }) },
   ];

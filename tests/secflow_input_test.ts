@@ -10,6 +10,7 @@ import { formatSample, SampleError } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
 import { cli, gzip } from "./zeek_fixtures.ts";
 import { conformanceCases, haveConformance } from "./_shared.ts";
+import { withTempDir as withDir } from "./_child.ts";
 
 const sample: Sample = {
   hash: "0123456789abcdef0123456789abcdef",
@@ -28,15 +29,6 @@ const sample: Sample = {
     duration: 1e-06,
   }],
 };
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test(".sf input: detected, validated, new hash and file name, flashes byte-identical", async () => {
   await withDir(async (dir) => {

@@ -8,24 +8,15 @@ import { validateSampleFile } from "../io/convert.ts";
 import { formatSample } from "../secflow/sample.ts";
 import type { Sample } from "../secflow/types.ts";
 import { cli, gzip } from "./zeek_fixtures.ts";
+import { withTempDir as withDir } from "./_child.ts";
+import { WEB_FLASH } from "./_flash.ts";
 
 const valid: Sample = {
   hash: "0123456789abcdef0123456789abcdef",
   trafficDate: "1700000000.5",
   fileName: "a.sf",
   flashes: [
-    {
-      src: "192.168.1.10:50001",
-      dst: "example.com:443",
-      destinationNameSource: "passive",
-      srcPkts: 3,
-      srcBytes: 100,
-      dstPkts: 4,
-      dstBytes: 2000,
-      relativeStart: 0.0,
-      protocolInformation: "",
-      duration: 1.5,
-    },
+    WEB_FLASH,
     {
       src: "192.168.1.10",
       dst: "93.184.216.34",
@@ -40,15 +31,6 @@ const valid: Sample = {
     },
   ],
 };
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("validate: valid files exit 0 and say so; gzip is looked through", async () => {
   await withDir(async (dir) => {

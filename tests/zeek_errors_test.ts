@@ -7,8 +7,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { convertZeek, MAX_LINE_WARNINGS } from "../secflow/zeek/mod.ts";
-import { type ConnRow, connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
+import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "./zeek_fixtures.ts";
 import { cli } from "./zeek_fixtures.ts";
+import { withTempDir as withDir } from "./_child.ts";
 
 const L = "192.168.1.10", E = "93.184.216.34";
 const good: ConnRow = {
@@ -21,29 +22,7 @@ const good: ConnRow = {
   rpk: "1",
   duration: "1.0",
 };
-const dnsLog = tsv("dns", DNS_FIELDS, [{
-  ts: "1700000000.0",
-  uid: "D",
-  "id.orig_h": L,
-  "id.orig_p": "1",
-  "id.resp_h": "10.0.0.1",
-  "id.resp_p": "53",
-  query: "example.com",
-  qclass: "1",
-  qtype: "1",
-  rtt: "0.1",
-  rcode_name: "NOERROR",
-  answers: E,
-}]);
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const dnsLog = oneAnswerDnsLog(L, "example.com", E);
 
 Deno.test("malformed lines: skipped, each named with its line (at most 20), then counted", async () => {
   const text = connTsv([good]);

@@ -15,6 +15,7 @@ import type { HarvestedName } from "../secflow/dns.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { pyFloat, round6 } from "../secflow/format.ts";
 import { CONN_FIELDS, DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
+import { ID_FIELDS } from "../secflow/zeek/_fields.ts";
 import { prng as rng } from "../bench/synthetic.ts";
 
 const ODD_VALUES: Record<string, string[]> = {
@@ -307,12 +308,7 @@ Deno.test("fast TSV path: the streamed .sf of a larger log equals formatSample(b
     });
   }
   const dns = tsv("dns", [
-    "ts",
-    "uid",
-    "id.orig_h",
-    "id.orig_p",
-    "id.resp_h",
-    "id.resp_p",
+    ...ID_FIELDS,
     "proto",
     "rtt",
     "query",
@@ -516,12 +512,7 @@ Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same byte
     await Deno.writeTextFile(
       dnsPath,
       tsv("dns", [
-        "ts",
-        "uid",
-        "id.orig_h",
-        "id.orig_p",
-        "id.resp_h",
-        "id.resp_p",
+        ...ID_FIELDS,
         "query",
         "qclass",
         "qtype",

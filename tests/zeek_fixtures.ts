@@ -3,6 +3,10 @@
  * in process with its output captured.
  */
 import { main } from "../cli.ts";
+import {
+  CONN_FIELDS as ZEEK_CONN_FIELDS,
+  DNS_FIELDS as ZEEK_DNS_FIELDS,
+} from "../secflow/zeek/_fields.ts";
 
 /** One conn.log row; unset values as "-". */
 export interface ConnRow {
@@ -24,56 +28,9 @@ export interface ConnRow {
   ripb?: string;
 }
 
-export const CONN_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
-  "proto",
-  "service",
-  "duration",
-  "orig_bytes",
-  "resp_bytes",
-  "conn_state",
-  "local_orig",
-  "local_resp",
-  "missed_bytes",
-  "history",
-  "orig_pkts",
-  "orig_ip_bytes",
-  "resp_pkts",
-  "resp_ip_bytes",
-  "tunnel_parents",
-];
-
-export const DNS_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
-  "proto",
-  "trans_id",
-  "rtt",
-  "query",
-  "qclass",
-  "qclass_name",
-  "qtype",
-  "qtype_name",
-  "rcode",
-  "rcode_name",
-  "AA",
-  "TC",
-  "RD",
-  "RA",
-  "Z",
-  "answers",
-  "TTLs",
-  "rejected",
-];
+/** Zeek's standard columns (the library's lists, as plain arrays a test may extend). */
+export const CONN_FIELDS: string[] = [...ZEEK_CONN_FIELDS];
+export const DNS_FIELDS: string[] = [...ZEEK_DNS_FIELDS];
 
 /** The row as a map of field name → text value. */
 export function connValues(r: ConnRow, i = 0): Record<string, string> {
@@ -139,6 +96,43 @@ export function jsonRecord(
   }
   if (nested) out.id = id;
   return out;
+}
+
+/** The first fields of a dns.log record: `client`:5353 asks 10.0.0.1:53 at `ts`, uid D1. */
+export function lookupIds(client: string, ts = "1699999999.5"): Record<string, string> {
+  return {
+    ts,
+    uid: "D1",
+    "id.orig_h": client,
+    "id.orig_p": "5353",
+    "id.resp_h": "10.0.0.1",
+    "id.resp_p": "53",
+  };
+}
+
+/**
+ * A dns.log (TSV, standard columns) of one answered lookup: `client` asked 10.0.0.1 for `query`
+ * at 1700000000.0 and got `answers` (NOERROR, class and type 1).
+ */
+export function oneAnswerDnsLog(
+  client = "192.168.1.10",
+  query = "example.com",
+  answers = "93.184.216.34",
+): string {
+  return tsv("dns", DNS_FIELDS, [{
+    ts: "1700000000.0",
+    uid: "D",
+    "id.orig_h": client,
+    "id.orig_p": "1",
+    "id.resp_h": "10.0.0.1",
+    "id.resp_p": "53",
+    query,
+    qclass: "1",
+    qtype: "1",
+    rtt: "0.1",
+    rcode_name: "NOERROR",
+    answers,
+  }]);
 }
 
 export async function gzip(text: string | Uint8Array): Promise<Uint8Array> {

@@ -11,7 +11,7 @@ import { analyzeZeek } from "../secflow/zeek/mod.ts";
 import { buildSample, formatSample } from "../secflow/sample.ts";
 import { pyFloat, round6 } from "../secflow/format.ts";
 import type { Flash } from "../secflow/types.ts";
-import { type ConnRow, connTsv, DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
+import { type ConnRow, connTsv, DNS_FIELDS, lookupIds, tsv } from "./zeek_fixtures.ts";
 
 async function flashes(
   rows: ConnRow[],
@@ -283,12 +283,7 @@ Deno.test("section 5 names: dns.log records used by (qclass 1, qtype 1) or (rtt 
     answers: string,
   ) => {
     const v: Record<string, string> = {
-      ts,
-      uid: "D1",
-      "id.orig_h": L,
-      "id.orig_p": "5353",
-      "id.resp_h": "10.0.0.1",
-      "id.resp_p": "53",
+      ...lookupIds(L, ts),
       proto: "udp",
       trans_id: "1",
       rtt,

@@ -18,6 +18,7 @@ import {
   DNS_FIELDS,
   gzip,
   jsonRecord,
+  lookupIds,
   tsv,
 } from "./zeek_fixtures.ts";
 import { CONFORMANCE, haveConformance } from "./_shared.ts";
@@ -98,12 +99,7 @@ const ROWS: ConnRow[] = [
   { ts: "1700000004.5", oh: "2001:db8::1", op: 50010, rh: "2001:db8::2", rp: 443 }, // IPv6: ignored
 ];
 const DNS = tsv("dns", DNS_FIELDS, [{
-  ts: "1699999999.5",
-  uid: "D1",
-  "id.orig_h": L,
-  "id.orig_p": "5353",
-  "id.resp_h": "10.0.0.1",
-  "id.resp_p": "53",
+  ...lookupIds(L),
   proto: "udp",
   rtt: "0.01",
   query: "example.com",
@@ -162,12 +158,7 @@ Deno.test("gzip: bytes, a stream; CRLF line ends and a byte order mark: all read
 Deno.test("JSON: lines, an array on one line, an array over many lines, nested id keys, ISO ts", async () => {
   const records = ROWS.map((r, i) => jsonRecord(connValues(r, i)));
   const dnsRecords = [jsonRecord({
-    ts: "1699999999.5",
-    uid: "D1",
-    "id.orig_h": L,
-    "id.orig_p": "5353",
-    "id.resp_h": "10.0.0.1",
-    "id.resp_p": "53",
+    ...lookupIds(L),
     rtt: "0.01",
     query: "example.com",
     qclass: "1",
