@@ -480,6 +480,67 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return redirect(`/samples/${enc(uuid)}#annotations`);
   }
 
+  /** Logging out: a form post of this origin, with the session's token when there is one. */
+  async function logout({ request, url, session }: PageContext): Promise<Response> {
+    // Checked with or without a session: another site's form (whose cookie the browser
+    // withholds) cleared the user's session cookie, and so logged them out.
+    if (!sameOrigin(request)) {
+      await request.body?.cancel().catch(() => {});
+      return refused("cross-site request refused");
+    }
+    const form = await formBody(request, 8192);
+    if (session) {
+      const bad = checkForm(request, session, form?.get("csrf") ?? null);
+      if (bad) return bad;
+      sessions.delete(session.id);
+    }
+    const secure = url.protocol === "https:";
+    return redirect("/", { "set-cookie": clearedSessionCookie(secure) });
+  }
+
+  // The pages as one table, like the API's (`routes.ts`): a path (`:uuid` binds a URL-decoded
+  // segment), whether it needs a session, a handler per method and the answer to any other.
+  const routes: PageRoute[] = [
+    { path: "/favicon.ico", session: "none", other: () => new Response(null, { status: 204 }) },
+    {
+      path: "/login",
+      session: "optional",
+      POST: ({ request }) => login(request),
+      other: () => redirect("/"),
+    },
+    { path: "/logout", session: "optional", POST: logout, other: () => redirect("/") },
+    {
+      path: "/",
+      session: "required",
+      GET: ({ session }) => samplesPage(session!),
+      other: ({ session }) => notFound(session),
+    },
+    {
+      path: "/upload",
+      session: "required",
+      POST: ({ request, session }) => upload(request, session!),
+      other: () => redirect("/"),
+    },
+    {
+      path: "/samples/:uuid",
+      session: "required",
+      GET: ({ session, params }) => samplePage(session!, params.uuid),
+      other: ({ session }) => notFound(session),
+    },
+    {
+      path: "/samples/:uuid/report.html",
+      session: "required",
+      GET: ({ session, params }) => reportDownload(session!, params.uuid),
+      other: ({ session }) => notFound(session),
+    },
+    {
+      path: "/samples/:uuid/annotate",
+      session: "required",
+      POST: ({ request, session, params }) => annotate(request, session!, params.uuid),
+      other: ({ params }) => redirect(`/samples/${enc(params.uuid)}`),
+    },
+  ];
+
   // HEAD is GET without the body (a link checker or `curl -I` got 404 where GET got 200).
   return async function handle(request: Request): Promise<Response> {
     if (request.method !== "HEAD") return await answer(request, request.method);
@@ -488,61 +549,69 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return new Response(null, response);
   };
 
-  async function answer(request: Request, m: string): Promise<Response> {
+  async function answer(request: Request, method: string): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname;
-    if (path === "/favicon.ico") return new Response(null, { status: 204 });
+    const segments = path.split("/").slice(1);
+    const found = routes.map((route) => ({ route, params: matchPage(route.path, segments) }))
+      .find((m) => m.params !== null);
+    if (found?.route.session === "none") {
+      return await found.route.other({ request, url, session: undefined, params: {} });
+    }
     const session = sessions.get(cookieValue(request, SESSION_COOKIE));
-    if (path === "/login") {
-      return m === "POST" ? login(request) : redirect("/");
-    }
-    if (path === "/logout") {
-      if (m !== "POST") return redirect("/");
-      // Checked with or without a session: another site's form (whose cookie the browser
-      // withholds) cleared the user's session cookie, and so logged them out.
-      if (!sameOrigin(request)) {
-        await request.body?.cancel().catch(() => {});
-        return refused("cross-site request refused");
-      }
-      const form = await formBody(request, 8192);
-      if (session) {
-        const bad = checkForm(request, session, form?.get("csrf") ?? null);
-        if (bad) return bad;
-        sessions.delete(session.id);
-      }
-      const secure = url.protocol === "https:";
-      return redirect("/", { "set-cookie": clearedSessionCookie(secure) });
-    }
-    if (!session) {
+    if (found?.route.session !== "optional" && !session) {
       await request.body?.cancel().catch(() => {});
       return loginPage(path === "/" ? 200 : 401, path === "/" ? "" : "log in to see this page");
     }
-    if (path === "/") return m === "GET" ? samplesPage(session) : notFound(session);
-    if (path === "/upload") {
-      if (m === "POST") return upload(request, session);
-      return redirect("/");
-    }
-    const parts = path.split("/");
-    // `/samples/UUID` and its two sub-pages; anything else there is the HTML 404.
-    if (
-      parts.length < 3 || parts.length > 4 || parts[2] === "" ||
-      (parts.length === 4 && parts[3] !== "report.html" && parts[3] !== "annotate")
-    ) {
+    // Any other path under `/samples/` is the HTML 404.
+    if (!found) {
       await request.body?.cancel().catch(() => {});
       return notFound(session);
     }
-    let uuid: string;
+    const params: Record<string, string> = {};
     try {
-      uuid = decodeURIComponent(parts[2]);
+      for (const [name, raw] of Object.entries(found.params!)) {
+        params[name] = decodeURIComponent(raw);
+      }
     } catch {
       return notFound(session);
     }
-    if (parts[3] === "report.html") {
-      return m === "GET" ? reportDownload(session, uuid) : notFound(session);
-    }
-    if (parts[3] === "annotate") {
-      return m === "POST" ? annotate(request, session, uuid) : redirect(`/samples/${enc(uuid)}`);
-    }
-    return m === "GET" ? samplePage(session, uuid) : notFound(session);
+    const context = { request, url, session, params };
+    const handler = method === "GET" || method === "POST" ? found.route[method] : undefined;
+    return await (handler ?? found.route.other)(context);
   }
+}
+
+/** What a page's handler gets. */
+interface PageContext {
+  request: Request;
+  url: URL;
+  /** The browser's session; set for every page but the login, logout and icon ones. */
+  session: WebSession | undefined;
+  /** The URL-decoded `:name` segments. */
+  params: Record<string, string>;
+}
+
+/** One entry of the pages' table. */
+interface PageRoute {
+  /** e.g. `/samples/:uuid/report.html`. */
+  path: string;
+  /** `required`: without a session the login page answers (401, or 200 for `/`). */
+  session: "none" | "optional" | "required";
+  GET?(context: PageContext): Promise<Response>;
+  POST?(context: PageContext): Promise<Response>;
+  /** Any other method. */
+  other(context: PageContext): Response | Promise<Response>;
+}
+
+/** The raw segments a page path binds, or null when `segments` is another path. */
+function matchPage(pattern: string, segments: string[]): Record<string, string> | null {
+  const parts = pattern.split("/").slice(1);
+  if (parts.length !== segments.length) return null;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i].startsWith(":") && segments[i] !== "") params[parts[i].slice(1)] = segments[i];
+    else if (parts[i] !== segments[i]) return null;
+  }
+  return params;
 }
