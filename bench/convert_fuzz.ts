@@ -3,8 +3,8 @@
  *
  *     deno run -A bench/convert_fuzz.ts [CASES=50000] [SEED=1] [BATCH=500]
  *
- * Same checks as tests/convert_fuzz_test.ts: exit 0 or 1, no stack trace, one outcome per input,
- * no written sample that `validate` rejects. Prints the problems found and exits 1 if any.
+ * Same checks as tests/integration/convert_fuzz_test.ts: exit 0 or 1, no stack trace, one outcome
+ * per input, no written sample that `validate` rejects. Prints the problems found and exits 1 if any.
  * @module
  */
 import { fuzzConvert } from "../tests/_fuzz.ts";

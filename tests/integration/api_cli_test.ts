@@ -5,7 +5,7 @@
  * and the key never printed.
  */
 import assert from "node:assert/strict";
-import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
+import { NetworkSageClient, publicUuidOf } from "../../api/client.ts";
 import {
   apiPermissions,
   CLI,
@@ -15,8 +15,8 @@ import {
   startServe,
   tempDir,
   tinyPcap,
-} from "./api_fixtures.ts";
-import { DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
+} from "../api_fixtures.ts";
+import { DNS_FIELDS, tsv } from "../zeek_fixtures.ts";
 
 const KEY = "sk-cli-secret-4242";
 /** A well-formed UUID no sample has (arguments are checked for their shape before requests). */

@@ -4,9 +4,9 @@
  * gives), `count`, `aggregate`; then stop `serve`, start it again, and find every sample.
  */
 import assert from "node:assert/strict";
-import { convertFile } from "../io/convert.ts";
-import { apiPermissions, runCli, serveProcess, tempDir, tinyPcap } from "./api_fixtures.ts";
-import { serveTest } from "./_storages.ts";
+import { convertFile } from "../../io/convert.ts";
+import { apiPermissions, runCli, serveProcess, tempDir, tinyPcap } from "../api_fixtures.ts";
+import { serveTest } from "../_storages.ts";
 
 const KEY = "sk-e2e-secret-1234";
 

@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { NetworkSageClient } from "../api/client.ts";
-import { multipartBody } from "../api/multipart.ts";
-import { Store } from "../serve/storage/_sqlite_db.ts";
-import { createService } from "../serve/server.ts";
-import { runCli, serveProcess, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { multipartBody } from "../../api/multipart.ts";
+import { Store } from "../../serve/storage/_sqlite_db.ts";
+import { createService } from "../../serve/server.ts";
+import { runCli, serveProcess, startServe, tempDir, tinyPcap } from "../api_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -836,7 +836,7 @@ Deno.test("library misuse: an admin flag that is no boolean, an untrimmed key, a
     /annotate: kind must be destination, behavior or event/,
   );
   assert.equal(requests, 0);
-  const { Spool } = await import("../capture/spool.ts");
+  const { Spool } = await import("../../capture/spool.ts");
   const spool = new Spool(`${dir.path}/spool`);
   await spool.open();
   try {
@@ -853,7 +853,7 @@ Deno.test("library misuse: an admin flag that is no boolean, an untrimmed key, a
 });
 
 Deno.test("defaultConverter: an aborted signal is an abort, not a finished conversion", async () => {
-  const { defaultConverter } = await import("../serve/conversions/converter.ts");
+  const { defaultConverter } = await import("../../serve/conversions/converter.ts");
   await using dir = await tempDir();
   await Deno.writeFile(`${dir.path}/c.pcap`, tinyPcap());
   const done = await defaultConverter(`${dir.path}/c.pcap`, { format: "pcap", fileName: "c.pcap" });

@@ -4,12 +4,12 @@
  * conversion failures.
  */
 import assert from "node:assert/strict";
-import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
-import { NetworkSageError } from "../api/errors.ts";
-import { multipartBody } from "../api/multipart.ts";
-import { createService, defaultConverter } from "../serve/server.ts";
-import { client, sfSample, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
-import { serveTest } from "./_storages.ts";
+import { NetworkSageClient, publicUuidOf } from "../../api/client.ts";
+import { NetworkSageError } from "../../api/errors.ts";
+import { multipartBody } from "../../api/multipart.ts";
+import { createService, defaultConverter } from "../../serve/server.ts";
+import { client, sfSample, startServe, tempDir, tinyPcap } from "../api_fixtures.ts";
+import { serveTest } from "../_storages.ts";
 
 async function rawJson(url: string, init?: RequestInit): Promise<{ status: number; json: any }> {
   const r = await fetch(url, init);

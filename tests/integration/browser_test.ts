@@ -7,12 +7,12 @@
  * `report-phone.png`, `sample-page.png`, `sample-page-table.png`) into DIR.
  */
 import assert from "node:assert/strict";
-import { NetworkSageClient } from "../api/client.ts";
-import { renderReport } from "../report/html.ts";
-import type { ReportExtras } from "../report/model.ts";
-import { chromiumPath, launchChromium, type Page } from "./_chromium.ts";
-import { startServe, tempDir } from "./api_fixtures.ts";
-import { HOSTILE, reportSample } from "./report_fixtures.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { renderReport } from "../../report/html.ts";
+import type { ReportExtras } from "../../report/model.ts";
+import { chromiumPath, launchChromium, type Page } from "../_chromium.ts";
+import { startServe, tempDir } from "../api_fixtures.ts";
+import { HOSTILE, reportSample } from "../report_fixtures.ts";
 
 const screenshots = (() => {
   try {

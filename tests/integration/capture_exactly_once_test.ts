@@ -10,16 +10,16 @@
  * No packet is captured: `capture -r` reads files, so these run in the root namespace.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { pcap } from "./_pcap.ts";
+import { pcap } from "../_pcap.ts";
 import {
   announceSkip,
   type Child,
   cliInNamespace,
   pcapSkipReason,
   writeWindowedCapture,
-} from "./capture_helpers.ts";
-import { startTestPlatform } from "./capture_upload_server.ts";
-import { prng } from "../bench/synthetic.ts";
+} from "../capture_helpers.ts";
+import { startTestPlatform } from "../capture_upload_server.ts";
+import { prng } from "../../bench/synthetic.ts";
 
 const skip = announceSkip("capture exactly-once tests", pcapSkipReason());
 const mountSkip = skip || announceSkip(

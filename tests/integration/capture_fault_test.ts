@@ -6,7 +6,7 @@
  * the test server both inside it, on 127.0.0.1 of that namespace).
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { PcapWriter, writeDemoCapture } from "../bench/synthetic.ts";
+import { PcapWriter, writeDemoCapture } from "../../bench/synthetic.ts";
 import {
   announceSkip,
   Child,
@@ -14,11 +14,11 @@ import {
   liveSkipReason,
   replay,
   withNamespace,
-} from "./capture_helpers.ts";
+} from "../capture_helpers.ts";
 
 const skip = announceSkip("capture fault tests", liveSkipReason());
 
-const SERVER = new URL("./capture_upload_server.ts", import.meta.url).pathname;
+const SERVER = new URL("../capture_upload_server.ts", import.meta.url).pathname;
 const PORT = 18080;
 
 function startServer(ns: string): Child {

@@ -6,8 +6,8 @@
  * SIGTERM mid-window writes the sample and exits 0.
  */
 import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
-import { writeDemoCapture } from "../bench/synthetic.ts";
-import { convertFile } from "../io/convert.ts";
+import { writeDemoCapture } from "../../bench/synthetic.ts";
+import { convertFile } from "../../io/convert.ts";
 import {
   announceSkip,
   cliInNamespace,
@@ -17,7 +17,7 @@ import {
   liveSkipReason,
   replay,
   withNamespace,
-} from "./capture_helpers.ts";
+} from "../capture_helpers.ts";
 
 const conformancePresent = (() => {
   try {
@@ -243,7 +243,7 @@ Deno.test({
       const own = `${tmp}/own.pcap`;
       await writeDemoCapture(own);
       await withNamespace(async (ns) => {
-        const cli = new URL("../cli.ts", import.meta.url).pathname;
+        const cli = new URL("../../cli.ts", import.meta.url).pathname;
         const command = `stty cols 120; ${Deno.execPath()} run -A ${cli} capture -i vb ` +
           `--duration 10 --windows 1 --no-upload --output ${tmp}/out --state-dir ${tmp}/state`;
         // script(1) gives the collector a pseudo-terminal as stderr.

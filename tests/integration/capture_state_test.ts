@@ -6,10 +6,10 @@
  * sample goes beside it as NAME-1.sf).
  */
 import assert from "node:assert/strict";
-import { runCli, tempDir } from "./api_fixtures.ts";
-import { dnsA, LINK_VARIANTS, pcapOf, T0, tcp } from "./_pcap.ts";
-import { announceSkip, pcapSkipReason } from "./capture_helpers.ts";
-import { Spool } from "../capture/spool.ts";
+import { runCli, tempDir } from "../api_fixtures.ts";
+import { dnsA, LINK_VARIANTS, pcapOf, T0, tcp } from "../_pcap.ts";
+import { announceSkip, pcapSkipReason } from "../capture_helpers.ts";
+import { Spool } from "../../capture/spool.ts";
 
 const skip = pcapSkipReason();
 
@@ -217,7 +217,7 @@ Deno.test({
 });
 
 Deno.test("Collector: an empty outputDir or stateDir is refused at construction (it meant the root)", async () => {
-  const { Collector } = await import("../capture/collector.ts");
+  const { Collector } = await import("../../capture/collector.ts");
   for (const name of ["outputDir", "stateDir"]) {
     assert.throws(
       () => new Collector({ file: "x.pcap", [name]: "" }),

@@ -6,22 +6,22 @@
  * the public captures: the same Secflows as expected/, and window splitting by packet time.
  */
 import { deepStrictEqual, match, ok, rejects, strictEqual, throws } from "node:assert/strict";
-import { type SampleUploader, Spool } from "../capture/spool.ts";
-import { classifyFailure, Uploader } from "../capture/_uploader.ts";
-import { WindowSink } from "../capture/_sink.ts";
-import { WindowClock } from "../capture/_clock.ts";
-import { BatchPool, type ClosedWindow, WorkerLink } from "../capture/_batches.ts";
-import { WindowOutput } from "../capture/_output.ts";
-import { removeStaleTemps, writeDurable } from "../capture/_durable.ts";
-import { closeWindow, NameMemory, SHORT_TERM_SECONDS } from "../capture/_window.ts";
-import { Collector, windowLine } from "../capture/collector.ts";
-import { CaptureError } from "../capture/libpcap.ts";
-import type { FlowEngine } from "../secflow/engine.ts";
-import { DnsHarvest } from "../secflow/dns.ts";
-import { parseIPv4 } from "../secflow/net.ts";
-import { main } from "../cli.ts";
-import { pcapOf, T0, tcp } from "./_pcap.ts";
-import { gzip } from "./zeek_fixtures.ts";
+import { type SampleUploader, Spool } from "../../capture/spool.ts";
+import { classifyFailure, Uploader } from "../../capture/_uploader.ts";
+import { WindowSink } from "../../capture/_sink.ts";
+import { WindowClock } from "../../capture/_clock.ts";
+import { BatchPool, type ClosedWindow, WorkerLink } from "../../capture/_batches.ts";
+import { WindowOutput } from "../../capture/_output.ts";
+import { removeStaleTemps, writeDurable } from "../../capture/_durable.ts";
+import { closeWindow, NameMemory, SHORT_TERM_SECONDS } from "../../capture/_window.ts";
+import { Collector, windowLine } from "../../capture/collector.ts";
+import { CaptureError } from "../../capture/libpcap.ts";
+import type { FlowEngine } from "../../secflow/engine.ts";
+import { DnsHarvest } from "../../secflow/dns.ts";
+import { parseIPv4 } from "../../secflow/net.ts";
+import { main } from "../../cli.ts";
+import { pcapOf, T0, tcp } from "../_pcap.ts";
+import { gzip } from "../zeek_fixtures.ts";
 import {
   announceSkip,
   Child,
@@ -31,7 +31,7 @@ import {
   flashKey,
   flashKeysIn,
   pcapSkipReason,
-} from "./capture_helpers.ts";
+} from "../capture_helpers.ts";
 
 /** A platform stand-in: uploads fail while `down`; `lose` stores a sample but loses the answer. */
 function fakePlatform() {
@@ -350,8 +350,8 @@ Deno.test("batch pool: grows to its cap, then waits for a buffer back", async ()
 });
 
 Deno.test("worker link: batches reach the aggregator, peeks count sessions, a close returns the sample", async () => {
-  const { InlineWorker } = await import("../capture/_aggregator.ts");
-  const { tcp } = await import("./_pcap.ts");
+  const { InlineWorker } = await import("../../capture/_aggregator.ts");
+  const { tcp } = await import("../_pcap.ts");
   const link = new WorkerLink(
     new InlineWorker() as unknown as Worker,
     new BatchPool(4096, 1, 1),
@@ -708,7 +708,7 @@ Deno.test({
   name: "libpcap helpers: /proc is read through libc, so the collector's own permissions suffice",
   ignore: Deno.build.os !== "linux",
   async fn() {
-    const { listProcDir, readProcFile } = await import("../capture/libpcap.ts");
+    const { listProcDir, readProcFile } = await import("../../capture/libpcap.ts");
     // Deno's own read of /proc needs --allow-all (the test task does not grant it): the region
     // lookup behind the collector's zero-copy path and --nice used it, and silently did nothing.
     let viaDeno = "allowed";

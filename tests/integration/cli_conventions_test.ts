@@ -5,7 +5,7 @@
  * none when piped), completion scripts a shell accepts, `capture -i N`, link-type names.
  */
 import assert from "node:assert/strict";
-import { cli as cliInProcess } from "./zeek_fixtures.ts";
+import { cli as cliInProcess } from "../zeek_fixtures.ts";
 import {
   apiPermissions,
   flakyFront,
@@ -13,14 +13,14 @@ import {
   sfSample,
   startServe,
   tempDir,
-} from "./api_fixtures.ts";
-import { denoRun, hasCommand, shellQuote, underTerminal } from "./_terminal.ts";
-import { NetworkSageClient } from "../api/client.ts";
-import { linkTypeName, resolveInterface } from "../cli/interfaces.ts";
-import { closest } from "../cli/_format.ts";
-import { hoistGlobalOptions } from "../cli.ts";
-import { pcapOf, T0, tcp } from "./_pcap.ts";
-import { announceSkip, cliInNamespace, pcapSkipReason, run } from "./capture_helpers.ts";
+} from "../api_fixtures.ts";
+import { denoRun, hasCommand, shellQuote, underTerminal } from "../_terminal.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { linkTypeName, resolveInterface } from "../../cli/interfaces.ts";
+import { closest } from "../../cli/_format.ts";
+import { hoistGlobalOptions } from "../../cli.ts";
+import { pcapOf, T0, tcp } from "../_pcap.ts";
+import { announceSkip, cliInNamespace, pcapSkipReason, run } from "../capture_helpers.ts";
 
 /** The CLI in process; output split into lines (a command may print many lines in one write). */
 async function cli(args: string[]) {
@@ -503,7 +503,7 @@ Deno.test("capture -r without --state-dir or env access refuses, instead of writ
       args: [
         ...args,
         `--allow-write=${dir}`,
-        new URL("../cli.ts", import.meta.url).pathname,
+        new URL("../../cli.ts", import.meta.url).pathname,
         ...cliArgs,
       ],
       cwd: dir,
@@ -539,7 +539,7 @@ Deno.test("capture -r: the file name is printed escaped, and named once when lib
     );
     const capture = async (input: string) => {
       const out = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--quiet", "-A", new URL("../cli.ts", import.meta.url).pathname, "capture"]
+        args: ["run", "--quiet", "-A", new URL("../../cli.ts", import.meta.url).pathname, "capture"]
           .concat(["-r", input, "--no-upload", "--output", `${dir}/out`, "--state-dir", dir]),
         stdout: "piped",
         stderr: "piped",
@@ -581,7 +581,7 @@ Deno.test("on a terminal, capture -r and report run with the permissions their h
           "run",
           "--quiet",
           ...perms,
-          new URL("../cli.ts", import.meta.url).pathname,
+          new URL("../../cli.ts", import.meta.url).pathname,
         ]
           .map(shellQuote).join(" ")
       } ${args.map(shellQuote).join(" ")}; echo "exit=$?"`,
@@ -712,7 +712,7 @@ Deno.test("an empty option value is a usage error for every command, before anyt
 
 Deno.test("help that cannot be written is one line and exit 1, not an uncaught error", async () => {
   if (Deno.build.os !== "linux") return;
-  const cliPath = new URL("../cli.ts", import.meta.url).pathname;
+  const cliPath = new URL("../../cli.ts", import.meta.url).pathname;
   for (const args of [["--help"], ["help", "view"], ["view", "--help"], ["--version"]]) {
     const r = await new Deno.Command("sh", {
       args: ["-c", 'exec "$0" run -A "$@" > /dev/full', Deno.execPath(), cliPath, ...args],

@@ -19,12 +19,12 @@ import {
   T0,
   tcp,
   udp,
-} from "./_pcap.ts";
-import { formatSample, parseSample } from "../secflow/sample.ts";
-import { exists, lines, withTempDir } from "./_child.ts";
+} from "../_pcap.ts";
+import { formatSample, parseSample } from "../../secflow/sample.ts";
+import { exists, lines, withTempDir } from "../_child.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
-const REPO = new URL("../", import.meta.url).pathname;
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+const REPO = new URL("../../", import.meta.url).pathname;
 
 interface Run {
   code: number;

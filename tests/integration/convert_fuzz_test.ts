@@ -4,7 +4,7 @@
  * one outcome per input, and every sample written passes `validate`.
  */
 import assert from "node:assert/strict";
-import { fuzzConvert } from "./_fuzz.ts";
+import { fuzzConvert } from "../_fuzz.ts";
 
 const CASES = 3000;
 const SEED = 0x5ec710;

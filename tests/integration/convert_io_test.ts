@@ -3,16 +3,16 @@
  * the machine. Every case runs the CLI as a child process on inputs built here, and asserts the
  * exit code, the output, and (where it matters) the child's peak memory (VmHWM < 256 MiB).
  */
-import { flashOf, WEB_FLASH } from "./_flash.ts";
+import { flashOf, WEB_FLASH } from "../_flash.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "./_pcap.ts";
-import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "./zeek_fixtures.ts";
-import { CONN_FIELDS } from "../secflow/zeek/_fields.ts";
-import { exists, gzipBomb, lines, noStack, runCli, withTempDir } from "./_child.ts";
-import { formatSample } from "../secflow/sample.ts";
-import type { Flash } from "../secflow/types.ts";
-import { MAX_CACHE_BYTES, readNameCache, updateNameCache } from "../io/name_cache.ts";
+import { dnsA, dnsMessage, ether, pcap, pcapHeader, type Rec, T0, tcp, udp } from "../_pcap.ts";
+import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "../zeek_fixtures.ts";
+import { CONN_FIELDS } from "../../secflow/zeek/_fields.ts";
+import { exists, gzipBomb, lines, noStack, runCli, withTempDir } from "../_child.ts";
+import { formatSample } from "../../secflow/sample.ts";
+import type { Flash } from "../../secflow/types.ts";
+import { MAX_CACHE_BYTES, readNameCache, updateNameCache } from "../../io/name_cache.ts";
 
 const H = "10.0.0.5";
 const X = "93.184.216.34";
@@ -993,8 +993,8 @@ Deno.test("zeek JSON: a line that is no JSON record is warned about and counted 
 });
 
 Deno.test("two writes to one output at once never share a temporary file: the output is one of them, whole", async () => {
-  const { temporaryPathFor } = await import("../io/output.ts");
-  const { writeSample, validateSampleFile } = await import("../io/convert.ts");
+  const { temporaryPathFor } = await import("../../io/output.ts");
+  const { writeSample, validateSampleFile } = await import("../../io/convert.ts");
   assert.notEqual(temporaryPathFor("/d/o.sf"), temporaryPathFor("/d/o.sf"));
   await withTempDir(async (dir) => {
     const sample = (n: number, tag: string) => ({
@@ -1067,7 +1067,7 @@ Deno.test("Ctrl-C or SIGTERM during convert leaves no temporary file, one input 
     await file.write(enc.encode(`${flash}]}`));
     file.close();
     await Deno.copyFile(join(dir, "a.sf"), join(dir, "b.sf"));
-    const cli = new URL("../cli.ts", import.meta.url).pathname;
+    const cli = new URL("../../cli.ts", import.meta.url).pathname;
     const temporaries = (d: string) =>
       [...Deno.readDirSync(d)].filter((e) => e.name.endsWith(".tmp"));
     const cases: [string, string[], string][] = [

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ether, pcapHeader, pcapRecord, T0, tcp } from "./_pcap.ts";
-import { denoRun, hasCommand, shellQuote, underTerminal } from "./_terminal.ts";
-import { withTempDir } from "./_child.ts";
+import { ether, pcapHeader, pcapRecord, T0, tcp } from "../_pcap.ts";
+import { denoRun, hasCommand, shellQuote, underTerminal } from "../_terminal.ts";
+import { withTempDir } from "../_child.ts";
 
 const H = "192.168.1.10", X = "93.184.216.34";
 

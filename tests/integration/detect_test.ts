@@ -3,10 +3,10 @@
  * that mentions "flashes" is still a log, and a gzip bomb's head costs nothing.
  */
 import assert from "node:assert/strict";
-import { detect } from "../secflow/detect.ts";
-import { pcap, pcapng, T0 } from "./_pcap.ts";
-import { connTsv, DNS_FIELDS, gzip, tsv } from "./zeek_fixtures.ts";
-import { gzipBomb } from "./_child.ts";
+import { detect } from "../../secflow/detect.ts";
+import { pcap, pcapng, T0 } from "../_pcap.ts";
+import { connTsv, DNS_FIELDS, gzip, tsv } from "../zeek_fixtures.ts";
+import { gzipBomb } from "../_child.ts";
 
 const enc = new TextEncoder();
 

@@ -12,11 +12,11 @@
  * press Ctrl-C; `report` is skipped with a message while no `report` command is registered.
  */
 import assert from "node:assert/strict";
-import { commands } from "../cli/_command_table.ts";
-import { hasCommand } from "./_terminal.ts";
-import { pcapSkipReason, run } from "./capture_helpers.ts";
+import { commands } from "../../cli/_command_table.ts";
+import { hasCommand } from "../_terminal.ts";
+import { pcapSkipReason, run } from "../capture_helpers.ts";
 
-const REPO = new URL("../", import.meta.url).pathname;
+const REPO = new URL("../../", import.meta.url).pathname;
 const README = `${REPO}README.md`;
 
 /** One command of the tour and the output lines the README shows under it. */

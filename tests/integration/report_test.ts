@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { renderReport } from "../report/html.ts";
-import { escapeHtml } from "../report/escape.ts";
-import { fromActivities, fromPlatformSecflow, reportModel } from "../report/model.ts";
-import { NetworkSageClient } from "../api/client.ts";
-import { apiPermissions, runCli, startServe, tempDir, tinyPcap } from "./api_fixtures.ts";
-import { reportSample } from "./report_fixtures.ts";
+import { renderReport } from "../../report/html.ts";
+import { escapeHtml } from "../../report/escape.ts";
+import { fromActivities, fromPlatformSecflow, reportModel } from "../../report/model.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { apiPermissions, runCli, startServe, tempDir, tinyPcap } from "../api_fixtures.ts";
+import { reportSample } from "../report_fixtures.ts";
 
 Deno.test("escapeHtml: markup characters become entities, control bytes U+FFFD", () => {
   assert.equal(

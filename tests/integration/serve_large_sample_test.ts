@@ -3,8 +3,8 @@
  * (the conversion classifies and writes as it goes) and endpoint 4 streams it back byte for byte.
  */
 import assert from "node:assert/strict";
-import { NetworkSageClient } from "../api/client.ts";
-import { startServe, tempDir } from "./api_fixtures.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { startServe, tempDir } from "../api_fixtures.ts";
 
 function client(url: string, apiKey = "key-alice") {
   return new NetworkSageClient({ apiKey, apiUrl: url, useEnv: false, maxAttempts: 1 });

@@ -5,12 +5,12 @@
  * the forms, escaping and the Content-Security-Policy of every page.
  */
 import assert from "node:assert/strict";
-import { toPlatformSecflow } from "../api/classify.ts";
-import { createPages, PAGE_SECFLOW_LIMIT } from "../serve/_pages.ts";
-import { Store } from "../serve/storage/_sqlite_db.ts";
-import { WebSessions } from "../serve/_web_session.ts";
-import { client, sfSample, startServe, tempDir } from "./api_fixtures.ts";
-import { HOSTILE } from "./report_fixtures.ts";
+import { toPlatformSecflow } from "../../api/classify.ts";
+import { createPages, PAGE_SECFLOW_LIMIT } from "../../serve/_pages.ts";
+import { Store } from "../../serve/storage/_sqlite_db.ts";
+import { WebSessions } from "../../serve/_web_session.ts";
+import { client, sfSample, startServe, tempDir } from "../api_fixtures.ts";
+import { HOSTILE } from "../report_fixtures.ts";
 
 const ALICE = "key-alice-0123456789";
 const BOB = "key-bob-9876543210";

@@ -9,15 +9,15 @@
 import assert from "node:assert/strict";
 // deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
 import postgres from "npm:postgres@3.4.7";
-import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
-import { toPlatformSecflow } from "../api/classify.ts";
-import { defaultConverter, serve } from "../serve/server.ts";
-import { migrate, MIGRATIONS } from "../serve/storage/postgres.ts";
-import { openStorage, type Storage } from "../serve/storage/mod.ts";
-import type { PlatformSecflow } from "../api/types.ts";
-import { CLI, runCli, serveProcess, tempDir, tinyPcap } from "./api_fixtures.ts";
-import { freshDatabase } from "./_postgres.ts";
-import { postgresUrl, warnSkip } from "./_storages.ts";
+import { NetworkSageClient, publicUuidOf } from "../../api/client.ts";
+import { toPlatformSecflow } from "../../api/classify.ts";
+import { defaultConverter, serve } from "../../serve/server.ts";
+import { migrate, MIGRATIONS } from "../../serve/storage/postgres.ts";
+import { openStorage, type Storage } from "../../serve/storage/mod.ts";
+import type { PlatformSecflow } from "../../api/types.ts";
+import { CLI, runCli, serveProcess, tempDir, tinyPcap } from "../api_fixtures.ts";
+import { freshDatabase } from "../_postgres.ts";
+import { postgresUrl, warnSkip } from "../_storages.ts";
 
 const KEY = "key-fleet";
 const ignore = postgresUrl === null;

@@ -6,12 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { fairestPending } from "../serve/storage/sqlite.ts";
-import type { SampleRow } from "../serve/storage/rows.ts";
-import { NetworkSageClient } from "../api/client.ts";
-import { sfSample, startServe, tempDir } from "./api_fixtures.ts";
-import { openStorage } from "../serve/storage/mod.ts";
-import { serveTest } from "./_storages.ts";
+import { fairestPending } from "../../serve/storage/sqlite.ts";
+import type { SampleRow } from "../../serve/storage/rows.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { sfSample, startServe, tempDir } from "../api_fixtures.ts";
+import { openStorage } from "../../serve/storage/mod.ts";
+import { serveTest } from "../_storages.ts";
 
 const row = (uuid: string, owner: string, createdMs: number): SampleRow => ({
   uuid,

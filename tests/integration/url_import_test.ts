@@ -4,9 +4,9 @@
  * capture with it.
  */
 import assert from "node:assert/strict";
-import { dnsAnswer, frame, PcapWriter } from "../bench/synthetic.ts";
+import { dnsAnswer, frame, PcapWriter } from "../../bench/synthetic.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 function contentType(path: string): string {
   if (path.endsWith(".ts")) return "application/typescript; charset=utf-8";

@@ -3,17 +3,17 @@
  * (.sf, pcap, pcapng, Zeek conn.log, a platform sample through a real `serve`), with every
  * option; the table under a real pseudo-terminal (`script`) fits its width; nothing is written.
  */
-import { flashOf } from "./_flash.ts";
+import { flashOf } from "../_flash.ts";
 import assert from "node:assert/strict";
-import { cli as cliInProcess, type ConnRow, connTsv, gzip } from "./zeek_fixtures.ts";
-import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "./_pcap.ts";
-import { runCli, startServe, tempDir } from "./api_fixtures.ts";
-import { convertFile } from "../io/convert.ts";
-import { formatSample } from "../secflow/sample.ts";
-import type { Flash, Sample } from "../secflow/types.ts";
-import { NetworkSageClient } from "../api/client.ts";
-import { type Column, formatDate, renderTable } from "../cli/_format.ts";
-import { denoRun, hasCommand, underTerminal } from "./_terminal.ts";
+import { cli as cliInProcess, type ConnRow, connTsv, gzip } from "../zeek_fixtures.ts";
+import { ether, pcapng, pcapOf, type Pkt, T0, tcp } from "../_pcap.ts";
+import { runCli, startServe, tempDir } from "../api_fixtures.ts";
+import { convertFile } from "../../io/convert.ts";
+import { formatSample } from "../../secflow/sample.ts";
+import type { Flash, Sample } from "../../secflow/types.ts";
+import { NetworkSageClient } from "../../api/client.ts";
+import { type Column, formatDate, renderTable } from "../../cli/_format.ts";
+import { denoRun, hasCommand, underTerminal } from "../_terminal.ts";
 
 /** The CLI in process; output split into lines (a command may print many lines in one write). */
 async function cli(args: string[]) {

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { JsonArraySplitter, LineSplitter } from "../secflow/zeek/_lines.ts";
-import { convertZeek } from "../secflow/zeek/mod.ts";
-import { IPV6, NOT_ADDRESS, parseAddress, parseAddressText } from "../secflow/zeek/_text.ts";
-import { prng } from "../bench/synthetic.ts";
+import { JsonArraySplitter, LineSplitter } from "../../secflow/zeek/_lines.ts";
+import { convertZeek } from "../../secflow/zeek/mod.ts";
+import { IPV6, NOT_ADDRESS, parseAddress, parseAddressText } from "../../secflow/zeek/_text.ts";
+import { prng } from "../../bench/synthetic.ts";
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 const FIELDS = "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\n";
@@ -136,7 +136,7 @@ Deno.test("CLI: convert --format zeek /dev/zero exits 2 with one line", async ()
       "run",
       "--allow-read",
       "--allow-write",
-      new URL("../cli.ts", import.meta.url).pathname,
+      new URL("../../cli.ts", import.meta.url).pathname,
       "convert",
       "--format",
       "zeek",
@@ -167,7 +167,7 @@ Deno.test("memory: a 100 MB line in a conn.log keeps the converting process unde
     // The child converts, then reads its own peak RSS: /proc/PID/status is gone once it exits.
     const script = `
       import { convertFileTo } from ${
-      JSON.stringify(new URL("../io/convert.ts", import.meta.url).href)
+      JSON.stringify(new URL("../../io/convert.ts", import.meta.url).href)
     };
       const r = await convertFileTo(${JSON.stringify(path)}, ${
       JSON.stringify(join(dir, "out.sf"))

@@ -4,9 +4,9 @@
  * never shown, and the aggregated / uuid / wait helpers.
  */
 import assert from "node:assert/strict";
-import { NetworkSageClient, publicUuidOf, uploadTimeOf } from "../api/client.ts";
-import { NetworkSageError } from "../api/errors.ts";
-import { tempDir } from "./api_fixtures.ts";
+import { NetworkSageClient, publicUuidOf, uploadTimeOf } from "../../api/client.ts";
+import { NetworkSageError } from "../../api/errors.ts";
+import { tempDir } from "../api_fixtures.ts";
 
 const KEY = "sk-very-secret-0123456789";
 

@@ -3,11 +3,11 @@
  * upload type sniffing.
  */
 import assert from "node:assert/strict";
-import { boundaryOf, multipartBody, MultipartError, readMultipart } from "../api/multipart.ts";
-import { detectUploadType } from "../api/detect.ts";
-import { classifyLocally, flowIdOf } from "../api/classify.ts";
-import { tempDir, tinyPcap } from "./api_fixtures.ts";
-import { exitCodeOf } from "../cli/errors.ts";
+import { boundaryOf, multipartBody, MultipartError, readMultipart } from "../../api/multipart.ts";
+import { detectUploadType } from "../../api/detect.ts";
+import { classifyLocally, flowIdOf } from "../../api/classify.ts";
+import { tempDir, tinyPcap } from "../api_fixtures.ts";
+import { exitCodeOf } from "../../cli/errors.ts";
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   return new Uint8Array(await new Response(stream).arrayBuffer());

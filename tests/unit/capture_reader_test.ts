@@ -3,7 +3,7 @@
  * sections, interfaces, packet block kinds, skipped blocks, and chunk-size independence.
  */
 import assert from "node:assert/strict";
-import { CaptureReader, type PacketSink, timestampMicros } from "../secflow/capture_reader.ts";
+import { CaptureReader, type PacketSink, timestampMicros } from "../../secflow/capture_reader.ts";
 import {
   cat,
   chunks,
@@ -29,8 +29,8 @@ import {
   tcp,
   tsUnits,
   udp,
-} from "./_pcap.ts";
-import type { Sample } from "../secflow/types.ts";
+} from "../_pcap.ts";
+import type { Sample } from "../../secflow/types.ts";
 
 interface Seen {
   data: number[];

@@ -15,7 +15,7 @@ import {
   isoTimestamp,
   platformDate,
   plural,
-} from "../cli/_format.ts";
+} from "../../cli/_format.ts";
 
 Deno.test("plural and counts: 1 Secflow, 2 Secflows, 12,988 packets", () => {
   assert.equal(plural(1, "Secflow"), "1 Secflow");

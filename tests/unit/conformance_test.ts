@@ -4,10 +4,10 @@
  * checker does (trafficDate as a number, every field of every flash in order).
  */
 import assert from "node:assert/strict";
-import { convertFile } from "../io/convert.ts";
-import type { Sample } from "../secflow/types.ts";
-import { FLASH_KEYS } from "../secflow/types.ts";
-import { conformanceCases, haveConformance } from "./_shared.ts";
+import { convertFile } from "../../io/convert.ts";
+import type { Sample } from "../../secflow/types.ts";
+import { FLASH_KEYS } from "../../secflow/types.ts";
+import { conformanceCases, haveConformance } from "../_shared.ts";
 
 for (const c of conformanceCases()) {
   Deno.test(`conformance: ${c.name}`, async () => {

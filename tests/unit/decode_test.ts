@@ -3,7 +3,7 @@
  * null/loopback copies of a capture give exactly the Secflows of the Ethernet original.
  */
 import assert from "node:assert/strict";
-import { Decoded, PacketDecoder } from "../secflow/decode.ts";
+import { Decoded, PacketDecoder } from "../../secflow/decode.ts";
 import {
   bsdNull,
   cat,
@@ -26,8 +26,8 @@ import {
   tsUnits,
   udp,
   vlan,
-} from "./_pcap.ts";
-import { brief, convertBytes, convertFull } from "./_pcap.ts";
+} from "../_pcap.ts";
+import { brief, convertBytes, convertFull } from "../_pcap.ts";
 
 function dec(frame: Uint8Array, linkType: number, caplen = frame.length) {
   const d = new PacketDecoder();

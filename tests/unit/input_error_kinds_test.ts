@@ -4,7 +4,7 @@
  * branch on them instead of parsing messages. (They all came out as `invalid` before.) And the
  * library's writers refuse what would not read back.
  */
-import { flashOf } from "./_flash.ts";
+import { flashOf } from "../_flash.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
@@ -13,8 +13,8 @@ import {
   InputError,
   type InputErrorKind,
   type Sample,
-} from "../convert.ts";
-import { pcapOf, T0, tcp } from "./_pcap.ts";
+} from "../../convert.ts";
+import { pcapOf, T0, tcp } from "../_pcap.ts";
 
 async function kindOf(
   path: string,
@@ -78,7 +78,7 @@ Deno.test("InputError kinds: unreadable, empty, unrecognised, damaged, mismatch,
 });
 
 Deno.test("writeSample refuses a sample that would not read back; formatNameCache a name that would add lines", async () => {
-  const { writeSample, formatNameCache, SampleError, parseIPv4 } = await import("../convert.ts");
+  const { writeSample, formatNameCache, SampleError, parseIPv4 } = await import("../../convert.ts");
   const dir = await Deno.makeTempDir();
   try {
     const flash: Flash = flashOf({ src: "10.0.0.5:50000", srcBytes: 0, dstBytes: 0 });
@@ -104,9 +104,9 @@ Deno.test("writeSample refuses a sample that would not read back; formatNameCach
 });
 
 Deno.test("library misuse from plain JavaScript: a wrong argument is a TypeError naming it, null options are none", async () => {
-  const { convertFile, convertFileTo } = await import("../io/convert.ts");
-  const { NetworkSageClient } = await import("../api/client.ts");
-  const { createService } = await import("../serve/server.ts");
+  const { convertFile, convertFileTo } = await import("../../io/convert.ts");
+  const { NetworkSageClient } = await import("../../api/client.ts");
+  const { createService } = await import("../../serve/server.ts");
   // deno-lint-ignore no-explicit-any
   const loose = (v: unknown) => v as any;
   await assert.rejects(
@@ -132,8 +132,8 @@ Deno.test("library misuse from plain JavaScript: a wrong argument is a TypeError
 });
 
 Deno.test("library misuse: an empty API key is none, a key that is no string and a window count below 1 are refused", async () => {
-  const { NetworkSageClient } = await import("../api/client.ts");
-  const { Collector } = await import("../capture/collector.ts");
+  const { NetworkSageClient } = await import("../../api/client.ts");
+  const { Collector } = await import("../../capture/collector.ts");
   // deno-lint-ignore no-explicit-any
   const loose = (v: unknown) => v as any;
   assert.equal(new NetworkSageClient({ apiKey: "", useEnv: false }).hasApiKey, false);

@@ -6,13 +6,13 @@
  * UDP-then-TCP-then-ICMP reordering. Every conversion reads its input once.
  */
 import assert from "node:assert/strict";
-import { analyzeBytes, convertBytes, icmp, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
-import { model, type ModelPkt, modelSourceIsSource } from "./_model.ts";
-import { conformanceCases, haveConformance } from "./_shared.ts";
-import { CaptureReader } from "../secflow/capture_reader.ts";
-import { PacketDecoder } from "../secflow/decode.ts";
-import { FlowEngine } from "../secflow/engine.ts";
-import { prng } from "../bench/synthetic.ts";
+import { analyzeBytes, convertBytes, icmp, pcapOf, type Pkt, T0, tcp, udp } from "../_pcap.ts";
+import { model, type ModelPkt, modelSourceIsSource } from "../_model.ts";
+import { conformanceCases, haveConformance } from "../_shared.ts";
+import { CaptureReader } from "../../secflow/capture_reader.ts";
+import { PacketDecoder } from "../../secflow/decode.ts";
+import { FlowEngine } from "../../secflow/engine.ts";
+import { prng } from "../../bench/synthetic.ts";
 
 const at = (s: number) => T0 + Math.round(s * 1e6);
 

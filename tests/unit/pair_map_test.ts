@@ -1,6 +1,6 @@
 /** The typed-array pair map the session table is built on. */
 import assert from "node:assert/strict";
-import { PairMap } from "../secflow/_pair_map.ts";
+import { PairMap } from "../../secflow/_pair_map.ts";
 
 Deno.test("PairMap: set, get, replace and forEach agree with a Map across growth", () => {
   const map = new PairMap(4);

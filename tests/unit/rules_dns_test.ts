@@ -12,8 +12,8 @@ import {
   tcp,
   tcpDns,
   udp,
-} from "./_pcap.ts";
-import { isPrivateReverseName, readName } from "../secflow/dns.ts";
+} from "../_pcap.ts";
+import { isPrivateReverseName, readName } from "../../secflow/dns.ts";
 import {
   A,
   at,
@@ -26,7 +26,7 @@ import {
   nameAfter,
   toServer,
   X,
-} from "./_rules.ts";
+} from "../_rules.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Step A: harvesting

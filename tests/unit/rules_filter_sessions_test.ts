@@ -18,10 +18,10 @@ import {
   type Pkt,
   tcp,
   udp,
-} from "./_pcap.ts";
-import { isFilterLocal, isLocal, isRfc1918, parseIPv4 } from "../secflow/net.ts";
-import { BLOCKED } from "./_model.ts";
-import { at, conv, flashes, H, X } from "./_rules.ts";
+} from "../_pcap.ts";
+import { isFilterLocal, isLocal, isRfc1918, parseIPv4 } from "../../secflow/net.ts";
+import { BLOCKED } from "../_model.ts";
+import { at, conv, flashes, H, X } from "../_rules.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Step B: filter rules 1 to 3, and step C

@@ -16,10 +16,10 @@ import {
   T0,
   tcp,
   udp,
-} from "./_pcap.ts";
-import { parseIPv4 } from "../secflow/net.ts";
-import { model, type ModelPkt } from "./_model.ts";
-import { A, at, conv, dnsResp, find, flashes, H, localAnswer, toServer, X } from "./_rules.ts";
+} from "../_pcap.ts";
+import { parseIPv4 } from "../../secflow/net.ts";
+import { model, type ModelPkt } from "../_model.ts";
+import { A, at, conv, dnsResp, find, flashes, H, localAnswer, toServer, X } from "../_rules.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Section 4: naming and the cache

@@ -3,7 +3,7 @@
  * validating reader, and sample assembly.
  */
 import assert from "node:assert/strict";
-import { microsToSeconds, pyFloat, round6 } from "../secflow/format.ts";
+import { microsToSeconds, pyFloat, round6 } from "../../secflow/format.ts";
 import {
   buildSample,
   formatSample,
@@ -11,10 +11,10 @@ import {
   sampleChunks,
   SampleError,
   validateSample,
-} from "../secflow/sample.ts";
-import type { Flash, Sample } from "../secflow/types.ts";
-import type { SessionRecord } from "../secflow/session.ts";
-import { parseIPv4 } from "../secflow/net.ts";
+} from "../../secflow/sample.ts";
+import type { Flash, Sample } from "../../secflow/types.ts";
+import type { SessionRecord } from "../../secflow/session.ts";
+import { parseIPv4 } from "../../secflow/net.ts";
 
 Deno.test("pyFloat writes floats as Python's repr does", () => {
   const cases: [number, string][] = [

@@ -3,8 +3,8 @@
  * string's escapes split across pushes included), and the problems JSON.parse cannot see.
  */
 import assert from "node:assert/strict";
-import { SampleReader } from "../secflow/sample_reader.ts";
-import type { Flash } from "../secflow/types.ts";
+import { SampleReader } from "../../secflow/sample_reader.ts";
+import type { Flash } from "../../secflow/types.ts";
 
 const flash = (over: Record<string, unknown> = {}) => ({
   src: "10.0.0.5:50000",

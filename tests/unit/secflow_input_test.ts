@@ -5,12 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { convertFile, detectFormat, readSecflow } from "../io/convert.ts";
-import { formatSample, SampleError } from "../secflow/sample.ts";
-import type { Sample } from "../secflow/types.ts";
-import { cli, gzip } from "./zeek_fixtures.ts";
-import { conformanceCases, haveConformance } from "./_shared.ts";
-import { withTempDir as withDir } from "./_child.ts";
+import { convertFile, detectFormat, readSecflow } from "../../io/convert.ts";
+import { formatSample, SampleError } from "../../secflow/sample.ts";
+import type { Sample } from "../../secflow/types.ts";
+import { cli, gzip } from "../zeek_fixtures.ts";
+import { conformanceCases, haveConformance } from "../_shared.ts";
+import { withTempDir as withDir } from "../_child.ts";
 
 const sample: Sample = {
   hash: "0123456789abcdef0123456789abcdef",

@@ -4,12 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { validateSampleFile } from "../io/convert.ts";
-import { formatSample } from "../secflow/sample.ts";
-import type { Sample } from "../secflow/types.ts";
-import { cli, gzip } from "./zeek_fixtures.ts";
-import { withTempDir as withDir } from "./_child.ts";
-import { WEB_FLASH } from "./_flash.ts";
+import { validateSampleFile } from "../../io/convert.ts";
+import { formatSample } from "../../secflow/sample.ts";
+import type { Sample } from "../../secflow/types.ts";
+import { cli, gzip } from "../zeek_fixtures.ts";
+import { withTempDir as withDir } from "../_child.ts";
+import { WEB_FLASH } from "../_flash.ts";
 
 const valid: Sample = {
   hash: "0123456789abcdef0123456789abcdef",

@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { convertZeek, MAX_LINE_WARNINGS } from "../secflow/zeek/mod.ts";
-import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "./zeek_fixtures.ts";
-import { cli } from "./zeek_fixtures.ts";
-import { withTempDir as withDir } from "./_child.ts";
+import { convertZeek, MAX_LINE_WARNINGS } from "../../secflow/zeek/mod.ts";
+import { type ConnRow, connTsv, gzip, oneAnswerDnsLog } from "../zeek_fixtures.ts";
+import { cli } from "../zeek_fixtures.ts";
+import { withTempDir as withDir } from "../_child.ts";
 
 const L = "192.168.1.10", E = "93.184.216.34";
 const good: ConnRow = {

@@ -5,18 +5,18 @@
  * PassiveNames, and the streamed `.sf` against formatSample on a larger generated log.
  */
 import assert from "node:assert/strict";
-import { analyzeZeek, convertZeek, ZeekDnsReader } from "../secflow/zeek/mod.ts";
-import { IntPairTable } from "../secflow/_int_table.ts";
-import { micros6, microsText, zeekSampleText } from "../secflow/zeek/sample_text.ts";
-import { NameChooser } from "../secflow/zeek/_name_chooser.ts";
-import { ZeekNames } from "../secflow/zeek/names.ts";
-import { PassiveNames } from "../secflow/naming.ts";
-import type { HarvestedName } from "../secflow/dns.ts";
-import { formatSample } from "../secflow/sample.ts";
-import { pyFloat, round6 } from "../secflow/format.ts";
-import { CONN_FIELDS, DNS_FIELDS, tsv } from "./zeek_fixtures.ts";
-import { ID_FIELDS } from "../secflow/zeek/_fields.ts";
-import { prng as rng } from "../bench/synthetic.ts";
+import { analyzeZeek, convertZeek, ZeekDnsReader } from "../../secflow/zeek/mod.ts";
+import { IntPairTable } from "../../secflow/_int_table.ts";
+import { micros6, microsText, zeekSampleText } from "../../secflow/zeek/sample_text.ts";
+import { NameChooser } from "../../secflow/zeek/_name_chooser.ts";
+import { ZeekNames } from "../../secflow/zeek/names.ts";
+import { PassiveNames } from "../../secflow/naming.ts";
+import type { HarvestedName } from "../../secflow/dns.ts";
+import { formatSample } from "../../secflow/sample.ts";
+import { pyFloat, round6 } from "../../secflow/format.ts";
+import { CONN_FIELDS, DNS_FIELDS, tsv } from "../zeek_fixtures.ts";
+import { ID_FIELDS } from "../../secflow/zeek/_fields.ts";
+import { prng as rng } from "../../bench/synthetic.ts";
 
 const ODD_VALUES: Record<string, string[]> = {
   ts: [
@@ -504,7 +504,7 @@ Deno.test("cached name choice: equals PassiveNames.choose, times in and out of o
 });
 
 Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same bytes (analysis, warnings, errors, .sf)", async () => {
-  const { analyzeZeekFiles } = await import("../io/_zeek.ts");
+  const { analyzeZeekFiles } = await import("../../io/_zeek.ts");
   const dir = await Deno.makeTempDir();
   try {
     const connPath = `${dir}/conn.log`, dnsPath = `${dir}/dns.log`;

@@ -5,13 +5,13 @@
  * doubles, and naming from dns.log. Also: the streamed `.sf` writer equals formatSample.
  */
 import assert from "node:assert/strict";
-import { convertZeek } from "../secflow/zeek/mod.ts";
-import { microsText, radixOrder, zeekSampleText } from "../secflow/zeek/sample_text.ts";
-import { analyzeZeek } from "../secflow/zeek/mod.ts";
-import { buildSample, formatSample } from "../secflow/sample.ts";
-import { pyFloat, round6 } from "../secflow/format.ts";
-import type { Flash } from "../secflow/types.ts";
-import { type ConnRow, connTsv, DNS_FIELDS, lookupIds, tsv } from "./zeek_fixtures.ts";
+import { convertZeek } from "../../secflow/zeek/mod.ts";
+import { microsText, radixOrder, zeekSampleText } from "../../secflow/zeek/sample_text.ts";
+import { analyzeZeek } from "../../secflow/zeek/mod.ts";
+import { buildSample, formatSample } from "../../secflow/sample.ts";
+import { pyFloat, round6 } from "../../secflow/format.ts";
+import type { Flash } from "../../secflow/types.ts";
+import { type ConnRow, connTsv, DNS_FIELDS, lookupIds, tsv } from "../zeek_fixtures.ts";
 
 async function flashes(
   rows: ConnRow[],

@@ -7,9 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { convertFile, detectFormat } from "../io/convert.ts";
-import { convertZeek } from "../secflow/zeek/mod.ts";
-import type { Flash, Sample } from "../secflow/types.ts";
+import { convertFile, detectFormat } from "../../io/convert.ts";
+import { convertZeek } from "../../secflow/zeek/mod.ts";
+import type { Flash, Sample } from "../../secflow/types.ts";
 import {
   CONN_FIELDS,
   type ConnRow,
@@ -20,8 +20,8 @@ import {
   jsonRecord,
   lookupIds,
   tsv,
-} from "./zeek_fixtures.ts";
-import { CONFORMANCE, haveConformance } from "./_shared.ts";
+} from "../zeek_fixtures.ts";
+import { CONFORMANCE, haveConformance } from "../_shared.ts";
 
 const L = "192.168.1.10", E = "93.184.216.34", E2 = "151.101.1.69";
 const ROWS: ConnRow[] = [
