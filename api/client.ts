@@ -8,6 +8,7 @@ import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipar
 import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { AnswerTooLargeError, boundedText } from "./_bounded_body.ts";
 import { aCount, aListOf, aListOfActivities, anObject, type ShapeCheck } from "./_shapes.ts";
+import { pathIdProblem, pathSegment } from "./_path_id.ts";
 import { printable } from "../secflow/printable.ts";
 import { envVar } from "../io/env.ts";
 import { detectUploadType } from "./detect.ts";
@@ -499,7 +500,7 @@ export class NetworkSageClient {
   async publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
     return await this.#get(
       "public",
-      `/public/secflows/v1/${enc(publicUuid)}/list/aggregated`,
+      `/public/secflows/v1/${enc(publicUuid, true)}/list/aggregated`,
       options,
       aListOfActivities,
     );
@@ -789,16 +790,21 @@ async function beforeDeadline<T>(
   }
 }
 
-/** One path segment. Empty, `.` and `..` are refused: a URL resolves them to another path. */
-function enc(segment: string): string {
-  if (typeof segment !== "string" || segment === "" || segment === "." || segment === "..") {
+/**
+ * One path segment, percent-encoded. Any ID the platform may make is sent; what cannot be one
+ * segment (`api/_path_id.ts`: empty, `.`, `..`, `/`, whitespace or control characters) is refused
+ * before a request. A public UUID is base64, whose `/` is sent as `%2F` (`slash`).
+ */
+function enc(segment: string, slash = false): string {
+  const problem = pathIdProblem(segment, { slash });
+  if (problem) {
     throw new NetworkSageError(
       0,
       "request",
-      `${JSON.stringify(segment) ?? String(segment)} cannot be an id in a URL path`,
+      `${JSON.stringify(segment) ?? String(segment)} cannot be an ID in a URL path: it ${problem}`,
     );
   }
-  return encodeURIComponent(segment);
+  return pathSegment(segment);
 }
 
 const UPLOADS = aListOf("uploads", ["uuid", "fileName"]);

@@ -7,6 +7,7 @@ import { printable } from "../secflow/printable.ts";
 import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
 import { MAX_TIMER_MS, NetworkSageClient } from "../api/client.ts";
 import { envGranted, envVar } from "../io/env.ts";
+import { pathIdProblem } from "../api/_path_id.ts";
 
 /** Options every API command takes. */
 export const API_OPTIONS = {
@@ -103,6 +104,19 @@ export function onePositional(positionals: string[], what: string): string {
     );
   }
   return positionals[0];
+}
+
+/** `value` when it can be one URL path segment, else a one-line usage error naming `what`. */
+export function checkPathId(value: string, what: string): string {
+  const problem = pathIdProblem(value);
+  if (problem) {
+    throw new UsageError(
+      `${what} '${
+        printable(value, 60)
+      }' ${problem}: an ID is one URL path segment (not empty, '.' or '..'; no '/', whitespace or control characters)`,
+    );
+  }
+  return value;
 }
 
 /** A seconds option as ms, or undefined when absent. */

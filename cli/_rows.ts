@@ -11,7 +11,7 @@ import type { PlatformSecflow } from "../api/types.ts";
 import type { NetworkSageClient } from "../api/client.ts";
 import { type LoadOptions, loadSample } from "../io/load.ts";
 import { UsageError } from "./command.ts";
-import { API_OPTIONS, clientFrom } from "./_api.ts";
+import { API_OPTIONS, checkPathId, clientFrom } from "./_api.ts";
 import { Progress } from "./_progress.ts";
 import { INPUT_FORMATS, type InputFormat } from "../io/convert.ts";
 import { printable } from "../secflow/printable.ts";
@@ -83,16 +83,13 @@ export async function localRows(
   return { rows, empty };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A private sample UUID (`0b6f3c1e-…`, 36 characters), or a usage error naming the option. */
+/**
+ * A sample's ID, or a usage error naming the option. Any ID that can be one URL path segment is
+ * taken (the platform's are not all `8-4-4-4-12`: 32-hex hashes, base64 ending in `=`); only
+ * what cannot be one is refused (`api/_path_id.ts`).
+ */
 export function checkUuid(value: string, what = "UUID"): string {
-  if (!UUID.test(value)) {
-    throw new UsageError(
-      `${what} must look like 0b6f3c1e-5d2a-4c8e-9f10-2b3c4d5e6f70, not '${printable(value, 60)}'`,
-    );
-  }
-  return value;
+  return checkPathId(value, what);
 }
 
 /**
