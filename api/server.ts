@@ -57,6 +57,8 @@ export interface ServeOptions {
   convertTimeoutMs?: number;
   /** Where log lines go (default stderr). They never contain a key. */
   onLog?: (line: string) => void;
+  /** Whether {@link serve} logs a line per request (default true); other lines are kept. */
+  logRequests?: boolean;
   /** On shutdown, how long running requests may take to finish, in ms (default 3 000). */
   shutdownGraceMs?: number;
   /** Time for a request head to arrive, in ms (default 10 000). */
@@ -595,8 +597,8 @@ export class ListenError extends Error {
 
 /**
  * Starts `serve`: {@link createService} behind the HTTP/1.1 listener of `_http1.ts` on
- * `hostname:port` (default `127.0.0.1:8787`). Logs one line per request: method, path (no query),
- * status, bytes received and sent, milliseconds; never the key.
+ * `hostname:port` (default `127.0.0.1:8787`). Logs one line per request (unless `logRequests` is
+ * false): method, path (no query), status, bytes received and sent, milliseconds; never the key.
  *
  * @example
  * ```ts
@@ -647,11 +649,13 @@ export async function serve(
       : request;
     const response = await service.handler(counted);
     let sent = 0;
-    const logLine = () =>
+    const logLine = () => {
+      if (options.logRequests === false) return;
       log(
         `${request.method} ${shown(new URL(request.url).pathname)} ${response.status} ` +
           `received ${received} B, sent ${sent} B, ${Math.round(performance.now() - started)} ms`,
       );
+    };
     // 204 and 304 answers must have a null body: new Response(empty bytes, 204) throws.
     if (response.body === null || [101, 103, 204, 205, 304].includes(response.status)) {
       await response.body?.cancel();
