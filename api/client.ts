@@ -500,7 +500,7 @@ export class NetworkSageClient {
   async publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
     return await this.#get(
       "public",
-      `/public/secflows/v1/${enc(publicUuid, true)}/list/aggregated`,
+      `/public/secflows/v1/${enc(publicUuid, "publicUuid")}/list/aggregated`,
       options,
       aListOfActivities,
     );
@@ -515,7 +515,7 @@ export class NetworkSageClient {
   async destination(nameAndPort: string, options: CallOptions = {}): Promise<Metadata> {
     return await this.#get(
       "private",
-      `/sec/v1.0/destinations/${enc(nameAndPort)}`,
+      `/sec/v1.0/destinations/${enc(nameAndPort, "destination")}`,
       options,
       METADATA,
     );
@@ -552,7 +552,9 @@ export class NetworkSageClient {
     return await this.#request<Metadata>({
       service: "private",
       method: "PUT",
-      path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${enc(id)}`,
+      path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${
+        enc(id, kind === "destination" ? "destination" : "id")
+      }`,
       signal: options.signal,
       body: () => Promise.resolve({ body: text, headers: { "content-type": "application/json" } }),
     });
@@ -793,10 +795,13 @@ async function beforeDeadline<T>(
 /**
  * One path segment, percent-encoded. Any ID the platform may make is sent; what cannot be one
  * segment (`api/_path_id.ts`: empty, `.`, `..`, `/`, whitespace or control characters) is refused
- * before a request. A public UUID is base64, whose `/` is sent as `%2F` (`slash`).
+ * before a request. A public UUID is base64, whose `/` is sent as `%2F`; a destination is a name
+ * from traffic (DNS names may hold any byte), so only empty, `.` and `..` are refused for it.
  */
-function enc(segment: string, slash = false): string {
-  const problem = pathIdProblem(segment, { slash });
+function enc(segment: string, kind: "id" | "publicUuid" | "destination" = "id"): string {
+  const anyName = kind === "destination" && typeof segment === "string" && segment !== "" &&
+    segment !== "." && segment !== "..";
+  const problem = anyName ? null : pathIdProblem(segment, { slash: kind === "publicUuid" });
   if (problem) {
     throw new NetworkSageError(
       0,
