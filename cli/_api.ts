@@ -19,7 +19,7 @@ export const API_OPTIONS = {
 /** Help lines for {@link API_OPTIONS}. */
 export const API_OPTIONS_HELP = `  --json             print exactly the response body as JSON
   --api-url URL      private API base URL (default $NETWORKSAGE_API_URL, then https://api.seclarity.io)
-  --retries N        retries on network errors, 429 and 5xx (default 4)`;
+  --retries N        retries on network errors, 429 and 5xx (default 4; a refused connection: 1)`;
 
 /**
  * The public service's URL, for the commands that reach it (endpoint 5: `secflows --public`,

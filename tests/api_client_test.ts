@@ -114,6 +114,39 @@ Deno.test("client: network errors are retried; the key never appears in an error
   assert.ok(!JSON.stringify({ ...echoed, m: echoed.message }).includes(KEY));
 });
 
+Deno.test("client: a refused connection is retried once at most, whatever maxAttempts", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  let calls = 0;
+  const counting: typeof fetch = (input, init) => {
+    calls++;
+    return fetch(input, init);
+  };
+  for (const maxAttempts of [5, 20]) {
+    calls = 0;
+    const c = client(`http://127.0.0.1:${port}`, { maxAttempts, fetch: counting });
+    const e = await failure(c.listUploads());
+    assert.match(e.message, /cannot reach 127\.0\.0\.1:\d+: connection refused \(2 attempts\)$/);
+    assert.equal(calls, 2, `maxAttempts ${maxAttempts}`);
+  }
+  // maxAttempts 1 stays one.
+  calls = 0;
+  await failure(client(`http://127.0.0.1:${port}`, { maxAttempts: 1, fetch: counting }).event("e"));
+  assert.equal(calls, 1);
+  // Other network failures keep their retries: a reset connection is tried maxAttempts times.
+  const resets = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of resets) conn.close();
+  })();
+  calls = 0;
+  const url = `http://127.0.0.1:${(resets.addr as Deno.NetAddr).port}`;
+  await failure(client(url, { maxAttempts: 4, fetch: counting }).event("e"));
+  assert.equal(calls, 4);
+  resets.close();
+  await accepting.catch(() => {});
+});
+
 Deno.test("client: per-request timeout, retried, and the caller's AbortSignal", async () => {
   await using s = server(async (_req, n) => {
     if (n < 2) await new Promise((r) => setTimeout(r, 300));
