@@ -205,7 +205,7 @@ export class Uploader {
           const f = classifyFailure(e);
           if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
           this.#onEvent(
-            `cannot check whether ${name} already arrived (uploads list: ${f.message}); ` +
+            `cannot check whether ${name} already arrived (lookup: ${f.message}); ` +
               `kept in the spool, not sent again before the platform answers (${retryIn()})`,
           );
           return "transient";

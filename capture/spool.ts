@@ -83,7 +83,14 @@ export function apiUploader(
         if (at !== null && at < since) continue;
         // The name and the time are no identity (another collector may upload under the same
         // name): the sample's hash, from its metadata, is.
-        const meta = await lookups.getSample(entry.uuid, { signal });
+        let meta;
+        try {
+          meta = await lookups.getSample(entry.uuid, { signal });
+        } catch (e) {
+          // Listed but gone (removed meanwhile): it holds nothing.
+          if ((e as { status?: number }).status === 404) continue;
+          throw e;
+        }
         const hash = typeof meta.hash === "string" ? meta.hash : "";
         const failed = entry.processingError !== undefined || meta.processingError !== undefined;
         const settled = hash !== "" || entry.processed === true || meta.trafficDate !== "" ||
