@@ -324,6 +324,7 @@ export class NetworkSageClient {
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
       let retryDelay: number | null = null;
+      let minDelay = 0;
       let lastError: NetworkSageError;
       try {
         const response = await this.#send(base + spec.path, spec, headers, signal);
@@ -380,9 +381,12 @@ export class NetworkSageClient {
         const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
         const tries = attempt === 1 ? "1 attempt" : `${attempt} attempts`;
         lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);
-        // A refused connection is retried once (a server restarting): nothing listens there,
-        // and four more tries with backoff took 6 s to say so.
-        if (cause === "connection refused" && ++refused >= 2) throw lastError;
+        // A refused connection is retried once, a second later (a server starting up): nothing
+        // listens there, and four more tries with backoff took 6 s to say so.
+        if (cause === "connection refused") {
+          if (++refused >= 2) throw lastError;
+          minDelay = REFUSED_RETRY_MS;
+        }
       }
       if (attempt >= this.#maxAttempts) throw lastError;
       if (retryDelay !== null && retryDelay > this.#retryMaxMs) {
@@ -396,7 +400,7 @@ export class NetworkSageClient {
       }
       const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
       const jittered = backoff / 2 + Math.random() * backoff / 2;
-      const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0));
+      const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0, minDelay));
       try {
         await sleep(delay, spec.signal);
       } catch (e) {
@@ -815,6 +819,9 @@ function enc(segment: string, kind: "id" | "publicUuid" | "destination" = "id"):
   }
   return pathSegment(segment);
 }
+
+/** The wait before the one retry of a refused connection, ms (capped by `retryMaxMs`). */
+const REFUSED_RETRY_MS = 1000;
 
 const UPLOADS = aListOf("uploads", ["uuid", "fileName"]);
 const SAMPLE = anObject("a sample's metadata");
