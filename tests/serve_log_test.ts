@@ -38,12 +38,14 @@ Deno.test("serve --log FILE: every log line goes to FILE (0600), none to the ter
   await using dir = await tempDir();
   const data = `${dir.path}/data`;
   const log = `${dir.path}/serve.log`;
-  const r = await serveRun(dir.path, [
+  const permissions = [
     "--allow-net=127.0.0.1",
     `--allow-read=${data}`,
     `--allow-write=${data},${log}`,
     "--allow-env=NETWORKSAGE_SERVE_KEYS",
-  ], ["serve", "--port", "0", "--data", data, "--log", log]);
+  ];
+  const args = ["serve", "--port", "0", "--data", data, "--log", log];
+  const r = await serveRun(dir.path, permissions, args);
   assert.equal(r.code, 0, r.stderr.join("\n"));
   assert.deepEqual(r.stderr.filter(isRequestLine), [], "no request line on the terminal");
   assert.ok(!r.stderr.includes("networksage serve: stopped"), r.stderr.join("\n"));
@@ -56,12 +58,7 @@ Deno.test("serve --log FILE: every log line goes to FILE (0600), none to the ter
   assert.equal((await Deno.stat(log)).mode! & 0o777, 0o600);
   assert.ok(!lines.join("\n").includes(KEY), "never the key");
   // A second run appends.
-  const again = await serveRun(dir.path, [
-    "--allow-net=127.0.0.1",
-    `--allow-read=${data}`,
-    `--allow-write=${data},${log}`,
-    "--allow-env=NETWORKSAGE_SERVE_KEYS",
-  ], ["serve", "--port", "0", "--data", data, "--log", log]);
+  const again = await serveRun(dir.path, permissions, args);
   assert.equal(again.code, 0, again.stderr.join("\n"));
   const after = (await Deno.readTextFile(log)).trimEnd().split("\n");
   assert.equal(after.filter(isRequestLine).length, 4);
