@@ -10,8 +10,9 @@
  * the sample's own `hash`. Only a match drops it from the spool: a name and a time are no
  * identity (two collectors on hosts of one name, or one capture read twice, upload different
  * samples under one name; one of them, killed mid-upload, had its sample taken for the other's
- * and dropped). A same-named upload the platform has not processed yet (no hash yet) leaves the
- * question open: the sample waits and the pass goes on. When the lookup cannot be made, the
+ * and dropped). A same-named upload the platform has not processed yet (no hash yet) is asked
+ * again each second for up to `decideMs`; past that the question stays open: the sample waits for
+ * a later pass and the pass goes on. When the lookup cannot be made, the
  * sample is not sent again: it waits. A sample without a hash cannot be looked up: it is sent.
  *
  * Verdicts: 400, 404, 413, 422 and an error envelope with 200 are the platform refusing this
@@ -58,6 +59,11 @@ export interface UploaderOptions {
   skewMs?: number;
   /** A lookup waits until this long after the attempt started, ms (default 2 000). */
   settleMs?: number;
+  /**
+   * How long a lookup keeps asking, once a second, while a same-named upload is not processed
+   * yet (it has no hash to compare), ms (default 30 000); then the sample waits for a later pass.
+   */
+  decideMs?: number;
   /** One line per event worth telling. */
   onEvent?: (line: string) => void;
 }
@@ -87,6 +93,7 @@ export class Uploader {
   readonly #max: number;
   readonly #skew: number;
   readonly #settle: number;
+  readonly #decide: number;
   readonly #onEvent: (line: string) => void;
   readonly #abort = new AbortController();
   #backoff: number;
@@ -104,6 +111,7 @@ export class Uploader {
     this.#max = options.maxBackoffMs ?? 300_000;
     this.#skew = options.skewMs ?? 60_000;
     this.#settle = options.settleMs ?? 2_000;
+    this.#decide = options.decideMs ?? 30_000;
     this.#onEvent = options.onEvent ?? (() => {});
     this.#backoff = this.#initial;
   }
@@ -198,37 +206,43 @@ export class Uploader {
       } else {
         const wait = prior.last + this.#settle - Date.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        let copies: UploadedCopy[];
-        try {
-          copies = await this.#transport.findUploads(fileName, prior.first - this.#skew, signal);
-        } catch (e) {
-          const f = classifyFailure(e);
-          if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
-          this.#onEvent(
-            `cannot check whether ${name} already arrived (lookup: ${f.message}); ` +
-              `kept in the spool, not sent again before the platform answers (${retryIn()})`,
-          );
-          return "transient";
-        }
-        const hit = copies.find((c) => c.hash === hash);
-        if (hit !== undefined) {
-          await spool.remove(name);
-          this.counts.found++;
-          this.#onEvent(
-            `${name} had already arrived (upload ${printable(hit.uuid, 80)}${
-              hit.at === null ? "" : ` of ${new Date(hit.at).toISOString()}`
-            } holds its hash ${hash}); dropped from the spool`,
-          );
-          return "next";
-        }
-        const open = copies.filter((c) => c.hash === "" && !c.settled).length;
-        if (open > 0) {
-          this.#onEvent(
-            `cannot tell yet whether ${name} already arrived: ${open} upload${
-              open === 1 ? "" : "s"
-            } of that name not processed yet; kept in the spool, not sent (${retryIn()})`,
-          );
-          return "undecided";
+        const deadline = Date.now() + this.#decide;
+        for (;;) {
+          let copies: UploadedCopy[];
+          try {
+            copies = await this.#transport.findUploads(fileName, prior.first - this.#skew, signal);
+          } catch (e) {
+            const f = classifyFailure(e);
+            if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
+            this.#onEvent(
+              `cannot check whether ${name} already arrived (lookup: ${f.message}); ` +
+                `kept in the spool, not sent again before the platform answers (${retryIn()})`,
+            );
+            return "transient";
+          }
+          const hit = copies.find((c) => c.hash === hash);
+          if (hit !== undefined) {
+            await spool.remove(name);
+            this.counts.found++;
+            this.#onEvent(
+              `${name} had already arrived (upload ${printable(hit.uuid, 80)}${
+                hit.at === null ? "" : ` of ${new Date(hit.at).toISOString()}`
+              } holds its hash ${hash}); dropped from the spool`,
+            );
+            return "next";
+          }
+          const open = copies.filter((c) => c.hash === "" && !c.settled).length;
+          if (open === 0) break; // the platform does not hold it: send it
+          const left = deadline - Date.now();
+          if (left <= 0 || signal.aborted) {
+            this.#onEvent(
+              `cannot tell yet whether ${name} already arrived: ${open} upload${
+                open === 1 ? "" : "s"
+              } of that name not processed yet; kept in the spool, not sent (${retryIn()})`,
+            );
+            return "undecided";
+          }
+          await abortableSleep(Math.min(1000, left), signal);
         }
       }
     }
@@ -266,4 +280,17 @@ export class Uploader {
     );
     return "paused";
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

@@ -202,8 +202,9 @@ Deno.test({
         deepStrictEqual(await sfNames(`${tmp}/state-b/spool`), [], "B's spool is empty");
         ok(!restart.lines.some((l) => / had already arrived /.test(l)), restart.lines.join("\n"));
         console.log(
-          `two collectors, one name set: ${produced.length} samples produced, ` +
-            `${platform.received.length} received, ${arrived.length - new Set(arrived).size} twice`,
+          `two collectors, one name set: ${produced.length} samples in their outputs, all ` +
+            `received; ${platform.received.length} received in all ` +
+            `(${arrived.length - new Set(arrived).size} twice)`,
         );
       } finally {
         await platform.close();

@@ -228,7 +228,7 @@ Deno.test("uploader: another collector's sample under the same name is not this 
   });
 });
 
-Deno.test("uploader: a same-named upload not processed yet leaves the question open; the rest flow", async () => {
+Deno.test("uploader: a same-named upload not processed yet is asked again, then left open; the rest flow", async () => {
   await withSpool(async (spool) => {
     const p = fakePlatform();
     p.state.down = false;
@@ -241,7 +241,11 @@ Deno.test("uploader: a same-named upload not processed yet leaves the question o
     await new Promise((r) => setTimeout(r, 5));
     await spool.add("linux_2.sf", bytesOf(sampleText(HASH_B)));
     const events: string[] = [];
-    const b = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    const b = new Uploader(spool, p.uploader, {
+      settleMs: 0,
+      decideMs: 0,
+      onEvent: (l) => events.push(l),
+    });
     await b.finish();
     // linux_1 is neither sent again nor dropped; linux_2 behind it is uploaded.
     deepStrictEqual(p.received.map((r) => r.fileName), ["linux_1.sf", "linux_2.sf"]);
@@ -252,9 +256,14 @@ Deno.test("uploader: a same-named upload not processed yet leaves the question o
       ),
       events.join("\n"),
     );
-    // Processed: its hash is this sample's, so it is dropped, never sent twice.
-    p.process();
-    const c = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    // Processed while the lookup asks again (once a second, up to decideMs): its hash is this
+    // sample's, so it is dropped, never sent twice.
+    setTimeout(p.process, 300);
+    const c = new Uploader(spool, p.uploader, {
+      settleMs: 0,
+      decideMs: 10_000,
+      onEvent: (l) => events.push(l),
+    });
     await c.finish();
     strictEqual(c.counts.found, 1);
     strictEqual(p.received.length, 2);
