@@ -11,11 +11,12 @@ import type { ReportExtras } from "../report/model.ts";
 import type { Flash, Sample } from "../secflow/types.ts";
 import { chromiumPath, launchChromium } from "./_chromium.ts";
 import { tempDir } from "./api_fixtures.ts";
+import { flashOf } from "./_flash.ts";
 
 const LONG_NAME = "a-rather-long-host-name-from-a-content-delivery-network.example-cdn.com";
 
 function flash(src: string, dst: string, relativeStart: number, duration: number): Flash {
-  return {
+  return flashOf({
     src,
     dst,
     destinationNameSource: "original",
@@ -24,9 +25,8 @@ function flash(src: string, dst: string, relativeStart: number, duration: number
     dstPkts: 12,
     dstBytes: 1_234_567_890,
     relativeStart,
-    protocolInformation: "",
     duration,
-  };
+  });
 }
 
 /** Endpoints as wide as IPv4 makes them, long names, and starts up to a day into the capture. */

@@ -15,21 +15,18 @@ import type { Flash, Sample } from "../secflow/types.ts";
 import { TimeSpan } from "../secflow/span.ts";
 import { startServe, tempDir } from "./api_fixtures.ts";
 import { cli } from "./zeek_fixtures.ts";
+import { flashOf } from "./_flash.ts";
 
 const KEY = "key-span-0123456789";
 
-const flash = (dst: string, relativeStart: number, duration: number): Flash => ({
-  src: "192.168.1.20:50100",
-  dst,
-  destinationNameSource: "original",
-  srcPkts: 2,
-  srcBytes: 100,
-  dstPkts: 2,
-  dstBytes: 200,
-  relativeStart,
-  protocolInformation: "",
-  duration,
-});
+const flash = (dst: string, relativeStart: number, duration: number): Flash =>
+  flashOf({
+    src: "192.168.1.20:50100",
+    dst,
+    destinationNameSource: "original",
+    relativeStart,
+    duration,
+  });
 
 const sample: Sample = {
   hash: "0".repeat(32),
