@@ -77,7 +77,10 @@ Deno.test({
       }
       const registry = `http://127.0.0.1:${closedPort()}/`;
       const env = {
-        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        // `deno task` runs `deno` from PATH: this one first.
+        PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:${
+          Deno.env.get("PATH") ?? "/usr/bin:/bin"
+        }`,
         HOME: root,
         DENO_DIR: `${root}/deno_dir`,
         NPM_CONFIG_REGISTRY: registry,
