@@ -6,6 +6,7 @@
  * @module
  */
 import { InputError } from "./errors.ts";
+import { quoted } from "./printable.ts";
 
 /** Receives each packet record. `buf[off .. off+caplen)` is valid only during the call. */
 export interface PacketSink {
@@ -433,7 +434,7 @@ export function describeStart(head: Uint8Array): string {
   }
   if (printable && n > 0) {
     const text = new TextDecoder().decode(head.subarray(0, n)).replace(/[\r\n\t]/g, " ");
-    return `it starts with the text "${text}"`;
+    return `it starts with the text ${quoted(text)}`;
   }
   const hex = Array.from(head.subarray(0, n), (x) => x.toString(16).padStart(2, "0")).join(" ");
   return `it starts with the bytes ${hex}`;

@@ -3,8 +3,8 @@
  * DevTools protocol (`tests/_chromium.ts`), one browser shared by every step. Skips with a
  * message when chromium is not installed.
  *
- * Set `NS_SCREENSHOTS=DIR` to save the screenshots the docs show (`report.png`,
- * `report-phone.png`, `sample-page.png`, `sample-page-table.png`) into DIR.
+ * Set `NS_SCREENSHOTS=DIR` to save screenshots of these fixture pages into DIR, to look at them.
+ * The docs' pictures are not these: `deno task screenshots` makes them from the demo data.
  */
 import assert from "node:assert/strict";
 import { NetworkSageClient } from "../api/client.ts";
