@@ -1,10 +1,12 @@
 /**
- * The convert benchmark (issue 12): `networksage convert` against `tcpdump -r FILE -w /dev/null`
- * on the 300k-packet (159 MB) and 600k-packet (319 MB) benchmark captures. For each capture, the
- * two commands run alternately in the same run (the machine is shared, so only side-by-side
- * ratios mean something); it prints the median and best wall time and the peak RSS of each, the
- * ratio of the medians, and how the input was read (read calls on the capture and bytes read per
- * byte of file, from strace), then how time scales from one capture to the other.
+ * The convert benchmark (issues 12 and 25): `networksage convert` against the floor (issue 25:
+ * `bench/floor_loop.ts`, a plain loop that reads the capture and counts its 5-tuples; goal 2x)
+ * and `tcpdump -r FILE -w /dev/null` (issue 12) on the 300k-packet (159 MB) and 600k-packet
+ * (319 MB) benchmark captures. For each capture, the three commands run alternately in the same
+ * run (the machine is shared, so only side-by-side ratios mean something); it prints the median
+ * and best wall time and the peak RSS of each, the ratios of the medians, and how the input was
+ * read (read calls on the capture and bytes read per byte of file, from strace), then how time
+ * scales from one capture to the other.
  *
  *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE]
  *
@@ -147,30 +149,41 @@ for (const capture of captures) {
     "--quiet",
   ];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
+  const floor = [Deno.execPath(), "run", "--allow-read", `${root}bench/floor_loop.ts`, capture];
   // Warm the page cache and Deno's module cache.
   await measure(tcpdump);
+  await measure(floor);
   await measure(convert);
   const ours: Run[] = [];
   const theirs: Run[] = [];
+  const floors: Run[] = [];
   for (let i = 0; i < rounds; i++) {
     theirs.push(await measure(tcpdump));
+    floors.push(await measure(floor));
     ours.push(await measure(convert));
   }
   const size = Deno.statSync(capture).size;
   const row = (name: string, r: Run[]) =>
-    `  ${name.padEnd(26)} median ${median(r.map((x) => x.wall)).toFixed(3)} s  best ${
+    `  ${name.padEnd(28)} median ${median(r.map((x) => x.wall)).toFixed(3)} s  best ${
       best(r.map((x) => x.wall)).toFixed(3)
     } s  peak RSS ${(Math.max(...r.map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB`;
   console.log(`${capture} (${(size / 1e6).toFixed(0)} MB)`);
   console.log(row("tcpdump -r -w /dev/null", theirs));
+  console.log(row("floor (bench/floor_loop.ts)", floors));
   console.log(row("networksage convert", ours));
+  const floorMedian = median(floors.map((x) => x.wall));
+  console.log(
+    `  convert / floor (medians): ${
+      floorMedian > 0 ? `${(median(ours.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none"
+    }   target: <= 2x, <= 120 MiB`,
+  );
   const m = { ours: median(ours.map((x) => x.wall)), theirs: median(theirs.map((x) => x.wall)) };
   summary.push({ size, ...m });
   // /usr/bin/time counts wall time in hundredths of a second: a tiny capture reads as 0.
   const ratio = m.theirs > 0
     ? `${(m.ours / m.theirs).toFixed(2)}x`
     : "none (tcpdump took under /usr/bin/time's 0.01 s resolution: use a larger capture)";
-  console.log(`  ratio (medians): ${ratio}   target: <= 1.5x, <= 120 MiB`);
+  console.log(`  convert / tcpdump (medians): ${ratio}   (issue 12's target: <= 1.5x)`);
   if (haveStrace) {
     const reads = await readCount(convert, capture);
     if (reads) {
