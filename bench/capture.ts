@@ -8,7 +8,8 @@
  *   fed twice as fast (a bridge over two pairs did not pass the replayed frames up to the
  *   bridge device here, so this is the "one pair fed twice as fast" form of the test).
  * Then compares the window's Secflows with those of `capture -r` on the same file (packet and
- * byte counts doubled for two replays), and reports libpcap's drop counters.
+ * byte counts doubled for two replays), and reports libpcap's drop counters and the collector's
+ * CPU time as a multiple of `convert`'s on the same file (issue 25: at most 1.2x for one replay).
  *
  *   deno run -A bench/capture.ts [--packets 300000] [--pcap /tmp/x.pcap] [--runs 1] [--replays 1,2]
  *
@@ -104,6 +105,30 @@ try {
   const fileMs = performance.now() - t0;
   const reference = await readOne(`${tmp}/file`);
   const refKeys = keys(reference);
+
+  // Issue 25's yardstick: the CPU time of our own `convert` of the same file (median of 3),
+  // which the collector's CPU for one replay is compared with (goal: at most 1.2x).
+  const convertCpus: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const text = await run("/usr/bin/time", [
+      "-f",
+      "TIME %U %S",
+      deno,
+      "run",
+      "--allow-read",
+      "--allow-write",
+      cli,
+      "convert",
+      values.pcap!,
+      "-o",
+      `${tmp}/convert.sf`,
+      "--quiet",
+    ]);
+    const [, user, sys] = /TIME ([\d.]+) ([\d.]+)/.exec(text) ?? [];
+    convertCpus.push(Number(user) + Number(sys));
+  }
+  const convertCpu = [...convertCpus].sort((a, b) => a - b)[1];
+  console.log(JSON.stringify({ convertCpuSeconds: convertCpus }));
 
   const custom = values.inline || values.immediate || values.nice !== undefined ||
     values["buffer-size"] !== undefined;
@@ -231,7 +256,9 @@ try {
           summary.push(
             `${config.name}, ${replays} replay${replays > 1 ? "s" : ""} at once: CPU ${
               cpu.toFixed(2)
-            } s, peak RSS ${(Number(time[3]) / 1024).toFixed(0)} MiB, drops ${
+            } s (${(cpu / convertCpu).toFixed(2)}x convert's ${
+              convertCpu.toFixed(2)
+            } s), peak RSS ${(Number(time[3]) / 1024).toFixed(0)} MiB, drops ${
               drops ? Number(drops[1]) + Number(drops[2]) : "?"
             }, sessions equal ${same}, others' CPU meanwhile ${Math.max(0, others).toFixed(2)} s`,
           );
@@ -241,6 +268,7 @@ try {
             run: i + 1,
             replayPps: rate || null,
             cpuSeconds: Number(cpu.toFixed(2)),
+            cpuPerConvertCpu: Number((cpu / convertCpu).toFixed(2)),
             userSeconds: Number(time[1]),
             sysSeconds: Number(time[2]),
             peakRssMiB: Number((Number(time[3]) / 1024).toFixed(1)),
