@@ -8,7 +8,11 @@
  * read (read calls on the capture and bytes read per byte of file, from strace), then how time
  * scales from one capture to the other.
  *
- *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE]
+ *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE] [--against TREE]
+ *
+ * `--against TREE` (repeatable) also runs the `cli.ts` of another checkout (`git worktree add` or
+ * `git archive`) in the same rounds, prints its ratio to the floor, and checks that its output is
+ * the same as this tree's (the random hash aside): before/after ratios measured side by side.
  *
  * Captures come from ../shared/bench/gen-pcap.py when it exists (the reference generator),
  * otherwise from bench/synthetic.ts. Needs /usr/bin/time (Debian package `time`), tcpdump, and
@@ -22,6 +26,7 @@ const { values } = parseArgs({
     packets: { type: "string", default: "300000,600000" },
     rounds: { type: "string", default: "7" },
     capture: { type: "string", multiple: true },
+    against: { type: "string", multiple: true },
   },
 });
 const root = new URL("../", import.meta.url).pathname;
@@ -154,6 +159,15 @@ for (const capture of captures) {
   await measure(tcpdump);
   await measure(floor);
   await measure(convert);
+  // Other checkouts: the same command with their cli.ts, writing a file of the same name.
+  const others = (values.against ?? []).map((tree, i) => {
+    Deno.mkdirSync(`${out}/against-${i}`, { recursive: true });
+    const cmd = [...convert];
+    cmd[4] = `${tree.replace(/\/$/, "")}/cli.ts`;
+    cmd[cmd.indexOf("-o") + 1] = `${out}/against-${i}/bench.sf`;
+    return { tree, cmd, runs: [] as Run[] };
+  });
+  for (const o of others) await measure(o.cmd);
   const ours: Run[] = [];
   const theirs: Run[] = [];
   const floors: Run[] = [];
@@ -161,6 +175,7 @@ for (const capture of captures) {
     theirs.push(await measure(tcpdump));
     floors.push(await measure(floor));
     ours.push(await measure(convert));
+    for (const o of others) o.runs.push(await measure(o.cmd));
   }
   const size = Deno.statSync(capture).size;
   const row = (name: string, r: Run[]) =>
@@ -172,11 +187,16 @@ for (const capture of captures) {
   console.log(row("floor (bench/floor_loop.ts)", floors));
   console.log(row("networksage convert", ours));
   const floorMedian = median(floors.map((x) => x.wall));
-  console.log(
-    `  convert / floor (medians): ${
-      floorMedian > 0 ? `${(median(ours.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none"
-    }   target: <= 2x, <= 120 MiB`,
-  );
+  const toFloor = (r: Run[]) =>
+    floorMedian > 0 ? `${(median(r.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none";
+  console.log(`  convert / floor (medians): ${toFloor(ours)}   target: <= 2x, <= 120 MiB`);
+  const withoutHash = (path: string) =>
+    Deno.readTextFileSync(path).replace(/^\{"hash": "[0-9a-f]*"/, "");
+  for (const o of others) {
+    console.log(row(`  ${o.tree}`, o.runs));
+    const same = withoutHash(o.cmd[o.cmd.indexOf("-o") + 1]) === withoutHash(`${out}/bench.sf`);
+    console.log(`    its convert / floor (medians): ${toFloor(o.runs)}; output the same: ${same}`);
+  }
   const m = { ours: median(ours.map((x) => x.wall)), theirs: median(theirs.map((x) => x.wall)) };
   summary.push({ size, ...m });
   // /usr/bin/time counts wall time in hundredths of a second: a tiny capture reads as 0.
