@@ -9,10 +9,14 @@
  * one of its endpoints already has one), and it joins the session of its source endpoint if that
  * one exists, else the one of its destination. So each directed flow keeps running counters,
  * cut into a new *segment* only when a candidate event names one of its two endpoints in between
- * (rare: typically one segment per flow). {@link FlowEngine.finish} replays the candidate events in
- * the platform's order (UDP ones, then TCP ones; arrival order live), which tells for every
- * endpoint whether and at which of its events it got a session, and then adds each segment to
- * the session its packets belonged to. State is per flow, never per packet; ICMP is exact as it
+ * (rare: typically one segment per flow). To find those without reading both endpoints' event
+ * counts at every packet, an event flags the flows of its key endpoint (each endpoint keeps a list
+ * of its flows, linked through their records), and a packet reads the counts only when its flow
+ * is flagged; an endpoint on more than 64 flows has its flows read the counts at every packet
+ * instead, so no event walks more than 64 flows. {@link FlowEngine.finish} replays the candidate
+ * events in the platform's order (UDP ones, then TCP ones; arrival order live), which tells for
+ * every endpoint whether and at which of its events it got a session, and then adds each segment
+ * to the session its packets belonged to. State is per flow, never per packet; ICMP is exact as it
  * comes. Filter rule 4 (known only at the end) drops or keeps whole flows, so it is decided there
  * too.
  * @module
@@ -29,6 +33,8 @@ import {
   FT_DST_ENDPOINT,
   FT_DST_EVENTS,
   FT_LAST,
+  FT_NEXT_OF_DST,
+  FT_NEXT_OF_SRC,
   FT_PKTS,
   FT_SRC_ENDPOINT,
   FT_SRC_EVENTS,
@@ -131,6 +137,26 @@ class Endpoints extends Columns {
   /** Set in the replay: the phase and the ordinal of the event that created that session. */
   createdPhase = new Uint8Array(this.capacity);
   createdOrdinal = new Int32Array(this.capacity);
+  /** The last flow created on this endpoint ({@link flowRef}; 0: none), the head of its list. */
+  flows = new Int32Array(this.capacity);
+  /** Flows on this endpoint, either side. */
+  flowCount = new Int32Array(this.capacity);
+}
+
+/**
+ * Tag bits above the flow tag (2 to 5): the flow's endpoints must be checked for new events at
+ * its next packet, once ({@link TAG_DIRTY}) or at every packet ({@link TAG_ALWAYS}).
+ */
+const TAG_DIRTY = 1 << 8, TAG_ALWAYS = 1 << 9, TAG_FLOW = 7;
+/**
+ * An endpoint on more flows than this is checked at every packet of its flows instead of having
+ * its flows flagged at each of its events: the walks stay bounded by this many flows per event.
+ */
+const HOT_ENDPOINT_FLOWS = 64;
+
+/** A flow's reference in the endpoint lists: its number, its table, plus one (0 is none). */
+function flowRef(at: number, tcp: boolean): number {
+  return (at / SLOT_I32) * 2 + (tcp ? 1 : 0) + 1;
 }
 
 /**
@@ -353,11 +379,17 @@ export class FlowEngine implements PacketSink {
   #count(table: FlowTable, at: number): void {
     const i32 = table.i32;
     const f64 = table.f64;
-    const events = this.#ep.events;
-    const xe = events[i32[at + FT_SRC_ENDPOINT]];
-    const ye = events[i32[at + FT_DST_ENDPOINT]];
-    if (i32[at + FT_SRC_EVENTS] !== xe || i32[at + FT_DST_EVENTS] !== ye) {
-      this.#split(table, at, xe, ye);
+    // Only a flow flagged since its last packet (an event named one of its endpoints) or on a
+    // busy endpoint reads its endpoints' event counts: two reads fewer per packet otherwise.
+    const tag = i32[at + FT_TAG];
+    if (tag > TAG_FLOW) {
+      const events = this.#ep.events;
+      const xe = events[i32[at + FT_SRC_ENDPOINT]];
+      const ye = events[i32[at + FT_DST_ENDPOINT]];
+      if (i32[at + FT_SRC_EVENTS] !== xe || i32[at + FT_DST_EVENTS] !== ye) {
+        this.#split(table, at, xe, ye);
+      }
+      i32[at + FT_TAG] = tag & ~TAG_DIRTY;
     }
     const d = at >> 1;
     f64[d + FT_PKTS]++;
@@ -437,6 +469,7 @@ export class FlowEngine implements PacketSink {
         events.phase[e] = phase;
         events.key[e] = key;
         events.ordinal[e] = ep.events[key]++;
+        this.#flagFlows(key, TAG_DIRTY);
         events.time[e] = this.#now;
         // In arrival order the platform's order is this one: count the session now (finish
         // replays the events from scratch all the same).
@@ -453,7 +486,38 @@ export class FlowEngine implements PacketSink {
     i32[at + FT_SRC_EVENTS] = ep.events[x];
     i32[at + FT_DST_EVENTS] = ep.events[y];
     table.f64[(at >> 1) + FT_LAST] = -Infinity;
+    // Into both endpoints' lists (once when both sides are one endpoint).
+    const ref = flowRef(at, phase === PHASE_TCP);
+    i32[at + FT_NEXT_OF_SRC] = ep.flows[x];
+    ep.flows[x] = ref;
+    ep.flowCount[x]++;
+    if (y !== x) {
+      i32[at + FT_NEXT_OF_DST] = ep.flows[y];
+      ep.flows[y] = ref;
+      ep.flowCount[y]++;
+    }
+    if (ep.flowCount[x] === HOT_ENDPOINT_FLOWS + 1) this.#flagFlows(x, TAG_ALWAYS);
+    if (ep.flowCount[y] === HOT_ENDPOINT_FLOWS + 1) this.#flagFlows(y, TAG_ALWAYS);
+    if (ep.flowCount[x] > HOT_ENDPOINT_FLOWS || ep.flowCount[y] > HOT_ENDPOINT_FLOWS) {
+      i32[at + FT_TAG] |= TAG_ALWAYS;
+    }
     return at;
+  }
+
+  /**
+   * Sets `bit` in the tag of every flow on endpoint `k`. {@link TAG_DIRTY} is skipped on a busy
+   * endpoint, whose flows carry {@link TAG_ALWAYS} (set once, when it became busy).
+   */
+  #flagFlows(k: number, bit: number): void {
+    const ep = this.#ep;
+    if (bit === TAG_DIRTY && ep.flowCount[k] > HOT_ENDPOINT_FLOWS) return;
+    for (let ref = ep.flows[k]; ref !== 0;) {
+      const r = ref - 1;
+      const i32 = (r & 1) === 1 ? this.#tcpFlows.i32 : this.#udpFlows.i32;
+      const at = (r >> 1) * SLOT_I32;
+      i32[at + FT_TAG] |= bit;
+      ref = i32[at + FT_SRC_ENDPOINT] === k ? i32[at + FT_NEXT_OF_SRC] : i32[at + FT_NEXT_OF_DST];
+    }
   }
 
   /** Records `ip` as an active address when it is external. */
@@ -629,7 +693,7 @@ function placeRuns(
   for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
     const d = at >> 1;
     const pkts = f64[d + FT_PKTS];
-    const tag = i32[at + FT_TAG];
+    const tag = i32[at + FT_TAG] & TAG_FLOW;
     if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
     const phase = (tag >> 1) - 1;
     // An endpoint keyed a session during the run when its session was created before it:
