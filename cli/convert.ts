@@ -2,7 +2,8 @@
  * `convert INPUT... [--dns DNSLOG] [-o OUT] [--dns-cache FILE] [--format F] [-q]`
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
+import { absolutePath } from "../io/_paths.ts";
 import {
   type CliContext,
   type Command,
@@ -107,8 +108,8 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     }
     const seen = new Set<string>();
     for (const p of positionals) {
-      if (seen.has(resolve(p))) throw new UsageError(`${printable(p)} is given twice`);
-      seen.add(resolve(p));
+      if (seen.has(absolutePath(p))) throw new UsageError(`${printable(p)} is given twice`);
+      seen.add(absolutePath(p));
     }
     const out = safeContext(ctx);
     const quiet = values.quiet ?? false;
@@ -295,7 +296,7 @@ function summaryLines(
  */
 function safeDefaultOutput(input: string): string {
   const output = defaultOutputPath(input);
-  if (resolve(output).toLowerCase() !== resolve(input).toLowerCase()) return output;
+  if (absolutePath(output).toLowerCase() !== absolutePath(input).toLowerCase()) return output;
   const ext = extname(output);
   return `${output.slice(0, output.length - ext.length)}.converted${ext}`;
 }
@@ -371,7 +372,7 @@ async function convertMany(
       : isStdin(input.path)
       ? join(".", "stdin.sf")
       : safeDefaultOutput(input.path);
-    const earlier = byOutput.get(resolve(output));
+    const earlier = byOutput.get(absolutePath(output));
     if (earlier !== undefined) {
       p.out.err(
         `${input.path}: not converted: its output ${output} is also ${earlier}'s (give -o DIR)`,
@@ -379,11 +380,11 @@ async function convertMany(
       failed++;
       continue;
     }
-    byOutput.set(resolve(output), input.path);
+    byOutput.set(absolutePath(output), input.path);
     if (input.fromDirectory) fromDirectory.add(input.path);
     jobs.push({ input: input.path, output, options: { ...options, fileName: basename(output) } });
   }
-  removeUnfinishedOnInterrupt(new Set(jobs.map((j) => dirname(resolve(j.output)))));
+  removeUnfinishedOnInterrupt(new Set(jobs.map((j) => dirname(absolutePath(j.output)))));
   const progress = new Progress({ label: "convert", unit: "items", quiet: p.quiet });
   let done = 0, converted = 0, empty = 0, skipped = 0, flashes = 0;
   // Standard input cannot travel to a worker: it is converted here first.

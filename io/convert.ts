@@ -4,7 +4,8 @@
  * the optional persistent name cache, and write the sample with `io/output.ts`.
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
+import { absolutePath } from "./_paths.ts";
 import { describeStart } from "../secflow/capture_reader.ts";
 import { gunzipIfNeeded } from "../secflow/gzip.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
@@ -666,7 +667,7 @@ async function sameFile(source: InputSource, output: string): Promise<boolean> {
 /** Whether two paths name one file (the same path, or links to one file). */
 async function samePath(path: string, output: string): Promise<boolean> {
   if (isStdin(path) || isStdout(output)) return false;
-  if (resolve(path) === resolve(output)) return true;
+  if (absolutePath(path) === absolutePath(output)) return true;
   if (Deno.permissions.querySync({ name: "read", path: output }).state !== "granted") return false;
   try {
     const [a, b] = await Promise.all([Deno.stat(path), Deno.stat(output)]);

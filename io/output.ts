@@ -18,7 +18,8 @@
  * the user gave, with the flag to add, never for the temporary file.
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { absolutePath } from "./_paths.ts";
 import { printable } from "../secflow/printable.ts";
 
 /** Output could not be written (disk full, no such directory...): CLI exit code 1. */
@@ -215,7 +216,7 @@ async function resolveTarget(path: string): Promise<Target> {
         // A dangling link: create its target, as tcpdump -w would.
         if (!(e instanceof Deno.errors.NotFound)) throw describeWriteError(path, e);
         const link = await Deno.readLink(path);
-        return { kind: "file", path: resolve(dirname(path), link) };
+        return { kind: "file", path: absolutePath(dirname(path), link) };
       }
       info = await Deno.stat(real);
       if (info.isFile) return { kind: "file", path: real };
