@@ -10,7 +10,7 @@ import {
   parseCommandArgs,
   UsageError,
 } from "./command.ts";
-import { Progress } from "./_progress.ts";
+import { endProgressLines, Progress } from "./_progress.ts";
 import { checkedSeconds } from "./_api.ts";
 import { formatCount, plural } from "./_format.ts";
 import {
@@ -30,7 +30,7 @@ import {
 } from "../io/convert_pool.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
-import { isStdout, removeUnfinishedOnInterrupt } from "../io/output.ts";
+import { isStdout, onInterruptExit, removeUnfinishedOnInterrupt } from "../io/output.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
 
@@ -114,8 +114,10 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     const quiet = values.quiet ?? false;
     const options = { format, dnsLog: values.dns, dnsCache: values["dns-cache"] };
     const single = positionals.length === 1 && !(await isPlainDirectory(positionals[0]));
-    // Ctrl-C leaves no temporary file or half output behind (workers' included, below).
+    // Ctrl-C leaves no temporary file or half output behind (workers' included, below), and
+    // ends the progress line (the shell's prompt followed it on the same row).
     removeUnfinishedOnInterrupt();
+    onInterruptExit(endProgressLines);
     if (single) {
       const input = positionals[0];
       let output = values.output ?? (isStdin(input) ? "-" : safeDefaultOutput(input));
