@@ -36,6 +36,7 @@ import {
   SLOT_I32,
 } from "./_flow_table.ts";
 import type { SessionRecord } from "./session.ts";
+import { Fate, FATE_COUNT, FIRST_FINISHED_FATE, localFate, notIPv4Fate } from "./packet_counts.ts";
 
 /** Options of {@link FlowEngine}. */
 export interface FlowEngineOptions {
@@ -72,6 +73,8 @@ export interface Analysis {
   active: Set<number>;
   harvest: DnsHarvest;
   stats: EngineStats;
+  /** Where the packets went, in detail: indexed by {@link Fate} (see packet_counts.ts). */
+  fates: Float64Array;
   /** Link types met that the decoder cannot read, with packet counts. */
   unknownLinkTypes: Map<number, number>;
 }
@@ -218,6 +221,8 @@ export class FlowEngine implements PacketSink {
   /** External addresses of kept packets (int32 keys). */
   #active = new PairMap();
   readonly unknownLinkTypes: Map<number, number> = new Map();
+  /** Details of {@link stats}, indexed by {@link Fate} (see packet_counts.ts). */
+  readonly fates: Float64Array = new Float64Array(FATE_COUNT);
 
   #arrival: boolean;
   #d = new PacketDecoder();
@@ -273,7 +278,7 @@ export class FlowEngine implements PacketSink {
     const status = d.decode(b, off, caplen, linkType);
     this.stats.packets++;
     if (status !== Decoded.IPv4) {
-      this.#notIPv4(status, linkType);
+      this.#notIPv4(status, linkType, b, off, caplen);
       return;
     }
     const proto = d.protocol;
@@ -286,12 +291,14 @@ export class FlowEngine implements PacketSink {
     // Step B: the filter.
     if (hasPorts && (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1)) {
       this.stats.filtered++;
+      this.fates[Fate.BlockedPort]++;
       return;
     }
     const src = d.src;
     const dst = d.dst;
     if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
       this.stats.filtered++;
+      this.fates[localFate(src, dst)]++;
       return;
     }
     this.stats.kept++;
@@ -321,12 +328,17 @@ export class FlowEngine implements PacketSink {
       // Addresses of packets that reach a flow are recorded once per flow.
       this.#markActive(src);
       this.#markActive(dst);
+      this.fates[
+        !bigEnough ? Fate.Small : proto === 6 || proto === 17 ? Fate.Fragment : Fate.OtherProtocol
+      ]++;
     }
   }
 
-  #notIPv4(status: Decoded, linkType: number): void {
-    if (status === Decoded.NotIPv4) this.stats.notIPv4++;
-    else if (status === Decoded.Truncated) this.stats.truncated++;
+  #notIPv4(status: Decoded, linkType: number, b: Uint8Array, off: number, caplen: number): void {
+    if (status === Decoded.NotIPv4) {
+      this.stats.notIPv4++;
+      this.fates[notIPv4Fate(b, off, caplen, linkType)]++;
+    } else if (status === Decoded.Truncated) this.stats.truncated++;
     else {
       this.stats.unknownLink++;
       this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
@@ -512,6 +524,8 @@ export class FlowEngine implements PacketSink {
     if (foldConditional && this.#condStart < start) start = this.#condStart;
     const ep = this.#ep, events = this.#events;
     ep.session.fill(-1, 0, ep.count);
+    const fates = this.fates;
+    fates.fill(0, FIRST_FINISHED_FATE);
 
     // 1. Candidate events in the platform's order decide which endpoints key a session.
     const createdAt = new Int32Array(events.count); // the event that created each session
@@ -553,7 +567,11 @@ export class FlowEngine implements PacketSink {
         const d = at >> 1;
         const pkts = f64[d + FT_PKTS];
         const tag = i32[at + FT_TAG];
-        if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
+        if (pkts === 0) continue;
+        if ((tag & 1) === 1 && !foldConditional) {
+          fates[Fate.DnsRule4] += pkts;
+          continue;
+        }
         const phase = (tag >> 1) - 1;
         // An endpoint keyed a session during the run when its session was created before it:
         // in an earlier phase, or in this one at an event the run had seen.
@@ -575,7 +593,12 @@ export class FlowEngine implements PacketSink {
             !(arrival || createdPhase[y] === phase
               ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
               : createdPhase[y] < phase)
-          ) continue;
+          ) {
+            // In no session: say why (both ends local make none; see packet_counts.ts).
+            const local = isLocal(ep.ip[x] >>> 0) && isLocal(ep.ip[y] >>> 0);
+            fates[local ? Fate.LocalOnly : Fate.Unplaced] += pkts;
+            continue;
+          }
         }
         const o = into * 5;
         acc[o + side] += pkts;
@@ -642,6 +665,7 @@ export class FlowEngine implements PacketSink {
       active: this.activeAddresses(),
       harvest: this.harvest,
       stats: this.stats,
+      fates,
       unknownLinkTypes: this.unknownLinkTypes,
     };
   }
