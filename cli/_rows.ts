@@ -17,6 +17,7 @@ import { INPUT_FORMATS, type InputFormat } from "../io/convert.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
 import { formatCount } from "./_format.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 
 /** One Secflow, normalised. */
 export interface SecflowRow {
@@ -51,14 +52,16 @@ export const ROWS_LIMIT = 500_000;
 export async function localRows(
   inputs: string[],
   options: LoadOptions,
+  onPackets?: (path: string, packets: PacketCounts) => void,
 ): Promise<{ rows: SecflowRow[]; empty: string[] }> {
   const rows: SecflowRow[] = [];
   const empty: string[] = [];
   for (const path of inputs) {
-    const { sample } = await loadSample(path, {
+    const { sample, packets } = await loadSample(path, {
       ...options,
       maxSecflows: (options.maxSecflows ?? Infinity) - rows.length,
     });
+    if (packets) onPackets?.(path, packets);
     if (!sample || sample.flashes.length === 0) {
       empty.push(path);
       continue;
@@ -188,7 +191,10 @@ export const INPUT_HELP =
 Local INPUTs of more than 500,000 Secflows in all are refused in one line (exit 2): they are held
 in memory (convert writes any number of them).`;
 
-/** The rows of the command's inputs: local files or `--uuid`. */
+/**
+ * The rows of the command's inputs: local files or `--uuid`. `onPackets` hears where the packets
+ * of each capture input went.
+ */
 export async function inputRows(
   command: string,
   values: {
@@ -201,6 +207,7 @@ export async function inputRows(
   },
   positionals: string[],
   err: (line: string) => void,
+  onPackets?: (path: string, packets: PacketCounts) => void,
 ): Promise<SecflowRow[]> {
   if (values.uuid !== undefined) {
     if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
@@ -237,7 +244,7 @@ export async function inputRows(
       dnsLog: values.dns,
       onWarning: (w) => err(`warning: ${w}`),
       maxSecflows: ROWS_LIMIT,
-    });
+    }, onPackets);
   } catch (e) {
     if (!(e instanceof InputError && e.kind === "too-large")) throw e;
     throw new InputError(

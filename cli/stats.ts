@@ -17,6 +17,8 @@ import {
   renderTable,
 } from "./_format.ts";
 import { TimeSpan } from "../secflow/span.ts";
+import { noSecflowReason, packetsText } from "./_packets.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 
 /** One line of `topDestinations` (`dst`) or `topSources` (`src`, the address without port). */
 export interface TopEntry {
@@ -40,6 +42,8 @@ export interface SecflowStats {
   nameSources: Record<string, number>;
   topDestinations: ({ dst: string } & TopEntry)[];
   topSources: ({ src: string } & TopEntry)[];
+  /** Capture inputs only: where every packet of each went (as `convert` sums it up). */
+  captures?: ({ input: string } & PacketCounts)[];
 }
 
 /** The address of `ip:port` (an ICMP source has no port). */
@@ -151,10 +155,15 @@ their destinations were named (a count per name source: passive, cache, session;
 no name was found and the address is kept), and the destinations and source addresses that moved
 the most bytes. INPUT is read as view reads it (in memory, nothing written).
 
+A capture INPUT also gets a line saying where every packet went, as convert's summary does: the
+packets read, kept, filtered (LAN-internal, blocked ports, broadcast/multicast), not IPv4 (IPv6,
+ARP, other), truncated, and of link types not read; and why kept packets made no Secflow.
+
 --json prints {"secflows", "packets", "bytes", "start", "end", "nameSources", "topDestinations",
 "topSources"}: start and end as ISO 8601 UTC with microseconds (null without Secflows),
 nameSources as {source: count}, each top list as [{dst|src, bytes, packets, secflows}] by bytes
-descending (ties by name).
+descending (ties by name); with capture INPUTs, "captures": [{input, read, kept, filtered,
+notIPv4, truncated, otherLinkTypes, skipped, inSecflows, keptWithoutSecflow}].
 
 options:
   --top N            entries in each top list (default 10)
@@ -171,11 +180,23 @@ permissions: --allow-read (INPUT, DNSLOG)
       top: { type: "string" },
     });
     const topN = positiveInt("top", values.top) ?? 10;
-    const rows = await inputRows("stats", values, positionals, ctx.err);
+    const captures: ({ input: string } & PacketCounts)[] = [];
+    const rows = await inputRows(
+      "stats",
+      values,
+      positionals,
+      ctx.err,
+      (input, packets) => captures.push({ input, ...packets }),
+    );
     const stats = secflowStats(rows, topN);
+    if (captures.length > 0) stats.captures = captures;
     if (values.json) {
       ctx.out(JSON.stringify(stats));
       return 0;
+    }
+    for (const c of captures) {
+      const why = c.inSecflows === 0 ? noSecflowReason(c) : undefined;
+      ctx.out(`capture    ${c.input}: ${packetsText(c)}${why ? `: ${why}` : ""}`);
     }
     for (const line of summaryLines(rows, stats)) ctx.out(line);
     if (rows.length === 0) return 0;

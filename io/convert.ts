@@ -25,6 +25,7 @@ import {
 import { type SampleHead, SampleReader } from "../secflow/sample_reader.ts";
 import type { Flash, NameSource, Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 import type { ZeekAnalysis, ZeekStats } from "../secflow/zeek/mod.ts";
 import { inputChunks, type InputSource, isStdin, openInput, openSource } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
@@ -74,6 +75,8 @@ export interface ConvertResult {
   warnings: string[];
   /** Packet counters, for captures. */
   stats?: EngineStats & { records: number };
+  /** For captures: where every packet went, in detail. */
+  packets?: PacketCounts;
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
   /** How destinations were named. */
@@ -353,6 +356,7 @@ async function convertSource(
       format,
       warnings,
       stats: { ...result.analysis.stats, records: result.records },
+      packets: result.packets,
       naming: summarize(result.sample, false, result.analysis.harvest.rejectedNames),
     };
   }
@@ -566,6 +570,8 @@ export interface WriteResult {
   flashes: number;
   /** Packet counters, for captures. */
   stats?: EngineStats & { records: number };
+  /** For captures: where every packet went, in detail. */
+  packets?: PacketCounts;
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
   /** How destinations were named. */
@@ -633,6 +639,7 @@ export async function convertFileTo(
       warnings: result.warnings,
       flashes,
       stats: result.stats,
+      packets: result.packets,
       naming: result.naming,
       name: source.name,
     };

@@ -38,6 +38,17 @@ const unfinished = new Set<string>();
 /** Directories where this process's workers may be writing temporary files. */
 const workerOutputDirs = new Set<string>();
 let interruptsHandled = false;
+/** Run before an interrupt ends the process (see {@link onInterruptExit}). */
+const interruptHooks = new Set<() => void>();
+
+/**
+ * Runs `hook` when an interrupt handled by {@link removeUnfinishedOnInterrupt} ends the process,
+ * before it exits: e.g. to end a progress line drawn without a newline (the shell's prompt
+ * followed it on that line). A hook that throws does not stop the others.
+ */
+export function onInterruptExit(hook: () => void): void {
+  interruptHooks.add(hook);
+}
 
 /**
  * From now on, SIGINT or SIGTERM (Ctrl-C, `kill`) removes what this process leaves unfinished
@@ -55,6 +66,11 @@ export function removeUnfinishedOnInterrupt(dirs: Iterable<string> = []): void {
     : [["SIGINT", 130], ["SIGTERM", 143]];
   for (const [signal, code] of signals) {
     Deno.addSignalListener(signal, () => {
+      for (const hook of interruptHooks) {
+        try {
+          hook();
+        } catch { /* exiting all the same */ }
+      }
       removeUnfinished();
       Deno.exit(code);
     });

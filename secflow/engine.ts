@@ -42,6 +42,7 @@ import {
   SLOT_I32,
 } from "./_flow_table.ts";
 import type { SessionRecord } from "./session.ts";
+import { Fate, FATE_COUNT, FIRST_FINISHED_FATE, localFate, notIPv4Fate } from "./packet_counts.ts";
 
 /** Options of {@link FlowEngine}. */
 export interface FlowEngineOptions {
@@ -78,6 +79,8 @@ export interface Analysis {
   active: Set<number>;
   harvest: DnsHarvest;
   stats: EngineStats;
+  /** Where the packets went, in detail: indexed by {@link Fate} (see packet_counts.ts). */
+  fates: Float64Array;
   /** Link types met that the decoder cannot read, with packet counts. */
   unknownLinkTypes: Map<number, number>;
 }
@@ -248,6 +251,8 @@ export class FlowEngine implements PacketSink {
   /** External addresses of kept packets (int32 keys). */
   #active = new PairMap();
   readonly unknownLinkTypes: Map<number, number> = new Map();
+  /** Details of {@link stats}, indexed by {@link Fate} (see packet_counts.ts). */
+  readonly fates: Float64Array = new Float64Array(FATE_COUNT);
 
   #arrival: boolean;
   #d = new PacketDecoder();
@@ -303,7 +308,7 @@ export class FlowEngine implements PacketSink {
     const status = d.decode(b, off, caplen, linkType);
     this.stats.packets++;
     if (status !== Decoded.IPv4) {
-      this.#notIPv4(status, linkType);
+      this.#notIPv4(status, linkType, b, off, caplen);
       return;
     }
     const proto = d.protocol;
@@ -315,13 +320,13 @@ export class FlowEngine implements PacketSink {
     if (port53) this.#harvest(b, off, caplen);
     // Step B: the filter.
     if (hasPorts && (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1)) {
-      this.stats.filtered++;
+      this.#filtered(Fate.BlockedPort);
       return;
     }
     const src = d.src;
     const dst = d.dst;
     if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
-      this.stats.filtered++;
+      this.#filtered(Fate.LanInternal);
       return;
     }
     this.stats.kept++;
@@ -351,12 +356,33 @@ export class FlowEngine implements PacketSink {
       // Addresses of packets that reach a flow are recorded once per flow.
       this.#markActive(src);
       this.#markActive(dst);
+      this.#keptWithoutFlow(bigEnough);
     }
   }
 
-  #notIPv4(status: Decoded, linkType: number): void {
-    if (status === Decoded.NotIPv4) this.stats.notIPv4++;
-    else if (status === Decoded.Truncated) this.stats.truncated++;
+  // The counters below are out of line, so the per-packet code above stays as small as it was
+  // (V8 inlines it into the reader's loop) and receives no doubles (the addresses are read from
+  // the decoder's fields).
+
+  /** Counts a packet the filter dropped: `fate` is BlockedPort or LanInternal (refined here). */
+  #filtered(fate: Fate): void {
+    this.stats.filtered++;
+    this.fates[fate === Fate.LanInternal ? localFate(this.#d.src, this.#d.dst) : fate]++;
+  }
+
+  /** Counts a kept packet that reaches no flow (no ports, or too small): why. */
+  #keptWithoutFlow(bigEnough: boolean): void {
+    const proto = this.#d.protocol;
+    this.fates[
+      !bigEnough ? Fate.Small : proto === 6 || proto === 17 ? Fate.Fragment : Fate.OtherProtocol
+    ]++;
+  }
+
+  #notIPv4(status: Decoded, linkType: number, b: Uint8Array, off: number, caplen: number): void {
+    if (status === Decoded.NotIPv4) {
+      this.stats.notIPv4++;
+      this.fates[notIPv4Fate(b, off, caplen, linkType)]++;
+    } else if (status === Decoded.Truncated) this.stats.truncated++;
     else {
       this.stats.unknownLink++;
       this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
@@ -580,6 +606,8 @@ export class FlowEngine implements PacketSink {
     if (foldConditional && this.#condStart < start) start = this.#condStart;
     const ep = this.#ep, events = this.#events;
     ep.session.fill(-1, 0, ep.count);
+    const fates = this.fates;
+    fates.fill(0, FIRST_FINISHED_FATE);
 
     // 1. Candidate events in the platform's order decide which endpoints key a session.
     const createdAt = new Int32Array(events.count); // the event that created each session
@@ -595,9 +623,9 @@ export class FlowEngine implements PacketSink {
     // none). Per session: [srcPkts, dstPkts, srcBytes, dstBytes, last].
     const acc = sessionSums(events, createdAt, count);
     const runs = this.#runs, udp = this.#udpFlows, tcp = this.#tcpFlows;
-    placeRuns(runs.i32, runs.f64, runs.count, ep, acc, arrival, foldConditional);
-    placeRuns(udp.i32, udp.f64, udp.size, ep, acc, arrival, foldConditional);
-    placeRuns(tcp.i32, tcp.f64, tcp.size, ep, acc, arrival, foldConditional);
+    placeRuns(runs.i32, runs.f64, runs.count, ep, acc, arrival, foldConditional, fates);
+    placeRuns(udp.i32, udp.f64, udp.size, ep, acc, arrival, foldConditional, fates);
+    placeRuns(tcp.i32, tcp.f64, tcp.size, ep, acc, arrival, foldConditional, fates);
     const sessions = sessionRecords(events, ep, createdAt, count, acc);
 
     // 3. ICMP sessions: after the others for files, by creation time live.
@@ -638,6 +666,7 @@ export class FlowEngine implements PacketSink {
       active: this.activeAddresses(),
       harvest: this.harvest,
       stats: this.stats,
+      fates,
       unknownLinkTypes: this.unknownLinkTypes,
     };
   }
@@ -688,13 +717,18 @@ function placeRuns(
   acc: Float64Array,
   arrival: boolean,
   foldConditional: boolean,
+  fates: Float64Array,
 ): void {
   const { session: keyed, createdPhase, createdOrdinal } = ep;
   for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
     const d = at >> 1;
     const pkts = f64[d + FT_PKTS];
     const tag = i32[at + FT_TAG] & TAG_FLOW;
-    if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
+    if (pkts === 0) continue;
+    if ((tag & 1) === 1 && !foldConditional) {
+      fates[Fate.DnsRule4] += pkts;
+      continue;
+    }
     const phase = (tag >> 1) - 1;
     // An endpoint keyed a session during the run when its session was created before it:
     // in an earlier phase, or in this one at an event the run had seen.
@@ -716,7 +750,12 @@ function placeRuns(
         !(arrival || createdPhase[y] === phase
           ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
           : createdPhase[y] < phase)
-      ) continue;
+      ) {
+        // In no session: say why (both ends local make none; see packet_counts.ts).
+        const local = isLocal(ep.ip[x] >>> 0) && isLocal(ep.ip[y] >>> 0);
+        fates[local ? Fate.LocalOnly : Fate.Unplaced] += pkts;
+        continue;
+      }
     }
     const o = into * 5;
     acc[o + side] += pkts;
