@@ -224,6 +224,11 @@ export async function dispatch(
   } catch {
     return envelope(400, "malformed percent-encoding in the path");
   }
+  // No id holds a NUL byte, and PostgreSQL cannot even compare text with one (it answered 500
+  // where SQLite answered 404): such a path names nothing, on every route and either store.
+  if (segments.some((s) => s.includes("\0"))) {
+    return envelope(404, `no such endpoint: ${request.method} ${url.pathname}`);
+  }
   let pathMatched = false;
   for (const route of routes) {
     const params = match(route.path, segments);
