@@ -559,7 +559,11 @@ export function listenHttp1(
       await c.writeAll(plainAnswer(err.status, err.message), stallMs).catch(() => {});
       return false;
     }
-    c.trusted = plan.refusal === undefined && (options.trusted?.(plan.headers) ?? false);
+    try {
+      c.trusted = plan.refusal === undefined && (options.trusted?.(plan.headers) ?? false);
+    } catch (e) {
+      onError(e);
+    }
     if (c.trusted) c.requestDeadline = Infinity;
     const body = new Body(c, plan.framing, plan.expectContinue && head.version === "1.1", stallMs);
     const abort = new AbortController();
@@ -576,14 +580,21 @@ export function listenHttp1(
         }
       },
     }, { highWaterMark: 0 });
-    const request = new Request(origin + plan.path, {
-      method: METHODS.has(method) ? method : "POST",
-      headers: plan.headers,
-      body: method === "GET" || method === "HEAD" ? null : stream,
-      signal: abort.signal,
-      // @ts-ignore: duplex is required for stream bodies and not yet in every lib.dom
-      duplex: "half",
-    });
+    let request: Request;
+    try {
+      request = new Request(origin + plan.path, {
+        method: METHODS.has(method) ? method : "POST",
+        headers: plan.headers,
+        body: method === "GET" || method === "HEAD" ? null : stream,
+        signal: abort.signal,
+        // @ts-ignore: duplex is required for stream bodies and not yet in every lib.dom
+        duplex: "half",
+      });
+    } catch {
+      c.answering = true;
+      await c.writeAll(plainAnswer(400, "malformed request target"), stallMs).catch(() => {});
+      return false;
+    }
     let response: Response;
     if (plan.refusal) {
       response = new Response(plainBody(plan.refusal.message), {
