@@ -145,7 +145,9 @@ export function apiRoutes({ store, upload }: ApiDeps): Route[] {
       auth: "key",
       async handler({ params, owner }) {
         const s = await store.sample(params.uuid, owner.id);
-        return s ? secflowList(store, s.uuid) : envelope(404, `no sample '${params.uuid}'`);
+        if (!s) return envelope(404, `no sample '${params.uuid}'`);
+        // A sample not yet processed has no Secflows to show (some may be being stored).
+        return s.status === "processed" ? secflowList(store, s.uuid) : envelope(200, []);
       },
     },
     {

@@ -466,3 +466,62 @@ serveTest(
     });
   },
 );
+
+Deno.test("http1: a list request is answered while finished conversions are being stored, not after all of them", async () => {
+  // A converter that answers at once, with many Secflows: storing them is the work. Storing used
+  // to run in one chain of promise callbacks, one synchronous transaction each, and a list
+  // request waited until every conversion was stored (50 of them: 7.6 s).
+  const flows = (seed: number) =>
+    Array.from({ length: 5000 }, (_, i) => ({
+      sourceData: `10.0.0.${i % 250}:${40000 + i}`,
+      destinationData: `host${i % 500}.example.com:443`,
+      destinationNameSource: "passive",
+      sourcePackets: "5",
+      sourceBytes: "100",
+      destinationPackets: "4",
+      destinationBytes: "500",
+      relativeStart: String(i),
+      duration: "0.25",
+      flowCategory: "local:web",
+      flowId: (seed * 100_000 + i).toString(16).padStart(32, "0"),
+    }));
+  let seed = 0;
+  await withServe({
+    convert: () => Promise.resolve({ sample: null, warnings: [], secflows: flows(seed++) }),
+  }, async (s) => {
+    const sf = JSON.stringify({ hash: "0".repeat(32), trafficDate: "1700000000.0", flashes: [] });
+    await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const form = new FormData();
+      form.append("file", new Blob([sf]), `s${i}.sf`);
+      form.append("type", "secflow");
+      const r = await fetch(`${s.url}/upload/v1.0/uploader`, {
+        method: "POST",
+        headers: { apikey: KEY },
+        body: form,
+      });
+      assert.equal(r.status, 200, await r.text());
+    }));
+    const list = await (await fetch(`${s.url}/upload/v1.0/uploads/list`, {
+      headers: { apikey: KEY },
+    })).json();
+    assert.equal(list.body.length, 20);
+    const waiting = list.body.filter((e: { processed: boolean }) => !e.processed).length;
+    assert.ok(waiting > 0, "answered while conversions were still being stored");
+    await s.idle();
+    // And each sample, once processed, has every Secflow and counts as one sample.
+    const done = await (await fetch(`${s.url}/upload/v1.0/uploads/list`, {
+      headers: { apikey: KEY },
+    })).json();
+    assert.ok(done.body.every((e: { processed: boolean }) => e.processed));
+    const uuid = done.body[0].uuid;
+    const secflows = await (await fetch(`${s.url}/sec/v1.0/samples/${uuid}/list`, {
+      headers: { apikey: KEY },
+    })).json();
+    assert.equal(secflows.body.length, 5000);
+    const count = await (await fetch(
+      `${s.url}/sec/v1.0/secflows/${secflows.body[0].flowId}/count`,
+      { headers: { apikey: KEY } },
+    )).json();
+    assert.equal(count.body, 1);
+  });
+});
