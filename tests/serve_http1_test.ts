@@ -525,3 +525,120 @@ Deno.test("http1: a list request is answered while finished conversions are bein
     assert.equal(count.body, 1);
   });
 });
+
+const hasCurl = (() => {
+  try {
+    return new Deno.Command("curl", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    "http1: curl with a wrong key gets its 401 every time, with and without Expect: 100-continue",
+  ignore: !hasCurl,
+}, async () => {
+  await withServe({}, async (s) => {
+    await using dir = await tempDir();
+    const file = `${dir.path}/demo.sf`;
+    // Large enough that curl sends Expect: 100-continue on its own (over 1 MiB).
+    await Deno.writeTextFile(file, "x".repeat(1_100_000));
+    const codes: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const out = await new Deno.Command("curl", {
+        args: [
+          "-s",
+          "-o",
+          "/dev/null",
+          "-w",
+          "%{http_code}",
+          "--max-time",
+          "5",
+          "-H",
+          "apikey: wrong-key-0123456789",
+          ...(i % 2 ? ["-H", "Expect: 100-continue"] : []),
+          "-F",
+          `file=@${file}`,
+          `${s.url}/upload/v1.0/uploader`,
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      codes.push(new TextDecoder().decode(out.stdout));
+    }
+    assert.deepEqual(codes, Array(30).fill("401"));
+  });
+});
+
+Deno.test("http1 parser: a request fed a byte at a time reads (or is refused) exactly as fed whole", async () => {
+  const { ChunkedDecoder, HeadParser, HttpError } = await import("../api/_http1_parse.ts");
+  const heads = [
+    "\r\nPOST /a?b=c HTTP/1.1\r\nHost: x\r\nX-A:\t v \r\nTransfer-Encoding: chunked\r\n\r\n",
+    "GET / HTTP/1.0\r\n\r\n",
+    "GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n",
+    "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
+    "GET / HTTP/2.0\r\n\r\n",
+    "GET /\xff HTTP/1.1\r\n\r\n",
+  ];
+  const bodies = [
+    '5;a=b;c="d\\"e"\r\nhello\r\n0\r\nX-T: 1\r\n\r\n',
+    "000\r\n\r\n",
+    "5\r\nhello\n0\r\n\r\n",
+    "5 \r\nhello\r\n0\r\n\r\n",
+  ];
+  const bytes = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
+  const outcome = (fn: () => unknown) => {
+    try {
+      return JSON.stringify(fn());
+    } catch (e) {
+      assert.ok(e instanceof HttpError, String(e));
+      return `${e.status} ${e.message}`;
+    }
+  };
+  for (const text of heads) {
+    const whole = outcome(() => {
+      const p = new HeadParser(16384);
+      assert.equal(p.feed(bytes(text)), text.length);
+      return p.head();
+    });
+    const dripped = outcome(() => {
+      const p = new HeadParser(16384);
+      const b = bytes(text);
+      for (let i = 0; i < b.length; i++) {
+        const end = p.feed(b.subarray(i, i + 1));
+        if (end >= 0) {
+          assert.equal(i, b.length - 1);
+          return p.head();
+        }
+      }
+      throw new Error("never complete");
+    });
+    assert.equal(dripped, whole, JSON.stringify(text));
+  }
+  for (const text of bodies) {
+    const run = (step: number) =>
+      outcome(() => {
+        const d = new ChunkedDecoder();
+        const b = bytes(text);
+        let data = "";
+        for (let i = 0; i < b.length; i += step) {
+          let piece = b.subarray(i, Math.min(b.length, i + step));
+          while (piece.length > 0) {
+            const r = d.feed(piece);
+            if (r.data) data += String.fromCharCode(...r.data);
+            piece = piece.subarray(r.used);
+            if (r.done) {
+              return { data, rest: piece.length + b.length - Math.min(b.length, i + step) };
+            }
+          }
+        }
+        return { data, incomplete: true };
+      });
+    const whole = run(1 << 20);
+    for (const step of [1, 2, 3, 7]) {
+      assert.equal(run(step), whole, `${JSON.stringify(text)} by ${step}`);
+    }
+  }
+});
