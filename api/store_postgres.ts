@@ -276,6 +276,7 @@ export async function openPostgresStorage(
       }
     },
     async sample(uuid, owner) {
+      if (!storable(uuid)) return undefined;
       const rows = owner === null
         ? await sql`SELECT ${sql(SAMPLE_COLUMNS)} FROM samples WHERE uuid = ${uuid}`
         : await sql`SELECT ${sql(SAMPLE_COLUMNS)} FROM samples
@@ -398,6 +399,7 @@ export async function openPostgresStorage(
                         ORDER BY idx LIMIT ${limit}`).map((r) => r.data as string);
     },
     async count(flowId) {
+      if (!storable(flowId)) return 0;
       const [r] = await sql`SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows
                             WHERE flow_id = ${flowId}`;
       return Number(r.n);
@@ -432,6 +434,7 @@ export async function openPostgresStorage(
       }));
     },
     async annotation(kind, name) {
+      if (!storable(name)) return {};
       const [r] = await sql`SELECT data FROM annotations WHERE kind = ${kind} AND name = ${name}`;
       return r ? JSON.parse(r.data) : {};
     },
@@ -473,4 +476,13 @@ export async function openPostgresStorage(
     },
   };
   return storage;
+}
+
+/**
+ * Whether PostgreSQL can hold (and so compare) `text`: its text type refuses the NUL byte with an
+ * error ("invalid byte sequence for encoding UTF8: 0x00"), where a lookup should simply find
+ * nothing, as on SQLite. (Lone surrogates are sent as U+FFFD by the driver's UTF-8 encoding.)
+ */
+function storable(text: string): boolean {
+  return !text.includes("\0");
 }

@@ -83,6 +83,8 @@ options:
   --header-timeout S        a request's head must arrive within S seconds (default 10)
   --idle-timeout S          a kept-alive connection may idle S seconds (default 5)
   --stall-timeout S         a body or answer may stall S seconds (default 15)
+  --request-timeout S       a request without a valid key or session must be whole (head and
+                            body) within S seconds of its first byte (default 30)
   --keep-originals          keep uploaded files next to their Secflows
   --public-origin URL       the origin browsers use when it is not serve's own, e.g.
                             https://ns.example.com behind a reverse proxy that terminates TLS:
@@ -123,6 +125,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       "header-timeout": { type: "string" },
       "idle-timeout": { type: "string" },
       "stall-timeout": { type: "string" },
+      "request-timeout": { type: "string" },
       "keep-originals": { type: "boolean" },
       "public-origin": { type: "string" },
       database: { type: "string" },
@@ -237,6 +240,7 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       headerTimeoutMs: seconds("header-timeout", values["header-timeout"]),
       idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
       stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),
+      requestTimeoutMs: seconds("request-timeout", values["request-timeout"]),
       keepOriginals: values["keep-originals"] ?? false,
       publicOrigin,
       database,
