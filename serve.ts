@@ -41,6 +41,7 @@ export {
 export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./serve/server.ts";
 export { DataDirError } from "./serve/data_dir.ts";
 export type { ClassifierInput, FlashLike } from "./api/classify.ts";
+// The platform's record types the storage and converter interfaces mention.
 export type { Activity, Metadata, PlatformSecflow, UploadType } from "./api/types.ts";
 export type {
   Claim,

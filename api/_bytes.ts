@@ -18,7 +18,24 @@
  * ```
  */
 export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
+  return a.length === 0 ? b : concatFresh(a, b);
+}
+
+/**
+ * `a` followed by `b`, always in a fresh buffer: for a `b` that is a reused read buffer (the
+ * HTTP/1.1 listener reads into one scratch array), which must not be kept.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { concatFresh } from "./_bytes.ts";
+ * const b = new Uint8Array([4]);
+ * const out = concatFresh(new Uint8Array(0), b);
+ * assert.deepEqual(out, b);
+ * assert.notEqual(out, b);
+ * ```
+ */
+export function concatFresh(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

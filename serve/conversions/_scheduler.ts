@@ -142,6 +142,10 @@ export class Conversions {
       if (this.#stopped) return await storage.release(claim, true);
       // No renewal while the result is stored: finish locks the row, so no node can claim it.
       clearInterval(renew);
+      // Storing is synchronous on SQLite and a converter may answer at once: without a turn of
+      // the event loop here, finished conversions were stored back to back in one chain of
+      // promise callbacks and no request was read meanwhile (50 of them: a list took 13 s).
+      await new Promise((r) => setTimeout(r, 0));
       if (!await storage.finish(claim, result)) {
         options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
       } else if (result.warnings.length) {
