@@ -138,10 +138,8 @@ export class NameChooser {
 
   #add(b: Uint8Array): number {
     if (this.#poolUsed + b.length + 8 > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + b.length + 8));
-      bigger.set(this.pool.subarray(0, this.#poolUsed));
-      this.pool = bigger;
-      this.poolView = new DataView(bigger.buffer);
+      this.pool = grown(this.pool, this.#poolUsed + b.length + 8);
+      this.poolView = new DataView(this.pool.buffer);
     }
     this.pool.set(b, this.#poolUsed);
     const id = this.#names++;

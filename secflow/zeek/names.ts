@@ -8,6 +8,7 @@
  */
 import type { HarvestedName } from "../dns.ts";
 import { isUsableName } from "../dns.ts";
+import { grown } from "../_int_table.ts";
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -63,17 +64,13 @@ export class ZeekNames {
     }
     const id = this.names++;
     if (id >= this.nameStart.length) {
-      this.nameStart = grownInt32(this.nameStart);
-      this.nameEnd = grownInt32(this.nameEnd);
-      this.#hashOf = grownInt32(this.#hashOf);
-      const verdict = new Uint8Array(this.nameStart.length);
-      verdict.set(this.#verdict);
-      this.#verdict = verdict;
+      this.nameStart = grown(this.nameStart, id + 1);
+      this.nameEnd = grown(this.nameEnd, id + 1);
+      this.#hashOf = grown(this.#hashOf, id + 1);
+      this.#verdict = grown(this.#verdict, this.nameStart.length);
     }
     if (this.#poolUsed + len > this.pool.length) {
-      const bigger = new Uint8Array(Math.max(this.pool.length * 2, this.#poolUsed + len));
-      bigger.set(this.pool.subarray(0, this.#poolUsed));
-      this.pool = bigger;
+      this.pool = grown(this.pool, this.#poolUsed + len);
     }
     this.pool.set(b.subarray(s, e), this.#poolUsed);
     this.nameStart[id] = this.#poolUsed;
@@ -118,11 +115,9 @@ export class ZeekNames {
     }
     const i = this.count++;
     if (i >= this.ip.length) {
-      this.ip = grownInt32(this.ip);
-      this.name = grownInt32(this.name);
-      const t = new Float64Array(this.time.length * 2);
-      t.set(this.time);
-      this.time = t;
+      this.ip = grown(this.ip, i + 1);
+      this.name = grown(this.name, i + 1);
+      this.time = grown(this.time, i + 1);
     }
     this.ip[i] = ip | 0;
     this.time[i] = time;
@@ -166,10 +161,4 @@ export class ZeekNames {
     this.#slots = slots;
     this.#mask = mask;
   }
-}
-
-function grownInt32(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
-  const b = new Int32Array(a.length * 2);
-  b.set(a);
-  return b;
 }
