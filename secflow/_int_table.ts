@@ -61,8 +61,8 @@ export function grown<T extends GrowableArray>(column: T, minLength: number): T 
  * ```
  */
 export class IntPairTable {
-  #slots = new Int32Array(1 << 16);
-  #mask = (1 << 16) - 1;
+  #slots: Int32Array;
+  #mask: number;
   /** Mask of the slot bits that hold id + 1; the bits above hold the key's fingerprint. */
   #idMask = 0;
   /** Keys, interleaved: entry k is `(keys[2k], keys[2k + 1])`. */
@@ -70,8 +70,16 @@ export class IntPairTable {
   /** Number of entries. */
   size = 0;
 
-  /** A table planned for `entries` keys (it grows beyond). */
-  constructor(entries = 1024) {
+  /**
+   * A table planned for `entries` keys (it grows beyond), starting with `slots` slots (a power of
+   * two; the table doubles them whenever it is half full).
+   */
+  constructor(entries = 1024, slots = 1 << 16) {
+    if (!(slots >= 2 && (slots & (slots - 1)) === 0)) {
+      throw new RangeError(`IntPairTable: slots must be a power of two, not ${slots}`);
+    }
+    this.#slots = new Int32Array(slots);
+    this.#mask = slots - 1;
     const n = Math.max(entries, 1024);
     this.#keys = new Int32Array(2 * n);
     this.#setIdMask(n);

@@ -26,7 +26,7 @@ import { DnsHarvest } from "./dns.ts";
 import { microsToSeconds } from "./format.ts";
 import { isFilterLocal, isLocal, isRfc1918 } from "./net.ts";
 import type { PacketSink } from "./capture_reader.ts";
-import { PairMap } from "./_pair_map.ts";
+import { grown, IntPairTable } from "./_int_table.ts";
 import {
   FlowTable,
   FT_BYTES,
@@ -92,8 +92,6 @@ for (const port of [67, 68, 137, 139, 389, 445, 636, 1900, 5353, 5355]) BLOCKED_
 const PHASE_UDP = 0;
 const PHASE_TCP = 1;
 
-type Column = Int32Array | Float64Array | Uint8Array;
-
 /**
  * Growable typed-array columns: `ensure(n)` makes room for row `n`. A column may hold several
  * values per row (its length a multiple of the capacity).
@@ -117,12 +115,10 @@ class Columns {
       if (
         old instanceof Float64Array || old instanceof Int32Array || old instanceof Uint8Array
       ) {
-        const perRow = old.length / before;
-        const bigger = new (old.constructor as { new (n: number): Column })(
-          this.capacity * perRow,
+        (this as Record<string, unknown>)[key as string] = grown(
+          old,
+          this.capacity * (old.length / before),
         );
-        bigger.set(old as Float64Array);
-        (this as Record<string, unknown>)[key as string] = bigger;
       }
     }
   }
@@ -248,24 +244,24 @@ export class FlowEngine implements PacketSink {
     kept: 0,
   };
   readonly harvest: DnsHarvest = new DnsHarvest();
-  /** External addresses of kept packets (int32 keys). */
-  #active = new PairMap();
+  /** External addresses of kept packets (keyed `(ip | 0, 0)`; ids in order of first sight). */
+  #active = new IntPairTable(1024, 1 << 12);
   readonly unknownLinkTypes: Map<number, number> = new Map();
   /** Details of {@link stats}, indexed by {@link Fate} (see packet_counts.ts). */
   readonly fates: Float64Array = new Float64Array(FATE_COUNT);
 
   #arrival: boolean;
   #d = new PacketDecoder();
-  /** Endpoint (ip, port) → endpoint id. */
-  #endpointIds = new PairMap();
+  /** Endpoint (ip, port) → endpoint id: the table's dense ids are the ids of {@link Endpoints}. */
+  #endpointIds = new IntPairTable(1024, 1 << 12);
   #ep = new Endpoints(1024);
   /** Directed flows keyed (src, dst, sp << 16 | dp), one table per protocol. */
   #udpFlows = new FlowTable(1 << 15);
   #tcpFlows = new FlowTable(1 << 15);
   #runs = new Runs();
   #events = new Events(1024);
-  /** ICMP sessions by (source, destination) address pair. */
-  #icmpPairs = new PairMap(1 << 8);
+  /** ICMP sessions by (source, destination) address pair: its dense ids are the sessions'. */
+  #icmpPairs = new IntPairTable(1024, 1 << 8);
   #icmp = new IcmpSessions(64);
   #start = Infinity;
   #condStart = Infinity;
@@ -440,15 +436,17 @@ export class FlowEngine implements PacketSink {
   }
 
   #endpoint(ip: number, port: number): number {
-    const id = this.#endpointIds.get(ip, port);
-    if (id >= 0) return id;
+    const ids = this.#endpointIds;
+    const known = ids.size;
+    const n = ids.findOrAdd(ip, port);
+    if (n < known) return n;
+    // A new endpoint: its id is the next one, as the endpoints' own count.
     const ep = this.#ep;
-    const n = ep.count++;
+    ep.count++;
     if (n >= ep.capacity) ep.ensure(n);
     ep.ip[n] = ip;
     ep.port[n] = port;
     ep.session[n] = -1;
-    this.#endpointIds.set(ip, port, n);
     return n;
   }
 
@@ -548,7 +546,7 @@ export class FlowEngine implements PacketSink {
 
   /** Records `ip` as an active address when it is external. */
   #markActive(ip: number): void {
-    if (!isLocal(ip)) this.#active.set(ip | 0, 0, 1);
+    if (!isLocal(ip)) this.#active.findOrAdd(ip | 0, 0);
   }
 
   #icmpPacket(): void {
@@ -556,10 +554,10 @@ export class FlowEngine implements PacketSink {
     const t = this.#now;
     const pairs = this.#icmpPairs;
     const table = this.#icmp;
-    let i = pairs.get(src | 0, dst | 0);
+    let i = pairs.find(src | 0, dst | 0);
     let fromSource = true;
     if (i < 0) {
-      i = pairs.get(dst | 0, src | 0);
+      i = pairs.find(dst | 0, src | 0);
       fromSource = false;
     }
     if (i < 0) {
@@ -571,7 +569,7 @@ export class FlowEngine implements PacketSink {
       table.eventsBefore[i] = this.#events.count;
       table.first[i] = t;
       table.last[i] = t;
-      pairs.set(table.src[i] | 0, table.dst[i] | 0, i);
+      pairs.findOrAdd(table.src[i] | 0, table.dst[i] | 0); // id i: both count the sessions
       fromSource = sourceIsS;
       this.#markActive(src);
       this.#markActive(dst);
@@ -584,7 +582,8 @@ export class FlowEngine implements PacketSink {
   /** External addresses of the kept packets so far. */
   activeAddresses(): Set<number> {
     const out = new Set<number>();
-    this.#active.forEach((ip) => out.add(ip >>> 0));
+    const active = this.#active;
+    for (let id = 0; id < active.size; id++) out.add(active.keyX(id) >>> 0);
     return out;
   }
 
