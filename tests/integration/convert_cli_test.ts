@@ -7,7 +7,6 @@ import { join } from "node:path";
 import {
   cat,
   convertBytes,
-  dnsA,
   ether,
   icmp,
   ngBlock,
@@ -17,11 +16,11 @@ import {
   pcapRecord,
   type Rec,
   T0,
-  tcp,
   udp,
 } from "../_pcap.ts";
 import { formatSample, parseSample } from "../../secflow/sample.ts";
 import { exists, lines, withTempDir } from "../_child.ts";
+import { H, WEB_VISIT, X } from "../convert_fixtures.ts";
 
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const REPO = new URL("../../", import.meta.url).pathname;
@@ -51,12 +50,8 @@ function assertNoStack(r: Run): void {
   assert.doesNotMatch(all, /Uncaught|error: /, `uncaught error in output:\n${all}`);
 }
 
-const H = "10.0.0.5";
-const X = "93.184.216.34";
 const RECS: Rec[] = [
-  { us: T0, data: ether(dnsA({ server: "8.8.8.8", client: H, qname: "example.com", addrs: [X] })) },
-  { us: T0 + 100_000, data: ether(tcp({ src: H, dst: X, sp: 50000, dp: 443, payload: 100 })) },
-  { us: T0 + 200_000, data: ether(tcp({ src: X, dst: H, sp: 443, dp: 50000, payload: 1000 })) },
+  ...WEB_VISIT,
   {
     us: T0 + 300_000,
     data: ether(udp({ src: H, dst: "1.1.1.1", sp: 50001, dp: 123, payload: 48 })),
