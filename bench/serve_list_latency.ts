@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { serve } from "../serve/server.ts";
 import type { PlatformSecflow } from "../api/types.ts";
+import { platformSecflows } from "../tests/api_fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -23,19 +24,7 @@ const key = "bench-key-0123456789";
 const root = await Deno.makeTempDir({ prefix: "ns_list_latency_" });
 
 function secflows(seed: number): PlatformSecflow[] {
-  return Array.from({ length: perSample }, (_, i) => ({
-    sourceData: `10.0.${seed % 250}.${i % 250}:${40000 + (i % 20000)}`,
-    destinationData: `host${i % 500}.example.com:443`,
-    destinationNameSource: "passive",
-    sourcePackets: "5",
-    sourceBytes: "100",
-    destinationPackets: "4",
-    destinationBytes: "500",
-    relativeStart: String(i),
-    duration: "0.25",
-    flowCategory: "local:web",
-    flowId: (seed * 1_000_003 + i).toString(16).padStart(32, "0"),
-  }));
+  return platformSecflows(perSample, seed);
 }
 
 let seed = 0;

@@ -7,6 +7,7 @@
 import { NetworkSageClient } from "../api/client.ts";
 import { type RunningServer, serve, type ServeOptions } from "../serve/server.ts";
 import { POSTGRES_LOCK } from "../serve/storage/_postgres_client.ts";
+import type { PlatformSecflow } from "../api/types.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -311,4 +312,24 @@ export function client(url: string, apiKey = "key-alice"): NetworkSageClient {
     useEnv: false,
     maxAttempts: 1,
   });
+}
+
+/**
+ * `count` Secflows as a converter hands them to the storage (web flows to 500 names), with
+ * flowIds unique across `seed`s: for tests and benchmarks whose work is storing them.
+ */
+export function platformSecflows(count: number, seed: number): PlatformSecflow[] {
+  return Array.from({ length: count }, (_, i) => ({
+    sourceData: `10.0.${seed % 250}.${i % 250}:${40000 + (i % 20000)}`,
+    destinationData: `host${i % 500}.example.com:443`,
+    destinationNameSource: "passive",
+    sourcePackets: "5",
+    sourceBytes: "100",
+    destinationPackets: "4",
+    destinationBytes: "500",
+    relativeStart: String(i),
+    duration: "0.25",
+    flowCategory: "local:web",
+    flowId: (seed * 1_000_003 + i).toString(16).padStart(32, "0"),
+  }));
 }

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { serveTest } from "../_storages.ts";
-import { startServe, tempDir } from "../api_fixtures.ts";
+import { platformSecflows, startServe, tempDir } from "../api_fixtures.ts";
 
 const enc = new TextEncoder();
 
@@ -471,20 +471,7 @@ Deno.test("http1: a list request is answered while finished conversions are bein
   // A converter that answers at once, with many Secflows: storing them is the work. Storing used
   // to run in one chain of promise callbacks, one synchronous transaction each, and a list
   // request waited until every conversion was stored (50 of them: 7.6 s).
-  const flows = (seed: number) =>
-    Array.from({ length: 5000 }, (_, i) => ({
-      sourceData: `10.0.0.${i % 250}:${40000 + i}`,
-      destinationData: `host${i % 500}.example.com:443`,
-      destinationNameSource: "passive",
-      sourcePackets: "5",
-      sourceBytes: "100",
-      destinationPackets: "4",
-      destinationBytes: "500",
-      relativeStart: String(i),
-      duration: "0.25",
-      flowCategory: "local:web",
-      flowId: (seed * 100_000 + i).toString(16).padStart(32, "0"),
-    }));
+  const flows = (seed: number) => platformSecflows(5000, seed);
   let seed = 0;
   await withServe({
     convert: () => Promise.resolve({ sample: null, warnings: [], secflows: flows(seed++) }),
