@@ -1,7 +1,13 @@
 /**
  * Durable files for the collector: a sample counts as written only once it would survive a crash
- * or a power cut. The one writer is {@link writeDurable}; it is deliberately small so that the
- * project's shared atomic writer (io/) can replace it in one place.
+ * or a power cut. The one writer is {@link writeDurable}. It is not `io/output.ts`'s
+ * `writeOutput`, which serves a user's `-o` path: that one follows links, writes devices and FIFOs
+ * through, falls back to writing in place when the directory may not be read, names its temporary
+ * files per process (`.NAME.PID-N.tmp`), skips the directory fsync it cannot do and reports
+ * `OutputError`s. The collector needs the opposite at each point: only plain files in directories
+ * it owns, a temporary name a restart recognises ({@link tempName}, cleared by
+ * {@link removeStaleTemps}), a failed fsync as a failed write, and the system's own error, which
+ * the sink turns into a fallback (output, spool, held/, memory).
  * @module
  */
 
