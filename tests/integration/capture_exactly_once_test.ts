@@ -67,6 +67,24 @@ function countBy(names: string[]): Map<string, number> {
   return m;
 }
 
+/** An API on 127.0.0.1 that accepts connections and never answers; `close()` drops them all. */
+function silentApi(): { url: string; held: Deno.Conn[]; close(): Promise<void> } {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  return {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    held,
+    async close() {
+      listener.close();
+      for (const c of held) c.close();
+      await accepting;
+    },
+  };
+}
+
 async function withTmp(fn: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "capture_once_" });
   try {
@@ -218,13 +236,8 @@ Deno.test({
   ignore: skip,
   async fn() {
     await withTmp(async (tmp) => {
-      // Accepts connections and never answers.
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const held: Deno.Conn[] = [];
-      const accepting = (async () => {
-        for await (const conn of listener) held.push(conn);
-      })().catch(() => {});
-      const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+      const api = silentApi();
+      const { url, held } = api;
       const file = `${tmp}/silent.pcap`;
       const names = await writeWindowedCapture(file, { startSeconds: 1_800_100_000, windows: 12 });
       const out = `${tmp}/out`;
@@ -262,9 +275,7 @@ Deno.test({
             `after start at the latest; upload timed out after 3 s; exit ${status.code}`,
         );
       } finally {
-        listener.close();
-        for (const c of held) c.close();
-        await accepting;
+        await api.close();
       }
     });
   },
@@ -275,12 +286,8 @@ Deno.test({
   ignore: skip,
   async fn() {
     await withTmp(async (tmp) => {
-      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const held: Deno.Conn[] = [];
-      const accepting = (async () => {
-        for await (const conn of listener) held.push(conn);
-      })().catch(() => {});
-      const url = `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`;
+      const api = silentApi();
+      const { url, held } = api;
       const file = `${tmp}/i.pcap`;
       const names = await writeWindowedCapture(file, { startSeconds: 1_800_700_000, windows: 3 });
       const state = `${tmp}/state`;
@@ -310,9 +317,7 @@ Deno.test({
         deepStrictEqual(await sfNames(`${state}/spool`), names);
         ok(await Deno.stat(`${state}/spool/${names[0]}.attempt`), "its attempt is on record");
       } finally {
-        listener.close();
-        for (const c of held) c.close();
-        await accepting;
+        await api.close();
       }
     });
   },

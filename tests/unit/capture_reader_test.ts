@@ -54,6 +54,15 @@ function read(bytes: Uint8Array, chunkSize?: number): { seen: Seen[]; reader: Ca
   return { seen, reader };
 }
 
+/** Reading `bytes` in chunks of each of {@link CHUNK_SIZES} gives what `whole` (one push) gave. */
+function assertSameInChunks(bytes: Uint8Array, whole: ReturnType<typeof read>): void {
+  for (const n of CHUNK_SIZES) {
+    const part = read(bytes, n);
+    assert.deepEqual(part.seen, whole.seen, `chunk size ${n}`);
+    assert.deepEqual(part.reader.warnings, whole.reader.warnings, `chunk size ${n}`);
+  }
+}
+
 const A = tcp({ src: "10.0.0.5", dst: "93.184.216.34", sp: 50000, dp: 443, payload: 10 });
 const B = udp({ src: "10.0.0.5", dst: "8.8.8.8", sp: 50001, dp: 123, payload: 48 });
 const C = icmp({ src: "10.0.0.5", dst: "1.1.1.1" });
@@ -332,11 +341,7 @@ Deno.test("readers: a cut record gives the same warning and packets at any chunk
     const whole = read(cut);
     assert.equal(whole.reader.warnings.length, 1);
     assert.match(whole.reader.warnings[0], /byte offset \d+/);
-    for (const n of CHUNK_SIZES) {
-      const part = read(cut, n);
-      assert.deepEqual(part.seen, whole.seen, `chunk size ${n}`);
-      assert.deepEqual(part.reader.warnings, whole.reader.warnings, `chunk size ${n}`);
-    }
+    assertSameInChunks(cut, whole);
   }
 });
 
@@ -355,11 +360,7 @@ Deno.test("readers: an absurd record or block length stops reading the same way 
     assert.equal(whole.reader.stopped, true);
     assert.equal(whole.reader.warnings.length, 1);
     assert.match(whole.reader.warnings[0], new RegExp(`^t\\.cap: .*byte offset ${offset}\\b`));
-    for (const n of CHUNK_SIZES) {
-      const part = read(bytes, n);
-      assert.deepEqual(part.seen, whole.seen, `chunk size ${n}`);
-      assert.deepEqual(part.reader.warnings, whole.reader.warnings, `chunk size ${n}`);
-    }
+    assertSameInChunks(bytes, whole);
   }
 });
 

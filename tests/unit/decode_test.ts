@@ -319,21 +319,22 @@ Deno.test("unknown link types: packets skipped with one warning per link type", 
 
 Deno.test("decode: headers claiming less than themselves count zero payload, never negative", () => {
   const d = new PacketDecoder();
+  /** An Ethernet frame of `bytes` holding IPv4 with total length `total` and protocol `proto`. */
+  const ipv4Frame = (bytes: number, total: number, proto: number) => {
+    const frame = new Uint8Array(bytes);
+    frame[12] = 0x08;
+    frame[14] = 0x45;
+    frame[17] = total;
+    frame[23] = proto;
+    return frame;
+  };
   // IPv4 total length 30 < 20 + 20 (TCP header): offloaded or corrupt.
-  const tcp = new Uint8Array(14 + 40);
-  tcp[12] = 0x08;
-  tcp[14] = 0x45;
-  tcp[17] = 30;
-  tcp[23] = 6;
+  const tcp = ipv4Frame(14 + 40, 30, 6);
   tcp[14 + 20 + 12] = 0x50;
   assert.equal(d.decode(tcp, 0, tcp.length, 1), Decoded.IPv4);
   assert.equal(d.payloadBytes, 0);
   // UDP length 4 < the 8-byte header.
-  const udp = new Uint8Array(14 + 28);
-  udp[12] = 0x08;
-  udp[14] = 0x45;
-  udp[17] = 28;
-  udp[23] = 17;
+  const udp = ipv4Frame(14 + 28, 28, 17);
   udp[14 + 20 + 5] = 4;
   assert.equal(d.decode(udp, 0, udp.length, 1), Decoded.IPv4);
   assert.equal(d.payloadBytes, 0);

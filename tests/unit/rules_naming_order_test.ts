@@ -251,20 +251,10 @@ Deno.test("sections 2-4: the converter agrees with a string-keyed reference mode
       if (dst === src) dst = hosts[(hosts.indexOf(src) + 1) % hosts.length];
       const us = at(r(500) / 100 + r(1000) / 1e6);
       const kind = r(12);
-      if (kind < 4) {
+      if (kind < 8) {
         mp.push({
           us,
-          proto: 17,
-          src,
-          dst,
-          sp: ports[r(ports.length)],
-          dp: ports[r(ports.length)],
-          bytes: r(300),
-        });
-      } else if (kind < 8) {
-        mp.push({
-          us,
-          proto: 6,
+          proto: kind < 4 ? 17 : 6,
           src,
           dst,
           sp: ports[r(ports.length)],
