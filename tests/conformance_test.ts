@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { convertFile } from "../io/convert.ts";
 import type { Sample } from "../secflow/types.ts";
 import { FLASH_KEYS } from "../secflow/types.ts";
-import { conformanceCases, haveConformance } from "./_shared.ts";
+import { CONFORMANCE, conformanceCases, haveConformance } from "./_shared.ts";
 
 for (const c of conformanceCases()) {
   Deno.test(`conformance: ${c.name}`, async () => {
@@ -34,5 +34,34 @@ Deno.test({
   ignore: !haveConformance,
   fn() {
     assert.ok(conformanceCases().length >= 20);
+  },
+});
+
+const checker = `${CONFORMANCE}check`;
+const havePython = (() => {
+  try {
+    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "conformance: the shared checker passes over our CLI (exit codes and files included)",
+  // The in-process cases above cannot see what the CLI exits with or whether it writes a file.
+  ignore: !haveConformance || !havePython,
+  async fn() {
+    const root = new URL("..", import.meta.url).pathname;
+    const out = await new Deno.Command(checker, {
+      args: ["--quiet"],
+      cwd: root,
+      env: { NS_CONVERT: `${Deno.execPath()} run -A cli.ts convert`, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+    assert.match(text, /conformance: (\d+)\/\1 cases exact/);
   },
 });
