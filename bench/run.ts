@@ -10,6 +10,10 @@
  *
  *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE] [--against TREE]
  *
+ * It also runs `bench/floor_job.ts`, the floor of the real job (the floor plus a DNS harvest and
+ * a written JSON of about the sample's bytes), and prints its ratio to the floor: the part of
+ * convert's ratio any converter would pay.
+ *
  * `--against TREE` (repeatable) also runs the `cli.ts` of another checkout (`git worktree add` or
  * `git archive`) in the same rounds, prints its ratio to the floor, and checks that its output is
  * the same as this tree's (the random hash aside): before/after ratios measured side by side.
@@ -157,6 +161,16 @@ for (const capture of captures) {
   ];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
   const floor = [Deno.execPath(), "run", "--allow-read", `${root}bench/floor_loop.ts`, capture];
+  // The floor of the real job: the floor plus a DNS harvest and a written sample-sized JSON.
+  const jobFloor = [
+    Deno.execPath(),
+    "run",
+    "--allow-read",
+    "--allow-write",
+    `${root}bench/floor_job.ts`,
+    capture,
+    `${out}/floor_job.json`,
+  ];
   // The issue's own copy of the floor, when ../shared is there: the two should agree.
   const sharedFloorTs = `${root}../shared/bench/floor/floor.ts`;
   const sharedFloor = exists(sharedFloorTs)
@@ -166,6 +180,7 @@ for (const capture of captures) {
   await measure(tcpdump);
   await measure(floor);
   if (sharedFloor) await measure(sharedFloor);
+  await measure(jobFloor);
   await measure(convert);
   // Other checkouts: the same command with their cli.ts, writing a file of the same name.
   const others = (values.against ?? []).map((tree, i) => {
@@ -180,10 +195,12 @@ for (const capture of captures) {
   const theirs: Run[] = [];
   const floors: Run[] = [];
   const sharedFloors: Run[] = [];
+  const jobFloors: Run[] = [];
   for (let i = 0; i < rounds; i++) {
     theirs.push(await measure(tcpdump));
     floors.push(await measure(floor));
     if (sharedFloor) sharedFloors.push(await measure(sharedFloor));
+    jobFloors.push(await measure(jobFloor));
     ours.push(await measure(convert));
     for (const o of others) o.runs.push(await measure(o.cmd));
   }
@@ -206,6 +223,8 @@ for (const capture of captures) {
     `${
       floorMedian > 0 ? `${(median(r.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none"
     }, CPU ${median(r.map((x, i) => x.cpu / Math.max(floors[i].cpu, 0.01))).toFixed(2)}x`;
+  console.log(row("job floor (floor_job.ts)", jobFloors));
+  console.log(`  job floor / floor (medians): ${toFloor(jobFloors)}`);
   console.log(`  convert / floor (medians): ${toFloor(ours)}   target: <= 2x, <= 120 MiB`);
   const withoutHash = (path: string) =>
     Deno.readTextFileSync(path).replace(/^\{"hash": "[0-9a-f]*"/, "");
