@@ -12,7 +12,6 @@ import {
   UsageError,
 } from "./command.ts";
 import { endProgressLines, Progress } from "./_progress.ts";
-import { checkedSeconds } from "./_api.ts";
 import { formatCount, plural } from "./_format.ts";
 import { noSecflowReason, packetsText } from "./_packets.ts";
 import {
@@ -101,7 +100,9 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     if (timeout !== undefined && (!isPlainDecimal(values.timeout!) || !(timeout > 0))) {
       throw new UsageError(`--timeout takes seconds (> 0), not '${printable(values.timeout!)}'`);
     }
-    if (timeout !== undefined) checkedSeconds("timeout", timeout);
+    // Loaded only when asked: cli/_api.ts brings the API client's modules, which a conversion
+    // never runs (~5 ms of start-up; see docs/BENCHMARKS.md, issue 25).
+    if (timeout !== undefined) (await import("./_api.ts")).checkedSeconds("timeout", timeout);
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !INPUT_FORMATS.includes(format)) {
       throw new UsageError(
