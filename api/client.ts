@@ -367,6 +367,16 @@ export class NetworkSageClient {
         }
         if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
         const host = new URL(base).host;
+        // The Fetch standard's "bad ports" (9, 25, 6000, ...) are refused before any connection:
+        // no retry can help (five took 6 s to say so).
+        if (e instanceof TypeError && /port \d+ (are|is) blocked/i.test(e.message)) {
+          throw fail(
+            0,
+            `cannot reach ${host}: fetch never connects to port ${new URL(base).port} ` +
+              "(a port the Fetch standard blocks); serve the API on another port",
+            e,
+          );
+        }
         const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
         const tries = attempt === 1 ? "1 attempt" : `${attempt} attempts`;
         lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);

@@ -10,6 +10,10 @@
  *
  *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE] [--against TREE]
  *
+ * It also runs `bench/floor_job.ts`, the floor of the real job (the floor plus a DNS harvest and
+ * a written JSON of about the sample's bytes), and prints its ratio to the floor: the part of
+ * convert's ratio any converter would pay.
+ *
  * `--against TREE` (repeatable) also runs the `cli.ts` of another checkout (`git worktree add` or
  * `git archive`) in the same rounds, prints its ratio to the floor, and checks that its output is
  * the same as this tree's (the random hash aside): before/after ratios measured side by side.
@@ -67,17 +71,19 @@ async function benchCapture(packets: string): Promise<string> {
 
 interface Run {
   wall: number;
+  /** User + system CPU time of all threads, seconds (moves less with the machine's load). */
+  cpu: number;
   rssKiB: number;
 }
 
 async function measure(cmd: string[]): Promise<Run> {
-  const r = await sh(["/usr/bin/time", "-f", "%e %M", ...cmd]);
+  const r = await sh(["/usr/bin/time", "-f", "%e %M %U %S", ...cmd]);
   const last = r.stderr.trim().split("\n").pop() ?? "";
-  const [wall, rss] = last.split(" ").map(Number);
+  const [wall, rss, user, sys] = last.split(" ").map(Number);
   if (r.code !== 0 || !Number.isFinite(wall)) {
     throw new Error(`${cmd.join(" ")} failed: ${r.stderr}`);
   }
-  return { wall, rssKiB: rss };
+  return { wall, cpu: user + sys, rssKiB: rss };
 }
 
 /** Read calls on `capture` and bytes read from it, by strace; undefined without strace. */
@@ -137,9 +143,26 @@ for (const capture of captures) {
   const convert = [Deno.execPath(), ...convertArgs(capture, `${out}/bench.sf`)];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
   const floor = [Deno.execPath(), "run", "--allow-read", `${root}bench/floor_loop.ts`, capture];
+  // The floor of the real job: the floor plus a DNS harvest and a written sample-sized JSON.
+  const jobFloor = [
+    Deno.execPath(),
+    "run",
+    "--allow-read",
+    "--allow-write",
+    `${root}bench/floor_job.ts`,
+    capture,
+    `${out}/floor_job.json`,
+  ];
+  // The issue's own copy of the floor, when ../shared is there: the two should agree.
+  const sharedFloorTs = `${root}../shared/bench/floor/floor.ts`;
+  const sharedFloor = exists(sharedFloorTs)
+    ? [Deno.execPath(), "run", "--allow-read", sharedFloorTs, capture]
+    : undefined;
   // Warm the page cache and Deno's module cache.
   await measure(tcpdump);
   await measure(floor);
+  if (sharedFloor) await measure(sharedFloor);
+  await measure(jobFloor);
   await measure(convert);
   // Other checkouts: the same command with their cli.ts, writing a file of the same name.
   const others = (values.against ?? []).map((tree, i) => {
@@ -153,9 +176,13 @@ for (const capture of captures) {
   const ours: Run[] = [];
   const theirs: Run[] = [];
   const floors: Run[] = [];
+  const sharedFloors: Run[] = [];
+  const jobFloors: Run[] = [];
   for (let i = 0; i < rounds; i++) {
     theirs.push(await measure(tcpdump));
     floors.push(await measure(floor));
+    if (sharedFloor) sharedFloors.push(await measure(sharedFloor));
+    jobFloors.push(await measure(jobFloor));
     ours.push(await measure(convert));
     for (const o of others) o.runs.push(await measure(o.cmd));
   }
@@ -163,14 +190,23 @@ for (const capture of captures) {
   const row = (name: string, r: Run[]) =>
     `  ${name.padEnd(28)} median ${median(r.map((x) => x.wall)).toFixed(3)} s  best ${
       best(r.map((x) => x.wall)).toFixed(3)
-    } s  peak RSS ${(Math.max(...r.map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB`;
+    } s  CPU ${median(r.map((x) => x.cpu)).toFixed(2)} s  peak RSS ${
+      (Math.max(...r.map((x) => x.rssKiB)) / 1024).toFixed(0)
+    } MiB`;
   console.log(`${capture} (${(size / 1e6).toFixed(0)} MB)`);
   console.log(row("tcpdump -r -w /dev/null", theirs));
   console.log(row("floor (bench/floor_loop.ts)", floors));
+  if (sharedFloor) console.log(row("floor (../shared floor.ts)", sharedFloors));
   console.log(row("networksage convert", ours));
   const floorMedian = median(floors.map((x) => x.wall));
+  // Wall: ratio of the medians. CPU: median of the rounds' own ratios (each round's runs are
+  // neighbours in time, so a burst of load elsewhere touches both).
   const toFloor = (r: Run[]) =>
-    floorMedian > 0 ? `${(median(r.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none";
+    `${
+      floorMedian > 0 ? `${(median(r.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none"
+    }, CPU ${median(r.map((x, i) => x.cpu / Math.max(floors[i].cpu, 0.01))).toFixed(2)}x`;
+  console.log(row("job floor (floor_job.ts)", jobFloors));
+  console.log(`  job floor / floor (medians): ${toFloor(jobFloors)}`);
   console.log(`  convert / floor (medians): ${toFloor(ours)}   target: <= 2x, <= 120 MiB`);
   const withoutHash = (path: string) =>
     Deno.readTextFileSync(path).replace(/^\{"hash": "[0-9a-f]*"/, "");

@@ -12,7 +12,6 @@ import {
   UsageError,
 } from "./command.ts";
 import { endProgressLines, Progress } from "./_progress.ts";
-import { checkedSeconds } from "./_api.ts";
 import { formatCount, plural } from "./_format.ts";
 import { noSecflowReason, packetsText } from "./_packets.ts";
 import {
@@ -76,10 +75,11 @@ When no Secflows result, a notice says why, no file is written, and an existing 
 it was (the notice says so). Warnings (a capture cut short, skipped records; at most 20
 malformed log lines are named, then counted) go to stderr.
 
-exit codes: 0 done; 1 nothing was written (no Secflows: for several inputs, any input without
-  Secflows, or none converted), some of several inputs failed, or the output could not be
-  written; 2 usage error, a missing permission, or the one INPUT is not usable (a log whose
-  every record is malformed included)
+exit codes: 0 done (also no Secflows from a clean input, nothing written, OUT new); 1 no
+  Secflows while an older OUT was left, with -o -, or from an input that warned (for several
+  inputs: any such input, or every input skipped), some of several inputs failed, or the output
+  could not be written; 2 usage error, a missing permission, or the one INPUT is not usable
+  (a log whose every record is malformed included)
 
 permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and the cache to
   --allow-read, the cache to --allow-write). Without read and write access to OUTDIR the output
@@ -100,7 +100,9 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     if (timeout !== undefined && (!isPlainDecimal(values.timeout!) || !(timeout > 0))) {
       throw new UsageError(`--timeout takes seconds (> 0), not '${printable(values.timeout!)}'`);
     }
-    if (timeout !== undefined) checkedSeconds("timeout", timeout);
+    // Loaded only when asked: cli/_api.ts brings the API client's modules, which a conversion
+    // never runs (~5 ms of start-up; see docs/BENCHMARKS.md, issue 25).
+    if (timeout !== undefined) (await import("./_api.ts")).checkedSeconds("timeout", timeout);
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !INPUT_FORMATS.includes(format)) {
       throw new UsageError(
@@ -220,7 +222,7 @@ async function convertOne(
     for (const line of summaryLines(result, input, output, stale)) {
       if (!p.quiet || line.always) p.out.err(line.text);
     }
-    return exitCodeOf(result);
+    return exitCodeOf(result, output, stale);
   } catch (e) {
     // Messages quote input (names, fields): control bytes are escaped before cli.ts prints.
     if (e instanceof Error) e.message = escapeControls(e.message);
@@ -235,13 +237,17 @@ async function convertOne(
 const c = formatCount;
 
 /**
- * The exit code of one conversion: 0 when a sample was written; 2 for a log whose every record
- * is malformed (the input is not usable); else 1: nothing was written (`convert X -o OUT &&
- * upload OUT` must not go on with what OUT held before).
+ * The exit code of one conversion: 0 when a sample was written, and when an input read whole with
+ * no warning holds nothing the platform keeps and nothing could be taken for its output (the
+ * platform's converter writes no sample then, and its conformance cases expect exit 0); 2 for a
+ * log whose every record is malformed (the input is not usable); else 1: nothing was written and a
+ * next step could go on with the wrong thing (`convert X -o OUT && upload OUT` must not send what
+ * OUT held before, `convert X -o - | ...` gets nothing), or the input was damaged.
  */
-function exitCodeOf(r: WriteResult): number {
+function exitCodeOf(r: WriteResult, output: string, stale: boolean): number {
   if (r.flashes > 0) return 0;
-  return allMalformed(r) ? 2 : 1;
+  if (allMalformed(r)) return 2;
+  return isStdout(output) || stale || r.warnings.length > 0 ? 1 : 0;
 }
 
 /** A Zeek log with records, every one of them malformed. */
@@ -441,7 +447,7 @@ async function convertMany(
   const existed = new Set<string>();
   for (const j of jobs) if (await existsToUser(j.output)) existed.add(j.output);
   const progress = new Progress({ label: "convert", unit: "items", quiet: p.quiet });
-  let done = 0, converted = 0, empty = 0, skipped = 0, flashes = 0;
+  let done = 0, converted = 0, empty = 0, skipped = 0, flashes = 0, misleading = 0;
   // Standard input cannot travel to a worker: it is converted here first.
   const here = jobs.filter((j) => isStdin(j.input));
   const pooled = jobs.filter((j) => !isStdin(j.input));
@@ -455,10 +461,13 @@ async function convertMany(
     if (outcome.ok) {
       const r = outcome.result;
       flashes += r.flashes;
+      const stale = r.flashes === 0 && existed.has(job.output);
       if (r.flashes > 0) converted++;
       else if (allMalformed(r)) failed++;
-      else empty++;
-      const stale = r.flashes === 0 && existed.has(job.output);
+      else {
+        empty++;
+        if (exitCodeOf(r, job.output, stale) !== 0) misleading++;
+      }
       for (const line of summaryLines(r, job.input, job.output, stale)) {
         if (!p.quiet || line.always) p.out.err(line.text);
       }
@@ -495,7 +504,8 @@ async function convertMany(
       } written`,
     );
   }
-  // A missing permission is the caller's to fix, as for one input: exit 2. Any input that wrote
-  // nothing (failed, no Secflows) or a batch where none converted is exit 1, as for one input.
-  return notCapable ? 2 : failed > 0 || empty > 0 || converted === 0 ? 1 : 0;
+  // A missing permission is the caller's to fix, as for one input: exit 2. Any input that failed
+  // or wrote nothing where one input would exit 1 (an older OUT left, a damaged input), or a
+  // batch where nothing was read at all (every input skipped), is exit 1.
+  return notCapable ? 2 : failed > 0 || misleading > 0 || converted + empty === 0 ? 1 : 0;
 }

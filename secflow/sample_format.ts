@@ -35,30 +35,44 @@ export function formatSample(sample: Sample): string {
  */
 export function* sampleChunks(sample: Sample, chunkBytes = 256 * 1024): Generator<Uint8Array> {
   const buf = new Uint8Array(chunkBytes);
-  // Flash texts are gathered into a batch of about a chunk's length and encoded with one call:
-  // an encode call per flash costs more than the formatting. Every character formatFlash and
-  // pyString write is ASCII, so the batch's length is its UTF-8 length.
+  let used = 0;
+  // Flash texts are gathered into batches of at most BATCH_CHARS and each batch is encoded into
+  // the buffer with one call: an encode call per flash costs more than the formatting. Batches
+  // stay small because the joined text of one is a fresh string: at 256K characters (the buffer's
+  // size, as it was) each went to V8's large-object space, which counts as old generation and
+  // hastens a full mark-compact. Converting and writing the 300k benchmark through the library
+  // in a fresh process, 16K-character batches made the write phase ~35% shorter and the process
+  // ~10% less CPU (11 paired runs, twice); in the CLI, whose heap reaches that mark-compact
+  // anyway, ~1% (docs/BENCHMARKS.md, issue 25). Every character formatFlash and pyString write
+  // is ASCII, so a batch's length is its UTF-8 length.
+  const batchChars = Math.min(BATCH_CHARS, chunkBytes);
   let batch: string[] = [sampleHead(sample)];
   let batchLength = batch[0].length;
   const flush = function* (): Generator<Uint8Array> {
     const text = batch.join("");
     batch = [];
     batchLength = 0;
-    if (text.length > buf.length) yield encoder.encode(text);
-    else if (text.length > 0) {
-      yield buf.subarray(0, encoder.encodeInto(text, buf).written);
+    if (used > 0 && text.length > buf.length - used) {
+      yield buf.subarray(0, used);
+      used = 0;
     }
+    if (text.length > buf.length) yield encoder.encode(text);
+    else if (text.length > 0) used += encoder.encodeInto(text, buf.subarray(used)).written;
   };
   const flashes = sample.flashes;
   for (let i = 0; i < flashes.length; i++) {
     const text = i === 0 ? formatFlash(flashes[0]) : ", " + formatFlash(flashes[i]);
-    if (batchLength + text.length > buf.length && batchLength > 0) yield* flush();
+    if (batchLength + text.length > batchChars && batchLength > 0) yield* flush();
     batch.push(text);
     batchLength += text.length;
   }
   batch.push("]}");
   yield* flush();
+  if (used > 0) yield buf.subarray(0, used);
 }
+
+/** Characters of flash text encoded at once by {@link sampleChunks}. */
+const BATCH_CHARS = 16 * 1024;
 
 const encoder = new TextEncoder();
 

@@ -1,7 +1,10 @@
 /**
  * Exits that tell (issue 21, point 4): a conversion that writes nothing exits 1 and says that an
  * existing OUT was left as it was (`convert X -o OUT && upload OUT` must not send what OUT held
- * before), `-o -` too; a batch or directory where nothing converted exits non-zero; a Zeek log
+ * before), `-o -` too, and so does a damaged input; a clean input the platform keeps nothing of,
+ * into an OUT that does not exist, exits 0 as the platform's conformance cases expect (nothing
+ * there can be taken for its output); a batch or directory where nothing converted exits
+ * non-zero; a Zeek log
  * whose every row is malformed exits 2; a capture damaged or cut short counts the record the
  * warning is about as truncated in its summary.
  * @module
@@ -24,14 +27,15 @@ const ONE = pcap([
   { us: T0, data: ether(tcp({ src: L, dst: X, sp: 50000, dp: 443, payload: 10 })) },
 ]);
 
-Deno.test("convert: no Secflows is exit 1, and an existing OUT is said to be left as it was", async () => {
+Deno.test("convert: no Secflows is exit 1 when an existing OUT is left as it was (said so) or to standard output; 0 into a new path", async () => {
   await withTempDir(async (dir) => {
     const input = join(dir, "lan.pcap");
     await Deno.writeFile(input, LAN_ONLY);
     const out = join(dir, "lan.sf");
-    // No OUT yet: exit 1, nothing written, and no word of an OUT that is not there.
+    // No OUT yet: nothing written, no word of an OUT that is not there, and exit 0: a clean input
+    // the platform keeps nothing of (the conformance cases' "no Secflows" expect exit 0).
     let r = await runCli(["convert", input, "-o", out]);
-    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /lan\.pcap: no Secflows in 1 packet \(.*\); nothing written\n$/);
     await assert.rejects(Deno.stat(out));
     // An OUT from an earlier run: kept, and said so.
@@ -74,7 +78,7 @@ Deno.test("convert: no Secflows is exit 1, and an existing OUT is said to be lef
   });
 });
 
-Deno.test("convert: a batch or directory where nothing converted exits 1; any input without Secflows too", async () => {
+Deno.test("convert: a batch or directory where nothing converted exits 1, and one with an input left as one input would exit 1", async () => {
   await withTempDir(async (dir) => {
     const d = join(dir, "in");
     await Deno.mkdir(d);
@@ -110,6 +114,17 @@ Deno.test("convert: a batch or directory where nothing converted exits 1; any in
     r = await runCli(["convert", d, "-o", join(dir, "out")]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /total: 3 inputs: 1 converted, 2 skipped; 1 Secflow written\n$/);
+    // Clean inputs without Secflows into new paths: 0, as for one input.
+    const lan = join(dir, "lan");
+    await Deno.mkdir(lan);
+    await Deno.writeFile(join(lan, "f.pcap"), LAN_ONLY);
+    await Deno.writeFile(join(lan, "g.pcap"), LAN_ONLY);
+    r = await runCli(["convert", lan, "-o", join(dir, "lan-out")]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /total: 2 inputs: 0 converted, 2 without Secflows; 0 Secflows written\n$/,
+    );
   });
 });
 

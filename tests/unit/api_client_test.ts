@@ -114,6 +114,19 @@ Deno.test("client: network errors are retried; the key never appears in an error
   assert.ok(!JSON.stringify({ ...echoed, m: echoed.message }).includes(KEY));
 });
 
+Deno.test("client: a port fetch blocks (the Fetch standard's bad ports) is said at once, never retried", async () => {
+  let calls = 0;
+  const counting: typeof fetch = (input, init) => {
+    calls++;
+    return fetch(input, init);
+  };
+  const e = await failure(
+    client("http://127.0.0.1:6000", { maxAttempts: 5, fetch: counting }).listUploads(),
+  );
+  assert.equal(calls, 1);
+  assert.match(e.message, /cannot reach 127\.0\.0\.1:6000: fetch never connects to port 6000 /);
+});
+
 Deno.test("client: a refused connection is retried once at most, whatever maxAttempts", async () => {
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (probe.addr as Deno.NetAddr).port;

@@ -65,15 +65,20 @@ Deno.test("malformed lines: skipped, each named with its line (at most 20), then
   ]);
 });
 
-Deno.test("CLI: a log without usable rows exits 1 with 'no Secflows' and writes nothing; every row malformed, exit 2", async () => {
+Deno.test("CLI: a log without usable rows exits 0 with 'no Secflows' and writes nothing (1 over an older OUT); every row malformed, exit 2", async () => {
   await withDir(async (dir) => {
     const conn = join(dir, "conn.log");
     const out = join(dir, "out.sf");
     await Deno.writeTextFile(conn, connTsv([{ ts: "1.0", oh: L, op: 1, rh: "10.0.0.1", rp: 53 }]));
     let r = await cli(["convert", conn, "-o", out]);
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 0);
     assert.match(r.err.join("\n"), /no Secflows/);
     await assert.rejects(Deno.stat(out));
+    await Deno.writeTextFile(out, "older");
+    r = await cli(["convert", conn, "-o", out]);
+    assert.equal(r.code, 1);
+    assert.match(r.err.at(-1)!, /out\.sf was left as it was$/);
+    await Deno.remove(out);
     // Only garbage lines: warnings, and the log is not usable: exit 2, saying so.
     await Deno.writeTextFile(conn, connTsv([]).replace("#close", "a\tb\tc\nd\te\n#close"));
     r = await cli(["convert", conn, "-o", out]);
