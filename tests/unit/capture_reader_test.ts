@@ -54,6 +54,11 @@ function read(bytes: Uint8Array, chunkSize?: number): { seen: Seen[]; reader: Ca
   return { seen, reader };
 }
 
+/** A DNS answer naming 93.184.216.34 `example.com` for 10.0.0.5, as an Ethernet frame. */
+const DNS_ANSWER = ether(
+  dnsA({ server: "8.8.8.8", client: "10.0.0.5", qname: "example.com", addrs: ["93.184.216.34"] }),
+);
+
 /** Reading `bytes` in chunks of each of {@link CHUNK_SIZES} gives what `whole` (one push) gave. */
 function assertSameInChunks(bytes: Uint8Array, whole: ReturnType<typeof read>): void {
   for (const n of CHUNK_SIZES) {
@@ -116,17 +121,7 @@ Deno.test("pcap: nanosecond timestamps are truncated (not rounded) to microsecon
 
 Deno.test("pcap: the converter gives the same sample for all four header variants", async () => {
   const recs: Rec[] = [
-    {
-      us: T0,
-      data: ether(
-        dnsA({
-          server: "8.8.8.8",
-          client: "10.0.0.5",
-          qname: "example.com",
-          addrs: ["93.184.216.34"],
-        }),
-      ),
-    },
+    { us: T0, data: DNS_ANSWER },
     ...RECS.map((r) => ({ ...r, us: r.us + 10 })),
   ];
   const ref = withoutHash(await convertBytes(pcap(recs)));
@@ -313,17 +308,7 @@ Deno.test("readers: chunked conversion gives the identical sample", async () => 
   for (let i = 0; i < 20; i++) {
     packets.push({ us: T0 + i * 1000, data: ether(i % 3 === 0 ? A : i % 3 === 1 ? B : C) });
   }
-  packets.push({
-    us: T0 + 50,
-    data: ether(
-      dnsA({
-        server: "8.8.8.8",
-        client: "10.0.0.5",
-        qname: "example.com",
-        addrs: ["93.184.216.34"],
-      }),
-    ),
-  });
+  packets.push({ us: T0 + 50, data: DNS_ANSWER });
   for (
     const bytes of [pcap(packets), pcap(packets, { nanos: true, bigEndian: true }), ngFixture()]
   ) {
