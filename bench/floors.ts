@@ -33,7 +33,7 @@ import { cpuUsage } from "node:process";
 import { CaptureReader, type PacketSink } from "../secflow/capture_reader.ts";
 import { FlowEngine } from "../secflow/engine.ts";
 import { CHUNK_BYTES } from "../io/files.ts";
-import { convertArgs } from "./_cli.ts";
+import { convertArgs, floorArgs, jobFloorArgs } from "./_cli.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -101,23 +101,11 @@ const runs: Record<string, [string, string[]]> = {
   "deno: empty module": [deno, ["run", empty]],
   "deno: read F only (256 KiB reads)": [deno, ["run", "--allow-read", readOnly, capture]],
   "deno: read F + walk its records": [deno, ["run", "--allow-read", walkOnly, capture]],
-  "floor: plain loop (floor_loop.ts)": [deno, [
-    "run",
-    "--allow-read",
-    `${root}bench/floor_loop.ts`,
-    capture,
-  ]],
+  "floor: plain loop (floor_loop.ts)": [deno, floorArgs(capture)],
   ...(sharedFloor
     ? { "floor: ../shared/bench/floor": [deno, ["run", "--allow-read", sharedFloor, capture]] }
     : {}) as Record<string, [string, string[]]>,
-  "job floor: floor_job.ts": [deno, [
-    "run",
-    "--allow-read",
-    "--allow-write",
-    `${root}bench/floor_job.ts`,
-    capture,
-    `${out}/floor_job.json`,
-  ]],
+  "job floor: floor_job.ts": [deno, jobFloorArgs(capture, `${out}/floor_job.json`)],
   "networksage convert F": [deno, convertArgs(capture, `${out}/floor.sf`)],
 };
 // The capture worker's fixed cost, each in a fresh process (a terminated worker's memory stays

@@ -25,7 +25,7 @@
  */
 import { parseArgs } from "node:util";
 import { existsSync as exists } from "../tests/_shared.ts";
-import { convertArgs } from "./_cli.ts";
+import { convertArgs, floorArgs, jobFloorArgs } from "./_cli.ts";
 
 const { values } = parseArgs({
   options: {
@@ -142,17 +142,9 @@ const summary: { size: number; ours: number; theirs: number }[] = [];
 for (const capture of captures) {
   const convert = [Deno.execPath(), ...convertArgs(capture, `${out}/bench.sf`)];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
-  const floor = [Deno.execPath(), "run", "--allow-read", `${root}bench/floor_loop.ts`, capture];
+  const floor = [Deno.execPath(), ...floorArgs(capture)];
   // The floor of the real job: the floor plus a DNS harvest and a written sample-sized JSON.
-  const jobFloor = [
-    Deno.execPath(),
-    "run",
-    "--allow-read",
-    "--allow-write",
-    `${root}bench/floor_job.ts`,
-    capture,
-    `${out}/floor_job.json`,
-  ];
+  const jobFloor = [Deno.execPath(), ...jobFloorArgs(capture, `${out}/floor_job.json`)];
   // The issue's own copy of the floor, when ../shared is there: the two should agree.
   const sharedFloorTs = `${root}../shared/bench/floor/floor.ts`;
   const sharedFloor = exists(sharedFloorTs)
