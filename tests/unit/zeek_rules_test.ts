@@ -23,6 +23,15 @@ async function flashes(
 
 const L = "192.168.1.10"; // local
 const E = "93.184.216.34"; // external
+/** A conn.log row from L:50000 to E:`rp` at `ts`, with `more` of its fields. */
+const fromL = (ts: string, rp: number, more: Partial<ConnRow> = {}): ConnRow => ({
+  ts,
+  oh: L,
+  op: 50000,
+  rh: E,
+  rp,
+  ...more,
+});
 const E2 = "151.101.1.69";
 
 Deno.test("section 5: rows grouped by orig_h:orig_p; local-only rows dropped; trafficDate is the earliest kept ts", async () => {
@@ -162,7 +171,7 @@ Deno.test("section 5 rule 2 deviation: a group whose key another group's flip ma
 
 Deno.test("section 5 rule 4: NS counters (no service) from history and '-' counts", async () => {
   const one = async (row: Partial<ConnRow>) =>
-    (await flashes([{ ts: "100.0", oh: L, op: 50000, rh: E, rp: 8080, ...row }])).flashes[0];
+    (await flashes([fromL("100.0", 8080, { ...row })])).flashes[0];
   // d/t → orig bytes; D/t → resp bytes; otherwise 0.
   let f = await one({ history: "ShADad", ob: "10", rb: "20" });
   assert.deepEqual([f.srcBytes, f.dstBytes], [10, 20]);
@@ -180,70 +189,37 @@ Deno.test("section 5 rule 4: NS counters (no service) from history and '-' count
   assert.deepEqual([f.srcBytes, f.dstBytes], [0, 0]);
   // Both counters set: the next rows take the max of the IP byte counts.
   const { flashes: g } = await flashes([
-    {
-      ts: "100.0",
-      oh: L,
-      op: 50000,
-      rh: E,
-      rp: 8080,
-      history: "Dd",
-      ob: "10",
-      rb: "20",
-      oipb: "999",
-      ripb: "999",
-    },
-    {
-      ts: "101.0",
-      oh: L,
-      op: 50000,
-      rh: E,
-      rp: 8080,
-      history: "Dd",
-      ob: "1",
-      rb: "2",
-      oipb: "50",
-      ripb: "60",
-    },
-    {
-      ts: "102.0",
-      oh: L,
-      op: 50000,
-      rh: E,
-      rp: 8080,
-      history: "Dd",
-      ob: "1",
-      rb: "2",
-      oipb: "40",
-      ripb: "70",
-    },
+    fromL("100.0", 8080, { history: "Dd", ob: "10", rb: "20", oipb: "999", ripb: "999" }),
+    fromL("101.0", 8080, { history: "Dd", ob: "1", rb: "2", oipb: "50", ripb: "60" }),
+    fromL("102.0", 8080, { history: "Dd", ob: "1", rb: "2", oipb: "40", ripb: "70" }),
   ]);
   assert.deepEqual([g[0].srcBytes, g[0].dstBytes], [50, 70]);
   // Only one counter set: the row resets both from its payload counts; "-" resp keeps NS-dst.
   const { flashes: h } = await flashes([
-    { ts: "100.0", oh: L, op: 50000, rh: E, rp: 8080, history: "D", ob: "10", rb: "20" }, // NS = 0, 20
-    { ts: "101.0", oh: L, op: 50000, rh: E, rp: 8080, history: "Dd", ob: "5", rb: "-" }, // NS = 5, 20
+    fromL("100.0", 8080, { history: "D", ob: "10", rb: "20" }), // NS = 0, 20
+    fromL("101.0", 8080, { history: "Dd", ob: "5", rb: "-" }), // NS = 5, 20
   ]);
   assert.deepEqual([h[0].srcBytes, h[0].dstBytes], [5, 20]);
   // "S" after counts resets them.
   const { flashes: k } = await flashes([
-    { ts: "100.0", oh: L, op: 50000, rh: E, rp: 8080, history: "Dd", ob: "10", rb: "20" },
-    { ts: "101.0", oh: L, op: 50000, rh: E, rp: 8080, history: "S", ob: "0", rb: "0" },
+    fromL("100.0", 8080, { history: "Dd", ob: "10", rb: "20" }),
+    fromL("101.0", 8080, { history: "S", ob: "0", rb: "0" }),
   ]);
   assert.deepEqual([k[0].srcBytes, k[0].dstBytes], [0, 0]);
 });
 
 Deno.test("section 5 rule 4: SV counters (named service): first values, then the max; '-' keeps", async () => {
   const { flashes: f } = await flashes([
-    { ts: "100.0", oh: L, op: 50000, rh: E, rp: 443, service: "ssl", ob: "10", rb: "0" }, // SV = 10, 0
-    { ts: "101.0", oh: L, op: 50000, rh: E, rp: 443, service: "ssl", ob: "5", rb: "30" }, // reset: 5, 30
-    { ts: "102.0", oh: L, op: 50000, rh: E, rp: 443, service: "ssl", ob: "7", rb: "-" }, // max: 7, 30
-    { ts: "103.0", oh: L, op: 50000, rh: E, rp: 443, service: "ssl", ob: "-", rb: "25" }, // max: 7, 30
+    fromL("100.0", 443, { service: "ssl", ob: "10", rb: "0" }), // SV = 10, 0
+    fromL("101.0", 443, { service: "ssl", ob: "5", rb: "30" }), // reset: 5, 30
+    fromL("102.0", 443, { service: "ssl", ob: "7", rb: "-" }), // max: 7, 30
+    fromL("103.0", 443, { service: "ssl", ob: "-", rb: "25" }), // max: 7, 30
   ]);
   assert.deepEqual([f[0].srcBytes, f[0].dstBytes], [7, 30]);
   // The session's bytes are the max of NS and SV.
   const { flashes: g } = await flashes([
-    { ts: "100.0", oh: L, op: 50000, rh: E, rp: 443, service: "ssl", ob: "10", rb: "5" },
-    { ts: "101.0", oh: L, op: 50000, rh: E, rp: 443, history: "Dd", ob: "3", rb: "50" },
+    fromL("100.0", 443, { service: "ssl", ob: "10", rb: "5" }),
+    fromL("101.0", 443, { history: "Dd", ob: "3", rb: "50" }),
   ]);
   assert.deepEqual([g[0].srcBytes, g[0].dstBytes], [10, 50]);
 });
