@@ -49,6 +49,37 @@ export function tourSteps(markdown: string): TourStep[] {
 }
 
 /** Splits a command line as sh would for the simple lines of the tour (double quotes only). */
+/** `command` run in `cwd` with `env`: no input, both outputs piped. */
+function spawnPiped(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+): Deno.ChildProcess {
+  return new Deno.Command(command, {
+    args,
+    cwd,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** `text` and what `reader` gives after it, until `until` holds for the whole or the stream ends. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  until: (text: string) => boolean,
+  text = "",
+): Promise<{ text: string; ended: boolean }> {
+  while (!until(text)) {
+    const { value, done } = await reader.read();
+    if (done) return { text, ended: true };
+    text += value;
+  }
+  return { text, ended: false };
+}
+
 function words(line: string): string[] {
   const out: string[] = [];
   for (const m of line.matchAll(/"([^"]*)"|(\S+)/g)) out.push(m[1] ?? m[2]);
@@ -60,14 +91,7 @@ async function runDeno(
   env: Record<string, string>,
   cwd: string,
 ): Promise<{ code: number; out: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const r = await spawnPiped(Deno.execPath(), args, cwd, env).output();
   const dec = new TextDecoder();
   return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
@@ -134,22 +158,12 @@ Deno.test("README: the first screen and every command of the tour work as writte
         const cli = ["run", "-A", `${REPO}cli.ts`];
         if (background) {
           assert.equal(name, "serve", "only serve runs in the background");
-          server = new Deno.Command(Deno.execPath(), {
-            args: [...cli, ...argv, "--port", "0"],
-            cwd: work,
-            env,
-            stdin: "null",
-            stdout: "piped",
-            stderr: "piped",
-          }).spawn();
+          server = spawnPiped(Deno.execPath(), [...cli, ...argv, "--port", "0"], work, env);
           const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
-          let text = "";
-          while (!/listening on (http:\/\/\S+)/.test(text)) {
-            const { value, done } = await reader.read();
-            if (done) throw new Error(`serve did not start: ${text}`);
-            text += value;
-          }
-          serverUrl = /listening on (http:\/\/\S+)/.exec(text)![1];
+          const listening = /listening on (http:\/\/\S+)/;
+          const { text, ended } = await readUntil(reader, (text) => listening.test(text));
+          if (ended) throw new Error(`serve did not start: ${text}`);
+          serverUrl = listening.exec(text)![1];
           reader.releaseLock();
           server.stdout.cancel().catch(() => {});
           return;
@@ -163,27 +177,12 @@ Deno.test("README: the first screen and every command of the tour work as writte
           const ns = `nstour${Deno.pid}`;
           await run("ip", "netns", "add", ns);
           try {
-            const child = new Deno.Command("ip", {
-              args: ["netns", "exec", ns, Deno.execPath(), ...cli, ...argv],
-              cwd: work,
-              env,
-              stdin: "null",
-              stdout: "piped",
-              stderr: "piped",
-            }).spawn();
+            const args = ["netns", "exec", ns, Deno.execPath(), ...cli, ...argv];
+            const child = spawnPiped("ip", args, work, env);
             const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-            let text = "";
-            while (!text.includes("listening on")) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              text += value;
-            }
+            const started = await readUntil(reader, (text) => text.includes("listening on"));
             child.kill("SIGINT");
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              text += value;
-            }
+            const { text } = await readUntil(reader, () => false, started.text);
             await child.stdout.cancel();
             const status = await child.status;
             assert.equal(status.code, 0, text);
