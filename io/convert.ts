@@ -182,13 +182,17 @@ export async function convertFile(
   return await convertSource(source, options);
 }
 
-/** {@link convertFile} on an opened input. */
+/**
+ * {@link convertFile} on an opened input; `known` is its format when the caller has detected it
+ * already (the input's head is then not inflated and detected a second time).
+ */
 async function convertSource(
   source: InputSource,
   options: ConvertOptions,
+  known?: InputFormat,
 ): Promise<ConvertResult> {
   const path = source.path ?? "stdin";
-  const format = await formatFor(source, options.format);
+  const format = known ?? await formatFor(source, options.format);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -490,7 +494,7 @@ export async function convertFileTo(
       ...options,
       format,
       fileName: options.fileName ?? basename(output),
-    });
+    }, format);
     const flashes = result.sample?.flashes.length ?? 0;
     // Built here, so valid by construction: writeSample's check (for callers' samples) would
     // cost ~10 ms per 7,700 flashes of the 300k benchmark for nothing.
