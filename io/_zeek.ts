@@ -25,6 +25,16 @@ export async function sniffTextFile(path: string): Promise<TextSniff | undefined
 }
 
 /**
+ * What a caller that opened the conn.log already knows of it: its content head (gzip unwrapped),
+ * whether it is gzip'd, and its size. Given, the file is not opened and read again for them.
+ */
+export interface OpenedLog {
+  content: Uint8Array;
+  gzip: boolean;
+  size: number;
+}
+
+/**
  * Reads a conn.log (and a dns.log) from files and applies section 5. A dns.log given as the
  * conn.log, or a conn.log given as the dns.log, is an {@link InputError} that says so.
  */
@@ -32,8 +42,9 @@ export async function analyzeZeekFiles(
   connPath: string,
   dnsPath: string | undefined,
   options: ZeekFileOptions = {},
+  opened?: OpenedLog,
 ): Promise<ZeekAnalysis> {
-  const conn = await sniffTextFile(connPath);
+  const conn = opened ? sniffText(opened.content) : await sniffTextFile(connPath);
   if (conn?.format === "zeek" && conn.kind === "dns") {
     throw wrongLog(connPath, "dns", "conn");
   }
@@ -52,11 +63,11 @@ export async function analyzeZeekFiles(
       );
     }
   }
-  const file = await openInput(connPath); // one-line errors for missing files
-  file.close();
+  // One-line errors for missing files (a conn.log opened by the caller is there).
+  if (!opened) (await openInput(connPath)).close();
   if (dnsPath !== undefined) (await openInput(dnsPath)).close();
-  const gzip = isGzip(await readHead(connPath, 2));
-  const size = (await Deno.stat(connPath)).size;
+  const gzip = opened?.gzip ?? isGzip(await readHead(connPath, 2));
+  const size = opened?.size ?? (await Deno.stat(connPath)).size;
   // gzip'd logs shrink about 8 times.
   const bytesHint = options.bytesHint ?? (gzip ? size * 8 : size);
   // About 60 bytes is the shortest real TSV row; unused capacity costs address space only.

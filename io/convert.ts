@@ -28,6 +28,7 @@ import { inputChunks, type InputSource, isStdin, openInput, openSource } from ".
 import { readNameCache, updateNameCache } from "./name_cache.ts";
 import { isStdout, writeOutput } from "./output.ts";
 import { formatFor, INPUT_FORMATS, type InputFormat } from "./input_format.ts";
+import { detect, type Detection } from "../secflow/detect.ts";
 import { dnsLogBeside, folderAt, type ZeekFolder } from "./zeek_folder.ts";
 
 // Detection, Zeek folders and validation have their own modules; the library's file API is
@@ -182,17 +183,29 @@ export async function convertFile(
   return await convertSource(source, options);
 }
 
+/** An opened input's detection and the format it is read as. */
+interface Detected {
+  detection: Detection;
+  format: InputFormat;
+}
+
+/** The format `source` is read as, detected once from its head (see {@link formatFor}). */
+async function detected(source: InputSource, asked?: InputFormat): Promise<Detected> {
+  const detection = await detect(source.head);
+  return { detection, format: await formatFor(source, asked, detection) };
+}
+
 /**
- * {@link convertFile} on an opened input; `known` is its format when the caller has detected it
- * already (the input's head is then not inflated and detected a second time).
+ * {@link convertFile} on an opened input; `known` when the caller has detected it already (its
+ * head is then not inflated and detected a second time).
  */
 async function convertSource(
   source: InputSource,
   options: ConvertOptions,
-  known?: InputFormat,
+  known?: Detected,
 ): Promise<ConvertResult> {
   const path = source.path ?? "stdin";
-  const format = known ?? await formatFor(source, options.format);
+  const { detection, format } = known ?? await detected(source, options.format);
   const fileName = options.fileName ?? basename(defaultOutputPath(path));
   const warnings: string[] = [];
   const warn = (w: string) => {
@@ -228,7 +241,7 @@ async function convertSource(
       naming: summarize(result.sample, false, result.analysis.harvest.rejectedNames),
     };
   }
-  const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
+  const analysis = await analyzeZeekSource(source, detection, options.dnsLog, warn);
   return await zeekResult(source.name, analysis, options, fileName, warnings);
 }
 
@@ -285,15 +298,23 @@ function summarize(
   return { total: sample?.flashes.length ?? 0, ...counts, fromDnsLog, rejectedNames };
 }
 
-/** A Zeek conn.log from a source (stdin, or a file) with an optional dns.log file. */
+/**
+ * A Zeek conn.log from a source (stdin, or a file) with an optional dns.log file. A file is read by
+ * the files' fast reader, handed what the source's head already told (no second head read).
+ */
 async function analyzeZeekSource(
   source: InputSource,
+  detection: Detection,
   dnsLog: string | undefined,
   warn: (w: string) => void,
 ): Promise<ZeekAnalysis> {
   if (source.path !== undefined && !isStdin(source.path) && source.size !== undefined) {
     const { analyzeZeekFiles } = await zeekFiles();
-    return await analyzeZeekFiles(source.path, dnsLog, { onWarning: warn });
+    return await analyzeZeekFiles(source.path, dnsLog, { onWarning: warn }, {
+      content: detection.content,
+      gzip: detection.gzip,
+      size: source.size,
+    });
   }
   if (dnsLog !== undefined) (await openInput(dnsLog)).close();
   const { analyzeZeek } = await zeekCore();
@@ -465,7 +486,8 @@ export async function convertFileTo(
   if (folder) return await convertZeekFolder(folder, output, options);
   const source = await openSource(input);
   options.onOpen?.(source);
-  const format = await formatFor(source, options.format);
+  const known = await detected(source, options.format);
+  const format = known.format;
   if (format === "secflow") {
     rejectDnsLog(options, "a Secflow sample");
     // Written over itself: read whole first (streaming would overwrite what is still unread
@@ -494,7 +516,7 @@ export async function convertFileTo(
       ...options,
       format,
       fileName: options.fileName ?? basename(output),
-    }, format);
+    }, known);
     const flashes = result.sample?.flashes.length ?? 0;
     // Built here, so valid by construction: writeSample's check (for callers' samples) would
     // cost ~10 ms per 7,700 flashes of the 300k benchmark for nothing.
@@ -514,7 +536,7 @@ export async function convertFileTo(
     warnings.push(w);
     options.onWarning?.(w);
   };
-  const analysis = await analyzeZeekSource(source, options.dnsLog, warn);
+  const analysis = await analyzeZeekSource(source, known.detection, options.dnsLog, warn);
   const written = await writeZeek(analysis, output, options);
   const beside = options.dnsLog === undefined && source.path !== undefined
     ? await dnsLogBeside(source.path)
