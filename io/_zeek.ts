@@ -14,25 +14,14 @@ import {
   type ZeekAnalysis,
   type ZeekReaderOptions,
 } from "../secflow/zeek/mod.ts";
-import { sniffText, type TextSniff } from "../secflow/zeek/sniff.ts";
-import { inputChunks, isGzip, openInput, readContentHead, readHead } from "./files.ts";
-
-export { inputChunks, isGzip, readContentHead };
-
-/** What a text file is, from its (decompressed) content. */
-export async function sniffTextFile(path: string): Promise<TextSniff | undefined> {
-  return sniffText(await readContentHead(path));
-}
+import { sniffText } from "../secflow/zeek/sniff.ts";
+import { type ContentHead, inputChunks, readContentHead, readContentHeadOf } from "./files.ts";
 
 /**
  * What a caller that opened the conn.log already knows of it: its content head (gzip unwrapped),
  * whether it is gzip'd, and its size. Given, the file is not opened and read again for them.
  */
-export interface OpenedLog {
-  content: Uint8Array;
-  gzip: boolean;
-  size: number;
-}
+export type OpenedLog = ContentHead;
 
 /**
  * Reads a conn.log (and a dns.log) from files and applies section 5. A dns.log given as the
@@ -44,17 +33,19 @@ export async function analyzeZeekFiles(
   options: ZeekFileOptions = {},
   opened?: OpenedLog,
 ): Promise<ZeekAnalysis> {
-  const conn = opened ? sniffText(opened.content) : await sniffTextFile(connPath);
+  // Each file is opened once here (its head, gzip flag and size) and once by the reader.
+  const log = opened ?? await readContentHeadOf(connPath);
+  const conn = sniffText(log.content);
   if (conn?.format === "zeek" && conn.kind === "dns") {
     throw wrongLog(connPath, "dns", "conn");
   }
   if (dnsPath !== undefined) {
-    const dns = await sniffTextFile(dnsPath);
+    const head = await readContentHead(dnsPath);
+    const dns = sniffText(head);
     if (dns?.format === "zeek" && dns.kind === "conn") {
       throw wrongLog(dnsPath, "conn", "dns");
     }
     if (!dns || dns.format !== "zeek") {
-      const head = await readContentHead(dnsPath, 64);
       throw new InputError(
         head.length === 0
           ? `${printable(dnsPath)}: the file is empty, not a Zeek dns.log`
@@ -63,11 +54,7 @@ export async function analyzeZeekFiles(
       );
     }
   }
-  // One-line errors for missing files (a conn.log opened by the caller is there).
-  if (!opened) (await openInput(connPath)).close();
-  if (dnsPath !== undefined) (await openInput(dnsPath)).close();
-  const gzip = opened?.gzip ?? isGzip(await readHead(connPath, 2));
-  const size = opened?.size ?? (await Deno.stat(connPath)).size;
+  const { gzip, size } = log;
   // gzip'd logs shrink about 8 times.
   const bytesHint = options.bytesHint ?? (gzip ? size * 8 : size);
   // About 60 bytes is the shortest real TSV row; unused capacity costs address space only.

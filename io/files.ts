@@ -72,38 +72,71 @@ export async function* fileChunks(
   }
 }
 
-/** The first `n` bytes of a file (fewer when it is shorter). */
-export async function readHead(path: string, n = 4096): Promise<Uint8Array> {
-  const file = await openInput(path);
-  try {
-    return await readUpTo(file, n);
-  } finally {
-    file.close();
-  }
-}
-
 /** The file's bytes, decompressed when it is gzip, as a stream of chunks. */
 export function inputChunks(path: string): AsyncGenerator<Uint8Array> {
   return gunzipIfNeeded(fileChunks(path), path);
 }
 
-/** The first `n` bytes of the file's content, looking through gzip. */
+/** The first `n` bytes of the file's content, looking through gzip (see {@link readContentHeadOf}). */
 export async function readContentHead(path: string, n = 65536): Promise<Uint8Array> {
-  const head = await readHead(path, 4096);
-  if (!isGzip(head)) return head.length >= n || head.length < 4096 ? head : await readHead(path, n);
-  const out = new Uint8Array(n);
-  let got = 0;
+  return (await readContentHeadOf(path, n)).content;
+}
+
+/** What {@link readContentHeadOf} tells of a file. */
+export interface ContentHead {
+  /** The first bytes of its content, gzip looked through. */
+  content: Uint8Array;
+  /** Whether the file is gzip'd. */
+  gzip: boolean;
+  /** Its size in bytes (0 for what is not a regular file). */
+  size: number;
+}
+
+/**
+ * The first `n` bytes of the file's content, looking through gzip (at least the first 4 KiB, or
+ * the whole file when shorter), whether it is gzip'd, and its size. The file is opened once: its
+ * first 4 KiB tell whether it is gzip, and the rest is read from the same handle.
+ */
+export async function readContentHeadOf(path: string, n = 65536): Promise<ContentHead> {
+  const file = await openInput(path);
   try {
-    for await (const chunk of gunzipIfNeeded(fileChunks(path, 65536), path)) {
-      const take = Math.min(chunk.length, n - got);
-      out.set(chunk.subarray(0, take), got);
-      got += take;
-      if (got >= n) break;
+    const size = (await file.stat()).size;
+    const head = await readUpTo(file, 4096);
+    if (!isGzip(head)) {
+      if (head.length >= n || head.length < 4096) return { content: head, gzip: false, size };
+      const whole = new Uint8Array(n);
+      whole.set(head);
+      const rest = await readUpTo(file, n - head.length);
+      whole.set(rest, head.length);
+      return { content: whole.subarray(0, head.length + rest.length), gzip: false, size };
     }
-  } catch (e) {
-    if (got === 0) throw e;
+    const out = new Uint8Array(n);
+    let got = 0;
+    try {
+      for await (const chunk of gunzipIfNeeded(headThenRest(head, file), path)) {
+        const take = Math.min(chunk.length, n - got);
+        out.set(chunk.subarray(0, take), got);
+        got += take;
+        if (got >= n) break;
+      }
+    } catch (e) {
+      if (got === 0) throw e;
+    }
+    return { content: out.subarray(0, got), gzip: true, size };
+  } finally {
+    file.close();
   }
-  return out.subarray(0, got);
+}
+
+/** `head`, then what `file` holds after it, in 64 KiB reads. */
+async function* headThenRest(head: Uint8Array, file: Deno.FsFile): AsyncGenerator<Uint8Array> {
+  yield head;
+  while (true) {
+    const buf = new Uint8Array(65536);
+    const n = await file.read(buf);
+    if (n === null) return;
+    yield buf.subarray(0, n);
+  }
 }
 
 /** The paths that mean standard input. */
