@@ -17,12 +17,69 @@ import { isStdin } from "../io/files.ts";
 import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
+import {
+  fillSecflowKey,
+  FILTER_OPTIONS,
+  filterHelp,
+  filterOf,
+  keep,
+  type RecordFilter,
+} from "./_filter.ts";
 
 /**
  * The most Secflows a report holds: the page is one HTML file with a row, a bar and a lane each
  * (about 400 bytes a Secflow, 40 MB here), which a browser still opens; a million made 393 MB.
  */
 export const REPORT_SECFLOW_LIMIT = 100_000;
+
+/**
+ * The sample and extras with only the Secflows `filter` keeps (their extras and annotations with
+ * them), judged by the same numbers `view` shows for them.
+ */
+export function filterReport(
+  sample: Sample,
+  extras: ReportExtras,
+  filter: RecordFilter,
+): { sample: Sample; extras: ReportExtras } {
+  const t0 = Number(sample.trafficDate) || 0;
+  const flashes = sample.flashes;
+  const kept = keep(flashes.map((_, i) => i), filter, (key, uses, i) => {
+    const f = flashes[i];
+    fillSecflowKey(
+      key,
+      uses,
+      f.src,
+      f.dst,
+      f.protocolInformation === "ICMP",
+      t0 + f.relativeStart,
+      f.duration,
+    );
+  });
+  const secflows = extras.secflows && kept.map((i) => extras.secflows![i] ?? {});
+  let annotations = extras.annotations;
+  if (annotations) {
+    // Metadata of Secflows left out has nothing left to annotate.
+    const dsts = new Set(kept.map((i) => flashes[i].dst));
+    const flowIds = new Set(secflows?.map((x) => x.flowId));
+    const eventIds = new Set(secflows?.map((x) => x.eventId));
+    const only = <V>(m: Map<string, V>, keys: Set<string | undefined>) =>
+      new Map([...m].filter(([k]) => keys.has(k)));
+    annotations = {
+      destination: only(annotations.destination, dsts),
+      behavior: only(annotations.behavior, flowIds),
+      event: only(annotations.event, eventIds),
+    };
+  }
+  return {
+    sample: { ...sample, flashes: kept.map((i) => flashes[i]) },
+    extras: {
+      ...extras,
+      secflows,
+      annotations,
+      filter: { text: filter.text, total: flashes.length },
+    },
+  };
+}
 
 /** `NAME.html` next to INPUT (its last extension replaced). */
 function defaultReportPath(input: string): string {
@@ -33,8 +90,8 @@ function defaultReportPath(input: string): string {
 
 export const reportCommand: Command = {
   name: "report",
-  help: `usage: networksage report INPUT [-o REPORT.html] [--dns DNSLOG] [--format F]
-       networksage report --uuid UUID [-o REPORT.html] [--api-url URL]
+  help: `usage: networksage report INPUT [-o REPORT.html] [FILTERS] [--dns DNSLOG] [--format F]
+       networksage report --uuid UUID [-o REPORT.html] [FILTERS] [--api-url URL]
 
 Writes one self-contained HTML report of a sample: a header (file name, traffic date, span,
 totals, naming coverage), a timeline of the Secflows by destination, the top destinations by
@@ -55,6 +112,9 @@ options:
   -q, --quiet        no summary line
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
+${filterHelp("Secflows")}
+With filters the report holds only the Secflows they keep, and its header says which filters and
+how many of all.
 
 permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is written beside and
   renamed; with --allow-write=OUT alone it is written in place, and an existing OUT needs
@@ -69,6 +129,7 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
       dns: { type: "string" },
       format: { type: "string" },
       quiet: { type: "boolean", short: "q" },
+      ...FILTER_OPTIONS,
     });
     const format = values.format as InputFormat | undefined;
     if (format !== undefined && !INPUT_FORMATS.includes(format)) {
@@ -76,6 +137,7 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
         `--format must be one of ${INPUT_FORMATS.join(", ")}, not '${printable(format, 40)}'`,
       );
     }
+    const filter = filterOf(values, "Secflows");
     let sample: Sample | null;
     let extras: ReportExtras = {};
     let output: string;
@@ -144,15 +206,29 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is writt
     if (existing?.isDirectory) {
       throw new UsageError(`-o ${printable(output)} is a directory; give a file name`);
     }
+    const total = sample?.flashes.length ?? 0;
+    if (sample && filter) ({ sample, extras } = filterReport(sample, extras, filter));
     if (!sample || sample.flashes.length === 0) {
-      ctx.err(`${printable(values.uuid ?? positionals[0])}: no Secflows; nothing written`);
+      ctx.err(
+        `${printable(values.uuid ?? positionals[0])}: ${
+          total > 0 && filter
+            ? `no Secflows match ${filter.text} (${formatCount(total)} in all)`
+            : "no Secflows"
+        }; nothing written`,
+      );
       return 0;
     }
     removeUnfinishedOnInterrupt(); // Ctrl-C leaves no temporary file or half report behind
     await writeTextOutput(output, renderReport(sample, extras));
     const n = sample.flashes.length;
     const shown = isStdout(output) ? "standard output" : printable(output);
-    if (!values.quiet) ctx.err(`${shown}: report of ${n} Secflow${n === 1 ? "" : "s"}`);
+    if (!values.quiet) {
+      ctx.err(
+        `${shown}: report of ${n} Secflow${n === 1 ? "" : "s"}${
+          filter ? ` (of ${formatCount(total)}; ${filter.text})` : ""
+        }`,
+      );
+    }
     return 0;
   },
 };

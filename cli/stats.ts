@@ -1,11 +1,12 @@
 /**
- * `stats INPUT... | --uuid UUID [--top N] [--json]`: totals, time span, naming coverage, and the
- * destinations and sources that moved the most bytes.
+ * `stats INPUT... | --uuid UUID [--top N] [FILTERS] [--json]`: totals, time span, naming coverage,
+ * and the destinations and sources that moved the most bytes, of the Secflows the filters keep.
  * @module
  */
 import { type Command, parseCommandArgs, positiveInt } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import { INPUT_HELP, INPUT_OPTIONS, inputRows, type SecflowRow } from "./_rows.ts";
+import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, keep } from "./_filter.ts";
 import {
   type Column,
   formatBytes,
@@ -139,8 +140,8 @@ function topTable(
 
 export const statsCommand: Command = {
   name: "stats",
-  help: `usage: networksage stats INPUT... [--top N] [--json] [--dns DNSLOG]
-       networksage stats --uuid UUID [--top N] [--json]
+  help: `usage: networksage stats INPUT... [--top N] [FILTERS] [--json] [--dns DNSLOG]
+       networksage stats --uuid UUID [--top N] [FILTERS] [--json]
 
 Totals of Secflows (packets and payload bytes, both directions), their time span (UTC), how
 their destinations were named (a count per name source: passive, cache, session; original means
@@ -156,8 +157,11 @@ options:
   --top N            entries in each top list (default 10)
   --json             the statistics as one JSON object
 ${INPUT_HELP}
+${filterHelp("Secflows")}
+With filters, every number is of the Secflows they keep (the table says how many of all).
 
-example: networksage stats capture.pcap day.sf
+examples: networksage stats capture.pcap day.sf
+          networksage stats capture.pcap --net 192.168.1.0/24 --until 2026-12-01T12:00Z
 
 permissions: --allow-read (INPUT, DNSLOG)
   with --uuid: ${privatePermissions().replace(/^permissions: /, "")}`,
@@ -165,13 +169,23 @@ permissions: --allow-read (INPUT, DNSLOG)
     const { values, positionals } = parseCommandArgs("stats", args, {
       ...INPUT_OPTIONS,
       top: { type: "string" },
+      ...FILTER_OPTIONS,
     });
     const topN = positiveInt("top", values.top) ?? 10;
-    const rows = await inputRows("stats", values, positionals, ctx.err);
+    const filter = filterOf(values, "Secflows");
+    const all = await inputRows("stats", values, positionals, ctx.err);
+    const rows = keep(all, filter, fillRowKey);
     const stats = secflowStats(rows, topN);
     if (values.json) {
       ctx.out(JSON.stringify(stats));
       return 0;
+    }
+    if (filter && all.length > 0) {
+      ctx.out(
+        `filtered   ${formatCount(rows.length)} of ${
+          plural(all.length, "Secflow")
+        } (${filter.text})`,
+      );
     }
     for (const line of summaryLines(rows, stats)) ctx.out(line);
     if (rows.length === 0) return 0;

@@ -1,6 +1,7 @@
 /**
- * `view INPUT... | --uuid UUID [--sort K] [--top N] [--match TEXT] [--json|--csv]`: Secflows as a
- * table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or CSV).
+ * `view INPUT... | --uuid UUID [--sort K] [--top N] [--match TEXT] [filters] [--json|--csv]`:
+ * Secflows as a table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or
+ * CSV). The filters (`cli/_filter.ts`) select before sorting and `--top`.
  * @module
  */
 import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
@@ -30,6 +31,7 @@ import { FLASH_KEYS } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { printable } from "../secflow/printable.ts";
+import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, keep } from "./_filter.ts";
 
 /** The flashes as a JSON array, each written exactly as the `.sf` writer writes it. */
 export function flashesJson(flashes: Flash[]): string {
@@ -112,8 +114,9 @@ const PLATFORM_KEYS = [
 export const viewCommand: Command = {
   name: "view",
   help:
-    `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [--json | --csv] [--dns DNSLOG]
-       networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [--json | --csv]
+    `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [FILTERS] [--json | --csv]
+                        [--dns DNSLOG]
+       networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [FILTERS] [--json | --csv]
 
 Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder
 (gzip looked through, detected from the content); captures and logs are converted in memory, as
@@ -135,9 +138,13 @@ options:
   --json             full values as a JSON array
   --csv              full values as CSV
 ${INPUT_HELP}
+${filterHelp("Secflows")}
+The filters select before --sort and --top, and keep exactly the rows the unfiltered output shows
+that match them.
 
 examples: networksage view capture.pcap --sort bytes --top 10
           networksage view day.sf --match example.com --csv > example.csv
+          networksage view capture.pcap --since 2026-12-01T10:00Z --port 443 --net 10.0.0.0/8
           NETWORKSAGE_API_KEY=... networksage view --uuid 0b6f3c1e-...
 
 permissions: --allow-read (INPUT, DNSLOG)
@@ -149,6 +156,7 @@ permissions: --allow-read (INPUT, DNSLOG)
       top: { type: "string" },
       match: { type: "string" },
       csv: { type: "boolean" },
+      ...FILTER_OPTIONS,
     });
     if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
     const sort = values.sort as SortKey | undefined;
@@ -158,8 +166,9 @@ permissions: --allow-read (INPUT, DNSLOG)
       );
     }
     const top = positiveInt("top", values.top);
+    const filter = filterOf(values, "Secflows");
     const all = await inputRows("view", values, positionals, ctx.err);
-    const rows = selectRows(all, { sort, top, match: values.match });
+    const rows = selectRows(keep(all, filter, fillRowKey), { sort, top, match: values.match });
     const platform = values.uuid !== undefined;
     if (values.json) {
       ctx.out(
