@@ -22,7 +22,7 @@ import {
   PROTO_NAMES,
 } from "../cli/_filter.ts";
 import { UsageError } from "../cli/command.ts";
-import { completionSpecs } from "../cli/completions.ts";
+import { bashScript, completionSpecs, fishScript, zshScript } from "../cli/completions.ts";
 
 async function cli(args: string[]) {
   const r = await cliInProcess(args);
@@ -575,4 +575,8 @@ Deno.test("completions offer the filter options of view, stats and report", asyn
       assert.ok(options.includes(o), `${name} ${o}`);
     }
   }
+  // --proto's names complete as values.
+  assert.match(bashScript(specs), /--proto\) COMPREPLY=\(\$\(compgen -W 'tcp udp tcp\/udp icmp/);
+  assert.match(zshScript(specs), /--proto\) compadd -- tcp udp tcp\/udp icmp/);
+  assert.match(fishScript(specs), /-l proto .*tcp udp tcp\/udp icmp/);
 });
