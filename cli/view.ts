@@ -113,6 +113,7 @@ export const viewCommand: Command = {
   name: "view",
   help:
     `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [--json | --csv] [--dns DNSLOG]
+       networksage view --flows INPUT... [--top N] [--match TEXT] [--json | --csv | --ndjson | --ecs]
        networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [--json | --csv]
 
 Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder
@@ -134,10 +135,18 @@ options:
   --match TEXT       only Secflows whose src or dst contains TEXT (ignoring case)
   --json             full values as a JSON array
   --csv              full values as CSV
+  --flows            every flow instead of Secflows (IPv6, LAN, tunnels, any protocol): a table
+                     with a protocol and a sample column; with --json a JSON array, --csv CSV
+  --ndjson           flows as one JSON object a line, written as the capture is read (implies
+                     --flows)
+  --ecs              the same lines with Elastic Common Schema names (implies --flows)
+  --max-flows N      flows tracked at once (default 1,000,000); further new flows are counted
+                     as overflow with a warning
 ${INPUT_HELP}
 
 examples: networksage view capture.pcap --sort bytes --top 10
           networksage view day.sf --match example.com --csv > example.csv
+          networksage view capture.pcap --flows --ecs > flows.ndjson
           NETWORKSAGE_API_KEY=... networksage view --uuid 0b6f3c1e-...
 
 permissions: --allow-read (INPUT, DNSLOG)
@@ -149,7 +158,32 @@ permissions: --allow-read (INPUT, DNSLOG)
       top: { type: "string" },
       match: { type: "string" },
       csv: { type: "boolean" },
+      flows: { type: "boolean" },
+      ndjson: { type: "boolean" },
+      ecs: { type: "boolean" },
+      "max-flows": { type: "string" },
     });
+    if (values.flows || values.ndjson || values.ecs) {
+      // Flows: a pipeline of their own (cli/_flows_view.ts), Secflows untouched.
+      if (values.uuid !== undefined) throw new UsageError("--flows reads local INPUTs, not --uuid");
+      if (values.sort !== undefined) throw new UsageError("--flows shows flows in start order");
+      const { flowsView } = await import("./_flows_view.ts");
+      return await flowsView(
+        positionals,
+        {
+          json: values.json,
+          csv: values.csv,
+          ndjson: values.ndjson,
+          ecs: values.ecs,
+          top: positiveInt("top", values.top),
+          match: values.match,
+          maxFlows: positiveInt("max-flows", values["max-flows"]),
+          quiet: values.quiet,
+        },
+        ctx,
+        terminalColumns(),
+      );
+    }
     if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
     const sort = values.sort as SortKey | undefined;
     if (sort !== undefined && !SORT_KEYS.includes(sort)) {

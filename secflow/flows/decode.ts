@@ -491,13 +491,13 @@ export class FlowDecoder {
       }
       case 4:
         this.#inner(Next.IPv4, t, Hop.IPinIP, 0);
-        return Status.IP;
+        break;
       case 41:
         this.#inner(Next.IPv6, t, Hop.SixIn4, 0);
-        return Status.IP;
+        break;
       case 47:
         this.#gre(b, t, end);
-        return Status.IP;
+        break;
     }
     this.payloadOffset = t;
     this.payloadLength = Math.max(0, datagramEnd - t);
