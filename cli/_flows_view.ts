@@ -9,6 +9,7 @@ import {
   flowCells,
   flowEcs,
   flowJson,
+  hasPorts,
   tunnelText,
 } from "../secflow/flows/format.ts";
 import type { Flow, FlowSummary } from "../secflow/flows/types.ts";
