@@ -20,6 +20,7 @@
 import { UsageError } from "./command.ts";
 import { printable } from "../secflow/printable.ts";
 import type { SecflowRow } from "./_rows.ts";
+import type { Flow } from "../secflow/flows/types.ts";
 
 /** What a record is called in messages: Secflows carry less than flows (see the module). */
 export type FilterSubject = "Secflows" | "flows";
@@ -149,30 +150,21 @@ export const PROTO_WORDS: readonly string[] = [
   "esp",
 ];
 
-/**
- * Help lines for {@link FILTER_OPTIONS}; `subject` is what they select. Secflows get the two
- * limits of their format.
- */
-export function filterHelp(subject: FilterSubject): string {
-  const secflows = subject === "Secflows";
-  return `filters (all given must hold; each list means any of its items):
-  --since TIME       only ${subject} still going at TIME or later (their last packet at or after
-                     TIME); TIME is ISO 8601 (2026-12-01T10:04:05Z, 2026-12-01 10:04:05.25Z,
-                     2026-12-01, +02:00 offsets; no zone means UTC) or epoch seconds
-                     (1764583445.25, at most 6 decimals)
-  --until TIME       only ${subject} started at TIME or earlier (first packet at or before TIME)
-  --proto P[,P...]   transport: tcp, udp, tcp/udp, icmp, icmpv6, sctp, gre, ... or a number
-                     0-255${
-    secflows
-      ? `; a Secflow only says whether it is ICMP, so tcp and udp go together
-                     (--proto tcp/udp) or not at all`
-      : ""
-  }
-  --port N[,N-M...]  source or destination port (TCP, UDP, SCTP; ICMP has none)
+/** Help lines for {@link FILTER_OPTIONS}, Secflows' limits included. */
+export function filterHelp(): string {
+  return `filters (all given must hold; a list, or the option repeated, means any of its items):
+  --since TIME       only rows still going at TIME or later (last packet at or after TIME); TIME
+                     is ISO 8601 (2026-12-01T10:04:05Z, 2026-12-01 10:04:05.25Z, 2026-12-01,
+                     +02:00 offsets; no zone means UTC) or epoch seconds (1764583445.25, at most
+                     6 decimals)
+  --until TIME       only rows started at TIME or earlier (first packet at or before TIME)
+  --proto P[,P...]   transport: ${PROTO_WORDS.join(", ")}, ... or a number 0-255;
+                     a Secflow only says whether it is ICMP, so on Secflows tcp and udp go
+                     together (--proto tcp/udp) or not at all
+  --port N[,N-M...]  source or destination port (TCP, UDP, SCTP; ICMP type and code are not ports)
   --net CIDR[,...]   source or destination address in CIDR (10.0.0.0/8, 2001:db8::/32, or one
-                     address)${
-    secflows ? `; a destination named by DNS keeps no address, so only its source matches` : ""
-  }`;
+                     address); a Secflow's destination named by DNS keeps no address, so only
+                     its source can match`;
 }
 
 const words = (values: string[] | undefined) =>
@@ -442,51 +434,70 @@ export function parseIPv4Into(
   return true;
 }
 
+/** Groups of the IPv6 address being read (one scratch array: reading allocates nothing). */
+const groups = new Uint16Array(8);
+
 /**
  * Reads an IPv6 address (RFC 4291 text: hex groups, one `::`, a trailing dotted IPv4) into
  * `out[at..at+3]`; false when `text` is not one (zones and brackets are not addresses here).
  */
 export function parseIPv6Into(text: string, out: Uint32Array, at: number): boolean {
-  if (text.length < 2 || text.length > 45) return false;
-  const groups: number[] = [];
-  let gap = -1;
+  const len = text.length;
+  if (len < 2 || len > 45) return false;
+  let n = 0; // groups read
+  let gap = -1; // where `::` stands, in groups
   let i = 0;
-  if (text.startsWith("::")) {
+  if (text.charCodeAt(0) === 58) { // a leading colon only as `::`
+    if (text.charCodeAt(1) !== 58) return false;
     gap = 0;
     i = 2;
-  } else if (text[0] === ":") return false;
-  while (i < text.length) {
-    let j = i;
-    while (j < text.length && text[j] !== ":") j++;
-    const part = text.slice(i, j);
-    if (part.includes(".")) {
-      // A trailing IPv4 is the last two groups.
-      const v4 = new Uint32Array(1);
-      if (j !== text.length || !parseIPv4Into(part, 0, part.length, v4, 0)) return false;
-      groups.push(v4[0] >>> 16, v4[0] & 0xffff);
-      i = j;
+  }
+  while (i < len) {
+    if (n === 8) return false;
+    let value = 0, digits = 0, j = i;
+    for (; j < len; j++) {
+      const c = text.charCodeAt(j);
+      const h = c >= 48 && c <= 57
+        ? c - 48
+        : c >= 97 && c <= 102
+        ? c - 87
+        : c >= 65 && c <= 70
+        ? c - 55
+        : -1;
+      if (h < 0) break;
+      value = value * 16 + h;
+      digits++;
+    }
+    if (j < len && text.charCodeAt(j) === 46) { // a dotted IPv4: the last two groups
+      if (n > 6 || !parseIPv4Into(text, i, len, out, at + 3)) return false;
+      const v4 = out[at + 3];
+      groups[n++] = v4 >>> 16;
+      groups[n++] = v4 & 0xffff;
+      i = len;
       break;
     }
-    if (!/^[0-9a-fA-F]{1,4}$/.test(part)) return false;
-    groups.push(parseInt(part, 16));
-    if (j === text.length) {
-      i = j;
+    if (digits === 0 || digits > 4) return false;
+    groups[n++] = value;
+    if (j === len) {
+      i = len;
       break;
     }
-    if (text[j + 1] === ":") {
+    if (text.charCodeAt(j) !== 58) return false;
+    if (j + 1 < len && text.charCodeAt(j + 1) === 58) {
       if (gap >= 0) return false;
-      gap = groups.length;
+      gap = n;
       i = j + 2;
     } else {
       i = j + 1;
-      if (i === text.length) return false; // a trailing single colon
+      if (i === len) return false; // a trailing single colon
     }
   }
-  if (gap < 0 ? groups.length !== 8 : groups.length > 7) return false;
-  const full = gap < 0
-    ? groups
-    : [...groups.slice(0, gap), ...new Array(8 - groups.length).fill(0), ...groups.slice(gap)];
-  for (let w = 0; w < 4; w++) out[at + w] = ((full[2 * w] << 16) | full[2 * w + 1]) >>> 0;
+  if (gap < 0 ? n !== 8 : n > 7) return false;
+  // Groups after the gap move to the end; the gap is zeros.
+  const move = gap < 0 ? 0 : 8 - n;
+  for (let g = n - 1; g >= (gap < 0 ? n : gap); g--) groups[g + move] = groups[g];
+  for (let g = gap; g >= 0 && g < gap + move; g++) groups[g] = 0;
+  for (let w = 0; w < 4; w++) out[at + w] = ((groups[2 * w] << 16) | groups[2 * w + 1]) >>> 0;
   return true;
 }
 
@@ -563,6 +574,48 @@ function portAfter(text: string, colon: number): number {
 /** A Secflow row's numbers ({@link fillSecflowKey}). */
 export function fillRowKey(key: FilterKey, uses: FilterUses, r: SecflowRow): void {
   fillSecflowKey(key, uses, r.src, r.dst, r.protocol === "ICMP", r.start, r.duration);
+}
+
+/** Whether a protocol has ports `--port` looks at: TCP, UDP, SCTP, UDP-Lite. */
+function portsMatter(protocol: number): boolean {
+  return protocol === 6 || protocol === 17 || protocol === 132 || protocol === 136;
+}
+
+/**
+ * Fills `key` with what `filter` reads of one flow: its times (already whole microseconds), IP
+ * protocol, ports (none for ICMP, whose type and code stand in the port fields), addresses.
+ */
+export function fillFlowKey(key: FilterKey, uses: FilterUses, f: Flow): void {
+  if (uses.time) {
+    key.startUs = f.start;
+    key.endUs = f.end;
+  }
+  if (uses.proto) key.proto = f.protocol;
+  if (uses.port) {
+    const ports = portsMatter(f.protocol);
+    key.srcPort = ports ? f.srcPort : NO_PORT;
+    key.dstPort = ports ? f.dstPort : NO_PORT;
+  }
+  if (uses.net) {
+    key.srcFamily = addressInto(f.srcIp, key.addr, 0);
+    key.dstFamily = addressInto(f.dstIp, key.addr, 4);
+  }
+}
+
+/** Reads an IPv4 or IPv6 address into `out[at..at+3]`; its family, 0 when it is not one. */
+function addressInto(text: string, out: Uint32Array, at: number): Family {
+  if (parseIPv4Into(text, 0, text.length, out, at + 3)) return 4;
+  return parseIPv6Into(text, out, at) ? 6 : 0;
+}
+
+/** A test of one flow, for `view --flows` and the other flow views. */
+export function flowTest(filter: RecordFilter): (f: Flow) => boolean {
+  const key = new FilterKey();
+  const { uses, test } = filter;
+  return (f) => {
+    fillFlowKey(key, uses, f);
+    return test(key);
+  };
 }
 
 /**

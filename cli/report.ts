@@ -112,7 +112,7 @@ options:
   -q, --quiet        no summary line
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
-${filterHelp("Secflows")}
+${filterHelp()}
 With filters the report holds only the Secflows they keep, and its header says which filters and
 how many of all.
 

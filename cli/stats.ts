@@ -157,7 +157,7 @@ options:
   --top N            entries in each top list (default 10)
   --json             the statistics as one JSON object
 ${INPUT_HELP}
-${filterHelp("Secflows")}
+${filterHelp()}
 With filters, every number is of the Secflows they keep (the table says how many of all).
 
 examples: networksage stats capture.pcap day.sf

@@ -1,0 +1,837 @@
+/**
+ * Packets to flows, a pipeline of its own beside the Secflow engine (which it never touches).
+ *
+ * Each IP level of a packet (the carrier of a tunnel, then what it carries, up to the depth limit)
+ * counts for one bidirectional flow, found through a {@link KeyTable} keyed by 12 int32 words:
+ * protocol and IP version, VLAN ids, tunnel context, the two endpoints in canonical order (the
+ * smaller address and port first, as Community ID orders them). A flow's counters live in typed
+ * columns indexed by its slot; slots of finished flows are reused. The tunnel context of an inner
+ * flow is an interned number for (carrier flow, tunnel kind, VNI): both directions of a tunnel
+ * share it, and the path is materialised only when the flow is emitted.
+ *
+ * A flow ends as Zeek's connections do: after an idle timeout (TCP 5 min, others 1 min), or when
+ * a closed TCP connection (FIN both ways, or RST) sees a new SYN. IPv4 and IPv6 fragments are not
+ * reassembled but counted as Zeek counts a reassembled datagram: the first fragment (which holds
+ * the ports) is one packet, later fragments add their bytes to the IP bytes of the same flow and
+ * direction. Objects and strings are made only when a flow is emitted.
+ * @module
+ */
+import type { PacketSink } from "../capture_reader.ts";
+import { LINK_TYPES } from "../decode.ts";
+import { DnsHarvest } from "../dns.ts";
+import { microsToSeconds } from "../format.ts";
+import { ipToString, isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
+import { KeyTable } from "./_key_table.ts";
+import { communityIdOfWords } from "./community_id.ts";
+import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
+import { httpHost, tlsServerName } from "./names.ts";
+import {
+  DEFAULT_MAX_FLOWS,
+  DEFAULT_MAX_TUNNEL_DEPTH,
+  type Flow,
+  type FlowName,
+  type LeftOutReason,
+  type SampleVerdict,
+  type TunnelHop,
+} from "./types.ts";
+
+/** Key words: [proto | version << 8, vlans, context, A (4 words), B (4 words), pA << 16 | pB]. */
+const KEY_WIDTH = 12;
+const TCP_TIMEOUT = 300e6, OTHER_TIMEOUT = 60e6;
+/** Capture time between sweeps for idle flows, µs. */
+const SWEEP_EVERY = 10e6;
+/** Originator packets of a TCP flow searched for a ClientHello or an HTTP request. */
+const NAME_BUDGET = 6;
+/** Fragments waiting for their datagram's later pieces, at most. */
+const MAX_PENDING_FRAGMENTS = 1 << 16;
+/** Tunnel contexts at most (a flood of tunnels cannot grow memory without bound). */
+const MAX_CONTEXTS = 1 << 20;
+
+// flags
+const F_ORIG_IS_A = 1, F_FIRST_FROM_A = 2, F_SYN = 4, F_FIN_A = 8, F_FIN_B = 16, F_RST = 32;
+const F_BIG = 64, F_ONE_WAY = 128, F_COND_DNS = 256, F_SYN_A = 512, F_SYN_B = 1024;
+
+const BLOCKED_PORTS = new Uint8Array(65536);
+for (const port of [67, 68, 137, 139, 389, 445, 636, 1900, 5353, 5355]) BLOCKED_PORTS[port] = 1;
+
+const enum V {
+  Kept = 0,
+  Ipv6,
+  InTunnel,
+  Encapsulation,
+  NotTcpUdpIcmp,
+  Fragment,
+  BlockedPort,
+  LanInternal,
+  LocalDns,
+  BroadcastMulticast,
+  LocalOnly,
+  TooShort,
+}
+const VERDICTS: SampleVerdict[] = [
+  "kept",
+  "ipv6",
+  "in-tunnel",
+  "encapsulation",
+  "not-tcp-udp-icmp",
+  "fragment",
+  "blocked-port",
+  "lan-internal",
+  "local-dns",
+  "broadcast-multicast",
+  "local-only",
+  "too-short",
+];
+
+/** IANA keywords of common protocol numbers. */
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: "icmp",
+  2: "igmp",
+  4: "ipv4",
+  6: "tcp",
+  17: "udp",
+  41: "ipv6",
+  46: "rsvp",
+  47: "gre",
+  50: "esp",
+  51: "ah",
+  58: "ipv6-icmp",
+  88: "eigrp",
+  89: "ospf",
+  103: "pim",
+  112: "vrrp",
+  115: "l2tp",
+  132: "sctp",
+  136: "udplite",
+};
+
+/** The transport name of protocol number `p`. */
+export function transportName(p: number): string {
+  return PROTOCOL_NAMES[p] ?? String(p);
+}
+
+/** Engine options (see `FlowOptions`). */
+export interface FlowEngineOptions {
+  maxFlows?: number;
+  maxTunnelDepth?: number;
+  streaming?: boolean;
+}
+
+/** Counters of a run. */
+export interface FlowEngineStats {
+  packets: number;
+  notIp: number;
+  truncated: number;
+  unknownLink: number;
+  overflowPackets: number;
+  tooDeep: number;
+  /** Later fragments whose first fragment was not seen (not counted in any flow). */
+  orphanFragments: number;
+}
+
+class Columns {
+  cap: number;
+  key: Int32Array;
+  flags: Int32Array;
+  serial: Int32Array;
+  verdict: Uint8Array;
+  budget: Uint8Array;
+  fragments: Int32Array;
+  first: Float64Array;
+  last: Float64Array;
+  /** packets, payload bytes, IP bytes from A, then from B. */
+  count: Float64Array;
+  names: (FlowName[] | undefined)[] = [];
+  constructor(cap: number) {
+    this.cap = cap;
+    this.key = new Int32Array(cap * KEY_WIDTH);
+    this.flags = new Int32Array(cap);
+    this.serial = new Int32Array(cap);
+    this.verdict = new Uint8Array(cap);
+    this.budget = new Uint8Array(cap);
+    this.fragments = new Int32Array(cap);
+    this.first = new Float64Array(cap);
+    this.last = new Float64Array(cap);
+    this.count = new Float64Array(cap * 6);
+  }
+  grow(): void {
+    const cap = this.cap * 2;
+    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T, per = 1): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap * per);
+      b.set(a);
+      return b;
+    };
+    this.key = g(this.key, KEY_WIDTH);
+    this.flags = g(this.flags);
+    this.serial = g(this.serial);
+    this.verdict = g(this.verdict);
+    this.budget = g(this.budget);
+    this.fragments = g(this.fragments);
+    this.first = g(this.first);
+    this.last = g(this.last);
+    this.count = g(this.count, 6);
+    this.cap = cap;
+  }
+}
+
+/** A tunnel context: its parent context, hop, and the hop's text (made once per context). */
+interface Context {
+  parent: number;
+  hop: TunnelHop;
+}
+
+/**
+ * The flow engine: a {@link PacketSink}. Finished flows go to `emit` (as they end when
+ * streaming, else at {@link finish}, in start order).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { FlowsEngine } from "./engine.ts";
+ * import type { Flow } from "./types.ts";
+ * const flows: Flow[] = [];
+ * const engine = new FlowsEngine((f) => flows.push(f));
+ * // Ethernet, IPv4 UDP 10.0.0.2:50000 -> 93.184.216.34:443
+ * const frame = Uint8Array.fromHex(
+ *   "0000000000020000000000010800" + "4500001c0000000040110000" + "0a0000025db8d822" +
+ *     "c35001bb00080000",
+ * );
+ * engine.packet(frame, 0, frame.length, frame.length, 1, 1_700_000_000_000_000);
+ * engine.finish();
+ * assert.equal(flows.length, 1);
+ * assert.equal(flows[0].transport, "udp");
+ * assert.equal(flows[0].dstPort, 443);
+ * assert.equal(flows[0].sample, "kept");
+ * ```
+ */
+export class FlowsEngine implements PacketSink {
+  readonly stats: FlowEngineStats = {
+    packets: 0,
+    notIp: 0,
+    truncated: 0,
+    unknownLink: 0,
+    overflowPackets: 0,
+    tooDeep: 0,
+    orphanFragments: 0,
+  };
+  readonly harvest: DnsHarvest = new DnsHarvest();
+  readonly unknownLinkTypes: Map<number, number> = new Map();
+  /** Warnings raised while reading (the table filling up, ...). */
+  readonly warnings: string[] = [];
+
+  #emit: (flow: Flow) => void;
+  #maxFlows: number;
+  #maxDepth: number;
+  #streaming: boolean;
+  #d = new FlowDecoder();
+  #table = new KeyTable(KEY_WIDTH, 1 << 12);
+  #c = new Columns(1024);
+  #free: number[] = [];
+  #used = 0;
+  #live = 0;
+  #serial = 0;
+  #contexts = new KeyTable(4, 1 << 8);
+  #ctx: Context[] = [{ parent: 0, hop: { kind: "gre", src: "", dst: "" } }];
+  #frags = new KeyTable(KEY_WIDTH, 1 << 8);
+  #now = 0;
+  #nextSweep = -Infinity;
+  #linkType = 1;
+  /** Flows waiting for the end (their DNS name or verdict can still change), or all of them. */
+  #held: Flow[] = [];
+  #heldWarned = false;
+  #fullWarned = false;
+  #ctxWarned = false;
+
+  constructor(emit: (flow: Flow) => void, options: FlowEngineOptions = {}) {
+    this.#emit = emit;
+    this.#maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
+    this.#maxDepth = Math.max(0, options.maxTunnelDepth ?? DEFAULT_MAX_TUNNEL_DEPTH);
+    this.#streaming = options.streaming ?? true;
+  }
+
+  /** Flows in the table now. */
+  get liveFlows(): number {
+    return this.#live;
+  }
+
+  packet(
+    b: Uint8Array,
+    off: number,
+    caplen: number,
+    _origLen: number,
+    linkType: number,
+    micros: number,
+  ): void {
+    this.#now = micros;
+    this.#frame(b, off, caplen, linkType);
+  }
+
+  #frame(b: Uint8Array, off: number, caplen: number, linkType: number): void {
+    this.stats.packets++;
+    if (this.#now >= this.#nextSweep) this.#sweep();
+    this.#linkType = linkType;
+    const d = this.#d;
+    let status = d.link(b, off, caplen, linkType);
+    if (status !== Status.IP) {
+      this.#notIp(status, linkType);
+      return;
+    }
+    let ctx = 0;
+    let depth = 0;
+    while (true) {
+      if (d.linkHop !== 0) ctx = this.#context(ctx, -1, d.linkHop, d.linkHopId, false);
+      if (ctx < 0) return;
+      const slot = this.#account(b, ctx, depth);
+      if (d.innerKind === 0 || slot < 0) return;
+      if (depth >= this.#maxDepth) {
+        this.stats.tooDeep++;
+        return;
+      }
+      ctx = this.#context(ctx, this.#c.serial[slot], d.hopKind, d.hopId, d.hopKeyed);
+      if (ctx < 0) return;
+      status = d.next(b);
+      if (status !== Status.IP) {
+        if (status === Status.Truncated) this.stats.truncated++;
+        return;
+      }
+      depth++;
+    }
+  }
+
+  #notIp(status: Status, linkType: number): void {
+    if (status === Status.Truncated) this.stats.truncated++;
+    else if (status === Status.UnknownLink) {
+      this.stats.unknownLink++;
+      this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
+    } else this.stats.notIp++;
+  }
+
+  /** The interned context under `parent` for a hop; -1 when the contexts are full. */
+  #context(parent: number, carrier: number, kind: Hop, id: number, keyed: boolean): number {
+    const t = this.#contexts;
+    const k = t.key;
+    k[0] = parent;
+    k[1] = carrier;
+    k[2] = kind;
+    k[3] = keyed ? id : 0;
+    const found = t.find();
+    if (found >= 0) return found;
+    if (this.#ctx.length >= MAX_CONTEXTS) {
+      if (!this.#ctxWarned) {
+        this.#ctxWarned = true;
+        this.warnings.push(
+          `more than ${MAX_CONTEXTS} tunnels: packets of further tunnels count for their carriers only`,
+        );
+      }
+      return -1;
+    }
+    const d = this.#d;
+    const n = this.#ctx.length;
+    const hop: TunnelHop = { kind: TUNNEL_NAMES[kind] as TunnelHop["kind"], src: "", dst: "" };
+    if (carrier >= 0) {
+      hop.src = addressText(d.ipVersion, d.addr, 0);
+      hop.dst = addressText(d.ipVersion, d.addr, 4);
+    }
+    if (id !== 0 || keyed) hop.id = id >>> 0;
+    this.#ctx.push({ parent, hop });
+    t.insert(n);
+    return n;
+  }
+
+  /** Counts the decoder's IP level for its flow; returns the flow's slot, or -1. */
+  #account(b: Uint8Array, ctx: number, depth: number): number {
+    const d = this.#d;
+    const c = this.#c;
+    const a = d.addr;
+    const proto = d.protocol;
+    const version = d.ipVersion;
+    // Later fragments: add to the flow their first fragment counted.
+    if (d.fragOffset !== 0) return this.#laterFragment(ctx);
+    const sp = d.hasPorts ? d.srcPort : 0;
+    const dp = d.hasPorts ? d.dstPort : 0;
+    // Canonical order: the smaller (address, port) is A.
+    let srcIsA = true;
+    for (let i = 0; i < 4; i++) {
+      const x = a[i] >>> 0, y = a[4 + i] >>> 0;
+      if (x !== y) {
+        srcIsA = x < y;
+        break;
+      }
+      if (i === 3) srcIsA = sp <= dp;
+    }
+    const k = this.#table.key;
+    k[0] = proto | (version << 8);
+    k[1] = d.vlanCount === 0 ? 0 : ((d.vlanCount > 1 ? 2 : 1) << 24) | (d.vlan1 << 12) | d.vlan2;
+    k[2] = ctx;
+    const sa = srcIsA ? 0 : 4, sb = srcIsA ? 4 : 0;
+    k[3] = a[sa];
+    k[4] = a[sa + 1];
+    k[5] = a[sa + 2];
+    k[6] = a[sa + 3];
+    k[7] = a[sb];
+    k[8] = a[sb + 1];
+    k[9] = a[sb + 2];
+    k[10] = a[sb + 3];
+    k[11] = srcIsA ? (sp << 16) | dp : (dp << 16) | sp;
+    let slot = this.#table.find();
+    const tcpFlags = proto === 6 ? d.tcpFlags : 0;
+    if (slot >= 0 && (tcpFlags & 0x12) === 0x02) {
+      // A pure SYN on a closed connection starts a new one (Zeek's connection reuse).
+      const f = c.flags[slot];
+      if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) {
+        this.#finishSlot(slot);
+        slot = -1;
+      }
+    }
+    if (slot < 0) {
+      slot = this.#create(srcIsA, ctx, depth);
+      if (slot < 0) return -1;
+    }
+    // Count.
+    let f = c.flags[slot];
+    const fromA = srcIsA;
+    const base = slot * 6 + (fromA ? 0 : 3);
+    c.count[base]++;
+    c.count[base + 1] += d.payloadLength;
+    c.count[base + 2] += d.ipLength;
+    const now = this.#now;
+    if (now > c.last[slot]) c.last[slot] = now;
+    if (now < c.first[slot]) c.first[slot] = now;
+    if (d.ipCaptured > 20) f |= F_BIG;
+    if (tcpFlags !== 0) {
+      if (tcpFlags & 0x02) {
+        if ((tcpFlags & 0x10) === 0) {
+          // A pure SYN: its sender is the originator, unless one was already seen.
+          if ((f & F_SYN) === 0) f = fromA ? f | F_ORIG_IS_A : f & ~F_ORIG_IS_A;
+          f |= F_SYN | (fromA ? F_SYN_A : F_SYN_B);
+        }
+      }
+      if (tcpFlags & 0x01) f |= fromA ? F_FIN_A : F_FIN_B;
+      if (tcpFlags & 0x04) f |= F_RST;
+    }
+    if (d.moreFragments) {
+      c.fragments[slot]++;
+      this.#pendingFragment(ctx, slot, fromA);
+    }
+    c.flags[slot] = f;
+    // Names stated by the originator: TLS SNI and HTTP Host in its first data segments.
+    if (
+      proto === 6 && d.payloadCaptured > 0 && c.budget[slot] > 0 &&
+      ((f & F_ORIG_IS_A) !== 0) === fromA
+    ) {
+      c.budget[slot]--;
+      this.#names(b, slot);
+    }
+    if (d.hasPorts && (sp === 53 || dp === 53) && (proto === 17 || proto === 6)) {
+      if (d.payloadCaptured > 0) {
+        this.harvest.harvest(
+          b,
+          d.payloadOffset,
+          d.payloadOffset + d.payloadCaptured,
+          microsToSeconds(now),
+          proto === 6,
+        );
+      }
+    }
+    return slot;
+  }
+
+  #names(b: Uint8Array, slot: number): void {
+    const d = this.#d;
+    const p = d.payloadOffset;
+    const end = p + d.payloadCaptured;
+    let name: string | undefined;
+    let source: FlowName["source"];
+    if (b[p] === 0x16) {
+      name = tlsServerName(b, p, end);
+      source = "sni";
+    } else {
+      name = httpHost(b, p, end);
+      source = "http";
+    }
+    if (name === undefined) return;
+    const c = this.#c;
+    const list = c.names[slot] ?? (c.names[slot] = []);
+    if (list.length >= 8 || list.some((n) => n.name === name && n.source === source)) return;
+    list.push({ name, source });
+  }
+
+  #pendingFragment(ctx: number, slot: number, fromA: boolean): void {
+    const t = this.#frags;
+    if (t.size >= MAX_PENDING_FRAGMENTS) t.clear();
+    this.#fragmentKey(ctx);
+    if (t.find() < 0) t.insert(slot * 2 + (fromA ? 0 : 1));
+  }
+
+  #fragmentKey(ctx: number): void {
+    const d = this.#d;
+    const k = this.#frags.key;
+    k.set(d.addr, 0);
+    k[8] = d.protocol | (d.ipVersion << 8);
+    k[9] = d.fragId;
+    k[10] = ctx;
+    k[11] = 0;
+  }
+
+  #laterFragment(ctx: number): number {
+    const d = this.#d;
+    this.#fragmentKey(ctx);
+    const t = this.#frags;
+    const v = t.find();
+    if (v < 0) {
+      this.stats.orphanFragments++;
+      return -1;
+    }
+    const slot = v >> 1;
+    const c = this.#c;
+    // The fragment's data (its IP length less its header) joins the datagram's IP bytes.
+    const header = d.payloadOffset > 0
+      ? d.payloadOffset - d.ipOffset
+      : d.ipLength - d.payloadLength;
+    c.count[slot * 6 + (v & 1) * 3 + 2] += Math.max(0, d.ipLength - header);
+    c.fragments[slot]++;
+    if (this.#now > c.last[slot]) c.last[slot] = this.#now;
+    if (!d.moreFragments) t.remove();
+    return -1;
+  }
+
+  /** A new flow for the decoder's packet; -1 when the table is full. */
+  #create(srcIsA: boolean, ctx: number, depth: number): number {
+    if (this.#live >= this.#maxFlows) {
+      this.stats.overflowPackets++;
+      if (!this.#fullWarned) {
+        this.#fullWarned = true;
+        this.warnings.push(
+          `the flow table is full (${this.#maxFlows} flows at once): packets of further new flows are not counted (raise the limit with maxFlows / --max-flows)`,
+        );
+      }
+      return -1;
+    }
+    const c = this.#c;
+    let slot: number;
+    if (this.#free.length > 0) slot = this.#free.pop()!;
+    else {
+      slot = this.#used++;
+      if (slot >= c.cap) c.grow();
+    }
+    this.#live++;
+    this.#table.insert(slot);
+    c.key.set(this.#table.key, slot * KEY_WIDTH);
+    const d = this.#d;
+    let f = srcIsA ? F_FIRST_FROM_A : 0;
+    // The originator: the sender, but the receiver of a SYN-ACK seen first.
+    const synAck = d.protocol === 6 && (d.tcpFlags & 0x12) === 0x12;
+    if (srcIsA !== synAck) f |= F_ORIG_IS_A;
+    if (d.icmpOneWay) f |= F_ONE_WAY;
+    c.serial[slot] = this.#serial++ & 0x7fffffff;
+    c.first[slot] = this.#now;
+    c.last[slot] = this.#now;
+    c.count.fill(0, slot * 6, slot * 6 + 6);
+    c.fragments[slot] = 0;
+    c.budget[slot] = d.protocol === 6 ? NAME_BUDGET : 0;
+    c.names[slot] = undefined;
+    const [verdict, conditional] = this.#verdict(ctx, depth);
+    if (conditional) f |= F_COND_DNS;
+    c.flags[slot] = f;
+    c.verdict[slot] = verdict;
+    return slot;
+  }
+
+  /** The platform's verdict on the decoder's packet, first packet of its flow (SECFLOW.md 2-3). */
+  #verdict(_ctx: number, depth: number): [V, boolean] {
+    const d = this.#d;
+    if (depth > 0) return [V.InTunnel, false];
+    if (d.encapsulated || !(this.#linkType in LINK_TYPES)) return [V.Encapsulation, false];
+    if (d.ipVersion === 6) return [V.Ipv6, false];
+    const proto = d.protocol;
+    if (proto !== 6 && proto !== 17 && proto !== 1) return [V.NotTcpUdpIcmp, false];
+    const src = d.addr[0] >>> 0, dst = d.addr[4] >>> 0;
+    const multicast = (dst >>> 28) === 14 || dst === 0xffffffff;
+    if (proto === 1) {
+      if (isFilterLocal(src) && isFilterLocal(dst)) {
+        return [multicast ? V.BroadcastMulticast : V.LanInternal, false];
+      }
+      return [V.Kept, false];
+    }
+    const sp = d.srcPort, dp = d.dstPort;
+    if (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1) return [V.BlockedPort, false];
+    const port53 = sp === 53 || dp === 53;
+    if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
+      return [multicast ? V.BroadcastMulticast : V.LanInternal, false];
+    }
+    const conditional = port53 && isRfc1918(src) && isRfc1918(dst);
+    if (isLocal(src) && isLocal(dst)) {
+      return [multicast ? V.BroadcastMulticast : V.LocalOnly, conditional];
+    }
+    return [V.Kept, conditional];
+  }
+
+  /** Ends idle flows. */
+  #sweep(): void {
+    const now = this.#now;
+    this.#nextSweep = now + SWEEP_EVERY;
+    const c = this.#c;
+    for (let slot = 0; slot < this.#used; slot++) {
+      if (c.serial[slot] < 0) continue;
+      const proto = c.key[slot * KEY_WIDTH] & 255;
+      const idle = proto === 6 ? TCP_TIMEOUT : OTHER_TIMEOUT;
+      if (now - c.last[slot] > idle) this.#finishSlot(slot);
+    }
+  }
+
+  /** Emits the flow in `slot` and frees the slot. */
+  #finishSlot(slot: number): void {
+    const c = this.#c;
+    const t = this.#table;
+    t.key.set(c.key.subarray(slot * KEY_WIDTH, slot * KEY_WIDTH + KEY_WIDTH));
+    t.remove();
+    const flow = this.#flowOf(slot);
+    c.serial[slot] = -1;
+    c.names[slot] = undefined;
+    this.#free.push(slot);
+    this.#live--;
+    this.#out(flow, (c.flags[slot] & F_COND_DNS) !== 0);
+  }
+
+  /** Emits now when streaming and nothing about the flow can change, else holds it. */
+  #out(flow: Flow, conditional: boolean): void {
+    if (!this.#streaming) {
+      this.#held.push(flow);
+      return;
+    }
+    const undecided = conditional || (flow.ipVersion === 4 && !this.#dnsSettled(flow));
+    if (!undecided) {
+      this.#emit(flow);
+      return;
+    }
+    if (this.#held.length >= this.#maxFlows) {
+      if (!this.#heldWarned) {
+        this.#heldWarned = true;
+        this.warnings.push(
+          `more than ${this.#maxFlows} flows waited for names from later DNS answers: further ones are written with the names known when they ended`,
+        );
+      }
+      this.#settle(flow, conditional);
+      this.#emit(flow);
+      return;
+    }
+    if (conditional) flow.sample = "local-dns"; // marker, settled at the end
+    this.#held.push(flow);
+  }
+
+  /** Whether a DNS answer at or before the flow's start names its destination. */
+  #dnsSettled(flow: Flow): boolean {
+    const dst = ipv4Number(flow.dstIp);
+    const list = this.harvest.byAddress.get(dst);
+    if (!list) return false;
+    const start = flow.start / 1e6;
+    for (const h of list) if (h.time <= start) return true;
+    return false;
+  }
+
+  /** Applies the DNS name and the rule-4 verdict known now. */
+  #settle(flow: Flow, conditional: boolean): void {
+    if (conditional) {
+      flow.sample = this.harvest.localLookups ? "local-dns" : this.#keptOrLocal(flow);
+      if (flow.sample !== "kept") delete flow.secflow;
+    }
+    if (flow.ipVersion !== 4) return;
+    const list = this.harvest.byAddress.get(ipv4Number(flow.dstIp));
+    if (!list || list.length === 0) return;
+    // As Secflows name destinations: the latest answer at or before the start, else the first.
+    const start = microsToSeconds(flow.start);
+    let best: { name: string; time: number } | undefined;
+    let earliest = list[0];
+    for (const h of list) {
+      if (h.time < earliest.time) earliest = h;
+      if (h.time <= start && (!best || h.time >= best.time)) best = h;
+    }
+    const name = (best ?? earliest).name;
+    flow.names = flow.names.filter((n) => n.source !== "dns");
+    flow.names.unshift({ name, source: "dns" });
+  }
+
+  #keptOrLocal(flow: Flow): SampleVerdict {
+    const s = ipv4Number(flow.srcIp), d = ipv4Number(flow.dstIp);
+    return isLocal(s) && isLocal(d) ? "local-only" : "kept";
+  }
+
+  /** The flow in `slot` as an object. */
+  #flowOf(slot: number): Flow {
+    const c = this.#c;
+    const k = c.key;
+    const o = slot * KEY_WIDTH;
+    const f = c.flags[slot];
+    const proto = k[o] & 255;
+    const version = (k[o] >> 8) as 4 | 6;
+    const origA = (f & F_ORIG_IS_A) !== 0;
+    const ao = o + 3, bo = o + 7;
+    const pa = k[o + 11] >>> 16, pb = k[o + 11] & 0xffff;
+    const so = origA ? ao : bo, doff = origA ? bo : ao;
+    const srcPort = origA ? pa : pb, dstPort = origA ? pb : pa;
+    const srcIp = addressText(version, k, so);
+    const dstIp = addressText(version, k, doff);
+    const cnt = c.count;
+    const sBase = slot * 6 + (origA ? 0 : 3), dBase = slot * 6 + (origA ? 3 : 0);
+    const start = c.first[slot], end = c.last[slot];
+    let verdict: SampleVerdict = VERDICTS[c.verdict[slot]];
+    if (verdict === "kept" && (f & F_BIG) === 0) verdict = "too-short";
+    const vlanWord = k[o + 1];
+    const vlans: number[] = [];
+    if (vlanWord !== 0) {
+      vlans.push((vlanWord >> 12) & 0xfff);
+      if (vlanWord >>> 24 > 1) vlans.push(vlanWord & 0xfff);
+    }
+    const flow: Flow = {
+      start,
+      end,
+      duration: end - start,
+      startTime: isoMicros(start),
+      endTime: isoMicros(end),
+      srcIp,
+      srcPort,
+      dstIp,
+      dstPort,
+      ipVersion: version,
+      protocol: proto,
+      transport: transportName(proto),
+      srcPackets: cnt[sBase],
+      srcBytes: cnt[sBase + 1],
+      srcIpBytes: cnt[sBase + 2],
+      dstPackets: cnt[dBase],
+      dstBytes: cnt[dBase + 1],
+      dstIpBytes: cnt[dBase + 2],
+      communityId: communityIdOfWords(
+        version,
+        k,
+        so,
+        k,
+        doff,
+        proto,
+        srcPort,
+        dstPort,
+        (f & F_ONE_WAY) !== 0,
+      ),
+      vlans,
+      tunnel: this.#path(k[o + 2]),
+      names: c.names[slot] ?? [],
+      sample: verdict,
+    };
+    if (verdict === "kept") flow.secflow = this.#secflow(k, o, f, proto);
+    if (proto === 6) {
+      flow.tcpFlags = {
+        syn: (f & F_SYN) !== 0,
+        fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
+        rst: (f & F_RST) !== 0,
+      };
+    }
+    if (c.fragments[slot] > 0) flow.fragments = c.fragments[slot];
+    return flow;
+  }
+
+  /** The Secflow a kept flow joins: the session its first packet creates (SECFLOW.md 3). */
+  #secflow(k: Int32Array, o: number, f: number, proto: number): { src: string; dst: string } {
+    const firstA = (f & F_FIRST_FROM_A) !== 0;
+    const s = (firstA ? k[o + 3] : k[o + 7]) >>> 0;
+    const dd = (firstA ? k[o + 7] : k[o + 3]) >>> 0;
+    const pa = k[o + 11] >>> 16, pb = k[o + 11] & 0xffff;
+    const sp = firstA ? pa : pb, dp = firstA ? pb : pa;
+    if (proto === 1) {
+      const sIsSource = isLocal(s) || !isLocal(dd);
+      return sIsSource
+        ? { src: ipToString(s), dst: ipToString(dd) }
+        : { src: ipToString(dd), dst: ipToString(s) };
+    }
+    let sourceIsS: boolean;
+    if (isLocal(s)) {
+      if (sp > 49151) sourceIsS = true;
+      else if (dp > 49151) sourceIsS = false;
+      else if (dp < 1024) sourceIsS = true;
+      else sourceIsS = !(dp > sp);
+    } else sourceIsS = !(dp > sp);
+    const S = `${ipToString(s)}:${sp}`, D = `${ipToString(dd)}:${dp}`;
+    return sourceIsS ? { src: S, dst: D } : { src: D, dst: S };
+  }
+
+  #path(ctx: number): TunnelHop[] {
+    const path: TunnelHop[] = [];
+    for (let n = 0; ctx !== 0 && n < 64; n++) {
+      const c = this.#ctx[ctx];
+      path.push(c.hop);
+      ctx = c.parent;
+    }
+    return path.reverse();
+  }
+
+  /** Ends every flow; held flows are named and emitted (in start order unless streaming). */
+  finish(): void {
+    const c = this.#c;
+    for (let slot = 0; slot < this.#used; slot++) {
+      if (c.serial[slot] >= 0) this.#finishSlot(slot);
+    }
+    const held = this.#held;
+    this.#held = [];
+    for (const flow of held) {
+      const conditional = flow.sample === "local-dns";
+      if (conditional) flow.sample = "kept";
+      this.#settle(flow, conditional);
+    }
+    if (!this.#streaming) held.sort((x, y) => x.start - y.start);
+    for (const flow of held) this.#emit(flow);
+    if (this.stats.orphanFragments > 0) {
+      this.warnings.push(
+        `${this.stats.orphanFragments} later fragments came without their first fragment (no ports): not counted in any flow`,
+      );
+    }
+  }
+}
+
+/** A numeric IPv4 address of dotted text (flows hold text once emitted). */
+function ipv4Number(text: string): number {
+  let n = 0, part = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 46) {
+      n = n * 256 + part;
+      part = 0;
+    } else part = part * 10 + ch - 48;
+  }
+  return n * 256 + part;
+}
+
+/** Text of an address at `words[at..]`: dotted IPv4, or RFC 5952 IPv6. */
+export function addressText(version: number, words: Int32Array, at: number): string {
+  if (version === 4) return ipToString(words[at] >>> 0);
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) g.push((words[at + i] >>> 16) & 0xffff, words[at + i] & 0xffff);
+  // The longest run of two or more zero groups becomes "::".
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
+    i = j;
+  }
+  // IPv4-mapped addresses keep their dotted tail.
+  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) {
+    return `::ffff:${ipToString(words[at + 3] >>> 0)}`;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestAt < 0) return hex.join(":");
+  return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLen).join(":")}`;
+}
+
+/** ISO 8601 with microseconds, UTC. */
+export function isoMicros(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return "";
+  const frac = String(Math.floor(us - ms * 1000)).padStart(3, "0");
+  return `${d.toISOString().slice(0, 23)}${frac}Z`;
+}
+
+export type { LeftOutReason };

@@ -1,0 +1,132 @@
+/**
+ * Names a client states in headers: the server_name of a TLS ClientHello and the Host of an
+ * HTTP/1 request, read from the bytes of one TCP segment. Only the name is kept (no path, no
+ * other header, no payload); what is not a usable host name is ignored.
+ * @module
+ */
+import { isUsableName } from "../dns.ts";
+
+const latin1 = new TextDecoder("latin1");
+
+/** A usable host name of `b[p, p+n)`, or undefined: printable ASCII only. */
+function hostName(b: Uint8Array, p: number, n: number): string | undefined {
+  if (n <= 0 || n > 255) return undefined;
+  for (let i = p; i < p + n; i++) if (b[i] <= 32 || b[i] >= 127) return undefined;
+  const name = latin1.decode(b.subarray(p, p + n));
+  return isUsableName(name) ? name : undefined;
+}
+
+/**
+ * The server name of a TLS ClientHello starting at `b[p]` (a TLS record), read as far as
+ * `end` (a ClientHello cut by the segment's end yields its name when the extension came before
+ * the cut), or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tlsServerName } from "./names.ts";
+ * assert.equal(tlsServerName(new Uint8Array([0x17, 3, 3, 0, 0]), 0, 5), undefined);
+ * ```
+ */
+export function tlsServerName(b: Uint8Array, p: number, end: number): string | undefined {
+  // Record: type 22, version 3.x, length; handshake: type 1 (ClientHello), 3-byte length.
+  if (end - p < 9 || b[p] !== 0x16 || b[p + 1] !== 3 || b[p + 5] !== 1) return undefined;
+  const recordEnd = Math.min(end, p + 5 + ((b[p + 3] << 8) | b[p + 4]));
+  let q = p + 9 + 2 + 32; // client version, random
+  if (q >= recordEnd) return undefined;
+  q += 1 + b[q]; // session id
+  if (q + 2 > recordEnd) return undefined;
+  q += 2 + ((b[q] << 8) | b[q + 1]); // cipher suites
+  if (q + 1 > recordEnd) return undefined;
+  q += 1 + b[q]; // compression methods
+  if (q + 2 > recordEnd) return undefined;
+  const extEnd = Math.min(recordEnd, q + 2 + ((b[q] << 8) | b[q + 1]));
+  q += 2;
+  while (q + 4 <= extEnd) {
+    const type = (b[q] << 8) | b[q + 1];
+    const len = (b[q + 2] << 8) | b[q + 3];
+    q += 4;
+    if (type === 0) {
+      // server_name_list: length, then entries of type (0 = host_name), length, name.
+      if (q + 5 > extEnd || b[q + 2] !== 0) return undefined;
+      const n = (b[q + 3] << 8) | b[q + 4];
+      if (q + 5 + n > extEnd) return undefined;
+      return hostName(b, q + 5, n);
+    }
+    q += len;
+  }
+  return undefined;
+}
+
+const METHODS = [
+  "GET ",
+  "POST ",
+  "HEAD ",
+  "PUT ",
+  "DELETE ",
+  "OPTIONS ",
+  "PATCH ",
+  "CONNECT ",
+  "TRACE ",
+]
+  .map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
+
+/** Bytes of a request's head that are searched for the Host header. */
+const MAX_HEAD = 8192;
+
+/**
+ * The Host header of an HTTP/1 request starting at `b[p]`, within `end` (the port kept as
+ * sent), or undefined.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { httpHost } from "./names.ts";
+ * const req = new TextEncoder().encode("GET /a?secret=1 HTTP/1.1\r\nhost:  example.com\r\n\r\n");
+ * assert.equal(httpHost(req, 0, req.length), "example.com");
+ * ```
+ */
+export function httpHost(b: Uint8Array, p: number, end: number): string | undefined {
+  const c = b[p];
+  if (c < 65 || c > 90) return undefined;
+  let method = false;
+  for (const m of METHODS) {
+    if (end - p < m.length) continue;
+    let same = true;
+    for (let i = 0; i < m.length && same; i++) same = b[p + i] === m[i];
+    if (same) {
+      method = true;
+      break;
+    }
+  }
+  if (!method) return undefined;
+  const stop = Math.min(end, p + MAX_HEAD);
+  for (let i = p; i + 7 < stop; i++) {
+    if (b[i] !== 13 || b[i + 1] !== 10) continue;
+    if (b[i + 2] === 13) return undefined; // end of the head
+    if (
+      (b[i + 2] | 32) === 104 && (b[i + 3] | 32) === 111 && (b[i + 4] | 32) === 115 &&
+      (b[i + 5] | 32) === 116 && b[i + 6] === 58
+    ) {
+      let s = i + 7;
+      while (s < stop && (b[s] === 32 || b[s] === 9)) s++;
+      let e = s;
+      while (e < stop && b[e] !== 13 && b[e] !== 10) e++;
+      while (e > s && (b[e - 1] === 32 || b[e - 1] === 9)) e--;
+      if (e >= stop) return undefined; // cut: the value may go on
+      return hostValue(b, s, e - s);
+    }
+  }
+  return undefined;
+}
+
+/** A Host value: a name or address, with an optional port. */
+function hostValue(b: Uint8Array, p: number, n: number): string | undefined {
+  if (n <= 0 || n > 261) return undefined;
+  for (let i = p; i < p + n; i++) if (b[i] <= 32 || b[i] >= 127) return undefined;
+  const text = latin1.decode(b.subarray(p, p + n));
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(:\d{1,5})?$/.exec(text);
+  if (!m) return undefined;
+  if (!m[1].startsWith("[") && !isUsableName(m[1])) return undefined;
+  return text;
+}
