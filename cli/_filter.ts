@@ -118,24 +118,32 @@ export interface FilterValues {
   net?: string[];
 }
 
-/** Protocol names `--proto` takes (any number 0-255 works too). */
+/**
+ * Protocol names `--proto` takes (any number 0-255 works too): every `transport` a flow shows
+ * (Zeek's and IANA's keywords, `ipv6-icmp`), and the short names people type (`icmpv6`, `ipip`).
+ */
 export const PROTO_NAMES: Readonly<Record<string, number>> = {
   icmp: 1,
   igmp: 2,
+  ipv4: 4,
   ipip: 4,
   tcp: 6,
   udp: 17,
   ipv6: 41,
+  rsvp: 46,
   gre: 47,
   esp: 50,
   ah: 51,
   icmpv6: 58,
   icmp6: 58,
+  "ipv6-icmp": 58,
+  eigrp: 88,
   ospf: 89,
   pim: 103,
   vrrp: 112,
   l2tp: 115,
   sctp: 132,
+  udplite: 136,
 };
 
 /** The names completion offers for `--proto`. */

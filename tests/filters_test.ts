@@ -7,7 +7,7 @@
  * errors (exit 2); completions offer the options.
  */
 import assert from "node:assert/strict";
-import { cli as cliInProcess } from "./zeek_fixtures.ts";
+import { addressOf, cli, decimalUs, random, refNet, timeArg } from "./_filter_ref.ts";
 import { dnsA, icmp, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
 import { tempDir } from "./api_fixtures.ts";
 import { flashOf } from "./_flash.ts";
@@ -24,11 +24,6 @@ import {
 import { UsageError } from "../cli/command.ts";
 import { bashScript, completionSpecs, fishScript, zshScript } from "../cli/completions.ts";
 
-async function cli(args: string[]) {
-  const r = await cliInProcess(args);
-  return { ...r, out: r.out.flatMap((l) => l.split("\n")) };
-}
-
 // ---------------------------------------------------------------------------------------------
 // The reference: the filters' meaning, on the output's text
 
@@ -41,12 +36,6 @@ interface CsvRow {
   startUs: bigint;
   endUs: bigint;
   bytes: number;
-}
-
-/** Whole microseconds of a decimal text (`"12.5"` → 12500000n), exactly. */
-function decimalUs(text: string): bigint {
-  const [whole, frac = ""] = text.split(".");
-  return BigInt(whole) * 1_000_000n + BigInt(frac.padEnd(6, "0").slice(0, 6));
 }
 
 /** Microseconds of the CSV's ISO start (`2023-11-14T22:13:20.000000Z`). */
@@ -72,25 +61,6 @@ function csvRows(lines: string[]): CsvRow[] {
       bytes: Number(cell.srcBytes) + Number(cell.dstBytes),
     };
   });
-}
-
-/** An address as a number, family and width; undefined for a name. */
-function addressOf(text: string): { family: 4 | 6; value: bigint } | undefined {
-  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
-  if (v4) {
-    return { family: 4, value: v4.slice(1).reduce((n, p) => n * 256n + BigInt(p), 0n) };
-  }
-  if (!text.includes(":")) return undefined;
-  const [left, right] = text.includes("::") ? text.split("::") : [text, undefined];
-  // A trailing dotted IPv4 is the last two groups.
-  const groups = (s: string) =>
-    s === "" ? [] : s.split(":").flatMap((g) => {
-      const v4 = addressOf(g);
-      return v4 ? [(v4.value >> 16n).toString(16), (v4.value & 0xffffn).toString(16)] : [g];
-    });
-  const l = groups(left), r = right === undefined ? [] : groups(right);
-  const all = right === undefined ? l : [...l, ...Array(8 - l.length - r.length).fill("0"), ...r];
-  return { family: 6, value: all.reduce((n, g) => n * 65536n + BigInt(`0x${g}`), 0n) };
 }
 
 /** What the filters mean, written on text. */
@@ -127,27 +97,14 @@ function refKeeps(f: RefFilter, r: CsvRow): boolean {
     }
   }
   if (f.nets) {
-    const inNet = (host: string, cidr: string) => {
-      const [net, len] = cidr.split("/");
-      const a = addressOf(host), n = addressOf(net)!;
-      if (!a || a.family !== n.family) return false;
-      const width = n.family === 4 ? 32n : 128n;
-      const shift = width - BigInt(len ?? width);
-      return a.value >> shift === n.value >> shift;
-    };
-    if (!ends.some((e) => f.nets!.some((c) => inNet(e.host, c)))) return false;
+    if (!ends.some((e) => f.nets!.some((c) => refNet(e.host, c)))) return false;
   }
   return true;
 }
 
 /** The command-line words of a reference filter (times as epoch seconds or ISO, alternately). */
 function argsOf(f: RefFilter, iso: boolean): string[] {
-  const time = (us: bigint) => {
-    const s = us / 1_000_000n, frac = String(us % 1_000_000n).padStart(6, "0");
-    return iso
-      ? new Date(Number(s) * 1000).toISOString().replace(".000Z", `.${frac}Z`)
-      : `${s}.${frac}`;
-  };
+  const time = (us: bigint) => timeArg(us, iso);
   const out: string[] = [];
   if (f.since !== undefined) out.push("--since", time(f.since));
   if (f.until !== undefined) out.push("--until", time(f.until));
@@ -155,16 +112,6 @@ function argsOf(f: RefFilter, iso: boolean): string[] {
   if (f.ports) out.push(...f.ports.flatMap(([a, b]) => ["--port", a === b ? `${a}` : `${a}-${b}`]));
   if (f.nets) out.push("--net", f.nets.join(","));
   return out;
-}
-
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Random combinations of filters drawn from values the rows hold (so boundaries are hit). */
@@ -434,15 +381,6 @@ Deno.test("the compiled predicate agrees with the reference on random records (I
     assert.equal(filter.test(key), want, `${src} ${dst} ${ports} ${filter.text}`);
   }
 });
-
-function refNet(host: string, cidr: string): boolean {
-  const [net, len] = cidr.split("/");
-  const a = addressOf(host)!, n = addressOf(net)!;
-  if (a.family !== n.family) return false;
-  const width = n.family === 4 ? 32n : 128n;
-  const shift = width - BigInt(len ?? width);
-  return a.value >> shift === n.value >> shift;
-}
 
 Deno.test("TIME is ISO 8601 or epoch seconds, exact to the microsecond", () => {
   const at = Date.UTC(2026, 11, 1, 10, 4, 5) * 1000;
