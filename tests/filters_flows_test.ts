@@ -1,0 +1,352 @@
+/**
+ * The filters on flows (`view --flows` and its `--json`, `--csv`, `--ndjson`, `--ecs` forms):
+ * on a capture built here (IPv4 and IPv6; TCP, UDP, SCTP, ICMP echo pairs, ICMPv6, a protocol by
+ * number; LAN and Internet ends; spread times), every filter and many combinations keep exactly
+ * the flows of the unfiltered output that the reference (tests/_filter_ref.ts, on the printed
+ * text) keeps, in the same order; `--proto tcp` alone is fine here (flows know their transport).
+ */
+import assert from "node:assert/strict";
+import { cat, ether, icmp, ipv4, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
+import { tempDir } from "./api_fixtures.ts";
+import { addressOf, cli, random, refNet, timeArg } from "./_filter_ref.ts";
+import { transportName } from "../secflow/flows/engine.ts";
+import { filterOf, PROTO_NAMES } from "../cli/_filter.ts";
+
+// ---------------------------------------------------------------------------------------------
+// IPv6 packets (the shared fixtures build IPv4)
+
+function ip6Bytes(text: string): number[] {
+  const v = addressOf(text)!.value;
+  return Array.from({ length: 16 }, (_, i) => Number((v >> BigInt(8 * (15 - i))) & 0xffn));
+}
+
+const u16 = (n: number) => [(n >> 8) & 255, n & 255];
+
+/** An IPv6 packet: header and `body` after it (`next` its protocol). */
+function ipv6(src: string, dst: string, next: number, body: Uint8Array | number[]): Uint8Array {
+  return cat(
+    [0x60, 0, 0, 0, ...u16(body.length), next, 64, ...ip6Bytes(src), ...ip6Bytes(dst)],
+    body,
+  );
+}
+
+function tcp6(src: string, dst: string, sp: number, dp: number, payload: number, flags = 0x18) {
+  const header = [
+    ...u16(sp),
+    ...u16(dp),
+    0,
+    0,
+    3,
+    232,
+    0,
+    0,
+    0,
+    0,
+    0x50,
+    flags,
+    255,
+    255,
+    0,
+    0,
+    0,
+    0,
+  ];
+  return ipv6(src, dst, 6, cat(header, new Uint8Array(payload)));
+}
+
+function udp6(src: string, dst: string, sp: number, dp: number, payload: number) {
+  return ipv6(
+    src,
+    dst,
+    17,
+    cat([...u16(sp), ...u16(dp), ...u16(8 + payload), 0, 0], new Uint8Array(payload)),
+  );
+}
+
+function icmp6(src: string, dst: string, type: number) {
+  return ipv6(src, dst, 58, [type, 0, 0, 0, 0, 1, 0, 1]);
+}
+
+/** An IPv4/SCTP packet: common header and one DATA chunk. */
+function sctp(src: string, dst: string, sp: number, dp: number) {
+  return ipv4({
+    src,
+    dst,
+    proto: 132,
+    body: Uint8Array.from([
+      ...u16(sp),
+      ...u16(dp),
+      0,
+      0,
+      0,
+      1,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      20,
+      ...new Array(16).fill(0),
+    ]),
+  });
+}
+
+const V4 = ["10.0.0.1", "10.0.0.2", "192.168.1.7", "93.184.216.34", "8.8.8.8", "172.16.5.9"];
+const V6 = ["2001:db8::1", "2001:db8::2", "2001:db8:1::10", "fe80::1", "2a00:1450:4001::200e"];
+
+/** A capture of flows of every kind the filters tell apart. */
+function capture(): Uint8Array {
+  const rnd = random(5);
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const packets: Pkt[] = [];
+  let us = T0;
+  for (let i = 0; i < 90; i++) {
+    us += Math.floor(rnd() * 2e6);
+    const six = rnd() < 0.35;
+    const [a, b] = six ? [pick(V6), pick(V6)] : [pick(V4), pick(V4)];
+    if (a === b) continue;
+    const sp = 30000 + i, dp = pick([443, 80, 53, 8080, 5060]);
+    const kind = i % 6;
+    const n = 1 + Math.floor(rnd() * 3);
+    for (let k = 0; k < n; k++) {
+      const t = us + k * Math.floor(rnd() * 300_000);
+      let out: Uint8Array, back: Uint8Array;
+      if (kind === 0 || kind === 1) {
+        out = six ? tcp6(a, b, sp, dp, 50) : tcp({ src: a, dst: b, sp, dp, payload: 50 });
+        back = six
+          ? tcp6(b, a, dp, sp, 400)
+          : tcp({ src: b, dst: a, sp: dp, dp: sp, payload: 400 });
+      } else if (kind === 2) {
+        out = six ? udp6(a, b, sp, dp, 40) : udp({ src: a, dst: b, sp, dp, payload: 40 });
+        back = six ? udp6(b, a, dp, sp, 90) : udp({ src: b, dst: a, sp: dp, dp: sp, payload: 90 });
+      } else if (kind === 3) {
+        out = six ? icmp6(a, b, 128) : icmp({ src: a, dst: b, type: 8, payload: 16 });
+        back = six ? icmp6(b, a, 129) : icmp({ src: b, dst: a, type: 0, payload: 16 });
+      } else if (kind === 4) {
+        out = six ? udp6(a, b, sp, 123, 48) : sctp(a, b, sp, 2905);
+        back = six ? udp6(b, a, 123, sp, 48) : sctp(b, a, 2905, sp);
+      } else {
+        out = six
+          ? ipv6(a, b, 253, [1, 2, 3, 4])
+          : ipv4({ src: a, dst: b, proto: 253, body: Uint8Array.of(1, 2, 3, 4) });
+        back = out;
+      }
+      packets.push({ us: t, ip: out }, { us: t + 40, ip: back });
+    }
+  }
+  packets.sort((x, y) => x.us - y.us);
+  // pcapOf wraps IPv4 in Ethernet; IPv6 needs its own EtherType.
+  return pcapOf(packets, {
+    name: "ethernet",
+    linkType: 1,
+    wrap: (p) => ether(p, p[0] >> 4 === 6 ? 0x86dd : 0x0800),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference, on what view --flows --ndjson prints
+
+interface FlowLine {
+  line: string;
+  start: bigint;
+  end: bigint;
+  srcIp: string;
+  dstIp: string;
+  srcPort: number;
+  dstPort: number;
+  protocol: number;
+  transport: string;
+}
+
+interface RefFilter {
+  since?: bigint;
+  until?: bigint;
+  protos?: string[];
+  ports?: [number, number][];
+  nets?: string[];
+}
+
+const PORTED = ["tcp", "udp", "sctp", "udplite"];
+
+function refKeeps(f: RefFilter, r: FlowLine): boolean {
+  if (f.since !== undefined && r.end < f.since) return false;
+  if (f.until !== undefined && r.start > f.until) return false;
+  if (
+    f.protos && !f.protos.some((p) =>
+      p === r.transport || p === String(r.protocol) ||
+      (p === "tcp/udp" && (r.transport === "tcp" || r.transport === "udp")) ||
+      (p === "icmpv6" && r.transport === "ipv6-icmp")
+    )
+  ) return false;
+  if (f.ports) {
+    const ports = PORTED.includes(r.transport) ? [r.srcPort, r.dstPort] : [];
+    if (!ports.some((p) => f.ports!.some(([a, b]) => p >= a && p <= b))) return false;
+  }
+  if (f.nets && !f.nets.some((c) => refNet(r.srcIp, c) || refNet(r.dstIp, c))) return false;
+  return true;
+}
+
+function flowLines(out: string[]): FlowLine[] {
+  return out.filter((l) => l !== "").map((line) => {
+    const o = JSON.parse(line);
+    return {
+      line,
+      start: BigInt(o.start),
+      end: BigInt(o.end),
+      srcIp: o.srcIp,
+      dstIp: o.dstIp,
+      srcPort: o.srcPort,
+      dstPort: o.dstPort,
+      protocol: o.protocol,
+      transport: o.transport,
+    };
+  });
+}
+
+/** Rows of `view --flows --csv` (start order; the fixture's cells hold no comma or quote). */
+function csvFlows(out: string[]): FlowLine[] {
+  const [head, ...lines] = out.filter((l) => l !== "");
+  const keys = head.split(",");
+  return lines.map((line) => {
+    const c = Object.fromEntries(line.split(",").map((v, i) => [keys[i], v]));
+    return {
+      line,
+      start: BigInt(c.start),
+      end: BigInt(c.end),
+      srcIp: c.srcIp,
+      dstIp: c.dstIp,
+      srcPort: Number(c.srcPort),
+      dstPort: Number(c.dstPort),
+      protocol: Number(c.protocol),
+      transport: c.transport,
+    };
+  });
+}
+
+function argsOf(f: RefFilter, iso: boolean): string[] {
+  const out: string[] = [];
+  if (f.since !== undefined) out.push("--since", timeArg(f.since, iso));
+  if (f.until !== undefined) out.push("--until", timeArg(f.until, iso));
+  if (f.protos) out.push("--proto", f.protos.join(","));
+  if (f.ports) out.push(...f.ports.flatMap(([a, b]) => ["--port", a === b ? `${a}` : `${a}-${b}`]));
+  if (f.nets) out.push(...f.nets.flatMap((n) => ["--net", n]));
+  return out;
+}
+
+function filtersFor(rows: FlowLine[], n: number, seed: number): RefFilter[] {
+  const rnd = random(seed);
+  const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
+  const times = rows.flatMap((r) => [r.start, r.end, r.start - 1n, r.end + 1n]);
+  const protos = ["tcp", "udp", "tcp/udp", "icmp", "ipv6-icmp", "icmpv6", "sctp", "253", "6", "58"];
+  const ports = [443, 80, 53, 8080, 123, 2905, 30010, 8];
+  const nets = [
+    "10.0.0.0/8",
+    "10.0.0.1",
+    "192.168.0.0/16",
+    "93.184.216.34/32",
+    "0.0.0.0/0",
+    "2001:db8::/32",
+    "2001:db8::/64",
+    "2001:db8:1::/48",
+    "fe80::/10",
+    "::/0",
+    "2a00:1450::/32",
+  ];
+  const out: RefFilter[] = [
+    { protos: ["tcp"] },
+    { protos: ["udp"] },
+    { protos: ["ipv6-icmp"] },
+    { protos: ["253"] },
+    { ports: [[8, 8]] }, // an ICMP type is not a port
+    { nets: ["::/0"] },
+    { nets: ["0.0.0.0/0"] },
+    { since: rows[rows.length - 1].start },
+    { until: rows[0].start },
+  ];
+  while (out.length < n) {
+    const f: RefFilter = {};
+    if (rnd() < 0.35) f.since = pick(times);
+    if (rnd() < 0.35) {
+      f.until = f.since !== undefined ? f.since + BigInt(Math.floor(rnd() * 2e7)) : pick(times);
+    }
+    if (rnd() < 0.4) f.protos = rnd() < 0.7 ? [pick(protos)] : [pick(protos), pick(protos)];
+    if (rnd() < 0.35) {
+      const a = pick(ports);
+      f.ports = rnd() < 0.6 ? [[a, a]] : [[a, a], [pick(ports), 65535]];
+    }
+    if (rnd() < 0.5) f.nets = rnd() < 0.7 ? [pick(nets)] : [pick(nets), pick(nets)];
+    if (Object.keys(f).length) out.push(f);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Deno.test("view --flows with filters is exactly the unfiltered output filtered (--ndjson, --ecs, --csv, --json, table)", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/flows.pcap`;
+  await Deno.writeFile(pcap, capture());
+  const all = await cli(["view", pcap, "--flows", "--ndjson"]);
+  assert.equal(all.code, 0, all.err.join("\n"));
+  const rows = flowLines(all.out);
+  // Every kind the filters tell apart is there.
+  for (const t of ["tcp", "udp", "icmp", "ipv6-icmp", "sctp", "253"]) {
+    assert.ok(rows.some((r) => r.transport === t), `a ${t} flow`);
+  }
+  assert.ok(rows.some((r) => r.srcIp.includes(":")) && rows.some((r) => !r.srcIp.includes(":")));
+  const ecsAll = (await cli(["view", pcap, "--ecs"])).out.filter((l) => l !== "");
+  const csvAll = csvFlows((await cli(["view", pcap, "--flows", "--csv"])).out);
+  assert.equal(ecsAll.length, rows.length);
+  let selective = 0;
+  for (const [i, f] of filtersFor(rows, 45, 9).entries()) {
+    const args = argsOf(f, i % 2 === 0);
+    const keptIdx = rows.flatMap((r, j) => refKeeps(f, r) ? [j] : []);
+    if (keptIdx.length > 0 && keptIdx.length < rows.length) selective++;
+    const got = await cli(["view", pcap, "--flows", "--ndjson", ...args]);
+    assert.equal(got.code, 0, `${args.join(" ")}: ${got.err.join("\n")}`);
+    assert.deepEqual(
+      got.out.filter((l) => l !== ""),
+      keptIdx.map((j) => rows[j].line),
+      args.join(" "),
+    );
+    if (i % 3 === 0) {
+      // The other forms keep the same flows.
+      const ecs = await cli(["view", pcap, "--ecs", ...args]);
+      assert.deepEqual(
+        ecs.out.filter((l) => l !== ""),
+        keptIdx.map((j) => ecsAll[j]),
+        args.join(" "),
+      );
+    }
+    if (i % 3 === 1) {
+      // CSV is in start order (not streamed): its own rows, filtered.
+      const csv = await cli(["view", pcap, "--flows", "--csv", ...args]);
+      assert.deepEqual(
+        csvFlows(csv.out).map((r) => r.line),
+        csvAll.filter((r) => refKeeps(f, r)).map((r) => r.line),
+        args.join(" "),
+      );
+    }
+  }
+  assert.ok(selective >= 20, `only ${selective} selective filters`);
+  // --json and the table.
+  const args = ["--proto", "tcp", "--net", "2001:db8::/32"];
+  const want = rows.filter((r) => refKeeps({ protos: ["tcp"], nets: ["2001:db8::/32"] }, r));
+  assert.ok(want.length > 0 && want.length < rows.length);
+  const json = await cli(["view", pcap, "--flows", "--json", ...args]);
+  assert.equal(JSON.parse(json.out.join("\n")).length, want.length);
+  const table = await cli(["view", pcap, "--flows", ...args]);
+  assert.equal(table.out.filter((l) => l !== "").length, want.length + 1);
+  assert.deepEqual(table.err, [`${want.length} of ${rows.length} flows shown`]);
+});
+
+Deno.test("--proto takes every transport name a flow shows, and tcp alone on flows", () => {
+  for (let p = 0; p < 256; p++) {
+    const name = transportName(p);
+    assert.ok(name === String(p) || PROTO_NAMES[name] === p, `${p} shows as ${name}`);
+    assert.ok(filterOf({ proto: [name] }, "flows"), name);
+  }
+  assert.ok(filterOf({ proto: ["tcp"] }, "flows"));
+});
