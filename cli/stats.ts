@@ -3,10 +3,10 @@
  * and the destinations and sources that moved the most bytes, of the Secflows the filters keep.
  * @module
  */
-import { type Command, parseCommandArgs, positiveInt } from "./command.ts";
+import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import { INPUT_HELP, INPUT_OPTIONS, inputRows, type SecflowRow } from "./_rows.ts";
-import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, keep } from "./_filter.ts";
+import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, flowTest, keep } from "./_filter.ts";
 import {
   type Column,
   formatBytes,
@@ -141,6 +141,7 @@ function topTable(
 export const statsCommand: Command = {
   name: "stats",
   help: `usage: networksage stats INPUT... [--top N] [FILTERS] [--json] [--dns DNSLOG]
+       networksage stats --flows INPUT... [--top N] [FILTERS] [--json]
        networksage stats --uuid UUID [--top N] [FILTERS] [--json]
 
 Totals of Secflows (packets and payload bytes, both directions), their time span (UTC), how
@@ -153,14 +154,25 @@ the most bytes. INPUT is read as view reads it (in memory, nothing written).
 nameSources as {source: count}, each top list as [{dst|src, bytes, packets, secflows}] by bytes
 descending (ties by name).
 
+--flows counts every flow of captures or Zeek conn.logs instead (IPv6, LAN, tunnels, any
+protocol; see view --flows), as they are read: totals (packets, payload and IP bytes, time span),
+the flows the platform's sample keeps (and the Secflows they make), by transport, the flows it
+leaves out by reason (ipv6, lan-internal, in-tunnel, blocked-port, ...), and the top talkers
+(addresses by IP bytes sent and received). --json prints {"flows", "packets", "bytes",
+"ipBytes", "start", "end", "secflows", "transports", "kept", "leftOut", "topTalkers",
+"unrankedAddresses"}, each group as {flows, packets, bytes, ipBytes}.
+
 options:
   --top N            entries in each top list (default 10)
   --json             the statistics as one JSON object
+  --flows            statistics of every flow instead of Secflows
+  --max-flows N      with --flows: flows tracked at once (default 1,000,000)
 ${INPUT_HELP}
 ${filterHelp()}
 With filters, every number is of the Secflows they keep (the table says how many of all).
 
 examples: networksage stats capture.pcap day.sf
+          networksage stats --flows capture.pcap --top 5
           networksage stats capture.pcap --net 192.168.1.0/24 --until 2026-12-01T12:00Z
 
 permissions: --allow-read (INPUT, DNSLOG)
@@ -169,9 +181,28 @@ permissions: --allow-read (INPUT, DNSLOG)
     const { values, positionals } = parseCommandArgs("stats", args, {
       ...INPUT_OPTIONS,
       top: { type: "string" },
+      flows: { type: "boolean" },
+      "max-flows": { type: "string" },
       ...FILTER_OPTIONS,
     });
     const topN = positiveInt("top", values.top) ?? 10;
+    if (values.flows) {
+      if (values.uuid !== undefined) throw new UsageError("--flows reads local INPUTs, not --uuid");
+      if (values.dns !== undefined || values.format !== undefined) {
+        throw new UsageError("--dns and --format go with Secflows, not with --flows");
+      }
+      const flowFilter = filterOf(values, "flows");
+      const { flowsStats } = await import("./_flows_stats.ts");
+      return await flowsStats(positionals, {
+        json: values.json,
+        top: topN,
+        maxFlows: positiveInt("max-flows", values["max-flows"]),
+        quiet: values.quiet,
+        keep: flowFilter && flowTest(flowFilter),
+        filterText: flowFilter?.text,
+      }, ctx);
+    }
+    if (values["max-flows"] !== undefined) throw new UsageError("--max-flows goes with --flows");
     const filter = filterOf(values, "Secflows");
     const all = await inputRows("stats", values, positionals, ctx.err);
     const rows = keep(all, filter, fillRowKey);

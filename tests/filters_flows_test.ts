@@ -150,6 +150,8 @@ function capture(): Uint8Array {
 
 interface FlowLine {
   line: string;
+  /** The parsed line (NDJSON only). */
+  o?: Record<string, any>;
   start: bigint;
   end: bigint;
   srcIp: string;
@@ -193,6 +195,7 @@ function flowLines(out: string[]): FlowLine[] {
     const o = JSON.parse(line);
     return {
       line,
+      o,
       start: BigInt(o.start),
       end: BigInt(o.end),
       srcIp: o.srcIp,
@@ -349,4 +352,92 @@ Deno.test("--proto takes every transport name a flow shows, and tcp alone on flo
     assert.ok(filterOf({ proto: [name] }, "flows"), name);
   }
   assert.ok(filterOf({ proto: ["tcp"] }, "flows"));
+});
+
+/** What stats --flows --json should say of `rows`, computed from their NDJSON lines. */
+function refStats(rows: FlowLine[], top: number) {
+  type Counts = { flows: number; packets: number; bytes: number; ipBytes: number };
+  const add = (m: Map<string, Counts>, k: string, o: Record<string, any>) => {
+    const c = m.get(k) ?? { flows: 0, packets: 0, bytes: 0, ipBytes: 0 };
+    m.set(k, {
+      flows: c.flows + 1,
+      packets: c.packets + o.srcPackets + o.dstPackets,
+      bytes: c.bytes + o.srcBytes + o.dstBytes,
+      ipBytes: c.ipBytes + o.srcIpBytes + o.dstIpBytes,
+    });
+  };
+  const all = new Map<string, Counts>(), transports = new Map<string, Counts>();
+  const sample = new Map<string, Counts>(), talkers = new Map<string, Counts>();
+  const secflows = new Set<string>();
+  for (const { o } of rows) {
+    add(all, "", o!);
+    add(transports, o!.transport, o!);
+    add(sample, o!.sample, o!);
+    for (const ip of new Set([o!.srcIp, o!.dstIp])) add(talkers, ip, o!);
+    if (o!.secflow) secflows.add(JSON.stringify(o!.secflow));
+  }
+  const byFlows = (m: Map<string, Counts>, key: string) =>
+    [...m].sort((a, b) => b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1))
+      .map(([k, c]) => ({ [key]: k, ...c }));
+  const none = { flows: 0, packets: 0, bytes: 0, ipBytes: 0 };
+  const starts = rows.map((r) => r.o!.startTime).sort(),
+    ends = rows.map((r) => r.o!.endTime).sort();
+  return {
+    ...(all.get("") ?? none),
+    start: starts[0] ?? null,
+    end: ends[ends.length - 1] ?? null,
+    secflows: secflows.size,
+    transports: byFlows(transports, "transport"),
+    kept: sample.get("kept") ?? none,
+    leftOut: byFlows(new Map([...sample].filter(([k]) => k !== "kept")), "reason"),
+    topTalkers: [...talkers].sort((a, b) =>
+      b[1].ipBytes - a[1].ipBytes || b[1].flows - a[1].flows || (a[0] < b[0] ? -1 : 1)
+    ).slice(0, top).map(([ip, c]) => ({ ip, ...c })),
+    unrankedAddresses: 0,
+  };
+}
+
+Deno.test("stats --flows: totals, by transport, by reason left out and top talkers of exactly the flows the filters keep", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/flows.pcap`;
+  await Deno.writeFile(pcap, capture());
+  const rows = flowLines((await cli(["view", pcap, "--flows", "--ndjson"])).out);
+  const filters: RefFilter[] = [
+    {},
+    { protos: ["tcp"] },
+    { nets: ["2001:db8::/32", "10.0.0.0/8"] },
+    { ports: [[443, 443], [53, 53]], protos: ["udp", "tcp"] },
+    { since: rows[10].start, until: rows[40].end },
+    { nets: ["203.0.113.0/24"] },
+    ...filtersFor(rows, 14, 21).slice(9),
+  ];
+  for (const [i, f] of filters.entries()) {
+    const args = argsOf(f, i % 2 === 0);
+    const got = await cli(["stats", pcap, "--flows", "--json", "--top", "4", ...args]);
+    assert.equal(got.code, 0, got.err.join("\n"));
+    const want = refStats(rows.filter((r) => refKeeps(f, r)), 4);
+    assert.deepEqual(JSON.parse(got.out.join("")), want, args.join(" "));
+    if (i === 0) {
+      // Every reason the fixture produces is told apart, and every transport.
+      assert.ok(want.leftOut.length >= 3, JSON.stringify(want.leftOut));
+      assert.equal(want.transports.length, 6);
+    }
+  }
+  // The text form: a filtered line, the groups, the reasons explained.
+  const text = await cli(["stats", "--flows", pcap, "--proto", "tcp/udp"]);
+  const kept = rows.filter((r) => refKeeps({ protos: ["tcp/udp"] }, r)).length;
+  assert.equal(text.out[0], `filtered   ${kept} of ${rows.length} flows (--proto tcp/udp)`);
+  assert.ok(text.out.includes("by transport"));
+  assert.ok(text.out.includes("left out of the sample, by reason"));
+  assert.ok(text.out.some((l) => /^ {2}ipv6 .*IPv6: the platform reads IPv4 only$/.test(l)));
+  assert.ok(text.out.includes("top talkers by IP bytes"));
+  const none = await cli(["stats", "--flows", pcap, "--net", "203.0.113.0/24"]);
+  assert.deepEqual(none.out, [
+    `filtered   0 of ${rows.length} flows (--net 203.0.113.0/24)`,
+    "(no flows match)",
+  ]);
+  // Flows are local: --uuid is refused in one line.
+  const uuid = await cli(["stats", "--flows", "--uuid", "0b6f3c1e-5d2a-4c8e-9f10-2b3c4d5e6f70"]);
+  assert.equal(uuid.code, 2);
+  assert.match(uuid.err[0], /--flows reads local INPUTs, not --uuid/);
 });
