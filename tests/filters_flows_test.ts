@@ -10,7 +10,11 @@ import { cat, ether, icmp, ipv4, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.
 import { tempDir } from "./api_fixtures.ts";
 import { addressOf, cli, random, refNet, timeArg } from "./_filter_ref.ts";
 import { transportName } from "../secflow/flows/engine.ts";
-import { filterOf, PROTO_NAMES } from "../cli/_filter.ts";
+import { filterOf, flowTest, PROTO_NAMES } from "../cli/_filter.ts";
+import { flowsReport } from "../cli/_flows_report.ts";
+import { InputError } from "../secflow/errors.ts";
+import { renderFlowsReport } from "../report/flows_html.ts";
+import type { Flow } from "../secflow/flows/types.ts";
 
 // ---------------------------------------------------------------------------------------------
 // IPv6 packets (the shared fixtures build IPv4)
@@ -441,3 +445,127 @@ Deno.test("stats --flows: totals, by transport, by reason left out and top talke
   assert.equal(uuid.code, 2);
   assert.match(uuid.err[0], /--flows reads local INPUTs, not --uuid/);
 });
+
+/** The groups of a flows report: section id → the rows' start cells, in page order. */
+function reportGroups(page: string): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const m of page.matchAll(/<section class="group" id="([^"]+)">([\s\S]*?)<\/section>/g)) {
+    const body = m[2].slice(m[2].indexOf("<tbody>"), m[2].indexOf("</tbody>"));
+    groups.set(m[1], [...body.matchAll(/<tr><td>([^<]*)<\/td>/g)].map((r) => r[1]));
+  }
+  return groups;
+}
+
+Deno.test("report --flows: every flow the filters keep, the kept ones and each reason left out in a group of its own, in start order", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/flows.pcap`;
+  await Deno.writeFile(pcap, capture());
+  const rows = flowLines((await cli(["view", pcap, "--flows", "--ndjson"])).out);
+  const filters: RefFilter[] = [
+    {},
+    { protos: ["tcp", "ipv6-icmp"] },
+    { nets: ["2001:db8::/32"], since: rows[5].start },
+    { ports: [[443, 443]] },
+  ];
+  for (const [i, f] of filters.entries()) {
+    const args = argsOf(f, i % 2 === 1);
+    const html = `${dir.path}/r${i}.html`;
+    const r = await cli(["report", "--flows", pcap, "-o", html, ...args]);
+    assert.equal(r.code, 0, r.err.join("\n"));
+    const kept = rows.filter((row) => refKeeps(f, row));
+    assert.deepEqual(r.err, [
+      `${html}: report of ${kept.length} flow${kept.length === 1 ? "" : "s"}${
+        args.length ? ` (of ${rows.length}; ${filterOf(argsValues(args), "flows")!.text})` : ""
+      }`,
+    ]);
+    const page = await Deno.readTextFile(html);
+    const want = new Map<string, string[]>();
+    for (const row of [...kept].sort((a, b) => Number(a.start - b.start))) {
+      const id = row.o!.sample === "kept" ? "kept" : `left-out-${row.o!.sample}`;
+      want.set(id, [...want.get(id) ?? [], row.o!.startTime.slice(11, 26)]);
+    }
+    const got = reportGroups(page);
+    // The same groups with the same flows; kept first, then reasons by flows, most first.
+    assert.deepEqual(new Map([...got].sort()), new Map([...want].sort()), args.join(" "));
+    const order = [...got.keys()];
+    if (order.includes("kept")) assert.equal(order[0], "kept");
+    const sizes = order.filter((k) => k !== "kept").map((k) => got.get(k)!.length);
+    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a));
+    if (i === 0) assert.ok(got.size >= 4, [...got.keys()].join(" "));
+    assert.equal(page.includes("<dt>filtered</dt>"), args.length > 0);
+  }
+  // The default name sits beside the input and is not the Secflow report's.
+  const byDefault = await cli(["report", "--flows", pcap, "--proto", "udp"]);
+  assert.equal(byDefault.code, 0, byDefault.err.join("\n"));
+  assert.ok((await Deno.stat(`${dir.path}/flows.flows.html`)).isFile);
+  // Nothing kept: one line, nothing written.
+  const none = await cli([
+    "report",
+    "--flows",
+    pcap,
+    "-o",
+    `${dir.path}/none.html`,
+    "--net",
+    "203.0.113.9",
+  ]);
+  assert.deepEqual(none.err, [
+    `${pcap}: no flows match --net 203.0.113.9 (${rows.length} in all); nothing written`,
+  ]);
+  await assert.rejects(Deno.stat(`${dir.path}/none.html`));
+  // More flows than a page holds: refused in one line that points at the filters.
+  const filter = filterOf({ proto: ["tcp"] }, "flows")!;
+  const tcpFlows = rows.filter((row) => row.transport === "tcp").length;
+  await assert.rejects(
+    flowsReport(pcap, { keep: flowTest(filter), filterText: filter.text, limit: tcpFlows - 1 }),
+    (e: Error) =>
+      e instanceof InputError && e.kind === "too-large" &&
+      e.message ===
+        `${pcap}: more than ${
+          tcpFlows - 1
+        } flows match --proto tcp, more than one report page can show; narrow them with --since, --until, --proto, --port or --net (view --flows --ndjson takes any number)`,
+  );
+  assert.equal(
+    (await flowsReport(pcap, { keep: flowTest(filter), limit: tcpFlows })).shown,
+    tcpFlows,
+  );
+  // --uuid, --dns and --format do not go with --flows.
+  const uuid = await cli(["report", "--flows", "--uuid", "0b6f3c1e-5d2a-4c8e-9f10-2b3c4d5e6f70"]);
+  assert.equal(uuid.code, 2);
+  assert.match(uuid.err[0], /--flows reads one local INPUT, without --uuid, --dns or --format/);
+});
+
+Deno.test("the flows report escapes every string from traffic (names, a conn.log's addresses, tunnels)", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/flows.pcap`;
+  await Deno.writeFile(pcap, capture());
+  const real = flowLines((await cli(["view", pcap, "--flows", "--ndjson"])).out)[0].o as Flow;
+  const evil = "x<img src=q onerror=alert(1)>.example";
+  const page = renderFlowsReport([{
+    ...real,
+    srcIp: `<b>${real.srcIp}`,
+    names: [{ name: evil, source: "sni" }, { name: `"'&`, source: "http" }],
+    tunnel: [{ kind: "gre", src: "<i>", dst: "1.2.3.4" }],
+  }], { fileName: "<script>.pcap", filter: { text: "--net <x>", total: 3 } });
+  assert.ok(
+    page.includes("x&lt;img src=q onerror=alert(1)&gt;.example (sni), &quot;&#39;&amp; (http)"),
+  );
+  assert.ok(page.includes("&lt;b&gt;"));
+  assert.ok(page.includes("gre &lt;i&gt;&gt;1.2.3.4"));
+  assert.ok(page.includes("<h1>&lt;script&gt;.pcap: every flow</h1>"));
+  assert.ok(page.includes("--net &lt;x&gt; (1 of 3)"));
+  for (const raw of ["<img", "<b>", "<i>", "<script>.pcap", "<x>"]) {
+    assert.ok(!page.includes(raw), raw);
+  }
+});
+
+/** Option values of filter arguments, as the command's parser gives them. */
+function argsValues(args: string[]) {
+  const v: { since?: string; until?: string; proto?: string[]; port?: string[]; net?: string[] } =
+    {};
+  for (let i = 0; i < args.length; i += 2) {
+    const k = args[i].slice(2) as "since" | "until" | "proto" | "port" | "net";
+    if (k === "since" || k === "until") v[k] = args[i + 1];
+    else (v[k] ??= []).push(args[i + 1]);
+  }
+  return v;
+}
