@@ -143,6 +143,8 @@ export class FlowDecoder {
   ipLength = 0;
   /** Bytes captured from the IP header on (bounded by the datagram's length). */
   ipCaptured = 0;
+  /** The IP header's length, extension headers included (where the transport starts). */
+  headerLength = 0;
   /** Source then destination address, four big-endian words each (IPv4: first word only). */
   readonly addr: Int32Array = new Int32Array(8);
   /** Final protocol (after IPv6 extension headers). */
@@ -421,6 +423,7 @@ export class FlowDecoder {
     }
     this.ipOffset = p;
     this.ipCaptured = ipEnd - p;
+    this.headerLength = t - p;
     this.protocol = proto;
     this.tcpFlags = 0;
     this.payloadOffset = 0;

@@ -570,10 +570,7 @@ export class FlowsEngine implements PacketSink {
     const slot = v >> 1;
     const c = this.#c;
     // The fragment's data (its IP length less its header) joins the datagram's IP bytes.
-    const header = d.payloadOffset > 0
-      ? d.payloadOffset - d.ipOffset
-      : d.ipLength - d.payloadLength;
-    c.count[slot * 6 + (v & 1) * 3 + 2] += Math.max(0, d.ipLength - header);
+    c.count[slot * 6 + (v & 1) * 3 + 2] += Math.max(0, d.ipLength - d.headerLength);
     c.fragments[slot]++;
     if (this.#now > c.last[slot]) c.last[slot] = this.#now;
     if (!d.moreFragments) t.remove();
