@@ -42,7 +42,14 @@ export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.
 export { type ContentKind, detect, type Detection } from "./secflow/detect.ts";
 
 // Flows (every conversation, IPv6 and tunnels included): streamed, beside convertFile.
-export { collectFlows, flowsOf, readFlows, zeekFlows } from "./io/flows.ts";
+export {
+  collectFlows,
+  flowBatchesOf,
+  flowsOf,
+  readFlowBatches,
+  readFlows,
+  zeekFlows,
+} from "./io/flows.ts";
 export type {
   Flow,
   FlowName,

@@ -3,7 +3,7 @@
  * sample column), a JSON array, CSV, NDJSON (one flow a line, written as flows end) or ECS NDJSON.
  * @module
  */
-import { readFlows } from "../io/flows.ts";
+import { readFlowBatches } from "../io/flows.ts";
 import {
   FLOW_CSV_KEYS,
   flowCells,
@@ -112,7 +112,7 @@ export async function flowsView(
   let total = 0;
   let shown = 0;
   for (const input of inputs) {
-    const it = readFlows(input, {
+    const it = readFlowBatches(input, {
       maxFlows: o.maxFlows,
       streaming: streamed ? true : false,
       onWarning: o.quiet ? undefined : (w) => ctx.err(`warning: ${w}`),
@@ -124,15 +124,17 @@ export async function flowsView(
         summary = r.value;
         break;
       }
-      total++;
-      const f = r.value;
-      if (!keep(f)) continue;
-      if (streamed) {
-        if (o.top !== undefined && shown >= o.top) continue;
-        shown++;
-        buffer.push(line(f));
-        if (buffer.length >= 4096) flush();
-      } else all.push(f);
+      for (const f of r.value) {
+        total++;
+        if (!keep(f)) continue;
+        if (streamed) {
+          if (o.top !== undefined && shown >= o.top) continue;
+          shown++;
+          buffer.push(line(f));
+          // Small writes: a few hundred kilobytes of text at a time, never a big string.
+          if (buffer.length >= 256) flush();
+        } else all.push(f);
+      }
     }
     void summary;
   }

@@ -47,6 +47,17 @@ export async function* readFlows(
   path: string,
   options: FlowOptions = {},
 ): AsyncGenerator<Flow, FlowSummary, undefined> {
+  return yield* each(readFlowBatches(path, options));
+}
+
+/**
+ * {@link readFlows} in batches (arrays of flows as they are ready): the same flows in the same
+ * order, for consumers that handle many of them (one `await` per batch, not per flow).
+ */
+export async function* readFlowBatches(
+  path: string,
+  options: FlowOptions = {},
+): AsyncGenerator<Flow[], FlowSummary, undefined> {
   if (typeof path !== "string" || path === "") {
     throw new TypeError("readFlows: path must be a non-empty string");
   }
@@ -61,8 +72,40 @@ export async function* readFlows(
       { kind: "mismatch", file: source.name, value: "secflow" },
     );
   }
-  if (format === "zeek") return yield* zeekFlows(() => source.content(), source.name, options);
-  return yield* flowsOf(() => source.content(), source.name, options);
+  if (format === "zeek") {
+    return yield* batched(zeekFlows(() => source.content(), source.name, options));
+  }
+  return yield* flowBatchesOf(() => source.content(), source.name, options);
+}
+
+/** The flows of batches, one by one. */
+async function* each(
+  batches: AsyncGenerator<Flow[], FlowSummary, undefined>,
+): AsyncGenerator<Flow, FlowSummary, undefined> {
+  while (true) {
+    const r = await batches.next();
+    if (r.done) return r.value;
+    yield* r.value;
+  }
+}
+
+/** Flows in batches of up to 4096. */
+async function* batched(
+  flows: AsyncGenerator<Flow, FlowSummary, undefined>,
+): AsyncGenerator<Flow[], FlowSummary, undefined> {
+  let batch: Flow[] = [];
+  while (true) {
+    const r = await flows.next();
+    if (r.done) {
+      if (batch.length > 0) yield batch;
+      return r.value;
+    }
+    batch.push(r.value);
+    if (batch.length >= 4096) {
+      yield batch;
+      batch = [];
+    }
+  }
 }
 
 /**
@@ -74,6 +117,15 @@ export async function* flowsOf(
   name: string,
   options: FlowOptions = {},
 ): AsyncGenerator<Flow, FlowSummary, undefined> {
+  return yield* each(flowBatchesOf(data, name, options));
+}
+
+/** {@link flowsOf} in batches (see {@link readFlowBatches}). */
+export async function* flowBatchesOf(
+  data: Uint8Array | ChunkSource,
+  name: string,
+  options: FlowOptions = {},
+): AsyncGenerator<Flow[], FlowSummary, undefined> {
   const source: ChunkSource = data instanceof Uint8Array ? () => [data] : data;
   const ready: Flow[] = [];
   const engine = new FlowsEngine((f) => ready.push(f), options);
@@ -94,11 +146,15 @@ export async function* flowsOf(
     drainWarnings();
     if (ready.length > 0) {
       flows += ready.length;
-      yield* ready.splice(0);
+      yield ready.splice(0);
     }
     if (reader.stopped) break;
   }
   reader.end();
+  while (!engine.finishSome(4096)) {
+    flows += ready.length;
+    yield ready.splice(0);
+  }
   engine.finish();
   reader.warnings.forEach(warn);
   drainWarnings();
@@ -108,7 +164,7 @@ export async function* flowsOf(
     );
   }
   flows += ready.length;
-  yield* ready.splice(0);
+  if (ready.length > 0) yield ready.splice(0);
   const s = engine.stats;
   return {
     format: reader.format!,

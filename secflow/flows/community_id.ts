@@ -5,7 +5,74 @@
  * kind are "one-way" and keep their order. Base64, prefixed `1:`. Computed once per flow.
  * @module
  */
-import { createHash } from "node:crypto";
+import { ICMP4_PAIR, ICMP6_PAIR } from "./decode.ts";
+
+/** SHA-1's message schedule, reused. */
+const W = new Int32Array(80);
+const BLOCK = new Uint8Array(64);
+const DIGEST = new Uint8Array(20);
+const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/**
+ * SHA-1 of `m[0, n)` for n <= 55 (one block: every Community ID input fits), into {@link DIGEST}.
+ * In JavaScript on purpose: `node:crypto`'s createHash costs about 20 µs a call in Deno, more
+ * than the rest of a flow's work.
+ */
+function sha1Short(m: Uint8Array, n: number): void {
+  BLOCK.fill(0);
+  BLOCK.set(m.subarray(0, n));
+  BLOCK[n] = 0x80;
+  const bits = n * 8;
+  BLOCK[62] = (bits >>> 8) & 255;
+  BLOCK[63] = bits & 255;
+  for (let i = 0; i < 16; i++) {
+    const o = i * 4;
+    W[i] = (BLOCK[o] << 24) | (BLOCK[o + 1] << 16) | (BLOCK[o + 2] << 8) | BLOCK[o + 3];
+  }
+  for (let i = 16; i < 80; i++) {
+    const x = W[i - 3] ^ W[i - 8] ^ W[i - 14] ^ W[i - 16];
+    W[i] = (x << 1) | (x >>> 31);
+  }
+  let a = 0x67452301, b = 0xefcdab89 | 0, c = 0x98badcfe | 0, d = 0x10325476, e = 0xc3d2e1f0 | 0;
+  for (let i = 0; i < 80; i++) {
+    const f = i < 20
+      ? ((b & c) | (~b & d)) + 0x5a827999
+      : i < 40
+      ? (b ^ c ^ d) + 0x6ed9eba1
+      : i < 60
+      ? ((b & c) | (b & d) | (c & d)) + (0x8f1bbcdc | 0)
+      : (b ^ c ^ d) + (0xca62c1d6 | 0);
+    const t = (((a << 5) | (a >>> 27)) + f + e + W[i]) | 0;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = t;
+  }
+  word(0, (0x67452301 + a) | 0);
+  word(4, (0xefcdab89 + b) | 0);
+  word(8, (0x98badcfe + c) | 0);
+  word(12, (0x10325476 + d) | 0);
+  word(16, (0xc3d2e1f0 + e) | 0);
+}
+
+function word(at: number, h: number): void {
+  DIGEST[at] = h >>> 24;
+  DIGEST[at + 1] = (h >>> 16) & 255;
+  DIGEST[at + 2] = (h >>> 8) & 255;
+  DIGEST[at + 3] = h & 255;
+}
+
+/** Base64 of {@link DIGEST} (20 bytes: 27 characters and one `=`). */
+function digestBase64(): string {
+  let out = "";
+  for (let i = 0; i < 18; i += 3) {
+    const v = (DIGEST[i] << 16) | (DIGEST[i + 1] << 8) | DIGEST[i + 2];
+    out += B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + B64[v & 63];
+  }
+  const v = (DIGEST[18] << 16) | (DIGEST[19] << 8);
+  return out + B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + "=";
+}
 
 const input = new Uint8Array(2 + 16 + 16 + 2 + 4);
 
@@ -72,11 +139,14 @@ export function communityIdOfWords(
     input[at++] = b >> 8;
     input[at++] = b & 255;
   }
-  return "1:" + createHash("sha1").update(input.subarray(0, at)).digest("base64");
+  sha1Short(input, at);
+  return "1:" + digestBase64();
 }
 
 /**
- * The Community ID of a flow given as text addresses (IPv4 dotted or IPv6).
+ * The Community ID of a flow given as text addresses (IPv4 dotted or IPv6) and ports; for ICMP
+ * and ICMPv6 the ports are the message's type and code, mapped as the specification maps them
+ * (a request/reply type pairs with its counterpart; other types are one-way).
  *
  * @example The specification's TCP test vector
  * ```ts
@@ -94,8 +164,13 @@ export function communityId(
   proto: number,
   sp: number,
   dp: number,
-  icmpOneWay = false,
 ): string {
+  let icmpOneWay = false;
+  if (proto === 1 || proto === 58) {
+    const pair = (proto === 1 ? ICMP4_PAIR : ICMP6_PAIR)[sp & 255];
+    if (pair >= 0) dp = pair;
+    else icmpOneWay = true;
+  }
   const s = wordsOf(src), d = wordsOf(dst);
   if (!s || !d || s.version !== d.version) {
     throw new Error(`not a pair of IP addresses: ${src} ${dst}`);

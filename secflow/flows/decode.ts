@@ -94,13 +94,13 @@ export const TUNNEL_NAMES = [
 ] as const;
 
 /** ICMPv4 request/reply pairs (Community ID, after Zeek's ICMP4_counterpart). */
-const ICMP4_PAIR = new Int16Array(256).fill(-1);
+export const ICMP4_PAIR: Int16Array = new Int16Array(256).fill(-1);
 for (const [a, b] of [[8, 0], [0, 8], [13, 14], [14, 13], [15, 16], [16, 15], [17, 18], [18, 17]]) {
   ICMP4_PAIR[a] = b;
 }
 ICMP4_PAIR[10] = 9; // router solicitation -> advertisement (one way only, as the spec has it)
 /** ICMPv6 request/reply pairs. */
-const ICMP6_PAIR = new Int16Array(256).fill(-1);
+export const ICMP6_PAIR: Int16Array = new Int16Array(256).fill(-1);
 for (
   const [a, b] of [[128, 129], [133, 134], [135, 136], [130, 131], [139, 140], [144, 145]]
 ) {
@@ -143,6 +143,8 @@ export class FlowDecoder {
   ipLength = 0;
   /** Bytes captured from the IP header on (bounded by the datagram's length). */
   ipCaptured = 0;
+  /** The IP header's length, extension headers included (where the transport starts). */
+  headerLength = 0;
   /** Source then destination address, four big-endian words each (IPv4: first word only). */
   readonly addr: Int32Array = new Int32Array(8);
   /** Final protocol (after IPv6 extension headers). */
@@ -421,6 +423,7 @@ export class FlowDecoder {
     }
     this.ipOffset = p;
     this.ipCaptured = ipEnd - p;
+    this.headerLength = t - p;
     this.protocol = proto;
     this.tcpFlags = 0;
     this.payloadOffset = 0;

@@ -51,6 +51,91 @@ const MAX_CONTEXTS = 1 << 20;
 const F_ORIG_IS_A = 1, F_FIRST_FROM_A = 2, F_SYN = 4, F_FIN_A = 8, F_FIN_B = 16, F_RST = 32;
 const F_BIG = 64, F_ONE_WAY = 128, F_COND_DNS = 256, F_SYN_A = 512, F_SYN_B = 1024;
 
+/**
+ * Ports a server listens on (after Zeek's `likely_server_ports`): a flow whose first packet comes
+ * from one of them to a port that is not one, with no SYN to tell, is turned around, as Zeek
+ * does, so that the client is the source.
+ */
+const SERVER_PORTS = new Uint8Array(65536);
+for (
+  const port of [
+    21,
+    22,
+    23,
+    25,
+    53,
+    67,
+    69,
+    80,
+    88,
+    110,
+    111,
+    123,
+    135,
+    137,
+    138,
+    139,
+    143,
+    161,
+    179,
+    389,
+    443,
+    445,
+    465,
+    500,
+    514,
+    515,
+    587,
+    593,
+    636,
+    853,
+    989,
+    990,
+    993,
+    995,
+    1080,
+    1194,
+    1433,
+    1521,
+    1701,
+    1723,
+    1812,
+    1813,
+    1883,
+    2049,
+    2152,
+    3128,
+    3306,
+    3389,
+    3478,
+    3544,
+    4500,
+    4789,
+    5060,
+    5061,
+    5222,
+    5353,
+    5355,
+    5432,
+    5900,
+    6081,
+    6379,
+    6667,
+    8000,
+    8080,
+    8443,
+    8888,
+    9200,
+    11211,
+    27017,
+  ]
+) SERVER_PORTS[port] = 1;
+/** ICMP (v4 and v6) reply types: a flow first seen as a reply is turned around. */
+const ICMP_REPLY = new Uint8Array(256);
+for (const t of [0, 14, 16, 18]) ICMP_REPLY[t] = 1;
+const ICMP6_REPLY = new Uint8Array(256);
+for (const t of [129, 136]) ICMP6_REPLY[t] = 1;
+
 const BLOCKED_PORTS = new Uint8Array(65536);
 for (const port of [67, 68, 137, 139, 389, 445, 636, 1900, 5353, 5355]) BLOCKED_PORTS[port] = 1;
 
@@ -485,10 +570,7 @@ export class FlowsEngine implements PacketSink {
     const slot = v >> 1;
     const c = this.#c;
     // The fragment's data (its IP length less its header) joins the datagram's IP bytes.
-    const header = d.payloadOffset > 0
-      ? d.payloadOffset - d.ipOffset
-      : d.ipLength - d.payloadLength;
-    c.count[slot * 6 + (v & 1) * 3 + 2] += Math.max(0, d.ipLength - header);
+    c.count[slot * 6 + (v & 1) * 3 + 2] += Math.max(0, d.ipLength - d.headerLength);
     c.fragments[slot]++;
     if (this.#now > c.last[slot]) c.last[slot] = this.#now;
     if (!d.moreFragments) t.remove();
@@ -519,9 +601,18 @@ export class FlowsEngine implements PacketSink {
     c.key.set(this.#table.key, slot * KEY_WIDTH);
     const d = this.#d;
     let f = srcIsA ? F_FIRST_FROM_A : 0;
-    // The originator: the sender, but the receiver of a SYN-ACK seen first.
-    const synAck = d.protocol === 6 && (d.tcpFlags & 0x12) === 0x12;
-    if (srcIsA !== synAck) f |= F_ORIG_IS_A;
+    // The originator: the sender, but the receiver of a SYN-ACK or a reply seen first, or of a
+    // packet from a server port to a client port (no SYN to tell).
+    const proto = d.protocol;
+    let flip: boolean;
+    if (proto === 6 && (d.tcpFlags & 0x02) !== 0) flip = (d.tcpFlags & 0x10) !== 0;
+    else if (proto === 1) flip = ICMP_REPLY[d.srcPort] === 1;
+    else if (proto === 58) flip = ICMP6_REPLY[d.srcPort] === 1;
+    else {
+      flip = d.hasPorts && SERVER_PORTS[d.srcPort] === 1 && SERVER_PORTS[d.dstPort] === 0 &&
+        (proto === 6 || proto === 17);
+    }
+    if (srcIsA !== flip) f |= F_ORIG_IS_A;
     if (d.icmpOneWay) f |= F_ONE_WAY;
     c.serial[slot] = this.#serial++ & 0x7fffffff;
     c.first[slot] = this.#now;
@@ -583,8 +674,10 @@ export class FlowsEngine implements PacketSink {
   #finishSlot(slot: number): void {
     const c = this.#c;
     const t = this.#table;
-    t.key.set(c.key.subarray(slot * KEY_WIDTH, slot * KEY_WIDTH + KEY_WIDTH));
-    t.remove();
+    if (!this.#ending) {
+      t.key.set(c.key.subarray(slot * KEY_WIDTH, slot * KEY_WIDTH + KEY_WIDTH));
+      t.remove();
+    }
     const flow = this.#flowOf(slot);
     c.serial[slot] = -1;
     c.names[slot] = undefined;
@@ -593,14 +686,21 @@ export class FlowsEngine implements PacketSink {
     this.#out(flow, (c.flags[slot] & F_COND_DNS) !== 0);
   }
 
+  /** The numeric IPv4 destination of an emitted flow (0 for IPv6). */
+  #dstOf(flow: Flow): number {
+    return flow.ipVersion === 4 ? ipv4Number(flow.dstIp) : 0;
+  }
+
   /** Emits now when streaming and nothing about the flow can change, else holds it. */
   #out(flow: Flow, conditional: boolean): void {
     if (!this.#streaming) {
       this.#held.push(flow);
       return;
     }
-    const undecided = conditional || (flow.ipVersion === 4 && !this.#dnsSettled(flow));
+    const dst = this.#dstOf(flow);
+    const undecided = conditional || (flow.ipVersion === 4 && !this.#dnsSettled(flow, dst));
     if (!undecided) {
+      this.#settle(flow, false, dst);
       this.#emit(flow);
       return;
     }
@@ -611,7 +711,7 @@ export class FlowsEngine implements PacketSink {
           `more than ${this.#maxFlows} flows waited for names from later DNS answers: further ones are written with the names known when they ended`,
         );
       }
-      this.#settle(flow, conditional);
+      this.#settle(flow, conditional, dst);
       this.#emit(flow);
       return;
     }
@@ -619,9 +719,12 @@ export class FlowsEngine implements PacketSink {
     this.#held.push(flow);
   }
 
-  /** Whether a DNS answer at or before the flow's start names its destination. */
-  #dnsSettled(flow: Flow): boolean {
-    const dst = ipv4Number(flow.dstIp);
+  /**
+   * Whether the flow's DNS name is known for good: an answer at or before its start names its
+   * destination, or the destination is local (Secflows look ahead only for external ones).
+   */
+  #dnsSettled(flow: Flow, dst: number): boolean {
+    if (isLocal(dst)) return true;
     const list = this.harvest.byAddress.get(dst);
     if (!list) return false;
     const start = flow.start / 1e6;
@@ -630,13 +733,13 @@ export class FlowsEngine implements PacketSink {
   }
 
   /** Applies the DNS name and the rule-4 verdict known now. */
-  #settle(flow: Flow, conditional: boolean): void {
+  #settle(flow: Flow, conditional: boolean, dst: number): void {
     if (conditional) {
       flow.sample = this.harvest.localLookups ? "local-dns" : this.#keptOrLocal(flow);
-      if (flow.sample !== "kept") delete flow.secflow;
+      if (flow.sample !== "kept") flow.secflow = undefined;
     }
     if (flow.ipVersion !== 4) return;
-    const list = this.harvest.byAddress.get(ipv4Number(flow.dstIp));
+    const list = this.harvest.byAddress.get(dst);
     if (!list || list.length === 0) return;
     // As Secflows name destinations: the latest answer at or before the start, else the first.
     const start = microsToSeconds(flow.start);
@@ -646,9 +749,14 @@ export class FlowsEngine implements PacketSink {
       if (h.time < earliest.time) earliest = h;
       if (h.time <= start && (!best || h.time >= best.time)) best = h;
     }
+    // A local destination is never named by a later answer (SECFLOW.md section 4).
+    if (!best && isLocal(dst)) return;
     const name = (best ?? earliest).name;
-    flow.names = flow.names.filter((n) => n.source !== "dns");
-    flow.names.unshift({ name, source: "dns" });
+    const dnsName: FlowName = { name, source: "dns" };
+    flow.names = flow.names.length === 0 ? [dnsName] : [
+      dnsName,
+      ...flow.names.filter((n) => n.source !== "dns"),
+    ];
   }
 
   #keptOrLocal(flow: Flow): SampleVerdict {
@@ -716,16 +824,18 @@ export class FlowsEngine implements PacketSink {
       tunnel: this.#path(k[o + 2]),
       names: c.names[slot] ?? [],
       sample: verdict,
+      // Every flow object has every key (absent ones undefined): one shape, fast to read.
+      secflow: verdict === "kept" ? this.#secflow(k, o, f, proto) : undefined,
+      tcpFlags: proto === 6
+        ? {
+          syn: (f & F_SYN) !== 0,
+          fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
+          rst: (f & F_RST) !== 0,
+        }
+        : undefined,
+      uid: undefined,
+      fragments: c.fragments[slot] > 0 ? c.fragments[slot] : undefined,
     };
-    if (verdict === "kept") flow.secflow = this.#secflow(k, o, f, proto);
-    if (proto === 6) {
-      flow.tcpFlags = {
-        syn: (f & F_SYN) !== 0,
-        fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
-        rst: (f & F_RST) !== 0,
-      };
-    }
-    if (c.fragments[slot] > 0) flow.fragments = c.fragments[slot];
     return flow;
   }
 
@@ -763,18 +873,41 @@ export class FlowsEngine implements PacketSink {
     return path.reverse();
   }
 
+  #cursor = 0;
+  #ending = false;
+
+  /**
+   * Ends up to `max` flows still in the table (the caller takes what they emitted, so that the
+   * end of a big capture is not one burst held in memory); true once none is left. Then call
+   * {@link finish}.
+   */
+  finishSome(max: number): boolean {
+    // At the end the table is dropped whole, not emptied key by key.
+    if (!this.#ending) {
+      this.#ending = true;
+      this.#table.clear();
+    }
+    const c = this.#c;
+    let n = 0;
+    while (this.#cursor < this.#used && n < max) {
+      const slot = this.#cursor++;
+      if (c.serial[slot] >= 0) {
+        this.#finishSlot(slot);
+        n++;
+      }
+    }
+    return this.#cursor >= this.#used;
+  }
+
   /** Ends every flow; held flows are named and emitted (in start order unless streaming). */
   finish(): void {
-    const c = this.#c;
-    for (let slot = 0; slot < this.#used; slot++) {
-      if (c.serial[slot] >= 0) this.#finishSlot(slot);
-    }
+    while (!this.finishSome(1 << 30));
     const held = this.#held;
     this.#held = [];
     for (const flow of held) {
       const conditional = flow.sample === "local-dns";
       if (conditional) flow.sample = "kept";
-      this.#settle(flow, conditional);
+      this.#settle(flow, conditional, this.#dstOf(flow));
     }
     if (!this.#streaming) held.sort((x, y) => x.start - y.start);
     for (const flow of held) this.#emit(flow);
@@ -825,13 +958,43 @@ export function addressText(version: number, words: Int32Array, at: number): str
   return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLen).join(":")}`;
 }
 
-/** ISO 8601 with microseconds, UTC. */
+/** Two digits. */
+function d2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/**
+ * ISO 8601 with microseconds, UTC (`2023-11-14T22:13:20.000001Z`), by arithmetic (Hinnant's
+ * days-to-civil): `Date.prototype.toISOString` cost more than the rest of a flow's output.
+ * Years outside 0-9999 come out as `Date` writes them.
+ */
 export function isoMicros(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const d = new Date(ms);
-  if (Number.isNaN(d.getTime())) return "";
-  const frac = String(Math.floor(us - ms * 1000)).padStart(3, "0");
-  return `${d.toISOString().slice(0, 23)}${frac}Z`;
+  const second = Math.floor(us / 1e6);
+  const frac = us - second * 1e6;
+  let days = Math.floor(second / 86400);
+  const rest = second - days * 86400;
+  days += 719468;
+  const era = Math.floor(days / 146097);
+  const doe = days - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999 || !Number.isFinite(us)) {
+    const d = new Date(second * 1000);
+    if (Number.isNaN(d.getTime())) return "";
+    return `${d.toISOString().slice(0, -5)}.${String(Math.floor(frac)).padStart(6, "0")}Z`;
+  }
+  const h = Math.floor(rest / 3600), m = Math.floor((rest % 3600) / 60), sec = rest % 60;
+  const f = Math.floor(frac);
+  return `${String(year).padStart(4, "0")}-${d2(month)}-${d2(day)}T${d2(h)}:${d2(m)}:${d2(sec)}.${
+    f < 100000 ? String(f).padStart(6, "0") : f
+  }Z`;
 }
 
 export type { LeftOutReason };

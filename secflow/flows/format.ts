@@ -29,59 +29,52 @@ export function hasPorts(p: number): boolean {
   return p === 6 || p === 17 || p === 132 || p === 1 || p === 58 || p === 136;
 }
 
-/** The flow as an ECS document (nested objects), one JSON line. */
+/** A JSON string literal. */
+const q = JSON.stringify;
+
+/**
+ * The flow as an ECS document (nested objects), one JSON line. Written by hand, not through
+ * objects and JSON.stringify: this is the per-flow cost of `--ecs`, and only text that can hold
+ * any character (names) is escaped.
+ */
 export function flowEcs(f: Flow): string {
-  const dns = f.names.find((n) => n.source === "dns")?.name;
-  const sni = f.names.find((n) => n.source === "sni")?.name;
-  const host = f.names.find((n) => n.source === "http")?.name;
-  const network: Record<string, unknown> = {
-    transport: f.transport,
-    iana_number: String(f.protocol),
-    type: f.ipVersion === 4 ? "ipv4" : "ipv6",
-    community_id: f.communityId || undefined,
-    packets: f.srcPackets + f.dstPackets,
-    bytes: f.srcIpBytes + f.dstIpBytes,
-  };
-  if (f.vlans.length > 0) network.vlan = { id: String(f.vlans[0]) };
-  if (f.vlans.length > 1) network.inner = { vlan: { id: String(f.vlans[1]) } };
-  const doc: Record<string, unknown> = {
-    "@timestamp": f.startTime,
-    event: {
-      kind: "event",
-      category: ["network"],
-      type: ["connection"],
-      start: f.startTime,
-      end: f.endTime,
-      duration: f.duration * 1000,
-    },
-    source: {
-      ip: f.srcIp,
-      port: hasPorts(f.protocol) ? f.srcPort : undefined,
-      packets: f.srcPackets,
-      bytes: f.srcIpBytes,
-    },
-    destination: {
-      ip: f.dstIp,
-      port: hasPorts(f.protocol) ? f.dstPort : undefined,
-      packets: f.dstPackets,
-      bytes: f.dstIpBytes,
-      domain: dns,
-    },
-    network,
-  };
-  if (sni) doc.tls = { client: { server_name: sni } };
-  if (host) doc.url = { domain: host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1") };
-  const ns: Record<string, unknown> = {
-    sample: f.sample,
-    source_payload_bytes: f.srcBytes,
-    destination_payload_bytes: f.dstBytes,
-  };
-  if (f.secflow) ns.secflow = f.secflow;
-  if (f.tunnel.length > 0) ns.tunnel = tunnelText(f.tunnel);
-  if (f.names.length > 0) ns.names = f.names;
-  if (f.uid) ns.uid = f.uid;
-  doc.networksage = ns;
-  return JSON.stringify(doc);
+  let dns: string | undefined, sni: string | undefined, host: string | undefined;
+  for (const n of f.names) {
+    if (n.source === "dns") dns ??= n.name;
+    else if (n.source === "sni") sni ??= n.name;
+    else host ??= n.name;
+  }
+  const ports = hasPorts(f.protocol);
+  const start = q(f.startTime);
+  let s = `{"@timestamp":${start},"event":{"kind":"event","category":["network"],` +
+    `"type":["connection"],"start":${start},"end":${q(f.endTime)},"duration":${
+      f.duration * 1000
+    }},"source":{"ip":"${f.srcIp}",${
+      ports ? `"port":${f.srcPort},` : ""
+    }"packets":${f.srcPackets},` +
+    `"bytes":${f.srcIpBytes}},"destination":{"ip":"${f.dstIp}",${
+      ports ? `"port":${f.dstPort},` : ""
+    }"packets":${f.dstPackets},"bytes":${f.dstIpBytes}${
+      dns === undefined ? "" : `,"domain":${q(dns)}`
+    }},"network":{"transport":${
+      q(f.transport)
+    },"iana_number":"${f.protocol}","type":"ipv${f.ipVersion}"${
+      f.communityId ? `,"community_id":"${f.communityId}"` : ""
+    },"packets":${f.srcPackets + f.dstPackets},"bytes":${f.srcIpBytes + f.dstIpBytes}`;
+  if (f.vlans.length > 0) s += `,"vlan":{"id":"${f.vlans[0]}"}`;
+  if (f.vlans.length > 1) s += `,"inner":{"vlan":{"id":"${f.vlans[1]}"}}`;
+  s += "}";
+  if (sni !== undefined) s += `,"tls":{"client":{"server_name":${q(sni)}}}`;
+  if (host !== undefined) {
+    s += `,"url":{"domain":${q(host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"))}}`;
+  }
+  s += `,"networksage":{"sample":"${f.sample}","source_payload_bytes":${f.srcBytes},` +
+    `"destination_payload_bytes":${f.dstBytes}`;
+  if (f.secflow) s += `,"secflow":{"src":"${f.secflow.src}","dst":"${f.secflow.dst}"}`;
+  if (f.tunnel.length > 0) s += `,"tunnel":${q(tunnelText(f.tunnel))}`;
+  if (f.names.length > 0) s += `,"names":${q(f.names)}`;
+  if (f.uid !== undefined) s += `,"uid":${q(f.uid)}`;
+  return s + "}}";
 }
 
 /** The CSV header of {@link flowCells}. */

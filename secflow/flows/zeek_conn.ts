@@ -112,7 +112,7 @@ export class ConnLogFlows {
     let cid = get("community_id") ?? "";
     if (!cid) {
       try {
-        cid = communityId(src, dst, protocol, sp, dp, (protocol === 1 || protocol === 58) && false);
+        cid = communityId(src, dst, protocol, sp, dp);
       } catch {
         cid = "";
       }
