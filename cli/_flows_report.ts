@@ -5,7 +5,7 @@
  * @module
  */
 import { basename } from "node:path";
-import { readFlows } from "../io/flows.ts";
+import { readFlowBatches } from "../io/flows.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 import { InputError } from "../secflow/errors.ts";
 import { printable } from "../secflow/printable.ts";
@@ -34,20 +34,25 @@ export async function flowsReport(
   const limit = o.limit ?? REPORT_FLOW_LIMIT;
   let total = 0;
   // Not streamed: the engine hands flows over in start order, the order of each group's table.
-  for await (
-    const f of readFlows(input, { maxFlows: o.maxFlows, streaming: false, onWarning: o.onWarning })
-  ) {
-    total++;
-    if (o.keep && !o.keep(f)) continue;
-    if (flows.length === limit) {
-      throw new InputError(
-        `${printable(input)}: more than ${formatCount(limit)} flows${
-          o.filterText ? ` match ${o.filterText}` : ""
-        }, more than one report page can show; narrow them with --since, --until, --proto, --port or --net (view --flows --ndjson takes any number)`,
-        { kind: "too-large", file: input },
-      );
+  const batches = readFlowBatches(input, {
+    maxFlows: o.maxFlows,
+    streaming: false,
+    onWarning: o.onWarning,
+  });
+  for await (const batch of batches) {
+    for (const f of batch) {
+      total++;
+      if (o.keep && !o.keep(f)) continue;
+      if (flows.length === limit) {
+        throw new InputError(
+          `${printable(input)}: more than ${formatCount(limit)} flows${
+            o.filterText ? ` match ${o.filterText}` : ""
+          }, more than one report page can show; narrow them with --since, --until, --proto, --port or --net (view --flows --ndjson takes any number)`,
+          { kind: "too-large", file: input },
+        );
+      }
+      flows.push(f);
     }
-    flows.push(f);
   }
   if (flows.length === 0) return { shown: 0, total };
   const html = renderFlowsReport(flows, {

@@ -5,7 +5,7 @@
  * held, so a capture of any size is counted in bounded memory.
  * @module
  */
-import { readFlows } from "../io/flows.ts";
+import { readFlowBatches } from "../io/flows.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 import {
   byFlows,
@@ -162,14 +162,14 @@ export async function flowsStats(
   const tally = new FlowTally();
   let all = 0;
   for (const input of inputs) {
-    const flows = readFlows(input, {
+    const batches = readFlowBatches(input, {
       maxFlows: o.maxFlows,
       streaming: true, // order does not matter to totals; flows are freed as they end
       onWarning: o.quiet ? undefined : (w) => ctx.err(`warning: ${w}`),
     });
-    for await (const f of flows) {
-      all++;
-      if (o.keep === undefined || o.keep(f)) tally.add(f);
+    for await (const batch of batches) {
+      all += batch.length;
+      for (const f of batch) if (o.keep === undefined || o.keep(f)) tally.add(f);
     }
   }
   const stats = flowStats(tally.totals, o.top);
