@@ -28,8 +28,11 @@ export type FilterSubject = "Secflows" | "flows";
 /** `key.proto` of a Secflow that is TCP or UDP (the format does not say which). */
 export const PROTO_TCP_OR_UDP = 256;
 
-/** `key.srcPort`/`key.dstPort` of a record without ports (ICMP: type and code are not ports). */
-export const NO_PORT = -1;
+/**
+ * `key.srcPort`/`key.dstPort` of a record without ports (ICMP: type and code are not ports): one
+ * past the last port, so the port table is read in bounds (a negative index deoptimises it).
+ */
+export const NO_PORT = 65536;
 
 /** Address family of a key's end: none (a name), IPv4 or IPv6. */
 export type Family = 0 | 4 | 6;
@@ -92,8 +95,15 @@ export interface FilterUses {
 
 /** A compiled filter: the test, what it reads, and how to say what it keeps. */
 export interface RecordFilter {
-  /** True when the record whose numbers are in `key` is kept. */
+  /** True when the record whose numbers are in `key` is kept: {@link numbers} and {@link addresses}. */
   test(key: FilterKey): boolean;
+  /**
+   * The checks of times, protocol and ports. Commands run it first and read a record's
+   * addresses (the one field that may need reading from text) only for records it passes.
+   */
+  numbers(key: FilterKey): boolean;
+  /** The `--net` check (true without one): reads only the key's families and addresses. */
+  addresses(key: FilterKey): boolean;
   /** The key fields the test reads (a command fills only these). */
   uses: FilterUses;
   /** The filters as the user gave them (`--port 443 --net 10.0.0.0/8`), for messages. */
@@ -246,32 +256,31 @@ export function compileFilter(spec: FilterSpec): Omit<RecordFilter, "text"> {
   }
   if (spec.ports) {
     uses.port = true;
-    const table = new Uint8Array(65536);
+    const table = new Uint8Array(NO_PORT + 1); // table[NO_PORT] stays 0
     for (const [lo, hi] of spec.ports) table.fill(1, lo, hi + 1);
-    // NO_PORT (-1) reads undefined from the table: never equal to 1.
     checks.push((k) => table[k.srcPort] === 1 || table[k.dstPort] === 1);
   }
-  if (spec.nets) {
-    uses.net = true;
-    const nets = spec.nets;
-    checks.push((k) => {
-      for (const n of nets) {
-        if (inNet(n, k.srcFamily, k.addr, 0) || inNet(n, k.dstFamily, k.addr, 4)) return true;
-      }
-      return false;
-    });
-  }
-  const [a, b, c, d] = checks;
-  const test = checks.length === 0
+  const [a, b, c] = checks;
+  const numbers = checks.length === 0
     ? () => true
     : checks.length === 1
     ? a
     : checks.length === 2
     ? (k: FilterKey) => a(k) && b(k)
-    : checks.length === 3
-    ? (k: FilterKey) => a(k) && b(k) && c(k)
-    : (k: FilterKey) => a(k) && b(k) && c(k) && d(k);
-  return { test, uses };
+    : (k: FilterKey) => a(k) && b(k) && c(k);
+  let addresses = (_k: FilterKey) => true;
+  if (spec.nets) {
+    uses.net = true;
+    const nets = spec.nets;
+    addresses = (k) => {
+      for (const n of nets) {
+        if (inNet(n, k.srcFamily, k.addr, 0) || inNet(n, k.dstFamily, k.addr, 4)) return true;
+      }
+      return false;
+    };
+  }
+  const test = uses.net ? (k: FilterKey) => numbers(k) && addresses(k) : numbers;
+  return { test, numbers, addresses, uses };
 }
 
 /** Whether the address of family `family` at `addr[at..at+3]` lies in `n`. */
@@ -535,10 +544,10 @@ function ipv6Text(w: Uint32Array): string {
 // Secflows
 
 /**
- * Fills `key` with what `filter` reads of one Secflow, from the values its output shows: `src`
- * (`ip:port`, `ip` for ICMP), `dst` (`name:port`, `ip:port`, `name`, `ip`), ICMP or not, and
- * its start (epoch seconds) and duration, rounded to the microsecond as `view --csv` prints
- * them.
+ * Fills `key` with the numbers `filter` reads of one Secflow (all but the addresses, see
+ * {@link fillSecflowAddresses}), from the values its output shows: `src` (`ip:port`, `ip` for
+ * ICMP), `dst` (`name:port`, `ip:port`, `name`, `ip`), ICMP or not, and its start (epoch
+ * seconds) and duration, rounded to the microsecond as `view --csv` prints them.
  */
 export function fillSecflowKey(
   key: FilterKey,
@@ -554,17 +563,21 @@ export function fillSecflowKey(
     key.endUs = key.startUs + Math.round(durationSeconds * 1e6);
   }
   if (uses.proto) key.proto = icmp ? 1 : PROTO_TCP_OR_UDP;
+  if (uses.port) {
+    key.srcPort = icmp ? NO_PORT : portAfter(src, src.lastIndexOf(":"));
+    key.dstPort = icmp ? NO_PORT : portAfter(dst, dst.lastIndexOf(":"));
+  }
+}
+
+/**
+ * Fills `key`'s addresses of one Secflow (for `--net`): its source, and its destination when
+ * that is an address rather than a DNS name (Secflows are IPv4).
+ */
+export function fillSecflowAddresses(key: FilterKey, src: string, dst: string, icmp: boolean) {
   const sc = icmp ? -1 : src.lastIndexOf(":");
   const dc = icmp ? -1 : dst.lastIndexOf(":");
-  if (uses.port) {
-    key.srcPort = portAfter(src, sc);
-    key.dstPort = portAfter(dst, dc);
-  }
-  if (uses.net) {
-    const addr = key.addr;
-    key.srcFamily = parseIPv4Into(src, 0, sc < 0 ? src.length : sc, addr, 3) ? 4 : 0;
-    key.dstFamily = parseIPv4Into(dst, 0, dc < 0 ? dst.length : dc, addr, 7) ? 4 : 0;
-  }
+  key.srcFamily = parseIPv4Into(src, 0, sc < 0 ? src.length : sc, key.addr, 3) ? 4 : 0;
+  key.dstFamily = parseIPv4Into(dst, 0, dc < 0 ? dst.length : dc, key.addr, 7) ? 4 : 0;
 }
 
 /** The decimal port after `text[colon]`, or {@link NO_PORT}. */
@@ -584,14 +597,20 @@ export function fillRowKey(key: FilterKey, uses: FilterUses, r: SecflowRow): voi
   fillSecflowKey(key, uses, r.src, r.dst, r.protocol === "ICMP", r.start, r.duration);
 }
 
+/** A Secflow row's addresses ({@link fillSecflowAddresses}). */
+export function fillRowAddresses(key: FilterKey, r: SecflowRow): void {
+  fillSecflowAddresses(key, r.src, r.dst, r.protocol === "ICMP");
+}
+
 /** Whether a protocol has ports `--port` looks at: TCP, UDP, SCTP, UDP-Lite. */
 function portsMatter(protocol: number): boolean {
   return protocol === 6 || protocol === 17 || protocol === 132 || protocol === 136;
 }
 
 /**
- * Fills `key` with what `filter` reads of one flow: its times (already whole microseconds), IP
- * protocol, ports (none for ICMP, whose type and code stand in the port fields), addresses.
+ * Fills `key` with the numbers `filter` reads of one flow: its times (already whole
+ * microseconds), IP protocol, ports (none for ICMP, whose type and code stand in the port
+ * fields). Its addresses: {@link fillFlowAddresses}.
  */
 export function fillFlowKey(key: FilterKey, uses: FilterUses, f: Flow): void {
   if (uses.time) {
@@ -604,10 +623,12 @@ export function fillFlowKey(key: FilterKey, uses: FilterUses, f: Flow): void {
     key.srcPort = ports ? f.srcPort : NO_PORT;
     key.dstPort = ports ? f.dstPort : NO_PORT;
   }
-  if (uses.net) {
-    key.srcFamily = addressInto(f.srcIp, key.addr, 0);
-    key.dstFamily = addressInto(f.dstIp, key.addr, 4);
-  }
+}
+
+/** Fills `key`'s addresses of one flow (IPv4 or IPv6; a flow without addresses has none). */
+export function fillFlowAddresses(key: FilterKey, f: Flow): void {
+  key.srcFamily = addressInto(f.srcIp, key.addr, 0);
+  key.dstFamily = addressInto(f.dstIp, key.addr, 4);
 }
 
 /** Reads an IPv4 or IPv6 address into `out[at..at+3]`; its family, 0 when it is not one. */
@@ -618,28 +639,44 @@ function addressInto(text: string, out: Uint32Array, at: number): Family {
 
 /** A test of one flow, for `view --flows` and the other flow views. */
 export function flowTest(filter: RecordFilter): (f: Flow) => boolean {
+  return stagedTest(filter, fillFlowKey, fillFlowAddresses);
+}
+
+/**
+ * A test of one item: its numbers filled and checked first, its addresses read only for items
+ * whose numbers pass (reading an address is the costly part).
+ */
+export function stagedTest<T>(
+  filter: RecordFilter,
+  fill: (key: FilterKey, uses: FilterUses, item: T) => void,
+  fillAddresses: (key: FilterKey, item: T) => void,
+): (item: T) => boolean {
   const key = new FilterKey();
-  const { uses, test } = filter;
-  return (f) => {
-    fillFlowKey(key, uses, f);
-    return test(key);
+  const { uses, numbers, addresses } = filter;
+  if (!uses.net) {
+    return (item) => {
+      fill(key, uses, item);
+      return numbers(key);
+    };
+  }
+  return (item) => {
+    fill(key, uses, item);
+    if (!numbers(key)) return false;
+    fillAddresses(key, item);
+    return addresses(key);
   };
 }
 
 /**
- * The items of `items` that `filter` keeps, in order; `fill` puts an item's numbers into the key.
- * Without a filter, `items` itself.
+ * The items of `items` that `filter` keeps, in order ({@link stagedTest}). Without a filter,
+ * `items` itself.
  */
 export function keep<T>(
   items: T[],
   filter: RecordFilter | undefined,
   fill: (key: FilterKey, uses: FilterUses, item: T) => void,
+  fillAddresses: (key: FilterKey, item: T) => void,
 ): T[] {
   if (!filter) return items;
-  const key = new FilterKey();
-  const { uses, test } = filter;
-  return items.filter((item) => {
-    fill(key, uses, item);
-    return test(key);
-  });
+  return items.filter(stagedTest(filter, fill, fillAddresses));
 }

@@ -18,6 +18,7 @@ import { renderReport } from "../report/html.ts";
 import { fromActivities, type ReportExtras } from "../report/model.ts";
 import type { Sample } from "../secflow/types.ts";
 import {
+  fillSecflowAddresses,
   fillSecflowKey,
   FILTER_OPTIONS,
   filterHelp,
@@ -44,18 +45,19 @@ export function filterReport(
 ): { sample: Sample; extras: ReportExtras } {
   const t0 = Number(sample.trafficDate) || 0;
   const flashes = sample.flashes;
-  const kept = keep(flashes.map((_, i) => i), filter, (key, uses, i) => {
-    const f = flashes[i];
-    fillSecflowKey(
-      key,
-      uses,
-      f.src,
-      f.dst,
-      f.protocolInformation === "ICMP",
-      t0 + f.relativeStart,
-      f.duration,
-    );
-  });
+  const kept = keep(
+    flashes.map((_, i) => i),
+    filter,
+    (key, uses, i) => {
+      const f = flashes[i];
+      const icmp = f.protocolInformation === "ICMP";
+      fillSecflowKey(key, uses, f.src, f.dst, icmp, t0 + f.relativeStart, f.duration);
+    },
+    (key, i) => {
+      const f = flashes[i];
+      fillSecflowAddresses(key, f.src, f.dst, f.protocolInformation === "ICMP");
+    },
+  );
   const secflows = extras.secflows && kept.map((i) => extras.secflows![i] ?? {});
   let annotations = extras.annotations;
   if (annotations) {

@@ -6,7 +6,15 @@
 import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import { INPUT_HELP, INPUT_OPTIONS, inputRows, type SecflowRow } from "./_rows.ts";
-import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, flowTest, keep } from "./_filter.ts";
+import {
+  fillRowAddresses,
+  fillRowKey,
+  FILTER_OPTIONS,
+  filterHelp,
+  filterOf,
+  flowTest,
+  keep,
+} from "./_filter.ts";
 import {
   type Column,
   formatBytes,
@@ -205,7 +213,7 @@ permissions: --allow-read (INPUT, DNSLOG)
     if (values["max-flows"] !== undefined) throw new UsageError("--max-flows goes with --flows");
     const filter = filterOf(values, "Secflows");
     const all = await inputRows("stats", values, positionals, ctx.err);
-    const rows = keep(all, filter, fillRowKey);
+    const rows = keep(all, filter, fillRowKey, fillRowAddresses);
     const stats = secflowStats(rows, topN);
     if (values.json) {
       ctx.out(JSON.stringify(stats));

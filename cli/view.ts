@@ -31,7 +31,15 @@ import { FLASH_KEYS } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { printable } from "../secflow/printable.ts";
-import { fillRowKey, FILTER_OPTIONS, filterHelp, filterOf, flowTest, keep } from "./_filter.ts";
+import {
+  fillRowAddresses,
+  fillRowKey,
+  FILTER_OPTIONS,
+  filterHelp,
+  filterOf,
+  flowTest,
+  keep,
+} from "./_filter.ts";
 
 /** The flashes as a JSON array, each written exactly as the `.sf` writer writes it. */
 export function flashesJson(flashes: Flash[]): string {
@@ -206,7 +214,11 @@ permissions: --allow-read (INPUT, DNSLOG)
     const top = positiveInt("top", values.top);
     const filter = filterOf(values, "Secflows");
     const all = await inputRows("view", values, positionals, ctx.err);
-    const rows = selectRows(keep(all, filter, fillRowKey), { sort, top, match: values.match });
+    const rows = selectRows(keep(all, filter, fillRowKey, fillRowAddresses), {
+      sort,
+      top,
+      match: values.match,
+    });
     const platform = values.uuid !== undefined;
     if (values.json) {
       ctx.out(
