@@ -7,9 +7,11 @@
  * errors (exit 2); completions offer the options.
  */
 import assert from "node:assert/strict";
+import { type ConnRow, connTsv } from "./zeek_fixtures.ts";
 import { addressOf, cli, decimalUs, random, refNet, timeArg } from "./_filter_ref.ts";
 import { dnsA, icmp, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
-import { tempDir } from "./api_fixtures.ts";
+import { apiPermissions, runCli, startServe, tempDir } from "./api_fixtures.ts";
+import { NetworkSageClient } from "../api/client.ts";
 import { flashOf } from "./_flash.ts";
 import { formatSample } from "../secflow/sample.ts";
 import type { Flash } from "../secflow/types.ts";
@@ -289,6 +291,35 @@ Deno.test("view --csv with filters is exactly the unfiltered output filtered, on
   await checkView(sf, filtersFor(all, 60, 2));
 });
 
+Deno.test("view --csv with filters is exactly the unfiltered output filtered, on a built Zeek conn.log", async () => {
+  await using dir = await tempDir();
+  const rnd = random(13);
+  const rows: ConnRow[] = [];
+  let ts = 1764583445;
+  for (let i = 0; i < 120; i++) {
+    ts += Math.floor(rnd() * 3e6) / 1e6;
+    const proto = ["tcp", "udp", "icmp"][i % 3];
+    rows.push({
+      ts: ts.toFixed(6),
+      oh: CLIENTS[i % CLIENTS.length],
+      op: proto === "icmp" ? 8 : 30000 + i,
+      rh: SERVERS[Math.floor(rnd() * SERVERS.length)],
+      rp: proto === "icmp" ? 0 : [443, 80, 53, 123][i % 4],
+      proto,
+      duration: (Math.floor(rnd() * 4e6) / 1e6).toFixed(6),
+      ob: "100",
+      rb: "900",
+      opk: "2",
+      rpk: "2",
+    });
+  }
+  const log = `${dir.path}/conn.log`;
+  await Deno.writeTextFile(log, connTsv(rows));
+  const all = csvRows((await cli(["view", log, "--csv"])).out);
+  assert.ok(all.length >= 60 && all.some((r) => r.icmp), `${all.length} Secflows`);
+  await checkView(log, filtersFor(all, 24, 4));
+});
+
 Deno.test("view's table, --json, stats and report keep the same Secflows as view --csv", async () => {
   await using dir = await tempDir();
   const sf = `${dir.path}/s.sf`;
@@ -518,4 +549,87 @@ Deno.test("completions offer the filter options of view, stats and report", asyn
   assert.match(bashScript(specs), /--proto\) COMPREPLY=\(\$\(compgen -W 'tcp udp tcp\/udp icmp/);
   assert.match(zshScript(specs), /--proto\) compadd -- tcp udp tcp\/udp icmp/);
   assert.match(fishScript(specs), /-l proto .*tcp udp tcp\/udp icmp/);
+});
+
+/** Cells of one CSV line (quoted cells with doubled quotes, as csvLine writes them). */
+function csvCells(line: string): string[] {
+  const cells: string[] = [];
+  for (const m of line.matchAll(/(?:^|,)(?:"((?:[^"]|"")*)"|([^,]*))/g)) {
+    cells.push(m[1] !== undefined ? m[1].replaceAll('""', '"') : m[2]);
+  }
+  return cells;
+}
+
+Deno.test("--uuid: view, stats and report of a platform sample (a real serve) keep exactly what the reference keeps", async () => {
+  await using dir = await tempDir();
+  const KEY = "sk-filters-test";
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
+  try {
+    const client = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+    await Deno.writeTextFile(`${dir.path}/s.sf`, sample());
+    await client.upload({ path: `${dir.path}/s.sf` });
+    await s.idle();
+    const uuid = (await client.listUploads())[0].uuid;
+    const env = { NETWORKSAGE_API_KEY: KEY };
+    const perms = apiPermissions(s.url, `--allow-read=${dir.path}`, `--allow-write=${dir.path}`);
+    const view = async (args: string[]) => {
+      const r = await runCli(
+        ["view", "--uuid", uuid, "--csv", "--api-url", s.url, ...args],
+        perms,
+        env,
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const [head, ...lines] = r.stdout.split("\n").filter((l) => l !== "");
+      const keys = csvCells(head);
+      return lines.map((line): CsvRow => {
+        const c = Object.fromEntries(csvCells(line).map((v, i) => [keys[i], v]));
+        const startUs = isoUs(c.start);
+        return {
+          line,
+          src: c.sourceData,
+          dst: c.destinationData,
+          icmp: !c.sourceData.includes(":"),
+          startUs,
+          endUs: startUs + decimalUs(c.duration),
+          bytes: Number(c.sourceBytes) + Number(c.destinationBytes),
+        };
+      });
+    };
+    const all = await view([]);
+    assert.equal(all.length, 400);
+    const filters: RefFilter[] = [
+      { nets: ["10.0.0.0/8"], ports: [[443, 443]] },
+      { protos: ["icmp"], since: all[100].startUs },
+      { until: all[50].endUs, nets: ["93.184.216.0/24"], protos: ["tcp", "udp"] },
+    ];
+    for (const [i, f] of filters.entries()) {
+      const args = argsOf(f, i === 1);
+      const want = all.filter((r) => refKeeps(f, r));
+      assert.ok(want.length > 0 && want.length < all.length, args.join(" "));
+      assert.deepEqual(
+        (await view(args)).map((r) => r.line),
+        want.map((r) => r.line),
+        args.join(" "),
+      );
+      const stats = await runCli(
+        ["stats", "--uuid", uuid, "--json", "--api-url", s.url, ...args],
+        perms,
+        env,
+      );
+      assert.equal(JSON.parse(stats.stdout).secflows, want.length, stats.stderr);
+      const html = `${dir.path}/r${i}.html`;
+      const report = await runCli(
+        ["report", "--uuid", uuid, "-o", html, "--api-url", s.url, ...args],
+        perms,
+        env,
+      );
+      assert.equal(report.code, 0, report.stderr);
+      assert.match(report.stderr, new RegExp(`report of ${want.length} Secflows \\(of 400; `));
+      const page = await Deno.readTextFile(html);
+      const body = page.slice(page.indexOf("<tbody>"), page.indexOf("</tbody>"));
+      assert.equal(body.split("<tr>").length - 1, want.length);
+    }
+  } finally {
+    await s.shutdown();
+  }
 });
