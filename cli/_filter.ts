@@ -19,6 +19,7 @@
  */
 import { UsageError } from "./command.ts";
 import { printable } from "../secflow/printable.ts";
+import { ipToString } from "../secflow/net.ts";
 import type { SecflowRow } from "./_rows.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 
@@ -410,7 +411,7 @@ function parseCidr(item: string): Net {
   if (net.some((w, i) => w !== words[i])) {
     throw bad(
       `host bits are set past /${bits}; did you mean ${
-        family === 4 ? ipv4Text(net[3]) : ipv6Text(net)
+        family === 4 ? ipToString(net[3]) : ipv6Text(net)
       }/${bits}?`,
     );
   }
@@ -518,26 +519,10 @@ export function parseIPv6Into(text: string, out: Uint32Array, at: number): boole
   return true;
 }
 
-function ipv4Text(ip: number): string {
-  return `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-}
-
-/** RFC 5952 text of four words (the longest run of zero groups as `::`). */
+/** RFC 5952 text of four words (as URLs write an IPv6 host: the longest zero run as `::`). */
 function ipv6Text(w: Uint32Array): string {
-  const g = [...w].flatMap((x) => [x >>> 16, x & 0xffff]);
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(":");
-  return best < 0 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
+  const full = [...w].flatMap((x) => [(x >>> 16).toString(16), (x & 0xffff).toString(16)]);
+  return new URL(`http://[${full.join(":")}]/`).hostname.slice(1, -1);
 }
 
 // ---------------------------------------------------------------------------------------------

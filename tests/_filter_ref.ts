@@ -64,3 +64,28 @@ export function timeArg(us: bigint, iso: boolean): string {
     ? new Date(Number(s) * 1000).toISOString().replace(".000Z", `.${frac}Z`)
     : `${s}.${frac}`;
 }
+
+/** The filters, as the tests choose them: times in whole microseconds, the rest as typed. */
+export interface RefFilter {
+  since?: bigint;
+  until?: bigint;
+  protos?: string[];
+  ports?: [number, number][];
+  nets?: string[];
+}
+
+/**
+ * The command-line words of a filter: times as ISO 8601 or epoch seconds, `--net` as one comma
+ * list (with `iso`) or repeated (without), so both forms are exercised.
+ */
+export function argsOf(f: RefFilter, iso: boolean): string[] {
+  const out: string[] = [];
+  if (f.since !== undefined) out.push("--since", timeArg(f.since, iso));
+  if (f.until !== undefined) out.push("--until", timeArg(f.until, iso));
+  if (f.protos) out.push("--proto", f.protos.join(","));
+  if (f.ports) out.push(...f.ports.flatMap(([a, b]) => ["--port", a === b ? `${a}` : `${a}-${b}`]));
+  if (f.nets) {
+    out.push(...(iso ? ["--net", f.nets.join(",")] : f.nets.flatMap((n) => ["--net", n])));
+  }
+  return out;
+}

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { cat, ether, icmp, ipv4, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
 import { tempDir } from "./api_fixtures.ts";
-import { addressOf, cli, random, refNet, timeArg } from "./_filter_ref.ts";
+import { addressOf, argsOf, cli, random, type RefFilter, refNet } from "./_filter_ref.ts";
 import { transportName } from "../secflow/flows/engine.ts";
 import { filterOf, flowTest, PROTO_NAMES } from "../cli/_filter.ts";
 import { flowsReport } from "../cli/_flows_report.ts";
@@ -166,14 +166,6 @@ interface FlowLine {
   transport: string;
 }
 
-interface RefFilter {
-  since?: bigint;
-  until?: bigint;
-  protos?: string[];
-  ports?: [number, number][];
-  nets?: string[];
-}
-
 const PORTED = ["tcp", "udp", "sctp", "udplite"];
 
 function refKeeps(f: RefFilter, r: FlowLine): boolean {
@@ -230,16 +222,6 @@ function csvFlows(out: string[]): FlowLine[] {
       transport: c.transport,
     };
   });
-}
-
-function argsOf(f: RefFilter, iso: boolean): string[] {
-  const out: string[] = [];
-  if (f.since !== undefined) out.push("--since", timeArg(f.since, iso));
-  if (f.until !== undefined) out.push("--until", timeArg(f.until, iso));
-  if (f.protos) out.push("--proto", f.protos.join(","));
-  if (f.ports) out.push(...f.ports.flatMap(([a, b]) => ["--port", a === b ? `${a}` : `${a}-${b}`]));
-  if (f.nets) out.push(...f.nets.flatMap((n) => ["--net", n]));
-  return out;
 }
 
 function filtersFor(rows: FlowLine[], n: number, seed: number): RefFilter[] {

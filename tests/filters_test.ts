@@ -8,7 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { type ConnRow, connTsv } from "./zeek_fixtures.ts";
-import { addressOf, cli, decimalUs, random, refNet, timeArg } from "./_filter_ref.ts";
+import {
+  addressOf,
+  argsOf,
+  cli,
+  decimalUs,
+  random,
+  type RefFilter,
+  refNet,
+} from "./_filter_ref.ts";
 import { dnsA, icmp, pcapOf, type Pkt, T0, tcp, udp } from "./_pcap.ts";
 import { apiPermissions, runCli, startServe, tempDir } from "./api_fixtures.ts";
 import { NetworkSageClient } from "../api/client.ts";
@@ -66,15 +74,6 @@ function csvRows(lines: string[]): CsvRow[] {
   });
 }
 
-/** What the filters mean, written on text. */
-interface RefFilter {
-  since?: bigint;
-  until?: bigint;
-  protos?: string[];
-  ports?: [number, number][];
-  nets?: string[];
-}
-
 function refKeeps(f: RefFilter, r: CsvRow): boolean {
   if (f.since !== undefined && r.endUs < f.since) return false;
   if (f.until !== undefined && r.startUs > f.until) return false;
@@ -103,18 +102,6 @@ function refKeeps(f: RefFilter, r: CsvRow): boolean {
     if (!ends.some((e) => f.nets!.some((c) => refNet(e.host, c)))) return false;
   }
   return true;
-}
-
-/** The command-line words of a reference filter (times as epoch seconds or ISO, alternately). */
-function argsOf(f: RefFilter, iso: boolean): string[] {
-  const time = (us: bigint) => timeArg(us, iso);
-  const out: string[] = [];
-  if (f.since !== undefined) out.push("--since", time(f.since));
-  if (f.until !== undefined) out.push("--until", time(f.until));
-  if (f.protos) out.push("--proto", f.protos.join(","));
-  if (f.ports) out.push(...f.ports.flatMap(([a, b]) => ["--port", a === b ? `${a}` : `${a}-${b}`]));
-  if (f.nets) out.push("--net", f.nets.join(","));
-  return out;
 }
 
 /** Random combinations of filters drawn from values the rows hold (so boundaries are hit). */
