@@ -14,6 +14,7 @@ import { filterOf, flowTest, PROTO_NAMES } from "../cli/_filter.ts";
 import { flowsReport } from "../cli/_flows_report.ts";
 import { InputError } from "../secflow/errors.ts";
 import { renderFlowsReport } from "../report/flows_html.ts";
+import { framesPcap, gre, httpRequest, ip4, udpDatagram, vxlan } from "./_flows_pcap.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -551,3 +552,63 @@ function argsValues(args: string[]) {
   }
   return v;
 }
+
+Deno.test("filters on tunnels: a flow is judged by its own addresses, ports and transport; its carrier is a flow of its own", async () => {
+  await using dir = await tempDir();
+  const inner = tcp({
+    src: "10.9.0.1",
+    dst: "205.185.216.10",
+    sp: 40000,
+    dp: 80,
+    payload: httpRequest("example.test"),
+  });
+  const back = tcp({ src: "205.185.216.10", dst: "10.9.0.1", sp: 80, dp: 40000, payload: 300 });
+  const inner6 = ipv6("2001:db8::5", "2001:db8::6", 17, udpDatagram(5353, 53, new Uint8Array(30)));
+  const frames = [
+    ether(ip4("198.51.100.1", "198.51.100.2", 47, gre(0x0800, inner))),
+    ether(ip4("198.51.100.2", "198.51.100.1", 47, gre(0x0800, back))),
+    ether(
+      ip4(
+        "203.0.113.1",
+        "203.0.113.2",
+        17,
+        udpDatagram(50000, 4789, vxlan(42, ether(inner6, 0x86dd))),
+      ),
+    ),
+  ];
+  const pcap = `${dir.path}/tunnels.pcap`;
+  await Deno.writeFile(pcap, framesPcap(frames));
+  const rows = flowLines((await cli(["view", pcap, "--flows", "--ndjson"])).out);
+  const innerFlow = rows.find((r) => r.dstIp === "205.185.216.10")!;
+  assert.ok(innerFlow && innerFlow.o!.tunnel.length === 1, "the inner flow, with its tunnel path");
+  assert.ok(rows.some((r) => r.transport === "gre"), "the GRE carrier");
+  assert.ok(rows.some((r) => r.dstIp === "2001:db8::6" && r.o!.tunnel[0]?.kind === "vxlan"));
+  const kept = async (args: string[]) =>
+    flowLines((await cli(["view", pcap, "--flows", "--ndjson", ...args])).out).map((r) =>
+      `${r.transport} ${r.srcIp}>${r.dstIp}`
+    ).sort();
+  assert.deepEqual(await kept(["--net", "205.185.216.0/24"]), ["tcp 10.9.0.1>205.185.216.10"]);
+  assert.deepEqual(await kept(["--net", "198.51.100.2"]), ["gre 198.51.100.1>198.51.100.2"]);
+  assert.deepEqual(await kept(["--proto", "gre"]), ["gre 198.51.100.1>198.51.100.2"]);
+  assert.deepEqual(await kept(["--port", "80"]), ["tcp 10.9.0.1>205.185.216.10"]);
+  assert.deepEqual(await kept(["--port", "4789"]), ["udp 203.0.113.1>203.0.113.2"]);
+  assert.deepEqual(await kept(["--net", "2001:db8::/64", "--proto", "udp"]), [
+    "udp 2001:db8::5>2001:db8::6",
+  ]);
+  // And every filter of the reference, on these rows too.
+  for (const [i, f] of filtersFor(rows, 20, 31).entries()) {
+    const args = argsOf(f, i % 2 === 0);
+    const got = await cli(["view", pcap, "--flows", "--ndjson", ...args]);
+    assert.deepEqual(
+      got.out.filter((l) => l !== ""),
+      rows.filter((r) => refKeeps(f, r)).map((r) => r.line),
+      args.join(" "),
+    );
+  }
+  // stats --flows counts the inner flows as left out "in-tunnel".
+  const stats = JSON.parse((await cli(["stats", "--flows", pcap, "--json"])).out.join(""));
+  assert.ok(
+    stats.leftOut.some((r: { reason: string }) => r.reason === "in-tunnel"),
+    JSON.stringify(stats.leftOut),
+  );
+});
