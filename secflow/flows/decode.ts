@@ -74,6 +74,8 @@ export const enum Hop {
   GtpU = 10,
   Mpls = 11,
   Pppoe = 12,
+  Ayiya = 13,
+  GreUdp = 14,
 }
 
 /** The {@link Hop} kinds' names, as `TunnelHop.kind` spells them. */
@@ -91,6 +93,8 @@ export const TUNNEL_NAMES = [
   "gtp-u",
   "mpls",
   "pppoe",
+  "ayiya",
+  "gre-udp",
 ] as const;
 
 /** ICMPv4 request/reply pairs (Community ID, after Zeek's ICMP4_counterpart). */
@@ -110,6 +114,7 @@ for (
 
 /** UDP ports of the tunnels found by port. */
 const VXLAN_PORT = 4789, GENEVE_PORT = 6081, TEREDO_PORT = 3544, GTPU_PORT = 2152;
+const AYIYA_PORT = 5072, GRE_UDP_PORT = 4754;
 
 /**
  * Decodes frames one IP level at a time into public fields.
@@ -284,6 +289,14 @@ export class FlowDecoder {
       p += 4;
     }
     if (etype === 0x0800 || etype === 0x86dd) return this.#ip(b, p, end);
+    // Cisco FabricPath (FTag/TTL, then a whole Ethernet frame), 802.1ah PBB (I-TAG, then one),
+    // VN-Tag (a 4-byte tag, then the ethertype).
+    if (etype === 0x8903) return this.#ether(b, p + 2, end);
+    if (etype === 0x88e7) return this.#ether(b, p + 4, end);
+    if (etype === 0x8926) {
+      if (p + 6 > end) return Status.Truncated;
+      return this.#etype(b, p + 6, end, (b[p + 4] << 8) | b[p + 5]);
+    }
     if (etype === 0x8847 || etype === 0x8848) return this.#mpls(b, p, end);
     if (etype === 0x8864) { // PPPoE session: 6-byte header, then PPP
       if (p + 8 > end) return Status.Truncated;
@@ -342,9 +355,13 @@ export class FlowDecoder {
     if (flags & 0x40) return Status.NotIP; // protected: encrypted body
     let h = 24;
     if ((flags & 3) === 3) h += 6; // four addresses
-    if ((fc >> 4) & 8) h += 2; // QoS
+    const qos = ((fc >> 4) & 8) !== 0;
+    // A-MSDU (QoS control bit 7): the body is subframes; the first one is read.
+    const amsdu = qos && p + h < end && (b[p + h] & 0x80) !== 0;
+    if (qos) h += 2;
     if (flags & 0x80) h += 4; // HT control (order bit on a QoS frame)
     p += h;
+    if (amsdu) p += 14; // destination, source, length
     if (p + 8 > end) return Status.NotIP;
     if (b[p] !== 0xaa || b[p + 1] !== 0xaa || b[p + 2] !== 0x03) return Status.NotIP;
     return this.#etype(b, p + 8, end, (b[p + 6] << 8) | b[p + 7]);
@@ -557,6 +574,17 @@ export class FlowDecoder {
         if (at < end && (b[at] >> 4 === 4 || b[at] >> 4 === 6)) {
           this.#inner(Next.IP, at, Hop.GtpU, teid);
         }
+      }
+    } else if (dp === GRE_UDP_PORT || sp === GRE_UDP_PORT) {
+      this.#gre(b, p, end);
+      if (this.hopKind === Hop.Gre) this.hopKind = Hop.GreUdp;
+    } else if (dp === AYIYA_PORT || sp === AYIYA_PORT) {
+      // Identity length 2^n, signature length 4n bytes; next header 4 or 41.
+      if (p + 8 > end) return;
+      const at = p + 8 + (1 << (b[p] >> 4)) + (b[p + 1] >> 4) * 4;
+      const next = b[p + 3];
+      if (at < end && (next === 4 || next === 41)) {
+        this.#inner(next === 4 ? Next.IPv4 : Next.IPv6, at, Hop.Ayiya, 0);
       }
     } else if (dp === TEREDO_PORT || sp === TEREDO_PORT) {
       let at = p;

@@ -37,7 +37,7 @@ import {
 
 /** Key words: [proto | version << 8, vlans, context, A (4 words), B (4 words), pA << 16 | pB]. */
 const KEY_WIDTH = 12;
-const TCP_TIMEOUT = 300e6, OTHER_TIMEOUT = 60e6;
+const TCP_TIMEOUT = 300e6, OTHER_TIMEOUT = 60e6, DNS_TIMEOUT = 10e6, CLOSE_DELAY = 5e6;
 /** Capture time between sweeps for idle flows, µs. */
 const SWEEP_EVERY = 10e6;
 /** Originator packets of a TCP flow searched for a ClientHello or an HTTP request. */
@@ -222,6 +222,8 @@ class Columns {
   verdict: Uint8Array;
   budget: Uint8Array;
   fragments: Int32Array;
+  /** The flow's tunnel path (interned). */
+  path: Int32Array;
   first: Float64Array;
   last: Float64Array;
   /** packets, payload bytes, IP bytes from A, then from B. */
@@ -235,6 +237,7 @@ class Columns {
     this.verdict = new Uint8Array(cap);
     this.budget = new Uint8Array(cap);
     this.fragments = new Int32Array(cap);
+    this.path = new Int32Array(cap);
     this.first = new Float64Array(cap);
     this.last = new Float64Array(cap);
     this.count = new Float64Array(cap * 6);
@@ -252,6 +255,7 @@ class Columns {
     this.verdict = g(this.verdict);
     this.budget = g(this.budget);
     this.fragments = g(this.fragments);
+    this.path = g(this.path);
     this.first = g(this.first);
     this.last = g(this.last);
     this.count = g(this.count, 6);
@@ -315,8 +319,14 @@ export class FlowsEngine implements PacketSink {
   #used = 0;
   #live = 0;
   #serial = 0;
-  #contexts = new KeyTable(4, 1 << 8);
-  #ctx: Context[] = [{ parent: 0, hop: { kind: "gre", src: "", dst: "" } }];
+  #contexts = new KeyTable(3, 1 << 8);
+  #paths = new KeyTable(4, 1 << 8);
+  #pathList: Context[] = [{ parent: 0, hop: { kind: "gre", src: "", dst: "" } }];
+  /** The current packet's hops: carrier slot (-1 for MPLS/PPPoE), kind, id. */
+  #hopSlot = new Int32Array(64);
+  #hopKind = new Int32Array(64);
+  #hopId = new Int32Array(64);
+  #hops = 0;
   #frags = new KeyTable(KEY_WIDTH, 1 << 8);
   #now = 0;
   #nextSweep = -Infinity;
@@ -363,16 +373,21 @@ export class FlowsEngine implements PacketSink {
     }
     let ctx = 0;
     let depth = 0;
+    this.#hops = 0;
     while (true) {
-      if (d.linkHop !== 0) ctx = this.#context(ctx, -1, d.linkHop, d.linkHopId, false);
-      if (ctx < 0) return;
+      if (d.linkHop !== 0) {
+        this.#pushHop(-1, d.linkHop, d.linkHopId);
+        ctx = this.#context(ctx, d.linkHop, 0);
+        if (ctx < 0) return;
+      }
       const slot = this.#account(b, ctx, depth);
       if (d.innerKind === 0 || slot < 0) return;
       if (depth >= this.#maxDepth) {
         this.stats.tooDeep++;
         return;
       }
-      ctx = this.#context(ctx, this.#c.serial[slot], d.hopKind, d.hopId, d.hopKeyed);
+      this.#pushHop(slot, d.hopKind, d.hopId);
+      ctx = this.#context(ctx, d.hopKind, d.hopKeyed ? d.hopId : 0);
       if (ctx < 0) return;
       status = d.next(b);
       if (status !== Status.IP) {
@@ -383,6 +398,16 @@ export class FlowsEngine implements PacketSink {
     }
   }
 
+  /** Records a hop of the current packet's path (its carrier flow's slot, or -1). */
+  #pushHop(carrier: number, kind: Hop, id: number): void {
+    const n = this.#hops;
+    if (n >= this.#hopSlot.length) return;
+    this.#hopSlot[n] = carrier;
+    this.#hopKind[n] = kind;
+    this.#hopId[n] = id;
+    this.#hops = n + 1;
+  }
+
   #notIp(status: Status, linkType: number): void {
     if (status === Status.Truncated) this.stats.truncated++;
     else if (status === Status.UnknownLink) {
@@ -391,36 +416,77 @@ export class FlowsEngine implements PacketSink {
     } else this.stats.notIp++;
   }
 
-  /** The interned context under `parent` for a hop; -1 when the contexts are full. */
-  #context(parent: number, carrier: number, kind: Hop, id: number, keyed: boolean): number {
+  /**
+   * The interned tunnel context under `parent` for a hop (kind and, for VXLAN and Geneve, the
+   * VNI): what keys inner flows. The carrier's addresses are not part of it, as Zeek does not key
+   * inner connections by them (a Teredo reply may come through another relay). -1 when full.
+   */
+  #context(parent: number, kind: Hop, id: number): number {
     const t = this.#contexts;
     const k = t.key;
     k[0] = parent;
-    k[1] = carrier;
-    k[2] = kind;
-    k[3] = keyed ? id : 0;
+    k[1] = kind;
+    k[2] = id;
     const found = t.find();
     if (found >= 0) return found;
-    if (this.#ctx.length >= MAX_CONTEXTS) {
-      if (!this.#ctxWarned) {
-        this.#ctxWarned = true;
-        this.warnings.push(
-          `more than ${MAX_CONTEXTS} tunnels: packets of further tunnels count for their carriers only`,
-        );
-      }
-      return -1;
-    }
-    const d = this.#d;
-    const n = this.#ctx.length;
-    const hop: TunnelHop = { kind: TUNNEL_NAMES[kind] as TunnelHop["kind"], src: "", dst: "" };
-    if (carrier >= 0) {
-      hop.src = addressText(d.ipVersion, d.addr, 0);
-      hop.dst = addressText(d.ipVersion, d.addr, 4);
-    }
-    if (id !== 0 || keyed) hop.id = id >>> 0;
-    this.#ctx.push({ parent, hop });
+    if (t.size >= MAX_CONTEXTS) return this.#full();
+    const n = t.size + 1;
     t.insert(n);
     return n;
+  }
+
+  #full(): number {
+    if (!this.#ctxWarned) {
+      this.#ctxWarned = true;
+      this.warnings.push(
+        `more than ${MAX_CONTEXTS} tunnels: packets of further tunnels count for their carriers only`,
+      );
+    }
+    return -1;
+  }
+
+  /**
+   * The interned tunnel path of the current packet's hops (made when a flow is created, from
+   * the carriers' flows, which are live then): 0 for none.
+   */
+  #internPath(): number {
+    const t = this.#paths;
+    const c = this.#c;
+    let parent = 0;
+    for (let i = 0; i < this.#hops; i++) {
+      const slot = this.#hopSlot[i];
+      const k = t.key;
+      k[0] = parent;
+      k[1] = slot >= 0 ? c.serial[slot] : -1;
+      k[2] = this.#hopKind[i];
+      k[3] = this.#hopId[i];
+      const found = t.find();
+      if (found >= 0) {
+        parent = found;
+        continue;
+      }
+      if (this.#pathList.length >= MAX_CONTEXTS) return parent;
+      const hop: TunnelHop = {
+        kind: TUNNEL_NAMES[this.#hopKind[i]] as TunnelHop["kind"],
+        src: "",
+        dst: "",
+        id: undefined,
+      };
+      if (slot >= 0) {
+        const o = slot * KEY_WIDTH;
+        const version = c.key[o] >> 8;
+        const origA = (c.flags[slot] & F_ORIG_IS_A) !== 0;
+        hop.src = addressText(version, c.key, origA ? o + 3 : o + 7);
+        hop.dst = addressText(version, c.key, origA ? o + 7 : o + 3);
+      }
+      const id = this.#hopId[i];
+      if (id !== 0) hop.id = id >>> 0;
+      const n = this.#pathList.length;
+      this.#pathList.push({ parent, hop });
+      t.insert(n);
+      parent = n;
+    }
+    return parent;
   }
 
   /** Counts the decoder's IP level for its flow; returns the flow's slot, or -1. */
@@ -460,13 +526,9 @@ export class FlowsEngine implements PacketSink {
     k[11] = srcIsA ? (sp << 16) | dp : (dp << 16) | sp;
     let slot = this.#table.find();
     const tcpFlags = proto === 6 ? d.tcpFlags : 0;
-    if (slot >= 0 && (tcpFlags & 0x12) === 0x02) {
-      // A pure SYN on a closed connection starts a new one (Zeek's connection reuse).
-      const f = c.flags[slot];
-      if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) {
-        this.#finishSlot(slot);
-        slot = -1;
-      }
+    if (slot >= 0 && this.#ended(slot, proto, tcpFlags)) {
+      this.#finishSlot(slot);
+      slot = -1;
     }
     if (slot < 0) {
       slot = this.#create(srcIsA, ctx, depth);
@@ -519,6 +581,40 @@ export class FlowsEngine implements PacketSink {
       }
     }
     return slot;
+  }
+
+  /**
+   * Whether the flow in `slot` is over for the current packet, as Zeek decides: idle longer than
+   * its timeout; a closed TCP connection (FIN both ways, or RST) seeing a new SYN; or, 5 s after
+   * a FIN or RST, or after a SYN nobody answered, any packet (Zeek has dropped the connection by
+   * then: tcp_close_delay, tcp_reset_delay, tcp_attempt_delay).
+   */
+  #ended(slot: number, proto: number, tcpFlags: number): boolean {
+    const c = this.#c;
+    const idle = this.#now - c.last[slot];
+    if (idle > this.#timeout(slot)) return true;
+    if (proto !== 6) return false;
+    const f = c.flags[slot];
+    if ((tcpFlags & 0x12) === 0x02) {
+      if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) return true;
+    }
+    if (idle <= CLOSE_DELAY) return false;
+    if ((f & (F_FIN_A | F_FIN_B | F_RST)) !== 0) return true;
+    const respPackets = c.count[slot * 6 + ((f & F_ORIG_IS_A) !== 0 ? 3 : 0)];
+    return (f & F_SYN) !== 0 && respPackets === 0;
+  }
+
+  /** The idle timeout of the flow in `slot` (Zeek's: TCP 5 min, DNS 10 s, others 1 min). */
+  #timeout(slot: number): number {
+    const c = this.#c;
+    const o = slot * KEY_WIDTH;
+    const proto = c.key[o] & 255;
+    if (proto === 6) return TCP_TIMEOUT;
+    if (proto === 17) {
+      const ports = c.key[o + 11];
+      if (ports >>> 16 === 53 || (ports & 0xffff) === 53) return DNS_TIMEOUT;
+    }
+    return OTHER_TIMEOUT;
   }
 
   #names(b: Uint8Array, slot: number): void {
@@ -619,6 +715,7 @@ export class FlowsEngine implements PacketSink {
     c.last[slot] = this.#now;
     c.count.fill(0, slot * 6, slot * 6 + 6);
     c.fragments[slot] = 0;
+    c.path[slot] = this.#hops > 0 ? this.#internPath() : 0;
     c.budget[slot] = d.protocol === 6 ? NAME_BUDGET : 0;
     c.names[slot] = undefined;
     const [verdict, conditional] = this.#verdict(ctx, depth);
@@ -664,9 +761,7 @@ export class FlowsEngine implements PacketSink {
     const c = this.#c;
     for (let slot = 0; slot < this.#used; slot++) {
       if (c.serial[slot] < 0) continue;
-      const proto = c.key[slot * KEY_WIDTH] & 255;
-      const idle = proto === 6 ? TCP_TIMEOUT : OTHER_TIMEOUT;
-      if (now - c.last[slot] > idle) this.#finishSlot(slot);
+      if (now - c.last[slot] > this.#timeout(slot)) this.#finishSlot(slot);
     }
   }
 
@@ -821,7 +916,7 @@ export class FlowsEngine implements PacketSink {
         (f & F_ONE_WAY) !== 0,
       ),
       vlans,
-      tunnel: this.#path(k[o + 2]),
+      tunnel: this.#path(c.path[slot]),
       names: c.names[slot] ?? [],
       sample: verdict,
       // Every flow object has every key (absent ones undefined): one shape, fast to read.
@@ -866,7 +961,7 @@ export class FlowsEngine implements PacketSink {
   #path(ctx: number): TunnelHop[] {
     const path: TunnelHop[] = [];
     for (let n = 0; ctx !== 0 && n < 64; n++) {
-      const c = this.#ctx[ctx];
+      const c = this.#pathList[ctx];
       path.push(c.hop);
       ctx = c.parent;
     }

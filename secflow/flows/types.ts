@@ -45,7 +45,9 @@ export type TunnelKind =
   | "teredo"
   | "gtp-u"
   | "mpls"
-  | "pppoe";
+  | "pppoe"
+  | "ayiya"
+  | "gre-udp";
 
 /** One level of a flow's tunnel path, outermost first. */
 export interface TunnelHop {

@@ -1,0 +1,343 @@
+/**
+ * The independent check of the flow engine against Zeek and tshark (docs/FLOWS.md has the
+ * results). For each trace of Zeek's own test suite (`testing/btest/Traces`) that a btest reads
+ * with `zeek -r` and whose baseline holds the `conn.log` Zeek wrote, it runs
+ * `networksage view --flows --ecs TRACE` (the CLI, as a user would) and compares:
+ *
+ * - connections: every TCP, UDP and ICMP row of Zeek's conn.log is looked up among our flows by
+ *   protocol and both endpoints (either orientation; several rows of one tuple pair with our
+ *   flows of that tuple in time order); "found" counts the rows that have a flow;
+ * - packets: of those, the rows whose `orig_pkts` and `resp_pkts` equal our packets each way;
+ * - names: every `server_name` of the baseline's ssl.log and every `host` of its http.log must be
+ *   among the names of the flow of that connection (HTTP hosts compared without a port, case
+ *   ignored);
+ * - Community ID: with `--tshark`, every distinct ID `tshark --enable-protocol communityid -T
+ *   fields -e communityid` prints for the trace must be one of our flows' IDs.
+ *
+ * Zeek's data is not part of this repository. Give a checkout of zeek/zeek (or just its
+ * `testing/btest` folder) with `--zeek DIR`; without it the check says so and exits 0.
+ *
+ *     deno run --allow-read --allow-run --allow-write bench/zeek_check.ts --zeek ~/src/zeek \
+ *       [--tshark] [--max N] [--json results.json] [--verbose]
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+
+const { values } = parseArgs({
+  options: {
+    zeek: { type: "string" },
+    tshark: { type: "boolean" },
+    max: { type: "string" },
+    json: { type: "string" },
+    verbose: { type: "boolean" },
+  },
+});
+
+const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+function btestDir(root: string | undefined): string | undefined {
+  if (!root) return undefined;
+  for (const d of [join(root, "testing", "btest"), root]) {
+    if (existsSync(join(d, "Traces")) && existsSync(join(d, "Baseline"))) return d;
+  }
+  return undefined;
+}
+
+const dir = btestDir(values.zeek ?? Deno.env.get("ZEEK_SRC"));
+if (!dir) {
+  console.log(
+    "skipped: give a zeek/zeek checkout with --zeek DIR (or ZEEK_SRC): its testing/btest Traces and Baseline are compared",
+  );
+  Deno.exit(0);
+}
+
+/** Every test file under the btest folder (not the data folders). */
+function* testFiles(d: string): Generator<string> {
+  for (const e of readdirSync(d, { withFileTypes: true })) {
+    const p = join(d, e.name);
+    if (e.isDirectory()) {
+      if (d === dir && (e.name === "Baseline" || e.name === "Traces" || e.name === "Files")) {
+        continue;
+      }
+      yield* testFiles(p);
+    } else if (/\.(zeek|test|bro|sh)$/.test(e.name)) yield p;
+  }
+}
+
+interface Pair {
+  trace: string;
+  baseline: string;
+  test: string;
+}
+
+/** (trace, baseline) pairs: tests that read exactly one trace and keep a conn.log baseline. */
+function pairs(): Pair[] {
+  const byTrace = new Map<string, Pair>();
+  const files = [...testFiles(dir!)].sort();
+  for (const file of files) {
+    const text = readFileSync(file, "utf8");
+    if (/@TEST-START-NEXT/.test(text)) continue;
+    const traces = new Set<string>();
+    for (const m of text.matchAll(/@TEST-EXEC:[^\n]*\bzeek\b[^\n]*-r\s+\$\{?TRACES\}?\/(\S+)/g)) {
+      traces.add(m[1]);
+    }
+    if (traces.size !== 1) continue;
+    const trace = join(dir!, "Traces", [...traces][0]);
+    const name = relative(dir!, file).replace(/\.[^.\/]+$/, "").replaceAll("/", ".");
+    const baseline = join(dir!, "Baseline", name);
+    const conn = join(baseline, "conn.log");
+    if (!existsSync(conn) || !existsSync(trace) || statSync(trace).size === 0) continue;
+    const head = readFileSync(conn, "utf8");
+    if (!/#fields.*\bid\.orig_h\b.*\borig_pkts\b/.test(head)) continue;
+    if (!byTrace.has(trace)) byTrace.set(trace, { trace, baseline, test: relative(dir!, file) });
+  }
+  return [...byTrace.values()];
+}
+
+/** The rows of a Zeek TSV log as objects. */
+function zeekRows(path: string): Record<string, string>[] {
+  if (!existsSync(path)) return [];
+  let fields: string[] = [];
+  const rows: Record<string, string>[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line.startsWith("#fields\t")) fields = line.split("\t").slice(1);
+    if (line === "" || line.startsWith("#")) continue;
+    const cells = line.split("\t");
+    if (cells.length < fields.length) continue;
+    rows.push(Object.fromEntries(fields.map((f, i) => [f, cells[i]])));
+  }
+  return rows;
+}
+
+interface OurFlow {
+  proto: string;
+  src: string;
+  sp: number;
+  dst: string;
+  dp: number;
+  srcPkts: number;
+  dstPkts: number;
+  start: string;
+  names: string[];
+  cid: string;
+}
+
+async function ourFlows(trace: string): Promise<OurFlow[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", CLI, "view", "--flows", "--ecs", "-q", trace],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const flows: OurFlow[] = [];
+  for (const l of text.split("\n")) {
+    if (!l) continue;
+    const d = JSON.parse(l);
+    const t = d.network.transport;
+    flows.push({
+      proto: t === "ipv6-icmp" ? "icmp" : t,
+      src: d.source.ip,
+      sp: d.source.port ?? 0,
+      dst: d.destination.ip,
+      dp: d.destination.port ?? 0,
+      srcPkts: d.source.packets,
+      dstPkts: d.destination.packets,
+      start: d.event.start,
+      names: (d.networksage.names ?? []).map((n: { name: string }) => n.name.toLowerCase()),
+      cid: d.network.community_id ?? "",
+    });
+  }
+  return flows;
+}
+
+const key = (p: string, a: string, ap: number, b: string, bp: number) =>
+  `${p} ${a} ${ap} ${b} ${bp}`;
+const hostOnly = (h: string) => h.toLowerCase().replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+
+interface Totals {
+  traces: number;
+  conns: number;
+  found: number;
+  packetsEqual: number;
+  sni: number;
+  sniFound: number;
+  hosts: number;
+  hostsFound: number;
+  tsharkIds: number;
+  tsharkFound: number;
+}
+const totals: Totals = {
+  traces: 0,
+  conns: 0,
+  found: 0,
+  packetsEqual: 0,
+  sni: 0,
+  sniFound: 0,
+  hosts: 0,
+  hostsFound: 0,
+  tsharkIds: 0,
+  tsharkFound: 0,
+};
+const perTrace: Record<string, unknown>[] = [];
+const max = values.max ? Number(values.max) : Infinity;
+
+for (const pair of pairs().slice(0, max)) {
+  const flows = await ourFlows(pair.trace);
+  // Our flows by tuple, both orientations, each in start order.
+  const index = new Map<string, { f: OurFlow; flipped: boolean; used: boolean }[]>();
+  for (const f of flows) {
+    for (const flipped of [false, true]) {
+      const k = flipped
+        ? key(f.proto, f.dst, f.dp, f.src, f.sp)
+        : key(f.proto, f.src, f.sp, f.dst, f.dp);
+      const list = index.get(k) ?? [];
+      list.push({ f, flipped, used: false });
+      index.set(k, list);
+    }
+  }
+  const conns = zeekRows(join(pair.baseline, "conn.log")).filter((r) =>
+    r.proto === "tcp" || r.proto === "udp" || r.proto === "icmp"
+  );
+  const byConn = new Map<string, OurFlow>();
+  let found = 0, equal = 0;
+  const missing: string[] = [];
+  for (const r of conns) {
+    const k = key(
+      r.proto,
+      r["id.orig_h"],
+      Number(r["id.orig_p"]),
+      r["id.resp_h"],
+      Number(r["id.resp_p"]),
+    );
+    const candidates = index.get(k) ?? [];
+    const hit = candidates.find((c) => !c.used && !candidates.some((o) => o.used && o.f === c.f)) ??
+      candidates[0];
+    if (!hit) {
+      missing.push(k);
+      continue;
+    }
+    hit.used = true;
+    found++;
+    byConn.set(k, hit.f);
+    const origPkts = hit.flipped ? hit.f.dstPkts : hit.f.srcPkts;
+    const respPkts = hit.flipped ? hit.f.srcPkts : hit.f.dstPkts;
+    if (String(origPkts) === r.orig_pkts && String(respPkts) === r.resp_pkts) equal++;
+    else if (values.verbose) {
+      console.error(
+        `  packets ${k}: zeek ${r.orig_pkts}/${r.resp_pkts}, ours ${origPkts}/${respPkts}`,
+      );
+    }
+  }
+  const lookup = (r: Record<string, string>) => {
+    for (const p of ["tcp", "udp"]) {
+      const f = byConn.get(
+        key(p, r["id.orig_h"], Number(r["id.orig_p"]), r["id.resp_h"], Number(r["id.resp_p"])),
+      );
+      if (f) return f;
+    }
+    return undefined;
+  };
+  let sni = 0, sniFound = 0, hosts = 0, hostsFound = 0;
+  for (const r of zeekRows(join(pair.baseline, "ssl.log"))) {
+    const name = r.server_name;
+    if (!name || name === "-" || name === "(empty)") continue;
+    sni++;
+    if (lookup(r)?.names.includes(name.toLowerCase())) sniFound++;
+    else if (values.verbose) console.error(`  sni ${name} not found`);
+  }
+  for (const r of zeekRows(join(pair.baseline, "http.log"))) {
+    const host = r.host;
+    if (!host || host === "-" || host === "(empty)") continue;
+    hosts++;
+    const f = lookup(r);
+    if (f?.names.some((n) => hostOnly(n) === hostOnly(host))) hostsFound++;
+    else if (values.verbose) console.error(`  host ${host} not found`);
+  }
+  let tsharkIds = 0, tsharkFound = 0;
+  if (values.tshark) {
+    const out = await new Deno.Command("tshark", {
+      args: [
+        "-n",
+        "-r",
+        pair.trace,
+        "--enable-protocol",
+        "communityid",
+        "-T",
+        "fields",
+        "-e",
+        "communityid",
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const ids = new Set(
+      new TextDecoder().decode(out.stdout).split(/[\n,]/).map((s) => s.trim()).filter((s) =>
+        s.startsWith("1:")
+      ),
+    );
+    const ours = new Set(flows.map((f) => f.cid));
+    tsharkIds = ids.size;
+    for (const id of ids) if (ours.has(id)) tsharkFound++;
+  }
+  totals.traces++;
+  totals.conns += conns.length;
+  totals.found += found;
+  totals.packetsEqual += equal;
+  totals.sni += sni;
+  totals.sniFound += sniFound;
+  totals.hosts += hosts;
+  totals.hostsFound += hostsFound;
+  totals.tsharkIds += tsharkIds;
+  totals.tsharkFound += tsharkFound;
+  const trace = relative(join(dir, "Traces"), pair.trace);
+  perTrace.push({
+    trace,
+    test: pair.test,
+    conns: conns.length,
+    found,
+    equal,
+    sni,
+    sniFound,
+    hosts,
+    hostsFound,
+    tsharkIds,
+    tsharkFound,
+  });
+  if (values.verbose || found < conns.length || (values.tshark && tsharkFound < tsharkIds)) {
+    console.error(
+      `${trace}: ${found}/${conns.length} found, ${equal} packets equal, sni ${sniFound}/${sni}, host ${hostsFound}/${hosts}` +
+        (values.tshark ? `, tshark ${tsharkFound}/${tsharkIds}` : "") +
+        (missing.length ? `; missing ${missing.slice(0, 3).join("; ")}` : ""),
+    );
+  }
+}
+
+const pct = (a: number, b: number) => (b === 0 ? "n/a" : `${(100 * a / b).toFixed(1)}%`);
+console.log(`traces: ${totals.traces}`);
+console.log(
+  `Zeek connections (tcp/udp/icmp) found: ${totals.found}/${totals.conns} = ${
+    pct(totals.found, totals.conns)
+  }`,
+);
+console.log(
+  `  of those with Zeek's packets each way: ${totals.packetsEqual}/${totals.found} = ${
+    pct(totals.packetsEqual, totals.found)
+  }`,
+);
+console.log(
+  `SNI and Host values: ${totals.sniFound + totals.hostsFound}/${totals.sni + totals.hosts} = ${
+    pct(totals.sniFound + totals.hostsFound, totals.sni + totals.hosts)
+  } (SNI ${totals.sniFound}/${totals.sni}, Host ${totals.hostsFound}/${totals.hosts})`,
+);
+if (values.tshark) {
+  console.log(
+    `tshark Community IDs found: ${totals.tsharkFound}/${totals.tsharkIds} = ${
+      pct(totals.tsharkFound, totals.tsharkIds)
+    }`,
+  );
+}
+if (values.json) {
+  await Deno.writeTextFile(values.json, JSON.stringify({ totals, perTrace }, null, 1));
+}
