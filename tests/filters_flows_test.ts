@@ -14,6 +14,7 @@ import { filterOf, flowTest, PROTO_NAMES } from "../cli/_filter.ts";
 import { flowsReport } from "../cli/_flows_report.ts";
 import { InputError } from "../secflow/errors.ts";
 import { renderFlowsReport } from "../report/flows_html.ts";
+import { type ConnRow, connTsv } from "./zeek_fixtures.ts";
 import { framesPcap, gre, httpRequest, ip4, udpDatagram, vxlan } from "./_flows_pcap.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 
@@ -611,4 +612,53 @@ Deno.test("filters on tunnels: a flow is judged by its own addresses, ports and 
     stats.leftOut.some((r: { reason: string }) => r.reason === "in-tunnel"),
     JSON.stringify(stats.leftOut),
   );
+});
+
+Deno.test("filters on the flows of a Zeek conn.log (IPv6 rows included), in view, stats and report", async () => {
+  await using dir = await tempDir();
+  const rnd = random(17);
+  const rows: ConnRow[] = [];
+  let ts = 1764583445;
+  for (let i = 0; i < 80; i++) {
+    ts += Math.floor(rnd() * 2e6) / 1e6;
+    const six = i % 3 === 0;
+    const proto = ["tcp", "udp", "icmp", "tcp"][i % 4];
+    rows.push({
+      ts: ts.toFixed(6),
+      oh: six ? V6[i % V6.length] : V4[i % V4.length],
+      op: proto === "icmp" ? 8 : 30000 + i,
+      rh: six ? V6[(i + 1) % V6.length] : V4[(i + 3) % V4.length],
+      rp: proto === "icmp" ? 0 : [443, 80, 53][i % 3],
+      proto: six && proto === "icmp" ? "icmp" : proto,
+      duration: (Math.floor(rnd() * 3e6) / 1e6).toFixed(6),
+      ob: "100",
+      rb: "900",
+      opk: "2",
+      rpk: "3",
+      oipb: "180",
+      ripb: "1020",
+    });
+  }
+  const log = `${dir.path}/conn.log`;
+  await Deno.writeTextFile(log, connTsv(rows));
+  const all = flowLines((await cli(["view", log, "--flows", "--ndjson"])).out);
+  assert.equal(all.length, 80);
+  assert.ok(all.some((r) => r.srcIp.includes(":")));
+  let selective = 0;
+  for (const [i, f] of filtersFor(all, 24, 41).entries()) {
+    const args = argsOf(f, i % 2 === 1);
+    const want = all.filter((r) => refKeeps(f, r));
+    if (want.length > 0 && want.length < all.length) selective++;
+    const got = await cli(["view", log, "--flows", "--ndjson", ...args]);
+    assert.deepEqual(got.out.filter((l) => l !== ""), want.map((r) => r.line), args.join(" "));
+    const stats = JSON.parse(
+      (await cli(["stats", "--flows", log, "--json", ...args])).out.join(""),
+    );
+    assert.deepEqual(stats, refStats(want, 10), args.join(" "));
+  }
+  assert.ok(selective >= 10, `${selective} selective`);
+  const html = `${dir.path}/conn.html`;
+  const r = await cli(["report", "--flows", log, "-o", html, "--net", "2001:db8::/32"]);
+  const want = all.filter((row) => refKeeps({ nets: ["2001:db8::/32"] }, row)).length;
+  assert.deepEqual(r.err, [`${html}: report of ${want} flows (of 80; --net 2001:db8::/32)`]);
 });
