@@ -171,15 +171,16 @@ export const PROTO_WORDS: readonly string[] = [
 
 /** Help lines for {@link FILTER_OPTIONS}, Secflows' limits included. */
 export function filterHelp(): string {
-  return `filters (all given must hold; a list, or the option repeated, means any of its items):
+  return `
+filters (all given must hold; a list, or the option repeated, means any of its items):
   --since TIME       only rows still going at TIME or later (last packet at or after TIME); TIME
                      is ISO 8601 (2026-12-01T10:04:05Z, 2026-12-01 10:04:05.25Z, 2026-12-01,
                      +02:00 offsets; no zone means UTC) or epoch seconds (1764583445.25, at most
                      6 decimals)
   --until TIME       only rows started at TIME or earlier (first packet at or before TIME)
-  --proto P[,P...]   transport: ${PROTO_WORDS.join(", ")}, ... or a number 0-255;
-                     a Secflow only says whether it is ICMP, so on Secflows tcp and udp go
-                     together (--proto tcp/udp) or not at all
+  --proto P[,P...]   transport: ${PROTO_WORDS.join(", ")}, ... or a number
+                     0-255; a Secflow only says whether it is ICMP, so on Secflows tcp and udp
+                     go together (--proto tcp/udp) or not at all
   --port N[,N-M...]  source or destination port (TCP, UDP, SCTP; ICMP type and code are not ports)
   --net CIDR[,...]   source or destination address in CIDR (10.0.0.0/8, 2001:db8::/32, or one
                      address); a Secflow's destination named by DNS keeps no address, so only

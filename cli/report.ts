@@ -127,8 +127,8 @@ options:
   --api-url URL      with --uuid: private API base URL (default $NETWORKSAGE_API_URL)
   --retries N        with --uuid: retries on network errors, 429 and 5xx (default 4)
 ${filterHelp()}
-With filters the report holds only the Secflows they keep, and its header says which filters and
-how many of all.
+With filters the report holds only the Secflows (or flows) they keep, and its header says which
+filters and how many of all.
 
 permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (the report is written beside and
   renamed; with --allow-write=OUT alone it is written in place, and an existing OUT needs
