@@ -26,12 +26,21 @@ export interface FlowsReportOptions {
   filter?: { text: string; total: number };
 }
 
-/** Extra rules of the flows page (its tables are plain tables, one per group). */
+/**
+ * Extra rules of the flows page. Like the Secflow table (`REPORT_CSS`), each flow table's rows are
+ * grid rows of fixed columns with `content-visibility: auto`, so the browser lays out only the
+ * rows on screen: as a plain table, 15,559 flows took 26-40 s to open in headless Chromium.
+ */
 const FLOWS_CSS = `
-table.fl td{white-space:nowrap}
-table.fl td.w{white-space:normal;overflow-wrap:anywhere;min-width:10em}
+table.fl,table.fl thead,table.fl tbody{display:block}
+table.fl{min-width:136em}
+table.fl thead{position:sticky;top:0;z-index:1}
+table.fl tr{display:grid;grid-template-columns:10em 6em 4.5em 13em 13em minmax(12em,1fr) 4.5em 4.5em 6.5em 6.5em 18em 9em 21em;border-bottom:1px solid var(--line)}
+table.fl th,table.fl td{border-bottom:0;overflow-wrap:anywhere}
+table.fl tbody tr{content-visibility:auto;contain-intrinsic-size:auto 1.7em}
 section.group{margin-top:18px}
 section.group h2{margin-bottom:2px}
+@media print{table.fl{min-width:0}table.fl tbody tr{content-visibility:visible}}
 `.trim();
 
 const int = formatCount;
@@ -80,13 +89,11 @@ function flowsTable(flows: Flow[]): string {
         escapeHtml(f.transport)
       }</td><td>${escapeHtml(endpoint(f.srcIp, f.srcPort, f.protocol))}</td><td>${
         escapeHtml(endpoint(f.dstIp, f.dstPort, f.protocol))
-      }</td><td class="w">${escapeHtml(names)}</td><td class="n">${
-        int(f.srcPackets)
-      }</td><td class="n">${int(f.dstPackets)}</td><td class="n">${
-        int(f.srcIpBytes)
-      }</td><td class="n">${int(f.dstIpBytes)}</td><td>${
-        escapeHtml(f.communityId)
-      }</td><td class="w">${escapeHtml(carried)}</td><td>${
+      }</td><td>${escapeHtml(names)}</td><td class="n">${int(f.srcPackets)}</td><td class="n">${
+        int(f.dstPackets)
+      }</td><td class="n">${int(f.srcIpBytes)}</td><td class="n">${
+        int(f.dstIpBytes)
+      }</td><td class="id">${escapeHtml(f.communityId)}</td><td>${escapeHtml(carried)}</td><td>${
         f.secflow ? escapeHtml(`${f.secflow.src} > ${f.secflow.dst}`) : ""
       }</td></tr>`,
     );
