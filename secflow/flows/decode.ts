@@ -289,7 +289,15 @@ export class FlowDecoder {
 
   #ether(b: Uint8Array, p: number, end: number): Status {
     if (end - p < 14) return Status.NotIP;
-    return this.#etype(b, p + 14, end, (b[p + 12] << 8) | b[p + 13]);
+    const etype = (b[p + 12] << 8) | b[p + 13];
+    // 802.3 with LLC/SNAP: a length instead of an ethertype, which follows the SNAP header.
+    if (etype <= 1500) {
+      if (end - p < 22 || b[p + 14] !== 0xaa || b[p + 15] !== 0xaa || b[p + 16] !== 3) {
+        return Status.NotIP;
+      }
+      return this.#etype(b, p + 22, end, (b[p + 20] << 8) | b[p + 21]);
+    }
+    return this.#etype(b, p + 14, end, etype);
   }
 
   /** After an ethertype: VLAN tags, MPLS, PPPoE, then IP. */
