@@ -5,6 +5,7 @@
  * MPLS, PPPoE, 802.11 for Aruba), plus helpers that run the flow engine on the bytes.
  * @module
  */
+import { createCipheriv, createHmac } from "node:crypto";
 import { flowsOf } from "../io/flows.ts";
 import type { Flow, FlowOptions, FlowSummary } from "../secflow/flows/types.ts";
 import { cat, ether, ipv4, pcap, T0 } from "./_pcap.ts";
@@ -272,4 +273,61 @@ export function line(f: Flow): string {
   return `${f.transport} ${f.srcIp}:${f.srcPort} > ${f.dstIp}:${f.dstPort} ${f.srcPackets}/${f.dstPackets} ${f.sample}${
     t ? ` [${t}]` : ""
   }`;
+}
+
+/**
+ * A QUIC version 1 client Initial packet whose CRYPTO frame holds a ClientHello naming `sni`,
+ * encrypted and header-protected as RFC 9001 says (keys from the Destination Connection ID),
+ * padded to 1200 bytes.
+ */
+export function quicInitial(
+  sni: string,
+  dcid = Uint8Array.fromHex("8394c8f03e515708"),
+): Uint8Array {
+  const hello = clientHello(sni).subarray(5); // the handshake message, without its TLS record
+  const crypto = [0x06, 0x00, 0x40 | (hello.length >> 8), hello.length & 255, ...hello];
+  const hmac = (key: Uint8Array, data: Uint8Array) =>
+    new Uint8Array(createHmac("sha256", key).update(data).digest());
+  const label = (secret: Uint8Array, name: string, length: number) => {
+    const full = new TextEncoder().encode(`tls13 ${name}`);
+    return hmac(secret, Uint8Array.from([length >> 8, length & 255, full.length, ...full, 0, 1]))
+      .subarray(0, length);
+  };
+  const client = label(
+    hmac(Uint8Array.fromHex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a"), dcid),
+    "client in",
+    32,
+  );
+  const key = label(client, "quic key", 16), iv = label(client, "quic iv", 12);
+  const hp = label(client, "quic hp", 16);
+  const pnLen = 2;
+  const payloadLength = 1200 - 60; // plaintext + tag, padded
+  const plain = new Uint8Array(payloadLength - 16);
+  plain.set(crypto);
+  const length = pnLen + payloadLength;
+  const header = Uint8Array.from([
+    0xc0 | (pnLen - 1),
+    0,
+    0,
+    0,
+    1,
+    dcid.length,
+    ...dcid,
+    0, // no source connection id
+    0, // no token
+    0x40 | (length >> 8),
+    length & 255,
+    0,
+    0, // packet number 0
+  ]);
+  const gcm = createCipheriv("aes-128-gcm", key, iv);
+  gcm.setAAD(header);
+  const sealed = cat(gcm.update(plain), gcm.final(), gcm.getAuthTag());
+  const packet = cat(header, sealed);
+  const pnAt = header.length - pnLen;
+  const ecb = createCipheriv("aes-128-ecb", hp, null);
+  const mask = new Uint8Array(ecb.update(packet.subarray(pnAt + 4, pnAt + 20)));
+  packet[0] ^= mask[0] & 0x0f;
+  for (let i = 0; i < pnLen; i++) packet[pnAt + i] ^= mask[1 + i];
+  return packet;
 }

@@ -31,6 +31,7 @@ import {
   mpls,
   pppoe,
   pptp,
+  quicInitial,
   sctpPacket,
   tcpSegment,
   udpDatagram,
@@ -226,6 +227,29 @@ Deno.test("names: DNS as Secflows choose them, TLS SNI and HTTP Host from header
     { name: "api.example.com", source: "sni" },
   ]);
   assert.deepEqual(byPort(80).names, [{ name: "web.example:8080", source: "http" }]);
+  // HTTP/1 with bare LF line ends, a WebDAV method, several requests on one connection.
+  const { flows: dav } = await flowsOfBytes(framesPcap([
+    ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, flags: SYN })),
+    ether(tcp({
+      src: c,
+      dst: w,
+      sp: 50002,
+      dp: 80,
+      payload: new TextEncoder().encode("PROPFIND /dav HTTP/1.1\nHost: dav.example\n\n"),
+    })),
+    ...Array.from(
+      { length: 8 },
+      () =>
+        ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: new Uint8Array(100).fill(0x41) })),
+    ),
+    ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: httpRequest("second.example") })),
+  ]));
+  assert.deepEqual(dav[0].names.map((n) => n.name), ["dav.example", "second.example"]);
+  // QUIC: the ClientHello in a client Initial packet (RFC 9001 keys from the connection id).
+  const { flows: quic } = await flowsOfBytes(framesPcap([
+    ether(udp({ src: c, dst: s, sp: 50003, dp: 443, payload: quicInitial("quic.example") })),
+  ]));
+  assert.deepEqual(quic[0].names, [{ name: "quic.example", source: "sni" }]);
   const ecs = JSON.parse(flowEcs(byPort(80)));
   assert.equal(ecs.url.domain, "web.example");
   const tls = JSON.parse(flowEcs(byPort(443)));

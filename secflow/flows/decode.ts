@@ -28,6 +28,7 @@ export const FLOW_LINK_TYPES: Readonly<Record<number, string>> = {
   127: "802.11 radiotap",
   228: "raw IPv4",
   229: "raw IPv6",
+  239: "NFLOG",
   276: "Linux cooked v2 (SLL2)",
 };
 
@@ -236,6 +237,20 @@ export class FlowDecoder {
       case 105:
         this.encapsulated = true;
         return this.#wlan(b, p, end);
+      case 239: { // NFLOG: family, version, resource id; then TLVs (little-endian), 9 = payload
+        let q = p + 4;
+        while (q + 4 <= end) {
+          const len = b[q] | (b[q + 1] << 8);
+          const type = b[q + 2] | (b[q + 3] << 8);
+          if (len < 4) return Status.Truncated;
+          if (type === 9) {
+            this.#end = Math.min(end, q + len);
+            return this.#ip(b, q + 4, this.#end);
+          }
+          q += (len + 3) & ~3;
+        }
+        return Status.NotIP;
+      }
       case 127: { // radiotap: little-endian length at byte 2
         if (caplen < 4) return Status.NotIP;
         this.encapsulated = true;
@@ -274,7 +289,15 @@ export class FlowDecoder {
 
   #ether(b: Uint8Array, p: number, end: number): Status {
     if (end - p < 14) return Status.NotIP;
-    return this.#etype(b, p + 14, end, (b[p + 12] << 8) | b[p + 13]);
+    const etype = (b[p + 12] << 8) | b[p + 13];
+    // 802.3 with LLC/SNAP: a length instead of an ethertype, which follows the SNAP header.
+    if (etype <= 1500) {
+      if (end - p < 22 || b[p + 14] !== 0xaa || b[p + 15] !== 0xaa || b[p + 16] !== 3) {
+        return Status.NotIP;
+      }
+      return this.#etype(b, p + 22, end, (b[p + 20] << 8) | b[p + 21]);
+    }
+    return this.#etype(b, p + 14, end, etype);
   }
 
   /** After an ethertype: VLAN tags, MPLS, PPPoE, then IP. */
@@ -587,18 +610,33 @@ export class FlowDecoder {
         this.#inner(next === 4 ? Next.IPv4 : Next.IPv6, at, Hop.Ayiya, 0);
       }
     } else if (dp === TEREDO_PORT || sp === TEREDO_PORT) {
-      let at = p;
-      // Authentication (0x0001) and origin indication (0x0000) headers may come first.
+      this.#teredo(b, p, end, true);
+    } else if (end - p >= 40 && b[p] >> 4 === 6) {
+      // Teredo between a client and a relay uses any port: an IPv6 packet that fills the
+      // datagram exactly and has a Teredo (2001:0::/32) address is one (as Zeek finds them).
+      this.#teredo(b, p, end, false);
+    }
+  }
+
+  /** Teredo: optional authentication and origin indication headers, then IPv6. */
+  #teredo(b: Uint8Array, p: number, end: number, onPort: boolean): void {
+    let at = p;
+    if (onPort) {
       if (at + 2 <= end && b[at] === 0 && b[at + 1] === 1) {
         if (at + 4 > end) return;
         at += 4 + b[at + 2] + b[at + 3] + 9;
       }
       if (at + 2 <= end && b[at] === 0 && b[at + 1] === 0) at += 8;
-      // An IPv6 header whose payload length fits the UDP payload (Zeek's check, too).
-      if (at + 40 <= end && b[at] >> 4 === 6 && at + 40 + ((b[at + 4] << 8) | b[at + 5]) <= end) {
-        this.#inner(Next.IPv6, at, Hop.Teredo, 0);
-      }
     }
+    if (at + 40 > end || b[at] >> 4 !== 6) return;
+    const fits = at + 40 + ((b[at + 4] << 8) | b[at + 5]);
+    if (onPort ? fits > end : fits !== end) return;
+    if (!onPort) {
+      const teredoAddress = (o: number) =>
+        b[o] === 0x20 && b[o + 1] === 0x01 && b[o + 2] === 0 && b[o + 3] === 0;
+      if (!teredoAddress(at + 8) && !teredoAddress(at + 24)) return;
+    }
+    this.#inner(Next.IPv6, at, Hop.Teredo, 0);
   }
 
   #gre(b: Uint8Array, p: number, end: number): void {
@@ -666,10 +704,8 @@ export class FlowDecoder {
         this.#inner(Next.Ether, at + 12 + (o ? 8 : 0), Hop.Erspan, session);
         return;
       }
-      case 0x8200:
-      case 0x8210:
-        this.#inner(Next.Wlan, at, Hop.Aruba, key);
-        return;
     }
+    // Aruba's protocol types (0x8200-0x82ff) carry 802.11 frames.
+    if ((ptype & 0xff00) === 0x8200) this.#inner(Next.Wlan, at, Hop.Aruba, key);
   }
 }

@@ -25,6 +25,7 @@ import { KeyTable } from "./_key_table.ts";
 import { communityIdOfWords } from "./community_id.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
 import { httpHost, tlsServerName } from "./names.ts";
+import { QuicHello } from "./quic.ts";
 import {
   DEFAULT_MAX_FLOWS,
   DEFAULT_MAX_TUNNEL_DEPTH,
@@ -42,6 +43,8 @@ const TCP_TIMEOUT = 300e6, OTHER_TIMEOUT = 60e6, DNS_TIMEOUT = 10e6, CLOSE_DELAY
 const SWEEP_EVERY = 10e6;
 /** Originator packets of a TCP flow searched for a ClientHello or an HTTP request. */
 const NAME_BUDGET = 6;
+/** Client datagrams of a UDP flow searched for a QUIC Initial's ClientHello. */
+const QUIC_BUDGET = 4;
 /** Fragments waiting for their datagram's later pieces, at most. */
 const MAX_PENDING_FRAGMENTS = 1 << 16;
 /** Tunnel contexts at most (a flood of tunnels cannot grow memory without bound). */
@@ -327,6 +330,8 @@ export class FlowsEngine implements PacketSink {
   #hopKind = new Int32Array(64);
   #hopId = new Int32Array(64);
   #hops = 0;
+  /** ClientHellos being gathered from QUIC Initial packets, by flow slot (a few flows at once). */
+  #quic = new Map<number, QuicHello>();
   #frags = new KeyTable(KEY_WIDTH, 1 << 8);
   #now = 0;
   #nextSweep = -Infinity;
@@ -562,12 +567,21 @@ export class FlowsEngine implements PacketSink {
     }
     c.flags[slot] = f;
     // Names stated by the originator: TLS SNI and HTTP Host in its first data segments.
+    // (A ClientHello in the first few segments; an HTTP request in any segment that starts like
+    // one, since a connection carries many.)
+    if (proto === 6 && d.payloadCaptured > 0 && ((f & F_ORIG_IS_A) !== 0) === fromA) {
+      const first = b[d.payloadOffset];
+      if (first === 0x16 ? c.budget[slot] > 0 : first >= 65 && first <= 90) {
+        if (first === 0x16) c.budget[slot]--;
+        this.#names(b, slot);
+      }
+    }
+    // QUIC: the client's first long-header datagrams (their Initial packets hold the ClientHello).
     if (
-      proto === 6 && d.payloadCaptured > 0 && c.budget[slot] > 0 &&
-      ((f & F_ORIG_IS_A) !== 0) === fromA
+      proto === 17 && d.payloadCaptured > 0 && c.budget[slot] > 0 &&
+      (b[d.payloadOffset] & 0xc0) === 0xc0 && ((f & F_ORIG_IS_A) !== 0) === fromA
     ) {
-      c.budget[slot]--;
-      this.#names(b, slot);
+      this.#quicName(b, slot);
     }
     if (d.hasPorts && (sp === 53 || dp === 53) && (proto === 17 || proto === 6)) {
       if (d.payloadCaptured > 0) {
@@ -617,6 +631,27 @@ export class FlowsEngine implements PacketSink {
     return OTHER_TIMEOUT;
   }
 
+  #quicName(b: Uint8Array, slot: number): void {
+    const c = this.#c;
+    const d = this.#d;
+    c.budget[slot]--;
+    let hello = this.#quic.get(slot);
+    if (!hello) this.#quic.set(slot, hello = new QuicHello());
+    const name = hello.datagram(b, d.payloadOffset, d.payloadOffset + d.payloadCaptured);
+    if (name !== undefined) {
+      c.budget[slot] = 0;
+      this.#addName(slot, name, "sni");
+    }
+    if (c.budget[slot] === 0) this.#quic.delete(slot);
+  }
+
+  #addName(slot: number, name: string, source: FlowName["source"]): void {
+    const c = this.#c;
+    const list = c.names[slot] ?? (c.names[slot] = []);
+    if (list.length >= 8 || list.some((n) => n.name === name && n.source === source)) return;
+    list.push({ name, source });
+  }
+
   #names(b: Uint8Array, slot: number): void {
     const d = this.#d;
     const p = d.payloadOffset;
@@ -630,11 +665,7 @@ export class FlowsEngine implements PacketSink {
       name = httpHost(b, p, end);
       source = "http";
     }
-    if (name === undefined) return;
-    const c = this.#c;
-    const list = c.names[slot] ?? (c.names[slot] = []);
-    if (list.length >= 8 || list.some((n) => n.name === name && n.source === source)) return;
-    list.push({ name, source });
+    if (name !== undefined) this.#addName(slot, name, source);
   }
 
   #pendingFragment(ctx: number, slot: number, fromA: boolean): void {
@@ -716,7 +747,8 @@ export class FlowsEngine implements PacketSink {
     c.count.fill(0, slot * 6, slot * 6 + 6);
     c.fragments[slot] = 0;
     c.path[slot] = this.#hops > 0 ? this.#internPath() : 0;
-    c.budget[slot] = d.protocol === 6 ? NAME_BUDGET : 0;
+    c.budget[slot] = d.protocol === 6 ? NAME_BUDGET : d.protocol === 17 ? QUIC_BUDGET : 0;
+    this.#quic.delete(slot);
     c.names[slot] = undefined;
     const [verdict, conditional] = this.#verdict(ctx, depth);
     if (conditional) f |= F_COND_DNS;
@@ -776,6 +808,7 @@ export class FlowsEngine implements PacketSink {
     const flow = this.#flowOf(slot);
     c.serial[slot] = -1;
     c.names[slot] = undefined;
+    if (this.#quic.size > 0) this.#quic.delete(slot);
     this.#free.push(slot);
     this.#live--;
     this.#out(flow, (c.flags[slot] & F_COND_DNS) !== 0);

@@ -31,8 +31,17 @@ function hostName(b: Uint8Array, p: number, n: number): string | undefined {
 export function tlsServerName(b: Uint8Array, p: number, end: number): string | undefined {
   // Record: type 22, version 3.x, length; handshake: type 1 (ClientHello), 3-byte length.
   if (end - p < 9 || b[p] !== 0x16 || b[p + 1] !== 3 || b[p + 5] !== 1) return undefined;
-  const recordEnd = Math.min(end, p + 5 + ((b[p + 3] << 8) | b[p + 4]));
-  let q = p + 9 + 2 + 32; // client version, random
+  return clientHelloServerName(b, p + 5, Math.min(end, p + 5 + ((b[p + 3] << 8) | b[p + 4])));
+}
+
+/**
+ * The server name of a ClientHello handshake message at `b[p]` (type 1, 3-byte length), as TLS
+ * records and QUIC CRYPTO frames carry it, read as far as `end`; or undefined.
+ */
+export function clientHelloServerName(b: Uint8Array, p: number, end: number): string | undefined {
+  if (end - p < 4 || b[p] !== 1) return undefined;
+  const recordEnd = Math.min(end, p + 4 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]));
+  let q = p + 4 + 2 + 32; // client version, random
   if (q >= recordEnd) return undefined;
   q += 1 + b[q]; // session id
   if (q + 2 > recordEnd) return undefined;
@@ -58,18 +67,8 @@ export function tlsServerName(b: Uint8Array, p: number, end: number): string | u
   return undefined;
 }
 
-const METHODS = [
-  "GET ",
-  "POST ",
-  "HEAD ",
-  "PUT ",
-  "DELETE ",
-  "OPTIONS ",
-  "PATCH ",
-  "CONNECT ",
-  "TRACE ",
-]
-  .map((m) => Uint8Array.from(m, (c) => c.charCodeAt(0)));
+/** The longest method token taken for a request's (WebDAV's are the longest common ones). */
+const MAX_METHOD = 24;
 
 /** Bytes of a request's head that are searched for the Host header. */
 const MAX_HEAD = 8192;
@@ -87,33 +86,27 @@ const MAX_HEAD = 8192;
  * ```
  */
 export function httpHost(b: Uint8Array, p: number, end: number): string | undefined {
-  const c = b[p];
-  if (c < 65 || c > 90) return undefined;
-  let method = false;
-  for (const m of METHODS) {
-    if (end - p < m.length) continue;
-    let same = true;
-    for (let i = 0; i < m.length && same; i++) same = b[p + i] === m[i];
-    if (same) {
-      method = true;
-      break;
-    }
-  }
-  if (!method) return undefined;
+  // A request line starts with a method token (upper-case letters, `-`, `_`) and a space.
+  let i = p;
+  const stopMethod = Math.min(end, p + MAX_METHOD + 1);
+  while (i < stopMethod && ((b[i] >= 65 && b[i] <= 90) || b[i] === 45 || b[i] === 95)) i++;
+  if (i === p || i >= stopMethod || b[i] !== 32) return undefined;
   const stop = Math.min(end, p + MAX_HEAD);
-  for (let i = p; i + 7 < stop; i++) {
-    if (b[i] !== 13 || b[i + 1] !== 10) continue;
-    if (b[i + 2] === 13) return undefined; // end of the head
+  // Header lines end in CRLF, or a bare LF (which servers, and Zeek, accept too).
+  for (; i + 6 < stop; i++) {
+    if (b[i] !== 10) continue;
+    const h = i + 1;
+    if (b[h] === 10 || (b[h] === 13 && b[h + 1] === 10)) return undefined; // end of the head
     if (
-      (b[i + 2] | 32) === 104 && (b[i + 3] | 32) === 111 && (b[i + 4] | 32) === 115 &&
-      (b[i + 5] | 32) === 116 && b[i + 6] === 58
+      (b[h] | 32) === 104 && (b[h + 1] | 32) === 111 && (b[h + 2] | 32) === 115 &&
+      (b[h + 3] | 32) === 116 && b[h + 4] === 58
     ) {
-      let s = i + 7;
+      let s = h + 5;
       while (s < stop && (b[s] === 32 || b[s] === 9)) s++;
       let e = s;
       while (e < stop && b[e] !== 13 && b[e] !== 10) e++;
-      while (e > s && (b[e - 1] === 32 || b[e - 1] === 9)) e--;
       if (e >= stop) return undefined; // cut: the value may go on
+      while (e > s && (b[e - 1] === 32 || b[e - 1] === 9)) e--;
       return hostValue(b, s, e - s);
     }
   }

@@ -8,6 +8,12 @@
 import { communityId } from "./community_id.ts";
 import { isoMicros, transportName } from "./engine.ts";
 import type { Flow } from "./types.ts";
+import { isLocal, parseIPv4 } from "../net.ts";
+
+function bothLocal(a: string, b: string): boolean {
+  const x = parseIPv4(a), y = parseIPv4(b);
+  return x !== undefined && y !== undefined && isLocal(x) && isLocal(y);
+}
 
 const DEFAULT_FIELDS = [
   "ts",
@@ -145,7 +151,9 @@ export class ConnLogFlows {
       vlans,
       tunnel: [],
       names: [],
-      sample: v6 ? "ipv6" : "kept",
+      // The Zeek pipeline's rule (SECFLOW.md section 5): rows between two local addresses, and
+      // IPv6 rows, make no Secflow.
+      sample: v6 ? "ipv6" : bothLocal(src, dst) ? "local-only" : "kept",
     };
     const uid = get("uid");
     if (uid) flow.uid = uid;
