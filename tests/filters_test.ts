@@ -495,6 +495,16 @@ Deno.test("bad filter values are one-line usage errors (exit 2), checked before 
     for (const [args, message] of cases) {
       // The input does not exist: the filters are judged first.
       const r = await cli([command, "/nonexistent/x.pcap", ...args]);
+      // On flows the same values are refused the same way, but tcp alone is a fine filter.
+      if (!/Secflow does not say/.test(String(message))) {
+        const flows = await cli([command, "--flows", "/nonexistent/x.pcap", ...args]);
+        assert.equal(
+          flows.code,
+          2,
+          `${command} --flows ${args.join(" ")}: ${flows.err.join("\n")}`,
+        );
+        assert.deepEqual(flows.err, r.err, `${command} --flows ${args.join(" ")}`);
+      }
       assert.equal(r.code, 2, `${command} ${args.join(" ")}: ${r.err.join("\n")}`);
       assert.equal(r.err.length, 1, r.err.join("\n"));
       assert.match(r.err[0], message, `${command} ${args.join(" ")}`);
