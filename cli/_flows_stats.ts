@@ -43,7 +43,7 @@ export interface FlowStats extends FlowCounts {
   leftOut: ({ reason: string } & FlowCounts)[];
   /** Addresses by IP bytes sent and received (each flow counts for both its ends). */
   topTalkers: ({ ip: string } & FlowCounts)[];
-  /** Addresses past the ranking's bound, not ranked (0 on any ordinary capture). */
+  /** Addresses past the ranking's bound, not ranked: at least this many (0 on ordinary captures). */
   unrankedAddresses: number;
 }
 
@@ -147,7 +147,9 @@ export function flowStatsLines(s: FlowStats, all: number, filterText?: string): 
     ...countsTable("address", s.topTalkers.map((t) => [t.ip, t])),
   );
   if (s.unrankedAddresses > 0) {
-    lines.push(`  (${formatCount(s.unrankedAddresses)} more addresses counted but not ranked)`);
+    lines.push(
+      `  (at least ${formatCount(s.unrankedAddresses)} more addresses counted but not ranked)`,
+    );
   }
   return lines;
 }

@@ -37,7 +37,10 @@ export interface FlowTotals extends FlowCounts {
   secflows: number;
   /** Per address, each flow counted for both its ends (the talkers). */
   addresses: Map<string, FlowCounts>;
-  /** Addresses not ranked because {@link MAX_TALKERS} were already counted. */
+  /**
+   * Addresses not ranked because {@link MAX_TALKERS} were already ranked: at least this many
+   * (they are themselves counted up to that bound).
+   */
   unrankedAddresses: number;
 }
 
@@ -89,6 +92,12 @@ export class FlowTally {
   };
   #secflows = new Set<string>();
   #unranked = new Set<string>();
+  #maxTalkers: number;
+
+  /** `maxTalkers`: the most addresses ranked (default {@link MAX_TALKERS}). */
+  constructor(maxTalkers = MAX_TALKERS) {
+    this.#maxTalkers = maxTalkers;
+  }
 
   /** Counts one flow. */
   add(f: Flow): void {
@@ -107,8 +116,8 @@ export class FlowTally {
     }
     for (const ip of f.srcIp === f.dstIp ? [f.srcIp] : [f.srcIp, f.dstIp]) {
       if (ip === "") continue; // a flow read without addresses
-      if (t.addresses.has(ip) || t.addresses.size < MAX_TALKERS) addTo(t.addresses, ip, f);
-      else if (this.#unranked.size < MAX_TALKERS) {
+      if (t.addresses.has(ip) || t.addresses.size < this.#maxTalkers) addTo(t.addresses, ip, f);
+      else if (this.#unranked.size < this.#maxTalkers) {
         this.#unranked.add(ip);
         t.unrankedAddresses = this.#unranked.size;
       }

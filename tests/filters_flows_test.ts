@@ -14,6 +14,7 @@ import { filterOf, flowTest, PROTO_NAMES } from "../cli/_filter.ts";
 import { flowsReport } from "../cli/_flows_report.ts";
 import { InputError } from "../secflow/errors.ts";
 import { renderFlowsReport } from "../report/flows_html.ts";
+import { FlowTally } from "../report/flows_model.ts";
 import { type ConnRow, connTsv } from "./zeek_fixtures.ts";
 import { framesPcap, gre, httpRequest, ip4, udpDatagram, vxlan } from "./_flows_pcap.ts";
 import type { Flow } from "../secflow/flows/types.ts";
@@ -661,4 +662,29 @@ Deno.test("filters on the flows of a Zeek conn.log (IPv6 rows included), in view
   const r = await cli(["report", "--flows", log, "-o", html, "--net", "2001:db8::/32"]);
   const want = all.filter((row) => refKeeps({ nets: ["2001:db8::/32"] }, row)).length;
   assert.deepEqual(r.err, [`${html}: report of ${want} flows (of 80; --net 2001:db8::/32)`]);
+});
+
+Deno.test("the talkers' ranking is bounded: addresses past the bound still count everywhere else, and are said", async () => {
+  await using dir = await tempDir();
+  const pcap = `${dir.path}/flows.pcap`;
+  await Deno.writeFile(pcap, capture());
+  const flows = flowLines((await cli(["view", pcap, "--flows", "--ndjson"])).out).map((r) =>
+    r.o as Flow
+  );
+  const all = new FlowTally(), bounded = new FlowTally(3);
+  for (const f of flows) {
+    all.add(f);
+    bounded.add(f);
+  }
+  const addresses = all.totals.addresses.size;
+  assert.ok(addresses > 6);
+  assert.equal(bounded.totals.addresses.size, 3);
+  assert.equal(bounded.totals.unrankedAddresses, 3); // the unranked set has the same bound
+  assert.equal(all.totals.unrankedAddresses, 0);
+  // Everything else is the same.
+  for (const k of ["flows", "packets", "bytes", "ipBytes", "start", "end", "secflows"] as const) {
+    assert.equal(bounded.totals[k], all.totals[k], k);
+  }
+  assert.deepEqual(bounded.totals.transports, all.totals.transports);
+  assert.deepEqual(bounded.totals.sample, all.totals.sample);
 });
