@@ -6,8 +6,10 @@
  * The trick is that the predicate never looks at text. Each command fills one reused
  * {@link FilterKey} per record with numbers (times in whole microseconds, the IP protocol number,
  * ports, addresses as 32-bit words), filling only the fields the filter uses, and the compiled
- * predicate compares numbers: a port is one byte of a 65,536-entry table, a protocol one of a
- * 257-entry table, a CIDR a masked word compare. The values are those the unfiltered output
+ * predicate compares numbers: a port is one byte of a 65,537-entry table, a protocol one of a
+ * 257-entry table, a CIDR a masked word compare. Addresses, the one field a command may have to
+ * read from text (a Secflow's `ip:port`, a flow's `srcIp`), are read without allocating and only
+ * for records whose times, protocol and ports already pass ({@link stagedTest}). The values are those the unfiltered output
  * shows (a Secflow's start as its CSV `start` column, rounded to the microsecond), so a filtered
  * view is exactly the unfiltered one with the filter applied to its rows.
  *
@@ -217,7 +219,7 @@ export function filterOf(values: FilterValues, subject: FilterSubject): RecordFi
     if (subject === "Secflows" && tcp !== udp) {
       throw new UsageError(
         `--proto ${tcp ? "tcp" : "udp"}: a Secflow does not say whether it is TCP or UDP ` +
-          `(only ICMP is marked); give --proto tcp/udp for both`,
+          `(only ICMP is marked); give --proto tcp/udp for both, or --flows (flows know it)`,
       );
     }
     text.push(`--proto ${protos.join(",")}`);
