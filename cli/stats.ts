@@ -177,7 +177,8 @@ options:
   --max-flows N      with --flows: flows tracked at once (default 1,000,000)
 ${INPUT_HELP}
 ${filterHelp()}
-With filters, every number is of the Secflows they keep (the table says how many of all).
+With filters, every number is of the Secflows (or flows) they keep; a first line says how many
+of all (not in --json).
 
 examples: networksage stats capture.pcap day.sf
           networksage stats --flows capture.pcap --top 5
