@@ -171,6 +171,9 @@ interface Totals {
   tsharkIds: number;
   tsharkFound: number;
   tsharkMixed: number;
+  tsharkPartial: number;
+  tsharkRaw: number;
+  tsharkRawFound: number;
 }
 const totals: Totals = {
   traces: 0,
@@ -185,6 +188,9 @@ const totals: Totals = {
   tsharkIds: 0,
   tsharkFound: 0,
   tsharkMixed: 0,
+  tsharkPartial: 0,
+  tsharkRaw: 0,
+  tsharkRawFound: 0,
 };
 const perTrace: Record<string, unknown>[] = [];
 const max = values.max ? Number(values.max) : Infinity;
@@ -281,6 +287,12 @@ for (const pair of pairs().slice(0, max)) {
         "frame.protocols",
         "-e",
         "communityid",
+        "-e",
+        "_ws.malformed",
+        "-e",
+        "ip.flags.mf",
+        "-e",
+        "ip.frag_offset",
       ],
       stdout: "piped",
       stderr: "null",
@@ -288,21 +300,36 @@ for (const pair of pairs().slice(0, max)) {
     // tshark takes the addresses of the last IP layer and the ports of the last transport it
     // saw: when the innermost IP packet has no ports (IGMP, an IPv6 "no next header") inside a
     // UDP tunnel, its ID mixes two layers and names no flow. Those are counted apart.
+    // Also apart: IDs of packets tshark calls malformed, and of IP fragments it holds for
+    // reassembly (their ID is computed from the IP header alone, without the ports).
     const ids = new Set<string>();
     const mixed = new Set<string>();
+    const partial = new Set<string>();
     const transports = ["tcp", "udp", "sctp", "icmp", "icmpv6", "udplite"];
     for (const row of new TextDecoder().decode(out.stdout).split("\n")) {
-      const [protocols = "", cids = ""] = row.split("\t");
+      const [protocols = "", cids = "", malformed = "", mf = "", offset = ""] = row.split("\t");
       const layers = protocols.split(":");
       const lastIp = Math.max(layers.lastIndexOf("ip"), layers.lastIndexOf("ipv6"));
       const inner = layers.slice(lastIp + 1).some((l) => transports.includes(l));
       const outer = layers.slice(0, lastIp).some((l) => transports.includes(l));
+      const fragment = mf.split(",").some((x) => x === "1" || x === "True") ||
+        offset.split(",").some((x) => x !== "" && x !== "0");
       for (const id of cids.split(",").map((x) => x.trim()).filter((x) => x.startsWith("1:"))) {
-        (!inner && outer ? mixed : ids).add(id);
+        if (malformed !== "" || fragment) partial.add(id);
+        else (!inner && outer ? mixed : ids).add(id);
       }
     }
-    for (const id of ids) mixed.delete(id);
+    for (const id of ids) {
+      mixed.delete(id);
+      partial.delete(id);
+    }
+    const ourIds = new Set(flows.map((f) => f.cid));
+    for (const id of new Set([...ids, ...mixed, ...partial])) {
+      totals.tsharkRaw++;
+      if (ourIds.has(id)) totals.tsharkRawFound++;
+    }
     totals.tsharkMixed += mixed.size;
+    totals.tsharkPartial += partial.size;
     const ours = new Set(flows.map((f) => f.cid));
     tsharkIds = ids.size;
     for (const id of ids) if (ours.has(id)) tsharkFound++;
@@ -362,7 +389,9 @@ if (values.tshark) {
   console.log(
     `tshark Community IDs found: ${totals.tsharkFound}/${totals.tsharkIds} = ${
       pct(totals.tsharkFound, totals.tsharkIds)
-    } (besides ${totals.tsharkMixed} IDs tshark mixed from two layers)`,
+    } (besides ${totals.tsharkMixed} IDs tshark mixed from two layers and ${totals.tsharkPartial} of packets it calls malformed or holds as fragments; all IDs: ${totals.tsharkRawFound}/${totals.tsharkRaw} = ${
+      pct(totals.tsharkRawFound, totals.tsharkRaw)
+    })`,
   );
 }
 if (values.json) {
