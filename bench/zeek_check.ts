@@ -198,16 +198,19 @@ const max = values.max ? Number(values.max) : Infinity;
 for (const pair of pairs().slice(0, max)) {
   const flows = await ourFlows(pair.trace);
   // Our flows by tuple, both orientations, each in start order.
-  const index = new Map<string, { f: OurFlow; flipped: boolean; used: boolean }[]>();
+  const index = new Map<string, { f: OurFlow; flipped: boolean }[]>();
   for (const f of flows) {
     for (const flipped of [false, true]) {
       const k = flipped
         ? key(f.proto, f.dst, f.dp, f.src, f.sp)
         : key(f.proto, f.src, f.sp, f.dst, f.dp);
       const list = index.get(k) ?? [];
-      list.push({ f, flipped, used: false });
+      list.push({ f, flipped });
       index.set(k, list);
     }
+  }
+  for (const list of index.values()) {
+    list.sort((a, b) => (a.f.start < b.f.start ? -1 : a.f.start > b.f.start ? 1 : 0));
   }
   // A conn.log without packet columns (cut by the test) is not compared.
   const connRows = zeekRows(join(pair.baseline, "conn.log"));
@@ -215,6 +218,7 @@ for (const pair of pairs().slice(0, max)) {
     ? connRows.filter((r) => r.proto === "tcp" || r.proto === "udp" || r.proto === "icmp")
     : [];
   let found = 0, equal = 0;
+  const used = new Set<OurFlow>();
   const missing: string[] = [];
   for (const r of conns) {
     const k = key(
@@ -225,13 +229,13 @@ for (const pair of pairs().slice(0, max)) {
       Number(r["id.resp_p"]),
     );
     const candidates = index.get(k) ?? [];
-    const hit = candidates.find((c) => !c.used && !candidates.some((o) => o.used && o.f === c.f)) ??
-      candidates[0];
+    // Each of our flows answers one Zeek row at most (in time order: Zeek's rows are too).
+    const hit = candidates.find((c) => !used.has(c.f));
     if (!hit) {
       missing.push(k);
       continue;
     }
-    hit.used = true;
+    used.add(hit.f);
     found++;
     const origPkts = hit.flipped ? hit.f.dstPkts : hit.f.srcPkts;
     const respPkts = hit.flipped ? hit.f.srcPkts : hit.f.dstPkts;
