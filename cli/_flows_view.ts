@@ -25,6 +25,8 @@ import {
   renderTable,
 } from "./_format.ts";
 import { UsageError } from "./command.ts";
+import { ROWS_LIMIT } from "./_rows.ts";
+import { InputError } from "../secflow/errors.ts";
 
 /** Options of {@link flowsView}. */
 export interface FlowsViewOptions {
@@ -133,7 +135,20 @@ export async function flowsView(
           buffer.push(line(f));
           // Small writes: a few hundred kilobytes of text at a time, never a big string.
           if (buffer.length >= 256) flush();
-        } else all.push(f);
+        } else {
+          // The table, JSON and CSV hold every flow in memory: bounded, as Secflows are.
+          if (all.length >= ROWS_LIMIT) {
+            throw new InputError(
+              `${printable(input)}: ${
+                inputs.length > 1 ? "with the inputs before it, " : ""
+              }more than ${
+                formatCount(ROWS_LIMIT)
+              } flows, more than the table, --json or --csv hold in memory (--ndjson and --ecs stream any number)`,
+              { kind: "too-large", file: input },
+            );
+          }
+          all.push(f);
+        }
       }
     }
     void summary;

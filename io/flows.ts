@@ -151,7 +151,7 @@ export async function* flowBatchesOf(
     if (reader.stopped) break;
   }
   reader.end();
-  while (!engine.finishSome(4096)) {
+  while (!engine.finishSome(256)) {
     flows += ready.length;
     yield ready.splice(0);
   }

@@ -42,6 +42,7 @@ import { cli } from "./zeek_fixtures.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 
 const C6 = "2001:db8::10", S6 = "2001:db8:1::20";
+const text = (t: string) => new TextEncoder().encode(t);
 const SYN = 0x02, SYNACK = 0x12, ACK = 0x10, PSHACK = 0x18, FINACK = 0x11;
 
 Deno.test("Community ID matches the specification's test vectors, both directions", () => {
@@ -235,7 +236,7 @@ Deno.test("names: DNS as Secflows choose them, TLS SNI and HTTP Host from header
       dst: w,
       sp: 50002,
       dp: 80,
-      payload: new TextEncoder().encode("PROPFIND /dav HTTP/1.1\nHost: dav.example\n\n"),
+      payload: text("PROPFIND /dav HTTP/1.1\nHost: dav.example\n\n"),
     })),
     ...Array.from(
       { length: 8 },
@@ -243,8 +244,15 @@ Deno.test("names: DNS as Secflows choose them, TLS SNI and HTTP Host from header
         ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: new Uint8Array(100).fill(0x41) })),
     ),
     ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: httpRequest("second.example") })),
+    // A request head cut after its request line: the Host comes in the next segment.
+    ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: text("GET / HTTP/1.1\r\n") })),
+    ether(tcp({ src: c, dst: w, sp: 50002, dp: 80, payload: text("Host: third.example\r\n\r\n") })),
   ]));
-  assert.deepEqual(dav[0].names.map((n) => n.name), ["dav.example", "second.example"]);
+  assert.deepEqual(dav[0].names.map((n) => n.name), [
+    "dav.example",
+    "second.example",
+    "third.example",
+  ]);
   // QUIC: the ClientHello in a client Initial packet (RFC 9001 keys from the connection id).
   const { flows: quic } = await flowsOfBytes(framesPcap([
     ether(udp({ src: c, dst: s, sp: 50003, dp: 443, payload: quicInitial("quic.example") })),

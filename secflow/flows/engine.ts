@@ -24,7 +24,7 @@ import { ipToString, isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
 import { KeyTable } from "./_key_table.ts";
 import { communityIdOfWords } from "./community_id.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
-import { httpHost, tlsServerName } from "./names.ts";
+import { HEAD_OPEN, httpHostScan, tlsServerName } from "./names.ts";
 import { QuicHello } from "./quic.ts";
 import {
   DEFAULT_MAX_FLOWS,
@@ -53,6 +53,8 @@ const MAX_CONTEXTS = 1 << 20;
 // flags
 const F_ORIG_IS_A = 1, F_FIRST_FROM_A = 2, F_SYN = 4, F_FIN_A = 8, F_FIN_B = 16, F_RST = 32;
 const F_BIG = 64, F_ONE_WAY = 128, F_COND_DNS = 256, F_SYN_A = 512, F_SYN_B = 1024;
+/** A client's request head was cut by its segment's end (the Host may come next). */
+const F_HTTP_OPEN = 2048;
 
 /**
  * Ports a server listens on (after Zeek's `likely_server_ports`): a flow whose first packet comes
@@ -571,7 +573,8 @@ export class FlowsEngine implements PacketSink {
     // one, since a connection carries many.)
     if (proto === 6 && d.payloadCaptured > 0 && ((f & F_ORIG_IS_A) !== 0) === fromA) {
       const first = b[d.payloadOffset];
-      if (first === 0x16 ? c.budget[slot] > 0 : first >= 65 && first <= 90) {
+      if ((f & F_HTTP_OPEN) !== 0) this.#httpContinued(b, slot);
+      else if (first === 0x16 ? c.budget[slot] > 0 : first >= 65 && first <= 90) {
         if (first === 0x16) c.budget[slot]--;
         this.#names(b, slot);
       }
@@ -656,16 +659,24 @@ export class FlowsEngine implements PacketSink {
     const d = this.#d;
     const p = d.payloadOffset;
     const end = p + d.payloadCaptured;
-    let name: string | undefined;
-    let source: FlowName["source"];
     if (b[p] === 0x16) {
-      name = tlsServerName(b, p, end);
-      source = "sni";
-    } else {
-      name = httpHost(b, p, end);
-      source = "http";
+      const name = tlsServerName(b, p, end);
+      if (name !== undefined) this.#addName(slot, name, "sni");
+      return;
     }
-    if (name !== undefined) this.#addName(slot, name, source);
+    const host = httpHostScan(b, p, end, false);
+    // A request head cut by the segment's end: its Host may be in the next one.
+    if (host === HEAD_OPEN) this.#c.flags[slot] |= F_HTTP_OPEN;
+    else if (host !== undefined) this.#addName(slot, host, "http");
+  }
+
+  /** The next client segment of a request head the previous one left open. */
+  #httpContinued(b: Uint8Array, slot: number): void {
+    const d = this.#d;
+    const host = httpHostScan(b, d.payloadOffset, d.payloadOffset + d.payloadCaptured, true);
+    if (host === HEAD_OPEN) return;
+    this.#c.flags[slot] &= ~F_HTTP_OPEN;
+    if (host !== undefined) this.#addName(slot, host, "http");
   }
 
   #pendingFragment(ctx: number, slot: number, fromA: boolean): void {

@@ -1,19 +1,17 @@
 /**
  * Names a client states in headers: the server_name of a TLS ClientHello and the Host of an
  * HTTP/1 request, read from the bytes of one TCP segment. Only the name is kept (no path, no
- * other header, no payload); what is not a usable host name is ignored.
+ * other header, no payload); a value must be printable ASCII without spaces.
  * @module
  */
-import { isUsableName } from "../dns.ts";
-
 const latin1 = new TextDecoder("latin1");
 
 /** A usable host name of `b[p, p+n)`, or undefined: printable ASCII only. */
 function hostName(b: Uint8Array, p: number, n: number): string | undefined {
   if (n <= 0 || n > 255) return undefined;
   for (let i = p; i < p + n; i++) if (b[i] <= 32 || b[i] >= 127) return undefined;
-  const name = latin1.decode(b.subarray(p, p + n));
-  return isUsableName(name) ? name : undefined;
+  // As sent (Zeek logs it so too): any printable ASCII, which a port suffix may be part of.
+  return latin1.decode(b.subarray(p, p + n));
 }
 
 /**
@@ -86,17 +84,40 @@ const MAX_HEAD = 8192;
  * ```
  */
 export function httpHost(b: Uint8Array, p: number, end: number): string | undefined {
-  // A request line starts with a method token (upper-case letters, `-`, `_`) and a space.
+  const r = httpHostScan(b, p, end, false);
+  return r === HEAD_OPEN ? undefined : r;
+}
+
+/** {@link httpHostScan}'s answer for a request head that goes on in the next segment. */
+export const HEAD_OPEN = "";
+
+/**
+ * The Host of a request head: from a request line at `p`, or (with `continued`) from the middle
+ * of a head a previous segment began, `p` then being the start of a line. Returns the host, or
+ * {@link HEAD_OPEN} when the head goes on past `end` with no Host yet, or undefined.
+ */
+export function httpHostScan(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  continued: boolean,
+): string | undefined {
   let i = p;
-  const stopMethod = Math.min(end, p + MAX_METHOD + 1);
-  while (i < stopMethod && ((b[i] >= 65 && b[i] <= 90) || b[i] === 45 || b[i] === 95)) i++;
-  if (i === p || i >= stopMethod || b[i] !== 32) return undefined;
+  if (continued) {
+    i = p - 1; // as if a line ended just before p
+  } else {
+    // A request line starts with a method token (upper-case letters, `-`, `_`) and a space.
+    const stopMethod = Math.min(end, p + MAX_METHOD + 1);
+    while (i < stopMethod && ((b[i] >= 65 && b[i] <= 90) || b[i] === 45 || b[i] === 95)) i++;
+    if (i === p || i >= stopMethod || b[i] !== 32) return undefined;
+  }
   const stop = Math.min(end, p + MAX_HEAD);
   // Header lines end in CRLF, or a bare LF (which servers, and Zeek, accept too).
-  for (; i + 6 < stop; i++) {
-    if (b[i] !== 10) continue;
+  for (; i + 1 < stop; i++) {
+    if (i >= p && b[i] !== 10) continue;
     const h = i + 1;
     if (b[h] === 10 || (b[h] === 13 && b[h + 1] === 10)) return undefined; // end of the head
+    if (h + 5 > stop) break;
     if (
       (b[h] | 32) === 104 && (b[h + 1] | 32) === 111 && (b[h + 2] | 32) === 115 &&
       (b[h + 3] | 32) === 116 && b[h + 4] === 58
@@ -110,16 +131,12 @@ export function httpHost(b: Uint8Array, p: number, end: number): string | undefi
       return hostValue(b, s, e - s);
     }
   }
-  return undefined;
+  return stop === end && end - p < MAX_HEAD ? HEAD_OPEN : undefined;
 }
 
 /** A Host value: a name or address, with an optional port. */
 function hostValue(b: Uint8Array, p: number, n: number): string | undefined {
   if (n <= 0 || n > 261) return undefined;
   for (let i = p; i < p + n; i++) if (b[i] <= 32 || b[i] >= 127) return undefined;
-  const text = latin1.decode(b.subarray(p, p + n));
-  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]]+)(:\d{1,5})?$/.exec(text);
-  if (!m) return undefined;
-  if (!m[1].startsWith("[") && !isUsableName(m[1])) return undefined;
-  return text;
+  return latin1.decode(b.subarray(p, p + n));
 }
