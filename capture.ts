@@ -33,6 +33,7 @@ export {
   type SampleUploader,
   Spool,
   type SpoolOptions,
+  type UploadedCopy,
 } from "./capture/spool.ts";
 export {
   CaptureError,

@@ -84,10 +84,12 @@ export {
 import { type ChunkSource, convertCapture } from "./secflow/convert_capture.ts";
 import type { CaptureFormat } from "./secflow/capture_reader.ts";
 import type { EngineStats } from "./secflow/engine.ts";
+import type { PacketCounts } from "./secflow/packet_counts.ts";
 import type { BuildOptions, BuiltSample } from "./secflow/sample.ts";
 export type { ChunkSource } from "./secflow/convert_capture.ts";
 export { type CaptureFormat, sniffCapture } from "./secflow/capture_reader.ts";
 export type { EngineStats } from "./secflow/engine.ts";
+export type { PacketCounts } from "./secflow/packet_counts.ts";
 
 // The sample format and the pure helpers.
 export type { Flash, NameSource, Sample } from "./secflow/types.ts";
@@ -117,6 +119,8 @@ export interface CaptureBytesConversion extends BuiltSample {
   records: number;
   /** What the packets were. */
   stats: EngineStats;
+  /** Where every packet went, in detail (the counts `convert`'s summary prints). */
+  packets: PacketCounts;
 }
 
 /**
@@ -152,5 +156,6 @@ export async function convertCaptureBytes(
     warnings: result.warnings,
     records: result.records,
     stats: result.analysis.stats,
+    packets: result.packets,
   };
 }

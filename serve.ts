@@ -41,7 +41,8 @@ export {
 export type { ApiKey, KeyOwner, Route, RouteAuth, RouteContext } from "./api/server.ts";
 export { DataDirError } from "./api/_data_dir.ts";
 export type { ClassifierInput, FlashLike } from "./api/classify.ts";
-export type { UploadType } from "./api/types.ts";
+// The platform's record types the storage and converter interfaces mention.
+export type { Activity, Metadata, PlatformSecflow, UploadType } from "./api/types.ts";
 export type { Claim, ConversionResult, NewUpload, Storage, StorageOptions } from "./api/storage.ts";
 export type { AnnotationKind, KeyRecord, SampleRow } from "./api/store.ts";
 export type { KeyRecordStore } from "./api/_keys.ts";

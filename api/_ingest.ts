@@ -1,7 +1,8 @@
 /**
  * Receiving one upload (endpoint 1): the multipart body is parsed as it streams in, file parts go
  * to disk chunk by chunk (files 0600 in a 0700 directory), form fields are bounded together with
- * their names, and anything that goes wrong removes what was written at once.
+ * their names, and anything that goes wrong removes what was written at once. A file part with
+ * `filename=""` and no bytes is what a browser sends for a file input left empty: no file.
  * @module
  */
 import { boundaryOf, MultipartError, type PartWriter, readMultipart } from "./multipart.ts";
@@ -108,9 +109,15 @@ export async function receiveUpload(
               let off = 0;
               while (off < chunk.length) off += await file.write(chunk.subarray(off));
             },
-            close() {
+            async close() {
               open.delete(file);
               file.close();
+              // A browser sends a file input left empty as a part with filename="" and no
+              // bytes: that is "no file" (the upload form's optional dns.log), not an empty one.
+              if (info.fileName === "" && record.size === 0) {
+                files.delete(info.name);
+                await Deno.remove(path);
+              }
             },
           };
         }

@@ -145,7 +145,9 @@ export function apiRoutes({ store, upload }: ApiDeps): Route[] {
       auth: "key",
       async handler({ params, owner }) {
         const s = await store.sample(params.uuid, owner.id);
-        return s ? secflowList(store, s.uuid) : envelope(404, `no sample '${params.uuid}'`);
+        if (!s) return envelope(404, `no sample '${params.uuid}'`);
+        // A sample not yet processed has no Secflows to show (some may be being stored).
+        return s.status === "processed" ? secflowList(store, s.uuid) : envelope(200, []);
       },
     },
     {
@@ -223,6 +225,11 @@ export async function dispatch(
     segments = url.pathname.split("/").filter((s) => s !== "").map(decodeURIComponent);
   } catch {
     return envelope(400, "malformed percent-encoding in the path");
+  }
+  // No id holds a NUL byte, and PostgreSQL cannot even compare text with one (it answered 500
+  // where SQLite answered 404): such a path names nothing, on every route and either store.
+  if (segments.some((s) => s.includes("\0"))) {
+    return envelope(404, `no such endpoint: ${request.method} ${url.pathname}`);
   }
   let pathMatched = false;
   for (const route of routes) {

@@ -8,6 +8,7 @@ import { type MultipartBody, multipartBody, type OutgoingPart } from "./multipar
 import { networkCause, type PlainResponse, postLengthFramed } from "./_length_framed.ts";
 import { AnswerTooLargeError, boundedText } from "./_bounded_body.ts";
 import { aCount, aListOf, aListOfActivities, anObject, type ShapeCheck } from "./_shapes.ts";
+import { pathIdProblem, pathSegment } from "./_path_id.ts";
 import { printable } from "../secflow/printable.ts";
 import { envVar } from "../io/env.ts";
 import { detectUploadType } from "./detect.ts";
@@ -317,11 +318,13 @@ export class NetworkSageClient {
       headers.apikey = this.#apiKey;
     }
     const timeoutMs = timerMs("call", "timeoutMs", spec.timeoutMs, this.#timeoutMs);
+    let refused = 0;
     for (let attempt = 1;; attempt++) {
       if (spec.signal?.aborted) throw fail(0, "aborted", spec.signal.reason);
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = spec.signal ? AbortSignal.any([spec.signal, timeout]) : timeout;
       let retryDelay: number | null = null;
+      let minDelay = 0;
       let lastError: NetworkSageError;
       try {
         const response = await this.#send(base + spec.path, spec, headers, signal);
@@ -378,6 +381,12 @@ export class NetworkSageClient {
         const cause = timeout.aborted ? `no answer within ${timeoutMs} ms` : networkCause(e);
         const tries = attempt === 1 ? "1 attempt" : `${attempt} attempts`;
         lastError = fail(0, `cannot reach ${host}: ${cause} (${tries})`, e);
+        // A refused connection is retried once, a second later (a server starting up): nothing
+        // listens there, and four more tries with backoff took 6 s to say so.
+        if (cause === "connection refused") {
+          if (++refused >= 2) throw lastError;
+          minDelay = REFUSED_RETRY_MS;
+        }
       }
       if (attempt >= this.#maxAttempts) throw lastError;
       if (retryDelay !== null && retryDelay > this.#retryMaxMs) {
@@ -391,7 +400,7 @@ export class NetworkSageClient {
       }
       const backoff = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** (attempt - 1));
       const jittered = backoff / 2 + Math.random() * backoff / 2;
-      const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0));
+      const delay = Math.min(this.#retryMaxMs, Math.max(jittered, retryDelay ?? 0, minDelay));
       try {
         await sleep(delay, spec.signal);
       } catch (e) {
@@ -499,7 +508,7 @@ export class NetworkSageClient {
   async publicAggregated(publicUuid: string, options: CallOptions = {}): Promise<Activity[]> {
     return await this.#get(
       "public",
-      `/public/secflows/v1/${enc(publicUuid)}/list/aggregated`,
+      `/public/secflows/v1/${enc(publicUuid, "publicUuid")}/list/aggregated`,
       options,
       aListOfActivities,
     );
@@ -514,7 +523,7 @@ export class NetworkSageClient {
   async destination(nameAndPort: string, options: CallOptions = {}): Promise<Metadata> {
     return await this.#get(
       "private",
-      `/sec/v1.0/destinations/${enc(nameAndPort)}`,
+      `/sec/v1.0/destinations/${enc(nameAndPort, "destination")}`,
       options,
       METADATA,
     );
@@ -551,7 +560,9 @@ export class NetworkSageClient {
     return await this.#request<Metadata>({
       service: "private",
       method: "PUT",
-      path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${enc(id)}`,
+      path: `/sec/v1.0/${kind === "behavior" ? "behaviors" : `${kind}s`}/${
+        enc(id, kind === "destination" ? "destination" : "id")
+      }`,
       signal: options.signal,
       body: () => Promise.resolve({ body: text, headers: { "content-type": "application/json" } }),
     });
@@ -789,17 +800,28 @@ async function beforeDeadline<T>(
   }
 }
 
-/** One path segment. Empty, `.` and `..` are refused: a URL resolves them to another path. */
-function enc(segment: string): string {
-  if (typeof segment !== "string" || segment === "" || segment === "." || segment === "..") {
+/**
+ * One path segment, percent-encoded. Any ID the platform may make is sent; what cannot be one
+ * segment (`api/_path_id.ts`: empty, `.`, `..`, `/`, whitespace or control characters) is refused
+ * before a request. A public UUID is base64, whose `/` is sent as `%2F`; a destination is a name
+ * from traffic (DNS names may hold any byte), so only empty, `.` and `..` are refused for it.
+ */
+function enc(segment: string, kind: "id" | "publicUuid" | "destination" = "id"): string {
+  const anyName = kind === "destination" && typeof segment === "string" && segment !== "" &&
+    segment !== "." && segment !== "..";
+  const problem = anyName ? null : pathIdProblem(segment, { slash: kind === "publicUuid" });
+  if (problem) {
     throw new NetworkSageError(
       0,
       "request",
-      `${JSON.stringify(segment) ?? String(segment)} cannot be an id in a URL path`,
+      `${JSON.stringify(segment) ?? String(segment)} cannot be an ID in a URL path: it ${problem}`,
     );
   }
-  return encodeURIComponent(segment);
+  return pathSegment(segment);
 }
+
+/** The wait before the one retry of a refused connection, ms (capped by `retryMaxMs`). */
+const REFUSED_RETRY_MS = 1000;
 
 const UPLOADS = aListOf("uploads", ["uuid", "fileName"]);
 const SAMPLE = anObject("a sample's metadata");

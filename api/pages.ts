@@ -483,12 +483,16 @@ export function createPages(options: PagesOptions): (request: Request) => Promis
     return redirect(`/samples/${enc(uuid)}#annotations`);
   }
 
-  // HEAD is GET without the body (a link checker or `curl -I` got 404 where GET got 200).
+  // HEAD is GET without the body (a link checker or `curl -I` got 404 where GET got 200), and
+  // with GET's Content-Length (RFC 9110 section 9.3.2; it said 0).
   return async function handle(request: Request): Promise<Response> {
     if (request.method !== "HEAD") return await answer(request, request.method);
     const response = await answer(request, "GET");
-    await response.body?.cancel().catch(() => {});
-    return new Response(null, response);
+    const headers = new Headers(response.headers);
+    if (response.body) {
+      headers.set("content-length", String((await response.arrayBuffer()).byteLength));
+    }
+    return new Response(null, { status: response.status, headers });
   };
 
   async function answer(request: Request, m: string): Promise<Response> {

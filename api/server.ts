@@ -24,6 +24,8 @@ import { type Converter, defaultConverter } from "./_conversion.ts";
 import { listenHttp1 } from "./_http1.ts";
 import type { UploadType } from "./types.ts";
 import { createPages, isPagePath } from "./pages.ts";
+import { cookieValue, SESSION_COOKIE, WebSessions } from "./web_session.ts";
+import { pageHosts } from "./_host.ts";
 import { printable } from "../secflow/printable.ts";
 
 export { type ConversionOutput, type Converter, defaultConverter } from "./_conversion.ts";
@@ -57,6 +59,8 @@ export interface ServeOptions {
   convertTimeoutMs?: number;
   /** Where log lines go (default stderr). They never contain a key. */
   onLog?: (line: string) => void;
+  /** Whether {@link serve} logs a line per request (default true); other lines are kept. */
+  logRequests?: boolean;
   /** On shutdown, how long running requests may take to finish, in ms (default 3 000). */
   shutdownGraceMs?: number;
   /** Time for a request head to arrive, in ms (default 10 000). */
@@ -65,6 +69,11 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** Time a body read or answer write may stall, in ms (default 15 000). */
   stallTimeoutMs?: number;
+  /**
+   * Time a request without a valid key or session has from its first byte to its last, body
+   * included, in ms (default 30 000); then it is answered 408.
+   */
+  requestTimeoutMs?: number;
   /** Connections open at once (default 512; keep it under the descriptor limit). */
   maxConnections?: number;
   /** More routes (pages), tried after the API's. */
@@ -109,6 +118,8 @@ export interface Service {
   handler(request: Request): Promise<Response>;
   /** Resolves when no conversion is running or waiting. */
   idle(): Promise<void>;
+  /** Whether the headers carry an accepted API key or a live page session. */
+  authenticated(headers: Headers): boolean;
   /**
    * Stops conversions at once (they stay pending and resume on the next start or on another
    * node) and closes the database.
@@ -159,6 +170,7 @@ function checkOptions(options: ServeOptions): void {
     "headerTimeoutMs",
     "idleTimeoutMs",
     "stallTimeoutMs",
+    "requestTimeoutMs",
     "maxConnections",
   ] as const;
   for (const name of numbers) {
@@ -331,10 +343,12 @@ export async function createService(options: ServeOptions): Promise<Service> {
   const authorize = (key: string) => ring.owner(key);
   // The web pages (pages.ts) log in with the same key check as the API and upload through the
   // API's own handler; annotation forms are shown to admin keys only.
+  const sessions = new WebSessions();
   const pages = createPages({
     store: storage,
     authenticate: (key) => Promise.resolve(ring.owner(key) ?? null),
     upload,
+    sessions,
   });
 
   const publicOrigin = options.publicOrigin === undefined
@@ -362,6 +376,11 @@ export async function createService(options: ServeOptions): Promise<Service> {
       }
     },
     idle: () => conversions.idle(),
+    authenticated(headers: Headers): boolean {
+      const key = headers.get("apikey");
+      if (key && ring.owner(key)) return true;
+      return sessions.get(cookieValue({ headers }, SESSION_COOKIE)) !== undefined;
+    },
     async close() {
       const stopping = conversions.stop();
       stopConversions.abort();
@@ -511,6 +530,10 @@ class Conversions {
       if (this.#stopped) return await storage.release(claim, true);
       // No renewal while the result is stored: finish locks the row, so no node can claim it.
       clearInterval(renew);
+      // Storing is synchronous on SQLite and a converter may answer at once: without a turn of
+      // the event loop here, finished conversions were stored back to back in one chain of
+      // promise callbacks and no request was read meanwhile (50 of them: a list took 13 s).
+      await new Promise((r) => setTimeout(r, 0));
       if (!await storage.finish(claim, result)) {
         options.log(`networksage serve: ${s.uuid} was converted by another node; result dropped`);
       } else if (result.warnings.length) {
@@ -595,8 +618,8 @@ export class ListenError extends Error {
 
 /**
  * Starts `serve`: {@link createService} behind the HTTP/1.1 listener of `_http1.ts` on
- * `hostname:port` (default `127.0.0.1:8787`). Logs one line per request: method, path (no query),
- * status, bytes received and sent, milliseconds; never the key.
+ * `hostname:port` (default `127.0.0.1:8787`). Logs one line per request (unless `logRequests` is
+ * false): method, path (no query), status, bytes received and sent, milliseconds; never the key.
  *
  * @example
  * ```ts
@@ -628,53 +651,14 @@ export async function serve(
   const hostname = options.hostname ?? "127.0.0.1";
   const port = options.port ?? 8787;
   const log = options.onLog ?? ((line: string) => console.error(line));
+  let hosts: ((host: string | null) => boolean) | undefined;
   const handler = async (request: Request): Promise<Response> => {
-    const started = performance.now();
-    let received = 0;
-    const counted = request.body
-      ? new Request(request, {
-        body: request.body.pipeThrough(
-          new TransformStream({
-            transform(chunk, controller) {
-              received += chunk.length;
-              controller.enqueue(chunk);
-            },
-          }),
-        ),
-        // @ts-ignore: duplex is required for stream bodies and not yet in every lib.dom
-        duplex: "half",
-      })
-      : request;
-    const response = await service.handler(counted);
-    let sent = 0;
-    const logLine = () =>
-      log(
-        `${request.method} ${shown(new URL(request.url).pathname)} ${response.status} ` +
-          `received ${received} B, sent ${sent} B, ${Math.round(performance.now() - started)} ms`,
-      );
-    // 204 and 304 answers must have a null body: new Response(empty bytes, 204) throws.
-    if (response.body === null || [101, 103, 204, 205, 304].includes(response.status)) {
-      await response.body?.cancel();
-      logLine();
-      return new Response(null, { status: response.status, headers: response.headers });
+    // The pages trust their Host (origin checks, links): only names this server is reached by.
+    if (isPagePath(new URL(request.url).pathname) && !hosts!(request.headers.get("host"))) {
+      await request.body?.cancel().catch(() => {});
+      return envelope(421, "this server does not answer pages for that Host (see SERVE.md)");
     }
-    if (request.method === "HEAD") {
-      // The listener sends no body for HEAD (and never reads one): count it here.
-      sent = (await response.arrayBuffer()).byteLength;
-      logLine();
-      return new Response(null, { status: response.status, headers: response.headers });
-    }
-    // Counted as it passes, never gathered: a streamed answer stays streamed. Logged once sent.
-    const body = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          sent += chunk.length;
-          controller.enqueue(chunk);
-        },
-        flush: logLine,
-      }),
-    );
-    return new Response(body, { status: response.status, headers: response.headers });
+    return await service.handler(request);
   };
   let http;
   try {
@@ -684,9 +668,21 @@ export async function serve(
       headerTimeoutMs: options.headerTimeoutMs,
       idleTimeoutMs: options.idleTimeoutMs,
       stallTimeoutMs: options.stallTimeoutMs,
+      requestTimeoutMs: options.requestTimeoutMs,
       maxConnections: options.maxConnections,
+      trusted: (headers) => service.authenticated(headers),
+      // Logged once the answer went out (or did not): "sent" only for bytes that left.
+      onAnswer: ({ request, status, received, sent, complete, ms }) =>
+        options.logRequests !== false && log(
+          `${request.method} ${
+            shown(new URL(request.url).pathname)
+          } ${status} received ${received} B, ${
+            complete ? `sent ${sent} B` : sent > 0 ? `cut after ${sent} B` : "not sent"
+          }, ${Math.round(ms)} ms`,
+        ),
       onError: (e) => log(`networksage serve: ${shown(e)}`),
     }, handler);
+    hosts = pageHosts(http.addr, options.publicOrigin && publicOriginOf(options.publicOrigin));
   } catch (e) {
     await service.close();
     const where = `${hostname}:${port}`;

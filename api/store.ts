@@ -57,6 +57,12 @@ export interface KeyRecord {
   hash: string;
 }
 
+/** Secflows stored per transaction by {@link Store.finish}. */
+const FINISH_BATCH = 500;
+
+/** Rows of processed samples only (a sample being finished has some of its rows already). */
+const PROCESSED = "sample_uuid IN (SELECT uuid FROM samples WHERE status = 'processed')";
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS samples(
   uuid TEXT PRIMARY KEY,
@@ -269,25 +275,47 @@ export class Store {
     return Promise.resolve();
   }
 
-  /** Stores the Secflows of a converted sample and marks it processed, atomically. */
-  finish(
+  /**
+   * Stores the Secflows of a converted sample, then marks it processed. The rows go in batches of
+   * {@link FINISH_BATCH}, each its own transaction, with a turn of the event loop between them:
+   * one transaction of every row held serve's only thread (20,000 rows, or a few finishing at
+   * once, kept a list request waiting a second). Nothing reads them before the last step marks
+   * the sample processed: counts look only at processed samples, and endpoint 4 lists only a
+   * processed sample's rows. Rows of a finish cut short stay with a sample that is not processed
+   * and are replaced when it is finished again.
+   */
+  async finish(
     uuid: string,
     result: { hash: string; trafficDate: string; warnings: string[]; secflows: PlatformSecflow[] },
     keptPath: boolean,
   ): Promise<void> {
     const db = this.#db;
+    db.prepare("DELETE FROM secflows WHERE sample_uuid = ?").run(uuid);
+    const insert = db.prepare(
+      "INSERT INTO secflows(sample_uuid, idx, flow_id, data) VALUES (?, ?, ?, ?)",
+    );
+    const rows = result.secflows;
+    for (let from = 0; from < rows.length; from += FINISH_BATCH) {
+      if (from > 0) await new Promise((r) => setTimeout(r, 0));
+      this.#transaction(() => {
+        const to = Math.min(rows.length, from + FINISH_BATCH);
+        for (let i = from; i < to; i++) {
+          insert.run(uuid, i, rows[i].flowId, JSON.stringify(rows[i]));
+        }
+      });
+    }
+    db.prepare(
+      `UPDATE samples SET status = 'processed', processed_ms = ?, hash = ?, traffic_date = ?,
+       warnings = ?, error = NULL ${keptPath ? "" : ", stored_path = NULL, dns_path = NULL"}
+       WHERE uuid = ?`,
+    ).run(Date.now(), result.hash, result.trafficDate, JSON.stringify(result.warnings), uuid);
+  }
+
+  #transaction(fn: () => void): void {
+    const db = this.#db;
     db.exec("BEGIN IMMEDIATE");
     try {
-      db.prepare("DELETE FROM secflows WHERE sample_uuid = ?").run(uuid);
-      const insert = db.prepare(
-        "INSERT INTO secflows(sample_uuid, idx, flow_id, data) VALUES (?, ?, ?, ?)",
-      );
-      result.secflows.forEach((s, i) => insert.run(uuid, i, s.flowId, JSON.stringify(s)));
-      db.prepare(
-        `UPDATE samples SET status = 'processed', processed_ms = ?, hash = ?, traffic_date = ?,
-         warnings = ?, error = NULL ${keptPath ? "" : ", stored_path = NULL, dns_path = NULL"}
-         WHERE uuid = ?`,
-      ).run(Date.now(), result.hash, result.trafficDate, JSON.stringify(result.warnings), uuid);
+      fn();
       db.exec("COMMIT");
     } catch (e) {
       // SQLite may have rolled back already (a full disk does): a second ROLLBACK would throw
@@ -295,7 +323,6 @@ export class Store {
       if (db.isTransaction) db.exec("ROLLBACK");
       throw e;
     }
-    return Promise.resolve();
   }
 
   /** Records a conversion failure. */
@@ -336,7 +363,7 @@ export class Store {
     const rows = this.#db.prepare(
       `SELECT flow_id, COUNT(DISTINCT sample_uuid) AS n FROM secflows
        WHERE flow_id IN (SELECT DISTINCT flow_id FROM secflows WHERE sample_uuid = ?)
-       GROUP BY flow_id`,
+         AND ${PROCESSED} GROUP BY flow_id`,
     ).all(uuid) as Row[];
     for (const r of rows) counts.set(String(r.flow_id), Number(r.n));
     const notes = new Map<string, string | null>();
@@ -362,7 +389,7 @@ export class Store {
   /** The number of stored samples holding `flowId`. */
   count(flowId: string): Promise<number> {
     const r = this.#db.prepare(
-      "SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ?",
+      `SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows WHERE flow_id = ? AND ${PROCESSED}`,
     ).get(flowId) as Row;
     return Promise.resolve(Number(r.n));
   }

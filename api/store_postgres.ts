@@ -13,10 +13,7 @@
  *   starting together apply each exactly once.
  * @module
  */
-// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
-import type { Sql, TransactionSql } from "npm:postgres@3.4.7";
-// deno-lint-ignore no-import-prefix -- as above
-import type Postgres from "npm:postgres@3.4.7";
+import { loadPostgres, type Row, type Sql, type TransactionSql } from "./_postgres_client.ts";
 import type { Metadata, PlatformSecflow } from "./types.ts";
 import type { KeyRecordStore } from "./_keys.ts";
 import { isoMicros, sampleRowOf } from "./store.ts";
@@ -31,8 +28,7 @@ import {
   type StorageOptions,
 } from "./storage.ts";
 
-/** The client, pinned (`deno compile` needs `--include npm:postgres@3.4.7` to embed it). */
-export const POSTGRES_CLIENT = "npm:postgres@3.4.7";
+export { POSTGRES_CLIENT, POSTGRES_LOCK } from "./_postgres_client.ts";
 
 /** Bytes per row of `originals`. */
 const CHUNK = 1 << 20;
@@ -126,9 +122,6 @@ export async function migrate(sql: Sql): Promise<number[]> {
   });
 }
 
-// deno-lint-ignore no-explicit-any
-type Row = Record<string, any>;
-
 const SAMPLE_COLUMNS = [
   "uuid",
   "owner",
@@ -150,9 +143,8 @@ const SAMPLE_COLUMNS = [
 export async function openPostgresStorage(
   options: StorageOptions & { database: string },
 ): Promise<Storage> {
-  // A specifier in a variable: Deno fetches the npm packages of literal dynamic imports when the
-  // program starts, and SQLite users must not download (or need) a PostgreSQL client.
-  const { default: postgres } = (await import(POSTGRES_CLIENT)) as { default: typeof Postgres };
+  // Loaded here, never before: SQLite users must not download (or need) a PostgreSQL client.
+  const postgres = await loadPostgres();
   const keep = options.keepOriginals;
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const node = crypto.randomUUID();
@@ -284,6 +276,7 @@ export async function openPostgresStorage(
       }
     },
     async sample(uuid, owner) {
+      if (!storable(uuid)) return undefined;
       const rows = owner === null
         ? await sql`SELECT ${sql(SAMPLE_COLUMNS)} FROM samples WHERE uuid = ${uuid}`
         : await sql`SELECT ${sql(SAMPLE_COLUMNS)} FROM samples
@@ -406,6 +399,7 @@ export async function openPostgresStorage(
                         ORDER BY idx LIMIT ${limit}`).map((r) => r.data as string);
     },
     async count(flowId) {
+      if (!storable(flowId)) return 0;
       const [r] = await sql`SELECT COUNT(DISTINCT sample_uuid) AS n FROM secflows
                             WHERE flow_id = ${flowId}`;
       return Number(r.n);
@@ -440,6 +434,7 @@ export async function openPostgresStorage(
       }));
     },
     async annotation(kind, name) {
+      if (!storable(name)) return {};
       const [r] = await sql`SELECT data FROM annotations WHERE kind = ${kind} AND name = ${name}`;
       return r ? JSON.parse(r.data) : {};
     },
@@ -481,4 +476,13 @@ export async function openPostgresStorage(
     },
   };
   return storage;
+}
+
+/**
+ * Whether PostgreSQL can hold (and so compare) `text`: its text type refuses the NUL byte with an
+ * error ("invalid byte sequence for encoding UTF8: 0x00"), where a lookup should simply find
+ * nothing, as on SQLite. (Lone surrogates are sent as U+FFFD by the driver's UTF-8 encoding.)
+ */
+function storable(text: string): boolean {
+  return !text.includes("\0");
 }

@@ -42,8 +42,14 @@ export async function openSqliteStorage(options: StorageOptions): Promise<Storag
   let claims = 0;
   let closed = false;
   const settle = async (claim: Claim, record: () => Promise<void>): Promise<boolean> => {
-    if (closed || !claimed.delete(claim.sample.uuid)) return false;
-    await record();
+    if (closed || !claimed.has(claim.sample.uuid)) return false;
+    // Claimed until recorded: storing takes turns of the event loop (Store.finish), and a
+    // sample still pending and no longer claimed would be claimed and converted again.
+    try {
+      await record();
+    } finally {
+      claimed.delete(claim.sample.uuid);
+    }
     if (!keep) {
       await Deno.remove(join(uploadsRoot, claim.sample.uuid), { recursive: true }).catch(() => {});
     }

@@ -131,8 +131,8 @@ export class WebSessions {
   }
 }
 
-/** A cookie's value from the request's `Cookie` header. */
-export function cookieValue(request: Request, name: string): string | undefined {
+/** A cookie's value from the request's `Cookie` header (a request, or anything with headers). */
+export function cookieValue(request: { headers: Headers }, name: string): string | undefined {
   const header = request.headers.get("cookie");
   if (!header) return undefined;
   for (const part of header.split(";")) {

@@ -2,15 +2,17 @@
  * Benchmark of the live collector (issues 5 and 12). Needs Linux, root, libpcap, tcpreplay,
  * iproute2 and python3. Generates the 300k-packet benchmark capture, replays it with
  * `tcpreplay --topspeed` inside a private network namespace and captures it with `capture -i`
- * (one 10 s window, run under /usr/bin/time for CPU time and peak RSS, start-up included):
+ * (one 10 s window by default, run under /usr/bin/time for CPU time and peak RSS, start-up included):
  * - one replay: out of one end of a veth pair, captured on the other end;
  * - two replays at once: two tcpreplay processes writing into the same veth end, so the pair is
  *   fed twice as fast (a bridge over two pairs did not pass the replayed frames up to the
  *   bridge device here, so this is the "one pair fed twice as fast" form of the test).
  * Then compares the window's Secflows with those of `capture -r` on the same file (packet and
- * byte counts doubled for two replays), and reports libpcap's drop counters.
+ * byte counts doubled for two replays), and reports libpcap's drop counters and the collector's
+ * CPU time as a multiple of `convert`'s on the same file (issue 25: at most 1.2x for one replay).
  *
  *   deno run -A bench/capture.ts [--packets 300000] [--pcap /tmp/x.pcap] [--runs 1] [--replays 1,2]
+ *     [--duration 10]
  *
  * Traffic never leaves the namespace the script creates, which is always deleted afterwards.
  * @module
@@ -28,6 +30,9 @@ const { values } = parseArgs({
     inline: { type: "boolean", default: false },
     "buffer-size": { type: "string" },
     replays: { type: "string", default: "1,2" },
+    // Seconds of the captured window: under load tcpreplay slows, and a replay that outlasts the
+    // window leaves packets out (not drops: sessions then differ from `capture -r`'s).
+    duration: { type: "string", default: "10" },
   },
 });
 const replayCounts = values.replays!.split(",").map(Number);
@@ -105,6 +110,30 @@ try {
   const reference = await readOne(`${tmp}/file`);
   const refKeys = keys(reference);
 
+  // Issue 25's yardstick: the CPU time of our own `convert` of the same file (median of 3),
+  // which the collector's CPU for one replay is compared with (goal: at most 1.2x).
+  const convertCpus: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const text = await run("/usr/bin/time", [
+      "-f",
+      "TIME %U %S",
+      deno,
+      "run",
+      "--allow-read",
+      "--allow-write",
+      cli,
+      "convert",
+      values.pcap!,
+      "-o",
+      `${tmp}/convert.sf`,
+      "--quiet",
+    ]);
+    const [, user, sys] = /TIME ([\d.]+) ([\d.]+)/.exec(text) ?? [];
+    convertCpus.push(Number(user) + Number(sys));
+  }
+  const convertCpu = [...convertCpus].sort((a, b) => a - b)[1];
+  console.log(JSON.stringify({ convertCpuSeconds: convertCpus }));
+
   const custom = values.inline || values.immediate || values.nice !== undefined ||
     values["buffer-size"] !== undefined;
   const configs: { name: string; args: string[] }[] = custom
@@ -163,7 +192,7 @@ try {
               "-i",
               "vb",
               "--duration",
-              "10",
+              values.duration!,
               "--windows",
               "1",
               "--no-upload",
@@ -231,7 +260,9 @@ try {
           summary.push(
             `${config.name}, ${replays} replay${replays > 1 ? "s" : ""} at once: CPU ${
               cpu.toFixed(2)
-            } s, peak RSS ${(Number(time[3]) / 1024).toFixed(0)} MiB, drops ${
+            } s (${(cpu / convertCpu).toFixed(2)}x convert's ${
+              convertCpu.toFixed(2)
+            } s), peak RSS ${(Number(time[3]) / 1024).toFixed(0)} MiB, drops ${
               drops ? Number(drops[1]) + Number(drops[2]) : "?"
             }, sessions equal ${same}, others' CPU meanwhile ${Math.max(0, others).toFixed(2)} s`,
           );
@@ -241,6 +272,7 @@ try {
             run: i + 1,
             replayPps: rate || null,
             cpuSeconds: Number(cpu.toFixed(2)),
+            cpuPerConvertCpu: Number((cpu / convertCpu).toFixed(2)),
             userSeconds: Number(time[1]),
             sysSeconds: Number(time[2]),
             peakRssMiB: Number((Number(time[3]) / 1024).toFixed(1)),

@@ -1,19 +1,24 @@
 /**
- * The floors under issue 12's goals: what this runtime costs before any conversion work, measured
- * side by side with tcpdump, and what the per-packet work costs at its best (warm, in-process).
+ * The floors under the convert goals: what this runtime costs before any conversion work, and the
+ * floor of issue 25, a plain loop (`bench/floor_loop.ts`, not our engine) that reads the capture,
+ * decodes Ethernet/IPv4/TCP/UDP and counts packets and bytes per 5-tuple; measured side by side
+ * with tcpdump and `convert`, whose time is printed as a multiple of the floor's (goal: 2x).
  *
  *     deno run -A bench/floors.ts [CAPTURE] [--rounds 9]
  *
- * Fresh processes, alternating round by round (wall time, median):
- * - `tcpdump -r CAPTURE -w /dev/null`, the reference;
+ * Fresh processes, alternating round by round (wall time and CPU time of all threads, median):
+ * - `tcpdump -r CAPTURE -w /dev/null`, the reference of issue 12;
  * - `deno run` of an empty module (Deno's own start and exit);
  * - `deno run` of a module that only reads CAPTURE through 256 KiB reads (start + the copy out of
- *   the page cache, no parsing): the least any Deno converter of this file can take;
- * - the same plus walking the records (`CaptureReader` into a sink that does nothing).
+ *   the page cache, no parsing);
+ * - the same plus walking the records (`CaptureReader` into a sink that does nothing);
+ * - the floor (`bench/floor_loop.ts`), and `../shared/bench/floor/floor.ts` when it exists (the
+ *   issue's own copy of the same loop: the two should agree);
+ * - `networksage convert CAPTURE`.
  *
  * In this process, after one warm-up pass (so the JIT has compiled everything): decoding and
  * counting (`CaptureReader` + `FlowEngine`) over the file's bytes already in memory, then
- * `finish()`. This is the per-packet work at its best; a cold CLI run pays more.
+ * `finish()`: our engine warm, for comparison with its cold run inside `convert`.
  *
  * And the capture worker's fixed cost (the collector's design runs one per run): the CPU time of
  * all threads and the growth of resident memory from starting one Web Worker that loads
@@ -63,19 +68,45 @@ reader.end();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
-async function wall(cmd: string, args: string[]): Promise<number> {
+/** Wall and CPU time (user + system, all threads) of one run, in ms, from /usr/bin/time. */
+async function wall(cmd: string, args: string[]): Promise<{ wall: number; cpu: number }> {
   const t = performance.now();
-  const r = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+  const r = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%U %S", cmd, ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const elapsed = performance.now() - t;
   if (!r.success) throw new Error(`${cmd} ${args.join(" ")} failed`);
-  return performance.now() - t;
+  const [user, sys] = new TextDecoder().decode(r.stderr).trim().split("\n").pop()!.split(" ")
+    .map(Number);
+  return { wall: elapsed, cpu: (user + sys) * 1000 };
 }
 
 const deno = Deno.execPath();
+const sharedFloor = (() => {
+  const path = `${root}../shared/bench/floor/floor.ts`;
+  try {
+    Deno.statSync(path);
+    return path;
+  } catch {
+    return undefined;
+  }
+})();
 const runs: Record<string, [string, string[]]> = {
   "tcpdump -r F -w /dev/null": ["tcpdump", ["-r", capture, "-w", "/dev/null"]],
   "deno: empty module": [deno, ["run", empty]],
   "deno: read F only (256 KiB reads)": [deno, ["run", "--allow-read", readOnly, capture]],
   "deno: read F + walk its records": [deno, ["run", "--allow-read", walkOnly, capture]],
+  "floor: plain loop (floor_loop.ts)": [deno, [
+    "run",
+    "--allow-read",
+    `${root}bench/floor_loop.ts`,
+    capture,
+  ]],
+  ...(sharedFloor
+    ? { "floor: ../shared/bench/floor": [deno, ["run", "--allow-read", sharedFloor, capture]] }
+    : {}) as Record<string, [string, string[]]>,
   "networksage convert F": [deno, [
     "run",
     "--allow-read",
@@ -131,7 +162,7 @@ console.log(
     `${ms(captureWorker.cpuMs)}, ${captureWorker.rssMiB.toFixed(1)} MiB`,
 );
 
-const times: Record<string, number[]> = {};
+const times: Record<string, { wall: number; cpu: number }[]> = {};
 for (const name of Object.keys(runs)) {
   await wall(...runs[name]); // warm the page cache and Deno's module cache
   times[name] = [];
@@ -139,16 +170,30 @@ for (const name of Object.keys(runs)) {
 for (let r = 0; r < rounds; r++) {
   for (const [name, [cmd, args]] of Object.entries(runs)) times[name].push(await wall(cmd, args));
 }
-const tcpdump = median(times["tcpdump -r F -w /dev/null"]);
-console.log(`capture: ${capture}, ${rounds} alternating rounds (wall, median; spawn included)`);
+const FLOOR = "floor: plain loop (floor_loop.ts)";
+const CONVERT = "networksage convert F";
+const tcpdump = median(times["tcpdump -r F -w /dev/null"].map((x) => x.wall));
+const floor = median(times[FLOOR].map((x) => x.wall));
+console.log(
+  `capture: ${capture}, ${rounds} alternating rounds (median; spawn included); load average ` +
+    `${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")} at the end`,
+);
 for (const [name, xs] of Object.entries(times)) {
+  const w = median(xs.map((x) => x.wall));
   console.log(
-    `  ${name.padEnd(36)} ${ms(median(xs)).padStart(9)}  (${
-      (median(xs) / tcpdump).toFixed(2)
-    }x tcpdump)`,
+    `  ${name.padEnd(36)} wall ${ms(w).padStart(9)}  CPU ${
+      ms(median(xs.map((x) => x.cpu))).padStart(9)
+    }  (${(w / tcpdump).toFixed(2)}x tcpdump, ${(w / floor).toFixed(2)}x the floor)`,
   );
 }
-console.log(`  issue 12's budget, 1.5 x tcpdump:    ${ms(1.5 * tcpdump).padStart(9)}`);
+// Round by round, so both sides of a ratio saw the same load.
+const perRound = (pick: "wall" | "cpu") =>
+  median(times[CONVERT].map((x, i) => x[pick] / times[FLOOR][i][pick]));
+console.log(
+  `  convert / floor: ${(median(times[CONVERT].map((x) => x.wall)) / floor).toFixed(2)}x ` +
+    `(medians), ${perRound("wall").toFixed(2)}x (median of the rounds' ratios), CPU ` +
+    `${perRound("cpu").toFixed(2)}x; goal <= 2x`,
+);
 
 // The per-packet work at its best: bytes in memory, the JIT warm.
 const bytes = Deno.readFileSync(capture);

@@ -1,12 +1,18 @@
 /**
- * The convert benchmark (issue 12): `networksage convert` against `tcpdump -r FILE -w /dev/null`
- * on the 300k-packet (159 MB) and 600k-packet (319 MB) benchmark captures. For each capture, the
- * two commands run alternately in the same run (the machine is shared, so only side-by-side
- * ratios mean something); it prints the median and best wall time and the peak RSS of each, the
- * ratio of the medians, and how the input was read (read calls on the capture and bytes read per
- * byte of file, from strace), then how time scales from one capture to the other.
+ * The convert benchmark (issues 12 and 25): `networksage convert` against the floor (issue 25:
+ * `bench/floor_loop.ts`, a plain loop that reads the capture and counts its 5-tuples; goal 2x)
+ * and `tcpdump -r FILE -w /dev/null` (issue 12) on the 300k-packet (159 MB) and 600k-packet
+ * (319 MB) benchmark captures. For each capture, the three commands run alternately in the same
+ * run (the machine is shared, so only side-by-side ratios mean something); it prints the median
+ * and best wall time and the peak RSS of each, the ratios of the medians, and how the input was
+ * read (read calls on the capture and bytes read per byte of file, from strace), then how time
+ * scales from one capture to the other.
  *
- *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE]
+ *     deno task bench [--packets 300000,600000] [--rounds 7] [--capture FILE] [--against TREE]
+ *
+ * `--against TREE` (repeatable) also runs the `cli.ts` of another checkout (`git worktree add` or
+ * `git archive`) in the same rounds, prints its ratio to the floor, and checks that its output is
+ * the same as this tree's (the random hash aside): before/after ratios measured side by side.
  *
  * Captures come from ../shared/bench/gen-pcap.py when it exists (the reference generator),
  * otherwise from bench/synthetic.ts. Needs /usr/bin/time (Debian package `time`), tcpdump, and
@@ -20,6 +26,7 @@ const { values } = parseArgs({
     packets: { type: "string", default: "300000,600000" },
     rounds: { type: "string", default: "7" },
     capture: { type: "string", multiple: true },
+    against: { type: "string", multiple: true },
   },
 });
 const root = new URL("../", import.meta.url).pathname;
@@ -147,30 +154,56 @@ for (const capture of captures) {
     "--quiet",
   ];
   const tcpdump = ["tcpdump", "-r", capture, "-w", "/dev/null"];
+  const floor = [Deno.execPath(), "run", "--allow-read", `${root}bench/floor_loop.ts`, capture];
   // Warm the page cache and Deno's module cache.
   await measure(tcpdump);
+  await measure(floor);
   await measure(convert);
+  // Other checkouts: the same command with their cli.ts, writing a file of the same name.
+  const others = (values.against ?? []).map((tree, i) => {
+    Deno.mkdirSync(`${out}/against-${i}`, { recursive: true });
+    const cmd = [...convert];
+    cmd[4] = `${tree.replace(/\/$/, "")}/cli.ts`;
+    cmd[cmd.indexOf("-o") + 1] = `${out}/against-${i}/bench.sf`;
+    return { tree, cmd, runs: [] as Run[] };
+  });
+  for (const o of others) await measure(o.cmd);
   const ours: Run[] = [];
   const theirs: Run[] = [];
+  const floors: Run[] = [];
   for (let i = 0; i < rounds; i++) {
     theirs.push(await measure(tcpdump));
+    floors.push(await measure(floor));
     ours.push(await measure(convert));
+    for (const o of others) o.runs.push(await measure(o.cmd));
   }
   const size = Deno.statSync(capture).size;
   const row = (name: string, r: Run[]) =>
-    `  ${name.padEnd(26)} median ${median(r.map((x) => x.wall)).toFixed(3)} s  best ${
+    `  ${name.padEnd(28)} median ${median(r.map((x) => x.wall)).toFixed(3)} s  best ${
       best(r.map((x) => x.wall)).toFixed(3)
     } s  peak RSS ${(Math.max(...r.map((x) => x.rssKiB)) / 1024).toFixed(0)} MiB`;
   console.log(`${capture} (${(size / 1e6).toFixed(0)} MB)`);
   console.log(row("tcpdump -r -w /dev/null", theirs));
+  console.log(row("floor (bench/floor_loop.ts)", floors));
   console.log(row("networksage convert", ours));
+  const floorMedian = median(floors.map((x) => x.wall));
+  const toFloor = (r: Run[]) =>
+    floorMedian > 0 ? `${(median(r.map((x) => x.wall)) / floorMedian).toFixed(2)}x` : "none";
+  console.log(`  convert / floor (medians): ${toFloor(ours)}   target: <= 2x, <= 120 MiB`);
+  const withoutHash = (path: string) =>
+    Deno.readTextFileSync(path).replace(/^\{"hash": "[0-9a-f]*"/, "");
+  for (const o of others) {
+    console.log(row(`  ${o.tree}`, o.runs));
+    const same = withoutHash(o.cmd[o.cmd.indexOf("-o") + 1]) === withoutHash(`${out}/bench.sf`);
+    console.log(`    its convert / floor (medians): ${toFloor(o.runs)}; output the same: ${same}`);
+  }
   const m = { ours: median(ours.map((x) => x.wall)), theirs: median(theirs.map((x) => x.wall)) };
   summary.push({ size, ...m });
   // /usr/bin/time counts wall time in hundredths of a second: a tiny capture reads as 0.
   const ratio = m.theirs > 0
     ? `${(m.ours / m.theirs).toFixed(2)}x`
     : "none (tcpdump took under /usr/bin/time's 0.01 s resolution: use a larger capture)";
-  console.log(`  ratio (medians): ${ratio}   target: <= 1.5x, <= 120 MiB`);
+  console.log(`  convert / tcpdump (medians): ${ratio}   (issue 12's target: <= 1.5x)`);
   if (haveStrace) {
     const reads = await readCount(convert, capture);
     if (reads) {

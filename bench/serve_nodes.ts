@@ -3,8 +3,8 @@
  * PostgreSQL node and two PostgreSQL nodes sharing a database, the configurations alternating
  * round by round so that load from elsewhere on the machine falls on all of them.
  *
- *     deno run -A bench/serve_nodes.ts [--uploads 200] [--concurrency 8] [--lookup-seconds 5]
- *                                      [--rounds 2] [--database postgres://...]
+ *     deno run -A --lock=postgres.lock bench/serve_nodes.ts [--uploads 200] [--concurrency 8] [--lookup-seconds 5]
+ *                                                          [--rounds 2] [--database postgres://...]
  *
  * Without --database (or NETWORKSAGE_TEST_DATABASE_URL) a throwaway cluster is started as
  * `tests/_postgres.ts` does (root, Debian postgresql). Nodes are `cli.ts serve` subprocesses
@@ -19,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { NetworkSageClient } from "../api/client.ts";
 import { freshDatabase, postgresServer } from "../tests/_postgres.ts";
-import { tinyPcap } from "../tests/api_fixtures.ts";
+import { POSTGRES_LOCK_FILE, tinyPcap } from "../tests/api_fixtures.ts";
 
 const { values } = parseArgs({
   options: {
@@ -59,6 +59,7 @@ async function startNode(dataDir: string, database?: string): Promise<Node> {
       `--allow-write=${dataDir}`,
       `--allow-run=${Deno.execPath()}`,
       "--allow-env",
+      ...(database ? [`--lock=${POSTGRES_LOCK_FILE}`] : []),
       CLI,
       "serve",
       "--port",

@@ -5,8 +5,15 @@
  * Exactly once: before an upload starts, its attempt is recorded durably beside the sample. A
  * sample that carries such a record (the process died mid-upload, or an upload ended without a
  * clear answer: timeout, reset, 5xx) may already be on the platform, so before it is sent again
- * it is looked up in the uploads list (endpoint 2) by file name and time, and dropped from the
- * spool if found. When the lookup cannot be made, the sample is not sent again: it waits.
+ * the platform is asked whether it holds that very sample: the uploads of its file name since the
+ * first attempt (endpoint 2), each with the hash the platform holds (endpoint 3), compared with
+ * the sample's own `hash`. Only a match drops it from the spool: a name and a time are no
+ * identity (two collectors on hosts of one name, or one capture read twice, upload different
+ * samples under one name; one of them, killed mid-upload, had its sample taken for the other's
+ * and dropped). A same-named upload the platform has not processed yet (no hash yet) is asked
+ * again each second for up to `decideMs`; past that the question stays open: the sample waits for
+ * a later pass and the pass goes on. When the lookup cannot be made, the
+ * sample is not sent again: it waits. A sample without a hash cannot be looked up: it is sent.
  *
  * Verdicts: 400, 404, 413, 422 and an error envelope with 200 are the platform refusing this
  * sample for good (moved to `rejected/`, the rest keep flowing); 401 and 403 are the platform
@@ -15,7 +22,7 @@
  */
 import { errorLine } from "./_durable.ts";
 import { printable } from "../secflow/printable.ts";
-import { type SampleUploader, type Spool, uploadName } from "./spool.ts";
+import { type SampleUploader, type Spool, type UploadedCopy, uploadName } from "./spool.ts";
 
 /** What a failed upload or lookup means. */
 export type Verdict = "rejected" | "key" | "transient";
@@ -45,10 +52,18 @@ export interface UploaderOptions {
   initialBackoffMs?: number;
   /** Largest retry delay, and the pause after a refused key, ms (default 300 000). */
   maxBackoffMs?: number;
-  /** Clock difference tolerated between this host and the platform in lookups, ms (60 000). */
+  /**
+   * Clock difference tolerated between this host and the platform in lookups, ms (60 000): uploads
+   * older than the first attempt by more than this are not asked for their hash.
+   */
   skewMs?: number;
   /** A lookup waits until this long after the attempt started, ms (default 2 000). */
   settleMs?: number;
+  /**
+   * How long a lookup keeps asking, once a second, while a same-named upload is not processed
+   * yet (it has no hash to compare), ms (default 30 000); then the sample waits for a later pass.
+   */
+  decideMs?: number;
   /** One line per event worth telling. */
   onEvent?: (line: string) => void;
 }
@@ -57,7 +72,7 @@ export interface UploaderOptions {
 export interface UploadCounts {
   /** Uploads the platform acknowledged. */
   uploaded: number;
-  /** Samples found already on the platform (an earlier attempt had arrived) and dropped. */
+  /** Samples found on the platform, by their hash (an earlier attempt had arrived), and dropped. */
   found: number;
   /** Samples moved to `rejected/`. */
   rejected: number;
@@ -66,6 +81,8 @@ export interface UploadCounts {
 }
 
 type PassEnd = "done" | "transient" | "paused";
+/** One sample's end: sent or settled (`next`), left for later (`undecided`), or the pass's end. */
+type OneEnd = "next" | "undecided" | "transient" | "paused";
 
 /** Drains a {@link Spool} through a {@link SampleUploader}; see the module comment. */
 export class Uploader {
@@ -76,6 +93,7 @@ export class Uploader {
   readonly #max: number;
   readonly #skew: number;
   readonly #settle: number;
+  readonly #decide: number;
   readonly #onEvent: (line: string) => void;
   readonly #abort = new AbortController();
   #backoff: number;
@@ -93,6 +111,7 @@ export class Uploader {
     this.#max = options.maxBackoffMs ?? 300_000;
     this.#skew = options.skewMs ?? 60_000;
     this.#settle = options.settleMs ?? 2_000;
+    this.#decide = options.decideMs ?? 30_000;
     this.#onEvent = options.onEvent ?? (() => {});
     this.#backoff = this.#initial;
   }
@@ -160,7 +179,8 @@ export class Uploader {
           break;
         }
         const r = await this.#one(name);
-        if (r !== "next") {
+        if (r === "undecided") end = "transient"; // come back to it; the samples after go on
+        else if (r !== "next") {
           end = r;
           break;
         }
@@ -173,36 +193,57 @@ export class Uploader {
     return end;
   }
 
-  async #one(name: string): Promise<"next" | "transient" | "paused"> {
+  async #one(name: string): Promise<OneEnd> {
     const spool = this.#spool;
     const fileName = uploadName(name);
     const signal = this.#abort.signal;
     const retryIn = () => `retry in ${Math.round(this.#backoff / 1000)} s`;
     const prior = await spool.attempt(name);
-    if (prior && this.#transport.uploadTimes) {
-      const wait = prior.last + this.#settle - Date.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      let times: number[];
-      try {
-        times = await this.#transport.uploadTimes(fileName, signal);
-      } catch (e) {
-        const f = classifyFailure(e);
-        if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
-        this.#onEvent(
-          `cannot check whether ${name} already arrived (uploads list: ${f.message}); ` +
-            `kept in the spool, not sent again before the platform answers (${retryIn()})`,
-        );
-        return "transient";
-      }
-      const hit = times.find((t) => t >= prior.first - this.#skew && t <= Date.now() + this.#skew);
-      if (hit !== undefined) {
-        await spool.remove(name);
-        this.counts.found++;
-        this.#onEvent(
-          `${name} had already arrived (uploads list: ${new Date(hit).toISOString()}); ` +
-            `dropped from the spool`,
-        );
-        return "next";
+    if (prior && this.#transport.findUploads) {
+      const hash = await spool.sampleHash(name);
+      if (hash === null) {
+        this.#onEvent(`${name} has no hash to look it up by on the platform: sent again`);
+      } else {
+        const wait = prior.last + this.#settle - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const deadline = Date.now() + this.#decide;
+        for (;;) {
+          let copies: UploadedCopy[];
+          try {
+            copies = await this.#transport.findUploads(fileName, prior.first - this.#skew, signal);
+          } catch (e) {
+            const f = classifyFailure(e);
+            if (f.verdict === "key") return this.#keyRefused(name, f.status, f.message);
+            this.#onEvent(
+              `cannot check whether ${name} already arrived (lookup: ${f.message}); ` +
+                `kept in the spool, not sent again before the platform answers (${retryIn()})`,
+            );
+            return "transient";
+          }
+          const hit = copies.find((c) => c.hash === hash);
+          if (hit !== undefined) {
+            await spool.remove(name);
+            this.counts.found++;
+            this.#onEvent(
+              `${name} had already arrived (upload ${printable(hit.uuid, 80)}${
+                hit.at === null ? "" : ` of ${new Date(hit.at).toISOString()}`
+              } holds its hash ${hash}); dropped from the spool`,
+            );
+            return "next";
+          }
+          const open = copies.filter((c) => c.hash === "" && !c.settled).length;
+          if (open === 0) break; // the platform does not hold it: send it
+          const left = deadline - Date.now();
+          if (left <= 0 || signal.aborted) {
+            this.#onEvent(
+              `cannot tell yet whether ${name} already arrived: ${open} upload${
+                open === 1 ? "" : "s"
+              } of that name not processed yet; kept in the spool, not sent (${retryIn()})`,
+            );
+            return "undecided";
+          }
+          await abortableSleep(Math.min(1000, left), signal);
+        }
       }
     }
     await spool.recordAttempt(name);
@@ -239,4 +280,17 @@ export class Uploader {
     );
     return "paused";
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

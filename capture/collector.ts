@@ -187,7 +187,7 @@ export interface CollectorSummary {
   samples: number;
   /** Uploads the platform acknowledged in this run. */
   uploaded: number;
-  /** Samples an earlier attempt had already delivered (found in the uploads list, dropped). */
+  /** Samples an earlier attempt had already delivered (found on the platform by hash, dropped). */
   found: number;
   /** Samples the platform refused for good in this run (moved to `spool/rejected/`). */
   rejected: number;

@@ -1,8 +1,8 @@
 /**
  * The upload spool: `<state>/spool/` holds every closed sample until the platform has it. Beside
  * a sample, `NAME.attempt` records that an upload of it was started (and when): a sample with
- * such a record may already be on the platform, so it is looked up in the uploads list before it
- * is sent again (see `_uploader.ts`). Samples the platform refuses for good move to
+ * such a record may already be on the platform, so the platform is asked whether it holds that
+ * very sample (by its `hash`) before it is sent again (see `_uploader.ts`). Samples the platform refuses for good move to
  * `spool/rejected/` with a `NAME.reason` file. Files are 0600 in 0700 directories, written
  * durably (`_durable.ts`); one collector at a time holds the spool (an advisory lock).
  * @module
@@ -22,10 +22,23 @@ export interface SampleUploader {
   /** Uploads one `.sf` file; resolves once the platform acknowledged it, rejects otherwise. */
   upload(path: string, fileName: string, signal?: AbortSignal): Promise<void>;
   /**
-   * Upload times (epoch ms) of the uploads named `fileName` in the uploads list (endpoint 2).
-   * Without it, a sample whose earlier attempt is unresolved is uploaded again.
+   * The uploads named `fileName` (endpoint 2) made at `since` (epoch ms) or later, or at a time
+   * the list does not say, each with the hash the platform holds for it (endpoint 3). Without it,
+   * a sample whose earlier attempt is unresolved is uploaded again.
    */
-  uploadTimes?(fileName: string, signal?: AbortSignal): Promise<number[]>;
+  findUploads?(fileName: string, since: number, signal?: AbortSignal): Promise<UploadedCopy[]>;
+}
+
+/** An upload the platform holds (see {@link SampleUploader.findUploads}). */
+export interface UploadedCopy {
+  /** Its private UUID. */
+  uuid: string;
+  /** When it was uploaded (epoch ms), or null when the list does not say. */
+  at: number | null;
+  /** The sample's hash as the platform holds it (endpoint 3); `""` when it gives none (yet). */
+  hash: string;
+  /** Whether the platform is done with it (processed or failed): an empty hash stays empty. */
+  settled: boolean;
 }
 
 /** Options of {@link apiUploader}. */
@@ -60,16 +73,31 @@ export function apiUploader(
       uploads ??= await load(1);
       await uploads.upload({ path, type: "secflow", fileName }, { signal });
     },
-    async uploadTimes(fileName, signal) {
+    async findUploads(fileName, since, signal) {
       lookups ??= await load(2);
       const { uploadTimeOf } = await import("../api/client.ts");
-      const times: number[] = [];
+      const copies: UploadedCopy[] = [];
       for (const entry of await lookups.listUploads({ signal })) {
         if (entry.fileName !== fileName) continue;
-        const t = uploadTimeOf(entry) ?? platformDate(String(entry.dateCreated ?? ""));
-        if (t !== null) times.push(t);
+        const at = uploadTimeOf(entry) ?? platformDate(String(entry.dateCreated ?? ""));
+        if (at !== null && at < since) continue;
+        // The name and the time are no identity (another collector may upload under the same
+        // name): the sample's hash, from its metadata, is.
+        let meta;
+        try {
+          meta = await lookups.getSample(entry.uuid, { signal });
+        } catch (e) {
+          // Listed but gone (removed meanwhile): it holds nothing.
+          if ((e as { status?: number }).status === 404) continue;
+          throw e;
+        }
+        const hash = typeof meta.hash === "string" ? meta.hash : "";
+        const failed = entry.processingError !== undefined || meta.processingError !== undefined;
+        const settled = hash !== "" || entry.processed === true || meta.trafficDate !== "" ||
+          failed;
+        copies.push({ uuid: entry.uuid, at, hash, settled });
       }
-      return times;
+      return copies;
     },
   };
 }
@@ -93,10 +121,9 @@ export interface AttemptRecord {
 }
 
 /**
- * The file name a spooled sample is uploaded under: its spool name, `-N` included. The platform
- * is asked by name whether an attempted upload arrived, so two different samples must never share
- * one: uploaded as `linux_1.sf` both, the second's interrupted upload was "found" as the first
- * and dropped from the spool, lost.
+ * The file name a spooled sample is uploaded under: its spool name, `-N` included. Whether an
+ * attempted upload arrived is looked up by name and then decided by the sample's hash; distinct
+ * names keep that lookup short (another collector may still use the same names).
  */
 export function uploadName(spoolName: string): string {
   return spoolName;
@@ -212,6 +239,30 @@ export class Spool {
     return await writeUnique(this.dir, sampleFileName(fileName), bytes);
   }
 
+  /**
+   * The `hash` of the spooled sample `name` (32 hex digits, its identity on the platform), read
+   * from the sample's head (every writer puts it before the flashes); null when it has none.
+   */
+  async sampleHash(name: string): Promise<string | null> {
+    sampleFileName(name);
+    const file = await Deno.open(`${this.dir}/${name}`, { read: true });
+    try {
+      const head = new Uint8Array(HEAD_BYTES);
+      let n = 0;
+      while (n < head.length) {
+        const r = await file.read(head.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      const text = new TextDecoder().decode(head.subarray(0, n));
+      const end = text.indexOf('"flashes"');
+      const m = /"hash"\s*:\s*"([0-9a-f]{32})"/.exec(end < 0 ? text : text.slice(0, end));
+      return m ? m[1] : null;
+    } finally {
+      file.close();
+    }
+  }
+
   /** The attempt record of `name`, or null. */
   async attempt(name: string): Promise<AttemptRecord | null> {
     sampleFileName(name);
@@ -274,6 +325,9 @@ export class Spool {
     return `${this.rejectedDir}/${target}`;
   }
 }
+
+/** How much of a sample's head {@link Spool.sampleHash} reads for its hash. */
+const HEAD_BYTES = 4096;
 
 function ignoreNotFound(e: unknown): void {
   if (!(e instanceof Deno.errors.NotFound)) throw e;

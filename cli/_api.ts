@@ -7,6 +7,7 @@ import { printable } from "../secflow/printable.ts";
 import { isPlainDecimal, isPlainWhole, UsageError } from "./command.ts";
 import { MAX_TIMER_MS, NetworkSageClient } from "../api/client.ts";
 import { envGranted, envVar } from "../io/env.ts";
+import { pathIdProblem } from "../api/_path_id.ts";
 
 /** Options every API command takes. */
 export const API_OPTIONS = {
@@ -18,7 +19,7 @@ export const API_OPTIONS = {
 /** Help lines for {@link API_OPTIONS}. */
 export const API_OPTIONS_HELP = `  --json             print exactly the response body as JSON
   --api-url URL      private API base URL (default $NETWORKSAGE_API_URL, then https://api.seclarity.io)
-  --retries N        retries on network errors, 429 and 5xx (default 4)`;
+  --retries N        retries on network errors, 429 and 5xx (default 4; a refused connection: 1)`;
 
 /**
  * The public service's URL, for the commands that reach it (endpoint 5: `secflows --public`,
@@ -103,6 +104,19 @@ export function onePositional(positionals: string[], what: string): string {
     );
   }
   return positionals[0];
+}
+
+/** `value` when it can be one URL path segment, else a one-line usage error naming `what`. */
+export function checkPathId(value: string, what: string): string {
+  const problem = pathIdProblem(value);
+  if (problem) {
+    throw new UsageError(
+      `${what} '${
+        printable(value, 60)
+      }' ${problem}: an ID is one URL path segment (not empty, '.' or '..'; no '/', whitespace or control characters)`,
+    );
+  }
+  return value;
 }
 
 /** A seconds option as ms, or undefined when absent. */

@@ -50,6 +50,18 @@ export function terminalSink(): ProgressSink | undefined {
   };
 }
 
+/** Progress lines drawn and not yet cleared (see {@link endProgressLines}). */
+const shownLines = new Set<Progress>();
+
+/**
+ * Ends every progress line on screen with a newline, leaving its last text (how far the work
+ * got) in place: for a process about to exit on Ctrl-C, whose shell prompt would otherwise
+ * follow the line on the same row.
+ */
+export function endProgressLines(): void {
+  for (const progress of shownLines) progress.end();
+}
+
 /** One progress line; see the module comment. */
 export class Progress {
   readonly #label: string;
@@ -100,6 +112,15 @@ export class Progress {
     if (!this.#shown || !this.#sink) return;
     this.#sink.write(encoder.encode("\r\x1b[2K"));
     this.#shown = false;
+    shownLines.delete(this);
+  }
+
+  /** Ends the line on screen with a newline, keeping its text (see {@link endProgressLines}). */
+  end(): void {
+    if (!this.#shown || !this.#sink) return;
+    this.#sink.write(encoder.encode("\n"));
+    this.#shown = false;
+    shownLines.delete(this);
   }
 
   #due(): boolean {
@@ -115,6 +136,7 @@ export class Progress {
     const text = line.length > width ? line.slice(0, width - 1) + "…" : line;
     this.#sink!.write(encoder.encode(`\r\x1b[2K${text}`));
     this.#shown = true;
+    shownLines.add(this);
   }
 
   #amount(n: number): string {

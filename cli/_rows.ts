@@ -11,12 +11,13 @@ import type { PlatformSecflow } from "../api/types.ts";
 import type { NetworkSageClient } from "../api/client.ts";
 import { type LoadOptions, loadSample } from "../io/load.ts";
 import { UsageError } from "./command.ts";
-import { API_OPTIONS, clientFrom } from "./_api.ts";
+import { API_OPTIONS, checkPathId, clientFrom } from "./_api.ts";
 import { Progress } from "./_progress.ts";
 import { INPUT_FORMATS, type InputFormat } from "../io/convert.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
 import { formatCount } from "./_format.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 
 /** One Secflow, normalised. */
 export interface SecflowRow {
@@ -51,14 +52,16 @@ export const ROWS_LIMIT = 500_000;
 export async function localRows(
   inputs: string[],
   options: LoadOptions,
+  onPackets?: (path: string, packets: PacketCounts) => void,
 ): Promise<{ rows: SecflowRow[]; empty: string[] }> {
   const rows: SecflowRow[] = [];
   const empty: string[] = [];
   for (const path of inputs) {
-    const { sample } = await loadSample(path, {
+    const { sample, packets } = await loadSample(path, {
       ...options,
       maxSecflows: (options.maxSecflows ?? Infinity) - rows.length,
     });
+    if (packets) onPackets?.(path, packets);
     if (!sample || sample.flashes.length === 0) {
       empty.push(path);
       continue;
@@ -83,16 +86,13 @@ export async function localRows(
   return { rows, empty };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A private sample UUID (`0b6f3c1e-…`, 36 characters), or a usage error naming the option. */
+/**
+ * A sample's ID, or a usage error naming the option. Any ID that can be one URL path segment is
+ * taken (the platform's are not all `8-4-4-4-12`: 32-hex hashes, base64 ending in `=`); only
+ * what cannot be one is refused (`api/_path_id.ts`).
+ */
 export function checkUuid(value: string, what = "UUID"): string {
-  if (!UUID.test(value)) {
-    throw new UsageError(
-      `${what} must look like 0b6f3c1e-5d2a-4c8e-9f10-2b3c4d5e6f70, not '${printable(value, 60)}'`,
-    );
-  }
-  return value;
+  return checkPathId(value, what);
 }
 
 /**
@@ -191,7 +191,10 @@ export const INPUT_HELP =
 Local INPUTs of more than 500,000 Secflows in all are refused in one line (exit 2): they are held
 in memory (convert writes any number of them).`;
 
-/** The rows of the command's inputs: local files or `--uuid`. */
+/**
+ * The rows of the command's inputs: local files or `--uuid`. `onPackets` hears where the packets
+ * of each capture input went.
+ */
 export async function inputRows(
   command: string,
   values: {
@@ -204,6 +207,7 @@ export async function inputRows(
   },
   positionals: string[],
   err: (line: string) => void,
+  onPackets?: (path: string, packets: PacketCounts) => void,
 ): Promise<SecflowRow[]> {
   if (values.uuid !== undefined) {
     if (positionals.length > 0) throw new UsageError("give INPUT files or --uuid UUID, not both");
@@ -240,7 +244,7 @@ export async function inputRows(
       dnsLog: values.dns,
       onWarning: (w) => err(`warning: ${w}`),
       maxSecflows: ROWS_LIMIT,
-    });
+    }, onPackets);
   } catch (e) {
     if (!(e instanceof InputError && e.kind === "too-large")) throw e;
     throw new InputError(

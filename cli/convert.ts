@@ -2,7 +2,8 @@
  * `convert INPUT... [--dns DNSLOG] [-o OUT] [--dns-cache FILE] [--format F] [-q]`
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
+import { absolutePath } from "../io/_paths.ts";
 import {
   type CliContext,
   type Command,
@@ -10,9 +11,10 @@ import {
   parseCommandArgs,
   UsageError,
 } from "./command.ts";
-import { Progress } from "./_progress.ts";
+import { endProgressLines, Progress } from "./_progress.ts";
 import { checkedSeconds } from "./_api.ts";
 import { formatCount, plural } from "./_format.ts";
+import { noSecflowReason, packetsText } from "./_packets.ts";
 import {
   convertFileTo,
   defaultOutputPath,
@@ -30,7 +32,7 @@ import {
 } from "../io/convert_pool.ts";
 import type { InputSource } from "../io/files.ts";
 import { isStdin } from "../io/files.ts";
-import { isStdout, removeUnfinishedOnInterrupt } from "../io/output.ts";
+import { isStdout, onInterruptExit, removeUnfinishedOnInterrupt } from "../io/output.ts";
 import { printable } from "../secflow/printable.ts";
 import { InputError } from "../secflow/errors.ts";
 
@@ -68,13 +70,16 @@ options:
                         failed; needs the worker pool, see permissions)
   -q, --quiet           no summary lines and no progress (warnings and errors still show)
 
-One summary line per input (and a total for several), on stderr, saying how destinations were
-named (dns.log, the capture's own DNS, the cache). When no Secflows result, a notice is printed
-and no file is written. Warnings (a capture cut short, skipped records; at most 20 malformed log
-lines are named, then counted) go to stderr.
+One summary line per input (and a total for several), on stderr, saying where every packet (or
+log record) went and how destinations were named (dns.log, the capture's own DNS, the cache).
+When no Secflows result, a notice says why, no file is written, and an existing OUT is left as
+it was (the notice says so). Warnings (a capture cut short, skipped records; at most 20
+malformed log lines are named, then counted) go to stderr.
 
-exit codes: 0 done; 1 some of several inputs failed, or the output could not be written;
-  2 usage error, a missing permission, or the one INPUT is not usable
+exit codes: 0 done; 1 nothing was written (no Secflows: for several inputs, any input without
+  Secflows, or none converted), some of several inputs failed, or the output could not be
+  written; 2 usage error, a missing permission, or the one INPUT is not usable (a log whose
+  every record is malformed included)
 
 permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and the cache to
   --allow-read, the cache to --allow-write). Without read and write access to OUTDIR the output
@@ -107,15 +112,17 @@ permissions: --allow-read=INPUT,OUTDIR --allow-write=OUTDIR (add the dns.log and
     }
     const seen = new Set<string>();
     for (const p of positionals) {
-      if (seen.has(resolve(p))) throw new UsageError(`${printable(p)} is given twice`);
-      seen.add(resolve(p));
+      if (seen.has(absolutePath(p))) throw new UsageError(`${printable(p)} is given twice`);
+      seen.add(absolutePath(p));
     }
     const out = safeContext(ctx);
     const quiet = values.quiet ?? false;
     const options = { format, dnsLog: values.dns, dnsCache: values["dns-cache"] };
     const single = positionals.length === 1 && !(await isPlainDirectory(positionals[0]));
-    // Ctrl-C leaves no temporary file or half output behind (workers' included, below).
+    // Ctrl-C leaves no temporary file or half output behind (workers' included, below), and
+    // ends the progress line (the shell's prompt followed it on the same row).
     removeUnfinishedOnInterrupt();
+    onInterruptExit(endProgressLines);
     if (single) {
       const input = positionals[0];
       let output = values.output ?? (isStdin(input) ? "-" : safeDefaultOutput(input));
@@ -209,10 +216,11 @@ async function convertOne(
       },
     });
     progress?.clear();
-    for (const line of summaryLines(result, input, output)) {
+    const stale = result.flashes === 0 && await existsToUser(output);
+    for (const line of summaryLines(result, input, output, stale)) {
       if (!p.quiet || line.always) p.out.err(line.text);
     }
-    return 0;
+    return exitCodeOf(result);
   } catch (e) {
     // Messages quote input (names, fields): control bytes are escaped before cli.ts prints.
     if (e instanceof Error) e.message = escapeControls(e.message);
@@ -226,10 +234,39 @@ async function convertOne(
 /** A count as every number of the summary is written (`3,000,000`, as `plural` writes it). */
 const c = formatCount;
 
-/** What was read, e.g. `5 packets (5 kept, ...)`. */
+/**
+ * The exit code of one conversion: 0 when a sample was written; 2 for a log whose every record
+ * is malformed (the input is not usable); else 1: nothing was written (`convert X -o OUT &&
+ * upload OUT` must not go on with what OUT held before).
+ */
+function exitCodeOf(r: WriteResult): number {
+  if (r.flashes > 0) return 0;
+  return allMalformed(r) ? 2 : 1;
+}
+
+/** A Zeek log with records, every one of them malformed. */
+function allMalformed(r: WriteResult): boolean {
+  return r.zeek !== undefined && r.zeek.records > 0 && r.zeek.skipped === r.zeek.records;
+}
+
+/** Whether `path` names something that exists (as far as the granted permissions show). */
+async function existsToUser(path: string): Promise<boolean> {
+  if (isStdout(path) || Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+    return false;
+  }
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What was read, e.g. `5 packets (5 kept; ...)`. */
 function seenText(r: WriteResult): string {
   const s = r.stats;
   const z = r.zeek;
+  if (r.packets) return packetsText(r.packets);
   if (s) {
     return `${plural(s.records, "packet")} (${c(s.kept)} kept, ${c(s.filtered)} filtered, ${
       c(s.notIPv4)
@@ -260,17 +297,33 @@ function namingText(r: WriteResult): string {
   return text;
 }
 
+/**
+ * The lines summing up one conversion; `stale`: nothing was written and `output` exists (it holds
+ * what an earlier run wrote).
+ */
 function summaryLines(
   r: WriteResult,
   input: string,
   output: string,
+  stale = false,
 ): { text: string; always: boolean }[] {
   const lines: { text: string; always: boolean }[] = [];
   const seen = seenText(r);
   const where = isStdout(output) ? "standard output" : output;
   if (r.flashes === 0) {
+    const reason = r.packets ? noSecflowReason(r.packets) : undefined;
+    const what = allMalformed(r)
+      ? `: every one of its ${plural(r.zeek!.records, "conn.log record")} is malformed`
+      : r.packets?.read === 0
+      ? `: ${reason}`
+      : `${seen ? ` in ${seen}` : ""}${reason ? `: ${reason}` : ""}`;
+    const nothing = isStdout(output)
+      ? "nothing written to standard output"
+      : stale
+      ? `nothing written; ${output} was left as it was`
+      : "nothing written";
     lines.push({
-      text: `${r.name}: no Secflows${seen ? ` in ${seen}` : ""}; nothing written`,
+      text: `${r.name}: no Secflows${what}; ${nothing}`,
       always: true,
     });
   } else {
@@ -295,7 +348,7 @@ function summaryLines(
  */
 function safeDefaultOutput(input: string): string {
   const output = defaultOutputPath(input);
-  if (resolve(output).toLowerCase() !== resolve(input).toLowerCase()) return output;
+  if (absolutePath(output).toLowerCase() !== absolutePath(input).toLowerCase()) return output;
   const ext = extname(output);
   return `${output.slice(0, output.length - ext.length)}.converted${ext}`;
 }
@@ -371,7 +424,7 @@ async function convertMany(
       : isStdin(input.path)
       ? join(".", "stdin.sf")
       : safeDefaultOutput(input.path);
-    const earlier = byOutput.get(resolve(output));
+    const earlier = byOutput.get(absolutePath(output));
     if (earlier !== undefined) {
       p.out.err(
         `${input.path}: not converted: its output ${output} is also ${earlier}'s (give -o DIR)`,
@@ -379,11 +432,14 @@ async function convertMany(
       failed++;
       continue;
     }
-    byOutput.set(resolve(output), input.path);
+    byOutput.set(absolutePath(output), input.path);
     if (input.fromDirectory) fromDirectory.add(input.path);
     jobs.push({ input: input.path, output, options: { ...options, fileName: basename(output) } });
   }
-  removeUnfinishedOnInterrupt(new Set(jobs.map((j) => dirname(resolve(j.output)))));
+  removeUnfinishedOnInterrupt(new Set(jobs.map((j) => dirname(absolutePath(j.output)))));
+  // Outputs there before: one left as it was (no Secflows) is named as such.
+  const existed = new Set<string>();
+  for (const j of jobs) if (await existsToUser(j.output)) existed.add(j.output);
   const progress = new Progress({ label: "convert", unit: "items", quiet: p.quiet });
   let done = 0, converted = 0, empty = 0, skipped = 0, flashes = 0;
   // Standard input cannot travel to a worker: it is converted here first.
@@ -400,8 +456,10 @@ async function convertMany(
       const r = outcome.result;
       flashes += r.flashes;
       if (r.flashes > 0) converted++;
+      else if (allMalformed(r)) failed++;
       else empty++;
-      for (const line of summaryLines(r, job.input, job.output)) {
+      const stale = r.flashes === 0 && existed.has(job.output);
+      for (const line of summaryLines(r, job.input, job.output, stale)) {
         if (!p.quiet || line.always) p.out.err(line.text);
       }
     } else if (fromDirectory.has(job.input) && outcome.exitCode === 2 && !outcome.notCapable) {
@@ -426,7 +484,7 @@ async function convertMany(
     jobTimeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
   });
   progress.clear();
-  if (!p.quiet || failed > 0) {
+  if (!p.quiet || failed > 0 || converted === 0) {
     const parts = [`${converted} converted`];
     if (empty > 0) parts.push(`${empty} without Secflows`);
     if (skipped > 0) parts.push(`${skipped} skipped`);
@@ -437,6 +495,7 @@ async function convertMany(
       } written`,
     );
   }
-  // A missing permission is the caller's to fix, as for one input: exit 2.
-  return notCapable ? 2 : failed > 0 ? 1 : 0;
+  // A missing permission is the caller's to fix, as for one input: exit 2. Any input that wrote
+  // nothing (failed, no Secflows) or a batch where none converted is exit 1, as for one input.
+  return notCapable ? 2 : failed > 0 || empty > 0 || converted === 0 ? 1 : 0;
 }

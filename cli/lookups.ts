@@ -1,12 +1,14 @@
 /**
- * `count`, `destination`, `behavior`, `event`: endpoints 6 to 9. Each argument is checked for its
- * shape before any request, so a typo is a usage error (exit 2), not a `(none)` from the server.
+ * `count`, `destination`, `behavior`, `event`: endpoints 6 to 9. Each argument is checked before
+ * any request: a destination for its `NAME:PORT` shape, so a typo is a usage error (exit 2), not a
+ * `(none)` from the server; an ID only for being one URL path segment (its shape is the platform's).
  * @module
  */
 import { type Command, parseCommandArgs, UsageError } from "./command.ts";
 import {
   API_OPTIONS,
   API_OPTIONS_HELP,
+  checkPathId,
   clientFrom,
   onePositional,
   privatePermissions,
@@ -27,21 +29,12 @@ export function checkDestination(value: string): string {
   return value;
 }
 
-const TOKEN = /^[A-Za-z0-9._-]{1,128}$/;
-
-/** A flowId or eventId: 1 to 128 letters, digits, `.`, `_` or `-`, else a usage error. */
+/**
+ * A flowId or eventId: any text that can be one URL path segment (the platform says nothing of
+ * their shape), else a usage error.
+ */
 export function checkId(value: string, what: "flowId" | "eventId"): string {
-  if (!TOKEN.test(value)) {
-    const hint = /^[^\s/:]+:\d+$/.test(value)
-      ? " (that looks like a destination NAME:PORT: see networksage destination)"
-      : "";
-    throw new UsageError(
-      `${
-        what === "eventId" ? "an" : "a"
-      } ${what} is 1 to 128 letters, digits, '.', '_' or '-', not '${printable(value, 60)}'${hint}`,
-    );
-  }
-  return value;
+  return checkPathId(value, what);
 }
 
 function lookup(

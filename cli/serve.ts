@@ -22,6 +22,7 @@ import {
 import { isPostgresUrl, redactUrl } from "../api/storage.ts";
 import { DataDirError } from "../api/_data_dir.ts";
 import { envVar } from "../io/env.ts";
+import { resolve } from "node:path";
 
 /** The environment variable naming the PostgreSQL database when `--database` is absent. */
 export const DATABASE_ENV = "NETWORKSAGE_DATABASE_URL";
@@ -50,6 +51,7 @@ export const serveCommand: Command = {
     `usage: networksage serve [--host H] [--port P] [--data DIR] [--keys-file F] [--max-upload SIZE]
                         [--max-convert-memory SIZE] [--convert-timeout S] [--keep-originals]
                         [--database postgres://...] [--lease SECONDS] [--public-origin URL]
+                        [--log FILE] [-q|--quiet]
 
 Serves the NetworkSage API (private endpoints, the public aggregated view, and PUT annotations of
 Destinations, Behaviors and Events by admin keys) from a SQLite database in DIR (0700, files 0600),
@@ -81,6 +83,8 @@ options:
   --header-timeout S        a request's head must arrive within S seconds (default 10)
   --idle-timeout S          a kept-alive connection may idle S seconds (default 5)
   --stall-timeout S         a body or answer may stall S seconds (default 15)
+  --request-timeout S       a request without a valid key or session must be whole (head and
+                            body) within S seconds of its first byte (default 30)
   --keep-originals          keep uploaded files next to their Secflows
   --public-origin URL       the origin browsers use when it is not serve's own, e.g.
                             https://ns.example.com behind a reverse proxy that terminates TLS:
@@ -92,10 +96,13 @@ options:
                             scratch files: one DIR per node. See docs/POSTGRES.md.
   --lease S                 PostgreSQL: how long a node's claim on a conversion lasts unrenewed;
                             a dead node's conversions move to another node after it (default 60)
+  --log FILE                append the log (a line per request, warnings, failed conversions,
+                            "stopped") to FILE (created 0600) instead of the terminal
+  -q, --quiet               no line per request; warnings and failures are still logged
 
 example: ${KEYS_ENV}=... networksage serve --data ./ns-data --keys-file ./keys.txt
 
-permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-write=DIR
+permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-write=DIR[,LOGFILE]
   --allow-run=DENO   (DENO: the deno executable's real path, or the word deno to run the one on
                      PATH; conversions then run in capped subprocesses; without it they run in
                      the server's process, uncapped, and serve warns at start)
@@ -118,10 +125,13 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       "header-timeout": { type: "string" },
       "idle-timeout": { type: "string" },
       "stall-timeout": { type: "string" },
+      "request-timeout": { type: "string" },
       "keep-originals": { type: "boolean" },
       "public-origin": { type: "string" },
       database: { type: "string" },
       lease: { type: "string" },
+      log: { type: "string" },
+      quiet: { type: "boolean", short: "q" },
     });
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const port = values.port === undefined ? 8787 : Number(values.port);
@@ -203,6 +213,15 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       }
     }
     const dataDir = values.data ?? "./networksage-data";
+    if (values.log !== undefined && insideDir(values.log, dataDir)) {
+      // serve claims a data directory only when it holds nothing but what serve makes.
+      throw new UsageError(
+        `--log ${printable(values.log, 200)} is inside the data directory ${
+          printable(dataDir, 200)
+        }: put the log outside it`,
+      );
+    }
+    const log: LogSink = values.log === undefined ? ctx.err : await logFile(values.log, ctx.err);
     const controller = new AbortController();
     const server = await serve({
       dataDir,
@@ -221,13 +240,16 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
       headerTimeoutMs: seconds("header-timeout", values["header-timeout"]),
       idleTimeoutMs: seconds("idle-timeout", values["idle-timeout"]),
       stallTimeoutMs: seconds("stall-timeout", values["stall-timeout"]),
+      requestTimeoutMs: seconds("request-timeout", values["request-timeout"]),
       keepOriginals: values["keep-originals"] ?? false,
       publicOrigin,
       database,
       leaseMs,
       signal: controller.signal,
-      onLog: (line) => ctx.err(line),
-    }).catch((e) => {
+      onLog: log,
+      logRequests: !values.quiet,
+    }).catch(async (e) => {
+      await log.close?.();
       // The directory is the user's to change: a usage error, in the CLI's words.
       if (e instanceof DataDirError) throw new UsageError(e.message.replace(/^serve: /, ""));
       throw e;
@@ -243,7 +265,47 @@ permissions: --allow-net=127.0.0.1:8787 --allow-read=DIR[,KEYSFILE] --allow-writ
     );
     await server.finished;
     for (const s of signals) Deno.removeSignalListener(s, stop);
-    ctx.err("networksage serve: stopped");
+    log("networksage serve: stopped");
+    await log.close?.();
     return 0;
   },
 };
+
+function insideDir(path: string, dir: string): boolean {
+  const d = resolve(dir);
+  const p = resolve(path);
+  return p === d || p.startsWith(d.endsWith("/") ? d : d + "/");
+}
+
+/** A log line sink; {@link logFile}'s also has `close` (flushes what is queued). */
+type LogSink = ((line: string) => void) & { close?: () => Promise<void> };
+
+/**
+ * Appends log lines to `path` (created 0600), in order, without blocking requests on the disk.
+ * A write that fails is said once on `err` (the terminal) with the reason; later lines are
+ * dropped rather than queued without bound.
+ */
+async function logFile(path: string, err: (line: string) => void): Promise<LogSink> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { append: true, create: true, mode: 0o600 });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) throw e;
+    throw new UsageError(`--log: cannot open '${printable(path, 200)}': ${(e as Error).message}`);
+  }
+  const writer = file.writable.getWriter();
+  const encoder = new TextEncoder();
+  let failed = false;
+  const sink: LogSink = (line) => {
+    if (failed) return;
+    writer.write(encoder.encode(line + "\n")).catch((e) => {
+      if (failed) return;
+      failed = true;
+      err(`networksage serve: cannot write the log ${printable(path, 200)}: ${e.message}`);
+    });
+  };
+  sink.close = async () => {
+    await writer.close().catch(() => {});
+  };
+  return sink;
+}

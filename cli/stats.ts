@@ -25,6 +25,9 @@ import {
   plural,
   renderTable,
 } from "./_format.ts";
+import { TimeSpan } from "../secflow/span.ts";
+import { noSecflowReason, packetsText } from "./_packets.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 
 /** One line of `topDestinations` (`dst`) or `topSources` (`src`, the address without port). */
 export interface TopEntry {
@@ -42,12 +45,14 @@ export interface SecflowStats {
   bytes: number;
   /** First packet (ISO 8601 UTC, microseconds), null without Secflows. */
   start: string | null;
-  /** Last packet (start + duration of the Secflow that ends last). */
+  /** Last packet (start + duration of the Secflow that ends last; see `secflow/span.ts`). */
   end: string | null;
   /** Secflows per `destinationNameSource`. */
   nameSources: Record<string, number>;
   topDestinations: ({ dst: string } & TopEntry)[];
   topSources: ({ src: string } & TopEntry)[];
+  /** Capture inputs only: where every packet of each went (as `convert` sums it up). */
+  captures?: ({ input: string } & PacketCounts)[];
 }
 
 /** The address of `ip:port` (an ICMP source has no port). */
@@ -79,21 +84,21 @@ function top<K extends string>(
 
 /** The statistics of `rows`; `topN` entries in each top list. */
 export function secflowStats(rows: SecflowRow[], topN = 10): SecflowStats {
-  let packets = 0, bytes = 0, start = Infinity, end = -Infinity;
+  let packets = 0, bytes = 0;
+  const span = new TimeSpan();
   const nameSources: Record<string, number> = {};
   for (const r of rows) {
     packets += r.srcPkts + r.dstPkts;
     bytes += r.srcBytes + r.dstBytes;
-    start = Math.min(start, r.start);
-    end = Math.max(end, r.start + r.duration);
+    span.add(r.start, r.duration);
     nameSources[r.nameSource] = (nameSources[r.nameSource] ?? 0) + 1;
   }
   return {
     secflows: rows.length,
     packets,
     bytes,
-    start: rows.length ? isoTimestamp(start) : null,
-    end: rows.length ? isoTimestamp(end) : null,
+    start: rows.length ? isoTimestamp(span.start) : null,
+    end: rows.length ? isoTimestamp(span.end) : null,
     nameSources,
     topDestinations: top(rows, "dst", (r) => r.dst, topN),
     topSources: top(rows, "src", (r) => host(r.src), topN),
@@ -102,14 +107,14 @@ export function secflowStats(rows: SecflowRow[], topN = 10): SecflowStats {
 
 function summaryLines(rows: SecflowRow[], s: SecflowStats): string[] {
   if (rows.length === 0) return ["(no Secflows)"];
-  let out = 0, inn = 0, outPkts = 0, inPkts = 0, first = Infinity, last = -Infinity;
+  let out = 0, inn = 0, outPkts = 0, inPkts = 0;
+  const span = new TimeSpan();
   for (const r of rows) {
     out += r.srcBytes;
     inn += r.dstBytes;
     outPkts += r.srcPkts;
     inPkts += r.dstPkts;
-    first = Math.min(first, r.start);
-    last = Math.max(last, r.start + r.duration);
+    span.add(r.start, r.duration);
   }
   const original = s.nameSources.original ?? 0;
   const named = Object.entries(s.nameSources)
@@ -120,7 +125,9 @@ function summaryLines(rows: SecflowRow[], s: SecflowStats): string[] {
     `Secflows   ${formatCount(s.secflows)}`,
     `packets    ${formatCount(s.packets)} (out ${formatCount(outPkts)}, in ${formatCount(inPkts)})`,
     `bytes      ${formatBytes(s.bytes)} (out ${formatBytes(out)}, in ${formatBytes(inn)})`,
-    `time span  ${formatDate(first)} to ${formatDate(last)} (${formatDuration(last - first)})`,
+    `time span  ${formatDate(span.start)} to ${formatDate(span.end)} (${
+      formatDuration(span.seconds)
+    })`,
     `named      ${formatCount(s.secflows - original)} of ${plural(s.secflows, "Secflow")}${
       named.length ? ` (${named.join(", ")})` : ""
     }${original ? `; ${formatCount(original)} by address only` : ""}`,
@@ -152,15 +159,21 @@ export const statsCommand: Command = {
        networksage stats --flows INPUT... [--top N] [FILTERS] [--json]
        networksage stats --uuid UUID [--top N] [FILTERS] [--json]
 
-Totals of Secflows (packets and payload bytes, both directions), their time span (UTC), how
+Totals of Secflows (packets and payload bytes, both directions), their time span (UTC: from the
+start of the Secflow that starts first to the end of the one that ends last, as report shows it), how
 their destinations were named (a count per name source: passive, cache, session; original means
 no name was found and the address is kept), and the destinations and source addresses that moved
 the most bytes. INPUT is read as view reads it (in memory, nothing written).
 
+A capture INPUT also gets a line saying where every packet went, as convert's summary does: the
+packets read, kept, filtered (LAN-internal, blocked ports, broadcast/multicast), not IPv4 (IPv6,
+ARP, other), truncated, and of link types not read; and why kept packets made no Secflow.
+
 --json prints {"secflows", "packets", "bytes", "start", "end", "nameSources", "topDestinations",
 "topSources"}: start and end as ISO 8601 UTC with microseconds (null without Secflows),
 nameSources as {source: count}, each top list as [{dst|src, bytes, packets, secflows}] by bytes
-descending (ties by name).
+descending (ties by name); with capture INPUTs, "captures": [{input, read, kept, filtered,
+notIPv4, truncated, otherLinkTypes, skipped, inSecflows, keptWithoutSecflow}].
 
 --flows counts every flow of captures or Zeek conn.logs instead (IPv6, LAN, tunnels, any
 protocol; see view --flows), as they are read: totals (packets, payload and IP bytes, time span),
@@ -213,12 +226,24 @@ permissions: --allow-read (INPUT, DNSLOG)
     }
     if (values["max-flows"] !== undefined) throw new UsageError("--max-flows goes with --flows");
     const filter = filterOf(values, "Secflows");
-    const all = await inputRows("stats", values, positionals, ctx.err);
+    const captures: ({ input: string } & PacketCounts)[] = [];
+    const all = await inputRows(
+      "stats",
+      values,
+      positionals,
+      ctx.err,
+      (input, packets) => captures.push({ input, ...packets }),
+    );
     const rows = keep(all, filter, fillRowKey, fillRowAddresses);
     const stats = secflowStats(rows, topN);
+    if (captures.length > 0) stats.captures = captures;
     if (values.json) {
       ctx.out(JSON.stringify(stats));
       return 0;
+    }
+    for (const c of captures) {
+      const why = c.inSecflows === 0 ? noSecflowReason(c) : undefined;
+      ctx.out(`capture    ${c.input}: ${packetsText(c)}${why ? `: ${why}` : ""}`);
     }
     if (filter && all.length > 0) {
       ctx.out(

@@ -4,7 +4,8 @@
  * the optional persistent name cache, and write the sample with `io/output.ts`.
  * @module
  */
-import { basename, dirname, extname, join, resolve } from "node:path";
+import { basename, dirname, extname, join } from "node:path";
+import { absolutePath } from "./_paths.ts";
 import { describeStart } from "../secflow/capture_reader.ts";
 import { gunzipIfNeeded } from "../secflow/gzip.ts";
 import { convertCapture } from "../secflow/convert_capture.ts";
@@ -24,6 +25,7 @@ import {
 import { type SampleHead, SampleReader } from "../secflow/sample_reader.ts";
 import type { Flash, NameSource, Sample } from "../secflow/types.ts";
 import type { EngineStats } from "../secflow/engine.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 import type { ZeekAnalysis, ZeekStats } from "../secflow/zeek/mod.ts";
 import { inputChunks, type InputSource, isStdin, openInput, openSource } from "./files.ts";
 import { readNameCache, updateNameCache } from "./name_cache.ts";
@@ -73,6 +75,8 @@ export interface ConvertResult {
   warnings: string[];
   /** Packet counters, for captures. */
   stats?: EngineStats & { records: number };
+  /** For captures: where every packet went, in detail. */
+  packets?: PacketCounts;
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
   /** How destinations were named. */
@@ -352,6 +356,7 @@ async function convertSource(
       format,
       warnings,
       stats: { ...result.analysis.stats, records: result.records },
+      packets: result.packets,
       naming: summarize(result.sample, false, result.analysis.harvest.rejectedNames),
     };
   }
@@ -565,6 +570,8 @@ export interface WriteResult {
   flashes: number;
   /** Packet counters, for captures. */
   stats?: EngineStats & { records: number };
+  /** For captures: where every packet went, in detail. */
+  packets?: PacketCounts;
   /** Row counters, for Zeek logs. */
   zeek?: ZeekStats;
   /** How destinations were named. */
@@ -632,6 +639,7 @@ export async function convertFileTo(
       warnings: result.warnings,
       flashes,
       stats: result.stats,
+      packets: result.packets,
       naming: result.naming,
       name: source.name,
     };
@@ -666,7 +674,7 @@ async function sameFile(source: InputSource, output: string): Promise<boolean> {
 /** Whether two paths name one file (the same path, or links to one file). */
 async function samePath(path: string, output: string): Promise<boolean> {
   if (isStdin(path) || isStdout(output)) return false;
-  if (resolve(path) === resolve(output)) return true;
+  if (absolutePath(path) === absolutePath(output)) return true;
   if (Deno.permissions.querySync({ name: "read", path: output }).state !== "granted") return false;
   try {
     const [a, b] = await Promise.all([Deno.stat(path), Deno.stat(output)]);

@@ -9,6 +9,7 @@
 import { basename } from "node:path";
 import type { Sample } from "../secflow/types.ts";
 import { convertFile, defaultOutputPath, type InputFormat } from "./convert.ts";
+import type { PacketCounts } from "../secflow/packet_counts.ts";
 
 /** Options of {@link loadSample}. */
 export interface LoadOptions {
@@ -30,6 +31,8 @@ export interface LoadedSample {
   /** null when the input holds no Secflows (a capture with no IPv4 traffic, an empty log). */
   sample: Sample | null;
   warnings: string[];
+  /** For a capture: where every packet went. */
+  packets?: PacketCounts;
 }
 
 /**
@@ -63,5 +66,11 @@ export async function loadSample(path: string, options: LoadOptions = {}): Promi
     onWarning: options.onWarning,
     maxSecflows: options.maxSecflows,
   });
-  return { path, format: result.format, sample: result.sample, warnings: result.warnings };
+  return {
+    path,
+    format: result.format,
+    sample: result.sample,
+    warnings: result.warnings,
+    packets: result.packets,
+  };
 }

@@ -5,7 +5,7 @@
 import { InputError } from "../secflow/errors.ts";
 import { ipToString, parseIPv4 } from "../secflow/net.ts";
 import { isUsableName } from "../secflow/dns.ts";
-import { printable } from "../secflow/printable.ts";
+import { printable, quoted } from "../secflow/printable.ts";
 import { writeTextOutput } from "./output.ts";
 
 /** Largest name cache read (about a million entries): memory stays bounded on any file. */
@@ -47,14 +47,14 @@ export function parseNameCache(text: string, path = "name cache"): Map<number, s
     const ip = parseIPv4(ipText);
     if (ip === undefined || !name || extra !== undefined) {
       throw new InputError(
-        `${printable(path)}: line ${i + 1}: expected "ip name", found "${printable(line, 60)}"`,
+        `${printable(path)}: line ${i + 1}: expected "ip name", found ${quoted(line, 60)}`,
       );
     }
     if (!isUsableName(name)) {
       throw new InputError(
-        `${printable(path)}: line ${i + 1}: "${
-          printable(name, 60)
-        }" is not a name a resolver accepts (empty, a label over 63 characters, over 253 in all, or control characters)`,
+        `${printable(path)}: line ${i + 1}: ${
+          quoted(name, 60)
+        } is not a name a resolver accepts (empty, a label over 63 characters, over 253 in all, or control characters)`,
       );
     }
     cache.set(ip, name);

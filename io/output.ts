@@ -18,7 +18,8 @@
  * the user gave, with the flag to add, never for the temporary file.
  * @module
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { absolutePath } from "./_paths.ts";
 import { printable } from "../secflow/printable.ts";
 
 /** Output could not be written (disk full, no such directory...): CLI exit code 1. */
@@ -37,6 +38,17 @@ const unfinished = new Set<string>();
 /** Directories where this process's workers may be writing temporary files. */
 const workerOutputDirs = new Set<string>();
 let interruptsHandled = false;
+/** Run before an interrupt ends the process (see {@link onInterruptExit}). */
+const interruptHooks = new Set<() => void>();
+
+/**
+ * Runs `hook` when an interrupt handled by {@link removeUnfinishedOnInterrupt} ends the process,
+ * before it exits: e.g. to end a progress line drawn without a newline (the shell's prompt
+ * followed it on that line). A hook that throws does not stop the others.
+ */
+export function onInterruptExit(hook: () => void): void {
+  interruptHooks.add(hook);
+}
 
 /**
  * From now on, SIGINT or SIGTERM (Ctrl-C, `kill`) removes what this process leaves unfinished
@@ -54,6 +66,11 @@ export function removeUnfinishedOnInterrupt(dirs: Iterable<string> = []): void {
     : [["SIGINT", 130], ["SIGTERM", 143]];
   for (const [signal, code] of signals) {
     Deno.addSignalListener(signal, () => {
+      for (const hook of interruptHooks) {
+        try {
+          hook();
+        } catch { /* exiting all the same */ }
+      }
       removeUnfinished();
       Deno.exit(code);
     });
@@ -215,7 +232,7 @@ async function resolveTarget(path: string): Promise<Target> {
         // A dangling link: create its target, as tcpdump -w would.
         if (!(e instanceof Deno.errors.NotFound)) throw describeWriteError(path, e);
         const link = await Deno.readLink(path);
-        return { kind: "file", path: resolve(dirname(path), link) };
+        return { kind: "file", path: absolutePath(dirname(path), link) };
       }
       info = await Deno.stat(real);
       if (info.isFile) return { kind: "file", path: real };

@@ -14,10 +14,26 @@ import { createHash } from "node:crypto";
 import type { Sample } from "../secflow/types.ts";
 import { escapeHtml } from "./escape.ts";
 import { type ReportExtras, type ReportModel, reportModel } from "./model.ts";
-import { colourClass, PALETTE_SIZE, seconds, timelineSvg, topDestinationsSvg } from "./svg.ts";
+import { colourClass, PALETTE_SIZE, timelineSvg, topDestinationsSvg } from "./svg.ts";
 import { CLIENT_SCRIPT } from "./_client.ts";
-import { formatBytes, formatCount, formatSeconds } from "../cli/_progress.ts";
+import { formatBytes, formatCount } from "../cli/_progress.ts";
+import { formatDuration } from "../cli/_format.ts";
 import type { Metadata } from "../api/types.ts";
+
+/** Widest text of a start or duration cell the table has a column width for, in characters. */
+const MAX_NUMBER_CHARS = 16;
+
+/**
+ * Widths of the start and duration columns by the widest text in them (`ws9`: 9 characters), as
+ * classes: each row is a grid of its own, so the columns line up only with widths fixed up front,
+ * and a value wider than its column ran into the next one (`35.7337491.362104`). Classes, not a
+ * style attribute, because the pages' CSP allows no inline style.
+ */
+const NUMBER_WIDTHS = Array.from({ length: MAX_NUMBER_CHARS - 3 }, (_, i) => i + 4)
+  .map((n) =>
+    `table.flows.ws${n}{--ws:calc(${n}ch + 12px)}table.flows.wd${n}{--wd:calc(${n}ch + 12px)}`
+  )
+  .join("\n");
 
 /**
  * The report's stylesheet (also used by `serve`'s pages). The Secflows table's rows are grid rows
@@ -70,8 +86,12 @@ table.flows,table.flows thead,table.flows tbody{display:block}
 table.flows thead{position:sticky;top:0;z-index:1}
 table.flows{min-width:70em}
 table.flows.wide{min-width:88em}
-table.flows tr{display:grid;grid-template-columns:5.5em 5.5em 11.5em minmax(10em,1fr) 5em 4.5em 4.5em 6em 6em;border-bottom:1px solid var(--line)}
-table.flows.wide tr{grid-template-columns:5.5em 5.5em 11.5em minmax(10em,1fr) 5em 4.5em 4.5em 6em 6em 10.5em 5.5em 8.5em}
+table.flows{--ws:calc(8ch + 12px);--wd:calc(8ch + 12px);--ep:calc(21ch + 12px)}
+table.flows tr{display:grid;grid-template-columns:var(--ws) var(--wd) var(--ep) minmax(var(--ep),1fr) 5em 4.5em 4.5em 6em 6em;border-bottom:1px solid var(--line)}
+table.flows.wide tr{grid-template-columns:var(--ws) var(--wd) var(--ep) minmax(var(--ep),1fr) 5em 4.5em 4.5em 6em 6em 10.5em 5.5em 8.5em}
+table.flows td.src{white-space:nowrap}
+.port{white-space:nowrap}
+${NUMBER_WIDTHS}
 table.flows th,table.flows td{border-bottom:0}
 table.flows tbody tr{content-visibility:auto;contain-intrinsic-size:auto 1.7em}
 table.flows tr[hidden]{display:none}
@@ -106,8 +126,26 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? "-" : `${((part / whole) * 100).toFixed(1)}%`;
 }
 
+/** The time span as `stats` writes it (the span itself is `secflow/span.ts`'s). */
 function spanText(s: number): string {
-  return s < 60 ? `${seconds(s)} s` : `${formatSeconds(s)} (${seconds(s)} s)`;
+  return formatDuration(s);
+}
+
+/**
+ * A start or duration in the Secflows table: seconds with milliseconds, which tell flows apart
+ * (the `.sf` keeps microseconds; whole seconds did not).
+ */
+function millis(s: number): string {
+  return s.toFixed(3);
+}
+
+/**
+ * An endpoint (`address:port` or a name with a port) whose port stays on its line: a narrow
+ * column breaks before the colon, never inside the port (`141.142.220.118:35` / `634`).
+ */
+function endpointHtml(text: string): string {
+  const m = /^(.*?)(:\d{1,5})$/.exec(text);
+  return m ? `${escapeHtml(m[1])}<span class="port">${m[2]}</span>` : escapeHtml(text);
 }
 
 function header(model: ReportModel): string {
@@ -178,11 +216,20 @@ function secflowsTable(model: ReportModel): string {
     ["bytes in", true],
   ];
   if (wide) heads.push(["category", false], ["in samples", true], ["flowId", false]);
+  // At least the headers' widths ("start", "duration" in bold).
+  let ws = 6, wd = 9;
+  for (const { flash: f } of model.rows) {
+    ws = Math.max(ws, millis(f.relativeStart).length);
+    wd = Math.max(wd, millis(f.duration).length);
+  }
+  const widths = ` ws${Math.min(ws, MAX_NUMBER_CHARS)} wd${Math.min(wd, MAX_NUMBER_CHARS)}`;
   const out: string[] = [
     `<div id="filterbar" hidden><label>Filter <input id="filter" type="search" placeholder="name, address, category…" autocomplete="off"></label><span id="shown">${
       int(model.rows.length)
     } of ${int(model.rows.length)} shown</span></div>`,
-    `<div class="tablewrap"><table id="secflows" class="flows${wide ? " wide" : ""}"><thead><tr>${
+    `<div class="tablewrap"><table id="secflows" class="flows${
+      wide ? " wide" : ""
+    }${widths}"><thead><tr>${
       heads.map(([h, n]) =>
         `<th${n ? ' class="n" data-type="num"' : ""}${
           h === "in samples" ? ' title="samples holding this flowId"' : ""
@@ -191,9 +238,9 @@ function secflowsTable(model: ReportModel): string {
     }</tr></thead><tbody>`,
   ];
   for (const { flash: f, extra } of model.rows) {
-    let row = `<tr><td class="n">${seconds(f.relativeStart)}</td><td class="n">${
-      seconds(f.duration)
-    }</td><td>${escapeHtml(f.src)}</td><td>${escapeHtml(f.dst)}${
+    let row = `<tr><td class="n">${millis(f.relativeStart)}</td><td class="n">${
+      millis(f.duration)
+    }</td><td class="src">${endpointHtml(f.src)}</td><td>${endpointHtml(f.dst)}${
       note(titleOf(a?.destination.get(f.dst)))
     }</td><td>${escapeHtml(f.destinationNameSource)}</td><td class="n">${
       int(f.srcPkts)

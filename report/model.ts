@@ -5,6 +5,7 @@
  * @module
  */
 import type { Flash, Sample } from "../secflow/types.ts";
+import { TimeSpan } from "../secflow/span.ts";
 import type { Activity, Metadata, PlatformSecflow } from "../api/types.ts";
 
 /** What the platform (or `serve`) knows about one Secflow, beyond the `.sf` flash. */
@@ -87,8 +88,13 @@ export interface Summary {
   packets: number;
   /** Payload bytes both ways, all Secflows. */
   bytes: number;
-  /** Seconds from the first packet to the end of the last Secflow. */
+  /**
+   * The time span in seconds, as `stats` has it (`secflow/span.ts`): from the start of the
+   * Secflow that starts first to the end of the one that ends last.
+   */
   span: number;
+  /** Where the timeline's axis ends: seconds from `trafficDate` to the end of the last Secflow. */
+  axisEnd: number;
   /** Secflows whose destination has a name (`passive`, `cache` or `session`). */
   named: number;
   /** Secflows per `destinationNameSource`. */
@@ -148,7 +154,8 @@ export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportMo
   const sources = new Set<string>();
   const nameSources = new Map<string, number>();
   const categoryUse = new Map<string, number>();
-  let packets = 0, bytes = 0, span = 0, named = 0;
+  let packets = 0, bytes = 0, axisEnd = 0, named = 0;
+  const span = new TimeSpan();
   let hasCategory = false, hasCount = false;
   for (const { index, flash: f, extra } of rows) {
     let d = byName.get(f.dst);
@@ -173,7 +180,8 @@ export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportMo
     sources.add(hostOf(f.src));
     packets += f.srcPkts + f.dstPkts;
     bytes += f.srcBytes + f.dstBytes;
-    span = Math.max(span, f.relativeStart + f.duration);
+    axisEnd = Math.max(axisEnd, f.relativeStart + f.duration);
+    span.add(f.relativeStart, f.duration);
     nameSources.set(f.destinationNameSource, (nameSources.get(f.destinationNameSource) ?? 0) + 1);
     if (f.destinationNameSource !== "original") named++;
     if (extra.category !== undefined) {
@@ -201,7 +209,8 @@ export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportMo
       sources: sources.size,
       packets,
       bytes,
-      span,
+      span: span.seconds,
+      axisEnd,
       named,
       nameSources,
       start,

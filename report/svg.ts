@@ -53,7 +53,7 @@ function ticks(span: number): number[] {
  */
 export function timelineSvg(model: ReportModel): string {
   const { destinations, rows, summary } = model;
-  const span = summary.span > 0 ? summary.span : 1;
+  const span = summary.axisEnd > 0 ? summary.axisEnd : 1;
   const plot = WIDTH - LABEL - 10;
   const ordered = [...destinations].sort((a, b) => a.firstStart - b.firstStart);
   const height = AXIS + ordered.length * ROW + 4;
@@ -64,7 +64,7 @@ export function timelineSvg(model: ReportModel): string {
     } over ${plural(ordered.length, "destination")}">`,
   );
   out.push(`<g class="axis">`);
-  for (const t of ticks(summary.span)) {
+  for (const t of ticks(summary.axisEnd)) {
     const x = (LABEL + (t / span) * plot).toFixed(1);
     out.push(
       `<line x1="${x}" y1="${AXIS - 4}" x2="${x}" y2="${height}"/><text x="${x}" y="${

@@ -6,7 +6,8 @@
  * in its own slots spreads them over four times the memory and measured slower). Record layout,
  * as int32 indexes from the record's offset: `[src, dst, ports, tag, srcEndpoint, dstEndpoint,
  * srcEvents, dstEvents]`, then float64 indexes from `offset / 2`: `[4] pkts, [5] bytes,
- * [6] last`. `tag` is the caller's nonzero flow tag.
+ * [6] last`, then int32 `[14] nextOfSrc, [15] nextOfDst` (the caller's lists of flows by
+ * endpoint). `tag` is the caller's nonzero flow tag.
  * @module
  */
 
@@ -17,7 +18,9 @@ export const FT_TAG = 3,
   FT_SRC_ENDPOINT = 4,
   FT_DST_ENDPOINT = 5,
   FT_SRC_EVENTS = 6,
-  FT_DST_EVENTS = 7;
+  FT_DST_EVENTS = 7,
+  FT_NEXT_OF_SRC = 14,
+  FT_NEXT_OF_DST = 15;
 /** float64 fields of a record (add to offset / 2). */
 export const FT_PKTS = 4, FT_BYTES = 5, FT_LAST = 6;
 const KEY = 4;

@@ -6,6 +6,7 @@
  * @module
  */
 import { InputError } from "./errors.ts";
+import { quoted } from "./printable.ts";
 
 /** Receives each packet record. `buf[off .. off+caplen)` is valid only during the call. */
 export interface PacketSink {
@@ -76,6 +77,11 @@ export class CaptureReader {
   packets = 0;
   /** Packets skipped because their interface or link type is unusable. */
   skipped = 0;
+  /**
+   * 1 when the file ends inside a record or block, or damage stopped the reading (a warning says
+   * where): a packet read but not delivered, counted as truncated in summaries.
+   */
+  cut = 0;
 
   #sink: PacketSink;
   #name: string;
@@ -173,6 +179,7 @@ export class CaptureReader {
       );
     }
     if (this.#carryLen > 0) {
+      this.cut = 1;
       const what = this.format === "pcap" ? "record" : "block";
       this.warnings.push(
         `${this.#name}: capture cut at byte offset ${this.#offset}: ignored an incomplete ${what} of ${this.#carryLen} bytes`,
@@ -212,6 +219,7 @@ export class CaptureReader {
 
   #stop(message: string): void {
     this.warnings.push(`${this.#name}: ${message}`);
+    this.cut = 1;
     this.#stopped = true;
     this.#carryLen = 0;
   }
@@ -228,7 +236,9 @@ export class CaptureReader {
       const caplen = readU32(b, p + 8, this.#little);
       if (caplen > MAX_RECORD_BYTES) {
         this.#stop(
-          `record at byte offset ${this.#offset} claims ${caplen} captured bytes (limit ${MAX_RECORD_BYTES}): the file is damaged from there on; kept the ${this.packets} packets before it`,
+          `record at byte offset ${this.#offset} claims ${caplen} captured bytes (limit ${MAX_RECORD_BYTES}): the file is damaged from there on; kept the ${
+            packetsText(this.packets)
+          } before it`,
         );
         return -1;
       }
@@ -251,7 +261,9 @@ export class CaptureReader {
     const len = readU32(b, p + 4, little);
     if (len < 12 || len % 4 !== 0 || len > MAX_RECORD_BYTES) {
       this.#stop(
-        `block at byte offset ${this.#offset} has an impossible length ${len}: the file is damaged from there on; kept the ${this.packets} packets before it`,
+        `block at byte offset ${this.#offset} has an impossible length ${len}: the file is damaged from there on; kept the ${
+          packetsText(this.packets)
+        } before it`,
       );
       return -1;
     }
@@ -413,6 +425,11 @@ export function timestampMicros(high: number, low: number, unitsPerSecond: numbe
   return Number((ts * 1000000n) / units);
 }
 
+/** `1 packet`, `2 packets`. */
+function packetsText(n: number): string {
+  return `${n} packet${n === 1 ? "" : "s"}`;
+}
+
 function readU32(b: Uint8Array, p: number, little: boolean): number {
   return little
     ? (b[p] | (b[p + 1] << 8) | (b[p + 2] << 16) | (b[p + 3] << 24)) >>> 0
@@ -433,7 +450,7 @@ export function describeStart(head: Uint8Array): string {
   }
   if (printable && n > 0) {
     const text = new TextDecoder().decode(head.subarray(0, n)).replace(/[\r\n\t]/g, " ");
-    return `it starts with the text "${text}"`;
+    return `it starts with the text ${quoted(text)}`;
   }
   const hex = Array.from(head.subarray(0, n), (x) => x.toString(16).padStart(2, "0")).join(" ");
   return `it starts with the bytes ${hex}`;

@@ -6,6 +6,7 @@
 import { type CaptureFormat, CaptureReader } from "./capture_reader.ts";
 import { type Analysis, FlowEngine } from "./engine.ts";
 import { LINK_TYPES } from "./decode.ts";
+import { type PacketCounts, packetCounts } from "./packet_counts.ts";
 import { type BuildOptions, buildSample, type BuiltSample } from "./sample.ts";
 
 /** Something that yields the input's bytes from the start when it is called (once). */
@@ -22,6 +23,8 @@ export interface CaptureAnalysis {
   /** Chunks the source yielded (for a file: read calls that returned data). */
   chunks: number;
   warnings: string[];
+  /** Where every packet went (see packet_counts.ts). */
+  packets: PacketCounts;
 }
 
 /**
@@ -53,10 +56,20 @@ export async function analyzeCapture(source: ChunkSource, name: string): Promise
   for (const [link, count] of analysis.unknownLinkTypes) {
     const what = LINK_TYPES[link] ?? `link type ${link}`;
     warnings.push(
-      `${name}: skipped ${count} packets of ${what}, which the converter does not read`,
+      `${name}: skipped ${count} packet${
+        count === 1 ? "" : "s"
+      } of ${what}, which the converter does not read`,
     );
   }
-  return { analysis, format: reader.format!, records: reader.packets, reads: 1, chunks, warnings };
+  return {
+    analysis,
+    format: reader.format!,
+    records: reader.packets,
+    reads: 1,
+    chunks,
+    warnings,
+    packets: packetCounts(analysis.stats, analysis.fates, reader),
+  };
 }
 
 /** A converted capture. */
@@ -65,6 +78,8 @@ export interface CaptureConversion extends BuiltSample {
   warnings: string[];
   analysis: Analysis;
   records: number;
+  /** Where every packet went (see packet_counts.ts). */
+  packets: PacketCounts;
 }
 
 /** Reads a capture and builds its sample (null when no Secflows result). */
@@ -73,7 +88,7 @@ export async function convertCapture(
   name: string,
   options: BuildOptions,
 ): Promise<CaptureConversion> {
-  const { analysis, format, warnings, records } = await analyzeCapture(source, name);
+  const { analysis, format, warnings, records, packets } = await analyzeCapture(source, name);
   const built = buildSample(
     {
       sessions: analysis.sessions,
@@ -93,5 +108,6 @@ export async function convertCapture(
     warnings,
     analysis,
     records,
+    packets,
   };
 }

@@ -9,10 +9,14 @@
  * one of its endpoints already has one), and it joins the session of its source endpoint if that
  * one exists, else the one of its destination. So each directed flow keeps running counters,
  * cut into a new *segment* only when a candidate event names one of its two endpoints in between
- * (rare: typically one segment per flow). {@link FlowEngine.finish} replays the candidate events in
- * the platform's order (UDP ones, then TCP ones; arrival order live), which tells for every
- * endpoint whether and at which of its events it got a session, and then adds each segment to
- * the session its packets belonged to. State is per flow, never per packet; ICMP is exact as it
+ * (rare: typically one segment per flow). To find those without reading both endpoints' event
+ * counts at every packet, an event flags the flows of its key endpoint (each endpoint keeps a list
+ * of its flows, linked through their records), and a packet reads the counts only when its flow
+ * is flagged; an endpoint on more than 64 flows has its flows read the counts at every packet
+ * instead, so no event walks more than 64 flows. {@link FlowEngine.finish} replays the candidate
+ * events in the platform's order (UDP ones, then TCP ones; arrival order live), which tells for
+ * every endpoint whether and at which of its events it got a session, and then adds each segment
+ * to the session its packets belonged to. State is per flow, never per packet; ICMP is exact as it
  * comes. Filter rule 4 (known only at the end) drops or keeps whole flows, so it is decided there
  * too.
  * @module
@@ -29,6 +33,8 @@ import {
   FT_DST_ENDPOINT,
   FT_DST_EVENTS,
   FT_LAST,
+  FT_NEXT_OF_DST,
+  FT_NEXT_OF_SRC,
   FT_PKTS,
   FT_SRC_ENDPOINT,
   FT_SRC_EVENTS,
@@ -36,6 +42,7 @@ import {
   SLOT_I32,
 } from "./_flow_table.ts";
 import type { SessionRecord } from "./session.ts";
+import { Fate, FATE_COUNT, FIRST_FINISHED_FATE, localFate, notIPv4Fate } from "./packet_counts.ts";
 
 /** Options of {@link FlowEngine}. */
 export interface FlowEngineOptions {
@@ -72,6 +79,8 @@ export interface Analysis {
   active: Set<number>;
   harvest: DnsHarvest;
   stats: EngineStats;
+  /** Where the packets went, in detail: indexed by {@link Fate} (see packet_counts.ts). */
+  fates: Float64Array;
   /** Link types met that the decoder cannot read, with packet counts. */
   unknownLinkTypes: Map<number, number>;
 }
@@ -94,7 +103,11 @@ class Columns {
   constructor(capacity: number) {
     this.capacity = capacity;
   }
-  /** Doubles the capacity of every column of `this` until row `n` fits. */
+  /**
+   * Doubles the capacity of every column of `this` until row `n` fits. Callers test
+   * `n >= capacity` first: a call made only when growing stays out of the per-packet code V8
+   * optimizes (it inlines what is called often), which keeps that compilation small.
+   */
   ensure(n: number): void {
     if (n < this.capacity) return;
     const before = this.capacity;
@@ -127,6 +140,26 @@ class Endpoints extends Columns {
   /** Set in the replay: the phase and the ordinal of the event that created that session. */
   createdPhase = new Uint8Array(this.capacity);
   createdOrdinal = new Int32Array(this.capacity);
+  /** The last flow created on this endpoint ({@link flowRef}; 0: none), the head of its list. */
+  flows = new Int32Array(this.capacity);
+  /** Flows on this endpoint, either side. */
+  flowCount = new Int32Array(this.capacity);
+}
+
+/**
+ * Tag bits above the flow tag (2 to 5): the flow's endpoints must be checked for new events at
+ * its next packet, once ({@link TAG_DIRTY}) or at every packet ({@link TAG_ALWAYS}).
+ */
+const TAG_DIRTY = 1 << 8, TAG_ALWAYS = 1 << 9, TAG_FLOW = 7;
+/**
+ * An endpoint on more flows than this is checked at every packet of its flows instead of having
+ * its flows flagged at each of its events: the walks stay bounded by this many flows per event.
+ */
+const HOT_ENDPOINT_FLOWS = 64;
+
+/** A flow's reference in the endpoint lists: its number, its table, plus one (0 is none). */
+function flowRef(at: number, tcp: boolean): number {
+  return (at / SLOT_I32) * 2 + (tcp ? 1 : 0) + 1;
 }
 
 /**
@@ -218,6 +251,8 @@ export class FlowEngine implements PacketSink {
   /** External addresses of kept packets (int32 keys). */
   #active = new PairMap();
   readonly unknownLinkTypes: Map<number, number> = new Map();
+  /** Details of {@link stats}, indexed by {@link Fate} (see packet_counts.ts). */
+  readonly fates: Float64Array = new Float64Array(FATE_COUNT);
 
   #arrival: boolean;
   #d = new PacketDecoder();
@@ -273,7 +308,7 @@ export class FlowEngine implements PacketSink {
     const status = d.decode(b, off, caplen, linkType);
     this.stats.packets++;
     if (status !== Decoded.IPv4) {
-      this.#notIPv4(status, linkType);
+      this.#notIPv4(status, linkType, b, off, caplen);
       return;
     }
     const proto = d.protocol;
@@ -285,13 +320,13 @@ export class FlowEngine implements PacketSink {
     if (port53) this.#harvest(b, off, caplen);
     // Step B: the filter.
     if (hasPorts && (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1)) {
-      this.stats.filtered++;
+      this.#filtered(Fate.BlockedPort);
       return;
     }
     const src = d.src;
     const dst = d.dst;
     if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
-      this.stats.filtered++;
+      this.#filtered(Fate.LanInternal);
       return;
     }
     this.stats.kept++;
@@ -321,12 +356,33 @@ export class FlowEngine implements PacketSink {
       // Addresses of packets that reach a flow are recorded once per flow.
       this.#markActive(src);
       this.#markActive(dst);
+      this.#keptWithoutFlow(bigEnough);
     }
   }
 
-  #notIPv4(status: Decoded, linkType: number): void {
-    if (status === Decoded.NotIPv4) this.stats.notIPv4++;
-    else if (status === Decoded.Truncated) this.stats.truncated++;
+  // The counters below are out of line, so the per-packet code above stays as small as it was
+  // (V8 inlines it into the reader's loop) and receives no doubles (the addresses are read from
+  // the decoder's fields).
+
+  /** Counts a packet the filter dropped: `fate` is BlockedPort or LanInternal (refined here). */
+  #filtered(fate: Fate): void {
+    this.stats.filtered++;
+    this.fates[fate === Fate.LanInternal ? localFate(this.#d.src, this.#d.dst) : fate]++;
+  }
+
+  /** Counts a kept packet that reaches no flow (no ports, or too small): why. */
+  #keptWithoutFlow(bigEnough: boolean): void {
+    const proto = this.#d.protocol;
+    this.fates[
+      !bigEnough ? Fate.Small : proto === 6 || proto === 17 ? Fate.Fragment : Fate.OtherProtocol
+    ]++;
+  }
+
+  #notIPv4(status: Decoded, linkType: number, b: Uint8Array, off: number, caplen: number): void {
+    if (status === Decoded.NotIPv4) {
+      this.stats.notIPv4++;
+      this.fates[notIPv4Fate(b, off, caplen, linkType)]++;
+    } else if (status === Decoded.Truncated) this.stats.truncated++;
     else {
       this.stats.unknownLink++;
       this.unknownLinkTypes.set(linkType, (this.unknownLinkTypes.get(linkType) ?? 0) + 1);
@@ -349,11 +405,17 @@ export class FlowEngine implements PacketSink {
   #count(table: FlowTable, at: number): void {
     const i32 = table.i32;
     const f64 = table.f64;
-    const events = this.#ep.events;
-    const xe = events[i32[at + FT_SRC_ENDPOINT]];
-    const ye = events[i32[at + FT_DST_ENDPOINT]];
-    if (i32[at + FT_SRC_EVENTS] !== xe || i32[at + FT_DST_EVENTS] !== ye) {
-      this.#split(table, at, xe, ye);
+    // Only a flow flagged since its last packet (an event named one of its endpoints) or on a
+    // busy endpoint reads its endpoints' event counts: two reads fewer per packet otherwise.
+    const tag = i32[at + FT_TAG];
+    if (tag > TAG_FLOW) {
+      const events = this.#ep.events;
+      const xe = events[i32[at + FT_SRC_ENDPOINT]];
+      const ye = events[i32[at + FT_DST_ENDPOINT]];
+      if (i32[at + FT_SRC_EVENTS] !== xe || i32[at + FT_DST_EVENTS] !== ye) {
+        this.#split(table, at, xe, ye);
+      }
+      i32[at + FT_TAG] = tag & ~TAG_DIRTY;
     }
     const d = at >> 1;
     f64[d + FT_PKTS]++;
@@ -382,7 +444,7 @@ export class FlowEngine implements PacketSink {
     if (id >= 0) return id;
     const ep = this.#ep;
     const n = ep.count++;
-    ep.ensure(n);
+    if (n >= ep.capacity) ep.ensure(n);
     ep.ip[n] = ip;
     ep.port[n] = port;
     ep.session[n] = -1;
@@ -427,12 +489,13 @@ export class FlowEngine implements PacketSink {
         const key = sourceIsS ? x : y;
         const events = this.#events;
         const e = events.count++;
-        events.ensure(e);
+        if (e >= events.capacity) events.ensure(e);
         events.src[e] = x;
         events.dst[e] = y;
         events.phase[e] = phase;
         events.key[e] = key;
         events.ordinal[e] = ep.events[key]++;
+        this.#flagFlows(key, TAG_DIRTY);
         events.time[e] = this.#now;
         // In arrival order the platform's order is this one: count the session now (finish
         // replays the events from scratch all the same).
@@ -449,7 +512,38 @@ export class FlowEngine implements PacketSink {
     i32[at + FT_SRC_EVENTS] = ep.events[x];
     i32[at + FT_DST_EVENTS] = ep.events[y];
     table.f64[(at >> 1) + FT_LAST] = -Infinity;
+    // Into both endpoints' lists (once when both sides are one endpoint).
+    const ref = flowRef(at, phase === PHASE_TCP);
+    i32[at + FT_NEXT_OF_SRC] = ep.flows[x];
+    ep.flows[x] = ref;
+    ep.flowCount[x]++;
+    if (y !== x) {
+      i32[at + FT_NEXT_OF_DST] = ep.flows[y];
+      ep.flows[y] = ref;
+      ep.flowCount[y]++;
+    }
+    if (ep.flowCount[x] === HOT_ENDPOINT_FLOWS + 1) this.#flagFlows(x, TAG_ALWAYS);
+    if (ep.flowCount[y] === HOT_ENDPOINT_FLOWS + 1) this.#flagFlows(y, TAG_ALWAYS);
+    if (ep.flowCount[x] > HOT_ENDPOINT_FLOWS || ep.flowCount[y] > HOT_ENDPOINT_FLOWS) {
+      i32[at + FT_TAG] |= TAG_ALWAYS;
+    }
     return at;
+  }
+
+  /**
+   * Sets `bit` in the tag of every flow on endpoint `k`. {@link TAG_DIRTY} is skipped on a busy
+   * endpoint, whose flows carry {@link TAG_ALWAYS} (set once, when it became busy).
+   */
+  #flagFlows(k: number, bit: number): void {
+    const ep = this.#ep;
+    if (bit === TAG_DIRTY && ep.flowCount[k] > HOT_ENDPOINT_FLOWS) return;
+    for (let ref = ep.flows[k]; ref !== 0;) {
+      const r = ref - 1;
+      const i32 = (r & 1) === 1 ? this.#tcpFlows.i32 : this.#udpFlows.i32;
+      const at = (r >> 1) * SLOT_I32;
+      i32[at + FT_TAG] |= bit;
+      ref = i32[at + FT_SRC_ENDPOINT] === k ? i32[at + FT_NEXT_OF_SRC] : i32[at + FT_NEXT_OF_DST];
+    }
   }
 
   /** Records `ip` as an active address when it is external. */
@@ -471,7 +565,7 @@ export class FlowEngine implements PacketSink {
     if (i < 0) {
       const sourceIsS = isLocal(src) || !isLocal(dst);
       i = table.count++;
-      table.ensure(i);
+      if (i >= table.capacity) table.ensure(i);
       table.src[i] = sourceIsS ? src : dst;
       table.dst[i] = sourceIsS ? dst : src;
       table.eventsBefore[i] = this.#events.count;
@@ -512,97 +606,27 @@ export class FlowEngine implements PacketSink {
     if (foldConditional && this.#condStart < start) start = this.#condStart;
     const ep = this.#ep, events = this.#events;
     ep.session.fill(-1, 0, ep.count);
+    const fates = this.fates;
+    fates.fill(0, FIRST_FINISHED_FATE);
 
     // 1. Candidate events in the platform's order decide which endpoints key a session.
     const createdAt = new Int32Array(events.count); // the event that created each session
     let count = 0;
-    const replay = (phase: number) => {
-      for (let e = 0; e < events.count; e++) {
-        if (phase >= 0 && events.phase[e] !== phase) continue;
-        const x = events.src[e], y = events.dst[e];
-        if (ep.session[x] >= 0 || ep.session[y] >= 0) continue;
-        const key = events.key[e];
-        ep.session[key] = count;
-        ep.createdPhase[key] = events.phase[e];
-        ep.createdOrdinal[key] = events.ordinal[e];
-        createdAt[count++] = e;
-      }
-    };
-    if (arrival) replay(-1);
+    if (arrival) count = replayEvents(events, ep, -1, createdAt, count);
     else {
-      replay(PHASE_UDP);
-      replay(PHASE_TCP);
+      count = replayEvents(events, ep, PHASE_UDP, createdAt, count);
+      count = replayEvents(events, ep, PHASE_TCP, createdAt, count);
     }
 
     // 2. Each run of a flow's packets (closed runs, then the flows' current ones) joins its source
     // endpoint's session if that existed during the run, else its destination's (or, both local,
-    // none). One loop over typed arrays, no calls: it runs once per flow, mostly before V8 has
-    // optimized it. Per session: [srcPkts, dstPkts, srcBytes, dstBytes, last].
-    const acc = new Float64Array(count * 5);
-    for (let i = 0; i < count; i++) acc[i * 5 + 4] = events.time[createdAt[i]];
-    const { session: keyed, createdPhase, createdOrdinal } = ep;
+    // none). Per session: [srcPkts, dstPkts, srcBytes, dstBytes, last].
+    const acc = sessionSums(events, createdAt, count);
     const runs = this.#runs, udp = this.#udpFlows, tcp = this.#tcpFlows;
-    for (
-      const [i32, f64, n] of [
-        [runs.i32, runs.f64, runs.count],
-        [udp.i32, udp.f64, udp.size],
-        [tcp.i32, tcp.f64, tcp.size],
-      ] as const
-    ) {
-      for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
-        const d = at >> 1;
-        const pkts = f64[d + FT_PKTS];
-        const tag = i32[at + FT_TAG];
-        if (pkts === 0 || ((tag & 1) === 1 && !foldConditional)) continue;
-        const phase = (tag >> 1) - 1;
-        // An endpoint keyed a session during the run when its session was created before it:
-        // in an earlier phase, or in this one at an event the run had seen.
-        const x = i32[at + FT_SRC_ENDPOINT];
-        let into = keyed[x];
-        let side = 0; // 0: source side, 1: destination side
-        if (
-          into >= 0 &&
-          !(arrival || createdPhase[x] === phase
-            ? createdOrdinal[x] < i32[at + FT_SRC_EVENTS]
-            : createdPhase[x] < phase)
-        ) into = -1;
-        if (into < 0) {
-          const y = i32[at + FT_DST_ENDPOINT];
-          into = keyed[y];
-          side = 1;
-          if (
-            into < 0 ||
-            !(arrival || createdPhase[y] === phase
-              ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
-              : createdPhase[y] < phase)
-          ) continue;
-        }
-        const o = into * 5;
-        acc[o + side] += pkts;
-        acc[o + 2 + side] += f64[d + FT_BYTES];
-        if (f64[d + FT_LAST] > acc[o + 4]) acc[o + 4] = f64[d + FT_LAST];
-      }
-    }
-    const sessions: SessionRecord[] = new Array(count);
-    for (let i = 0; i < count; i++) {
-      const e = createdAt[i];
-      const key = events.key[e];
-      const other = key === events.src[e] ? events.dst[e] : events.src[e];
-      const o = i * 5;
-      sessions[i] = {
-        icmp: false,
-        srcIp: ep.ip[key] >>> 0,
-        srcPort: ep.port[key],
-        dstIp: ep.ip[other] >>> 0,
-        dstPort: ep.port[other],
-        srcPkts: acc[o],
-        dstPkts: acc[o + 1],
-        srcBytes: acc[o + 2],
-        dstBytes: acc[o + 3],
-        first: microsToSeconds(events.time[e]),
-        last: microsToSeconds(acc[o + 4]),
-      };
-    }
+    placeRuns(runs.i32, runs.f64, runs.count, ep, acc, arrival, foldConditional, fates);
+    placeRuns(udp.i32, udp.f64, udp.size, ep, acc, arrival, foldConditional, fates);
+    placeRuns(tcp.i32, tcp.f64, tcp.size, ep, acc, arrival, foldConditional, fates);
+    const sessions = sessionRecords(events, ep, createdAt, count, acc);
 
     // 3. ICMP sessions: after the others for files, by creation time live.
     const icmp = this.#icmp;
@@ -642,7 +666,131 @@ export class FlowEngine implements PacketSink {
       active: this.activeAddresses(),
       harvest: this.harvest,
       stats: this.stats,
+      fates,
       unknownLinkTypes: this.unknownLinkTypes,
     };
   }
+}
+
+// finish()'s loops, each in a function of its own: a loop that runs long enough gets compiled
+// while it runs (on-stack replacement), and that compilation covers the whole function the loop
+// is in. Alone, each loop is a small job for the compiler; all in finish(), one large one (the
+// largest optimizing compilation of a conversion, measured with --trace-opt).
+
+/**
+ * Replays the candidate events of `phase` (-1: all, in arrival order): an event whose endpoints
+ * have no session yet creates one keyed by its key endpoint. Returns the session count.
+ */
+function replayEvents(
+  events: Events,
+  ep: Endpoints,
+  phase: number,
+  createdAt: Int32Array,
+  count: number,
+): number {
+  for (let e = 0; e < events.count; e++) {
+    if (phase >= 0 && events.phase[e] !== phase) continue;
+    const x = events.src[e], y = events.dst[e];
+    if (ep.session[x] >= 0 || ep.session[y] >= 0) continue;
+    const key = events.key[e];
+    ep.session[key] = count;
+    ep.createdPhase[key] = events.phase[e];
+    ep.createdOrdinal[key] = events.ordinal[e];
+    createdAt[count++] = e;
+  }
+  return count;
+}
+
+/** Per session `[srcPkts, dstPkts, srcBytes, dstBytes, last]`, `last` its first packet's time. */
+function sessionSums(events: Events, createdAt: Int32Array, count: number): Float64Array {
+  const acc = new Float64Array(count * 5);
+  for (let i = 0; i < count; i++) acc[i * 5 + 4] = events.time[createdAt[i]];
+  return acc;
+}
+
+/** Adds the `n` runs of `i32`/`f64` (the {@link FlowTable} layout) into their sessions' `acc`. */
+function placeRuns(
+  i32: Int32Array,
+  f64: Float64Array,
+  n: number,
+  ep: Endpoints,
+  acc: Float64Array,
+  arrival: boolean,
+  foldConditional: boolean,
+  fates: Float64Array,
+): void {
+  const { session: keyed, createdPhase, createdOrdinal } = ep;
+  for (let at = 0; at < n * SLOT_I32; at += SLOT_I32) {
+    const d = at >> 1;
+    const pkts = f64[d + FT_PKTS];
+    const tag = i32[at + FT_TAG] & TAG_FLOW;
+    if (pkts === 0) continue;
+    if ((tag & 1) === 1 && !foldConditional) {
+      fates[Fate.DnsRule4] += pkts;
+      continue;
+    }
+    const phase = (tag >> 1) - 1;
+    // An endpoint keyed a session during the run when its session was created before it:
+    // in an earlier phase, or in this one at an event the run had seen.
+    const x = i32[at + FT_SRC_ENDPOINT];
+    let into = keyed[x];
+    let side = 0; // 0: source side, 1: destination side
+    if (
+      into >= 0 &&
+      !(arrival || createdPhase[x] === phase
+        ? createdOrdinal[x] < i32[at + FT_SRC_EVENTS]
+        : createdPhase[x] < phase)
+    ) into = -1;
+    if (into < 0) {
+      const y = i32[at + FT_DST_ENDPOINT];
+      into = keyed[y];
+      side = 1;
+      if (
+        into < 0 ||
+        !(arrival || createdPhase[y] === phase
+          ? createdOrdinal[y] < i32[at + FT_DST_EVENTS]
+          : createdPhase[y] < phase)
+      ) {
+        // In no session: say why (both ends local make none; see packet_counts.ts).
+        const local = isLocal(ep.ip[x] >>> 0) && isLocal(ep.ip[y] >>> 0);
+        fates[local ? Fate.LocalOnly : Fate.Unplaced] += pkts;
+        continue;
+      }
+    }
+    const o = into * 5;
+    acc[o + side] += pkts;
+    acc[o + 2 + side] += f64[d + FT_BYTES];
+    if (f64[d + FT_LAST] > acc[o + 4]) acc[o + 4] = f64[d + FT_LAST];
+  }
+}
+
+/** The TCP and UDP sessions, in creation order, from the replay and the placed runs. */
+function sessionRecords(
+  events: Events,
+  ep: Endpoints,
+  createdAt: Int32Array,
+  count: number,
+  acc: Float64Array,
+): SessionRecord[] {
+  const sessions: SessionRecord[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const e = createdAt[i];
+    const key = events.key[e];
+    const other = key === events.src[e] ? events.dst[e] : events.src[e];
+    const o = i * 5;
+    sessions[i] = {
+      icmp: false,
+      srcIp: ep.ip[key] >>> 0,
+      srcPort: ep.port[key],
+      dstIp: ep.ip[other] >>> 0,
+      dstPort: ep.port[other],
+      srcPkts: acc[o],
+      dstPkts: acc[o + 1],
+      srcBytes: acc[o + 2],
+      dstBytes: acc[o + 3],
+      first: microsToSeconds(events.time[e]),
+      last: microsToSeconds(acc[o + 4]),
+    };
+  }
+  return sessions;
 }

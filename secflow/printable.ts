@@ -46,6 +46,27 @@ export function printable(text: string, max = 200): string {
 }
 
 /**
+ * `text` made {@link printable} and quoted so that quotes inside it read right: in double quotes;
+ * in single quotes when it holds a double quote and no single one; else in double quotes with the
+ * inner ones escaped as `\"` (unambiguous: {@link printable} writes a backslash as `\\`).
+ *
+ * @example A snippet that starts with quotes
+ * ```ts
+ * import { quoted } from "./printable.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(quoted('"""Gener'), `'"""Gener'`);
+ * assert.equal(quoted("ts"), '"ts"');
+ * assert.equal(quoted(`it's "x"`), '"it\'s \\"x\\""');
+ * ```
+ */
+export function quoted(text: string, max = 200): string {
+  const shown = printable(text, max);
+  if (!shown.includes('"')) return `"${shown}"`;
+  if (!shown.includes("'")) return `'${shown}'`;
+  return `"${shown.replaceAll('"', '\\"')}"`;
+}
+
+/**
  * A line made safe for the terminal as a last guard, without escaping it twice: control, bidi
  * and zero-width characters are escaped as {@link printable} does, backslashes are kept (parts
  * already passed through {@link printable} stay as they are).

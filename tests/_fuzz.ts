@@ -286,7 +286,11 @@ export async function fuzzConvert(
     if (stack) {
       report.problems.push(`${where}: stack trace or uncaught error: ${stack.slice(0, 800)}`);
     }
-    const errors = lines(r.stderr).filter((l) => l.startsWith("networksage convert:"));
+    // A failure says why in one line: an error, or the notice that no Secflows came of the input
+    // (exit 1: nothing written; 2: a log whose every record is malformed).
+    const errors = lines(r.stderr).filter((l) =>
+      l.startsWith("networksage convert:") || / no Secflows[: ].*; nothing written/.test(l)
+    );
     if (r.code !== 0 && errors.length !== 1) {
       report.problems.push(
         `${where}: exit ${r.code} with ${errors.length} error lines: ${r.stderr}`,

@@ -8,14 +8,7 @@
  * (No tests here.)
  * @module
  */
-import { POSTGRES_CLIENT } from "../api/store_postgres.ts";
-// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
-import type Postgres from "npm:postgres@3.4.7";
-
-/** The client, loaded on first use (so SQLite-only test runs never fetch it). */
-async function client(): Promise<typeof Postgres> {
-  return ((await import(POSTGRES_CLIENT)) as { default: typeof Postgres }).default;
-}
+import { loadPostgres as client } from "../api/_postgres_client.ts";
 
 /** Where the tests find a PostgreSQL server, or why there is none. */
 export type PostgresServer = { url: string } | { skip: string };

@@ -114,6 +114,39 @@ Deno.test("client: network errors are retried; the key never appears in an error
   assert.ok(!JSON.stringify({ ...echoed, m: echoed.message }).includes(KEY));
 });
 
+Deno.test("client: a refused connection is retried once at most, whatever maxAttempts", async () => {
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  let calls = 0;
+  const counting: typeof fetch = (input, init) => {
+    calls++;
+    return fetch(input, init);
+  };
+  for (const maxAttempts of [5, 20]) {
+    calls = 0;
+    const c = client(`http://127.0.0.1:${port}`, { maxAttempts, fetch: counting });
+    const e = await failure(c.listUploads());
+    assert.match(e.message, /cannot reach 127\.0\.0\.1:\d+: connection refused \(2 attempts\)$/);
+    assert.equal(calls, 2, `maxAttempts ${maxAttempts}`);
+  }
+  // maxAttempts 1 stays one.
+  calls = 0;
+  await failure(client(`http://127.0.0.1:${port}`, { maxAttempts: 1, fetch: counting }).event("e"));
+  assert.equal(calls, 1);
+  // Other network failures keep their retries: a reset connection is tried maxAttempts times.
+  const resets = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const accepting = (async () => {
+    for await (const conn of resets) conn.close();
+  })();
+  calls = 0;
+  const url = `http://127.0.0.1:${(resets.addr as Deno.NetAddr).port}`;
+  await failure(client(url, { maxAttempts: 4, fetch: counting }).event("e"));
+  assert.equal(calls, 4);
+  resets.close();
+  await accepting.catch(() => {});
+});
+
 Deno.test("client: per-request timeout, retried, and the caller's AbortSignal", async () => {
   await using s = server(async (_req, n) => {
     if (n < 2) await new Promise((r) => setTimeout(r, 300));
@@ -431,11 +464,45 @@ Deno.test("client: malformed answers are one clear error, never a JavaScript one
   assert.equal(await c.secflowCount("f"), "3");
 });
 
-Deno.test("client: '', '.' and '..' are never path segments (a URL would resolve them elsewhere)", async () => {
-  await using s = server(() => ok({}));
-  for (const id of ["", ".", ".."]) {
-    const e = await failure(client(s.url).behavior(id));
-    assert.match(e.message, /cannot be an id in a URL path/);
+Deno.test("client: an ID of any shape is one percent-encoded path segment; only what cannot be one is refused", async () => {
+  await using s = server((req) =>
+    ok(/\/(list|aggregated)$/.test(new URL(req.url).pathname) ? [] : {})
+  );
+  const c = client(s.url);
+  // A 32-hex hash (the platform's own tools), base64 ending in '=', and text a URL must encode.
+  const hash = "9e107d9d372bb6826bd81d3542a419d6";
+  await c.getSample(hash);
+  await c.listSecflows("MTIz+NDU2=");
+  await c.behavior("a?b#c%d&é");
+  await c.event("ev-1");
+  await c.publicAggregated("YS9i/c2Q=");
+  assert.deepEqual(s.log, [
+    `GET /sec/v1.0/samples/${hash}`,
+    "GET /sec/v1.0/samples/MTIz%2BNDU2%3D/list",
+    "GET /sec/v1.0/behaviors/a%3Fb%23c%25d%26%C3%A9",
+    "GET /sec/v1.0/events/ev-1",
+    // base64's '/' in a public UUID is sent encoded, within its one segment.
+    "GET /public/secflows/v1/YS9i%2Fc2Q%3D/list/aggregated",
+  ]);
+  s.log.length = 0;
+  // '', '.' and '..' resolve to another path; '/' splits one; whitespace and controls are no IDs.
+  const refused: [string, RegExp][] = [
+    ["", /is empty/],
+    [".", /resolves to another path/],
+    ["..", /resolves to another path/],
+    ["a/b", /holds '\/'/],
+    ["a b", /whitespace or a control character/],
+    ["ab\n", /whitespace or a control character/],
+    ["a\u0000", /whitespace or a control character/],
+    ["\ud800", /whitespace or a control character/],
+  ];
+  for (const [id, message] of refused) {
+    for (const call of [() => c.behavior(id), () => c.getSample(id), () => c.aggregated(id)]) {
+      const e = await failure(call());
+      assert.match(e.message, /cannot be an ID in a URL path/);
+      assert.match(e.message, message, JSON.stringify(id));
+      assert.ok(!e.message.includes("\n"), "one line");
+    }
   }
   assert.deepEqual(s.log, [], "nothing was sent");
 });

@@ -5,8 +5,12 @@
  * @module
  */
 import { type RunningServer, serve, type ServeOptions } from "../api/server.ts";
+import { POSTGRES_LOCK } from "../api/_postgres_client.ts";
 
 export const CLI = new URL("../cli.ts", import.meta.url).pathname;
+
+/** The lock file pinning the PostgreSQL client, as docs/POSTGRES.md runs `serve --database`. */
+export const POSTGRES_LOCK_FILE = new URL(`../${POSTGRES_LOCK}`, import.meta.url).pathname;
 
 /** A temp dir removed by the returned disposer. */
 export async function tempDir(): Promise<{ path: string; [Symbol.asyncDispose](): Promise<void> }> {
@@ -240,8 +244,8 @@ export async function serveProcess(
       "--no-prompt",
       "--quiet",
       ...permissions,
-      // The PostgreSQL client reads PG* variables.
-      ...(extra.includes("--database") ? ["--allow-env"] : []),
+      // The PostgreSQL client reads PG* variables and is pinned in its own lock file.
+      ...(extra.includes("--database") ? ["--allow-env", `--lock=${POSTGRES_LOCK_FILE}`] : []),
       CLI,
       "serve",
       "--port",

@@ -203,7 +203,7 @@ serveTest(
       for (
         const [kind, name] of [["destinations", "example.com:443"], ["behaviors", "f1"], [
           "events",
-          "e/1",
+          "e?1=",
         ]]
       ) {
         const note = {
@@ -222,7 +222,7 @@ serveTest(
       }
       assert.equal((await c.destination("example.com:443")).title, "T example.com:443");
       assert.equal((await c.behavior("f1")).extra, 1);
-      assert.deepEqual((await c.event("e/1")).tags, ["x"]);
+      assert.deepEqual((await c.event("e?1=")).tags, ["x"]);
       const bad = await rawJson(`${s.url}/sec/v1.0/events/x`, {
         method: "PUT",
         headers: { apikey: "key-alice" },

@@ -3,8 +3,8 @@
  * DevTools protocol (`tests/_chromium.ts`), one browser shared by every step. Skips with a
  * message when chromium is not installed.
  *
- * Set `NS_SCREENSHOTS=DIR` to save the screenshots the docs show (`report.png`,
- * `report-phone.png`, `sample-page.png`, `sample-page-table.png`) into DIR.
+ * Set `NS_SCREENSHOTS=DIR` to save screenshots of these fixture pages into DIR, to look at them.
+ * The docs' pictures are not these: `deno task screenshots` makes them from the demo data.
  */
 import assert from "node:assert/strict";
 import { NetworkSageClient } from "../api/client.ts";
@@ -13,6 +13,7 @@ import type { ReportExtras } from "../report/model.ts";
 import { chromiumPath, launchChromium, type Page } from "./_chromium.ts";
 import { startServe, tempDir } from "./api_fixtures.ts";
 import { HOSTILE, reportSample } from "./report_fixtures.ts";
+import { ether, pcap, T0, tcp } from "./_pcap.ts";
 
 const screenshots = (() => {
   try {
@@ -317,6 +318,65 @@ Deno.test({
             await page.close();
           } finally {
             await attacker.shutdown();
+            await server.shutdown();
+          }
+        },
+      );
+
+      await t.step(
+        "serve: the upload form takes a capture and a .sf with the optional dns.log left empty",
+        async () => {
+          // A browser sends an empty file input as a part with filename="" and no bytes: that is
+          // "no file", not a dns.log that goes only with Zeek (tests that build their own
+          // multipart bodies never sent one).
+          const server = await startServe({ dataDir: `${dir.path}/form-data`, apiKeys: [ALICE] });
+          try {
+            const packets = [0, 1, 2].map((i) => ({
+              us: T0 + i * 1000,
+              data: ether(tcp({ src: "192.168.1.20", dst: "93.184.216.34", sp: 50100, dp: 443 })),
+            }));
+            await Deno.writeFile(`${dir.path}/form.pcap`, pcap(packets));
+            await Deno.writeTextFile(
+              `${dir.path}/form.sf`,
+              JSON.stringify({ ...reportSample(5, 2), fileName: "form.sf" }),
+            );
+            const page = await browser.newPage();
+            assert.equal(await page.goto(`${server.url}/`), 200);
+            await page.evaluate(
+              `document.querySelector("input[name=apikey]").value = ${JSON.stringify(ALICE)}`,
+            );
+            await page.navigation(() =>
+              page.evaluate(`document.querySelector("form[action='/login'] button").click()`)
+            );
+            for (const name of ["form.pcap", "form.sf"]) {
+              const input = await page.send("Runtime.evaluate", {
+                expression: `document.querySelector("input[name=file]")`,
+              });
+              await page.send("DOM.setFileInputFiles", {
+                objectId: input.result.objectId,
+                files: [`${dir.path}/${name}`],
+              });
+              const status = await page.navigation(() =>
+                page.evaluate(`document.querySelector("form[action^='/upload'] button").click()`)
+              );
+              const error = await page.evaluate<string | null>(
+                `document.querySelector("main p.error")?.textContent ?? null`,
+              );
+              assert.equal(error, null, `${name}: ${error}`);
+              assert.equal(status, 200, name);
+              assert.equal(await page.evaluate(`location.pathname`), "/");
+            }
+            const files = await page.evaluate<string[]>(
+              `[...document.querySelectorAll("#samples tbody tr td:first-child")].map((c) => c.textContent)`,
+            );
+            assert.deepEqual(files.sort(), ["form.pcap", "form.sf"]);
+            const types = await page.evaluate<string[]>(
+              `[...document.querySelectorAll("#samples tbody tr td:nth-child(2)")].map((c) => c.textContent)`,
+            );
+            assert.deepEqual(types.sort(), ["pcap", "secflow"]);
+            assert.deepEqual(page.errors, []);
+            await page.close();
+          } finally {
             await server.shutdown();
           }
         },

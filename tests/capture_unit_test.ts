@@ -33,10 +33,20 @@ import {
   pcapSkipReason,
 } from "./capture_helpers.ts";
 
-/** A platform stand-in: uploads fail while `down`; `lose` stores a sample but loses the answer. */
+/**
+ * A platform stand-in: uploads fail while `down`; `lose` stores a sample but loses the answer;
+ * `unprocessed` stores without processing (no hash yet) until `process()`.
+ */
 function fakePlatform() {
-  const received: { fileName: string; text: string; at: number }[] = [];
-  const state = { down: true, lose: false, listDown: false, reject: new Map<string, number>() };
+  const received: { fileName: string; text: string; at: number; hash: string }[] = [];
+  const state = {
+    down: true,
+    lose: false,
+    listDown: false,
+    unprocessed: false,
+    reject: new Map<string, number>(),
+  };
+  const settled = new Set<number>();
   const fail = (status: number, message: string) =>
     Object.assign(new Error(message), { status, serverMessage: message });
   const uploader: SampleUploader = {
@@ -45,16 +55,46 @@ function fakePlatform() {
       if (state.down) throw fail(0, "connection refused");
       const status = state.reject.get(fileName);
       if (status) throw fail(status, `refused with ${status}`);
-      received.push({ fileName, text: await Deno.readTextFile(path), at: Date.now() });
+      const text = await Deno.readTextFile(path);
+      if (!state.unprocessed) settled.add(received.length);
+      received.push({ fileName, text, at: Date.now(), hash: hashIn(text) });
       if (state.lose) throw fail(0, "no answer within 10 ms");
     },
-    uploadTimes(fileName) {
+    findUploads(fileName, since) {
       if (state.listDown) return Promise.reject(fail(0, "connection refused"));
-      return Promise.resolve(received.filter((r) => r.fileName === fileName).map((r) => r.at));
+      return Promise.resolve(
+        received.flatMap((r, i) =>
+          r.fileName === fileName && r.at >= since
+            ? [{
+              uuid: `u${i}`,
+              at: r.at,
+              hash: settled.has(i) ? r.hash : "",
+              settled: settled.has(i),
+            }]
+            : []
+        ),
+      );
     },
   };
-  return { received, state, uploader };
+  const process = () => received.forEach((_, i) => settled.add(i));
+  return { received, state, uploader, process };
 }
+
+function hashIn(text: string): string {
+  try {
+    return String(JSON.parse(text).hash ?? "");
+  } catch {
+    return "";
+  }
+}
+
+/** A sample's text with its own hash (as every writer makes one), and `extra` keys. */
+function sampleText(hash: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ hash, trafficDate: "1.0", fileName: "x.sf", ...extra, flashes: [] });
+}
+
+const HASH_A = "a".repeat(32);
+const HASH_B = "b".repeat(32);
 
 async function withSpool(fn: (spool: Spool, dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();
@@ -119,7 +159,7 @@ Deno.test("uploader: a different sample under a name already spooled is never ta
   });
 });
 
-Deno.test("uploader: a stored sample whose answer was lost is found in the uploads list, not resent", async () => {
+Deno.test("uploader: a stored sample whose answer was lost is found on the platform by its hash, not resent", async () => {
   await withSpool(async (spool) => {
     const p = fakePlatform();
     p.state.down = false;
@@ -130,7 +170,7 @@ Deno.test("uploader: a stored sample whose answer was lost is found in the uploa
       settleMs: 0,
       onEvent: (l) => events.push(l),
     });
-    await spool.add("linux_5.sf", bytesOf("{}"));
+    await spool.add("linux_5.sf", bytesOf(sampleText(HASH_A)));
     await a.finish();
     strictEqual(p.received.length, 1);
     ok(await spool.attempt("linux_5.sf"), "the attempt is on record");
@@ -151,12 +191,102 @@ Deno.test("uploader: a stored sample whose answer was lost is found in the uploa
     deepStrictEqual(await spool.pending(), []);
     // An upload of the same name long before the attempt is not mistaken for it.
     p.received[0].at -= 3_600_000;
-    await spool.add("linux_5.sf", bytesOf("{}"));
+    await spool.add("linux_5.sf", bytesOf(sampleText(HASH_A)));
     await spool.recordAttempt("linux_5.sf");
     const d = new Uploader(spool, p.uploader, { settleMs: 0 });
     await d.finish();
     strictEqual(p.received.length, 2);
     strictEqual(d.counts.uploaded, 1);
+  });
+});
+
+Deno.test("uploader: another collector's sample under the same name is not this one: it is sent", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    // Another collector (a host of the same name, or the same capture read twice) uploaded its
+    // linux_9.sf a moment ago; this collector was killed while sending its own linux_9.sf.
+    p.received.push({
+      fileName: "linux_9.sf",
+      text: sampleText(HASH_B),
+      at: Date.now(),
+      hash: HASH_B,
+    });
+    p.process();
+    await spool.add("linux_9.sf", bytesOf(sampleText(HASH_A)));
+    await spool.recordAttempt("linux_9.sf");
+    const events: string[] = [];
+    const up = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    await up.finish();
+    deepStrictEqual(p.received.map((r) => [r.fileName, r.hash]), [
+      ["linux_9.sf", HASH_B],
+      ["linux_9.sf", HASH_A],
+    ]);
+    strictEqual(up.counts.found, 0, events.join("\n"));
+    strictEqual(up.counts.uploaded, 1);
+    deepStrictEqual(await spool.pending(), []);
+  });
+});
+
+Deno.test("uploader: a same-named upload not processed yet is asked again, then left open; the rest flow", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    p.state.unprocessed = true;
+    p.state.lose = true;
+    await spool.add("linux_1.sf", bytesOf(sampleText(HASH_A)));
+    await new Uploader(spool, p.uploader, { settleMs: 0 }).finish();
+    strictEqual(p.received.length, 1, "stored, answer lost, not processed yet");
+    p.state.lose = false;
+    await new Promise((r) => setTimeout(r, 5));
+    await spool.add("linux_2.sf", bytesOf(sampleText(HASH_B)));
+    const events: string[] = [];
+    const b = new Uploader(spool, p.uploader, {
+      settleMs: 0,
+      decideMs: 0,
+      onEvent: (l) => events.push(l),
+    });
+    await b.finish();
+    // linux_1 is neither sent again nor dropped; linux_2 behind it is uploaded.
+    deepStrictEqual(p.received.map((r) => r.fileName), ["linux_1.sf", "linux_2.sf"]);
+    deepStrictEqual(await spool.pending(), ["linux_1.sf"]);
+    ok(
+      events.some((e) =>
+        e.startsWith("cannot tell yet whether linux_1.sf already arrived: 1 upload of that name")
+      ),
+      events.join("\n"),
+    );
+    // Processed while the lookup asks again (once a second, up to decideMs): its hash is this
+    // sample's, so it is dropped, never sent twice.
+    setTimeout(p.process, 300);
+    const c = new Uploader(spool, p.uploader, {
+      settleMs: 0,
+      decideMs: 10_000,
+      onEvent: (l) => events.push(l),
+    });
+    await c.finish();
+    strictEqual(c.counts.found, 1);
+    strictEqual(p.received.length, 2);
+    deepStrictEqual(await spool.pending(), []);
+    ok(
+      events.some((e) =>
+        /^linux_1\.sf had already arrived \(upload u0 of .* holds its hash a{32}\)/.test(e)
+      ),
+    );
+  });
+});
+
+Deno.test("uploader: a spooled sample without a hash cannot be looked up: it is sent again", async () => {
+  await withSpool(async (spool) => {
+    const p = fakePlatform();
+    p.state.down = false;
+    await spool.add("linux_3.sf", bytesOf('{"flashes": [], "hash": "not hex"}'));
+    await spool.recordAttempt("linux_3.sf");
+    const events: string[] = [];
+    const up = new Uploader(spool, p.uploader, { settleMs: 0, onEvent: (l) => events.push(l) });
+    await up.finish();
+    strictEqual(up.counts.uploaded, 1);
+    ok(events.includes("linux_3.sf has no hash to look it up by on the platform: sent again"));
   });
 });
 

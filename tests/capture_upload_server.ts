@@ -1,8 +1,10 @@
 /**
  * A small stand-in for the platform's upload endpoints, for the capture tests: endpoint 1
- * (`POST /upload/v1.0/uploader`) stores each upload and endpoint 2 (`GET /upload/v1.0/uploads/list`)
- * lists them with their upload time, as the platform does. Options make it misbehave the ways the
- * collector must survive: answer late (after storing), refuse bodies over a size with 413.
+ * (`POST /upload/v1.0/uploader`) stores each upload, endpoint 2 (`GET /upload/v1.0/uploads/list`)
+ * lists them with their upload time, and endpoint 3 (`GET /sec/v1.0/samples/{uuid}`) gives each
+ * one's metadata with the sample's `hash`, as the platform does. Options make it misbehave the
+ * ways the collector must survive: answer late (after storing), refuse bodies over a size with
+ * 413, hold an upload unstored (a collector killed mid-upload).
  *
  * Run as a program (`deno run --allow-net=127.0.0.1 capture_upload_server.ts PORT`) it prints
  * `ready`, then one JSON line per stored upload, and exits on SIGTERM.
@@ -34,10 +36,20 @@ export interface TestPlatformOptions {
   onStored?: (u: StoredUpload) => void;
 }
 
+/** An upload request held by {@link TestPlatform.holdNextUpload}. */
+export interface HeldUpload {
+  /** Resolves when the request has come in (its body unread). */
+  arrived: Promise<void>;
+  /** Ends the request with a 503, nothing stored (the sender was killed meanwhile). */
+  drop(): void;
+}
+
 /** A running stand-in. */
 export interface TestPlatform {
   url: string;
   received: StoredUpload[];
+  /** The next upload request is held, never stored: a collector killed mid-upload. */
+  holdNextUpload(): HeldUpload;
   close(): Promise<void>;
 }
 
@@ -45,6 +57,7 @@ export interface TestPlatform {
 export function startTestPlatform(o: TestPlatformOptions = {}): Promise<TestPlatform> {
   const received: StoredUpload[] = [];
   const ac = new AbortController();
+  let hold: { arrived: PromiseWithResolvers<void>; drop: PromiseWithResolvers<void> } | null = null;
   return new Promise((resolve) => {
     const server = Deno.serve({
       hostname: "127.0.0.1",
@@ -54,6 +67,14 @@ export function startTestPlatform(o: TestPlatformOptions = {}): Promise<TestPlat
         resolve({
           url: `http://127.0.0.1:${port}`,
           received,
+          holdNextUpload() {
+            const h = {
+              arrived: Promise.withResolvers<void>(),
+              drop: Promise.withResolvers<void>(),
+            };
+            hold = h;
+            return { arrived: h.arrived.promise, drop: () => h.drop.resolve() };
+          },
           close: async () => {
             ac.abort();
             await server.finished;
@@ -79,6 +100,32 @@ export function startTestPlatform(o: TestPlatformOptions = {}): Promise<TestPlat
             uuid: String(i),
           })),
         });
+      }
+      const sample = /^\/sec\/v1\.0\/samples\/([^/]+)$/.exec(url.pathname);
+      if (req.method === "GET" && sample) {
+        const u = received[Number(decodeURIComponent(sample[1]))];
+        if (!u || !/^\d+$/.test(sample[1])) {
+          return Response.json({ error: true, body: "no such sample" }, { status: 404 });
+        }
+        return Response.json({
+          error: false,
+          body: {
+            id: sample[1],
+            hash: u.hash,
+            fileName: u.fileName,
+            dateCreated: "",
+            trafficDate: "1800000000.0",
+            processed: true,
+          },
+        });
+      }
+      if (req.method === "POST" && url.pathname === "/upload/v1.0/uploader" && hold) {
+        const h = hold;
+        hold = null;
+        h.arrived.resolve();
+        await h.drop.promise;
+        await req.body?.cancel().catch(() => {});
+        return Response.json({ error: true, body: "not stored" }, { status: 503 });
       }
       if (req.method !== "POST" || url.pathname !== "/upload/v1.0/uploader") {
         return Response.json({ error: true, body: "not found" }, { status: 404 });

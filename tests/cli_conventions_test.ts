@@ -111,7 +111,7 @@ Deno.test("global options are read before the command as after it", async () => 
   }
 });
 
-Deno.test("lookups and UUIDs are checked for their shape before any request", async () => {
+Deno.test("lookups and IDs are checked before any request: IDs only for being one URL path segment", async () => {
   await using dir = await tempDir();
   const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [KEY] });
   const front = flakyFront(s.service.handler);
@@ -121,12 +121,15 @@ Deno.test("lookups and UUIDs are checked for their shape before any request", as
       [["destination", "example.com"], /NAME:PORT.*add the port, e\.g\. example\.com:443/],
       [["destination", "example.com:99999"], /NAME:PORT/],
       [["destination", "a b:443"], /NAME:PORT/],
-      [["behavior", "example.com:443"], /looks like a destination/],
-      [["count", "a/b"], /flowId/],
-      [["event", "x".repeat(200)], /eventId/],
-      [["sample", "nope"], /UUID must look like/],
-      [["secflows", "../x"], /UUID must look like/],
-      [["wait", "123"], /UUID must look like/],
+      [["behavior", "a b"], /flowId 'a b' holds whitespace or a control character/],
+      [["count", "a/b"], /flowId 'a\/b' holds '\/'/],
+      [["event", "ev\x1b[2J"], /eventId 'ev\\x1b\[2J' holds whitespace or a control/],
+      [["sample", ""], /UUID '' is empty: an ID is one URL path segment/],
+      [["secflows", "../x"], /UUID '..\/x' holds '\/'/],
+      [["wait", ".."], /UUID '..' is '..', which a URL resolves to another path/],
+      [["aggregate", "a\tb"], /UUID 'a\\x09b' holds whitespace/],
+      [["view", "--uuid", "."], /--uuid '.' is '.'/],
+      [["annotate", "behavior", "x\u202e", "--title", "t"], /flowId 'x\\u202e' holds/],
       [["aggregate", "not-base64!", "--public"], /public UUID/],
       [["secflows", "aGVsbG8=", "--public"], /public UUID/],
       [["annotate", "destination", "example.com", "--title", "x"], /NAME:PORT/],
@@ -138,6 +141,73 @@ Deno.test("lookups and UUIDs are checked for their shape before any request", as
       assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
     }
     assert.equal(front.total(), 0, "no request was made");
+  } finally {
+    await front.shutdown();
+    await s.shutdown();
+  }
+});
+
+Deno.test("IDs of any shape that is one path segment reach the server percent-encoded: sample, secflows, aggregate, wait, view --uuid, annotate", async () => {
+  // The platform's IDs are not all 8-4-4-4-12: its tools make 32-hex hashes, and base64 ends in
+  // '='. A front serves serve's one sample under such IDs (the server decodes each segment).
+  await using dir = await tempDir();
+  const s = await startServe({ dataDir: `${dir.path}/data`, apiKeys: [{ key: KEY, admin: true }] });
+  const direct = new NetworkSageClient({ apiKey: KEY, apiUrl: s.url, useEnv: false });
+  await Deno.writeTextFile(`${dir.path}/a.sf`, sfSample([{}, { dst: "b.example:443" }]));
+  await direct.upload({ path: `${dir.path}/a.sf` });
+  await s.idle();
+  const [{ uuid }] = await direct.listUploads();
+  const ids = ["9e107d9d372bb6826bd81d3542a419d6", "MTIzNDU2Nzg5MA==", "a:b@c+d"];
+  const seen: string[] = [];
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const url = new URL(req.url);
+    seen.push(url.pathname);
+    for (const id of ids) {
+      url.pathname = url.pathname.replace(`/samples/${encodeURIComponent(id)}`, `/samples/${uuid}`);
+    }
+    const { method, headers, body } = req;
+    return s.service.handler(new Request(url, { method, headers, body }));
+  });
+  try {
+    const url = `http://127.0.0.1:${front.addr.port}`;
+    const perms = apiPermissions(url);
+    const env = { NETWORKSAGE_API_KEY: KEY, NETWORKSAGE_API_URL: url };
+    const secflows = await direct.listSecflows(uuid);
+    for (const id of ids) {
+      const runs = await Promise.all([
+        runCli(["sample", id, "--json"], perms, env),
+        runCli(["secflows", id, "--json"], perms, env),
+        runCli(["aggregate", id, "--json"], perms, env),
+        runCli(["wait", id, "--json"], perms, env),
+        runCli(["view", "--uuid", id, "--json"], perms, env),
+      ]);
+      for (const r of runs) assert.equal(r.code, 0, `${id}: ${r.stderr}`);
+      const [sample, list, aggregate, wait, view] = runs.map((r) => JSON.parse(r.stdout));
+      assert.equal(sample.status, "processed", id);
+      assert.equal(wait.status, "processed", id);
+      assert.deepEqual(list, secflows, id);
+      assert.equal(aggregate.length, 2, id);
+      assert.equal(view.length, 2, id);
+      assert.ok(seen.includes(`/sec/v1.0/samples/${encodeURIComponent(id)}/list`), id);
+    }
+    assert.ok(seen.includes("/sec/v1.0/samples/a%3Ab%40c%2Bd"), "percent-encoded");
+    assert.ok(seen.includes("/sec/v1.0/samples/MTIzNDU2Nzg5MA%3D%3D"), "percent-encoded");
+    // serve itself takes such IDs: an unknown one is its 404, a base64 flowId is annotated.
+    const missing = await runCli(
+      ["sample", "00ff00ff00ff00ff00ff00ff00ff00ff"],
+      apiPermissions(s.url),
+      {
+        ...env,
+        NETWORKSAGE_API_URL: s.url,
+      },
+    );
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.match(missing.stderr, /no sample '00ff00ff00ff00ff00ff00ff00ff00ff'/);
+    const flowId = "Zm9vL2Jhcg==";
+    const put = await runCli(["annotate", "behavior", flowId, "--title", "T"], perms, env);
+    assert.equal(put.code, 0, put.stderr);
+    assert.deepEqual(await direct.behavior(flowId), { title: "T" });
+    assert.ok(seen.includes("/sec/v1.0/behaviors/Zm9vL2Jhcg%3D%3D"));
   } finally {
     await front.shutdown();
     await s.shutdown();

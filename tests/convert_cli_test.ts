@@ -168,7 +168,7 @@ Deno.test("CLI bad input: a file shorter than a capture header", async () => {
 // ---------------------------------------------------------------------------------------------
 // Header-only, cut and damaged captures
 
-Deno.test("CLI: a header-only capture (pcap, pcapng) exits 0 with a notice and writes nothing", async () => {
+Deno.test("CLI: a header-only capture (pcap, pcapng) exits 1 with a notice and writes nothing", async () => {
   await withTempDir(async (dir) => {
     const files: [string, Uint8Array][] = [
       ["h.pcap", pcapHeader()],
@@ -181,9 +181,9 @@ Deno.test("CLI: a header-only capture (pcap, pcapng) exits 0 with a notice and w
       await Deno.writeFile(path, bytes);
       const r = await cli(["convert", path]);
       assertNoStack(r);
-      assert.equal(r.code, 0, `${name}: ${r.stderr}`);
+      assert.equal(r.code, 1, `${name}: ${r.stderr}`);
       assert.equal(lines(r.stderr).length, 1, r.stderr);
-      assert.match(r.stderr, /no Secflows/);
+      assert.match(r.stderr, /: no Secflows: the capture holds no packets; nothing written\n$/);
       assert.equal(await exists(path.replace(/\.pcap(ng)?$/, ".sf")), false, name);
     }
   });
@@ -306,7 +306,7 @@ Deno.test("CLI: pcapng blocks with absurd or impossible lengths: a clear message
   });
 });
 
-Deno.test("CLI: an absurd length in the very first record: exit 0 or 2, one clear line per problem", async () => {
+Deno.test("CLI: an absurd length in the very first record: exit 1, one clear line per problem, counted truncated", async () => {
   await withTempDir(async (dir) => {
     const bytes = cat(
       pcapHeader(),
@@ -314,8 +314,10 @@ Deno.test("CLI: an absurd length in the very first record: exit 0 or 2, one clea
     );
     const { r } = await convertViaCli(dir, "first.pcap", bytes);
     assertNoStack(r);
-    assert.ok(r.code === 0 || r.code === 2, `exit ${r.code}`);
+    assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /byte offset 24\b/);
+    // The summary counts the record the warning is about.
+    assert.match(r.stderr, /no Secflows in 1 packet \(0 kept; .*; 1 truncated\); nothing written/);
   });
 });
 

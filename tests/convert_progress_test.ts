@@ -2,7 +2,8 @@
  * `convert`'s progress line, as a person sees it: under a pseudo-terminal (`script -qec`) the line
  * is redrawn in place while the input arrives and erased before the summary; piped, or with `-q`,
  * no escape sequence at all. The input trickles through a FIFO for about 1.5 s, past the 0.5 s
- * before the first draw, so the test does not depend on the machine's speed.
+ * before the first draw, so the test does not depend on the machine's speed. Ctrl-C is a real
+ * SIGINT sent to the CLI process under the terminal.
  * @module
  */
 import assert from "node:assert/strict";
@@ -78,5 +79,51 @@ Deno.test("convert: progress redrawn in place on a terminal, erased before the s
       assert.ok(!out.includes("\x1b[2K"), JSON.stringify(out));
       assert.ok(!out.includes("Secflows"), JSON.stringify(out));
     });
+  });
+});
+
+Deno.test("convert: Ctrl-C (SIGINT) during the progress line ends it with a newline before exiting", async () => {
+  if (!hasCommand("script") || !hasCommand("mkfifo")) {
+    console.log("SKIP convert Ctrl-C: script (util-linux) or mkfifo is not installed");
+    return;
+  }
+  await withTempDir(async (dir) => {
+    const fifo = join(dir, "in.pcap");
+    assert.ok((await new Deno.Command("mkfifo", { args: [fifo] }).output()).success, "mkfifo");
+    const pidFile = join(dir, "pid");
+    const cli = denoRun(`--allow-read=${dir}`, `--allow-write=${dir}`);
+    // The shell writes its pid, then becomes the CLI: the pid is the CLI's, which gets the signal.
+    const line = `stty cols 120; echo $$ > ${shellQuote(pidFile)}; exec ${cli} convert ${
+      shellQuote(fifo)
+    } -o ${shellQuote(join(dir, "out.sf"))}`;
+    const script = new Deno.Command("script", {
+      args: ["-qec", line, "/dev/null"],
+      env: { TERM: "xterm", NO_COLOR: "1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    // The writer fails once the reader is gone: expected.
+    const writer = trickle(fifo).catch(() => {});
+    let out = "";
+    const decoder = new TextDecoder();
+    const reader = script.stdout.getReader();
+    let signalled = false;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      out += decoder.decode(r.value, { stream: true });
+      if (!signalled && out.includes("\r\x1b[2Kconvert ")) {
+        Deno.kill(Number((await Deno.readTextFile(pidFile)).trim()), "SIGINT");
+        signalled = true;
+      }
+    }
+    const status = await script.status;
+    await script.stderr.cancel();
+    await writer;
+    assert.ok(signalled, `the progress line was drawn: ${JSON.stringify(out)}`);
+    assert.equal(status.code, 130, JSON.stringify(out));
+    // The last thing on screen is the progress line, ended (the terminal shows \n as \r\n).
+    const last = out.split("\r\x1b[2K").at(-1)!;
+    assert.match(last, /^convert \S+: [\d.]+ k?B, [\d.]+ k?B\/s\r?\n$/, JSON.stringify(out));
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["in.pcap", "pid"]);
   });
 });

@@ -74,7 +74,10 @@ Deno.test("report model: totals, span, sources and naming coverage", () => {
   assert.equal(m.summary.sources, 3);
   assert.equal(m.summary.packets, f.reduce((n, x) => n + x.srcPkts + x.dstPkts, 0));
   assert.equal(m.summary.bytes, f.reduce((n, x) => n + x.srcBytes + x.dstBytes, 0));
-  assert.equal(m.summary.span, Math.max(...f.map((x) => x.relativeStart + x.duration)));
+  // The span of stats (secflow/span.ts): first start to last end; the axis runs from trafficDate.
+  const end = Math.max(...f.map((x) => x.relativeStart + x.duration));
+  assert.equal(m.summary.span, end - Math.min(...f.map((x) => x.relativeStart)));
+  assert.equal(m.summary.axisEnd, end);
   assert.equal(m.summary.named, 8);
   assert.equal(m.summary.nameSources.get("original"), 2);
   assert.equal(m.summary.start, "2023-11-14T22:13:20.500Z");

@@ -7,12 +7,11 @@
  * message when no PostgreSQL is available (`tests/_postgres.ts`).
  */
 import assert from "node:assert/strict";
-// deno-lint-ignore no-import-prefix -- a URL import carries no import map (GUIDE: npm: specifiers)
-import postgres from "npm:postgres@3.4.7";
 import { NetworkSageClient, publicUuidOf } from "../api/client.ts";
 import { toPlatformSecflow } from "../api/classify.ts";
 import { defaultConverter, serve } from "../api/server.ts";
 import { migrate, MIGRATIONS } from "../api/store_postgres.ts";
+import { loadPostgres } from "../api/_postgres_client.ts";
 import { openStorage, type Storage } from "../api/storage.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { CLI, runCli, serveProcess, tempDir, tinyPcap } from "./api_fixtures.ts";
@@ -22,6 +21,11 @@ import { postgresUrl, warnSkip } from "./_storages.ts";
 const KEY = "key-fleet";
 const ignore = postgresUrl === null;
 if (ignore) warnSkip();
+
+/** A one-connection pool of the client `serve` uses, for looking into the database. */
+async function pool(url: string) {
+  return (await loadPostgres())(url, { max: 1, onnotice: () => {} });
+}
 
 function client(url: string) {
   return new NetworkSageClient({ apiKey: KEY, apiUrl: url, useEnv: false, maxAttempts: 1 });
@@ -109,7 +113,7 @@ Deno.test({
       assert.deepEqual(view[0].destination, { title: "set on B" });
       assert.equal(view[0].flowIdCount, 1);
       // The original is gone once converted (no --keep-originals).
-      const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+      const sql = await pool(db.url);
       try {
         assert.equal((await sql`SELECT sample_uuid FROM originals`).length, 0);
       } finally {
@@ -133,7 +137,7 @@ Deno.test({
     // killed in the middle.
     await Deno.writeFile(pcap, tinyPcap(1_700_000_000, 29_999));
     const leaseSeconds = 3;
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    const sql = await pool(db.url);
     const a = await node(`${dir.path}/a`, db.url, ["--lease", String(leaseSeconds)]);
     let b: Awaited<ReturnType<typeof node>> | undefined;
     try {
@@ -234,10 +238,7 @@ Deno.test({
   ignore,
   async fn() {
     await using db = await freshDatabase(postgresUrl!);
-    const clients = Array.from(
-      { length: 4 },
-      () => postgres(db.url, { max: 1, onnotice: () => {} }),
-    );
+    const clients = await Promise.all(Array.from({ length: 4 }, () => pool(db.url)));
     try {
       const applied = await Promise.all(clients.map((sql) => migrate(sql)));
       assert.deepEqual(

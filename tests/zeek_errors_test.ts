@@ -1,6 +1,7 @@
 /**
  * Bad Zeek input, through the library and the CLI: malformed lines skipped with warnings naming
- * file and line (20 at most, then a count), logs with no usable rows (exit 0, "no Secflows"), a
+ * file and line (20 at most, then a count), logs with no usable rows (exit 1, "no Secflows"; exit 2
+ * when every row is malformed), a
  * dns.log given as INPUT, a conn.log given as --dns, --dns with a capture, empty and missing
  * files; errors are one line and name the file.
  */
@@ -85,21 +86,25 @@ Deno.test("malformed lines: skipped, each named with its line (at most 20), then
   ]);
 });
 
-Deno.test("CLI: a log without usable rows exits 0 with 'no Secflows' and writes nothing", async () => {
+Deno.test("CLI: a log without usable rows exits 1 with 'no Secflows' and writes nothing; every row malformed, exit 2", async () => {
   await withDir(async (dir) => {
     const conn = join(dir, "conn.log");
     const out = join(dir, "out.sf");
     await Deno.writeTextFile(conn, connTsv([{ ts: "1.0", oh: L, op: 1, rh: "10.0.0.1", rp: 53 }]));
     let r = await cli(["convert", conn, "-o", out]);
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 1);
     assert.match(r.err.join("\n"), /no Secflows/);
     await assert.rejects(Deno.stat(out));
-    // Only garbage lines: warnings, still exit 0.
-    await Deno.writeTextFile(conn, connTsv([]).replace("#close", "a\tb\tc\n#close"));
+    // Only garbage lines: warnings, and the log is not usable: exit 2, saying so.
+    await Deno.writeTextFile(conn, connTsv([]).replace("#close", "a\tb\tc\nd\te\n#close"));
     r = await cli(["convert", conn, "-o", out]);
-    assert.equal(r.code, 0);
+    assert.equal(r.code, 2);
     assert.match(r.err[0], /^warning: .*conn\.log: line 9: skipped/);
-    assert.match(r.err.at(-1)!, /no Secflows/);
+    assert.match(
+      r.err.at(-1)!,
+      /conn\.log: no Secflows: every one of its 2 conn\.log records is malformed; nothing written$/,
+    );
+    await assert.rejects(Deno.stat(out));
   });
 });
 

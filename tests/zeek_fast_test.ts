@@ -577,7 +577,7 @@ Deno.test("files: analyzeZeekFiles gives what analyzeZeek gives on the same byte
           (e) => `${e.name}: ${e.message}`,
         );
     const [e1, e2] = [await errorOf(false), await errorOf(true)];
-    assert.match(e1, /InputError: .*no id\.orig_h column/);
+    assert.match(e1, /InputError: .*no id\.orig_h, id\.resp_h, id\.resp_p columns/);
     assert.equal(e2, e1);
   } finally {
     await Deno.remove(dir, { recursive: true });

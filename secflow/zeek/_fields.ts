@@ -105,3 +105,29 @@ export const CONN_COLUMNS = [
 
 /** The fields a record of either log must have; without one it is skipped with a warning. */
 export const REQUIRED = CONN_COLUMNS.slice(0, 6);
+
+/** The columns of `id` (the connection's endpoints), which Zeek writes as `id.orig_h` etc. */
+const ID_COLUMNS = new Set(["orig_h", "orig_p", "resp_h", "resp_p"]);
+
+/**
+ * Zeek's dotted name of a column: a deployment with `Log::default_scope_sep = "_"` writes the
+ * fields of the `id` record as `id_orig_h`, `id_orig_p`, `id_resp_h`, `id_resp_p`, which are
+ * read as `id.orig_h` and so on. Other names are kept.
+ */
+export function zeekName(name: string): string {
+  return name.startsWith("id_") && ID_COLUMNS.has(name.slice(3)) ? `id.${name.slice(3)}` : name;
+}
+
+/**
+ * The column names of a line written as a header without `#fields` (exports of Zeek-based tools
+ * start with one), in Zeek's dotted form; undefined when the line is not one. It is one when a
+ * `ts` column is there and either four of the six {@link REQUIRED} columns are, or the names
+ * tell a conn.log or a dns.log: a data row has a time, never the text `ts`, in any column.
+ */
+export function namesOfLine(line: string, separator = "\t"): string[] | undefined {
+  const written = line.split(separator);
+  const names = written.map(zeekName);
+  if (!names.includes("ts")) return undefined;
+  const required = REQUIRED.filter((f) => names.includes(f)).length;
+  return required >= 4 || kindOfFields(names) !== "unknown" ? written : undefined;
+}

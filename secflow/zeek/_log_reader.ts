@@ -7,7 +7,7 @@
  */
 import { InputError } from "../errors.ts";
 import { printable } from "../printable.ts";
-import { kindOfFields, type ZeekKind, type ZeekShape } from "./_fields.ts";
+import { kindOfFields, namesOfLine, REQUIRED, type ZeekKind, type ZeekShape } from "./_fields.ts";
 import { JsonArraySplitter, LineSplitter, MAX_LINE_BYTES } from "./_lines.ts";
 import { isBlank, TsvHeader } from "./_text.ts";
 import { CONN_FIELDS, DNS_FIELDS } from "./_fields.ts";
@@ -81,6 +81,8 @@ export abstract class ZeekLogReader {
   #tooLong = 0;
   /** A header or a usable record was seen (see {@link NO_RECORD_LIMIT}). */
   protected usable = false;
+  /** A `#fields` header was read: lines of names are then data, not taken as headers. */
+  #namedFields = false;
   protected readonly header: TsvHeader;
   protected readonly warn: Warnings;
 
@@ -181,12 +183,28 @@ export abstract class ZeekLogReader {
           if (b[s] === 35) {
             const { version, separator } = this.header;
             if (this.header.read(decoder.decode(b.subarray(s, e)))) this.usable = true;
+            if (this.header.version !== version) this.#namedFields = true;
             // Re-mapped only when the columns can have moved: a log of `#` lines under a wide
             // #fields header re-mapped on each one took minutes for 100 KB of gzip.
             if (this.header.version !== version || this.header.separator !== separator) {
               this.headerChanged(line);
             }
             return;
+          }
+          // A line of Zeek's column names where `#fields` would be (exports of Zeek-based
+          // tools): taken as the header. Only a line starting with a letter is looked at; a data
+          // row starts with its time.
+          if (!this.#namedFields && isLetter(b[s])) {
+            const names = namesOfLine(
+              decoder.decode(b.subarray(s, e)).replace(/\r$/, ""),
+              String.fromCharCode(this.header.separator),
+            );
+            if (names) {
+              this.header.setFields(names);
+              this.usable = true;
+              this.headerChanged(line);
+              return;
+            }
           }
           this.tsvLine(b, s, e, line);
         },
@@ -236,6 +254,23 @@ export abstract class ZeekLogReader {
   /** A line (or array element) over the length cap was skipped (and warned about). */
   protected abstract skippedLine(): void;
 
+  /**
+   * Throws when the `#fields` header (or the line of names) lacks a column every record needs,
+   * naming the columns missing, the ones needed and the ones the log has.
+   */
+  protected checkColumns(): void {
+    const fields = this.header.fields;
+    const missing = REQUIRED.filter((f) => !fields.includes(f));
+    if (missing.length === 0) return;
+    const has = printable(this.header.written.join(", "), 300);
+    throw new InputError(
+      `${printable(this.name)}: not a Zeek ${this.kind}.log: no ${missing.join(", ")} column${
+        missing.length === 1 ? "" : "s"
+      } (it needs ${REQUIRED.join(", ")}; its columns are ${has})`,
+      { kind: "missing-column", file: this.name, value: missing.join(",") },
+    );
+  }
+
   /** Throws when the fields show the other log. */
   protected checkKind(fields: readonly string[]): void {
     const kind = kindOfFields(fields);
@@ -247,6 +282,10 @@ const decoder = new TextDecoder();
 
 function sizeText(bytes: number): string {
   return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
+}
+
+function isLetter(c: number): boolean {
+  return (c | 32) >= 97 && (c | 32) <= 122;
 }
 
 function isSpace(c: number): boolean {

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseIPv4 } from "../net.ts";
+import { zeekName } from "./_fields.ts";
 
 /** Powers of ten, exact as doubles. */
 export const POW10 = [
@@ -209,13 +210,25 @@ const HEADERS = new Set([
 export class TsvHeader {
   separator = 9;
   setSeparator = ",";
-  /** Field names in column order (the standard order until a `#fields` line is read). */
+  /**
+   * Field names in column order (the standard order until a `#fields` line is read), in Zeek's
+   * dotted form: `id_orig_h` (`Log::default_scope_sep = "_"`) is `id.orig_h` here.
+   */
   fields: readonly string[];
+  /** The names as the log wrote them (for messages). */
+  written: readonly string[];
   /** Bumped whenever `fields` changes, so consumers can re-map. */
   version = 0;
 
   constructor(standard: readonly string[]) {
-    this.fields = standard;
+    this.fields = this.written = standard;
+  }
+
+  /** Takes the column names of a `#fields` line, or of a first line of names (no `#`). */
+  setFields(written: readonly string[]): void {
+    this.written = written;
+    this.fields = written.map(zeekName);
+    this.version++;
   }
 
   /** Reads one `#` line (without the line break); true when it is one of Zeek's headers. */
@@ -231,10 +244,8 @@ export class TsvHeader {
     if (at < 0) return false;
     const name = line.slice(1, at);
     const value = line.slice(at + 1);
-    if (name === "fields") {
-      this.fields = value.split(sep);
-      this.version++;
-    } else if (name === "set_separator") this.setSeparator = value;
+    if (name === "fields") this.setFields(value.split(sep));
+    else if (name === "set_separator") this.setSeparator = value;
     return HEADERS.has(name);
   }
 
@@ -244,7 +255,10 @@ export class TsvHeader {
   }
 }
 
-/** A field of a JSON record by its flat Zeek name (`id.orig_h`), or nested (`{"id": {...}}`). */
+/**
+ * A field of a JSON record by its flat Zeek name (`id.orig_h`), nested (`{"id": {...}}`), or
+ * written with `_` as Zeek's scope separator (`id_orig_h`).
+ */
 export function jsonField(o: Record<string, unknown>, name: string): unknown {
   const v = o[name];
   if (v !== undefined) return v;
@@ -254,7 +268,8 @@ export function jsonField(o: Record<string, unknown>, name: string): unknown {
   if (typeof outer === "object" && outer !== null) {
     return jsonField(outer as Record<string, unknown>, name.slice(dot + 1));
   }
-  return undefined;
+  // `Log::default_scope_sep = "_"`: `id_orig_h`.
+  return o[`${name.slice(0, dot)}_${name.slice(dot + 1)}`];
 }
 
 /**

@@ -10,8 +10,7 @@
  * row.
  * @module
  */
-import { InputError } from "../errors.ts";
-import { printable } from "../printable.ts";
+import { printable, quoted } from "../printable.ts";
 import { CONN_COLUMNS, CONN_FIELDS, REQUIRED } from "./_fields.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
 import type { LineSplitter } from "./_lines.ts";
@@ -102,16 +101,7 @@ export class ZeekConnReader extends ZeekLogReader {
     const h = this.header;
     if (h.version > 0) {
       this.checkKind(h.fields);
-      for (const f of REQUIRED) {
-        if (h.column(f) < 0) {
-          throw new InputError(
-            `${
-              printable(this.name)
-            }: its #fields header has no ${f} column, so it is no Zeek conn.log`,
-            { kind: "missing-column", file: this.name, value: f },
-          );
-        }
-      }
+      this.checkColumns();
     }
     const names = CONN_COLUMNS;
     let max = 0;
@@ -311,7 +301,7 @@ export class ZeekConnReader extends ZeekLogReader {
     const ts = parseDecimal(b, fs[cTs], fe[cTs]);
     const time = ts === ts ? ts : parseTime(latin1(b, fs[cTs], fe[cTs]));
     if (time !== time) {
-      return this.#bad(line, `ts is not a time: "${printable(latin1(b, fs[cTs], fe[cTs]), 40)}"`);
+      return this.#bad(line, `ts is not a time: ${quoted(latin1(b, fs[cTs], fe[cTs]), 40)}`);
     }
     const oIp = parseAddress(b, fs[cOh], fe[cOh]);
     const rIp = parseAddress(b, fs[cRh], fe[cRh]);

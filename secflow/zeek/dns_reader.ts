@@ -6,7 +6,7 @@
  * @module
  */
 import type { HarvestedName } from "../dns.ts";
-import { printable } from "../printable.ts";
+import { printable, quoted } from "../printable.ts";
 import { DNS_FIELDS, REQUIRED } from "./_fields.ts";
 import type { LineSplitter } from "./_lines.ts";
 import { flatKeys, ZeekLogReader, type ZeekReaderOptions } from "./_log_reader.ts";
@@ -59,7 +59,10 @@ export class ZeekDnsReader extends ZeekLogReader {
   #required = new Int32Array(6);
 
   #mapColumns(): void {
-    if (this.header.version > 0) this.checkKind(this.header.fields);
+    if (this.header.version > 0) {
+      this.checkKind(this.header.fields);
+      this.checkColumns();
+    }
     const cols: Record<string, number> = {};
     let max = 0;
     for (
@@ -145,7 +148,7 @@ export class ZeekDnsReader extends ZeekLogReader {
     let ts = parseDecimal(b, fs[cTs], fe[cTs]);
     if (ts !== ts) ts = parseTime(latin1(b, fs[cTs], fe[cTs]));
     if (ts !== ts) {
-      return this.#bad(line, `ts is not a time: "${printable(latin1(b, fs[cTs], fe[cTs]), 40)}"`);
+      return this.#bad(line, `ts is not a time: ${quoted(latin1(b, fs[cTs], fe[cTs]), 40)}`);
     }
     this.usable = true;
     if (!use) return;

@@ -1,9 +1,10 @@
 /**
  * What a text input is, from its first (decompressed) bytes: a Zeek log (TSV with or without
- * headers, JSON lines, a JSON array; conn or dns) or a Secflow sample. Pure: no I/O.
+ * headers or with a first line of column names, JSON lines, a JSON array; conn or dns) or a
+ * Secflow sample. Pure: no I/O.
  * @module
  */
-import { kindOfFields, type ZeekKind, type ZeekShape } from "./_fields.ts";
+import { kindOfFields, namesOfLine, type ZeekKind, type ZeekShape } from "./_fields.ts";
 
 // The column-name test `detect.ts` applies to JSON keys, public to the rest of secflow/ from here.
 export { kindOfFields };
@@ -64,8 +65,11 @@ export function sniffText(head: Uint8Array): TextSniff | undefined {
     }
     return undefined;
   }
-  // Headerless TSV: tab-separated, first field a timestamp, then an address a few columns on.
   const line = trimmed.split("\n", 1)[0].replace(/\r$/, "");
+  // A first line of Zeek's column names instead of `#fields` (exports of Zeek-based tools).
+  const names = namesOfLine(line);
+  if (names) return { format: "zeek", shape: "tsv", kind: kindOfFields(names) };
+  // Headerless TSV: tab-separated, first field a timestamp, then an address a few columns on.
   const cols = line.split("\t");
   if (cols.length >= 6 && /^\d+(\.\d+)?$/.test(cols[0]) && /[.:]/.test(cols[2])) {
     return { format: "zeek", shape: "tsv", kind: cols.length >= 23 ? "dns" : "conn" };
