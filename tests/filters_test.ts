@@ -346,7 +346,9 @@ Deno.test("view's table, --json, stats and report keep the same Secflows as view
     const body = page.slice(page.indexOf("<tbody>"), page.indexOf("</tbody>"));
     const trs = body.split("<tr>").slice(1);
     assert.equal(trs.length, kept.length);
-    trs.forEach((tr, i) => assert.ok(tr.includes(`>${kept[i].src}<`), kept[i].src));
+    // The table sets the port in a span of its own (report/html.ts endpointHtml).
+    const cells = (tr: string) => tr.replaceAll('<span class="port">', "");
+    trs.forEach((tr, i) => assert.ok(cells(tr).includes(`>${kept[i].src}<`), kept[i].src));
   }
   // Nothing kept: said in one line, nothing written.
   const none = await cli(["report", sf, "-o", `${dir.path}/none.html`, "--net", "1.2.3.0/24"]);

@@ -28,7 +28,9 @@ export type FlowNameSource =
 
 /** A name of the flow's destination and where it came from. */
 export interface FlowName {
+  /** The name as read (a DNS answer's query name, the SNI, the Host without its port). */
   name: string;
+  /** Where the name came from. */
   source: FlowNameSource;
 }
 
@@ -51,9 +53,11 @@ export type TunnelKind =
 
 /** One level of a flow's tunnel path, outermost first. */
 export interface TunnelHop {
+  /** The encapsulation this hop opens. */
   kind: TunnelKind;
   /** The carrier's outer source and destination addresses (as the carrier flow's packet had them). */
   src: string;
+  /** The carrier's outer destination address. */
   dst: string;
   /** VXLAN/Geneve VNI, GRE key, GTP-U TEID, ERSPAN session id, MPLS top label; absent when none. */
   id?: number;
@@ -106,6 +110,7 @@ export interface Flow {
   srcIp: string;
   /** Source port; for ICMP and ICMPv6 the type (as Zeek and Community ID). 0 when none. */
   srcPort: number;
+  /** The responder's address. */
   dstIp: string;
   /**
    * Destination port; for ICMP and ICMPv6 the paired type of a request/reply kind (echo 8 → 0),
@@ -116,14 +121,19 @@ export interface Flow {
   ipVersion: 4 | 6;
   /** IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, ...). */
   protocol: number;
+  /** The protocol's name (`tcp`, `udp`, `icmp`, `ipv6-icmp`, ...), or its number as text. */
   transport: Transport;
-  /** Packets, transport payload bytes and IP bytes (header included) from the source. */
+  /** Packets from the source. */
   srcPackets: number;
+  /** Transport payload bytes from the source. */
   srcBytes: number;
+  /** IP bytes (headers included) from the source. */
   srcIpBytes: number;
-  /** The same from the destination. */
+  /** Packets from the destination. */
   dstPackets: number;
+  /** Transport payload bytes from the destination. */
   dstBytes: number;
+  /** IP bytes (headers included) from the destination. */
   dstIpBytes: number;
   /** Community ID v1, seed 0, base64 (`1:...`); empty for a flow with no IP addresses. */
   communityId: string;
