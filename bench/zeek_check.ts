@@ -331,6 +331,14 @@ for (const pair of pairs().slice(0, max)) {
     for (const id of new Set([...ids, ...mixed, ...partial])) {
       totals.tsharkRaw++;
       if (ourIds.has(id)) totals.tsharkRawFound++;
+      else if (values.verbose) {
+        const why = ids.has(id)
+          ? ""
+          : mixed.has(id)
+          ? " (mixes two layers)"
+          : " (malformed/fragment)";
+        console.error(`  tshark ${id} not ours${why}`);
+      }
     }
     totals.tsharkMixed += mixed.size;
     totals.tsharkPartial += partial.size;

@@ -253,6 +253,22 @@ Deno.test("names: DNS as Secflows choose them, TLS SNI and HTTP Host from header
     "second.example",
     "third.example",
   ]);
+  // STARTTLS: command lines that start like a request but end in no HTTP version (FTP's AUTH
+  // TLS, SMTP's EHLO) are no request head; the ClientHello that follows gives its SNI.
+  const { flows: starttls } = await flowsOfBytes(framesPcap([
+    ether(tcp({ src: c, dst: w, sp: 50004, dp: 21, flags: SYN })),
+    ether(tcp({ src: c, dst: w, sp: 50004, dp: 21, payload: text("FEAT\r\n") })),
+    ether(tcp({ src: c, dst: w, sp: 50004, dp: 21, payload: text("AUTH TLS\r\n") })),
+    ether(tcp({ src: c, dst: w, sp: 50004, dp: 21, payload: clientHello("ftp.example") })),
+    ether(tcp({ src: c, dst: w, sp: 50005, dp: 25, flags: SYN })),
+    ether(tcp({ src: c, dst: w, sp: 50005, dp: 25, payload: text("EHLO client.example\r\n") })),
+    ether(tcp({ src: c, dst: w, sp: 50005, dp: 25, payload: text("STARTTLS\r\n") })),
+    ether(tcp({ src: c, dst: w, sp: 50005, dp: 25, payload: clientHello("mail.example") })),
+  ]));
+  assert.deepEqual(starttls.map((f) => f.names), [
+    [{ name: "ftp.example", source: "sni" }],
+    [{ name: "mail.example", source: "sni" }],
+  ]);
   // QUIC: the ClientHello in a client Initial packet (RFC 9001 keys from the connection id).
   const { flows: quic } = await flowsOfBytes(framesPcap([
     ether(udp({ src: c, dst: s, sp: 50003, dp: 443, payload: quicInitial("quic.example") })),

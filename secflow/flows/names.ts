@@ -112,6 +112,13 @@ export function httpHostScan(
     if (i === p || i >= stopMethod || b[i] !== 32) return undefined;
   }
   const stop = Math.min(end, p + MAX_HEAD);
+  if (!continued) {
+    // A request line ends in its version: "AUTH TLS" (FTP) or "EHLO x" (SMTP) is no request,
+    // and the TLS a STARTTLS opens next must not be read as the rest of a head.
+    let lf = i;
+    while (lf < stop && b[lf] !== 10) lf++;
+    if (lf < stop && !endsInVersion(b, p, lf)) return undefined;
+  }
   // Header lines end in CRLF, or a bare LF (which servers, and Zeek, accept too).
   for (; i + 1 < stop; i++) {
     if (i >= p && b[i] !== 10) continue;
@@ -132,6 +139,15 @@ export function httpHostScan(
     }
   }
   return stop === end && end - p < MAX_HEAD ? HEAD_OPEN : undefined;
+}
+
+/** Whether the line `b[p, lf)` ends in `HTTP/d.d` (a CR before `lf` aside). */
+function endsInVersion(b: Uint8Array, p: number, lf: number): boolean {
+  const e = b[lf - 1] === 13 ? lf - 1 : lf;
+  const v = e - 8;
+  return v > p && b[v - 1] === 32 && b[v] === 72 && b[v + 1] === 84 && b[v + 2] === 84 &&
+    b[v + 3] === 80 && b[v + 4] === 47 && b[v + 5] >= 48 && b[v + 5] <= 57 &&
+    b[v + 6] === 46 && b[v + 7] >= 48 && b[v + 7] <= 57;
 }
 
 /** A Host value: a name or address, with an optional port. */
