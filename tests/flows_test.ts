@@ -269,6 +269,28 @@ Deno.test("names: DNS as Secflows choose them, TLS SNI and HTTP Host from header
     [{ name: "ftp.example", source: "sni" }],
     [{ name: "mail.example", source: "sni" }],
   ]);
+  // A head whole in one segment is read however odd its request line (as Zeek reads it).
+  const { flows: odd } = await flowsOfBytes(framesPcap([
+    ether(
+      tcp({
+        src: c,
+        dst: w,
+        sp: 50006,
+        dp: 80,
+        payload: text("GET /HTTP/1.1\nHost: a.example\n\n"),
+      }),
+    ),
+    ether(
+      tcp({
+        src: c,
+        dst: w,
+        sp: 50007,
+        dp: 80,
+        payload: text("PUT / HTTP/1.\nHost: b.example\n\n"),
+      }),
+    ),
+  ]));
+  assert.deepEqual(odd.map((f) => f.names.map((n) => n.name)), [["a.example"], ["b.example"]]);
   // QUIC: the ClientHello in a client Initial packet (RFC 9001 keys from the connection id).
   const { flows: quic } = await flowsOfBytes(framesPcap([
     ether(udp({ src: c, dst: s, sp: 50003, dp: 443, payload: quicInitial("quic.example") })),

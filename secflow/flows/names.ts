@@ -112,12 +112,15 @@ export function httpHostScan(
     if (i === p || i >= stopMethod || b[i] !== 32) return undefined;
   }
   const stop = Math.min(end, p + MAX_HEAD);
+  // A head is waited for past this segment only when its request line, if whole here, names a
+  // version: "AUTH TLS" (FTP) or "EHLO x" (SMTP) is no request, and the TLS that STARTTLS opens
+  // next must not be read as the rest of a head. (A head whole in one segment is read however
+  // odd its version, as Zeek reads it.)
+  let versioned = true;
   if (!continued) {
-    // A request line ends in its version: "AUTH TLS" (FTP) or "EHLO x" (SMTP) is no request,
-    // and the TLS a STARTTLS opens next must not be read as the rest of a head.
     let lf = i;
     while (lf < stop && b[lf] !== 10) lf++;
-    if (lf < stop && !endsInVersion(b, p, lf)) return undefined;
+    if (lf < stop) versioned = hasVersion(b, i, lf);
   }
   // Header lines end in CRLF, or a bare LF (which servers, and Zeek, accept too).
   for (; i + 1 < stop; i++) {
@@ -138,16 +141,17 @@ export function httpHostScan(
       return hostValue(b, s, e - s);
     }
   }
-  return stop === end && end - p < MAX_HEAD ? HEAD_OPEN : undefined;
+  return stop === end && end - p < MAX_HEAD && versioned ? HEAD_OPEN : undefined;
 }
 
-/** Whether the line `b[p, lf)` ends in `HTTP/d.d` (a CR before `lf` aside). */
-function endsInVersion(b: Uint8Array, p: number, lf: number): boolean {
-  const e = b[lf - 1] === 13 ? lf - 1 : lf;
-  const v = e - 8;
-  return v > p && b[v - 1] === 32 && b[v] === 72 && b[v + 1] === 84 && b[v + 2] === 84 &&
-    b[v + 3] === 80 && b[v + 4] === 47 && b[v + 5] >= 48 && b[v + 5] <= 57 &&
-    b[v + 6] === 46 && b[v + 7] >= 48 && b[v + 7] <= 57;
+/** Whether `b[p, lf)` holds `HTTP/`. */
+function hasVersion(b: Uint8Array, p: number, lf: number): boolean {
+  for (let v = p; v + 5 <= lf; v++) {
+    if (
+      b[v] === 72 && b[v + 1] === 84 && b[v + 2] === 84 && b[v + 3] === 80 && b[v + 4] === 47
+    ) return true;
+  }
+  return false;
 }
 
 /** A Host value: a name or address, with an optional port. */
