@@ -60,7 +60,7 @@ export class KeyTable {
     }
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
     h ^= h >>> 13;
-    return h | 1; // never 0
+    return h === 0 ? 1 : h; // never 0 (and every low bit used: homes are h & mask)
   }
 
   /** Slot offset of {@link key}, or -1. */
