@@ -537,6 +537,21 @@ Deno.test("Zeek conn.log rows are flows, IPv6 rows included", async () => {
     flows[0].communityId,
     "1:" + communityId("10.0.0.2", "93.184.216.34", 6, 50000, 443).slice(2),
   );
+  // A log's text is input like any other: quotes in its addresses and Community ID cannot add
+  // ECS fields (each line stays one JSON object with the values as read).
+  const hostile = text.split("\n").slice(0, 3).join("\n") + "\n" +
+    ["1700000003", "C4", '1.2.3.4","x":"y', "1", "5.6.7.8\\", "2", "tcp", "-", "1", "0", "0"]
+      .join("\t") +
+    "\t" + ["SF", "-", "-", "0", "-", "1", "40", "0", "0", "-"].join("\t");
+  const odd: Flow[] = [];
+  for await (const f of zeekFlows(() => [new TextEncoder().encode(hostile)], "conn.log")) {
+    odd.push({ ...f, communityId: '1:a"b' });
+  }
+  const ecs = JSON.parse(flowEcs(odd[0]));
+  assert.equal(ecs.source.ip, '1.2.3.4","x":"y');
+  assert.equal(ecs.destination.ip, "5.6.7.8\\");
+  assert.equal(ecs.network.community_id, '1:a"b');
+  assert.equal(ecs.x, undefined);
 });
 
 Deno.test("view --flows: the table, --json, --csv, --ndjson and --ecs of one capture agree", async () => {

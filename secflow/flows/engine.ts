@@ -609,7 +609,8 @@ export class FlowsEngine implements PacketSink {
   #ended(slot: number, proto: number, tcpFlags: number): boolean {
     const c = this.#c;
     const idle = this.#now - c.last[slot];
-    if (idle > this.#timeout(slot)) return true;
+    // DNS_TIMEOUT is the shortest: most packets come sooner, and skip reading the flow's key.
+    if (idle > DNS_TIMEOUT && idle > this.#timeout(slot)) return true;
     if (proto !== 6) return false;
     const f = c.flags[slot];
     if ((tcpFlags & 0x12) === 0x02) {

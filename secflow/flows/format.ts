@@ -34,8 +34,8 @@ const q = JSON.stringify;
 
 /**
  * The flow as an ECS document (nested objects), one JSON line. Written by hand, not through
- * objects and JSON.stringify: this is the per-flow cost of `--ecs`, and only text that can hold
- * any character (names) is escaped.
+ * objects and JSON.stringify: this is the per-flow cost of `--ecs`. Text a Zeek conn.log can
+ * supply (addresses, Community ID, names) is escaped: a log is input like any other.
  */
 export function flowEcs(f: Flow): string {
   let dns: string | undefined, sni: string | undefined, host: string | undefined;
@@ -45,21 +45,22 @@ export function flowEcs(f: Flow): string {
     else host ??= n.name;
   }
   const ports = hasPorts(f.protocol);
-  const start = q(f.startTime);
+  // Times are digits and punctuation (isoMicros): no escaping needed.
+  const start = `"${f.startTime}"`;
   let s = `{"@timestamp":${start},"event":{"kind":"event","category":["network"],` +
-    `"type":["connection"],"start":${start},"end":${q(f.endTime)},"duration":${
+    `"type":["connection"],"start":${start},"end":"${f.endTime}","duration":${
       f.duration * 1000
-    }},"source":{"ip":"${f.srcIp}",${
+    }},"source":{"ip":${q(f.srcIp)},${
       ports ? `"port":${f.srcPort},` : ""
     }"packets":${f.srcPackets},` +
-    `"bytes":${f.srcIpBytes}},"destination":{"ip":"${f.dstIp}",${
+    `"bytes":${f.srcIpBytes}},"destination":{"ip":${q(f.dstIp)},${
       ports ? `"port":${f.dstPort},` : ""
     }"packets":${f.dstPackets},"bytes":${f.dstIpBytes}${
       dns === undefined ? "" : `,"domain":${q(dns)}`
     }},"network":{"transport":${
       q(f.transport)
     },"iana_number":"${f.protocol}","type":"ipv${f.ipVersion}"${
-      f.communityId ? `,"community_id":"${f.communityId}"` : ""
+      f.communityId ? `,"community_id":${q(f.communityId)}` : ""
     },"packets":${f.srcPackets + f.dstPackets},"bytes":${f.srcIpBytes + f.dstIpBytes}`;
   if (f.vlans.length > 0) s += `,"vlan":{"id":"${f.vlans[0]}"}`;
   if (f.vlans.length > 1) s += `,"inner":{"vlan":{"id":"${f.vlans[1]}"}}`;
@@ -70,7 +71,7 @@ export function flowEcs(f: Flow): string {
   }
   s += `,"networksage":{"sample":"${f.sample}","source_payload_bytes":${f.srcBytes},` +
     `"destination_payload_bytes":${f.dstBytes}`;
-  if (f.secflow) s += `,"secflow":{"src":"${f.secflow.src}","dst":"${f.secflow.dst}"}`;
+  if (f.secflow) s += `,"secflow":{"src":${q(f.secflow.src)},"dst":${q(f.secflow.dst)}}`;
   if (f.tunnel.length > 0) s += `,"tunnel":${q(tunnelText(f.tunnel))}`;
   if (f.names.length > 0) s += `,"names":${q(f.names)}`;
   if (f.uid !== undefined) s += `,"uid":${q(f.uid)}`;
