@@ -133,6 +133,30 @@ Deno.test("a closed TCP connection that sees a new SYN is a new flow, as in Zeek
     "tcp 10.0.0.2:50000 > 93.184.216.34:80 1/1 kept",
   ]);
   assert.equal(flows[0].tcpFlags?.fin, true);
+  // A half-close (FIN one way) keeps the connection open, as Zeek does: the other side's data and
+  // FIN four minutes later are the same flow (Zeek's pppoe-over-qinq.pcap). Closed both ways, a
+  // packet more than 5 s later (tcp_close_delay) is a new flow.
+  const at = (us: number, from: string, flags: number) => ({ us: T0 + us, data: seg(from, flags) });
+  const half = (await flowsOfBytes(pcap([
+    at(0, c, SYN),
+    at(1e5, s, SYNACK),
+    at(38e6, c, FINACK),
+    at(273e6, s, ACK),
+    at(274e6, s, FINACK),
+    at(278e6, s, FINACK),
+  ]))).flows;
+  assert.deepEqual(half.map(line), ["tcp 10.0.0.2:50000 > 93.184.216.34:80 2/4 kept"]);
+  const closed = (await flowsOfBytes(pcap([
+    at(0, c, SYN),
+    at(1e5, s, SYNACK),
+    at(1e6, c, FINACK),
+    at(2e6, s, FINACK),
+    at(9e6, s, ACK),
+  ]))).flows;
+  assert.deepEqual(closed.map(line), [
+    "tcp 10.0.0.2:50000 > 93.184.216.34:80 2/2 kept",
+    "tcp 10.0.0.2:50000 > 93.184.216.34:80 0/1 kept", // port 80 names the server
+  ]);
 });
 
 Deno.test("ICMP and ICMPv6 requests and replies pair into one flow; one-way messages keep type and code", async () => {

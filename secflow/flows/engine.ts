@@ -603,8 +603,9 @@ export class FlowsEngine implements PacketSink {
   /**
    * Whether the flow in `slot` is over for the current packet, as Zeek decides: idle longer than
    * its timeout; a closed TCP connection (FIN both ways, or RST) seeing a new SYN; or, 5 s after
-   * a FIN or RST, or after a SYN nobody answered, any packet (Zeek has dropped the connection by
-   * then: tcp_close_delay, tcp_reset_delay, tcp_attempt_delay).
+   * it closed, or after a SYN nobody answered, any packet (Zeek has dropped the connection by
+   * then: tcp_close_delay, tcp_reset_delay, tcp_attempt_delay). A FIN one way only is a
+   * half-close, which Zeek keeps open.
    */
   #ended(slot: number, proto: number, tcpFlags: number): boolean {
     const c = this.#c;
@@ -617,7 +618,9 @@ export class FlowsEngine implements PacketSink {
       if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) return true;
     }
     if (idle <= CLOSE_DELAY) return false;
-    if ((f & (F_FIN_A | F_FIN_B | F_RST)) !== 0) return true;
+    // Closed: FIN both ways or an RST. One FIN is a half-close: Zeek keeps the connection (the
+    // other side may send for minutes yet) until the idle timeout.
+    if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) return true;
     const respPackets = c.count[slot * 6 + ((f & F_ORIG_IS_A) !== 0 ? 3 : 0)];
     return (f & F_SYN) !== 0 && respPackets === 0;
   }
