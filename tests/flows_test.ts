@@ -146,6 +146,15 @@ Deno.test("a closed TCP connection that sees a new SYN is a new flow, as in Zeek
     at(278e6, s, FINACK),
   ]))).flows;
   assert.deepEqual(half.map(line), ["tcp 10.0.0.2:50000 > 93.184.216.34:80 2/4 kept"]);
+  // Without the handshake (a capture that began mid-connection), one FIN ends it as Zeek does
+  // (Zeek's Teredo.pcap).
+  const midway = (await flowsOfBytes(pcap([
+    at(0, c, ACK),
+    at(1e5, s, ACK),
+    at(1e6, c, FINACK),
+    at(9e6, s, ACK),
+  ]))).flows;
+  assert.equal(midway.length, 2);
   const closed = (await flowsOfBytes(pcap([
     at(0, c, SYN),
     at(1e5, s, SYNACK),

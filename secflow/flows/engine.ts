@@ -604,8 +604,8 @@ export class FlowsEngine implements PacketSink {
    * Whether the flow in `slot` is over for the current packet, as Zeek decides: idle longer than
    * its timeout; a closed TCP connection (FIN both ways, or RST) seeing a new SYN; or, 5 s after
    * it closed, or after a SYN nobody answered, any packet (Zeek has dropped the connection by
-   * then: tcp_close_delay, tcp_reset_delay, tcp_attempt_delay). A FIN one way only is a
-   * half-close, which Zeek keeps open.
+   * then: tcp_close_delay, tcp_reset_delay, tcp_attempt_delay). A FIN one way only ends it so
+   * too, except a half-close of a connection seen from its handshake, which Zeek keeps open.
    */
   #ended(slot: number, proto: number, tcpFlags: number): boolean {
     const c = this.#c;
@@ -618,10 +618,12 @@ export class FlowsEngine implements PacketSink {
       if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) return true;
     }
     if (idle <= CLOSE_DELAY) return false;
-    // Closed: FIN both ways or an RST. One FIN is a half-close: Zeek keeps the connection (the
-    // other side may send for minutes yet) until the idle timeout.
     if ((f & F_RST) !== 0 || (f & (F_FIN_A | F_FIN_B)) === (F_FIN_A | F_FIN_B)) return true;
     const respPackets = c.count[slot * 6 + ((f & F_ORIG_IS_A) !== 0 ? 3 : 0)];
+    // One FIN: a connection seen from its SYN with both sides active is half-closed, and Zeek
+    // keeps it (the other side may send for minutes yet); one without a handshake, or whose
+    // responder never spoke, Zeek ends.
+    if ((f & (F_FIN_A | F_FIN_B)) !== 0) return (f & F_SYN) === 0 || respPackets === 0;
     return (f & F_SYN) !== 0 && respPackets === 0;
   }
 
