@@ -9,42 +9,19 @@ import { communityId } from "./community_id.ts";
 import { isoMicros, transportName } from "./engine.ts";
 import type { Flow } from "./types.ts";
 import { isLocal, parseIPv4 } from "../net.ts";
+import { CONN_FIELDS } from "../zeek/_fields.ts";
 
 function bothLocal(a: string, b: string): boolean {
   const x = parseIPv4(a), y = parseIPv4(b);
   return x !== undefined && y !== undefined && isLocal(x) && isLocal(y);
 }
 
-const DEFAULT_FIELDS = [
-  "ts",
-  "uid",
-  "id.orig_h",
-  "id.orig_p",
-  "id.resp_h",
-  "id.resp_p",
-  "proto",
-  "service",
-  "duration",
-  "orig_bytes",
-  "resp_bytes",
-  "conn_state",
-  "local_orig",
-  "local_resp",
-  "missed_bytes",
-  "history",
-  "orig_pkts",
-  "orig_ip_bytes",
-  "resp_pkts",
-  "resp_ip_bytes",
-  "tunnel_parents",
-];
-
 const PROTOCOLS: Record<string, number> = { tcp: 6, udp: 17, icmp: 1, unknown_transport: 0 };
 
 /** Reads conn.log lines one at a time into flows. */
 export class ConnLogFlows {
-  #fields = DEFAULT_FIELDS;
-  #index = new Map<string, number>(DEFAULT_FIELDS.map((f, i) => [f, i]));
+  #fields: readonly string[] = CONN_FIELDS;
+  #index = new Map<string, number>(CONN_FIELDS.map((f, i) => [f, i]));
   #unset = "-";
   #sep = "\t";
   /** Lines that were no row (a wrong field count, a bad address, bad JSON). */
