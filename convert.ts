@@ -39,6 +39,30 @@ export { OutputError } from "./io/output.ts";
 export { formatNameCache, parseNameCache, readNameCache } from "./io/name_cache.ts";
 export { type ContentKind, detect, type Detection } from "./secflow/detect.ts";
 
+// Flows (every conversation, IPv6 and tunnels included): streamed, beside convertFile.
+export {
+  collectFlows,
+  flowBatchesOf,
+  flowsOf,
+  readFlowBatches,
+  readFlows,
+  zeekFlows,
+} from "./io/flows.ts";
+export type {
+  Flow,
+  FlowName,
+  FlowNameSource,
+  FlowOptions,
+  FlowSummary,
+  LeftOutReason,
+  SampleVerdict,
+  Transport,
+  TunnelHop,
+  TunnelKind,
+} from "./secflow/flows/types.ts";
+export { DEFAULT_MAX_FLOWS, DEFAULT_MAX_TUNNEL_DEPTH, FLOW_KEYS } from "./secflow/flows/types.ts";
+export { communityId } from "./secflow/flows/community_id.ts";
+
 // Zeek logs as text, bytes, streams or chunks.
 export {
   convertZeek,

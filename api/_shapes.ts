@@ -7,6 +7,24 @@
  * @module
  */
 
+/**
+ * The keys of a platform Secflow that every one carries (`PlatformSecflow` in `types.ts`, all
+ * strings), in the order the platform lists them; `eventId` comes only with an Event.
+ */
+export const PLATFORM_SECFLOW_KEYS = [
+  "sourceData",
+  "destinationData",
+  "destinationNameSource",
+  "sourcePackets",
+  "sourceBytes",
+  "destinationPackets",
+  "destinationBytes",
+  "relativeStart",
+  "duration",
+  "flowCategory",
+  "flowId",
+] as const;
+
 /** A check of an answer's body: null when it fits, else a description of the problem. */
 export type ShapeCheck = (body: unknown) => string | null;
 

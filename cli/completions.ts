@@ -7,6 +7,7 @@
 import { type Command, optionsInHelp, parseCommandArgs, UsageError } from "./command.ts";
 import { commands } from "./_command_table.ts";
 import { SORT_KEYS } from "./_rows.ts";
+import { PROTO_WORDS } from "./_filter.ts";
 import { printable } from "../secflow/printable.ts";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
@@ -14,6 +15,7 @@ const SHELLS = ["bash", "zsh", "fish"] as const;
 /** Option values worth completing; other values complete as file names. */
 const OPTION_VALUES: Record<string, readonly string[]> = {
   "--sort": SORT_KEYS,
+  "--proto": PROTO_WORDS,
   "--format": ["pcap", "pcapng", "zeek", "secflow"],
   "--type": ["pcap", "pcapng", "zeek", "secflow"],
 };

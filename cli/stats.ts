@@ -1,11 +1,20 @@
 /**
- * `stats INPUT... | --uuid UUID [--top N] [--json]`: totals, time span, naming coverage, and the
- * destinations and sources that moved the most bytes.
+ * `stats INPUT... | --uuid UUID [--top N] [FILTERS] [--json]`: totals, time span, naming coverage,
+ * and the destinations and sources that moved the most bytes, of the Secflows the filters keep.
  * @module
  */
-import { type Command, parseCommandArgs, positiveInt } from "./command.ts";
+import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import { INPUT_HELP, INPUT_OPTIONS, inputRows, type SecflowRow } from "./_rows.ts";
+import {
+  fillRowAddresses,
+  fillRowKey,
+  FILTER_OPTIONS,
+  filterHelp,
+  filterOf,
+  flowTest,
+  keep,
+} from "./_filter.ts";
 import {
   type Column,
   formatBytes,
@@ -146,8 +155,9 @@ function topTable(
 
 export const statsCommand: Command = {
   name: "stats",
-  help: `usage: networksage stats INPUT... [--top N] [--json] [--dns DNSLOG]
-       networksage stats --uuid UUID [--top N] [--json]
+  help: `usage: networksage stats INPUT... [--top N] [FILTERS] [--json] [--dns DNSLOG]
+       networksage stats --flows INPUT... [--top N] [FILTERS] [--json]
+       networksage stats --uuid UUID [--top N] [FILTERS] [--json]
 
 Totals of Secflows (packets and payload bytes, both directions), their time span (UTC: from the
 start of the Secflow that starts first to the end of the one that ends last, as report shows it), how
@@ -165,12 +175,27 @@ nameSources as {source: count}, each top list as [{dst|src, bytes, packets, secf
 descending (ties by name); with capture INPUTs, "captures": [{input, read, kept, filtered,
 notIPv4, truncated, otherLinkTypes, skipped, inSecflows, keptWithoutSecflow}].
 
+--flows counts every flow of captures or Zeek conn.logs instead (IPv6, LAN, tunnels, any
+protocol; see view --flows), as they are read: totals (packets, payload and IP bytes, time span),
+the flows the platform's sample keeps (and the Secflows they make), by transport, the flows it
+leaves out by reason (ipv6, lan-internal, in-tunnel, blocked-port, ...), and the top talkers
+(addresses by IP bytes sent and received). --json prints {"flows", "packets", "bytes",
+"ipBytes", "start", "end", "secflows", "transports", "kept", "leftOut", "topTalkers",
+"unrankedAddresses"}, each group as {flows, packets, bytes, ipBytes}.
+
 options:
   --top N            entries in each top list (default 10)
   --json             the statistics as one JSON object
+  --flows            statistics of every flow instead of Secflows
+  --max-flows N      with --flows: flows tracked at once (default 1,000,000)
 ${INPUT_HELP}
+${filterHelp()}
+With filters, every number is of the Secflows (or flows) they keep; a first line says how many
+of all (not in --json).
 
-example: networksage stats capture.pcap day.sf
+examples: networksage stats capture.pcap day.sf
+          networksage stats --flows capture.pcap --top 5
+          networksage stats capture.pcap --net 192.168.1.0/24 --until 2026-12-01T12:00Z
 
 permissions: --allow-read (INPUT, DNSLOG)
   with --uuid: ${privatePermissions().replace(/^permissions: /, "")}`,
@@ -178,16 +203,38 @@ permissions: --allow-read (INPUT, DNSLOG)
     const { values, positionals } = parseCommandArgs("stats", args, {
       ...INPUT_OPTIONS,
       top: { type: "string" },
+      flows: { type: "boolean" },
+      "max-flows": { type: "string" },
+      ...FILTER_OPTIONS,
     });
     const topN = positiveInt("top", values.top) ?? 10;
+    if (values.flows) {
+      if (values.uuid !== undefined) throw new UsageError("--flows reads local INPUTs, not --uuid");
+      if (values.dns !== undefined || values.format !== undefined) {
+        throw new UsageError("--dns and --format go with Secflows, not with --flows");
+      }
+      const flowFilter = filterOf(values, "flows");
+      const { flowsStats } = await import("./_flows_stats.ts");
+      return await flowsStats(positionals, {
+        json: values.json,
+        top: topN,
+        maxFlows: positiveInt("max-flows", values["max-flows"]),
+        quiet: values.quiet,
+        keep: flowFilter && flowTest(flowFilter),
+        filterText: flowFilter?.text,
+      }, ctx);
+    }
+    if (values["max-flows"] !== undefined) throw new UsageError("--max-flows goes with --flows");
+    const filter = filterOf(values, "Secflows");
     const captures: ({ input: string } & PacketCounts)[] = [];
-    const rows = await inputRows(
+    const all = await inputRows(
       "stats",
       values,
       positionals,
       ctx.err,
       (input, packets) => captures.push({ input, ...packets }),
     );
+    const rows = keep(all, filter, fillRowKey, fillRowAddresses);
     const stats = secflowStats(rows, topN);
     if (captures.length > 0) stats.captures = captures;
     if (values.json) {
@@ -197,6 +244,13 @@ permissions: --allow-read (INPUT, DNSLOG)
     for (const c of captures) {
       const why = c.inSecflows === 0 ? noSecflowReason(c) : undefined;
       ctx.out(`capture    ${c.input}: ${packetsText(c)}${why ? `: ${why}` : ""}`);
+    }
+    if (filter && all.length > 0) {
+      ctx.out(
+        `filtered   ${formatCount(rows.length)} of ${
+          plural(all.length, "Secflow")
+        } (${filter.text})`,
+      );
     }
     for (const line of summaryLines(rows, stats)) ctx.out(line);
     if (rows.length === 0) return 0;

@@ -1,8 +1,10 @@
 /**
- * `view INPUT... | --uuid UUID [--sort K] [--top N] [--match TEXT] [--json|--csv]`: Secflows as a
- * table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or CSV).
+ * `view INPUT... | --uuid UUID [--sort K] [--top N] [--match TEXT] [filters] [--json|--csv]`:
+ * Secflows as a table sized to the terminal, or as full values (JSON exactly as in the `.sf`, or
+ * CSV). The filters (`cli/_filter.ts`) select before sorting and `--top`.
  * @module
  */
+import { PLATFORM_SECFLOW_KEYS } from "../api/_shapes.ts";
 import { type Command, parseCommandArgs, positiveInt, UsageError } from "./command.ts";
 import { privatePermissions } from "./_api.ts";
 import {
@@ -30,6 +32,15 @@ import { FLASH_KEYS } from "../secflow/types.ts";
 import type { PlatformSecflow } from "../api/types.ts";
 import { formatSample } from "../secflow/sample.ts";
 import { printable } from "../secflow/printable.ts";
+import {
+  fillRowAddresses,
+  fillRowKey,
+  FILTER_OPTIONS,
+  filterHelp,
+  filterOf,
+  flowTest,
+  keep,
+} from "./_filter.ts";
 
 /** The flashes as a JSON array, each written exactly as the `.sf` writer writes it. */
 export function flashesJson(flashes: Flash[]): string {
@@ -94,26 +105,17 @@ export function terminalColumns(): number | undefined {
   }
 }
 
-const PLATFORM_KEYS = [
-  "sourceData",
-  "destinationData",
-  "destinationNameSource",
-  "sourcePackets",
-  "sourceBytes",
-  "destinationPackets",
-  "destinationBytes",
-  "relativeStart",
-  "duration",
-  "flowCategory",
-  "flowId",
-  "eventId",
-] as const;
+/** The columns of platform Secflows: every Secflow's keys, and the Event's when there is one. */
+const PLATFORM_KEYS = [...PLATFORM_SECFLOW_KEYS, "eventId"] as const;
 
 export const viewCommand: Command = {
   name: "view",
   help:
-    `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [--json | --csv] [--dns DNSLOG]
-       networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [--json | --csv]
+    `usage: networksage view INPUT... [--sort KEY] [--top N] [--match TEXT] [FILTERS] [--json | --csv]
+                        [--dns DNSLOG]
+       networksage view --flows INPUT... [--top N] [--match TEXT] [FILTERS]
+                        [--json | --csv | --ndjson | --ecs]
+       networksage view --uuid UUID [--sort KEY] [--top N] [--match TEXT] [FILTERS] [--json | --csv]
 
 Shows Secflows. INPUT is a .sf sample, a pcap/pcapng capture, a Zeek conn.log or a Zeek folder
 (gzip looked through, detected from the content); captures and logs are converted in memory, as
@@ -134,10 +136,23 @@ options:
   --match TEXT       only Secflows whose src or dst contains TEXT (ignoring case)
   --json             full values as a JSON array
   --csv              full values as CSV
+  --flows            every flow instead of Secflows (IPv6, LAN, tunnels, any protocol): a table
+                     with a protocol and a sample column; with --json a JSON array, --csv CSV
+  --ndjson           flows as one JSON object a line, written as the capture is read (implies
+                     --flows)
+  --ecs              the same lines with Elastic Common Schema names (implies --flows)
+  --max-flows N      flows tracked at once (default 1,000,000); further new flows are counted
+                     as overflow with a warning
 ${INPUT_HELP}
+${filterHelp()}
+The filters select before --sort and --top, and keep exactly the rows the unfiltered output shows
+that match them (with --ndjson and --ecs, as the flows are read).
 
 examples: networksage view capture.pcap --sort bytes --top 10
           networksage view day.sf --match example.com --csv > example.csv
+          networksage view capture.pcap --since 2026-12-01T10:00Z --port 443 --net 10.0.0.0/8
+          networksage view capture.pcap --flows --ecs > flows.ndjson
+          networksage view capture.pcap --flows --proto udp --net 2001:db8::/32 --ndjson
           NETWORKSAGE_API_KEY=... networksage view --uuid 0b6f3c1e-...
 
 permissions: --allow-read (INPUT, DNSLOG)
@@ -149,7 +164,35 @@ permissions: --allow-read (INPUT, DNSLOG)
       top: { type: "string" },
       match: { type: "string" },
       csv: { type: "boolean" },
+      flows: { type: "boolean" },
+      ndjson: { type: "boolean" },
+      ecs: { type: "boolean" },
+      "max-flows": { type: "string" },
+      ...FILTER_OPTIONS,
     });
+    if (values.flows || values.ndjson || values.ecs) {
+      // Flows: a pipeline of their own (cli/_flows_view.ts), Secflows untouched.
+      if (values.uuid !== undefined) throw new UsageError("--flows reads local INPUTs, not --uuid");
+      if (values.sort !== undefined) throw new UsageError("--flows shows flows in start order");
+      const flowFilter = filterOf(values, "flows");
+      const { flowsView } = await import("./_flows_view.ts");
+      return await flowsView(
+        positionals,
+        {
+          json: values.json,
+          csv: values.csv,
+          ndjson: values.ndjson,
+          ecs: values.ecs,
+          top: positiveInt("top", values.top),
+          match: values.match,
+          maxFlows: positiveInt("max-flows", values["max-flows"]),
+          quiet: values.quiet,
+          keep: flowFilter && flowTest(flowFilter),
+        },
+        ctx,
+        terminalColumns(),
+      );
+    }
     if (values.json && values.csv) throw new UsageError("--json and --csv exclude each other");
     const sort = values.sort as SortKey | undefined;
     if (sort !== undefined && !SORT_KEYS.includes(sort)) {
@@ -158,8 +201,13 @@ permissions: --allow-read (INPUT, DNSLOG)
       );
     }
     const top = positiveInt("top", values.top);
+    const filter = filterOf(values, "Secflows");
     const all = await inputRows("view", values, positionals, ctx.err);
-    const rows = selectRows(all, { sort, top, match: values.match });
+    const rows = selectRows(keep(all, filter, fillRowKey, fillRowAddresses), {
+      sort,
+      top,
+      match: values.match,
+    });
     const platform = values.uuid !== undefined;
     if (values.json) {
       ctx.out(

@@ -171,6 +171,12 @@ function header(model: ReportModel): string {
         `${int(s.named)} of ${int(s.secflows)} (${percent(s.named, s.secflows)})`,
       ),
       item("name sources", sources || "-"),
+      model.filter
+        ? item(
+          "filtered",
+          `${escapeHtml(model.filter.text)} (${int(s.secflows)} of ${int(model.filter.total)})`,
+        )
+        : "",
     ].join("")
   }</dl></header>`;
 }

@@ -36,6 +36,16 @@ export interface ReportExtras {
   secflows?: SecflowExtra[];
   /** Metadata shown inline and in the annotations section. */
   annotations?: Annotations;
+  /** The filters that chose the sample's Secflows, and how many there were before them. */
+  filter?: ReportFilter;
+}
+
+/** How a report's Secflows were chosen (`report --port 443`): shown in its header. */
+export interface ReportFilter {
+  /** The filters as given (`--port 443 --net 10.0.0.0/8`). */
+  text: string;
+  /** Secflows before filtering. */
+  total: number;
 }
 
 /** One table row / timeline bar. */
@@ -113,6 +123,8 @@ export interface ReportModel {
   hasCategory: boolean;
   /** True when any row has a count (the table gets the platform's columns). */
   hasCount: boolean;
+  /** The filters that chose the rows, when any. */
+  filter?: ReportFilter;
 }
 
 /**
@@ -206,6 +218,7 @@ export function reportModel(sample: Sample, extras: ReportExtras = {}): ReportMo
     annotations: extras.annotations,
     hasCategory,
     hasCount,
+    filter: extras.filter,
   };
 }
 

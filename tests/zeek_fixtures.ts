@@ -147,11 +147,22 @@ export async function cli(args: string[]): Promise<{ code: number; out: string[]
   const log = console.log, error = console.error;
   console.log = (...a: unknown[]) => out.push(a.join(" "));
   console.error = (...a: unknown[]) => err.push(a.join(" "));
+  // The CLI writes its answers to stdout directly (cli.ts writeOut): one call per line group.
+  const stdout = Deno.stdout as { writeSync(b: Uint8Array): number };
+  const hadOwn = Object.hasOwn(stdout, "writeSync");
+  const own = stdout.writeSync;
+  const text = new TextDecoder();
+  stdout.writeSync = (b: Uint8Array) => {
+    out.push(text.decode(b).replace(/\n$/, ""));
+    return b.length;
+  };
   try {
     const code = await main(args);
     return { code, out, err };
   } finally {
     console.log = log;
     console.error = error;
+    if (hadOwn) stdout.writeSync = own;
+    else delete (stdout as { writeSync?: unknown }).writeSync;
   }
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { NetworkSageClient, publicUuidOf } from "../../api/client.ts";
 import { NetworkSageError } from "../../api/errors.ts";
 import { multipartBody } from "../../api/multipart.ts";
+import { PLATFORM_SECFLOW_KEYS } from "../../api/_shapes.ts";
 import { createService, defaultConverter } from "../../serve/server.ts";
 import { client, sfSample, startServe, tempDir, tinyPcap } from "../api_fixtures.ts";
 import { serveTest } from "../_storages.ts";
@@ -246,23 +247,7 @@ serveTest(
       const fa = await c.listSecflows(a.uuid);
       const fb = await c.listSecflows(b.uuid);
       for (const f of [...fa, ...fb]) {
-        for (
-          const k of [
-            "sourceData",
-            "destinationData",
-            "destinationNameSource",
-            "sourcePackets",
-            "sourceBytes",
-            "destinationPackets",
-            "destinationBytes",
-            "relativeStart",
-            "duration",
-            "flowCategory",
-            "flowId",
-          ]
-        ) {
-          assert.equal(typeof f[k], "string", k);
-        }
+        for (const k of PLATFORM_SECFLOW_KEYS) assert.equal(typeof f[k], "string", k);
         assert.match(f.flowCategory, /^local:/);
       }
       assert.equal(fa[0].flowId, fb[0].flowId); // same destination and category

@@ -584,3 +584,57 @@ Deno.test("help that cannot be written is one line and exit 1, not an uncaught e
     assert.equal(err, "networksage: standard output: cannot write: No space left on device\n");
   }
 });
+
+Deno.test("a reader that stops early (| head) ends the output quietly: exit 0, nothing on stderr", async () => {
+  if (Deno.build.os !== "linux") return;
+  const cliPath = new URL("../../cli.ts", import.meta.url).pathname;
+  await using dir = await tempDir();
+  // Enough lines that the pipe is closed while the command still writes.
+  const rows = Array.from({ length: 3000 }, (_, i) =>
+    [
+      `1700000000.${String(i).padStart(6, "0")}`,
+      `C${i}`,
+      "10.0.0.2",
+      String(20000 + i),
+      "93.184.216.34",
+      "443",
+      "tcp",
+      "-",
+      "1",
+      "10",
+      "20",
+      "SF",
+      "-",
+      "-",
+      "0",
+      "-",
+      "2",
+      "90",
+      "2",
+      "100",
+      "-",
+    ].join("\t"));
+  const log = `${dir.path}/conn.log`;
+  await Deno.writeTextFile(
+    log,
+    "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n" +
+      rows.join("\n") + "\n",
+  );
+  for (const args of [["view", "--flows", "--ecs", log], ["view", "--flows", log]]) {
+    const r = await new Deno.Command("bash", {
+      args: [
+        "-c",
+        'set -o pipefail; "$0" run -A "$@" 2>"$ERR" | head -c 100 >/dev/null',
+        Deno.execPath(),
+        cliPath,
+        ...args,
+      ],
+      env: { NO_COLOR: "1", ERR: `${dir.path}/err` },
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    const err = await Deno.readTextFile(`${dir.path}/err`);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${err}`);
+    assert.equal(err, "", args.join(" "));
+  }
+});
