@@ -20,9 +20,28 @@ import type { PacketSink } from "../capture_reader.ts";
 import { LINK_TYPES } from "../decode.ts";
 import { DnsHarvest } from "../dns.ts";
 import { microsToSeconds } from "../format.ts";
-import { ipToString, isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
+import { isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
 import { KeyTable } from "./_key_table.ts";
-import { communityIdOfWords } from "./community_id.ts";
+import {
+  Columns,
+  type Context,
+  F_BIG,
+  F_COND_DNS,
+  F_FIN_A,
+  F_FIN_B,
+  F_FIRST_FROM_A,
+  F_HTTP_OPEN,
+  F_ONE_WAY,
+  F_ORIG_IS_A,
+  F_RST,
+  F_SYN,
+  F_SYN_A,
+  F_SYN_B,
+  KEY_WIDTH,
+} from "./_columns.ts";
+import { flowObject } from "./_flow_object.ts";
+import { BLOCKED_PORTS, ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
+import { addressText, ipv4Number } from "./text.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
 import { HEAD_OPEN, httpHostScan, tlsServerName } from "./names.ts";
 import { QuicHello } from "./quic.ts";
@@ -30,14 +49,14 @@ import {
   DEFAULT_MAX_FLOWS,
   DEFAULT_MAX_TUNNEL_DEPTH,
   type Flow,
+  type FlowEngineOptions,
+  type FlowEngineStats,
   type FlowName,
   type LeftOutReason,
   type SampleVerdict,
   type TunnelHop,
 } from "./types.ts";
 
-/** Key words: [proto | version << 8, vlans, context, A (4 words), B (4 words), pA << 16 | pB]. */
-const KEY_WIDTH = 12;
 const TCP_TIMEOUT = 300e6, OTHER_TIMEOUT = 60e6, DNS_TIMEOUT = 10e6, CLOSE_DELAY = 5e6;
 /** Capture time between sweeps for idle flows, µs. */
 const SWEEP_EVERY = 10e6;
@@ -49,100 +68,6 @@ const QUIC_BUDGET = 4;
 const MAX_PENDING_FRAGMENTS = 1 << 16;
 /** Tunnel contexts at most (a flood of tunnels cannot grow memory without bound). */
 const MAX_CONTEXTS = 1 << 20;
-
-// flags
-const F_ORIG_IS_A = 1, F_FIRST_FROM_A = 2, F_SYN = 4, F_FIN_A = 8, F_FIN_B = 16, F_RST = 32;
-const F_BIG = 64, F_ONE_WAY = 128, F_COND_DNS = 256, F_SYN_A = 512, F_SYN_B = 1024;
-/** A client's request head was cut by its segment's end (the Host may come next). */
-const F_HTTP_OPEN = 2048;
-
-/**
- * Ports a server listens on (after Zeek's `likely_server_ports`): a flow whose first packet comes
- * from one of them to a port that is not one, with no SYN to tell, is turned around, as Zeek
- * does, so that the client is the source.
- */
-const SERVER_PORTS = new Uint8Array(65536);
-for (
-  const port of [
-    21,
-    22,
-    23,
-    25,
-    53,
-    67,
-    69,
-    80,
-    88,
-    110,
-    111,
-    123,
-    135,
-    137,
-    138,
-    139,
-    143,
-    161,
-    179,
-    389,
-    443,
-    445,
-    465,
-    500,
-    514,
-    515,
-    587,
-    593,
-    636,
-    853,
-    989,
-    990,
-    993,
-    995,
-    1080,
-    1194,
-    1433,
-    1521,
-    1701,
-    1723,
-    1812,
-    1813,
-    1883,
-    2049,
-    2152,
-    3128,
-    3306,
-    3389,
-    3478,
-    3544,
-    4500,
-    4789,
-    5060,
-    5061,
-    5222,
-    5353,
-    5355,
-    5432,
-    5900,
-    6081,
-    6379,
-    6667,
-    8000,
-    8080,
-    8443,
-    8888,
-    9200,
-    11211,
-    27017,
-  ]
-) SERVER_PORTS[port] = 1;
-/** ICMP (v4 and v6) reply types: a flow first seen as a reply is turned around. */
-const ICMP_REPLY = new Uint8Array(256);
-for (const t of [0, 14, 16, 18]) ICMP_REPLY[t] = 1;
-const ICMP6_REPLY = new Uint8Array(256);
-for (const t of [129, 136]) ICMP6_REPLY[t] = 1;
-
-const BLOCKED_PORTS = new Uint8Array(65536);
-for (const port of [67, 68, 137, 139, 389, 445, 636, 1900, 5353, 5355]) BLOCKED_PORTS[port] = 1;
 
 const enum V {
   Kept = 0,
@@ -173,106 +98,7 @@ const VERDICTS: SampleVerdict[] = [
   "too-short",
 ];
 
-/** IANA keywords of common protocol numbers. */
-const PROTOCOL_NAMES: Record<number, string> = {
-  1: "icmp",
-  2: "igmp",
-  4: "ipv4",
-  6: "tcp",
-  17: "udp",
-  41: "ipv6",
-  46: "rsvp",
-  47: "gre",
-  50: "esp",
-  51: "ah",
-  58: "ipv6-icmp",
-  88: "eigrp",
-  89: "ospf",
-  103: "pim",
-  112: "vrrp",
-  115: "l2tp",
-  132: "sctp",
-  136: "udplite",
-};
-
-/** The transport name of protocol number `p`. */
-export function transportName(p: number): string {
-  return PROTOCOL_NAMES[p] ?? String(p);
-}
-
-/** Engine options (see `FlowOptions`). */
-export interface FlowEngineOptions {
-  maxFlows?: number;
-  maxTunnelDepth?: number;
-  streaming?: boolean;
-}
-
-/** Counters of a run. */
-export interface FlowEngineStats {
-  packets: number;
-  notIp: number;
-  truncated: number;
-  unknownLink: number;
-  overflowPackets: number;
-  tooDeep: number;
-  /** Later fragments whose first fragment was not seen (not counted in any flow). */
-  orphanFragments: number;
-}
-
-class Columns {
-  cap: number;
-  key: Int32Array;
-  flags: Int32Array;
-  serial: Int32Array;
-  verdict: Uint8Array;
-  budget: Uint8Array;
-  fragments: Int32Array;
-  /** The flow's tunnel path (interned). */
-  path: Int32Array;
-  first: Float64Array;
-  last: Float64Array;
-  /** packets, payload bytes, IP bytes from A, then from B. */
-  count: Float64Array;
-  names: (FlowName[] | undefined)[] = [];
-  constructor(cap: number) {
-    this.cap = cap;
-    this.key = new Int32Array(cap * KEY_WIDTH);
-    this.flags = new Int32Array(cap);
-    this.serial = new Int32Array(cap);
-    this.verdict = new Uint8Array(cap);
-    this.budget = new Uint8Array(cap);
-    this.fragments = new Int32Array(cap);
-    this.path = new Int32Array(cap);
-    this.first = new Float64Array(cap);
-    this.last = new Float64Array(cap);
-    this.count = new Float64Array(cap * 6);
-  }
-  grow(): void {
-    const cap = this.cap * 2;
-    const g = <T extends Int32Array | Uint8Array | Float64Array>(a: T, per = 1): T => {
-      const b = new (a.constructor as new (n: number) => T)(cap * per);
-      b.set(a);
-      return b;
-    };
-    this.key = g(this.key, KEY_WIDTH);
-    this.flags = g(this.flags);
-    this.serial = g(this.serial);
-    this.verdict = g(this.verdict);
-    this.budget = g(this.budget);
-    this.fragments = g(this.fragments);
-    this.path = g(this.path);
-    this.first = g(this.first);
-    this.last = g(this.last);
-    this.count = g(this.count, 6);
-    this.cap = cap;
-  }
-}
-
-/** A tunnel context: its parent context, hop, and the hop's text (made once per context). */
-interface Context {
-  parent: number;
-  hop: TunnelHop;
-}
+export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
 
 /**
  * The flow engine: a {@link PacketSink}. Finished flows go to `emit` (as they end when
@@ -912,100 +738,7 @@ export class FlowsEngine implements PacketSink {
   /** The flow in `slot` as an object. */
   #flowOf(slot: number): Flow {
     const c = this.#c;
-    const k = c.key;
-    const o = slot * KEY_WIDTH;
-    const f = c.flags[slot];
-    const proto = k[o] & 255;
-    const version = (k[o] >> 8) as 4 | 6;
-    const origA = (f & F_ORIG_IS_A) !== 0;
-    const ao = o + 3, bo = o + 7;
-    const pa = k[o + 11] >>> 16, pb = k[o + 11] & 0xffff;
-    const so = origA ? ao : bo, doff = origA ? bo : ao;
-    const srcPort = origA ? pa : pb, dstPort = origA ? pb : pa;
-    const srcIp = addressText(version, k, so);
-    const dstIp = addressText(version, k, doff);
-    const cnt = c.count;
-    const sBase = slot * 6 + (origA ? 0 : 3), dBase = slot * 6 + (origA ? 3 : 0);
-    const start = c.first[slot], end = c.last[slot];
-    let verdict: SampleVerdict = VERDICTS[c.verdict[slot]];
-    if (verdict === "kept" && (f & F_BIG) === 0) verdict = "too-short";
-    const vlanWord = k[o + 1];
-    const vlans: number[] = [];
-    if (vlanWord !== 0) {
-      vlans.push((vlanWord >> 12) & 0xfff);
-      if (vlanWord >>> 24 > 1) vlans.push(vlanWord & 0xfff);
-    }
-    const flow: Flow = {
-      start,
-      end,
-      duration: end - start,
-      startTime: isoMicros(start),
-      endTime: isoMicros(end),
-      srcIp,
-      srcPort,
-      dstIp,
-      dstPort,
-      ipVersion: version,
-      protocol: proto,
-      transport: transportName(proto),
-      srcPackets: cnt[sBase],
-      srcBytes: cnt[sBase + 1],
-      srcIpBytes: cnt[sBase + 2],
-      dstPackets: cnt[dBase],
-      dstBytes: cnt[dBase + 1],
-      dstIpBytes: cnt[dBase + 2],
-      communityId: communityIdOfWords(
-        version,
-        k,
-        so,
-        k,
-        doff,
-        proto,
-        srcPort,
-        dstPort,
-        (f & F_ONE_WAY) !== 0,
-      ),
-      vlans,
-      tunnel: this.#path(c.path[slot]),
-      names: c.names[slot] ?? [],
-      sample: verdict,
-      // Every flow object has every key (absent ones undefined): one shape, fast to read.
-      secflow: verdict === "kept" ? this.#secflow(k, o, f, proto) : undefined,
-      tcpFlags: proto === 6
-        ? {
-          syn: (f & F_SYN) !== 0,
-          fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
-          rst: (f & F_RST) !== 0,
-        }
-        : undefined,
-      uid: undefined,
-      fragments: c.fragments[slot] > 0 ? c.fragments[slot] : undefined,
-    };
-    return flow;
-  }
-
-  /** The Secflow a kept flow joins: the session its first packet creates (SECFLOW.md 3). */
-  #secflow(k: Int32Array, o: number, f: number, proto: number): { src: string; dst: string } {
-    const firstA = (f & F_FIRST_FROM_A) !== 0;
-    const s = (firstA ? k[o + 3] : k[o + 7]) >>> 0;
-    const dd = (firstA ? k[o + 7] : k[o + 3]) >>> 0;
-    const pa = k[o + 11] >>> 16, pb = k[o + 11] & 0xffff;
-    const sp = firstA ? pa : pb, dp = firstA ? pb : pa;
-    if (proto === 1) {
-      const sIsSource = isLocal(s) || !isLocal(dd);
-      return sIsSource
-        ? { src: ipToString(s), dst: ipToString(dd) }
-        : { src: ipToString(dd), dst: ipToString(s) };
-    }
-    let sourceIsS: boolean;
-    if (isLocal(s)) {
-      if (sp > 49151) sourceIsS = true;
-      else if (dp > 49151) sourceIsS = false;
-      else if (dp < 1024) sourceIsS = true;
-      else sourceIsS = !(dp > sp);
-    } else sourceIsS = !(dp > sp);
-    const S = `${ipToString(s)}:${sp}`, D = `${ipToString(dd)}:${dp}`;
-    return sourceIsS ? { src: S, dst: D } : { src: D, dst: S };
+    return flowObject(c, slot, VERDICTS[c.verdict[slot]], this.#path(c.path[slot]));
   }
 
   #path(ctx: number): TunnelHop[] {
@@ -1062,84 +795,6 @@ export class FlowsEngine implements PacketSink {
       );
     }
   }
-}
-
-/** A numeric IPv4 address of dotted text (flows hold text once emitted). */
-function ipv4Number(text: string): number {
-  let n = 0, part = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 46) {
-      n = n * 256 + part;
-      part = 0;
-    } else part = part * 10 + ch - 48;
-  }
-  return n * 256 + part;
-}
-
-/** Text of an address at `words[at..]`: dotted IPv4, or RFC 5952 IPv6. */
-export function addressText(version: number, words: Int32Array, at: number): string {
-  if (version === 4) return ipToString(words[at] >>> 0);
-  const g: number[] = [];
-  for (let i = 0; i < 4; i++) g.push((words[at + i] >>> 16) & 0xffff, words[at + i] & 0xffff);
-  // The longest run of two or more zero groups becomes "::".
-  let bestAt = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
-    i = j;
-  }
-  // IPv4-mapped addresses keep their dotted tail.
-  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) {
-    return `::ffff:${ipToString(words[at + 3] >>> 0)}`;
-  }
-  const hex = g.map((x) => x.toString(16));
-  if (bestAt < 0) return hex.join(":");
-  return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLen).join(":")}`;
-}
-
-/** Two digits. */
-function d2(n: number): string {
-  return n < 10 ? `0${n}` : `${n}`;
-}
-
-/**
- * ISO 8601 with microseconds, UTC (`2023-11-14T22:13:20.000001Z`), by arithmetic (Hinnant's
- * days-to-civil): `Date.prototype.toISOString` cost more than the rest of a flow's output.
- * Years outside 0-9999 come out as `Date` writes them.
- */
-export function isoMicros(us: number): string {
-  const second = Math.floor(us / 1e6);
-  const frac = us - second * 1e6;
-  let days = Math.floor(second / 86400);
-  const rest = second - days * 86400;
-  days += 719468;
-  const era = Math.floor(days / 146097);
-  const doe = days - era * 146097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
-      Math.floor(doe / 146096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const month = mp < 10 ? mp + 3 : mp - 9;
-  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  if (year < 0 || year > 9999 || !Number.isFinite(us)) {
-    const d = new Date(second * 1000);
-    if (Number.isNaN(d.getTime())) return "";
-    return `${d.toISOString().slice(0, -5)}.${String(Math.floor(frac)).padStart(6, "0")}Z`;
-  }
-  const h = Math.floor(rest / 3600), m = Math.floor((rest % 3600) / 60), sec = rest % 60;
-  const f = Math.floor(frac);
-  return `${String(year).padStart(4, "0")}-${d2(month)}-${d2(day)}T${d2(h)}:${d2(m)}:${d2(sec)}.${
-    f < 100000 ? String(f).padStart(6, "0") : f
-  }Z`;
 }
 
 export type { LeftOutReason };

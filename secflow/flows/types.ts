@@ -232,3 +232,22 @@ export const FLOW_KEYS = [
   "sample",
   "secflow",
 ] as const;
+
+/** Engine options (see `FlowOptions`). */
+export interface FlowEngineOptions {
+  maxFlows?: number;
+  maxTunnelDepth?: number;
+  streaming?: boolean;
+}
+
+/** Counters of a run. */
+export interface FlowEngineStats {
+  packets: number;
+  notIp: number;
+  truncated: number;
+  unknownLink: number;
+  overflowPackets: number;
+  tooDeep: number;
+  /** Later fragments whose first fragment was not seen (not counted in any flow). */
+  orphanFragments: number;
+}

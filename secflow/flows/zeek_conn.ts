@@ -6,7 +6,7 @@
  * @module
  */
 import { communityId } from "./community_id.ts";
-import { isoMicros, transportName } from "./engine.ts";
+import { isoMicros, transportName } from "./text.ts";
 import type { Flow } from "./types.ts";
 import { isLocal, parseIPv4 } from "../net.ts";
 import { CONN_FIELDS } from "../zeek/_fields.ts";

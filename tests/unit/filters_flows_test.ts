@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { cat, ether, icmp, ipv4, pcapOf, type Pkt, T0, tcp, udp } from "../_pcap.ts";
 import { tempDir } from "../api_fixtures.ts";
 import { addressOf, argsOf, cli, random, type RefFilter, refNet } from "../_filter_ref.ts";
-import { transportName } from "../../secflow/flows/engine.ts";
+import { transportName } from "../../secflow/flows/text.ts";
 import { filterOf, flowTest, PROTO_NAMES } from "../../cli/_filter.ts";
 import { flowsReport } from "../../cli/_flows_report.ts";
 import { InputError } from "../../secflow/errors.ts";

@@ -1,0 +1,111 @@
+/**
+ * How a flow's numbers are written: protocol names, addresses (dotted IPv4, RFC 5952 IPv6) and
+ * ISO 8601 times with microseconds, each made by arithmetic once a flow is emitted.
+ * @module
+ */
+import { ipToString } from "../net.ts";
+
+/** IANA keywords of common protocol numbers. */
+const PROTOCOL_NAMES: Record<number, string> = {
+  1: "icmp",
+  2: "igmp",
+  4: "ipv4",
+  6: "tcp",
+  17: "udp",
+  41: "ipv6",
+  46: "rsvp",
+  47: "gre",
+  50: "esp",
+  51: "ah",
+  58: "ipv6-icmp",
+  88: "eigrp",
+  89: "ospf",
+  103: "pim",
+  112: "vrrp",
+  115: "l2tp",
+  132: "sctp",
+  136: "udplite",
+};
+
+/** The transport name of protocol number `p`. */
+export function transportName(p: number): string {
+  return PROTOCOL_NAMES[p] ?? String(p);
+}
+
+/** A numeric IPv4 address of dotted text (flows hold text once emitted). */
+export function ipv4Number(text: string): number {
+  let n = 0, part = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (ch === 46) {
+      n = n * 256 + part;
+      part = 0;
+    } else part = part * 10 + ch - 48;
+  }
+  return n * 256 + part;
+}
+
+/** Text of an address at `words[at..]`: dotted IPv4, or RFC 5952 IPv6. */
+export function addressText(version: number, words: Int32Array, at: number): string {
+  if (version === 4) return ipToString(words[at] >>> 0);
+  const g: number[] = [];
+  for (let i = 0; i < 4; i++) g.push((words[at + i] >>> 16) & 0xffff, words[at + i] & 0xffff);
+  // The longest run of two or more zero groups becomes "::".
+  let bestAt = -1, bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) [bestAt, bestLen] = [i, j - i];
+    i = j;
+  }
+  // IPv4-mapped addresses keep their dotted tail.
+  if (bestAt === 0 && bestLen === 5 && g[5] === 0xffff) {
+    return `::ffff:${ipToString(words[at + 3] >>> 0)}`;
+  }
+  const hex = g.map((x) => x.toString(16));
+  if (bestAt < 0) return hex.join(":");
+  return `${hex.slice(0, bestAt).join(":")}::${hex.slice(bestAt + bestLen).join(":")}`;
+}
+
+/** Two digits. */
+function d2(n: number): string {
+  return n < 10 ? `0${n}` : `${n}`;
+}
+
+/**
+ * ISO 8601 with microseconds, UTC (`2023-11-14T22:13:20.000001Z`), by arithmetic (Hinnant's
+ * days-to-civil): `Date.prototype.toISOString` cost more than the rest of a flow's output.
+ * Years outside 0-9999 come out as `Date` writes them.
+ */
+export function isoMicros(us: number): string {
+  const second = Math.floor(us / 1e6);
+  const frac = us - second * 1e6;
+  let days = Math.floor(second / 86400);
+  const rest = second - days * 86400;
+  days += 719468;
+  const era = Math.floor(days / 146097);
+  const doe = days - era * 146097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) -
+      Math.floor(doe / 146096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  if (year < 0 || year > 9999 || !Number.isFinite(us)) {
+    const d = new Date(second * 1000);
+    if (Number.isNaN(d.getTime())) return "";
+    return `${d.toISOString().slice(0, -5)}.${String(Math.floor(frac)).padStart(6, "0")}Z`;
+  }
+  const h = Math.floor(rest / 3600), m = Math.floor((rest % 3600) / 60), sec = rest % 60;
+  const f = Math.floor(frac);
+  return `${String(year).padStart(4, "0")}-${d2(month)}-${d2(day)}T${d2(h)}:${d2(m)}:${d2(sec)}.${
+    f < 100000 ? String(f).padStart(6, "0") : f
+  }Z`;
+}
