@@ -1,15 +1,13 @@
 /**
  * Durable files for the collector: a sample counts as written only once it would survive a crash
- * or a power cut. The one writer is {@link writeDurable}. It is not `io/output.ts`'s
- * `writeOutput`, which serves a user's `-o` path: that one follows links, writes devices and FIFOs
- * through, falls back to writing in place when the directory may not be read, names its temporary
- * files per process (`.NAME.PID-N.tmp`), skips the directory fsync it cannot do and reports
- * `OutputError`s. The collector needs the opposite at each point: only plain files in directories
- * it owns, a temporary name a restart recognises ({@link tempName}, cleared by
- * {@link removeStaleTemps}), a failed fsync as a failed write, and the system's own error, which
- * the sink turns into a fallback (output, spool, held/, memory).
+ * or a power cut. Files are replaced through the one atomic writer, `io/atomic_file.ts` (the same
+ * as a user's `-o` output), with the collector's policy: only plain files in directories it owns,
+ * mode 0600, a temporary name a restart recognises ({@link tempName}, cleared by
+ * {@link removeStaleTemps}), a directory fsync that fails as a failed write, and the system's own
+ * error, which the sink turns into a fallback (output, spool, held/, memory).
  * @module
  */
+import { replaceFile, syncDirectoryNow } from "../io/atomic_file.ts";
 
 /** Mode of every file the collector writes (owner only: samples describe the owner's traffic). */
 export const FILE_MODE = 0o600;
@@ -35,27 +33,10 @@ export function isTempName(name: string): boolean {
  */
 export async function writeDurable(dir: string, name: string, bytes: Uint8Array): Promise<string> {
   const path = `${dir}/${name}`;
-  const tmp = `${dir}/${tempName(name)}`;
-  try {
-    const file = await Deno.open(tmp, {
-      write: true,
-      create: true,
-      truncate: true,
-      mode: FILE_MODE,
-    });
-    try {
-      let off = 0;
-      while (off < bytes.length) off += await file.write(bytes.subarray(off));
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-  await syncDir(dir);
+  await replaceFile(path, `${dir}/${tempName(name)}`, [bytes], {
+    mode: FILE_MODE,
+    directorySync: "required",
+  });
   return path;
 }
 
@@ -132,13 +113,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** fsyncs a directory, so that renames and removals in it are durable (a no-op on Windows). */
 export async function syncDir(dir: string): Promise<void> {
-  if (Deno.build.os === "windows") return;
-  const d = await Deno.open(dir, { read: true });
-  try {
-    await d.sync();
-  } finally {
-    d.close();
-  }
+  if (Deno.build.os !== "windows") await syncDirectoryNow(dir);
 }
 
 /**

@@ -20,6 +20,7 @@
  */
 import { basename, dirname, join } from "node:path";
 import { absolutePath } from "./_paths.ts";
+import { replaceFile } from "./atomic_file.ts";
 import { printable } from "../secflow/printable.ts";
 
 /** Output could not be written (disk full, no such directory...): CLI exit code 1. */
@@ -192,7 +193,7 @@ export interface OutputOptions {
    * The chunks come from two alternating buffers (each valid until the one after the next is
    * asked for): a file is then written asynchronously, the copy into the kernel off this thread
    * while the next chunk is made (about 50 ms less on the main thread for a 190 MB sample), and
-   * flushed to disk in the background as it goes (see `SYNC_AHEAD_BYTES`).
+   * flushed to disk in the background as it goes (see `SYNC_AHEAD_BYTES` in `atomic_file.ts`).
    */
   twoBuffers?: boolean;
   /**
@@ -301,106 +302,21 @@ async function replaceAtomically(
   chunks: OutputChunks,
   options: OutputOptions,
 ): Promise<void> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: options.mode });
-  } catch (e) {
-    throw describeWriteError(shown, e, true);
-  }
-  unfinished.add(tmp);
-  try {
-    await fillAndRename(file, tmp, path, shown, chunks, options);
-  } finally {
-    unfinished.delete(tmp);
-  }
-  await syncDirectory(dirname(path));
-}
-
-async function fillAndRename(
-  file: Deno.FsFile,
-  tmp: string,
-  path: string,
-  shown: string,
-  chunks: OutputChunks,
-  options: OutputOptions,
-): Promise<void> {
-  let open = true;
-  let written = 0;
-  let pending: Promise<void> | undefined;
-  let syncing: Promise<unknown> | undefined;
-  let synced = 0;
-  try {
-    for await (const chunk of chunks) {
-      if (options.twoBuffers) {
-        if (pending) await pending;
-        pending = writeAllAsync(file, chunk, shown);
-        pending.catch(() => {}); // awaited before the next chunk or below
-        if (written - synced >= SYNC_AHEAD_BYTES && !syncing) {
-          synced = written;
-          syncing = file.syncData().then(() => syncing = undefined, () => syncing = undefined);
-        }
-      } else {
-        writeAll(file, chunk, shown);
-      }
-      written += chunk.length;
-    }
-    if (pending) await pending;
-    if (syncing) await syncing;
-    if (written === 0 && options.skipEmpty) {
-      file.close();
-      await Deno.remove(tmp);
-      return;
-    }
-    await io(shown, () => file.sync());
-    file.close();
-    open = false;
-    await io(shown, () => Deno.rename(tmp, path));
-  } catch (e) {
-    if (pending) await pending.catch(() => {}); // no write in flight on a closed file
-    if (syncing) await syncing;
-    if (open) {
-      try {
-        file.close();
-      } catch { /* already closed */ }
-    }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
-
-/** Makes the rename durable; skipped when reading the directory was not granted. */
-async function syncDirectory(dir: string): Promise<void> {
-  if (Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") return;
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* some file systems cannot sync a directory; the data itself is synced */ }
+  await replaceFile(path, tmp, chunks, {
+    mode: options.mode,
+    twoBuffers: options.twoBuffers,
+    skipEmpty: options.skipEmpty,
+    // A user's output may sit in a directory this process may not read: its sync is skipped.
+    directorySync: "best-effort",
+    describe: (e, opening) => describeWriteError(shown, e, opening),
+    unfinished,
+  });
 }
 
 /** Writes all of `chunk`; a failure is an {@link OutputError} naming the output. */
 function writeAll(file: Deno.FsFile, chunk: Uint8Array, shown: string): void {
   try {
     for (let off = 0; off < chunk.length;) off += file.writeSync(chunk.subarray(off));
-  } catch (e) {
-    throw describeWriteError(shown, e);
-  }
-}
-
-/**
- * With two buffers, what is written so far is flushed (fdatasync) in the background every this
- * many bytes, so the final fsync, which durability needs, finds little left: for a 187 MB sample
- * it took 8 ms instead of 78 ms, the background flushes overlapping the conversion.
- */
-const SYNC_AHEAD_BYTES = 32 << 20;
-
-/** {@link writeAll} with asynchronous writes. */
-async function writeAllAsync(file: Deno.FsFile, chunk: Uint8Array, shown: string): Promise<void> {
-  try {
-    for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
   } catch (e) {
     throw describeWriteError(shown, e);
   }
