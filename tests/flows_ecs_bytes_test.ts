@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { EcsWriter } from "../secflow/flows/ecs_bytes.ts";
 import { flowEcs } from "../secflow/flows/format.ts";
+import { isoMicros, isoMicrosCached } from "../secflow/flows/engine.ts";
 import type { Flow } from "../secflow/flows/types.ts";
 
 const base: Flow = {
@@ -96,4 +97,16 @@ Deno.test("--ecs as bytes: every shape of flow gives exactly flowEcs's line, acr
     assert.deepEqual(got, expected);
     if (size < 100) assert.ok(parts.length > shapes.length, "lines cut across flushes");
   }
+});
+
+Deno.test("flow times: the minute-cached ISO text equals the full computation, in any order", () => {
+  const points: number[] = [];
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (let i = 0; i < 20000; i++) {
+    const base = [1700000000e6, 0, -1e6, 253402300799e6, -62167219200e6][Math.floor(i / 4000)];
+    points.push(base + Math.floor((next() - 0.5) * 600e6));
+  }
+  points.push(253402300800e6, -62167219201e6, 59999999, 60000000, Infinity, NaN);
+  for (const us of points) assert.equal(isoMicrosCached(us), isoMicros(us), `${us}`);
 });
