@@ -34,8 +34,11 @@ const encoder = new TextEncoder();
  * more than encoding and writing (60 calls of 256 lines, measured).
  */
 function writeOut(text: string): void {
+  writeBytes(encoder.encode(text + "\n"));
+}
+/** Writes `bytes` to stdout, all of them (see {@link writeOut}). */
+function writeBytes(bytes: Uint8Array): void {
   if (readerGone) return;
-  const bytes = encoder.encode(text + "\n");
   try {
     for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
   } catch (e) {
@@ -45,16 +48,20 @@ function writeOut(text: string): void {
   }
 }
 let readerGone = false;
+/** Runs a write to stdout; its failure becomes one line naming stdout. */
+function stdoutWrite(write: () => void): void {
+  try {
+    write();
+  } catch (e) {
+    // `view > /dev/full` said "No space left on device (os error 28)", naming nothing.
+    const reason = (e instanceof Error ? e.message : String(e)).replace(/ \(os error \d+\)$/, "");
+    throw new OperationError(`standard output: cannot write: ${reason}`);
+  }
+}
 const context: CliContext = {
-  out: (line) => {
-    try {
-      writeOut(stdoutIsTerminal ? guarded(line) : line);
-    } catch (e) {
-      // `view > /dev/full` said "No space left on device (os error 28)", naming nothing.
-      const reason = (e instanceof Error ? e.message : String(e)).replace(/ \(os error \d+\)$/, "");
-      throw new OperationError(`standard output: cannot write: ${reason}`);
-    }
-  },
+  out: (line) => stdoutWrite(() => writeOut(stdoutIsTerminal ? guarded(line) : line)),
+  // Raw bytes only to a pipe or file: a terminal gets lines through the guard.
+  outBytes: stdoutIsTerminal ? undefined : (bytes) => stdoutWrite(() => writeBytes(bytes)),
   err: (line) => console.error(guarded(line)),
 };
 

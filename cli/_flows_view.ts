@@ -12,6 +12,7 @@ import {
   hasPorts,
   tunnelText,
 } from "../secflow/flows/format.ts";
+import { EcsWriter } from "../secflow/flows/ecs_bytes.ts";
 import type { Flow, FlowSummary } from "../secflow/flows/types.ts";
 import { printable } from "../secflow/printable.ts";
 import {
@@ -46,6 +47,11 @@ export interface FlowsViewOptions {
 export interface FlowsOut {
   out(line: string): void;
   err(line: string): void;
+  /**
+   * Writes bytes to stdout as they are (no newline added), when the sink can: `--ecs` then
+   * writes its lines as bytes ({@link EcsWriter}) instead of strings.
+   */
+  outBytes?(bytes: Uint8Array): void;
 }
 
 function endpoint(ip: string, port: number, proto: number): string {
@@ -107,8 +113,11 @@ export async function flowsView(
   const streamed = o.ndjson || o.ecs;
   const line = o.ecs ? flowEcs : flowJson;
   const buffer: string[] = [];
+  const outBytes = ctx.outBytes?.bind(ctx);
+  const bytes = o.ecs && outBytes ? new EcsWriter(outBytes) : undefined;
   const flush = () => {
-    if (buffer.length > 0) ctx.out(buffer.splice(0).join("\n"));
+    if (bytes) bytes.flush();
+    else if (buffer.length > 0) ctx.out(buffer.splice(0).join("\n"));
   };
   const all: Flow[] = [];
   let total = 0;
@@ -132,6 +141,10 @@ export async function flowsView(
         if (streamed) {
           if (o.top !== undefined && shown >= o.top) continue;
           shown++;
+          if (bytes) {
+            bytes.write(f); // flushes itself a megabyte at a time
+            continue;
+          }
           buffer.push(line(f));
           // Small writes: a few hundred kilobytes of text at a time, never a big string.
           if (buffer.length >= 256) flush();

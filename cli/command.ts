@@ -13,6 +13,8 @@ export interface CliContext {
   out(line: string): void;
   /** Writes a line to stderr (warnings, progress). */
   err(line: string): void;
+  /** Writes bytes to stdout as they are; absent when stdout is a terminal (lines are guarded). */
+  outBytes?(bytes: Uint8Array): void;
 }
 
 /** A loaded command. */

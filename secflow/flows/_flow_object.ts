@@ -17,7 +17,7 @@ import {
   KEY_WIDTH,
 } from "./_columns.ts";
 import { communityIdOfWords } from "./community_id.ts";
-import { addressText, isoMicros, transportName } from "./text.ts";
+import { addressText, isoMicrosCached, transportName } from "./text.ts";
 import type { Flow, SampleVerdict, TunnelHop } from "./types.ts";
 
 /**
@@ -57,8 +57,8 @@ export function flowObject(
     start,
     end,
     duration: end - start,
-    startTime: isoMicros(start),
-    endTime: isoMicros(end),
+    startTime: isoMicrosCached(start),
+    endTime: isoMicrosCached(end),
     srcIp,
     srcPort,
     dstIp,

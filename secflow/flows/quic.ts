@@ -7,9 +7,24 @@
  * packets); only the name is kept. Per flow, not per packet: `node:crypto` does the AES and HMAC.
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createCipheriv, createDecipheriv, createHmac } from "node:crypto";
+import process from "node:process";
 import { clientHelloServerName } from "./names.ts";
+
+/** `node:crypto`'s functions used here. */
+interface Crypto {
+  createHmac: typeof import("node:crypto").createHmac;
+  createCipheriv: typeof import("node:crypto").createCipheriv;
+  createDecipheriv: typeof import("node:crypto").createDecipheriv;
+}
+let nodeCrypto: Crypto | undefined;
+/**
+ * `node:crypto`, loaded when the first QUIC Initial is read, not when the module is: loading it
+ * costs ~20 ms of start-up that captures without QUIC (and `convert`) never need. Synchronous
+ * (`process.getBuiltinModule`), as the engine reads packets synchronously.
+ */
+function crypto(): Crypto {
+  return nodeCrypto ??= process.getBuiltinModule("node:crypto") as Crypto;
+}
 
 const V1 = 0x00000001, V2 = 0x6b3343cf;
 const SALT_V1 = Uint8Array.fromHex("38762cf7f55934b34d179ae6a4c80cadccbb7f0a");
@@ -18,7 +33,7 @@ const SALT_V2 = Uint8Array.fromHex("0dede3def700a6db819381be6e269dcbf9bd2ed9");
 const MAX_CRYPTO = 16384;
 
 function hmac(key: Uint8Array, data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHmac("sha256", key).update(data).digest());
+  return new Uint8Array(crypto().createHmac("sha256", key).update(data).digest());
 }
 
 /** HKDF-Expand-Label with an empty context, for lengths up to 32 (TLS 1.3, RFC 8446 7.1). */
@@ -113,7 +128,7 @@ export class QuicHello {
     const key = expandLabel(client, v2 ? "quicv2 key" : "quic key", 16);
     const iv = expandLabel(client, v2 ? "quicv2 iv" : "quic iv", 12);
     const hp = expandLabel(client, v2 ? "quicv2 hp" : "quic hp", 16);
-    const ecb = createCipheriv("aes-128-ecb", hp, null);
+    const ecb = crypto().createCipheriv("aes-128-ecb", hp, null);
     ecb.setAutoPadding(false);
     const mask = new Uint8Array(ecb.update(b.subarray(pnAt + 4, pnAt + 20)));
     const header = b.slice(start, pnAt + 4);
@@ -131,12 +146,14 @@ export class QuicHello {
     if (body.length < 16) return;
     let plain: Uint8Array;
     try {
-      const gcm = createDecipheriv("aes-128-gcm", key, nonce);
+      const gcm = crypto().createDecipheriv("aes-128-gcm", key, nonce);
       gcm.setAAD(aad);
       gcm.setAuthTag(body.subarray(body.length - 16));
-      plain = new Uint8Array(
-        Buffer.concat([gcm.update(body.subarray(0, body.length - 16)), gcm.final()]),
-      );
+      const head = gcm.update(body.subarray(0, body.length - 16));
+      const tail = gcm.final();
+      plain = new Uint8Array(head.length + tail.length);
+      plain.set(head);
+      plain.set(tail, head.length);
     } catch {
       return; // not an Initial we can read (a server's, or damaged)
     }
