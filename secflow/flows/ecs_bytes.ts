@@ -13,7 +13,7 @@
  * @module
  */
 import { hasPorts, tunnelText } from "./format.ts";
-import type { Flow } from "./types.ts";
+import type { Flow, FlowName } from "./types.ts";
 
 const encoder = new TextEncoder();
 const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -45,7 +45,15 @@ const P_DST_PAYLOAD = latin(`,"destination_payload_bytes":`);
 const P_SECFLOW = latin(`,"secflow":{"src":`);
 const P_SECFLOW_DST = latin(`,"dst":`);
 const P_TUNNEL = latin(`,"tunnel":`);
-const P_NAMES = latin(`,"names":`);
+const P_NAMES_KEY = latin(`,"names":`);
+const P_NAMES = latin(`,"names":[{"name":`);
+const P_SOURCE = latin(`,"source":`);
+const P_NEXT_NAME = latin(`},{"name":`);
+const P_NAMES_END = latin(`}]`);
+const P_CLOSE1 = latin(`}`);
+const P_VLAN_END = latin(`"}`);
+const P_INNER_END = latin(`"}}`);
+const P_LINE_END = latin(`}}\n`);
 const P_UID = latin(`,"uid":`);
 
 /** Writes ECS lines of flows into a reused buffer, handing full buffers to `sink`. */
@@ -74,9 +82,13 @@ export class EcsWriter {
   }
 
   #bytes(p: Uint8Array): void {
-    this.#room(p.length);
-    this.#buf.set(p, this.#at);
-    this.#at += p.length;
+    const n = p.length;
+    this.#room(n);
+    // A loop, not `set`: these are a few dozen bytes at most, where the builtin's call costs more.
+    const b = this.#buf;
+    let at = this.#at;
+    for (let i = 0; i < n; i++) b[at++] = p[i];
+    this.#at = at;
   }
 
   /** Text written raw, as the string path puts it in (times, digits, verdicts: ASCII). */
@@ -196,24 +208,22 @@ export class EcsWriter {
     if (f.vlans.length > 0) {
       this.#bytes(P_VLAN);
       this.#number(f.vlans[0]);
-      this.#bytes(P_NO_CID);
-      this.#bytes(P_CLOSE2.subarray(0, 1));
+      this.#bytes(P_VLAN_END);
     }
     if (f.vlans.length > 1) {
       this.#bytes(P_INNER);
       this.#number(f.vlans[1]);
-      this.#bytes(P_NO_CID);
-      this.#bytes(P_CLOSE2);
+      this.#bytes(P_INNER_END);
     }
     if (sni !== undefined) {
       this.#bytes(P_TLS);
       this.#string(sni);
       this.#bytes(P_CLOSE2);
-    } else this.#bytes(P_CLOSE2.subarray(0, 1));
+    } else this.#bytes(P_CLOSE1);
     if (host !== undefined) {
       this.#bytes(P_URL);
       this.#string(host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"));
-      this.#bytes(P_CLOSE2.subarray(0, 1));
+      this.#bytes(P_CLOSE1);
     }
     this.#bytes(P_SAMPLE);
     this.#ascii(f.sample);
@@ -226,20 +236,50 @@ export class EcsWriter {
       this.#string(f.secflow.src);
       this.#bytes(P_SECFLOW_DST);
       this.#string(f.secflow.dst);
-      this.#bytes(P_CLOSE2.subarray(0, 1));
+      this.#bytes(P_CLOSE1);
     }
     if (f.tunnel.length > 0) {
       this.#bytes(P_TUNNEL);
       this.#string(tunnelText(f.tunnel));
     }
-    if (f.names.length > 0) {
-      this.#bytes(P_NAMES);
-      this.#encoded(JSON.stringify(f.names));
-    }
+    if (f.names.length > 0) this.#names(f.names);
     if (f.uid !== undefined) {
       this.#bytes(P_UID);
       this.#string(f.uid);
     }
-    this.#ascii("}}\n");
+    this.#bytes(P_LINE_END);
   }
+
+  /**
+   * `,"names":` and the names as `JSON.stringify` writes them: the engine makes each name an
+   * object `{ name, source }` with those two keys in that order (any other shape is stringified).
+   */
+  #names(names: readonly FlowName[]): void {
+    for (const n of names) {
+      if (!isPlainName(n)) {
+        this.#bytes(P_NAMES_KEY);
+        this.#encoded(JSON.stringify(names));
+        return;
+      }
+    }
+    this.#bytes(P_NAMES);
+    for (let i = 0; i < names.length; i++) {
+      if (i > 0) this.#bytes(P_NEXT_NAME);
+      this.#string(names[i].name);
+      this.#bytes(P_SOURCE);
+      this.#string(names[i].source);
+    }
+    this.#bytes(P_NAMES_END);
+  }
+}
+
+/** Whether `JSON.stringify(n)` is `{"name":…,"source":…}` (both strings, no other keys). */
+function isPlainName(n: FlowName): boolean {
+  if (typeof n.name !== "string" || typeof n.source !== "string") return false;
+  let i = 0;
+  for (const k in n) {
+    if ((i === 0 && k !== "name") || (i === 1 && k !== "source") || i > 1) return false;
+    i++;
+  }
+  return i === 2;
 }

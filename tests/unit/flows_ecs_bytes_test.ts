@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
 import { flowEcs } from "../../secflow/flows/format.ts";
 import { isoMicros, isoMicrosCached } from "../../secflow/flows/text.ts";
-import type { Flow } from "../../secflow/flows/types.ts";
+import type { Flow, FlowName } from "../../secflow/flows/types.ts";
 
 const base: Flow = {
   start: 1700000000123456,
@@ -51,6 +51,13 @@ const shapes: Flow[] = [
     ],
   },
   { ...base, names: [{ name: "host.example:8080", source: "http" }] },
+  // Names of another shape than the engine's \`{ name, source }\` (keys reordered, one more key):
+  // written as JSON.stringify writes them, not by the writer's own loop.
+  { ...base, names: [{ source: "dns", name: "a.example" } as FlowName] },
+  {
+    ...base,
+    names: [{ name: "b.example", source: "sni" }, { name: "c", source: "dns", ttl: 5 } as FlowName],
+  },
   { ...base, names: [{ name: 'évil"\\\u0001\u007f\u{1f600}', source: "sni" }] },
   { ...base, srcIp: '1.2.3.4","x":"y', dstIp: "5.6.7.8\\", communityId: '1:a"b' },
   { ...base, communityId: "", vlans: [10] },
