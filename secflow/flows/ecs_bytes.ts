@@ -12,7 +12,7 @@
  * byte stream (stdout), not a line printer.
  * @module
  */
-import { hasPorts, tunnelText } from "./format.ts";
+import { type FirstNames, firstNames, hasPorts, tunnelText } from "./format.ts";
 import type { Flow, FlowName } from "./types.ts";
 
 const encoder = new TextEncoder();
@@ -151,13 +151,11 @@ export class EcsWriter {
   }
 
   /** The flow's ECS line and a newline: the bytes of `flowEcs(f) + "\n"`. */
+  /** Reused by {@link write}: no object per line. */
+  #first: FirstNames = {};
+
   write(f: Flow): void {
-    let dns: string | undefined, sni: string | undefined, host: string | undefined;
-    for (const n of f.names) {
-      if (n.source === "dns") dns ??= n.name;
-      else if (n.source === "sni") sni ??= n.name;
-      else host ??= n.name;
-    }
+    const { dns, sni, host } = firstNames(f, this.#first);
     const ports = hasPorts(f.protocol);
     this.#bytes(P_START);
     this.#ascii(f.startTime);

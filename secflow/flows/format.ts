@@ -24,6 +24,24 @@ export function tunnelText(path: TunnelHop[]): string {
   }).join(" / ");
 }
 
+/** The first name of each source: ECS's destination.domain, tls.client.server_name, url.domain. */
+export interface FirstNames {
+  dns?: string;
+  sni?: string;
+  host?: string;
+}
+
+/** Fills `into` with the flow's first name of each source (DNS, SNI, HTTP Host) and returns it. */
+export function firstNames(f: Flow, into: FirstNames): FirstNames {
+  into.dns = into.sni = into.host = undefined;
+  for (const n of f.names) {
+    if (n.source === "dns") into.dns ??= n.name;
+    else if (n.source === "sni") into.sni ??= n.name;
+    else into.host ??= n.name;
+  }
+  return into;
+}
+
 /** Whether flows of protocol `p` have ports (ICMP's are its type and code). */
 export function hasPorts(p: number): boolean {
   return p === 6 || p === 17 || p === 132 || p === 1 || p === 58 || p === 136;
@@ -38,12 +56,7 @@ const q = JSON.stringify;
  * supply (addresses, Community ID, names) is escaped: a log is input like any other.
  */
 export function flowEcs(f: Flow): string {
-  let dns: string | undefined, sni: string | undefined, host: string | undefined;
-  for (const n of f.names) {
-    if (n.source === "dns") dns ??= n.name;
-    else if (n.source === "sni") sni ??= n.name;
-    else host ??= n.name;
-  }
+  const { dns, sni, host } = firstNames(f, {});
   const ports = hasPorts(f.protocol);
   // Times are digits and punctuation (isoMicros): no escaping needed.
   const start = `"${f.startTime}"`;
