@@ -112,9 +112,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** fsyncs a directory, so that renames and removals in it are durable (a no-op on Windows). */
-export async function syncDir(dir: string): Promise<void> {
-  if (Deno.build.os !== "windows") await syncDirectoryNow(dir);
-}
+export const syncDir: (dir: string) => Promise<void> = syncDirectoryNow;
 
 /**
  * Creates `dir` (and its parents) as 0700 when missing. A directory that already exists keeps

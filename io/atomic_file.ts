@@ -161,13 +161,12 @@ async function writeAllAsync(file: Deno.FsFile, chunk: Uint8Array): Promise<void
   for (let off = 0; off < chunk.length;) off += await file.write(chunk.subarray(off));
 }
 
-/** Makes the rename durable (a no-op on Windows, which cannot open a directory). */
+/** Makes the rename durable. */
 async function syncDirectory(
   dir: string,
   mode: "required" | "best-effort",
   describe: (e: unknown, opening: boolean) => unknown,
 ): Promise<void> {
-  if (Deno.build.os === "windows") return;
   if (mode === "best-effort") {
     if (Deno.permissions.querySync({ name: "read", path: dir }).state !== "granted") return;
     try {
@@ -182,8 +181,12 @@ async function syncDirectory(
   }
 }
 
-/** fsyncs a directory, so that renames and removals in it are durable. */
+/**
+ * fsyncs a directory, so that renames and removals in it are durable (a no-op on Windows, which
+ * cannot open a directory).
+ */
 export async function syncDirectoryNow(dir: string): Promise<void> {
+  if (Deno.build.os === "windows") return;
   const d = await Deno.open(dir, { read: true });
   try {
     await d.sync();

@@ -98,6 +98,16 @@ export async function runCli(args: string[], o: ChildOptions = {}): Promise<Chil
   };
 }
 
+/** Whether the program `name` runs here (`name --version` succeeds): tests of peers skip without. */
+export function hasCommand(name: string): boolean {
+  try {
+    return new Deno.Command(name, { args: ["--version"], stdout: "null", stderr: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
 /** Non-empty lines. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((l) => l.trim() !== "");

@@ -6,6 +6,7 @@
  * api_serve_misuse_test.ts.
  */
 import assert from "node:assert/strict";
+import { hasCommand } from "../_child.ts";
 import { DatabaseSync } from "node:sqlite";
 import { NetworkSageClient } from "../../api/client.ts";
 import { Store } from "../../serve/storage/_sqlite_db.ts";
@@ -79,14 +80,7 @@ Deno.test("serve: silent, dripping and idle kept-alive connections are dropped b
   }
 });
 
-const hasPrlimit = (() => {
-  try {
-    return new Deno.Command("prlimit", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const hasPrlimit = hasCommand("prlimit");
 
 Deno.test({
   name: "serve: under prlimit --nofile=1024, 1,100 silent connections do not stop it answering",

@@ -4,17 +4,11 @@
  * and whether a file is written. Skips when ../shared or python3 is missing.
  */
 import assert from "node:assert/strict";
+import { hasCommand } from "../_child.ts";
 import { CONFORMANCE, haveConformance } from "../_shared.ts";
 
 const checker = `${CONFORMANCE}check`;
-const havePython = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const havePython = hasCommand("python3");
 
 Deno.test({
   name: "conformance: the shared checker passes over our CLI (exit codes and files included)",

@@ -8,6 +8,7 @@
  * Timeouts are shortened through options so that nothing here waits the defaults.
  */
 import assert from "node:assert/strict";
+import { hasCommand } from "../_child.ts";
 import { serveTest } from "../_storages.ts";
 import { platformSecflows, startServe, tempDir } from "../api_fixtures.ts";
 
@@ -513,14 +514,7 @@ Deno.test("http1: a list request is answered while finished conversions are bein
   });
 });
 
-const hasCurl = (() => {
-  try {
-    return new Deno.Command("curl", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const hasCurl = hasCommand("curl");
 
 Deno.test({
   name:
