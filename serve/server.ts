@@ -486,14 +486,16 @@ export async function serve(
       maxConnections: options.maxConnections,
       trusted: (headers) => service.authenticated(headers),
       // Logged once the answer went out (or did not): "sent" only for bytes that left.
-      onAnswer: ({ request, status, received, sent, complete, ms }) =>
-        options.logRequests !== false && log(
+      onAnswer: ({ request, status, received, sent, complete, ms }) => {
+        if (options.logRequests === false) return; // serve -q
+        log(
           `${request.method} ${
             shown(new URL(request.url).pathname)
           } ${status} received ${received} B, ${
             complete ? `sent ${sent} B` : sent > 0 ? `cut after ${sent} B` : "not sent"
           }, ${Math.round(ms)} ms`,
-        ),
+        );
+      },
       onError: (e) => log(`networksage serve: ${shown(e)}`),
     }, handler);
     hosts = pageHosts(http.addr, options.publicOrigin && publicOriginOf(options.publicOrigin));
