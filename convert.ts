@@ -46,6 +46,7 @@ export {
   flowsOf,
   readFlowBatches,
   readFlows,
+  visitFlows,
   zeekFlows,
 } from "./io/flows.ts";
 export type {

@@ -3,7 +3,7 @@
  * sample column), a JSON array, CSV, NDJSON (one flow a line, written as flows end) or ECS NDJSON.
  * @module
  */
-import { readFlowBatches } from "../io/flows.ts";
+import { readFlowBatches, visitFlows } from "../io/flows.ts";
 import {
   FLOW_CSV_KEYS,
   flowCells,
@@ -13,7 +13,7 @@ import {
   tunnelText,
 } from "../secflow/flows/format.ts";
 import { EcsWriter } from "../secflow/flows/ecs_bytes.ts";
-import type { Flow, FlowSummary } from "../secflow/flows/types.ts";
+import type { Flow } from "../secflow/flows/types.ts";
 import { printable } from "../secflow/printable.ts";
 import {
   type Column,
@@ -122,49 +122,46 @@ export async function flowsView(
   const all: Flow[] = [];
   let total = 0;
   let shown = 0;
+  // Streamed lines are written as each flow ends, from one reused flow object (none is kept).
+  const writeLine = (f: Flow) => {
+    total++;
+    if (!keep(f) || (o.top !== undefined && shown >= o.top)) return;
+    shown++;
+    if (bytes) return bytes.write(f); // flushes itself a megabyte at a time
+    buffer.push(line(f));
+    // Small writes: a few hundred kilobytes of text at a time, never a big string.
+    if (buffer.length >= 256) flush();
+  };
   for (const input of inputs) {
-    const it = readFlowBatches(input, {
+    const options = {
       maxFlows: o.maxFlows,
-      streaming: streamed ? true : false,
-      onWarning: o.quiet ? undefined : (w) => ctx.err(`warning: ${w}`),
-    });
-    let summary: FlowSummary | undefined;
+      onWarning: o.quiet ? undefined : (w: string) => ctx.err(`warning: ${w}`),
+    };
+    if (streamed) {
+      await visitFlows(input, writeLine, { ...options, streaming: true });
+      continue;
+    }
+    const it = readFlowBatches(input, { ...options, streaming: false });
     while (true) {
       const r = await it.next();
-      if (r.done) {
-        summary = r.value;
-        break;
-      }
+      if (r.done) break;
       for (const f of r.value) {
         total++;
         if (!keep(f)) continue;
-        if (streamed) {
-          if (o.top !== undefined && shown >= o.top) continue;
-          shown++;
-          if (bytes) {
-            bytes.write(f); // flushes itself a megabyte at a time
-            continue;
-          }
-          buffer.push(line(f));
-          // Small writes: a few hundred kilobytes of text at a time, never a big string.
-          if (buffer.length >= 256) flush();
-        } else {
-          // The table, JSON and CSV hold every flow in memory: bounded, as Secflows are.
-          if (all.length >= ROWS_LIMIT) {
-            throw new InputError(
-              `${printable(input)}: ${
-                inputs.length > 1 ? "with the inputs before it, " : ""
-              }more than ${
-                formatCount(ROWS_LIMIT)
-              } flows, more than the table, --json or --csv hold in memory (--ndjson and --ecs stream any number)`,
-              { kind: "too-large", file: input },
-            );
-          }
-          all.push(f);
+        // The table, JSON and CSV hold every flow in memory: bounded, as Secflows are.
+        if (all.length >= ROWS_LIMIT) {
+          throw new InputError(
+            `${printable(input)}: ${
+              inputs.length > 1 ? "with the inputs before it, " : ""
+            }more than ${
+              formatCount(ROWS_LIMIT)
+            } flows, more than the table, --json or --csv hold in memory (--ndjson and --ecs stream any number)`,
+            { kind: "too-large", file: input },
+          );
         }
+        all.push(f);
       }
     }
-    void summary;
   }
   if (streamed) {
     flush();

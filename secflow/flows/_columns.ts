@@ -4,7 +4,7 @@
  * @module
  */
 import { grown } from "../_int_table.ts";
-import type { FlowName, TunnelHop } from "./types.ts";
+import type { FlowName, SampleVerdict, TunnelHop } from "./types.ts";
 
 /** Key words: [proto | version << 8, vlans, context, A (4 words), B (4 words), pA << 16 | pB]. */
 export const KEY_WIDTH = 12;
@@ -15,12 +15,46 @@ export const F_RST = 32, F_BIG = 64, F_ONE_WAY = 128, F_COND_DNS = 256, F_SYN_A 
 export const F_SYN_B = 1024;
 /** A client's request head was cut by its segment's end (the Host may come next). */
 export const F_HTTP_OPEN = 2048;
+/** The flow ended: its slot is held until the flow is emitted, or free. */
+export const F_ENDED = 4096;
+
+/** A flow's sample verdict, as its `verdict` column holds it ({@link VERDICTS} names them). */
+export const enum V {
+  Kept = 0,
+  Ipv6,
+  InTunnel,
+  Encapsulation,
+  NotTcpUdpIcmp,
+  Fragment,
+  BlockedPort,
+  LanInternal,
+  LocalDns,
+  BroadcastMulticast,
+  LocalOnly,
+  TooShort,
+}
+/** The text of each {@link V}. */
+export const VERDICTS: readonly SampleVerdict[] = [
+  "kept",
+  "ipv6",
+  "in-tunnel",
+  "encapsulation",
+  "not-tcp-udp-icmp",
+  "fragment",
+  "blocked-port",
+  "lan-internal",
+  "local-dns",
+  "broadcast-multicast",
+  "local-only",
+  "too-short",
+];
 
 /** A flow's state in typed columns, indexed by its slot in the key table. */
 export class Columns {
   cap: number;
   key: Int32Array;
   flags: Int32Array;
+  /** The order flows were made in (interned tunnel paths name carriers by it). */
   serial: Int32Array;
   verdict: Uint8Array;
   budget: Uint8Array;

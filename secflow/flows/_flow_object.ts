@@ -15,20 +15,22 @@ import {
   F_RST,
   F_SYN,
   KEY_WIDTH,
+  VERDICTS,
 } from "./_columns.ts";
 import { communityIdOfWords } from "./community_id.ts";
 import { addressText, isoMicrosCached, transportName } from "./text.ts";
-import type { Flow, SampleVerdict, TunnelHop } from "./types.ts";
+import type { Flow, TunnelHop } from "./types.ts";
 
 /**
- * The flow in `slot` of `c` as an object (made once, when the flow is emitted), with its sample
- * verdict as the engine gave it and its tunnel path.
+ * The flow in `slot` of `c` as an object (made when the flow is emitted), with its tunnel path:
+ * a new object, or `into` filled in (one object reused for every flow, when the consumer reads
+ * each before the next is emitted).
  */
 export function flowObject(
   c: Columns,
   slot: number,
-  engineVerdict: SampleVerdict,
   tunnel: TunnelHop[],
+  into?: Flow,
 ): Flow {
   const k = c.key;
   const o = slot * KEY_WIDTH;
@@ -45,7 +47,7 @@ export function flowObject(
   const cnt = c.count;
   const sBase = slot * 6 + (origA ? 0 : 3), dBase = slot * 6 + (origA ? 3 : 0);
   const start = c.first[slot], end = c.last[slot];
-  let verdict = engineVerdict;
+  let verdict = VERDICTS[c.verdict[slot]];
   if (verdict === "kept" && (f & F_BIG) === 0) verdict = "too-short";
   const vlanWord = k[o + 1];
   const vlans: number[] = [];
@@ -53,52 +55,51 @@ export function flowObject(
     vlans.push((vlanWord >> 12) & 0xfff);
     if (vlanWord >>> 24 > 1) vlans.push(vlanWord & 0xfff);
   }
-  const flow: Flow = {
-    start,
-    end,
-    duration: end - start,
-    startTime: isoMicrosCached(start),
-    endTime: isoMicrosCached(end),
-    srcIp,
+  // Every flow object gets every key, in this order (absent ones undefined): one shape.
+  const flow = into ?? ({} as Flow);
+  flow.start = start;
+  flow.end = end;
+  flow.duration = end - start;
+  flow.startTime = isoMicrosCached(start);
+  flow.endTime = isoMicrosCached(end);
+  flow.srcIp = srcIp;
+  flow.srcPort = srcPort;
+  flow.dstIp = dstIp;
+  flow.dstPort = dstPort;
+  flow.ipVersion = version;
+  flow.protocol = proto;
+  flow.transport = transportName(proto);
+  flow.srcPackets = cnt[sBase];
+  flow.srcBytes = cnt[sBase + 1];
+  flow.srcIpBytes = cnt[sBase + 2];
+  flow.dstPackets = cnt[dBase];
+  flow.dstBytes = cnt[dBase + 1];
+  flow.dstIpBytes = cnt[dBase + 2];
+  flow.communityId = communityIdOfWords(
+    version,
+    k,
+    so,
+    k,
+    doff,
+    proto,
     srcPort,
-    dstIp,
     dstPort,
-    ipVersion: version,
-    protocol: proto,
-    transport: transportName(proto),
-    srcPackets: cnt[sBase],
-    srcBytes: cnt[sBase + 1],
-    srcIpBytes: cnt[sBase + 2],
-    dstPackets: cnt[dBase],
-    dstBytes: cnt[dBase + 1],
-    dstIpBytes: cnt[dBase + 2],
-    communityId: communityIdOfWords(
-      version,
-      k,
-      so,
-      k,
-      doff,
-      proto,
-      srcPort,
-      dstPort,
-      (f & F_ONE_WAY) !== 0,
-    ),
-    vlans,
-    tunnel,
-    names: c.names[slot] ?? [],
-    sample: verdict,
-    // Every flow object has every key (absent ones undefined): one shape, fast to read.
-    secflow: verdict === "kept" ? secflowOf(k, o, f, proto) : undefined,
-    tcpFlags: proto === 6
-      ? {
-        syn: (f & F_SYN) !== 0,
-        fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
-        rst: (f & F_RST) !== 0,
-      }
-      : undefined,
-    uid: undefined,
-    fragments: c.fragments[slot] > 0 ? c.fragments[slot] : undefined,
-  };
+    (f & F_ONE_WAY) !== 0,
+  );
+  flow.vlans = vlans;
+  flow.tunnel = tunnel;
+  flow.names = c.names[slot] ?? [];
+  flow.sample = verdict;
+  flow.secflow = verdict === "kept" ? secflowOf(k, o, f, proto) : undefined;
+  flow.tcpFlags = proto === 6
+    ? {
+      syn: (f & F_SYN) !== 0,
+      fin: (f & (F_FIN_A | F_FIN_B)) !== 0,
+      rst: (f & F_RST) !== 0,
+    }
+    : undefined;
+  flow.uid = undefined;
+  flow.fragments = c.fragments[slot] > 0 ? c.fragments[slot] : undefined;
   return flow;
 }
 

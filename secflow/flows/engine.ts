@@ -27,6 +27,7 @@ import {
   type Context,
   F_BIG,
   F_COND_DNS,
+  F_ENDED,
   F_FIN_A,
   F_FIN_B,
   F_FIRST_FROM_A,
@@ -38,10 +39,11 @@ import {
   F_SYN_A,
   F_SYN_B,
   KEY_WIDTH,
+  V,
 } from "./_columns.ts";
 import { flowObject } from "./_flow_object.ts";
 import { BLOCKED_PORTS, ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
-import { addressText, ipv4Number } from "./text.ts";
+import { addressText } from "./text.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
 import { HEAD_OPEN, httpHostScan, tlsServerName } from "./names.ts";
 import { QuicHello } from "./quic.ts";
@@ -53,7 +55,6 @@ import {
   type FlowEngineStats,
   type FlowName,
   type LeftOutReason,
-  type SampleVerdict,
   type TunnelHop,
 } from "./types.ts";
 
@@ -68,35 +69,6 @@ const QUIC_BUDGET = 4;
 const MAX_PENDING_FRAGMENTS = 1 << 16;
 /** Tunnel contexts at most (a flood of tunnels cannot grow memory without bound). */
 const MAX_CONTEXTS = 1 << 20;
-
-const enum V {
-  Kept = 0,
-  Ipv6,
-  InTunnel,
-  Encapsulation,
-  NotTcpUdpIcmp,
-  Fragment,
-  BlockedPort,
-  LanInternal,
-  LocalDns,
-  BroadcastMulticast,
-  LocalOnly,
-  TooShort,
-}
-const VERDICTS: SampleVerdict[] = [
-  "kept",
-  "ipv6",
-  "in-tunnel",
-  "encapsulation",
-  "not-tcp-udp-icmp",
-  "fragment",
-  "blocked-port",
-  "lan-internal",
-  "local-dns",
-  "broadcast-multicast",
-  "local-only",
-  "too-short",
-];
 
 export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
 
@@ -164,8 +136,13 @@ export class FlowsEngine implements PacketSink {
   #now = 0;
   #nextSweep = -Infinity;
   #linkType = 1;
-  /** Flows waiting for the end (their DNS name or verdict can still change), or all of them. */
-  #held: Flow[] = [];
+  /**
+   * Slots of ended flows waiting for the end (their DNS name or verdict can still change), or of
+   * all of them: a held slot keeps its columns and is freed once its flow is emitted.
+   */
+  #held: number[] = [];
+  /** The object emitted, when one is reused for every flow ({@link FlowEngineOptions.reuse}). */
+  #reused: Flow | undefined;
   #heldWarned = false;
   #fullWarned = false;
   #ctxWarned = false;
@@ -175,6 +152,7 @@ export class FlowsEngine implements PacketSink {
     this.#maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.#maxDepth = Math.max(0, options.maxTunnelDepth ?? DEFAULT_MAX_TUNNEL_DEPTH);
     this.#streaming = options.streaming ?? true;
+    if (options.reuse) this.#reused = {} as Flow;
   }
 
   /** Flows in the table now. */
@@ -635,7 +613,7 @@ export class FlowsEngine implements PacketSink {
     this.#nextSweep = now + SWEEP_EVERY;
     const c = this.#c;
     for (let slot = 0; slot < this.#used; slot++) {
-      if (c.serial[slot] < 0) continue;
+      if ((c.flags[slot] & F_ENDED) !== 0) continue;
       if (now - c.last[slot] > this.#timeout(slot)) this.#finishSlot(slot);
     }
   }
@@ -648,31 +626,34 @@ export class FlowsEngine implements PacketSink {
       t.key.set(c.key.subarray(slot * KEY_WIDTH, slot * KEY_WIDTH + KEY_WIDTH));
       t.remove();
     }
-    const flow = this.#flowOf(slot);
-    c.serial[slot] = -1;
-    c.names[slot] = undefined;
+    c.flags[slot] |= F_ENDED;
     if (this.#quic.size > 0) this.#quic.delete(slot);
-    this.#free.push(slot);
     this.#live--;
-    this.#out(flow, (c.flags[slot] & F_COND_DNS) !== 0);
+    this.#out(slot);
   }
 
-  /** The numeric IPv4 destination of an emitted flow (0 for IPv6). */
-  #dstOf(flow: Flow): number {
-    return flow.ipVersion === 4 ? ipv4Number(flow.dstIp) : 0;
+  /** The numeric IPv4 destination (the responder) of the flow in `slot` (0 for IPv6). */
+  #dstOf(slot: number): number {
+    const c = this.#c;
+    const o = slot * KEY_WIDTH;
+    if (c.key[o] >> 8 !== 4) return 0;
+    return c.key[(c.flags[slot] & F_ORIG_IS_A) !== 0 ? o + 7 : o + 3] >>> 0;
   }
 
-  /** Emits now when streaming and nothing about the flow can change, else holds it. */
-  #out(flow: Flow, conditional: boolean): void {
+  /** Emits the ended flow in `slot` now when streaming and nothing about it can change, else holds it. */
+  #out(slot: number): void {
     if (!this.#streaming) {
-      this.#held.push(flow);
+      this.#held.push(slot);
       return;
     }
-    const dst = this.#dstOf(flow);
-    const undecided = conditional || (flow.ipVersion === 4 && !this.#dnsSettled(flow, dst));
+    const c = this.#c;
+    const conditional = (c.flags[slot] & F_COND_DNS) !== 0;
+    const dst = this.#dstOf(slot);
+    const ipv4 = c.key[slot * KEY_WIDTH] >> 8 === 4;
+    const undecided = conditional || (ipv4 && !this.#dnsSettled(slot, dst));
     if (!undecided) {
-      this.#settle(flow, false, dst);
-      this.#emit(flow);
+      this.#settle(slot, false, dst);
+      this.#release(slot);
       return;
     }
     if (this.#held.length >= this.#maxFlows) {
@@ -682,38 +663,47 @@ export class FlowsEngine implements PacketSink {
           `more than ${this.#maxFlows} flows waited for names from later DNS answers: further ones are written with the names known when they ended`,
         );
       }
-      this.#settle(flow, conditional, dst);
-      this.#emit(flow);
+      this.#settle(slot, conditional, dst);
+      this.#release(slot);
       return;
     }
-    if (conditional) flow.sample = "local-dns"; // marker, settled at the end
-    this.#held.push(flow);
+    this.#held.push(slot);
+  }
+
+  /** Emits the flow in `slot` as an object and frees the slot. */
+  #release(slot: number): void {
+    const c = this.#c;
+    this.#emit(flowObject(c, slot, this.#path(c.path[slot]), this.#reused));
+    c.names[slot] = undefined;
+    this.#free.push(slot);
   }
 
   /**
    * Whether the flow's DNS name is known for good: an answer at or before its start names its
    * destination, or the destination is local (Secflows look ahead only for external ones).
    */
-  #dnsSettled(flow: Flow, dst: number): boolean {
+  #dnsSettled(slot: number, dst: number): boolean {
     if (isLocal(dst)) return true;
     const list = this.harvest.byAddress.get(dst);
     if (!list) return false;
-    const start = flow.start / 1e6;
+    const start = this.#c.first[slot] / 1e6;
     for (const h of list) if (h.time <= start) return true;
     return false;
   }
 
-  /** Applies the DNS name and the rule-4 verdict known now. */
-  #settle(flow: Flow, conditional: boolean, dst: number): void {
-    if (conditional) {
-      flow.sample = this.harvest.localLookups ? "local-dns" : this.#keptOrLocal(flow);
-      if (flow.sample !== "kept") flow.secflow = undefined;
-    }
-    if (flow.ipVersion !== 4) return;
+  /**
+   * Applies the DNS name and the rule-4 verdict known now to the flow in `slot`. A conditional
+   * flow (DNS between private addresses) is local by its addresses (#verdict): local-dns when the
+   * capture holds local lookups (SECFLOW.md rule 4), else local-only.
+   */
+  #settle(slot: number, conditional: boolean, dst: number): void {
+    const c = this.#c;
+    if (conditional) c.verdict[slot] = this.harvest.localLookups ? V.LocalDns : V.LocalOnly;
+    if (c.key[slot * KEY_WIDTH] >> 8 !== 4) return;
     const list = this.harvest.byAddress.get(dst);
     if (!list || list.length === 0) return;
     // As Secflows name destinations: the latest answer at or before the start, else the first.
-    const start = microsToSeconds(flow.start);
+    const start = microsToSeconds(c.first[slot]);
     let best: { name: string; time: number } | undefined;
     let earliest = list[0];
     for (const h of list) {
@@ -722,23 +712,11 @@ export class FlowsEngine implements PacketSink {
     }
     // A local destination is never named by a later answer (SECFLOW.md section 4).
     if (!best && isLocal(dst)) return;
-    const name = (best ?? earliest).name;
-    const dnsName: FlowName = { name, source: "dns" };
-    flow.names = flow.names.length === 0 ? [dnsName] : [
-      dnsName,
-      ...flow.names.filter((n) => n.source !== "dns"),
-    ];
-  }
-
-  #keptOrLocal(flow: Flow): SampleVerdict {
-    const s = ipv4Number(flow.srcIp), d = ipv4Number(flow.dstIp);
-    return isLocal(s) && isLocal(d) ? "local-only" : "kept";
-  }
-
-  /** The flow in `slot` as an object. */
-  #flowOf(slot: number): Flow {
-    const c = this.#c;
-    return flowObject(c, slot, VERDICTS[c.verdict[slot]], this.#path(c.path[slot]));
+    const dnsName: FlowName = { name: (best ?? earliest).name, source: "dns" };
+    // The engine's own names are SNI and HTTP Host: the DNS name goes first.
+    const names = c.names[slot];
+    if (names === undefined) c.names[slot] = [dnsName];
+    else names.unshift(dnsName);
   }
 
   #path(ctx: number): TunnelHop[] {
@@ -769,7 +747,7 @@ export class FlowsEngine implements PacketSink {
     let n = 0;
     while (this.#cursor < this.#used && n < max) {
       const slot = this.#cursor++;
-      if (c.serial[slot] >= 0) {
+      if ((c.flags[slot] & F_ENDED) === 0) {
         this.#finishSlot(slot);
         n++;
       }
@@ -782,13 +760,14 @@ export class FlowsEngine implements PacketSink {
     while (!this.finishSome(1 << 30));
     const held = this.#held;
     this.#held = [];
-    for (const flow of held) {
-      const conditional = flow.sample === "local-dns";
-      if (conditional) flow.sample = "kept";
-      this.#settle(flow, conditional, this.#dstOf(flow));
+    const c = this.#c;
+    for (const slot of held) {
+      this.#settle(slot, (c.flags[slot] & F_COND_DNS) !== 0, this.#dstOf(slot));
     }
-    if (!this.#streaming) held.sort((x, y) => x.start - y.start);
-    for (const flow of held) this.#emit(flow);
+    // Start order; flows that began with the same packet in the order it made them (a tunnel's
+    // carrier before what it carries).
+    if (!this.#streaming) held.sort((x, y) => c.first[x] - c.first[y] || c.serial[x] - c.serial[y]);
+    for (const slot of held) this.#release(slot);
     if (this.stats.orphanFragments > 0) {
       this.warnings.push(
         `${this.stats.orphanFragments} later fragments came without their first fragment (no ports): not counted in any flow`,
