@@ -63,15 +63,27 @@ function word(at: number, h: number): void {
   DIGEST[at + 3] = h & 255;
 }
 
-/** Base64 of {@link DIGEST} (20 bytes: 27 characters and one `=`). */
-function digestBase64(): string {
-  let out = "";
+/** `1:` and the base64 of {@link DIGEST} (20 bytes: 27 characters and one `=`), as bytes. */
+const TEXT = new Uint8Array(30);
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+
+/** Writes `1:` and the base64 of {@link DIGEST} into `out` at `at`; returns the end (at + 30). */
+function putDigest(out: Uint8Array, at: number): number {
+  out[at++] = 49; // 1
+  out[at++] = 58; // :
   for (let i = 0; i < 18; i += 3) {
     const v = (DIGEST[i] << 16) | (DIGEST[i + 1] << 8) | DIGEST[i + 2];
-    out += B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + B64[v & 63];
+    out[at++] = B64_CODES[v >> 18];
+    out[at++] = B64_CODES[(v >> 12) & 63];
+    out[at++] = B64_CODES[(v >> 6) & 63];
+    out[at++] = B64_CODES[v & 63];
   }
   const v = (DIGEST[18] << 16) | (DIGEST[19] << 8);
-  return out + B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + "=";
+  out[at++] = B64_CODES[v >> 18];
+  out[at++] = B64_CODES[(v >> 12) & 63];
+  out[at++] = B64_CODES[(v >> 6) & 63];
+  out[at++] = 61; // =
+  return at;
 }
 
 const input = new Uint8Array(2 + 16 + 16 + 2 + 4);
@@ -120,6 +132,44 @@ export function communityIdOfWords(
   dp: number,
   icmpOneWay: boolean,
 ): string {
+  digestOf(version, src, srcAt, dst, dstAt, proto, sp, dp, icmpOneWay);
+  putDigest(TEXT, 0);
+  return String.fromCharCode(...TEXT);
+}
+
+/**
+ * {@link communityIdOfWords} written as its 30 bytes into `out` at `at` (no string made);
+ * returns the end.
+ */
+export function putCommunityIdOfWords(
+  version: 4 | 6,
+  src: Int32Array,
+  srcAt: number,
+  dst: Int32Array,
+  dstAt: number,
+  proto: number,
+  sp: number,
+  dp: number,
+  icmpOneWay: boolean,
+  out: Uint8Array,
+  at: number,
+): number {
+  digestOf(version, src, srcAt, dst, dstAt, proto, sp, dp, icmpOneWay);
+  return putDigest(out, at);
+}
+
+/** The SHA-1 of a flow's Community ID input, into {@link DIGEST}. */
+function digestOf(
+  version: 4 | 6,
+  src: Int32Array,
+  srcAt: number,
+  dst: Int32Array,
+  dstAt: number,
+  proto: number,
+  sp: number,
+  dp: number,
+  icmpOneWay: boolean,
+): void {
   const n = version === 4 ? 1 : 4;
   const icmp = proto === 1 || proto === 58;
   const ports = proto === 6 || proto === 17 || proto === 132 || icmp;
@@ -140,7 +190,6 @@ export function communityIdOfWords(
     input[at++] = b & 255;
   }
   sha1Short(input, at);
-  return "1:" + digestBase64();
 }
 
 /**

@@ -41,7 +41,7 @@ import {
   KEY_WIDTH,
   V,
 } from "./_columns.ts";
-import { flowObject } from "./_flow_object.ts";
+import { FlowRow } from "./_flow_row.ts";
 import { BLOCKED_PORTS, ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
 import { addressText } from "./text.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
@@ -50,7 +50,6 @@ import { QuicHello } from "./quic.ts";
 import {
   DEFAULT_MAX_FLOWS,
   DEFAULT_MAX_TUNNEL_DEPTH,
-  type Flow,
   type FlowEngineOptions,
   type FlowEngineStats,
   type FlowName,
@@ -74,7 +73,8 @@ export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
 
 /**
  * The flow engine: a {@link PacketSink}. Finished flows go to `emit` (as they end when
- * streaming, else at {@link finish}, in start order).
+ * streaming, else at {@link finish}, in start order) as one {@link FlowRow} pointed at each in
+ * turn: read it in the call, or keep `row.toFlow()`.
  *
  * @example
  * ```ts
@@ -82,7 +82,7 @@ export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
  * import { FlowsEngine } from "./engine.ts";
  * import type { Flow } from "./types.ts";
  * const flows: Flow[] = [];
- * const engine = new FlowsEngine((f) => flows.push(f));
+ * const engine = new FlowsEngine((row) => flows.push(row.toFlow()));
  * // Ethernet, IPv4 UDP 10.0.0.2:50000 -> 93.184.216.34:443
  * const frame = Uint8Array.fromHex(
  *   "0000000000020000000000010800" + "4500001c0000000040110000" + "0a0000025db8d822" +
@@ -111,7 +111,7 @@ export class FlowsEngine implements PacketSink {
   /** Warnings raised while reading (the table filling up, ...). */
   readonly warnings: string[] = [];
 
-  #emit: (flow: Flow) => void;
+  #emit: (row: FlowRow) => void;
   #maxFlows: number;
   #maxDepth: number;
   #streaming: boolean;
@@ -141,18 +141,17 @@ export class FlowsEngine implements PacketSink {
    * all of them: a held slot keeps its columns and is freed once its flow is emitted.
    */
   #held: number[] = [];
-  /** The object emitted, when one is reused for every flow ({@link FlowEngineOptions.reuse}). */
-  #reused: Flow | undefined;
+  /** The one row emitted, pointed at each flow in turn. */
+  #row = new FlowRow(this.#c, (path) => this.#path(path));
   #heldWarned = false;
   #fullWarned = false;
   #ctxWarned = false;
 
-  constructor(emit: (flow: Flow) => void, options: FlowEngineOptions = {}) {
+  constructor(emit: (row: FlowRow) => void, options: FlowEngineOptions = {}) {
     this.#emit = emit;
     this.#maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.#maxDepth = Math.max(0, options.maxTunnelDepth ?? DEFAULT_MAX_TUNNEL_DEPTH);
     this.#streaming = options.streaming ?? true;
-    if (options.reuse) this.#reused = {} as Flow;
   }
 
   /** Flows in the table now. */
@@ -670,10 +669,10 @@ export class FlowsEngine implements PacketSink {
     this.#held.push(slot);
   }
 
-  /** Emits the flow in `slot` as an object and frees the slot. */
+  /** Emits the flow in `slot` (the row pointed at it) and frees the slot. */
   #release(slot: number): void {
     const c = this.#c;
-    this.#emit(flowObject(c, slot, this.#path(c.path[slot]), this.#reused));
+    this.#emit(this.#row.at(slot));
     c.names[slot] = undefined;
     this.#free.push(slot);
   }

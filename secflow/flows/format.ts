@@ -3,7 +3,7 @@
  * Elastic Common Schema names (`--ecs`, docs/FLOWS.md has the mapping), and CSV cells. Pure.
  * @module
  */
-import type { Flow, TunnelHop } from "./types.ts";
+import type { Flow, FlowName, TunnelHop } from "./types.ts";
 import { FLOW_KEYS } from "./types.ts";
 
 /** A flow as one JSON line, keys in {@link FLOW_KEYS} order (`tcpFlags`, `uid` and `fragments` after them). */
@@ -31,10 +31,10 @@ export interface FirstNames {
   host?: string;
 }
 
-/** Fills `into` with the flow's first name of each source (DNS, SNI, HTTP Host) and returns it. */
-export function firstNames(f: Flow, into: FirstNames): FirstNames {
+/** Fills `into` with the first name of each source (DNS, SNI, HTTP Host) and returns it. */
+export function firstNames(names: readonly FlowName[], into: FirstNames): FirstNames {
   into.dns = into.sni = into.host = undefined;
-  for (const n of f.names) {
+  for (const n of names) {
     if (n.source === "dns") into.dns ??= n.name;
     else if (n.source === "sni") into.sni ??= n.name;
     else into.host ??= n.name;
@@ -56,7 +56,7 @@ const q = JSON.stringify;
  * supply (addresses, Community ID, names) is escaped: a log is input like any other.
  */
 export function flowEcs(f: Flow): string {
-  const { dns, sni, host } = firstNames(f, {});
+  const { dns, sni, host } = firstNames(f.names, {});
   const ports = hasPorts(f.protocol);
   // Times are digits and punctuation (isoMicros): no escaping needed.
   const start = `"${f.startTime}"`;

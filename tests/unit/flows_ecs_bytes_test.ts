@@ -6,7 +6,14 @@
 import assert from "node:assert/strict";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
 import { flowEcs } from "../../secflow/flows/format.ts";
-import { isoMicros, isoMicrosCached } from "../../secflow/flows/text.ts";
+import {
+  isoMicros,
+  isoMicrosCached,
+  putInteger,
+  putIpv4,
+  putIsoMicros,
+} from "../../secflow/flows/text.ts";
+import { ipToString } from "../../secflow/net.ts";
 import type { Flow, FlowName } from "../../secflow/flows/types.ts";
 
 const base: Flow = {
@@ -116,4 +123,25 @@ Deno.test("flow times: the minute-cached ISO text equals the full computation, i
   }
   points.push(253402300800e6, -62167219201e6, 59999999, 60000000, Infinity, NaN);
   for (const us of points) assert.equal(isoMicrosCached(us), isoMicros(us), `${us}`);
+  // The same text written as bytes (the ECS writer's way for the engine's rows).
+  const buf = new Uint8Array(64);
+  for (const us of points) {
+    const end = putIsoMicros(us, buf, 3);
+    assert.equal(new TextDecoder().decode(buf.subarray(3, end)), isoMicros(us), `${us}`);
+  }
+});
+
+Deno.test("addresses and integers written as bytes equal their text", () => {
+  const buf = new Uint8Array(32);
+  const text = (end: number) => new TextDecoder().decode(buf.subarray(1, end));
+  for (const ip of [0, 1, 9, 10, 99, 100, 255, 0x0a000002, 0xc0a80101, 0xffffffff, 0x01020304]) {
+    assert.equal(text(putIpv4(ip, buf, 1)), ipToString(ip));
+  }
+  for (let i = 0; i < 2000; i++) {
+    const ip = (i * 2654435761) >>> 0;
+    assert.equal(text(putIpv4(ip, buf, 1)), ipToString(ip));
+  }
+  for (const n of [0, 1, 9, 10, 99, 100, 443, 1023, 49151, 65535, 2 ** 31 - 1]) {
+    assert.equal(text(putInteger(n, buf, 1)), String(n));
+  }
 });
