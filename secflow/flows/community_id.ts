@@ -63,11 +63,20 @@ function word(at: number, h: number): void {
   DIGEST[at + 3] = h & 255;
 }
 
-/** `1:` and the base64 of {@link DIGEST} (20 bytes: 27 characters and one `=`), as bytes. */
-const TEXT = new Uint8Array(30);
+/** Base64 of {@link DIGEST} (20 bytes: 27 characters and one `=`). */
+function digestBase64(): string {
+  let out = "";
+  for (let i = 0; i < 18; i += 3) {
+    const v = (DIGEST[i] << 16) | (DIGEST[i + 1] << 8) | DIGEST[i + 2];
+    out += B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + B64[v & 63];
+  }
+  const v = (DIGEST[18] << 16) | (DIGEST[19] << 8);
+  return out + B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + "=";
+}
+
 const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
 
-/** Writes `1:` and the base64 of {@link DIGEST} into `out` at `at`; returns the end (at + 30). */
+/** {@link digestBase64} after `1:`, written as bytes into `out` at `at`; returns the end (at + 30). */
 function putDigest(out: Uint8Array, at: number): number {
   out[at++] = 49; // 1
   out[at++] = 58; // :
@@ -133,8 +142,7 @@ export function communityIdOfWords(
   icmpOneWay: boolean,
 ): string {
   digestOf(version, src, srcAt, dst, dstAt, proto, sp, dp, icmpOneWay);
-  putDigest(TEXT, 0);
-  return String.fromCharCode(...TEXT);
+  return "1:" + digestBase64();
 }
 
 /**

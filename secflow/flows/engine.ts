@@ -21,6 +21,7 @@ import { LINK_TYPES } from "../decode.ts";
 import { DnsHarvest } from "../dns.ts";
 import { microsToSeconds } from "../format.ts";
 import { isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
+import { grown } from "../_int_table.ts";
 import { KeyTable } from "./_key_table.ts";
 import {
   Columns,
@@ -121,6 +122,11 @@ export class FlowsEngine implements PacketSink {
   #free: number[] = [];
   #used = 0;
   #live = 0;
+  /**
+   * The slots of live flows, `#live` of them (each one's place in `Columns.place`): what a sweep
+   * visits, not every slot ever used (ended flows that wait for the end keep theirs).
+   */
+  #liveSlots = new Int32Array(1024);
   #serial = 0;
   #contexts = new KeyTable(3, 1 << 8);
   #paths = new KeyTable(4, 1 << 8);
@@ -543,7 +549,11 @@ export class FlowsEngine implements PacketSink {
       slot = this.#used++;
       if (slot >= c.cap) c.grow();
     }
-    this.#live++;
+    if (this.#live >= this.#liveSlots.length) {
+      this.#liveSlots = grown(this.#liveSlots, this.#liveSlots.length * 2);
+    }
+    c.place[slot] = this.#live;
+    this.#liveSlots[this.#live++] = slot;
     this.#table.insert(slot);
     c.key.set(this.#table.key, slot * KEY_WIDTH);
     const d = this.#d;
@@ -611,10 +621,14 @@ export class FlowsEngine implements PacketSink {
     const now = this.#now;
     this.#nextSweep = now + SWEEP_EVERY;
     const c = this.#c;
-    for (let slot = 0; slot < this.#used; slot++) {
-      if ((c.flags[slot] & F_ENDED) !== 0) continue;
-      if (now - c.last[slot] > this.#timeout(slot)) this.#finishSlot(slot);
+    const idle: number[] = [];
+    for (let i = 0; i < this.#live; i++) {
+      const slot = this.#liveSlots[i];
+      if (now - c.last[slot] > this.#timeout(slot)) idle.push(slot);
     }
+    // In slot order, which is how they have always come out.
+    idle.sort((x, y) => x - y);
+    for (const slot of idle) this.#finishSlot(slot);
   }
 
   /** Emits the flow in `slot` and frees the slot. */
@@ -627,7 +641,10 @@ export class FlowsEngine implements PacketSink {
     }
     c.flags[slot] |= F_ENDED;
     if (this.#quic.size > 0) this.#quic.delete(slot);
-    this.#live--;
+    const place = c.place[slot];
+    const last = this.#liveSlots[--this.#live];
+    this.#liveSlots[place] = last;
+    c.place[last] = place;
     this.#out(slot);
   }
 

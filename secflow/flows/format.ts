@@ -6,14 +6,43 @@
 import type { Flow, FlowName, TunnelHop } from "./types.ts";
 import { FLOW_KEYS } from "./types.ts";
 
-/** A flow as one JSON line, keys in {@link FLOW_KEYS} order (`tcpFlags`, `uid` and `fragments` after them). */
+/**
+ * A flow as one JSON line, keys in {@link FLOW_KEYS} order (`tcpFlags`, `fragments` and `uid`
+ * after them; absent ones left out). Each field read once by name: a loop over the key list read
+ * them by computed key, several times slower (a test checks the order against FLOW_KEYS).
+ */
 export function flowJson(f: Flow): string {
-  const o: Record<string, unknown> = {};
-  for (const k of FLOW_KEYS) if (f[k] !== undefined) o[k] = f[k];
-  if (f.tcpFlags) o.tcpFlags = f.tcpFlags;
-  if (f.fragments !== undefined) o.fragments = f.fragments;
-  if (f.uid !== undefined) o.uid = f.uid;
-  return JSON.stringify(o);
+  return JSON.stringify(
+    {
+      start: f.start,
+      end: f.end,
+      duration: f.duration,
+      startTime: f.startTime,
+      endTime: f.endTime,
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      dstIp: f.dstIp,
+      dstPort: f.dstPort,
+      ipVersion: f.ipVersion,
+      protocol: f.protocol,
+      transport: f.transport,
+      srcPackets: f.srcPackets,
+      srcBytes: f.srcBytes,
+      srcIpBytes: f.srcIpBytes,
+      dstPackets: f.dstPackets,
+      dstBytes: f.dstBytes,
+      dstIpBytes: f.dstIpBytes,
+      communityId: f.communityId,
+      vlans: f.vlans,
+      tunnel: f.tunnel,
+      names: f.names,
+      sample: f.sample,
+      secflow: f.secflow,
+      tcpFlags: f.tcpFlags || undefined,
+      fragments: f.fragments,
+      uid: f.uid,
+    } satisfies Record<(typeof FLOW_KEYS)[number] | "tcpFlags" | "fragments" | "uid", unknown>,
+  );
 }
 
 /** A tunnel path as text: `gre 10.0.0.1>10.0.0.2 / vxlan 42`. */

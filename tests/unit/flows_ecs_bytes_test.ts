@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
-import { flowEcs } from "../../secflow/flows/format.ts";
+import { flowEcs, flowJson } from "../../secflow/flows/format.ts";
 import {
   isoMicros,
   isoMicrosCached,
@@ -14,7 +14,7 @@ import {
   putIsoMicros,
 } from "../../secflow/flows/text.ts";
 import { ipToString } from "../../secflow/net.ts";
-import type { Flow, FlowName } from "../../secflow/flows/types.ts";
+import { type Flow, FLOW_KEYS, type FlowName } from "../../secflow/flows/types.ts";
 
 const base: Flow = {
   start: 1700000000123456,
@@ -144,4 +144,39 @@ Deno.test("addresses and integers written as bytes equal their text", () => {
   for (const n of [0, 1, 9, 10, 99, 100, 443, 1023, 49151, 65535, 2 ** 31 - 1]) {
     assert.equal(text(putInteger(n, buf, 1)), String(n));
   }
+});
+
+Deno.test("--ndjson: a flow's keys in FLOW_KEYS order, then tcpFlags, fragments and uid; absent ones left out", () => {
+  const full: Flow = {
+    ...base,
+    secflow: { src: "10.0.0.2:50000", dst: "93.184.216.34:443" },
+    fragments: 2,
+    uid: "C1",
+  };
+  assert.deepEqual(Object.keys(JSON.parse(flowJson(full))), [
+    ...FLOW_KEYS,
+    "tcpFlags",
+    "fragments",
+    "uid",
+  ]);
+  const bare: Flow = { ...base, tcpFlags: undefined };
+  assert.deepEqual(
+    Object.keys(JSON.parse(flowJson(bare))),
+    FLOW_KEYS.filter((k) => k !== "secflow"),
+  );
+  // Read by name, not by key: the same text as the object itself gives (undefined dropped).
+  assert.equal(
+    flowJson(full),
+    JSON.stringify(full, [
+      ...FLOW_KEYS,
+      "tcpFlags",
+      "syn",
+      "fin",
+      "rst",
+      "src",
+      "dst",
+      "fragments",
+      "uid",
+    ]),
+  );
 });
