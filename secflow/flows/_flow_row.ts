@@ -20,7 +20,7 @@ import {
   KEY_WIDTH,
   VERDICTS,
 } from "./_columns.ts";
-import { communityIdOfWords, putCommunityIdOfWords } from "./community_id.ts";
+import { hashFlowKey, lastCommunityId, putLastCommunityId } from "./community_id.ts";
 import { type TextBytes, TextField } from "./ecs_bytes.ts";
 import {
   addressText,
@@ -140,18 +140,8 @@ export class FlowRow implements Flow, TextBytes {
     return this.#c.count[this.#dstCounts + 2];
   }
   get communityId(): string {
-    const k = this.#c.key;
-    return communityIdOfWords(
-      this.#version,
-      k,
-      this.#srcAt,
-      k,
-      this.#dstAt,
-      this.#proto,
-      this.#srcPort,
-      this.#dstPort,
-      (this.#flags & F_ONE_WAY) !== 0,
-    );
+    this.#hashKey();
+    return lastCommunityId();
   }
   get vlans(): number[] {
     const word = this.#c.key[this.#o + 1];
@@ -244,19 +234,8 @@ export class FlowRow implements Flow, TextBytes {
         return at;
       }
       case TextField.CommunityId:
-        return putCommunityIdOfWords(
-          this.#version,
-          k,
-          this.#srcAt,
-          k,
-          this.#dstAt,
-          this.#proto,
-          this.#srcPort,
-          this.#dstPort,
-          (this.#flags & F_ONE_WAY) !== 0,
-          buf,
-          at,
-        );
+        this.#hashKey();
+        return putLastCommunityId(buf, at);
       case TextField.SecflowSrc:
       case TextField.SecflowDst: {
         const ports = this.#secflowEnds();
@@ -267,6 +246,22 @@ export class FlowRow implements Flow, TextBytes {
         return putInteger(ends[i + 1], buf, at);
       }
     }
+  }
+
+  /** Hashes the flow's Community ID input ({@link hashFlowKey}). */
+  #hashKey(): void {
+    const k = this.#c.key;
+    hashFlowKey(
+      this.#version,
+      k,
+      this.#srcAt,
+      k,
+      this.#dstAt,
+      this.#proto,
+      this.#srcPort,
+      this.#dstPort,
+      (this.#flags & F_ONE_WAY) !== 0,
+    );
   }
 
   /**

@@ -125,49 +125,25 @@ function less(
   return ap < bp;
 }
 
-/**
- * The Community ID of a flow from `src` to `dst` (addresses as four big-endian int32 words from
- * `srcAt`/`dstAt`, IPv4 in the first word), `proto`, ports (ICMP: type and paired type or code),
- * with seed 0.
- */
-export function communityIdOfWords(
-  version: 4 | 6,
-  src: Int32Array,
-  srcAt: number,
-  dst: Int32Array,
-  dstAt: number,
-  proto: number,
-  sp: number,
-  dp: number,
-  icmpOneWay: boolean,
-): string {
-  digestOf(version, src, srcAt, dst, dstAt, proto, sp, dp, icmpOneWay);
+/** The Community ID of the flow {@link hashFlowKey} hashed last. */
+export function lastCommunityId(): string {
   return "1:" + digestBase64();
 }
 
 /**
- * {@link communityIdOfWords} written as its 30 bytes into `out` at `at` (no string made);
- * returns the end.
+ * The Community ID of the flow {@link hashFlowKey} hashed last, written as its 30 bytes into
+ * `out` at `at` (no string made); returns the end.
  */
-export function putCommunityIdOfWords(
-  version: 4 | 6,
-  src: Int32Array,
-  srcAt: number,
-  dst: Int32Array,
-  dstAt: number,
-  proto: number,
-  sp: number,
-  dp: number,
-  icmpOneWay: boolean,
-  out: Uint8Array,
-  at: number,
-): number {
-  digestOf(version, src, srcAt, dst, dstAt, proto, sp, dp, icmpOneWay);
+export function putLastCommunityId(out: Uint8Array, at: number): number {
   return putDigest(out, at);
 }
 
-/** The SHA-1 of a flow's Community ID input, into {@link DIGEST}. */
-function digestOf(
+/**
+ * Hashes the Community ID input of a flow from `src` to `dst` (addresses as four big-endian int32
+ * words from `srcAt`/`dstAt`, IPv4 in the first word), `proto`, ports (ICMP: type and paired type
+ * or code), with seed 0. Its text is then {@link lastCommunityId} or {@link putLastCommunityId}.
+ */
+export function hashFlowKey(
   version: 4 | 6,
   src: Int32Array,
   srcAt: number,
@@ -232,7 +208,8 @@ export function communityId(
   if (!s || !d || s.version !== d.version) {
     throw new Error(`not a pair of IP addresses: ${src} ${dst}`);
   }
-  return communityIdOfWords(s.version, s.words, 0, d.words, 0, proto, sp, dp, icmpOneWay);
+  hashFlowKey(s.version, s.words, 0, d.words, 0, proto, sp, dp, icmpOneWay);
+  return lastCommunityId();
 }
 
 /** An address as four int32 words and its version, or undefined when it is not one. */

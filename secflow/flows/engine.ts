@@ -13,7 +13,12 @@
  * a closed TCP connection (FIN both ways, or RST) sees a new SYN. IPv4 and IPv6 fragments are not
  * reassembled but counted as Zeek counts a reassembled datagram: the first fragment (which holds
  * the ports) is one packet, later fragments add their bytes to the IP bytes of the same flow and
- * direction. Objects and strings are made only when a flow is emitted.
+ * direction.
+ *
+ * No object is made per flow, even when it is emitted: a flow that ended but must wait for the
+ * end (its DNS name or verdict can still change) keeps its slot, and emitting a flow points one
+ * {@link FlowRow} at its slot; the consumer reads the fields it needs (as text, or as bytes) and
+ * copies the row into an object only if it keeps the flow. Then the slot is reused.
  * @module
  */
 import type { PacketSink } from "../capture_reader.ts";
