@@ -3,7 +3,7 @@
  * sample column), a JSON array, CSV, NDJSON (one flow a line, written as flows end) or ECS NDJSON.
  * @module
  */
-import { readFlowBatches, visitFlows } from "../io/flows.ts";
+import { readFlowBatches, visitFlowViews } from "../io/flows.ts";
 import {
   FLOW_CSV_KEYS,
   flowCells,
@@ -122,7 +122,7 @@ export async function flowsView(
   const all: Flow[] = [];
   let total = 0;
   let shown = 0;
-  // Streamed lines are written as each flow ends, from one reused flow object (none is kept).
+  // Streamed lines are written as each flow ends, from the engine's row (no flow object).
   const writeLine = (f: Flow) => {
     total++;
     if (!keep(f) || (o.top !== undefined && shown >= o.top)) return;
@@ -138,7 +138,7 @@ export async function flowsView(
       onWarning: o.quiet ? undefined : (w: string) => ctx.err(`warning: ${w}`),
     };
     if (streamed) {
-      await visitFlows(input, writeLine, { ...options, streaming: true });
+      await visitFlowViews(input, writeLine, { ...options, streaming: true });
       continue;
     }
     const it = readFlowBatches(input, { ...options, streaming: false });

@@ -9,6 +9,7 @@ import type { ChunkSource } from "../secflow/convert_capture.ts";
 import { detect } from "../secflow/detect.ts";
 import { InputError } from "../secflow/errors.ts";
 import { FlowsEngine } from "../secflow/flows/engine.ts";
+import { FlowRow } from "../secflow/flows/_flow_row.ts";
 import { FLOW_LINK_TYPES } from "../secflow/flows/decode.ts";
 import { ConnLogFlows } from "../secflow/flows/zeek_conn.ts";
 import type { Flow, FlowOptions, FlowSummary } from "../secflow/flows/types.ts";
@@ -93,7 +94,26 @@ export async function* readFlowBatches(
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function visitFlows(
+export function visitFlows(
+  path: string,
+  visit: (flow: Flow) => void,
+  options: FlowOptions = {},
+): Promise<FlowSummary> {
+  const reused = {} as Flow;
+  return visitFlowViews(
+    path,
+    (flow) => visit(flow instanceof FlowRow ? flow.toFlow(reused) : flow),
+    options,
+  );
+}
+
+/**
+ * {@link visitFlows} without even the copy into a plain object: a flow of a capture is the flow
+ * engine's row itself (its fields getters over the engine's columns, valid during the call;
+ * `JSON.stringify` gives the flow, spreading does not copy it). What `view --ndjson` and `--ecs`
+ * use: the ECS byte writer writes a row's times, addresses and Community ID from its numbers.
+ */
+export async function visitFlowViews(
   path: string,
   visit: (flow: Flow) => void,
   options: FlowOptions = {},
@@ -107,7 +127,7 @@ export async function visitFlows(
       visit(r.value);
     }
   }
-  const run = pump(() => source.content(), source.name, options, visit, true);
+  const run = pump(() => source.content(), source.name, options, visit);
   while (true) {
     const r = await run.next();
     if (r.done) return r.value;
@@ -183,7 +203,7 @@ export async function* flowBatchesOf(
 ): AsyncGenerator<Flow[], FlowSummary, undefined> {
   const source: ChunkSource = data instanceof Uint8Array ? () => [data] : data;
   const ready: Flow[] = [];
-  const run = pump(source, name, options, (f) => ready.push(f), false);
+  const run = pump(source, name, options, (row) => ready.push(row.toFlow()));
   while (true) {
     const r = await run.next();
     if (ready.length > 0) yield ready.splice(0);
@@ -192,22 +212,21 @@ export async function* flowBatchesOf(
 }
 
 /**
- * Reads a capture through the flow engine into `emit`, pausing (a `yield`) after each chunk and
- * each part of the end, where a consumer takes what was emitted: the end of a big capture is not
- * one burst held in memory. `reuse`: the engine emits one object, filled in anew for each flow.
+ * Reads a capture through the flow engine into `emit` (one row, pointed at each flow in turn),
+ * pausing (a `yield`) after each chunk and each part of the end, where a consumer takes what was
+ * emitted: the end of a big capture is not one burst held in memory.
  */
 async function* pump(
   source: ChunkSource,
   name: string,
   options: FlowOptions,
-  emit: (flow: Flow) => void,
-  reuse: boolean,
+  emit: (row: FlowRow) => void,
 ): AsyncGenerator<void, FlowSummary, undefined> {
   let flows = 0;
-  const engine = new FlowsEngine((f) => {
+  const engine = new FlowsEngine((row) => {
     flows++;
-    emit(f);
-  }, { ...options, reuse });
+    emit(row);
+  }, options);
   const reader = new CaptureReader(engine, name);
   let warned = 0;
   const warnings: string[] = [];

@@ -56,6 +56,8 @@ export class Columns {
   flags: Int32Array;
   /** The order flows were made in (interned tunnel paths name carriers by it). */
   serial: Int32Array;
+  /** A live flow's place in the engine's list of live slots. */
+  place: Int32Array;
   verdict: Uint8Array;
   budget: Uint8Array;
   fragments: Int32Array;
@@ -71,6 +73,7 @@ export class Columns {
     this.key = new Int32Array(cap * KEY_WIDTH);
     this.flags = new Int32Array(cap);
     this.serial = new Int32Array(cap);
+    this.place = new Int32Array(cap);
     this.verdict = new Uint8Array(cap);
     this.budget = new Uint8Array(cap);
     this.fragments = new Int32Array(cap);
@@ -87,6 +90,7 @@ export class Columns {
     this.key = g(this.key, KEY_WIDTH);
     this.flags = g(this.flags);
     this.serial = g(this.serial);
+    this.place = g(this.place);
     this.verdict = g(this.verdict);
     this.budget = g(this.budget);
     this.fragments = g(this.fragments);

@@ -74,6 +74,27 @@ function digestBase64(): string {
   return out + B64[v >> 18] + B64[(v >> 12) & 63] + B64[(v >> 6) & 63] + "=";
 }
 
+const B64_CODES = Uint8Array.from(B64, (c) => c.charCodeAt(0));
+
+/** {@link digestBase64} after `1:`, written as bytes into `out` at `at`; returns the end (at + 30). */
+function putDigest(out: Uint8Array, at: number): number {
+  out[at++] = 49; // 1
+  out[at++] = 58; // :
+  for (let i = 0; i < 18; i += 3) {
+    const v = (DIGEST[i] << 16) | (DIGEST[i + 1] << 8) | DIGEST[i + 2];
+    out[at++] = B64_CODES[v >> 18];
+    out[at++] = B64_CODES[(v >> 12) & 63];
+    out[at++] = B64_CODES[(v >> 6) & 63];
+    out[at++] = B64_CODES[v & 63];
+  }
+  const v = (DIGEST[18] << 16) | (DIGEST[19] << 8);
+  out[at++] = B64_CODES[v >> 18];
+  out[at++] = B64_CODES[(v >> 12) & 63];
+  out[at++] = B64_CODES[(v >> 6) & 63];
+  out[at++] = 61; // =
+  return at;
+}
+
 const input = new Uint8Array(2 + 16 + 16 + 2 + 4);
 
 function put(words: Int32Array, from: number, n: number, at: number): number {
@@ -104,12 +125,25 @@ function less(
   return ap < bp;
 }
 
+/** The Community ID of the flow {@link hashFlowKey} hashed last. */
+export function lastCommunityId(): string {
+  return "1:" + digestBase64();
+}
+
 /**
- * The Community ID of a flow from `src` to `dst` (addresses as four big-endian int32 words from
- * `srcAt`/`dstAt`, IPv4 in the first word), `proto`, ports (ICMP: type and paired type or code),
- * with seed 0.
+ * The Community ID of the flow {@link hashFlowKey} hashed last, written as its 30 bytes into
+ * `out` at `at` (no string made); returns the end.
  */
-export function communityIdOfWords(
+export function putLastCommunityId(out: Uint8Array, at: number): number {
+  return putDigest(out, at);
+}
+
+/**
+ * Hashes the Community ID input of a flow from `src` to `dst` (addresses as four big-endian int32
+ * words from `srcAt`/`dstAt`, IPv4 in the first word), `proto`, ports (ICMP: type and paired type
+ * or code), with seed 0. Its text is then {@link lastCommunityId} or {@link putLastCommunityId}.
+ */
+export function hashFlowKey(
   version: 4 | 6,
   src: Int32Array,
   srcAt: number,
@@ -119,7 +153,7 @@ export function communityIdOfWords(
   sp: number,
   dp: number,
   icmpOneWay: boolean,
-): string {
+): void {
   const n = version === 4 ? 1 : 4;
   const icmp = proto === 1 || proto === 58;
   const ports = proto === 6 || proto === 17 || proto === 132 || icmp;
@@ -140,7 +174,6 @@ export function communityIdOfWords(
     input[at++] = b & 255;
   }
   sha1Short(input, at);
-  return "1:" + digestBase64();
 }
 
 /**
@@ -175,7 +208,8 @@ export function communityId(
   if (!s || !d || s.version !== d.version) {
     throw new Error(`not a pair of IP addresses: ${src} ${dst}`);
   }
-  return communityIdOfWords(s.version, s.words, 0, d.words, 0, proto, sp, dp, icmpOneWay);
+  hashFlowKey(s.version, s.words, 0, d.words, 0, proto, sp, dp, icmpOneWay);
+  return lastCommunityId();
 }
 
 /** An address as four int32 words and its version, or undefined when it is not one. */

@@ -10,10 +10,34 @@
  * else goes through `JSON.stringify` and `TextEncoder.encodeInto`, as the string path encodes it.
  * When the buffer fills it is handed to the sink, even in the middle of a line: the sink is a
  * byte stream (stdout), not a line printer.
+ *
+ * A flow that can write its text fields itself ({@link TextBytes}: the engine's rows, which hold
+ * numbers) writes them from its numbers into the buffer; no string is made for its times,
+ * addresses, Community ID or Secflow ends. Every other flow's fields are read as text.
  * @module
  */
 import { type FirstNames, firstNames, hasPorts, tunnelText } from "./format.ts";
 import type { Flow, FlowName } from "./types.ts";
+
+/** The text fields a {@link TextBytes} flow writes itself. */
+export const enum TextField {
+  Start,
+  End,
+  SrcIp,
+  DstIp,
+  CommunityId,
+  SecflowSrc,
+  SecflowDst,
+}
+
+/**
+ * A flow that writes its text fields as bytes: `putText` writes the field's text (what the
+ * field's getter would return, never needing a JSON escape, at most 64 bytes) at `at` of `buf`
+ * and returns where it ends. `SecflowSrc`/`SecflowDst` are asked only of a kept flow.
+ */
+export interface TextBytes {
+  putText(field: TextField, buf: Uint8Array, at: number): number;
+}
 
 const encoder = new TextEncoder();
 const latin = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
@@ -150,41 +174,65 @@ export class EcsWriter {
     } while (v > 0);
   }
 
-  /** The flow's ECS line and a newline: the bytes of `flowEcs(f) + "\n"`. */
   /** Reused by {@link write}: no object per line. */
   #first: FirstNames = {};
 
+  /** Writes a field of a {@link TextBytes} flow, raw (`quote`: in JSON quotes). */
+  #put(flow: TextBytes, field: TextField, quote: boolean): void {
+    this.#room(66);
+    const b = this.#buf;
+    let at = this.#at;
+    if (quote) b[at++] = 34;
+    at = flow.putText(field, b, at);
+    if (quote) b[at++] = 34;
+    this.#at = at;
+  }
+
+  /** The flow's ECS line and a newline: the bytes of `flowEcs(f) + "\n"`. */
   write(f: Flow): void {
-    const { dns, sni, host } = firstNames(f, this.#first);
-    const ports = hasPorts(f.protocol);
+    const direct = typeof (f as Partial<TextBytes>).putText === "function"
+      ? f as unknown as TextBytes
+      : undefined;
+    const names = f.names;
+    const { dns, sni, host } = firstNames(names, this.#first);
+    const protocol = f.protocol;
+    const ports = hasPorts(protocol);
+    const srcPackets = f.srcPackets, srcIpBytes = f.srcIpBytes;
+    const dstPackets = f.dstPackets, dstIpBytes = f.dstIpBytes;
+    const start = direct ? "" : f.startTime;
     this.#bytes(P_START);
-    this.#ascii(f.startTime);
+    if (direct) this.#put(direct, TextField.Start, false);
+    else this.#ascii(start);
     this.#bytes(P_EVENT);
-    this.#ascii(f.startTime);
+    if (direct) this.#put(direct, TextField.Start, false);
+    else this.#ascii(start);
     this.#bytes(P_END);
-    this.#ascii(f.endTime);
+    if (direct) this.#put(direct, TextField.End, false);
+    else this.#ascii(f.endTime);
     this.#bytes(P_DURATION);
     this.#number(f.duration * 1000);
     this.#bytes(P_SRC_IP);
-    this.#string(f.srcIp);
+    if (direct) this.#put(direct, TextField.SrcIp, true);
+    else this.#string(f.srcIp);
     if (ports) {
       this.#bytes(P_PORT);
       this.#number(f.srcPort);
     }
     this.#bytes(P_PACKETS);
-    this.#number(f.srcPackets);
+    this.#number(srcPackets);
     this.#bytes(P_BYTES);
-    this.#number(f.srcIpBytes);
+    this.#number(srcIpBytes);
     this.#bytes(P_DST_IP);
-    this.#string(f.dstIp);
+    if (direct) this.#put(direct, TextField.DstIp, true);
+    else this.#string(f.dstIp);
     if (ports) {
       this.#bytes(P_PORT);
       this.#number(f.dstPort);
     }
     this.#bytes(P_PACKETS);
-    this.#number(f.dstPackets);
+    this.#number(dstPackets);
     this.#bytes(P_BYTES);
-    this.#number(f.dstIpBytes);
+    this.#number(dstIpBytes);
     if (dns !== undefined) {
       this.#bytes(P_DOMAIN);
       this.#string(dns);
@@ -192,25 +240,32 @@ export class EcsWriter {
     this.#bytes(P_TRANSPORT);
     this.#string(f.transport);
     this.#bytes(P_IANA);
-    this.#number(f.protocol);
+    this.#number(protocol);
     this.#bytes(P_TYPE);
     this.#number(f.ipVersion);
-    if (f.communityId) {
+    if (direct) {
       this.#bytes(P_CID);
-      this.#string(f.communityId);
-    } else this.#bytes(P_NO_CID);
+      this.#put(direct, TextField.CommunityId, true);
+    } else {
+      const id = f.communityId;
+      if (id) {
+        this.#bytes(P_CID);
+        this.#string(id);
+      } else this.#bytes(P_NO_CID);
+    }
     this.#bytes(P_PACKETS);
-    this.#number(f.srcPackets + f.dstPackets);
+    this.#number(srcPackets + dstPackets);
     this.#bytes(P_BYTES);
-    this.#number(f.srcIpBytes + f.dstIpBytes);
-    if (f.vlans.length > 0) {
+    this.#number(srcIpBytes + dstIpBytes);
+    const vlans = f.vlans;
+    if (vlans.length > 0) {
       this.#bytes(P_VLAN);
-      this.#number(f.vlans[0]);
+      this.#number(vlans[0]);
       this.#bytes(P_VLAN_END);
     }
-    if (f.vlans.length > 1) {
+    if (vlans.length > 1) {
       this.#bytes(P_INNER);
-      this.#number(f.vlans[1]);
+      this.#number(vlans[1]);
       this.#bytes(P_INNER_END);
     }
     if (sni !== undefined) {
@@ -223,27 +278,41 @@ export class EcsWriter {
       this.#string(host.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1"));
       this.#bytes(P_CLOSE1);
     }
+    const sample = f.sample;
     this.#bytes(P_SAMPLE);
-    this.#ascii(f.sample);
+    this.#ascii(sample);
     this.#bytes(P_SRC_PAYLOAD);
     this.#number(f.srcBytes);
     this.#bytes(P_DST_PAYLOAD);
     this.#number(f.dstBytes);
-    if (f.secflow) {
-      this.#bytes(P_SECFLOW);
-      this.#string(f.secflow.src);
-      this.#bytes(P_SECFLOW_DST);
-      this.#string(f.secflow.dst);
-      this.#bytes(P_CLOSE1);
+    if (direct) {
+      if (sample === "kept") {
+        this.#bytes(P_SECFLOW);
+        this.#put(direct, TextField.SecflowSrc, true);
+        this.#bytes(P_SECFLOW_DST);
+        this.#put(direct, TextField.SecflowDst, true);
+        this.#bytes(P_CLOSE1);
+      }
+    } else {
+      const secflow = f.secflow;
+      if (secflow) {
+        this.#bytes(P_SECFLOW);
+        this.#string(secflow.src);
+        this.#bytes(P_SECFLOW_DST);
+        this.#string(secflow.dst);
+        this.#bytes(P_CLOSE1);
+      }
     }
-    if (f.tunnel.length > 0) {
+    const tunnel = f.tunnel;
+    if (tunnel.length > 0) {
       this.#bytes(P_TUNNEL);
-      this.#string(tunnelText(f.tunnel));
+      this.#string(tunnelText(tunnel));
     }
-    if (f.names.length > 0) this.#names(f.names);
-    if (f.uid !== undefined) {
+    if (names.length > 0) this.#names(names);
+    const uid = f.uid;
+    if (uid !== undefined) {
       this.#bytes(P_UID);
-      this.#string(f.uid);
+      this.#string(uid);
     }
     this.#bytes(P_LINE_END);
   }

@@ -13,7 +13,12 @@
  * a closed TCP connection (FIN both ways, or RST) sees a new SYN. IPv4 and IPv6 fragments are not
  * reassembled but counted as Zeek counts a reassembled datagram: the first fragment (which holds
  * the ports) is one packet, later fragments add their bytes to the IP bytes of the same flow and
- * direction. Objects and strings are made only when a flow is emitted.
+ * direction.
+ *
+ * No object is made per flow, even when it is emitted: a flow that ended but must wait for the
+ * end (its DNS name or verdict can still change) keeps its slot, and emitting a flow points one
+ * {@link FlowRow} at its slot; the consumer reads the fields it needs (as text, or as bytes) and
+ * copies the row into an object only if it keeps the flow. Then the slot is reused.
  * @module
  */
 import type { PacketSink } from "../capture_reader.ts";
@@ -21,6 +26,7 @@ import { LINK_TYPES } from "../decode.ts";
 import { DnsHarvest } from "../dns.ts";
 import { microsToSeconds } from "../format.ts";
 import { isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
+import { grown } from "../_int_table.ts";
 import { KeyTable } from "./_key_table.ts";
 import {
   Columns,
@@ -41,7 +47,7 @@ import {
   KEY_WIDTH,
   V,
 } from "./_columns.ts";
-import { flowObject } from "./_flow_object.ts";
+import { FlowRow } from "./_flow_row.ts";
 import { BLOCKED_PORTS, ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
 import { addressText } from "./text.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
@@ -50,7 +56,6 @@ import { QuicHello } from "./quic.ts";
 import {
   DEFAULT_MAX_FLOWS,
   DEFAULT_MAX_TUNNEL_DEPTH,
-  type Flow,
   type FlowEngineOptions,
   type FlowEngineStats,
   type FlowName,
@@ -74,7 +79,8 @@ export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
 
 /**
  * The flow engine: a {@link PacketSink}. Finished flows go to `emit` (as they end when
- * streaming, else at {@link finish}, in start order).
+ * streaming, else at {@link finish}, in start order) as one {@link FlowRow} pointed at each in
+ * turn: read it in the call, or keep `row.toFlow()`.
  *
  * @example
  * ```ts
@@ -82,7 +88,7 @@ export type { FlowEngineOptions, FlowEngineStats } from "./types.ts";
  * import { FlowsEngine } from "./engine.ts";
  * import type { Flow } from "./types.ts";
  * const flows: Flow[] = [];
- * const engine = new FlowsEngine((f) => flows.push(f));
+ * const engine = new FlowsEngine((row) => flows.push(row.toFlow()));
  * // Ethernet, IPv4 UDP 10.0.0.2:50000 -> 93.184.216.34:443
  * const frame = Uint8Array.fromHex(
  *   "0000000000020000000000010800" + "4500001c0000000040110000" + "0a0000025db8d822" +
@@ -111,7 +117,7 @@ export class FlowsEngine implements PacketSink {
   /** Warnings raised while reading (the table filling up, ...). */
   readonly warnings: string[] = [];
 
-  #emit: (flow: Flow) => void;
+  #emit: (row: FlowRow) => void;
   #maxFlows: number;
   #maxDepth: number;
   #streaming: boolean;
@@ -121,6 +127,11 @@ export class FlowsEngine implements PacketSink {
   #free: number[] = [];
   #used = 0;
   #live = 0;
+  /**
+   * The slots of live flows, `#live` of them (each one's place in `Columns.place`): what a sweep
+   * visits, not every slot ever used (ended flows that wait for the end keep theirs).
+   */
+  #liveSlots = new Int32Array(1024);
   #serial = 0;
   #contexts = new KeyTable(3, 1 << 8);
   #paths = new KeyTable(4, 1 << 8);
@@ -141,18 +152,17 @@ export class FlowsEngine implements PacketSink {
    * all of them: a held slot keeps its columns and is freed once its flow is emitted.
    */
   #held: number[] = [];
-  /** The object emitted, when one is reused for every flow ({@link FlowEngineOptions.reuse}). */
-  #reused: Flow | undefined;
+  /** The one row emitted, pointed at each flow in turn. */
+  #row = new FlowRow(this.#c, (path) => this.#path(path));
   #heldWarned = false;
   #fullWarned = false;
   #ctxWarned = false;
 
-  constructor(emit: (flow: Flow) => void, options: FlowEngineOptions = {}) {
+  constructor(emit: (row: FlowRow) => void, options: FlowEngineOptions = {}) {
     this.#emit = emit;
     this.#maxFlows = Math.max(1, options.maxFlows ?? DEFAULT_MAX_FLOWS);
     this.#maxDepth = Math.max(0, options.maxTunnelDepth ?? DEFAULT_MAX_TUNNEL_DEPTH);
     this.#streaming = options.streaming ?? true;
-    if (options.reuse) this.#reused = {} as Flow;
   }
 
   /** Flows in the table now. */
@@ -544,7 +554,11 @@ export class FlowsEngine implements PacketSink {
       slot = this.#used++;
       if (slot >= c.cap) c.grow();
     }
-    this.#live++;
+    if (this.#live >= this.#liveSlots.length) {
+      this.#liveSlots = grown(this.#liveSlots, this.#liveSlots.length * 2);
+    }
+    c.place[slot] = this.#live;
+    this.#liveSlots[this.#live++] = slot;
     this.#table.insert(slot);
     c.key.set(this.#table.key, slot * KEY_WIDTH);
     const d = this.#d;
@@ -612,10 +626,14 @@ export class FlowsEngine implements PacketSink {
     const now = this.#now;
     this.#nextSweep = now + SWEEP_EVERY;
     const c = this.#c;
-    for (let slot = 0; slot < this.#used; slot++) {
-      if ((c.flags[slot] & F_ENDED) !== 0) continue;
-      if (now - c.last[slot] > this.#timeout(slot)) this.#finishSlot(slot);
+    const idle: number[] = [];
+    for (let i = 0; i < this.#live; i++) {
+      const slot = this.#liveSlots[i];
+      if (now - c.last[slot] > this.#timeout(slot)) idle.push(slot);
     }
+    // In slot order, which is how they have always come out.
+    idle.sort((x, y) => x - y);
+    for (const slot of idle) this.#finishSlot(slot);
   }
 
   /** Emits the flow in `slot` and frees the slot. */
@@ -628,7 +646,10 @@ export class FlowsEngine implements PacketSink {
     }
     c.flags[slot] |= F_ENDED;
     if (this.#quic.size > 0) this.#quic.delete(slot);
-    this.#live--;
+    const place = c.place[slot];
+    const last = this.#liveSlots[--this.#live];
+    this.#liveSlots[place] = last;
+    c.place[last] = place;
     this.#out(slot);
   }
 
@@ -670,10 +691,10 @@ export class FlowsEngine implements PacketSink {
     this.#held.push(slot);
   }
 
-  /** Emits the flow in `slot` as an object and frees the slot. */
+  /** Emits the flow in `slot` (the row pointed at it) and frees the slot. */
   #release(slot: number): void {
     const c = this.#c;
-    this.#emit(flowObject(c, slot, this.#path(c.path[slot]), this.#reused));
+    this.#emit(this.#row.at(slot));
     c.names[slot] = undefined;
     this.#free.push(slot);
   }

@@ -3,17 +3,46 @@
  * Elastic Common Schema names (`--ecs`, docs/FLOWS.md has the mapping), and CSV cells. Pure.
  * @module
  */
-import type { Flow, TunnelHop } from "./types.ts";
+import type { Flow, FlowName, TunnelHop } from "./types.ts";
 import { FLOW_KEYS } from "./types.ts";
 
-/** A flow as one JSON line, keys in {@link FLOW_KEYS} order (`tcpFlags`, `uid` and `fragments` after them). */
+/**
+ * A flow as one JSON line, keys in {@link FLOW_KEYS} order (`tcpFlags`, `fragments` and `uid`
+ * after them; absent ones left out). Each field read once by name: a loop over the key list read
+ * them by computed key, several times slower (a test checks the order against FLOW_KEYS).
+ */
 export function flowJson(f: Flow): string {
-  const o: Record<string, unknown> = {};
-  for (const k of FLOW_KEYS) if (f[k] !== undefined) o[k] = f[k];
-  if (f.tcpFlags) o.tcpFlags = f.tcpFlags;
-  if (f.fragments !== undefined) o.fragments = f.fragments;
-  if (f.uid !== undefined) o.uid = f.uid;
-  return JSON.stringify(o);
+  return JSON.stringify(
+    {
+      start: f.start,
+      end: f.end,
+      duration: f.duration,
+      startTime: f.startTime,
+      endTime: f.endTime,
+      srcIp: f.srcIp,
+      srcPort: f.srcPort,
+      dstIp: f.dstIp,
+      dstPort: f.dstPort,
+      ipVersion: f.ipVersion,
+      protocol: f.protocol,
+      transport: f.transport,
+      srcPackets: f.srcPackets,
+      srcBytes: f.srcBytes,
+      srcIpBytes: f.srcIpBytes,
+      dstPackets: f.dstPackets,
+      dstBytes: f.dstBytes,
+      dstIpBytes: f.dstIpBytes,
+      communityId: f.communityId,
+      vlans: f.vlans,
+      tunnel: f.tunnel,
+      names: f.names,
+      sample: f.sample,
+      secflow: f.secflow,
+      tcpFlags: f.tcpFlags || undefined,
+      fragments: f.fragments,
+      uid: f.uid,
+    } satisfies Record<(typeof FLOW_KEYS)[number] | "tcpFlags" | "fragments" | "uid", unknown>,
+  );
 }
 
 /** A tunnel path as text: `gre 10.0.0.1>10.0.0.2 / vxlan 42`. */
@@ -31,10 +60,10 @@ export interface FirstNames {
   host?: string;
 }
 
-/** Fills `into` with the flow's first name of each source (DNS, SNI, HTTP Host) and returns it. */
-export function firstNames(f: Flow, into: FirstNames): FirstNames {
+/** Fills `into` with the first name of each source (DNS, SNI, HTTP Host) and returns it. */
+export function firstNames(names: readonly FlowName[], into: FirstNames): FirstNames {
   into.dns = into.sni = into.host = undefined;
-  for (const n of f.names) {
+  for (const n of names) {
     if (n.source === "dns") into.dns ??= n.name;
     else if (n.source === "sni") into.sni ??= n.name;
     else into.host ??= n.name;
@@ -56,7 +85,7 @@ const q = JSON.stringify;
  * supply (addresses, Community ID, names) is escaped: a log is input like any other.
  */
 export function flowEcs(f: Flow): string {
-  const { dns, sni, host } = firstNames(f, {});
+  const { dns, sni, host } = firstNames(f.names, {});
   const ports = hasPorts(f.protocol);
   // Times are digits and punctuation (isoMicros): no escaping needed.
   const start = `"${f.startTime}"`;

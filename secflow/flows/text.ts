@@ -130,3 +130,64 @@ export function isoMicrosCached(us: number): string {
   const sec = Math.floor(micros / 1e6), f = Math.floor(micros - sec * 1e6);
   return `${cachedPrefix}${d2(sec)}.${f < 100000 ? String(f).padStart(6, "0") : f}Z`;
 }
+
+/** The minute of the last {@link putIsoMicros} call and its text up to the seconds, as bytes. */
+let putMinute = NaN;
+const putPrefix = new Uint8Array(17);
+
+/**
+ * {@link isoMicros} written as bytes into `buf` at `at` (the caller makes room for 32), with the
+ * bytes up to the minute kept from the call before; returns where the text ends. Made for lines
+ * written straight into a buffer: no string per time.
+ */
+export function putIsoMicros(us: number, buf: Uint8Array, at: number): number {
+  const minute = Math.floor(us / 60e6);
+  if (minute !== putMinute) {
+    const text = isoMicros(us);
+    for (let i = 0; i < text.length; i++) buf[at + i] = text.charCodeAt(i);
+    if (text.length === 27) {
+      putMinute = minute;
+      putPrefix.set(buf.subarray(at, at + 17));
+    }
+    return at + text.length;
+  }
+  for (let i = 0; i < 17; i++) buf[at++] = putPrefix[i];
+  const micros = us - minute * 60e6;
+  const sec = Math.floor(micros / 1e6);
+  let f = Math.floor(micros - sec * 1e6);
+  buf[at++] = 48 + Math.floor(sec / 10);
+  buf[at++] = 48 + (sec % 10);
+  buf[at++] = 46; // .
+  for (let i = 5; i >= 0; i--) {
+    const q = Math.floor(f / 10);
+    buf[at + i] = 48 + f - q * 10;
+    f = q;
+  }
+  buf[at + 6] = 90; // Z
+  return at + 7;
+}
+
+/** Dotted-quad text of a numeric IPv4 address written as bytes at `at`; returns the end. */
+export function putIpv4(ip: number, buf: Uint8Array, at: number): number {
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    const n = (ip >>> shift) & 255;
+    if (n >= 100) buf[at++] = 48 + Math.floor(n / 100);
+    if (n >= 10) buf[at++] = 48 + (Math.floor(n / 10) % 10);
+    buf[at++] = 48 + (n % 10);
+    if (shift > 0) buf[at++] = 46;
+  }
+  return at;
+}
+
+/** Text of a port or other non-negative integer below 2^31, as bytes at `at`; returns the end. */
+export function putInteger(n: number, buf: Uint8Array, at: number): number {
+  let digits = 1;
+  for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    const q = Math.floor(n / 10);
+    buf[i] = 48 + n - q * 10;
+    n = q;
+  }
+  return end;
+}

@@ -238,11 +238,6 @@ export interface FlowEngineOptions {
   maxFlows?: number;
   maxTunnelDepth?: number;
   streaming?: boolean;
-  /**
-   * Emit the same object for every flow, filled in anew each time (no object per flow): for a
-   * consumer that reads each flow before the next is emitted and keeps none. Default false.
-   */
-  reuse?: boolean;
 }
 
 /** Counters of a run. */

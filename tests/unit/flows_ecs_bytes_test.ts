@@ -5,9 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
-import { flowEcs } from "../../secflow/flows/format.ts";
-import { isoMicros, isoMicrosCached } from "../../secflow/flows/text.ts";
-import type { Flow, FlowName } from "../../secflow/flows/types.ts";
+import { flowEcs, flowJson } from "../../secflow/flows/format.ts";
+import {
+  isoMicros,
+  isoMicrosCached,
+  putInteger,
+  putIpv4,
+  putIsoMicros,
+} from "../../secflow/flows/text.ts";
+import { ipToString } from "../../secflow/net.ts";
+import { type Flow, FLOW_KEYS, type FlowName } from "../../secflow/flows/types.ts";
 
 const base: Flow = {
   start: 1700000000123456,
@@ -116,4 +123,60 @@ Deno.test("flow times: the minute-cached ISO text equals the full computation, i
   }
   points.push(253402300800e6, -62167219201e6, 59999999, 60000000, Infinity, NaN);
   for (const us of points) assert.equal(isoMicrosCached(us), isoMicros(us), `${us}`);
+  // The same text written as bytes (the ECS writer's way for the engine's rows).
+  const buf = new Uint8Array(64);
+  for (const us of points) {
+    const end = putIsoMicros(us, buf, 3);
+    assert.equal(new TextDecoder().decode(buf.subarray(3, end)), isoMicros(us), `${us}`);
+  }
+});
+
+Deno.test("addresses and integers written as bytes equal their text", () => {
+  const buf = new Uint8Array(32);
+  const text = (end: number) => new TextDecoder().decode(buf.subarray(1, end));
+  for (const ip of [0, 1, 9, 10, 99, 100, 255, 0x0a000002, 0xc0a80101, 0xffffffff, 0x01020304]) {
+    assert.equal(text(putIpv4(ip, buf, 1)), ipToString(ip));
+  }
+  for (let i = 0; i < 2000; i++) {
+    const ip = (i * 2654435761) >>> 0;
+    assert.equal(text(putIpv4(ip, buf, 1)), ipToString(ip));
+  }
+  for (const n of [0, 1, 9, 10, 99, 100, 443, 1023, 49151, 65535, 2 ** 31 - 1]) {
+    assert.equal(text(putInteger(n, buf, 1)), String(n));
+  }
+});
+
+Deno.test("--ndjson: a flow's keys in FLOW_KEYS order, then tcpFlags, fragments and uid; absent ones left out", () => {
+  const full: Flow = {
+    ...base,
+    secflow: { src: "10.0.0.2:50000", dst: "93.184.216.34:443" },
+    fragments: 2,
+    uid: "C1",
+  };
+  assert.deepEqual(Object.keys(JSON.parse(flowJson(full))), [
+    ...FLOW_KEYS,
+    "tcpFlags",
+    "fragments",
+    "uid",
+  ]);
+  const bare: Flow = { ...base, tcpFlags: undefined };
+  assert.deepEqual(
+    Object.keys(JSON.parse(flowJson(bare))),
+    FLOW_KEYS.filter((k) => k !== "secflow"),
+  );
+  // Read by name, not by key: the same text as the object itself gives (undefined dropped).
+  assert.equal(
+    flowJson(full),
+    JSON.stringify(full, [
+      ...FLOW_KEYS,
+      "tcpFlags",
+      "syn",
+      "fin",
+      "rst",
+      "src",
+      "dst",
+      "fragments",
+      "uid",
+    ]),
+  );
 });

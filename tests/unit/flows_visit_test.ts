@@ -1,12 +1,13 @@
 /**
- * The fast way through flows (`visitFlows`: one reused object, held flows kept as table slots)
- * against the general one (`readFlows`: an object per flow): the same flows, the same order, the
- * same ECS bytes, on a capture with every way a flow can end and be named.
+ * The fast ways through flows (`visitFlows`: one reused object; `visitFlowViews`: the engine's
+ * row itself, whose text fields the ECS writer writes from numbers) against the general one
+ * (`readFlows`: an object per flow): the same flows, the same order, the same JSON and ECS bytes,
+ * on a capture with every way a flow can end and be named.
  */
 import assert from "node:assert/strict";
-import { readFlows, visitFlows } from "../../io/flows.ts";
+import { readFlows, visitFlows, visitFlowViews } from "../../io/flows.ts";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
-import { flowEcs } from "../../secflow/flows/format.ts";
+import { flowEcs, flowJson } from "../../secflow/flows/format.ts";
 import type { Flow, FlowOptions } from "../../secflow/flows/types.ts";
 import { cat, dnsA, ether, pcap, qinq, type Rec, T0, tcp, udp } from "../_pcap.ts";
 import {
@@ -114,14 +115,25 @@ Deno.test("visitFlows reads, through one reused object, every flow readFlows giv
     assert.ok(general.some((f) => f.vlans.length === 2));
     assert.ok(general.some((f) => f.ipVersion === 6));
     // The byte writer over the reused object writes what flowEcs writes for the objects.
-    const parts: Uint8Array[] = [];
-    const writer = new EcsWriter((b) => parts.push(b.slice()), 256);
-    await visitFlows(path, (f) => writer.write(f));
-    writer.flush();
-    assert.equal(
-      new TextDecoder().decode(cat(...parts)),
-      general.map((f) => flowEcs(f) + "\n").join(""),
-    );
+    const expected = general.map((f) => flowEcs(f) + "\n").join("");
+    const ecsOf = async (each: typeof visitFlows) => {
+      const parts: Uint8Array[] = [];
+      const writer = new EcsWriter((b) => parts.push(b.slice()), 256);
+      await each(path, (f) => writer.write(f));
+      writer.flush();
+      return new TextDecoder().decode(cat(...parts));
+    };
+    assert.equal(await ecsOf(visitFlows), expected);
+    // The engine's rows: the writer writes their times, addresses, Community IDs and Secflow ends
+    // from numbers (a buffer of 256 bytes cuts lines across flushes), JSON reads their getters.
+    assert.equal(await ecsOf(visitFlowViews), expected);
+    const views: string[] = [], lines: string[] = [];
+    await visitFlowViews(path, (f) => {
+      views.push(JSON.stringify(f));
+      lines.push(flowJson(f));
+    });
+    assert.deepEqual(views, general.map((f) => JSON.stringify(f)));
+    assert.deepEqual(lines, general.map(flowJson));
   });
 });
 
