@@ -9,6 +9,7 @@
  * @module
  */
 import { convertFileTo, type ConvertOptions, type WriteResult } from "../io/convert.ts";
+import { onInterruptExit } from "../io/output.ts";
 // A worker reports a failed job as the CLI would print it (message with advice, exit code): the
 // error object itself cannot cross the worker boundary with its kind and facts intact.
 import { cliMessage, exitCodeOf } from "./errors.ts";
@@ -102,6 +103,11 @@ export async function runPool(
   }
   let next = 0;
   const started = new Set<Worker>();
+  // Ctrl-C stops the workers before their temporary files are looked for, so that none begins a
+  // file after the cleanup looked (one did: a .tmp left behind by an interrupted batch).
+  onInterruptExit(() => {
+    for (const w of started) w.terminate();
+  });
   const spawn = (): Worker | undefined => {
     try {
       const w = new Worker(import.meta.url, { type: "module", name: WORKER_NAME });

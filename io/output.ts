@@ -39,6 +39,8 @@ const unfinished = new Set<string>();
 /** Directories where this process's workers may be writing temporary files. */
 const workerOutputDirs = new Set<string>();
 let interruptsHandled = false;
+/** How long an interrupt waits for stopped workers' last file operations before it looks again. */
+const WORKER_GRACE_MS = 50;
 /** Run before an interrupt ends the process (see {@link onInterruptExit}). */
 const interruptHooks = new Set<() => void>();
 
@@ -73,7 +75,14 @@ export function removeUnfinishedOnInterrupt(dirs: Iterable<string> = []): void {
         } catch { /* exiting all the same */ }
       }
       removeUnfinished();
-      Deno.exit(code);
+      if (workerOutputDirs.size === 0) Deno.exit(code);
+      // A worker (stopped by a hook above) may still have been creating a temporary file while
+      // the directories were read: its open had begun on another thread. Look again a moment
+      // later, then exit.
+      setTimeout(() => {
+        removeUnfinished();
+        Deno.exit(code);
+      }, WORKER_GRACE_MS);
     });
   }
 }
