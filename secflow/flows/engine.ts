@@ -22,10 +22,9 @@
  * @module
  */
 import type { PacketSink } from "../capture_reader.ts";
-import { LINK_TYPES } from "../decode.ts";
 import { DnsHarvest } from "../dns.ts";
 import { microsToSeconds } from "../format.ts";
-import { isFilterLocal, isLocal, isRfc1918 } from "../net.ts";
+import { isLocal } from "../net.ts";
 import { grown } from "../_int_table.ts";
 import { KeyTable } from "./_key_table.ts";
 import {
@@ -48,7 +47,8 @@ import {
   V,
 } from "./_columns.ts";
 import { FlowRow } from "./_flow_row.ts";
-import { BLOCKED_PORTS, ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
+import { ICMP6_REPLY, ICMP_REPLY, SERVER_PORTS } from "./_ports.ts";
+import { CONDITIONAL, sampleVerdict } from "./_verdict.ts";
 import { addressText } from "./text.ts";
 import { FlowDecoder, type Hop, Status, TUNNEL_NAMES } from "./decode.ts";
 import { HEAD_OPEN, httpHostScan, tlsServerName } from "./names.ts";
@@ -352,7 +352,7 @@ export class FlowsEngine implements PacketSink {
       slot = -1;
     }
     if (slot < 0) {
-      slot = this.#create(srcIsA, ctx, depth);
+      slot = this.#create(srcIsA, depth);
       if (slot < 0) return -1;
     }
     // Count.
@@ -536,7 +536,7 @@ export class FlowsEngine implements PacketSink {
   }
 
   /** A new flow for the decoder's packet; -1 when the table is full. */
-  #create(srcIsA: boolean, ctx: number, depth: number): number {
+  #create(srcIsA: boolean, depth: number): number {
     if (this.#live >= this.#maxFlows) {
       this.stats.overflowPackets++;
       if (!this.#fullWarned) {
@@ -585,40 +585,11 @@ export class FlowsEngine implements PacketSink {
     c.budget[slot] = d.protocol === 6 ? NAME_BUDGET : d.protocol === 17 ? QUIC_BUDGET : 0;
     this.#quic.delete(slot);
     c.names[slot] = undefined;
-    const [verdict, conditional] = this.#verdict(ctx, depth);
-    if (conditional) f |= F_COND_DNS;
+    const verdict = sampleVerdict(d, this.#linkType, depth);
+    if ((verdict & CONDITIONAL) !== 0) f |= F_COND_DNS;
     c.flags[slot] = f;
-    c.verdict[slot] = verdict;
+    c.verdict[slot] = verdict & ~CONDITIONAL;
     return slot;
-  }
-
-  /** The platform's verdict on the decoder's packet, first packet of its flow (SECFLOW.md 2-3). */
-  #verdict(_ctx: number, depth: number): [V, boolean] {
-    const d = this.#d;
-    if (depth > 0) return [V.InTunnel, false];
-    if (d.encapsulated || !(this.#linkType in LINK_TYPES)) return [V.Encapsulation, false];
-    if (d.ipVersion === 6) return [V.Ipv6, false];
-    const proto = d.protocol;
-    if (proto !== 6 && proto !== 17 && proto !== 1) return [V.NotTcpUdpIcmp, false];
-    const src = d.addr[0] >>> 0, dst = d.addr[4] >>> 0;
-    const multicast = (dst >>> 28) === 14 || dst === 0xffffffff;
-    if (proto === 1) {
-      if (isFilterLocal(src) && isFilterLocal(dst)) {
-        return [multicast ? V.BroadcastMulticast : V.LanInternal, false];
-      }
-      return [V.Kept, false];
-    }
-    const sp = d.srcPort, dp = d.dstPort;
-    if (BLOCKED_PORTS[sp] === 1 || BLOCKED_PORTS[dp] === 1) return [V.BlockedPort, false];
-    const port53 = sp === 53 || dp === 53;
-    if (!port53 && isFilterLocal(src) && isFilterLocal(dst)) {
-      return [multicast ? V.BroadcastMulticast : V.LanInternal, false];
-    }
-    const conditional = port53 && isRfc1918(src) && isRfc1918(dst);
-    if (isLocal(src) && isLocal(dst)) {
-      return [multicast ? V.BroadcastMulticast : V.LocalOnly, conditional];
-    }
-    return [V.Kept, conditional];
   }
 
   /** Ends idle flows. */
@@ -751,12 +722,15 @@ export class FlowsEngine implements PacketSink {
   }
 
   #cursor = 0;
+  /** The next held flow to emit at the end; -1 until they are put in order. */
+  #heldCursor = -1;
   #ending = false;
 
   /**
-   * Ends up to `max` flows still in the table (the caller takes what they emitted, so that the
-   * end of a big capture is not one burst held in memory); true once none is left. Then call
-   * {@link finish}.
+   * Ends up to `max` flows: those still in the table, then those that waited for the end (named
+   * now; in start order unless streaming). The caller takes what they emitted between calls, so
+   * that the end of a big capture is not one burst held in memory; true once none is left. Then
+   * call {@link finish}.
    */
   finishSome(max: number): boolean {
     // At the end the table is dropped whole, not emptied key by key.
@@ -773,22 +747,28 @@ export class FlowsEngine implements PacketSink {
         n++;
       }
     }
-    return this.#cursor >= this.#used;
+    if (this.#cursor < this.#used) return false;
+    const held = this.#held;
+    if (this.#heldCursor < 0) {
+      this.#heldCursor = 0;
+      // Start order; flows that began with the same packet in the order it made them (a
+      // tunnel's carrier before what it carries).
+      if (!this.#streaming) {
+        held.sort((x, y) => c.first[x] - c.first[y] || c.serial[x] - c.serial[y]);
+      }
+    }
+    for (; this.#heldCursor < held.length && n < max; n++) {
+      const slot = held[this.#heldCursor++];
+      this.#settle(slot, (c.flags[slot] & F_COND_DNS) !== 0, this.#dstOf(slot));
+      this.#release(slot);
+    }
+    return this.#heldCursor >= held.length;
   }
 
-  /** Ends every flow; held flows are named and emitted (in start order unless streaming). */
+  /** Ends every flow ({@link finishSome} with no limit) and adds the last warnings. */
   finish(): void {
     while (!this.finishSome(1 << 30));
-    const held = this.#held;
     this.#held = [];
-    const c = this.#c;
-    for (const slot of held) {
-      this.#settle(slot, (c.flags[slot] & F_COND_DNS) !== 0, this.#dstOf(slot));
-    }
-    // Start order; flows that began with the same packet in the order it made them (a tunnel's
-    // carrier before what it carries).
-    if (!this.#streaming) held.sort((x, y) => c.first[x] - c.first[y] || c.serial[x] - c.serial[y]);
-    for (const slot of held) this.#release(slot);
     if (this.stats.orphanFragments > 0) {
       this.warnings.push(
         `${this.stats.orphanFragments} later fragments came without their first fragment (no ports): not counted in any flow`,

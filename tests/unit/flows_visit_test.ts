@@ -5,7 +5,7 @@
  * on a capture with every way a flow can end and be named.
  */
 import assert from "node:assert/strict";
-import { readFlows, visitFlows, visitFlowViews } from "../../io/flows.ts";
+import { readFlowBatches, readFlows, visitFlows, visitFlowViews } from "../../io/flows.ts";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
 import { flowEcs, flowJson } from "../../secflow/flows/format.ts";
 import type { Flow, FlowOptions } from "../../secflow/flows/types.ts";
@@ -149,5 +149,22 @@ Deno.test("flows at the end come in start order; private DNS with local lookups 
     assert.equal(atEnd[gre + 1].tunnel[0]?.kind, "gre");
     const dns = atEnd.find((f) => f.srcIp === "192.168.1.5" || f.dstIp === "192.168.1.5")!;
     assert.equal(dns.sample, "local-dns");
+  });
+});
+
+Deno.test("the end of a capture comes in batches of at most 256, flows that waited for it included", async () => {
+  // 1,000 flows to an address no DNS answer names: each waits for the end of the capture.
+  const recs: Rec[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const src = `10.0.${i >> 8}.${i & 255}`;
+    recs.push({ us: T0 + i, data: ether(udp({ src, dst: S, sp: 40000, dp: 443, payload: 30 })) });
+  }
+  await withCapture(pcap(recs), async (path) => {
+    for (const streaming of [true, false]) {
+      const sizes: number[] = [];
+      for await (const batch of readFlowBatches(path, { streaming })) sizes.push(batch.length);
+      assert.equal(sizes.reduce((a, b) => a + b, 0), 1000);
+      assert.ok(Math.max(...sizes) <= 256, `streaming ${streaming}: batches of ${sizes}`);
+    }
   });
 });
