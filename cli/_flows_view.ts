@@ -168,14 +168,21 @@ export async function flowsView(
     return 0;
   }
   const rows = o.top === undefined ? all : all.slice(0, o.top);
+  // JSON and CSV text is made and written a few thousand flows at a time, never as one text for
+  // all of them (that text, its lines and its bytes were most of --json's memory).
   if (o.json) {
-    ctx.out(`[${rows.map(flowJson).join(",\n")}]`);
+    if (rows.length === 0) ctx.out("[]");
+    for (let i = 0; i < rows.length; i += 4096) {
+      const part = rows.slice(i, i + 4096).map(flowJson).join(",\n");
+      ctx.out(`${i === 0 ? "[" : ""}${part}${i + 4096 >= rows.length ? "]" : ","}`);
+    }
     return 0;
   }
   if (o.csv) {
-    const lines = [csvLine([...FLOW_CSV_KEYS])];
-    for (const f of rows) lines.push(csvLine(flowCells(f)));
-    for (let i = 0; i < lines.length; i += 4096) ctx.out(lines.slice(i, i + 4096).join("\n"));
+    ctx.out(csvLine([...FLOW_CSV_KEYS]));
+    for (let i = 0; i < rows.length; i += 4096) {
+      ctx.out(rows.slice(i, i + 4096).map((f) => csvLine(flowCells(f))).join("\n"));
+    }
     return 0;
   }
   if (rows.length === 0) {

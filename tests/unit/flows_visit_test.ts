@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { readFlowBatches, readFlows, visitFlows, visitFlowViews } from "../../io/flows.ts";
 import { EcsWriter } from "../../secflow/flows/ecs_bytes.ts";
-import { flowEcs, flowJson } from "../../secflow/flows/format.ts";
+import { flowCells, flowEcs, flowJson } from "../../secflow/flows/format.ts";
+import { csvLine } from "../../cli/_format.ts";
 import type { Flow, FlowOptions } from "../../secflow/flows/types.ts";
 import { cat, dnsA, ether, pcap, qinq, type Rec, T0, tcp, udp } from "../_pcap.ts";
 import {
@@ -166,5 +167,35 @@ Deno.test("the end of a capture comes in batches of at most 256, flows that wait
       assert.equal(sizes.reduce((a, b) => a + b, 0), 1000);
       assert.ok(Math.max(...sizes) <= 256, `streaming ${streaming}: batches of ${sizes}`);
     }
+  });
+});
+
+Deno.test("view --flows --json and --csv of more flows than one write holds: whole, in order", async () => {
+  const { flowsView } = await import("../../cli/_flows_view.ts");
+  const recs: Rec[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const src = `10.0.${i >> 8}.${i & 255}`;
+    recs.push({ us: T0 + i, data: ether(udp({ src, dst: S, sp: 40000, dp: 443, payload: 30 })) });
+  }
+  await withCapture(pcap(recs), async (path) => {
+    const run = async (o: { json?: boolean; csv?: boolean }) => {
+      const out: string[] = [];
+      await flowsView([path], { ...o, quiet: true }, { out: (l) => out.push(l), err: () => {} });
+      return out.join("\n");
+    };
+    const expected = await objects(path, { streaming: false });
+    const json = JSON.parse(await run({ json: true }));
+    assert.deepEqual(json, JSON.parse(JSON.stringify(expected)));
+    const csv = (await run({ csv: true })).split("\n");
+    assert.equal(csv.length, 5001);
+    assert.deepEqual(csv.slice(1), expected.map((f) => csvLine(flowCells(f))));
+  });
+  await withCapture(pcap([]), async (path) => {
+    const out: string[] = [];
+    await flowsView([path], { json: true, quiet: true }, {
+      out: (l) => out.push(l),
+      err: () => {},
+    });
+    assert.deepEqual(out, ["[]"]);
   });
 });
