@@ -17,6 +17,7 @@
  * @module
  */
 import { type FirstNames, firstNames, hasPorts, tunnelText } from "./format.ts";
+import { putInteger } from "./text.ts";
 import type { Flow, FlowName } from "./types.ts";
 
 /** The text fields a {@link TextBytes} flow writes itself. */
@@ -161,17 +162,7 @@ export class EcsWriter {
       return this.#ascii(String(n));
     }
     this.#room(16);
-    const b = this.#buf;
-    let digits = 1;
-    for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
-    let at = this.#at + digits;
-    this.#at = at;
-    let v = n;
-    do {
-      const q = Math.floor(v / 10);
-      b[--at] = 48 + v - q * 10;
-      v = q;
-    } while (v > 0);
+    this.#at = putInteger(n, this.#buf, this.#at);
   }
 
   /** Reused by {@link write}: no object per line. */

@@ -160,7 +160,7 @@ export function putIsoMicros(us: number, buf: Uint8Array, at: number): number {
   buf[at++] = 46; // .
   for (let i = 5; i >= 0; i--) {
     const q = Math.floor(f / 10);
-    buf[at + i] = 48 + f - q * 10;
+    buf[at + i] = 48 + (f - q * 10);
     f = q;
   }
   buf[at + 6] = 90; // Z
@@ -179,14 +179,17 @@ export function putIpv4(ip: number, buf: Uint8Array, at: number): number {
   return at;
 }
 
-/** Text of a port or other non-negative integer below 2^31, as bytes at `at`; returns the end. */
+/**
+ * Decimal text of a non-negative safe integer (a port, a count), as bytes at `at` (the caller
+ * makes room for 16); returns the end.
+ */
 export function putInteger(n: number, buf: Uint8Array, at: number): number {
   let digits = 1;
   for (let v = n; v >= 10; v = Math.floor(v / 10)) digits++;
   const end = at + digits;
   for (let i = end - 1; i >= at; i--) {
     const q = Math.floor(n / 10);
-    buf[i] = 48 + n - q * 10;
+    buf[i] = 48 + (n - q * 10); // the digit first: 48 + n can pass 2^53 and round
     n = q;
   }
   return end;

@@ -141,7 +141,7 @@ Deno.test("addresses and integers written as bytes equal their text", () => {
     const ip = (i * 2654435761) >>> 0;
     assert.equal(text(putIpv4(ip, buf, 1)), ipToString(ip));
   }
-  for (const n of [0, 1, 9, 10, 99, 100, 443, 1023, 49151, 65535, 2 ** 31 - 1]) {
+  for (const n of [0, 1, 9, 10, 99, 100, 443, 1023, 49151, 65535, 2 ** 31 - 1, 2 ** 53 - 1]) {
     assert.equal(text(putInteger(n, buf, 1)), String(n));
   }
 });
